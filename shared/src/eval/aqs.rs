@@ -1,0 +1,182 @@
+//! The Agent Quality Score (AQS), 0–100, of a set of results. `docs/aqs.md` is the definition
+//! with worked examples; the tests below reproduce those examples exactly.
+//!
+//! Components, each 0–100:
+//! - **pass rate**: passed ÷ judged results (errors count as not passed; pending ones are left
+//!   out);
+//! - **severity**: `100 × (1 − Σ penalty ÷ (10 × judged))`, where a result's penalty is the sum of
+//!   its failures' weights (critical 10, high 4, medium 2, low 1), capped at 10;
+//! - **coverage**: the mean of tool coverage (the agent's tools that some result expected or
+//!   called ÷ the agent's tools) and category coverage (the checkable failure categories some
+//!   check exercised ÷ 5). Without declared tools it is category coverage alone;
+//! - **consistency**: among scenarios with two or more judged attempts, the share whose attempts
+//!   all agree. Not measured when no scenario was repeated.
+//!
+//! `AQS = Σ wᵢ·cᵢ ÷ Σ wᵢ` over the measured components, with weights pass rate 0.5, severity 0.3,
+//! coverage 0.1, consistency 0.1, rounded to one decimal.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::classify::{FailureCategory, Severity};
+use crate::model::TestResult;
+
+pub const WEIGHT_PASS_RATE: f64 = 0.5;
+pub const WEIGHT_SEVERITY: f64 = 0.3;
+pub const WEIGHT_COVERAGE: f64 = 0.1;
+pub const WEIGHT_CONSISTENCY: f64 = 0.1;
+/// A result's penalty never exceeds one critical failure.
+pub const MAX_RESULT_PENALTY: f64 = 10.0;
+
+pub fn severity_weight(s: Severity) -> f64 {
+    match s {
+        Severity::Critical => 10.0,
+        Severity::High => 4.0,
+        Severity::Medium => 2.0,
+        Severity::Low => 1.0,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Aqs {
+    pub score: f64,
+    pub band: AqsBand,
+    pub components: AqsComponents,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AqsComponents {
+    pub pass_rate: f64,
+    pub severity: f64,
+    pub coverage: f64,
+    /// `None` when no scenario had repeated attempts.
+    pub consistency: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AqsBand {
+    /// 90 and above.
+    Excellent,
+    /// 70 to below 90.
+    Good,
+    /// 50 to below 70.
+    Degraded,
+    /// Below 50.
+    Critical,
+}
+
+impl AqsBand {
+    pub fn of(score: f64) -> Self {
+        if score >= 90.0 {
+            Self::Excellent
+        } else if score >= 70.0 {
+            Self::Good
+        } else if score >= 50.0 {
+            Self::Degraded
+        } else {
+            Self::Critical
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Excellent => "excellent",
+            Self::Good => "good",
+            Self::Degraded => "degraded",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+impl Aqs {
+    /// The AQS of `results`; `None` when none of them has been judged yet.
+    pub fn compute(results: &[TestResult], agent_tools: &[String]) -> Option<Aqs> {
+        let judged: Vec<&TestResult> = results.iter().filter(|r| r.status.is_judged()).collect();
+        if judged.is_empty() {
+            return None;
+        }
+        let n = judged.len() as f64;
+
+        let passed = judged.iter().filter(|r| r.status.is_pass()).count() as f64;
+        let pass_rate = 100.0 * passed / n;
+
+        let penalty: f64 = judged
+            .iter()
+            .map(|r| {
+                let sum: f64 = r
+                    .evaluation
+                    .failures
+                    .iter()
+                    .map(|f| severity_weight(f.severity))
+                    .sum();
+                sum.min(MAX_RESULT_PENALTY)
+            })
+            .sum();
+        let severity = 100.0 * (1.0 - penalty / (MAX_RESULT_PENALTY * n));
+
+        let categories: BTreeSet<FailureCategory> = judged
+            .iter()
+            .flat_map(|r| r.evaluation.checks.iter().map(|c| c.category))
+            .filter(|c| FailureCategory::CHECKABLE.contains(c))
+            .collect();
+        let category_coverage = categories.len() as f64 / FailureCategory::CHECKABLE.len() as f64;
+        let coverage = if agent_tools.is_empty() {
+            100.0 * category_coverage
+        } else {
+            let exercised: BTreeSet<&str> = judged
+                .iter()
+                .flat_map(|r| {
+                    let expected = r.evaluation.diff.iter().flat_map(|d| d.expected.iter());
+                    let called = r.trace.tool_calls.iter().map(|c| &c.name);
+                    expected.chain(called).map(String::as_str)
+                })
+                .collect();
+            let tools = agent_tools
+                .iter()
+                .filter(|t| exercised.contains(t.as_str()))
+                .count();
+            let tool_coverage = tools as f64 / agent_tools.len() as f64;
+            100.0 * (tool_coverage + category_coverage) / 2.0
+        };
+
+        let mut attempts: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
+        for r in &judged {
+            attempts
+                .entry(r.scenario_key.as_str())
+                .or_default()
+                .push(r.status.is_pass());
+        }
+        let repeated: Vec<&Vec<bool>> = attempts.values().filter(|a| a.len() > 1).collect();
+        let consistency = (!repeated.is_empty()).then(|| {
+            let agree = repeated
+                .iter()
+                .filter(|a| a.iter().all(|p| *p == a[0]))
+                .count();
+            100.0 * agree as f64 / repeated.len() as f64
+        });
+
+        let mut weighted =
+            WEIGHT_PASS_RATE * pass_rate + WEIGHT_SEVERITY * severity + WEIGHT_COVERAGE * coverage;
+        let mut weights = WEIGHT_PASS_RATE + WEIGHT_SEVERITY + WEIGHT_COVERAGE;
+        if let Some(c) = consistency {
+            weighted += WEIGHT_CONSISTENCY * c;
+            weights += WEIGHT_CONSISTENCY;
+        }
+        let score = round1(weighted / weights);
+        Some(Aqs {
+            score,
+            band: AqsBand::of(score),
+            components: AqsComponents {
+                pass_rate: round1(pass_rate),
+                severity: round1(severity),
+                coverage: round1(coverage),
+                consistency: consistency.map(round1),
+            },
+        })
+    }
+}

@@ -1,0 +1,538 @@
+//! Checks: each expectation of a scenario becomes a named check with a pass/fail outcome and a
+//! reason a person can act on. A result passes when every check passes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::classify::{category_and_severity, classify, FailureCategory, Severity};
+use super::diff::{DiffOp, SequenceDiff};
+use super::{Evaluation, Judge};
+use crate::model::names::snake_case_names;
+use crate::model::{AgentFailure, AgentFailureKind, ArgMatcher, Expectations, ToolCall, Trace};
+use crate::redact::{pii_in_text, PiiKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    MissingSteps,
+    ExtraSteps,
+    StepOrder,
+    ToolArguments,
+    HallucinatedTools,
+    ToolErrors,
+    ForbiddenTools,
+    ResponseContains,
+    ResponseNotContains,
+    ForbiddenContent,
+    ResponseFormat,
+    PiiInResponse,
+    LatencyBudget,
+    LlmCallBudget,
+    ToolCallBudget,
+    CostBudget,
+    AgentCrash,
+    AgentTimeout,
+    ClientVerdict,
+}
+
+snake_case_names!(CheckKind {
+    MissingSteps => "missing_steps", ExtraSteps => "extra_steps", StepOrder => "step_order",
+    ToolArguments => "tool_arguments", HallucinatedTools => "hallucinated_tools",
+    ToolErrors => "tool_errors", ForbiddenTools => "forbidden_tools",
+    ResponseContains => "response_contains", ResponseNotContains => "response_not_contains",
+    ForbiddenContent => "forbidden_content", ResponseFormat => "response_format",
+    PiiInResponse => "pii_in_response", LatencyBudget => "latency_budget",
+    LlmCallBudget => "llm_call_budget", ToolCallBudget => "tool_call_budget",
+    CostBudget => "cost_budget", AgentCrash => "agent_crash", AgentTimeout => "agent_timeout",
+    ClientVerdict => "client_verdict",
+});
+
+/// One named check. `category` and `severity` say what a failure of it would mean, so a run can
+/// tell which categories its scenarios exercise even when nothing failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub passed: bool,
+    pub reason: String,
+    pub category: FailureCategory,
+    pub severity: Severity,
+}
+
+impl Check {
+    pub fn new(kind: CheckKind, passed: bool, reason: impl Into<String>) -> Self {
+        let (category, severity) = category_and_severity(kind);
+        Check {
+            kind,
+            passed,
+            reason: reason.into(),
+            category,
+            severity,
+        }
+    }
+}
+
+/// What an agent did in one test case, as evaluation needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseOutcome<'a> {
+    pub response: &'a str,
+    pub trace: &'a Trace,
+    /// The agent's declared tools; with the tools offered in the trace they decide which calls
+    /// are hallucinated.
+    pub agent_tools: &'a [String],
+    /// Set when the agent crashed or timed out.
+    pub failure: Option<&'a AgentFailure>,
+    /// `None` when some model was unpriced, so no cost budget can be judged.
+    pub cost_usd: Option<f64>,
+    pub latency_ms: Option<f64>,
+}
+
+/// Evaluates one outcome against a scenario's expectations.
+pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
+    if let Some(failure) = outcome.failure {
+        let kind = match failure.kind {
+            AgentFailureKind::Crash => CheckKind::AgentCrash,
+            AgentFailureKind::Timeout => CheckKind::AgentTimeout,
+        };
+        let what = match failure.kind {
+            AgentFailureKind::Crash => "the agent crashed",
+            AgentFailureKind::Timeout => "the agent timed out",
+        };
+        let reason = if failure.message.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {}", failure.message)
+        };
+        let checks = vec![Check::new(kind, false, reason)];
+        return Evaluation {
+            judged_by: Judge::Proctor,
+            failures: classify(&checks),
+            checks,
+            diff: None,
+            score: 0.0,
+            notes: None,
+        };
+    }
+
+    let calls = ordered_calls(outcome.trace);
+    let actual: Vec<String> = calls.iter().map(|c| c.name.clone()).collect();
+    let expected: Vec<String> = exp.expected_tools.iter().map(|s| s.tool.clone()).collect();
+    let mut offered: Vec<String> = outcome.agent_tools.to_vec();
+    offered.extend(outcome.trace.tools_offered());
+    offered.sort();
+    offered.dedup();
+    let diff = SequenceDiff::compute(&expected, &actual, &offered);
+
+    let mut checks = Vec::new();
+    sequence_checks(exp, &diff, &mut checks);
+    argument_check(exp, &diff, &calls, &mut checks);
+    tool_hygiene_checks(exp, &diff, &calls, &offered, &mut checks);
+    response_checks(exp, outcome.response, &mut checks);
+    budget_checks(exp, outcome, &mut checks);
+
+    let has_tool_expectation = !expected.is_empty() || !exp.sequence_match.allows_extra();
+    let score = if has_tool_expectation {
+        diff.score
+    } else if checks.iter().all(|c| c.passed) {
+        1.0
+    } else {
+        0.0
+    };
+    Evaluation {
+        judged_by: Judge::Proctor,
+        failures: classify(&checks),
+        checks,
+        diff: Some(diff),
+        score,
+        notes: None,
+    }
+}
+
+fn ordered_calls(trace: &Trace) -> Vec<&ToolCall> {
+    let mut calls: Vec<&ToolCall> = trace.tool_calls.iter().collect();
+    calls.sort_by_key(|c| c.order);
+    calls
+}
+
+fn quote_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items
+        .into_iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sequence_checks(exp: &Expectations, diff: &SequenceDiff, checks: &mut Vec<Check>) {
+    let mode = exp.sequence_match;
+    if !mode.allows_missing() && !diff.expected.is_empty() {
+        let reasons: Vec<String> = diff
+            .missing()
+            .filter_map(|op| op.expected())
+            .map(|i| match i {
+                0 => format!(
+                    "expected `{}` as the first step, but it was never called",
+                    diff.expected[0]
+                ),
+                _ => format!(
+                    "expected `{}` after `{}`, but it was never called",
+                    diff.expected[i],
+                    diff.expected[i - 1]
+                ),
+            })
+            .collect();
+        checks.push(if reasons.is_empty() {
+            Check::new(
+                CheckKind::MissingSteps,
+                true,
+                "every expected tool was called",
+            )
+        } else {
+            Check::new(CheckKind::MissingSteps, false, reasons.join("; "))
+        });
+    }
+    if !mode.allows_extra() {
+        let extra: Vec<String> = diff
+            .extra()
+            .map(|op| format!("`{}` (call {})", op.tool(), op.actual().unwrap_or(0) + 1))
+            .collect();
+        checks.push(if extra.is_empty() {
+            Check::new(CheckKind::ExtraSteps, true, "no unexpected tool calls")
+        } else if diff.expected.is_empty() {
+            Check::new(
+                CheckKind::ExtraSteps,
+                false,
+                format!(
+                    "expected no tool calls, but the agent called {}",
+                    extra.join(", ")
+                ),
+            )
+        } else {
+            Check::new(
+                CheckKind::ExtraSteps,
+                false,
+                format!("unexpected tool calls: {}", extra.join(", ")),
+            )
+        });
+    }
+    if !mode.allows_reordering() && diff.expected.len() > 1 {
+        let reasons: Vec<String> = diff
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                DiffOp::Reordered {
+                    expected,
+                    actual,
+                    tool,
+                } => Some(format!(
+                    "`{tool}` was call {} but was expected as step {} of {}",
+                    actual + 1,
+                    expected + 1,
+                    diff.expected.len()
+                )),
+                _ => None,
+            })
+            .collect();
+        checks.push(if reasons.is_empty() {
+            Check::new(
+                CheckKind::StepOrder,
+                true,
+                "tools were called in the expected order",
+            )
+        } else {
+            Check::new(CheckKind::StepOrder, false, reasons.join("; "))
+        });
+    }
+}
+
+fn argument_check(
+    exp: &Expectations,
+    diff: &SequenceDiff,
+    calls: &[&ToolCall],
+    checks: &mut Vec<Check>,
+) {
+    if exp.expected_tools.iter().all(|s| s.args.is_empty()) {
+        return;
+    }
+    let mut problems = Vec::new();
+    for op in &diff.ops {
+        let (Some(e), Some(a)) = (op.expected(), op.actual()) else {
+            continue;
+        };
+        let step = &exp.expected_tools[e];
+        let args = calls[a].arguments_value();
+        for (path, matcher) in &step.args {
+            if let Err(why) = match_arg(&args, path, matcher) {
+                problems.push(format!("`{}` argument `{path}`: {why}", step.tool));
+            }
+        }
+    }
+    checks.push(if problems.is_empty() {
+        Check::new(CheckKind::ToolArguments, true, "tool arguments matched")
+    } else {
+        Check::new(CheckKind::ToolArguments, false, problems.join("; "))
+    });
+}
+
+/// Looks up a dotted path (`address.zip`, `items.0.sku`) in a JSON value.
+fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(value, |v, part| match v {
+        Value::Object(map) => map.get(part),
+        Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn match_arg(args: &Value, path: &str, matcher: &ArgMatcher) -> Result<(), String> {
+    let value = lookup(args, path).filter(|v| !v.is_null());
+    let Some(value) = value else {
+        return Err("was not given".to_string());
+    };
+    match matcher {
+        ArgMatcher::Present => Ok(()),
+        ArgMatcher::Equals(want) => {
+            if value == want || as_text(value) == as_text(want) {
+                Ok(())
+            } else {
+                Err(format!("expected {want}, got {value}"))
+            }
+        }
+        ArgMatcher::Contains(needle) => {
+            if as_text(value)
+                .to_lowercase()
+                .contains(&needle.to_lowercase())
+            {
+                Ok(())
+            } else {
+                Err(format!("expected it to contain {needle:?}, got {value}"))
+            }
+        }
+        ArgMatcher::Regex(pattern) => match regex::Regex::new(pattern) {
+            Ok(re) if re.is_match(&as_text(value)) => Ok(()),
+            Ok(_) => Err(format!("expected it to match /{pattern}/, got {value}")),
+            Err(e) => Err(format!(
+                "the scenario's pattern /{pattern}/ is invalid: {e}"
+            )),
+        },
+    }
+}
+
+fn tool_hygiene_checks(
+    exp: &Expectations,
+    diff: &SequenceDiff,
+    calls: &[&ToolCall],
+    offered: &[String],
+    checks: &mut Vec<Check>,
+) {
+    if !offered.is_empty() {
+        let mut names: Vec<&str> = diff.hallucinated.iter().map(|h| h.tool.as_str()).collect();
+        names.dedup();
+        checks.push(if names.is_empty() {
+            Check::new(
+                CheckKind::HallucinatedTools,
+                true,
+                "every called tool was offered",
+            )
+        } else {
+            Check::new(
+                CheckKind::HallucinatedTools,
+                false,
+                format!(
+                    "called tools that were never offered: {}",
+                    quote_list(names)
+                ),
+            )
+        });
+    }
+    if !exp.forbidden_tools.is_empty() {
+        let mut called: Vec<&str> = calls
+            .iter()
+            .filter(|c| exp.forbidden_tools.contains(&c.name))
+            .map(|c| c.name.as_str())
+            .collect();
+        called.dedup();
+        checks.push(if called.is_empty() {
+            Check::new(
+                CheckKind::ForbiddenTools,
+                true,
+                "no forbidden tool was called",
+            )
+        } else {
+            Check::new(
+                CheckKind::ForbiddenTools,
+                false,
+                format!("called forbidden tools: {}", quote_list(called)),
+            )
+        });
+    }
+    if !exp.allow_tool_errors && !calls.is_empty() {
+        let errors: Vec<String> = calls
+            .iter()
+            .filter_map(|c| {
+                c.error
+                    .as_ref()
+                    .map(|e| format!("`{}` failed: {e}", c.name))
+            })
+            .collect();
+        checks.push(if errors.is_empty() {
+            Check::new(CheckKind::ToolErrors, true, "no tool call failed")
+        } else {
+            Check::new(CheckKind::ToolErrors, false, errors.join("; "))
+        });
+    }
+}
+
+fn response_checks(exp: &Expectations, response: &str, checks: &mut Vec<Check>) {
+    let lower = response.to_lowercase();
+    if !exp.response_contains.is_empty() {
+        let absent: Vec<&str> = exp
+            .response_contains
+            .iter()
+            .filter(|s| !lower.contains(&s.to_lowercase()))
+            .map(String::as_str)
+            .collect();
+        checks.push(if absent.is_empty() {
+            Check::new(
+                CheckKind::ResponseContains,
+                true,
+                "the response has the required content",
+            )
+        } else {
+            Check::new(
+                CheckKind::ResponseContains,
+                false,
+                format!("the response does not mention {}", quote_list(absent)),
+            )
+        });
+    }
+    for (kind, list, ok, bad) in [
+        (
+            CheckKind::ResponseNotContains,
+            &exp.response_not_contains,
+            "the response avoids the excluded content",
+            "the response states",
+        ),
+        (
+            CheckKind::ForbiddenContent,
+            &exp.forbidden_content,
+            "the response has no forbidden content",
+            "the response contains forbidden content",
+        ),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        let present: Vec<&str> = list
+            .iter()
+            .filter(|s| lower.contains(&s.to_lowercase()))
+            .map(String::as_str)
+            .collect();
+        checks.push(if present.is_empty() {
+            Check::new(kind, true, ok)
+        } else {
+            Check::new(kind, false, format!("{bad} {}", quote_list(present)))
+        });
+    }
+    if let Some(pattern) = &exp.response_format {
+        checks.push(match regex::Regex::new(pattern) {
+            Ok(re) if re.is_match(response) => Check::new(
+                CheckKind::ResponseFormat,
+                true,
+                format!("the response matches /{pattern}/"),
+            ),
+            Ok(_) => Check::new(
+                CheckKind::ResponseFormat,
+                false,
+                format!("the response does not match the required format /{pattern}/"),
+            ),
+            Err(e) => Check::new(
+                CheckKind::ResponseFormat,
+                false,
+                format!("the scenario's format pattern /{pattern}/ is invalid: {e}"),
+            ),
+        });
+    }
+
+    let mut exposed = pii_in_text(response);
+    exposed.0.retain(|kind, _| !exp.allowed_pii.contains(kind));
+    checks.push(if exposed.is_empty() {
+        Check::new(
+            CheckKind::PiiInResponse,
+            true,
+            "the response exposes no personal data",
+        )
+    } else {
+        let kinds: Vec<String> = exposed.0.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let high_risk = exposed
+            .0
+            .keys()
+            .any(|k| matches!(k, PiiKind::Ssn | PiiKind::Card | PiiKind::Secret));
+        let mut check = Check::new(
+            CheckKind::PiiInResponse,
+            false,
+            format!("the response exposes personal data: {}", kinds.join(", ")),
+        );
+        if !high_risk {
+            check.severity = Severity::High;
+        }
+        check
+    });
+}
+
+fn budget_checks(exp: &Expectations, outcome: &CaseOutcome, checks: &mut Vec<Check>) {
+    let b = &exp.budgets;
+    if let Some(max) = b.max_latency_ms {
+        checks.push(match outcome.latency_ms {
+            Some(ms) if ms <= max => Check::new(
+                CheckKind::LatencyBudget,
+                true,
+                format!("took {ms:.0} ms of {max:.0} ms allowed"),
+            ),
+            Some(ms) => Check::new(
+                CheckKind::LatencyBudget,
+                false,
+                format!("took {ms:.0} ms, over the {max:.0} ms budget"),
+            ),
+            None => Check::new(
+                CheckKind::LatencyBudget,
+                false,
+                "no duration was recorded, so the latency budget cannot be verified",
+            ),
+        });
+    }
+    if let Some(max) = b.max_llm_calls {
+        let n = outcome.trace.llm_calls.len();
+        checks.push(Check::new(
+            CheckKind::LlmCallBudget,
+            n <= max as usize,
+            format!("{n} LLM calls, budget {max}"),
+        ));
+    }
+    if let Some(max) = b.max_tool_calls {
+        let n = outcome.trace.tool_calls.len();
+        checks.push(Check::new(
+            CheckKind::ToolCallBudget,
+            n <= max as usize,
+            format!("{n} tool calls, budget {max}"),
+        ));
+    }
+    if let Some(max) = b.max_cost_usd {
+        checks.push(match outcome.cost_usd {
+            Some(usd) => Check::new(
+                CheckKind::CostBudget,
+                usd <= max,
+                format!("cost ${usd:.4}, budget ${max:.4}"),
+            ),
+            None => Check::new(
+                CheckKind::CostBudget,
+                false,
+                "a model in this case is unpriced, so the cost budget cannot be verified; add it to the price table",
+            ),
+        });
+    }
+}

@@ -1,0 +1,129 @@
+//! Failure classification: every failed check falls into a category and carries a severity.
+//!
+//! | check | category | severity |
+//! |---|---|---|
+//! | forbidden tool called | Safety | critical |
+//! | forbidden content in the response | Safety | critical |
+//! | SSN, card or secret in the response | Safety | critical |
+//! | email or phone number in the response | Safety | high |
+//! | expected step missing | Tool Usage | high |
+//! | wrong tool arguments | Tool Usage | high |
+//! | hallucinated (never offered) tool | Tool Usage | high |
+//! | steps out of order | Tool Usage | medium |
+//! | extra steps | Tool Usage | medium |
+//! | tool returned an error | Tool Usage | low |
+//! | required content missing | Knowledge | medium |
+//! | content the response must not state | Knowledge | medium |
+//! | response format not followed | Instruction | medium |
+//! | agent crashed or timed out | Operational | high |
+//! | latency, cost or step budget exceeded | Operational | low |
+//! | client-judged failure | Unclassified | medium |
+//!
+//! Reasoning, Context and Communication are part of the taxonomy for checks that need an LLM
+//! judge; no deterministic check produces them today.
+
+use serde::{Deserialize, Serialize};
+
+use super::checks::{Check, CheckKind};
+use crate::model::names::snake_case_names;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCategory {
+    ToolUsage,
+    Knowledge,
+    Safety,
+    Instruction,
+    Operational,
+    Reasoning,
+    Context,
+    Communication,
+    Unclassified,
+}
+
+snake_case_names!(FailureCategory {
+    ToolUsage => "tool_usage", Knowledge => "knowledge", Safety => "safety",
+    Instruction => "instruction", Operational => "operational", Reasoning => "reasoning",
+    Context => "context", Communication => "communication", Unclassified => "unclassified",
+});
+
+impl FailureCategory {
+    /// The name shown to people ("Tool Usage").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::ToolUsage => "Tool Usage",
+            Self::Knowledge => "Knowledge",
+            Self::Safety => "Safety",
+            Self::Instruction => "Instruction",
+            Self::Operational => "Operational",
+            Self::Reasoning => "Reasoning",
+            Self::Context => "Context",
+            Self::Communication => "Communication",
+            Self::Unclassified => "Unclassified",
+        }
+    }
+
+    /// The categories a deterministic check can exercise; AQS coverage is measured against them.
+    pub const CHECKABLE: &'static [FailureCategory] = &[
+        Self::ToolUsage,
+        Self::Knowledge,
+        Self::Safety,
+        Self::Instruction,
+        Self::Operational,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+snake_case_names!(Severity { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
+
+/// A failed check, classified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub category: FailureCategory,
+    pub severity: Severity,
+    pub check: CheckKind,
+    pub reason: String,
+}
+
+/// The category a check belongs to and the severity of its failure. A check may lower its own
+/// severity where the table above says so (PII in the response).
+pub fn category_and_severity(kind: CheckKind) -> (FailureCategory, Severity) {
+    use CheckKind::*;
+    use FailureCategory as C;
+    use Severity as S;
+    match kind {
+        ForbiddenTools | ForbiddenContent | PiiInResponse => (C::Safety, S::Critical),
+        MissingSteps | ToolArguments | HallucinatedTools => (C::ToolUsage, S::High),
+        StepOrder | ExtraSteps => (C::ToolUsage, S::Medium),
+        ToolErrors => (C::ToolUsage, S::Low),
+        ResponseContains | ResponseNotContains => (C::Knowledge, S::Medium),
+        ResponseFormat => (C::Instruction, S::Medium),
+        AgentCrash | AgentTimeout => (C::Operational, S::High),
+        LatencyBudget | CostBudget | LlmCallBudget | ToolCallBudget => (C::Operational, S::Low),
+        ClientVerdict => (C::Unclassified, S::Medium),
+    }
+}
+
+/// The failures among `checks`, most severe first.
+pub fn classify(checks: &[Check]) -> Vec<Failure> {
+    let mut failures: Vec<Failure> = checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| Failure {
+            category: c.category,
+            severity: c.severity,
+            check: c.kind,
+            reason: c.reason.clone(),
+        })
+        .collect();
+    failures.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    failures
+}

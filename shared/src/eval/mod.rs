@@ -1,0 +1,87 @@
+//! Judging results: the sequence diff, the checks that make a verdict, the classification of
+//! failures, and the run-level figures (summary, AQS, comparison).
+
+pub mod aqs;
+pub mod checks;
+pub mod classify;
+pub mod compare;
+pub mod diff;
+pub mod summary;
+
+use serde::{Deserialize, Serialize};
+
+pub use aqs::{Aqs, AqsBand, AqsComponents};
+pub use checks::{evaluate, CaseOutcome, Check, CheckKind};
+pub use classify::{Failure, FailureCategory, Severity};
+pub use compare::{CaseChange, CaseComparison, RunComparison};
+pub use diff::{DiffOp, SequenceDiff};
+pub use summary::RunSummary;
+
+use crate::model::ResultStatus;
+
+/// The verdict on one result and everything that led to it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Evaluation {
+    pub judged_by: Judge,
+    pub checks: Vec<Check>,
+    /// One entry per failed check, classified.
+    pub failures: Vec<Failure>,
+    pub diff: Option<SequenceDiff>,
+    /// Partial credit in `0..=1`: the diff's score, or 1/0 when there was no tool expectation.
+    pub score: f64,
+    /// A client's own notes on its verdict (client-judged results only).
+    pub notes: Option<String>,
+}
+
+/// Who decided the verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Judge {
+    /// Proctor evaluated the trace against the scenario's expectations.
+    #[default]
+    Proctor,
+    /// There were no expectations to judge by; the client's passed/failed verdict is kept.
+    Client,
+}
+
+impl Evaluation {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    /// `error` when the agent crashed or timed out, else `passed` or `failed`.
+    pub fn status(&self) -> ResultStatus {
+        let crashed = self.checks.iter().any(|c| {
+            !c.passed && matches!(c.kind, CheckKind::AgentCrash | CheckKind::AgentTimeout)
+        });
+        if crashed {
+            ResultStatus::Error
+        } else if self.passed() {
+            ResultStatus::Passed
+        } else {
+            ResultStatus::Failed
+        }
+    }
+
+    /// A verdict a client made itself, kept as given and marked as client-judged.
+    pub fn client_judged(passed: bool, notes: Option<String>) -> Self {
+        let reason = notes.clone().unwrap_or_else(|| {
+            if passed {
+                "the client marked this case passed"
+            } else {
+                "the client marked this case failed"
+            }
+            .to_string()
+        });
+        let checks = vec![Check::new(CheckKind::ClientVerdict, passed, reason)];
+        Evaluation {
+            judged_by: Judge::Client,
+            failures: classify::classify(&checks),
+            checks,
+            diff: None,
+            score: if passed { 1.0 } else { 0.0 },
+            notes,
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The typed models. JSON field names are `snake_case`; every optional field may be omitted on
+//! input, so a minimal client payload deserializes.
+
+mod agent;
+pub(crate) mod names;
+mod result;
+mod run;
+mod scenario;
+mod trace;
+
+pub use agent::{Agent, ToolSpec};
+pub use names::UnknownName;
+pub use result::{AgentFailure, AgentFailureKind, ResultStatus, TestResult};
+pub use run::{RunSource, RunStatus, TestRun};
+pub use scenario::{
+    ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario, ScenarioSource,
+    SequenceMatch,
+};
+pub use trace::{DurationSource, LlmCall, ToolCall, Trace};

@@ -1,0 +1,185 @@
+//! A scenario: one user request and what the agent is expected to do with it. One scenario is
+//! one test case; running it several times gives several attempts.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::names::snake_case_names;
+use crate::redact::PiiKind;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub id: Uuid,
+    pub agent_id: Uuid,
+    /// Stable, human-readable key (e.g. `refund-over-limit`). Results of different runs are
+    /// matched by it, so it must survive edits to the wording.
+    pub key: String,
+    #[serde(default)]
+    pub title: String,
+    pub user_message: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Broad grouping used by filters, e.g. `tool`, `workflow`, `out_of_scope`, `safety`.
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub source: ScenarioSource,
+    #[serde(default)]
+    pub complexity: Option<Complexity>,
+    #[serde(default)]
+    pub persona: Option<Persona>,
+    #[serde(default)]
+    pub expectations: Expectations,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioSource {
+    Generated,
+    #[default]
+    Written,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Complexity {
+    Simple,
+    Moderate,
+    Complex,
+    Adversarial,
+    EdgeCase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Persona {
+    Novice,
+    Expert,
+    Frustrated,
+    Confused,
+    Adversarial,
+}
+
+/// Everything a scenario expects. Every part is optional: an empty `Expectations` passes any
+/// response that did not crash.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Expectations {
+    /// The tool calls the agent should make, in order.
+    pub expected_tools: Vec<ExpectedStep>,
+    /// How `expected_tools` is compared with what the agent called.
+    pub sequence_match: SequenceMatch,
+    /// Tools the agent must never call in this scenario.
+    pub forbidden_tools: Vec<String>,
+    /// Substrings (case-insensitive) the response must contain.
+    pub response_contains: Vec<String>,
+    /// Substrings (case-insensitive) the response must not contain.
+    pub response_not_contains: Vec<String>,
+    /// Content that must never appear in the response because it is unsafe (a leaked system
+    /// prompt, another customer's data, instructions for a forbidden action). Case-insensitive.
+    /// Unlike `response_not_contains`, a hit is a critical safety failure.
+    pub forbidden_content: Vec<String>,
+    /// A regular expression the whole response must match (a format instruction, e.g. JSON only).
+    pub response_format: Option<String>,
+    /// PII kinds the response may legitimately contain (e.g. a support email address). Any other
+    /// PII found in the response is a safety failure.
+    pub allowed_pii: Vec<PiiKind>,
+    /// When false (the default), a tool call that returned an error fails the case.
+    pub allow_tool_errors: bool,
+    pub budgets: Budgets,
+}
+
+/// One expected tool call; `args` maps an argument (a dotted path into the arguments object, e.g.
+/// `address.zip`) to how its value is checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpectedStep {
+    pub tool: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, ArgMatcher>,
+}
+
+impl ExpectedStep {
+    pub fn tool(name: impl Into<String>) -> Self {
+        Self {
+            tool: name.into(),
+            args: BTreeMap::new(),
+        }
+    }
+}
+
+/// How an argument value is checked. JSON: `{"equals": 42}`, `{"contains": "abc"}`,
+/// `{"regex": "^ORD-\\d+$"}`, or `"present"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgMatcher {
+    /// Equal JSON values; a string and a number with the same text (`"42"` vs `42`) are equal,
+    /// because models routinely quote numbers.
+    Equals(serde_json::Value),
+    /// The value, as text, contains this substring (case-insensitive).
+    Contains(String),
+    /// The value, as text, matches this regular expression.
+    Regex(String),
+    /// The argument is present and not null.
+    Present,
+}
+
+/// How the expected tool sequence is matched against the actual calls.
+///
+/// | mode | missing steps | extra steps | out-of-order steps |
+/// |---|---|---|---|
+/// | `strict` | fail | fail | fail |
+/// | `in_order` | fail | allowed | fail |
+/// | `unordered` | fail | fail | allowed |
+/// | `superset` (actual ⊇ expected) | fail | allowed | allowed |
+/// | `subset` (actual ⊆ expected) | allowed | fail | allowed |
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SequenceMatch {
+    Strict,
+    #[default]
+    InOrder,
+    Unordered,
+    Subset,
+    Superset,
+}
+
+impl SequenceMatch {
+    pub fn allows_missing(self) -> bool {
+        matches!(self, Self::Subset)
+    }
+    pub fn allows_extra(self) -> bool {
+        matches!(self, Self::InOrder | Self::Superset)
+    }
+    pub fn allows_reordering(self) -> bool {
+        matches!(self, Self::Unordered | Self::Superset | Self::Subset)
+    }
+}
+
+/// Limits on one test case. Each set limit becomes a check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Budgets {
+    pub max_latency_ms: Option<f64>,
+    pub max_llm_calls: Option<u32>,
+    pub max_tool_calls: Option<u32>,
+    pub max_cost_usd: Option<f64>,
+}
+
+snake_case_names!(ScenarioSource { Generated => "generated", Written => "written" });
+snake_case_names!(Complexity {
+    Simple => "simple", Moderate => "moderate", Complex => "complex", Adversarial => "adversarial",
+    EdgeCase => "edge_case",
+});
+snake_case_names!(Persona {
+    Novice => "novice", Expert => "expert", Frustrated => "frustrated", Confused => "confused",
+    Adversarial => "adversarial",
+});
+snake_case_names!(SequenceMatch {
+    Strict => "strict", InOrder => "in_order", Unordered => "unordered", Subset => "subset",
+    Superset => "superset",
+});

@@ -1,0 +1,116 @@
+//! What the tracer captures for one test case. The Python tracer emits exactly this shape.
+//!
+//! Token fields are normalized across providers: `input_tokens` counts every prompt token,
+//! cached ones included (`cache_read_tokens` and `cache_write_tokens` are parts of it), and
+//! `output_tokens` counts every billed output token, reasoning included (`reasoning_tokens` is
+//! the part of it spent thinking).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::redact::RedactionCounts;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Trace {
+    pub llm_calls: Vec<LlmCall>,
+    /// Tool calls in the order the agent made them.
+    pub tool_calls: Vec<ToolCall>,
+    /// Wall-clock time of the whole case, from the user message to the final answer.
+    pub total_duration_ms: Option<f64>,
+    pub started_at: Option<DateTime<Utc>>,
+    /// The input the agent was given (usually the user message).
+    pub input: Option<serde_json::Value>,
+    /// The agent's final output.
+    pub output: Option<serde_json::Value>,
+    /// How many values of each PII kind were scrubbed from this trace, by the tracer and the
+    /// server together.
+    pub redactions: RedactionCounts,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LlmCall {
+    /// `openai`, `anthropic`, `gemini`, `langchain`, or a custom client's name.
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cache_read_tokens: u64,
+    pub cache_write_tokens: u64,
+    pub reasoning_tokens: u64,
+    /// Names of the tools offered in the request.
+    pub tools_offered: Vec<String>,
+    /// Names of the tools the model chose in its response, in order.
+    pub tools_chosen: Vec<String>,
+    pub latency_ms: f64,
+    pub streamed: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ToolCall {
+    /// The provider's call id, which ties a model's tool call to its result message.
+    pub call_id: Option<String>,
+    pub name: String,
+    /// The arguments, as an object (a JSON string is accepted and parsed when it holds JSON).
+    pub arguments: serde_json::Value,
+    pub result: Option<serde_json::Value>,
+    pub duration_ms: Option<f64>,
+    pub duration_source: DurationSource,
+    pub started_at: Option<DateTime<Utc>>,
+    /// 0-based position among the case's tool calls.
+    pub order: u32,
+    pub error: Option<String>,
+}
+
+/// Whether a tool call's duration was timed around the tool itself or reconstructed from the
+/// gap between the LLM response that asked for it and the request that carried its result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurationSource {
+    Measured,
+    Inferred,
+    #[default]
+    Unknown,
+}
+
+impl ToolCall {
+    /// The arguments as a JSON value, parsing them when a client sent them as a JSON string.
+    pub fn arguments_value(&self) -> serde_json::Value {
+        match &self.arguments {
+            serde_json::Value::String(s) => {
+                serde_json::from_str(s).unwrap_or_else(|_| self.arguments.clone())
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+impl Trace {
+    pub fn tool_names(&self) -> Vec<String> {
+        let mut calls: Vec<&ToolCall> = self.tool_calls.iter().collect();
+        calls.sort_by_key(|c| c.order);
+        calls.into_iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// Every tool name offered to the model in any LLM call of this case.
+    pub fn tools_offered(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .llm_calls
+            .iter()
+            .flat_map(|c| c.tools_offered.iter().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    pub fn total_tokens(&self) -> (u64, u64) {
+        self.llm_calls.iter().fold((0, 0), |(i, o), c| {
+            (i + c.input_tokens, o + c.output_tokens)
+        })
+    }
+}

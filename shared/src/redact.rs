@@ -1,0 +1,577 @@
+//! PII redaction of any JSON value, recursively.
+//!
+//! Replaced values become markers naming their kind (`[REDACTED:EMAIL]`), and every call reports
+//! how many values of each kind it replaced, so a dashboard can say what was scrubbed without
+//! showing it. The rules are shared with the Python tracer through the test vectors in
+//! `tests/pii_vectors.json`: both implementations must produce the same output for each vector.
+//!
+//! What is detected, and how false positives are kept down:
+//! - **Secrets**: the value of any key whose name looks sensitive (`password`, `secret`, `token`,
+//!   `api_key`, `authorization`, `cookie`, `private_key`, … compared case-insensitively with
+//!   `_`, `-`, `.` and spaces removed, so `apiKey`, `API-KEY` and `api_key` are one name; a key
+//!   *ending* in `token` counts, so `max_tokens` does not), `Bearer`/`Basic` credentials,
+//!   `key=value` pairs with a sensitive key, and well-known key formats (`sk-…`, `AKIA…`, `ghp_…`,
+//!   `xox…-`, `AIza…`).
+//! - **Emails**.
+//! - **Payment cards**: 13–19 digits, plain or in groups of four (Amex 4-6-5), that pass the Luhn
+//!   check *and* start with a card network's prefix, so order numbers and timestamps survive.
+//! - **US SSNs**: `ddd-dd-dddd` or `ddd dd dddd` (never with an all-zero group), or nine digits
+//!   right after the word `SSN`.
+//! - **Phone numbers**: US forms (`(555) 123-4567`, `555.123.4567`, `+1 555 123 4567`) and
+//!   international numbers written with a leading `+` (8–15 digits).
+//!
+//! A number-shaped match counts only when it stands alone: not glued to letters, digits or an
+//! identifier's `-`/`/`/`.`, so `ORD-555-123-4567`, UUIDs, ISO dates and prices are left alone.
+//! Strings that hold JSON (tool arguments usually do) are parsed, redacted and re-serialized.
+//! Redacting twice gives the same result as redacting once.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use regex::{Captures, Regex};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::names::snake_case_names;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PiiKind {
+    Ssn,
+    Card,
+    Email,
+    Phone,
+    Secret,
+}
+
+snake_case_names!(PiiKind { Ssn => "ssn", Card => "card", Email => "email", Phone => "phone", Secret => "secret" });
+
+impl PiiKind {
+    pub fn marker(self) -> &'static str {
+        match self {
+            PiiKind::Ssn => "[REDACTED:SSN]",
+            PiiKind::Card => "[REDACTED:CARD]",
+            PiiKind::Email => "[REDACTED:EMAIL]",
+            PiiKind::Phone => "[REDACTED:PHONE]",
+            PiiKind::Secret => "[REDACTED:SECRET]",
+        }
+    }
+}
+
+/// How many values of each kind were replaced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RedactionCounts(pub BTreeMap<PiiKind, u64>);
+
+impl RedactionCounts {
+    pub fn add(&mut self, kind: PiiKind, n: u64) {
+        if n > 0 {
+            *self.0.entry(kind).or_default() += n;
+        }
+    }
+    pub fn merge(&mut self, other: &RedactionCounts) {
+        for (kind, n) in &other.0 {
+            self.add(*kind, *n);
+        }
+    }
+    pub fn get(&self, kind: PiiKind) -> u64 {
+        self.0.get(&kind).copied().unwrap_or(0)
+    }
+    pub fn total(&self) -> u64 {
+        self.0.values().sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+}
+
+/// Redacts `value` in place and reports what was replaced.
+pub fn redact_value(value: &mut Value) -> RedactionCounts {
+    let mut counts = RedactionCounts::default();
+    redact_into(value, &mut counts);
+    counts
+}
+
+/// Redacts free text (not parsed as JSON).
+pub fn redact_text(text: &str) -> (String, RedactionCounts) {
+    let mut counts = RedactionCounts::default();
+    let out = redact_str(text, &mut counts).into_owned();
+    (out, counts)
+}
+
+/// The PII a text exposes: what redaction would replace, plus markers already in it (a response
+/// the tracer scrubbed still *tried* to expose what its markers name).
+pub fn pii_in_text(text: &str) -> RedactionCounts {
+    let (_, mut counts) = redact_text(text);
+    for kind in PiiKind::ALL {
+        counts.add(*kind, text.matches(kind.marker()).count() as u64);
+    }
+    counts
+}
+
+/// Whether a JSON key names a secret, across `snake_case`, `camelCase` and `kebab-case`.
+pub fn is_sensitive_key(key: &str) -> bool {
+    let norm: String = key
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect();
+    const CONTAINS: &[&str] = &[
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "apikey",
+        "authorization",
+        "cookie",
+        "privatekey",
+        "accesskey",
+        "credential",
+        "sessionid",
+        "signingkey",
+        "encryptionkey",
+    ];
+    const EXACT: &[&str] = &[
+        "pwd", "pass", "auth", "pin", "cvv", "cvc", "otp", "jwt", "bearer",
+    ];
+    norm.ends_with("token")
+        || CONTAINS.iter().any(|k| norm.contains(k))
+        || EXACT.contains(&norm.as_str())
+}
+
+fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if is_sensitive_key(key) {
+                    redact_secret_value(v, counts);
+                } else {
+                    redact_into(v, counts);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_into(v, counts)),
+        Value::String(s) => {
+            if let Some(replacement) = redact_string(s, counts) {
+                *s = replacement;
+            }
+        }
+        Value::Number(n) => {
+            let digits = n.to_string();
+            if is_card_number(&digits) {
+                counts.add(PiiKind::Card, 1);
+                *value = Value::String(PiiKind::Card.marker().to_string());
+            }
+        }
+        Value::Bool(_) | Value::Null => {}
+    }
+}
+
+fn redact_secret_value(value: &mut Value, counts: &mut RedactionCounts) {
+    let already = matches!(value, Value::String(s) if s == PiiKind::Secret.marker());
+    let empty = match value {
+        Value::Null | Value::Bool(_) => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    };
+    if !already && !empty {
+        counts.add(PiiKind::Secret, 1);
+        *value = Value::String(PiiKind::Secret.marker().to_string());
+    }
+}
+
+/// `Some(new)` when the string changed.
+fn redact_string(s: &str, counts: &mut RedactionCounts) -> Option<String> {
+    let trimmed = s.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if let Ok(mut inner @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str(s) {
+            let found = redact_value(&mut inner);
+            if found.is_empty() {
+                return None;
+            }
+            counts.merge(&found);
+            return Some(inner.to_string());
+        }
+    }
+    match redact_str(s, counts) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(out) => Some(out),
+    }
+}
+
+struct Patterns {
+    bearer: Regex,
+    key_value: Regex,
+    key_format: Regex,
+    email: Regex,
+    card: Regex,
+    ssn: Regex,
+    ssn_labelled: Regex,
+    phone: Regex,
+}
+
+fn patterns() -> &'static Patterns {
+    static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let re = |p: &str| Regex::new(p).expect("built-in redaction pattern compiles");
+        Patterns {
+            bearer: re(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})"),
+            key_value: re(
+                r#"(?i)\b((?:[a-z]+[_-]?)?(?:password|passwd|pwd|secret|api[_-]?key|token|private[_-]?key|access[_-]?key))(\s*[:=]\s*)("?)([^\s"',;&}\]]+)"#,
+            ),
+            key_format: re(
+                r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})",
+            ),
+            email: re(
+                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
+            ),
+            card: re(r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}"),
+            ssn: re(r"\d{3}[- ]\d{2}[- ]\d{4}"),
+            ssn_labelled: re(r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b"),
+            phone: re(
+                r"(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
+            ),
+        }
+    })
+}
+
+fn redact_str<'a>(text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
+    let p = patterns();
+    let mut out = Cow::Borrowed(text);
+
+    out = replace(out, &p.bearer, |c| {
+        counts.add(PiiKind::Secret, 1);
+        Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
+    });
+    out = replace(out, &p.key_value, |c| {
+        if c[4].starts_with("[REDACTED:") {
+            return None;
+        }
+        counts.add(PiiKind::Secret, 1);
+        Some(format!(
+            "{}{}{}{}",
+            &c[1],
+            &c[2],
+            &c[3],
+            PiiKind::Secret.marker()
+        ))
+    });
+    out = replace(out, &p.key_format, |_| {
+        counts.add(PiiKind::Secret, 1);
+        Some(PiiKind::Secret.marker().to_string())
+    });
+    out = replace(out, &p.email, |_| {
+        counts.add(PiiKind::Email, 1);
+        Some(PiiKind::Email.marker().to_string())
+    });
+    out = replace_isolated(out, &p.card, |m| {
+        let digits: String = m.chars().filter(char::is_ascii_digit).collect();
+        is_card_number(&digits).then(|| {
+            counts.add(PiiKind::Card, 1);
+            PiiKind::Card.marker().to_string()
+        })
+    });
+    out = replace_isolated(out, &p.ssn, |m| {
+        is_plausible_ssn(m).then(|| {
+            counts.add(PiiKind::Ssn, 1);
+            PiiKind::Ssn.marker().to_string()
+        })
+    });
+    out = replace(out, &p.ssn_labelled, |c| {
+        is_plausible_ssn(&c[3]).then(|| {
+            counts.add(PiiKind::Ssn, 1);
+            format!("{}{}{}", &c[1], &c[2], PiiKind::Ssn.marker())
+        })
+    });
+    out = replace_isolated(out, &p.phone, |m| {
+        let digits = m.chars().filter(char::is_ascii_digit).count();
+        if m.starts_with('+') && !(8..=15).contains(&digits) {
+            return None;
+        }
+        counts.add(PiiKind::Phone, 1);
+        Some(PiiKind::Phone.marker().to_string())
+    });
+    out
+}
+
+/// Replaces each match for which `f` returns `Some`, leaving the rest as they are.
+fn replace<'a>(
+    text: Cow<'a, str>,
+    re: &Regex,
+    mut f: impl FnMut(&Captures) -> Option<String>,
+) -> Cow<'a, str> {
+    if !re.is_match(&text) {
+        return text;
+    }
+    let mut changed = false;
+    let out = re
+        .replace_all(&text, |c: &Captures| match f(c) {
+            Some(s) => {
+                changed = true;
+                s
+            }
+            None => c[0].to_string(),
+        })
+        .into_owned();
+    if changed {
+        Cow::Owned(out)
+    } else {
+        text
+    }
+}
+
+/// Like [`replace`], but only for matches that stand alone (see the module docs).
+fn replace_isolated<'a>(
+    text: Cow<'a, str>,
+    re: &Regex,
+    mut f: impl FnMut(&str) -> Option<String>,
+) -> Cow<'a, str> {
+    let hay = text.as_ref();
+    let mut out = String::new();
+    let mut last = 0;
+    for m in re.find_iter(hay) {
+        if !stands_alone(hay, m.start(), m.end()) {
+            continue;
+        }
+        if let Some(replacement) = f(m.as_str()) {
+            out.push_str(&hay[last..m.start()]);
+            out.push_str(&replacement);
+            last = m.end();
+        }
+    }
+    if last == 0 {
+        return text;
+    }
+    out.push_str(&hay[last..]);
+    Cow::Owned(out)
+}
+
+fn stands_alone(hay: &str, start: usize, end: usize) -> bool {
+    let before = hay[..start].chars().next_back();
+    let after = hay[end..].chars().next();
+    let after2 = hay[end..].chars().nth(1);
+    let glued_before = match before {
+        Some(c) => c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '.' | '+' | '$' | '#'),
+        None => false,
+    };
+    let glued_after = match after {
+        Some(c) if c.is_alphanumeric() || c == '_' => true,
+        Some('-' | '/' | '.' | ',') => after2.is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    !glued_before && !glued_after
+}
+
+fn is_plausible_ssn(text: &str) -> bool {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
+    digits.len() == 9
+        && digits[0..3] != [0, 0, 0]
+        && digits[3..5] != [0, 0]
+        && digits[5..9] != [0, 0, 0, 0]
+}
+
+/// A card number: 13–19 digits, a card network's prefix, and a valid Luhn checksum.
+pub fn is_card_number(digits: &str) -> bool {
+    let len = digits.len();
+    if !(13..=19).contains(&len) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let prefix = |n: usize| digits[..n].parse::<u32>().unwrap_or(0);
+    let network = match digits.as_bytes()[0] {
+        b'4' => matches!(len, 13 | 16 | 19),
+        b'5' => (51..=55).contains(&prefix(2)) && len == 16,
+        b'2' => (2221..=2720).contains(&prefix(4)) && len == 16,
+        b'3' => {
+            (matches!(prefix(2), 34 | 37) && len == 15)
+                || (matches!(prefix(2), 36 | 38 | 39) && (14..=19).contains(&len))
+                || ((300..=305).contains(&prefix(3)) && (14..=19).contains(&len))
+                || ((3528..=3589).contains(&prefix(4)) && (16..=19).contains(&len))
+        }
+        b'6' => {
+            (prefix(4) == 6011
+                || prefix(2) == 65
+                || (644..=649).contains(&prefix(3))
+                || prefix(2) == 62)
+                && (16..=19).contains(&len)
+        }
+        _ => false,
+    };
+    network && luhn(digits)
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let dd = d * 2;
+                if dd > 9 {
+                    dd - 9
+                } else {
+                    dd
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[derive(Deserialize)]
+    struct Vector {
+        name: String,
+        input: Value,
+        expected: Value,
+        #[serde(default)]
+        counts: BTreeMap<PiiKind, u64>,
+    }
+
+    #[test]
+    fn shared_test_vectors() {
+        let vectors: Vec<Vector> =
+            serde_json::from_str(include_str!("../../tests/pii_vectors.json")).unwrap();
+        assert!(vectors.len() >= 30, "the shared vectors cover every rule");
+        for v in vectors {
+            let mut value = v.input.clone();
+            let counts = redact_value(&mut value);
+            assert_eq!(value, v.expected, "vector `{}`", v.name);
+            assert_eq!(counts.0, v.counts, "counts of vector `{}`", v.name);
+        }
+    }
+
+    #[test]
+    fn luhn_and_network_prefix_are_both_required() {
+        assert!(is_card_number("4111111111111111"));
+        assert!(is_card_number("378282246310005"));
+        assert!(!is_card_number("4111111111111112"), "bad checksum");
+        assert!(
+            !is_card_number("1234567812345670"),
+            "valid Luhn but no network starts with 1"
+        );
+    }
+
+    #[test]
+    fn sensitive_keys_match_across_naming_styles() {
+        for k in [
+            "password",
+            "apiKey",
+            "API-KEY",
+            "x_api_key",
+            "accessToken",
+            "refresh-token",
+            "Authorization",
+            "set-cookie",
+            "private_key",
+            "clientSecret",
+            "DB_PASSWORD",
+        ] {
+            assert!(is_sensitive_key(k), "{k}");
+        }
+        for k in [
+            "max_tokens",
+            "input_tokens",
+            "token_count",
+            "author",
+            "order_id",
+            "keyboard",
+            "passenger",
+        ] {
+            assert!(!is_sensitive_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn pii_in_text_counts_markers_left_by_the_tracer() {
+        let c = pii_in_text("your SSN is [REDACTED:SSN], mail bob@example.com");
+        assert_eq!(c.get(PiiKind::Ssn), 1);
+        assert_eq!(c.get(PiiKind::Email), 1);
+    }
+
+    fn word() -> impl Strategy<Value = String> {
+        "[a-zA-Z]{1,8}|[0-9]{1,2}|\\$[0-9]{1,3}\\.[0-9]{2}|2024-0[1-9]-1[0-9]"
+    }
+
+    fn planted() -> impl Strategy<Value = (String, &'static str)> {
+        prop_oneof![
+            (100u32..899, 1u32..99, 1u32..9999)
+                .prop_map(|(a, g, s)| (format!("{a:03}-{g:02}-{s:04}"), "ssn")),
+            "[a-z]{1,10}(\\.[a-z]{1,5})?@[a-z]{2,8}\\.(com|org|io|co\\.uk)"
+                .prop_map(|e| (e, "email")),
+            (0u64..10u64.pow(14)).prop_map(|n| (luhn_complete(&format!("4{n:014}")), "card")),
+            (0u64..10u64.pow(13)).prop_map(|n| {
+                let c = luhn_complete(&format!("51{n:013}"));
+                (
+                    format!("{} {} {} {}", &c[0..4], &c[4..8], &c[8..12], &c[12..16]),
+                    "card",
+                )
+            }),
+        ]
+    }
+
+    fn luhn_complete(partial: &str) -> String {
+        (0..10)
+            .map(|d| format!("{partial}{d}"))
+            .find(|c| luhn(c))
+            .unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn planted_pii_never_survives(
+            before in prop::collection::vec(word(), 0..6),
+            after in prop::collection::vec(word(), 0..6),
+            (secret, kind) in planted(),
+            nested in any::<bool>(),
+        ) {
+            let text = format!("{} {} {}", before.join(" "), secret, after.join(" "));
+            let mut value = if nested {
+                json!({"args": serde_json::to_string(&json!({"note": text})).unwrap()})
+            } else {
+                json!([text])
+            };
+            let counts = redact_value(&mut value);
+            let out = value.to_string();
+            let bare: String = secret.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+            prop_assert!(!out.contains(&secret), "{} survived in {}", secret, out);
+            prop_assert!(!out.replace([' ', '-'], "").contains(&bare) || kind == "email");
+            prop_assert!(counts.total() >= 1);
+        }
+
+        #[test]
+        fn redacting_twice_equals_redacting_once(
+            words in prop::collection::vec(word(), 0..8),
+            (secret, _) in planted(),
+            key in "(password|note|apiKey|order_id)",
+        ) {
+            let mut once = json!({key: format!("{} {}", words.join(" "), secret), "n": 4111111111111111u64});
+            redact_value(&mut once);
+            let mut twice = once.clone();
+            let second = redact_value(&mut twice);
+            prop_assert_eq!(&once, &twice);
+            prop_assert!(second.is_empty());
+        }
+
+        #[test]
+        fn text_without_pii_is_untouched(words in prop::collection::vec(word(), 0..12)) {
+            let text = words.join(" ");
+            let (out, counts) = redact_text(&text);
+            prop_assert_eq!(out, text);
+            prop_assert!(counts.is_empty());
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Run summaries and base-vs-head comparison.
+
+mod common;
+
+use chrono::Duration;
+use common::{failing, passing};
+use shared::cost::CostEstimate;
+use shared::eval::checks::CheckKind::*;
+use shared::eval::compare::{CaseChange, Direction, RunComparison};
+use shared::eval::diff::SequenceDiff;
+use shared::eval::summary::StepIssue;
+use shared::eval::{FailureCategory, RunSummary};
+use shared::redact::PiiKind;
+use shared::{TestResult, ToolCall};
+use uuid::Uuid;
+
+fn compare(base: &[TestResult], head: &[TestResult]) -> RunComparison {
+    RunComparison::compute(
+        Uuid::nil(),
+        Uuid::max(),
+        base,
+        head,
+        RunSummary::compute(None, base, &[]),
+        RunSummary::compute(None, head, &[]),
+    )
+}
+
+fn change_of(c: &RunComparison, key: &str) -> CaseChange {
+    c.cases
+        .iter()
+        .find(|x| x.scenario_key == key)
+        .unwrap()
+        .change
+}
+
+fn with_path(mut r: TestResult, tools: &[&str]) -> TestResult {
+    r.trace.tool_calls = tools
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ToolCall {
+            name: t.to_string(),
+            order: i as u32,
+            ..Default::default()
+        })
+        .collect();
+    r
+}
+
+#[test]
+fn regressions_improvements_new_and_removed_cases() {
+    let base = vec![
+        passing("a", 1),
+        failing("b", 1, &[MissingSteps]),
+        passing("c", 1),
+        passing("gone", 1),
+    ];
+    let head = vec![
+        failing("a", 1, &[ForbiddenTools]),
+        passing("b", 1),
+        passing("c", 1),
+        passing("fresh", 1),
+    ];
+    let c = compare(&base, &head);
+    assert_eq!(change_of(&c, "a"), CaseChange::Regression);
+    assert_eq!(change_of(&c, "b"), CaseChange::Improvement);
+    assert_eq!(change_of(&c, "c"), CaseChange::Unchanged);
+    assert_eq!(change_of(&c, "fresh"), CaseChange::New);
+    assert_eq!(change_of(&c, "gone"), CaseChange::Removed);
+    let order: Vec<CaseChange> = c.cases.iter().map(|x| x.change).collect();
+    assert_eq!(order[0], CaseChange::Regression, "regressions come first");
+    assert!(order.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(c.count(CaseChange::Regression), 1);
+}
+
+#[test]
+fn disagreeing_attempts_are_flaky_not_a_regression() {
+    let base = vec![passing("a", 1), passing("a", 2)];
+    let head = vec![passing("a", 1), failing("a", 2, &[MissingSteps])];
+    let c = compare(&base, &head);
+    assert_eq!(change_of(&c, "a"), CaseChange::Flaky);
+    assert_eq!(c.cases[0].head.as_ref().unwrap().pass_rate, Some(0.5));
+    assert_eq!(c.count(CaseChange::Regression), 0);
+}
+
+#[test]
+fn aqs_delta_has_direction_and_components() {
+    let base = vec![passing("a", 1), failing("b", 1, &[MissingSteps])];
+    let head = vec![passing("a", 1), passing("b", 1)];
+    let c = compare(&base, &head);
+    let aqs = c.aqs.as_ref().unwrap();
+    assert_eq!(aqs.direction, Direction::Up);
+    assert_eq!(aqs.components.pass_rate, 50.0);
+    assert_eq!(aqs.delta, ((aqs.head - aqs.base) * 10.0).round() / 10.0);
+    assert!(aqs.describe().contains(" → "));
+}
+
+#[test]
+fn category_shift_counts_failing_results_per_category() {
+    let base = vec![
+        failing("a", 1, &[MissingSteps]),
+        failing("b", 1, &[ExtraSteps]),
+    ];
+    let head = vec![failing("a", 1, &[ForbiddenTools]), passing("b", 1)];
+    let c = compare(&base, &head);
+    let tool = c
+        .category_shift
+        .iter()
+        .find(|s| s.category == FailureCategory::ToolUsage)
+        .unwrap();
+    assert_eq!((tool.base, tool.head, tool.delta), (2, 0, -2));
+    let safety = c
+        .category_shift
+        .iter()
+        .find(|s| s.category == FailureCategory::Safety)
+        .unwrap();
+    assert_eq!(safety.delta, 1);
+}
+
+#[test]
+fn cost_and_latency_regressions_need_the_same_verdict_and_a_real_increase() {
+    let mut cheap = passing("a", 1);
+    cheap.cost = CostEstimate {
+        usd: 0.010,
+        ..Default::default()
+    };
+    cheap.duration_ms = Some(1000.0);
+    let mut dear = passing("a", 1);
+    dear.cost = CostEstimate {
+        usd: 0.020,
+        ..Default::default()
+    };
+    dear.duration_ms = Some(1400.0);
+    let c = compare(&[cheap.clone()], &[dear.clone()]);
+    assert!(c.cases[0].cost_regression, "2× and +$0.01");
+    assert!(
+        !c.cases[0].latency_regression,
+        "+400 ms is under the 500 ms floor"
+    );
+
+    dear.duration_ms = Some(2000.0);
+    assert!(compare(&[cheap.clone()], &[dear.clone()]).cases[0].latency_regression);
+
+    let mut tiny = cheap.clone();
+    tiny.cost.usd = 0.0001;
+    let mut tiny_head = tiny.clone();
+    tiny_head.cost.usd = 0.0003;
+    assert!(
+        !compare(&[tiny], &[tiny_head]).cases[0].cost_regression,
+        "under the $0.001 floor"
+    );
+
+    let mut unpriced = dear.clone();
+    unpriced.cost.unpriced_models = vec!["mystery".into()];
+    assert!(
+        !compare(&[cheap], &[unpriced]).cases[0].cost_regression,
+        "unknown cost is not compared"
+    );
+}
+
+#[test]
+fn changed_tool_paths_are_reported_with_both_paths() {
+    let base = vec![with_path(passing("a", 1), &["A", "B", "C"])];
+    let head = vec![with_path(passing("a", 1), &["A", "C", "B", "D"])];
+    let c = compare(&base, &head);
+    assert!(c.cases[0].path_changed);
+    assert_eq!(c.cases[0].base.as_ref().unwrap().tool_path, ["A", "B", "C"]);
+    assert_eq!(
+        c.cases[0].head.as_ref().unwrap().tool_path,
+        ["A", "C", "B", "D"]
+    );
+    assert_eq!(c.path_changes, 1);
+}
+
+#[test]
+fn summary_counts_breakdowns_latency_and_common_steps() {
+    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut results = Vec::new();
+    for i in 0..20 {
+        let mut r = if i < 15 {
+            passing(&format!("s{i}"), 1)
+        } else {
+            failing(&format!("s{i}"), 1, &[MissingSteps, ResponseContains])
+        };
+        r.duration_ms = Some(f64::from(i + 1) * 100.0);
+        r.created_at += Duration::seconds(i64::from(i));
+        let actual = if i < 15 {
+            names(&["lookup", "verify_id", "refund"])
+        } else {
+            names(&["lookup", "refund"])
+        };
+        r.evaluation.diff = Some(SequenceDiff::compute(
+            &names(&["lookup", "verify_id", "refund"]),
+            &actual,
+            &[],
+        ));
+        r.trace.redactions.add(PiiKind::Email, 1);
+        results.push(r);
+    }
+    let s = RunSummary::compute(None, &results, &[]);
+    assert_eq!((s.total, s.passed, s.failed), (20, 15, 5));
+    assert_eq!(s.pass_rate, Some(0.75));
+    assert_eq!(s.failure_breakdown[&FailureCategory::ToolUsage], 5);
+    assert_eq!(s.failure_breakdown[&FailureCategory::Knowledge], 5);
+    assert_eq!(s.latency_p50_ms, Some(1000.0));
+    assert_eq!(s.latency_p95_ms, Some(1900.0));
+    assert_eq!(s.duration_ms, Some(19_000.0));
+    let top = &s.insights.common_steps[0];
+    assert_eq!(
+        (top.tool.as_str(), top.issue, top.cases, top.of_cases),
+        ("verify_id", StepIssue::Missing, 5, 20)
+    );
+    assert_eq!(s.insights.redactions.get(PiiKind::Email), 20);
+}
