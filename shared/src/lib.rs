@@ -5,6 +5,7 @@
 //! Nothing here performs I/O, so the same code runs in the server, the CLI runner and the
 //! dashboard's WASM build, and a verdict computed in one place is the verdict shown in another.
 
+pub mod api;
 pub mod cost;
 pub mod eval;
 pub mod model;

@@ -272,6 +272,13 @@ fn argument_check(
     });
 }
 
+/// Whether a scenario's pattern compiles, with the compiler's message when it does not.
+pub fn validate_regex(pattern: &str) -> Result<(), String> {
+    regex::Regex::new(pattern)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// Looks up a dotted path (`address.zip`, `items.0.sku`) in a JSON value.
 fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(value, |v, part| match v {

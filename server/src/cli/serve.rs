@@ -1,0 +1,71 @@
+//! `proctor serve`: opens the store and serves the API and dashboard until interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use crate::http::{self, AppState};
+use crate::store::open_store;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Where to listen. A non-loopback address needs PROCTOR_API_TOKEN.
+    #[arg(long, env = "PROCTOR_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// `sqlite://path.db` (created if missing) or a plain file path.
+    #[arg(
+        long,
+        env = "PROCTOR_DATABASE_URL",
+        default_value = "sqlite://proctor.db"
+    )]
+    pub database_url: String,
+    /// Bearer token every write must carry. Required to listen beyond loopback.
+    #[arg(long, env = "PROCTOR_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// The dashboard's built files (Trunk's output).
+    #[arg(long, env = "PROCTOR_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+    /// A price table (same shape as shared/data/prices.json) whose entries override the built-in
+    /// prices.
+    #[arg(long, env = "PROCTOR_PRICES")]
+    pub prices: Option<PathBuf>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let token = args.api_token.filter(|t| !t.is_empty());
+    if !args.addr.ip().is_loopback() && token.is_none() {
+        bail!(
+            "refusing to listen on {} without an API token: anyone on the network could write \
+             results. Set PROCTOR_API_TOKEN (or --api-token), or listen on 127.0.0.1.",
+            args.addr
+        );
+    }
+    let prices = match &args.prices {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the price table {}", path.display()))?;
+            let overrides = shared::cost::PriceTable::from_json(&text)
+                .with_context(|| format!("in the price table {}", path.display()))?;
+            shared::cost::PriceTable::builtin().with_overrides(&overrides)
+        }
+        None => shared::cost::PriceTable::builtin().clone(),
+    };
+    let store = open_store(&args.database_url).await?;
+    let state = AppState::new(store, prices, token);
+    let app = http::router(state, &args.dist);
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts read this line to find an ephemeral port.
+    println!("proctor listening on http://{local}");
+    tracing::info!(database = %args.database_url, dist = %args.dist.display(), "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! Extractors that turn axum's rejections into [`ApiError`]s, so malformed input always gets a
+//! JSON error body with a message, never axum's plain-text default.
+
+use axum::extract::{FromRequest, FromRequestParts};
+
+use super::error::ApiError;
+
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);

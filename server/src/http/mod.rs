@@ -1,0 +1,85 @@
+//! The HTTP surface: the REST API under `/api/v1`, live events, and the dashboard's files.
+
+mod agents;
+mod auth;
+mod error;
+mod events;
+mod extract;
+mod results;
+mod runs;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use shared::cost::PriceTable;
+use tower_http::services::{ServeDir, ServeFile};
+
+pub use error::ApiError;
+
+use crate::service::Service;
+use crate::store::Store;
+
+/// The largest request body accepted: 1,000 results with rich traces fit comfortably.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    /// When set, every write to the API needs `Authorization: Bearer <token>`.
+    pub api_token: Option<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, prices: PriceTable, api_token: Option<String>) -> Self {
+        Self {
+            service: Arc::new(Service::new(store, prices)),
+            api_token: api_token.map(Into::into),
+        }
+    }
+}
+
+pub fn router(state: AppState, dist: &Path) -> Router {
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/agents", get(agents::list).post(agents::upsert))
+        .route("/agents/{agent}", get(agents::get))
+        .route(
+            "/agents/{agent}/scenarios",
+            get(agents::list_scenarios).post(agents::upsert_scenarios),
+        )
+        .route("/runs", get(runs::list).post(runs::create))
+        .route("/runs/{id}", get(runs::get))
+        .route("/runs/{id}/status", post(runs::set_status))
+        .route("/runs/{id}/results", get(results::list).post(results::sync))
+        .route("/runs/{id}/events", get(events::stream))
+        .route("/results/{id}", get(results::get))
+        .route("/compare", get(runs::compare))
+        .fallback(api_not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token_for_writes,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+
+    let index = dist.join("index.html");
+    let dashboard = ServeDir::new(dist).fallback(ServeFile::new(index));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        .fallback_service(dashboard)
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no API route {}; the API lives under /api/v1 (agents, runs, results, compare) — see the README",
+        uri.path()
+    ))
+}
