@@ -320,7 +320,7 @@ impl Service {
                         name,
                         ..Default::default()
                     },
-                    ToolCallInput::Call(call) => call,
+                    ToolCallInput::Call(call) => *call,
                 })
                 .collect();
         }

@@ -123,7 +123,7 @@ pub struct ResultInput {
 #[serde(untagged)]
 pub enum ToolCallInput {
     Name(String),
-    Call(ToolCall),
+    Call(Box<ToolCall>),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -210,7 +210,7 @@ pub struct ResultFilter {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
     /// A result was stored (or replaced).
-    Result { run_id: Uuid, result: ResultRow },
+    Result { run_id: Uuid, result: Box<ResultRow> },
     /// The run's status changed.
     Status { run_id: Uuid, status: RunStatus },
     /// The run's summary after a sync.

@@ -3,10 +3,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::api::{Page, RunInput, RunView};
 use shared::eval::RunComparison;
-use shared::RunStatus;
+use shared::{RunSource, RunStatus};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -23,23 +24,37 @@ pub async fn create(
     ))
 }
 
-/// Query of `GET /runs`: `agent` may be an id or a name.
+/// Query of `GET /runs`: `agent` may be an id or a name. (Spelled out rather than flattening
+/// [`RunFilter`], because query strings carry numbers as text, which `flatten` cannot parse.)
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct RunQuery {
     agent: Option<String>,
-    #[serde(flatten)]
-    filter: RunFilter,
+    status: Option<RunStatus>,
+    source: Option<RunSource>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    cursor: Option<String>,
+    limit: Option<u32>,
 }
 
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<RunQuery>,
 ) -> Result<Json<Page<RunView>>, ApiError> {
-    let mut filter = query.filter;
-    if let Some(agent) = &query.agent {
-        filter.agent = Some(state.service.agent(agent).await?.id);
-    }
+    let agent = match &query.agent {
+        Some(agent) => Some(state.service.agent(agent).await?.id),
+        None => None,
+    };
+    let filter = RunFilter {
+        agent,
+        status: query.status,
+        source: query.source,
+        since: query.since,
+        until: query.until,
+        cursor: query.cursor,
+        limit: query.limit,
+    };
     Ok(Json(state.service.store.list_runs(&filter).await?))
 }
 

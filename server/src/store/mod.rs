@@ -48,8 +48,7 @@ pub struct ScenarioFilter {
     pub q: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {
     /// Agent id.
     pub agent: Option<Uuid>,

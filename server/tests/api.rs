@@ -1,0 +1,480 @@
+//! The REST API over a real socket, against the real binary and a fresh SQLite file.
+
+mod common;
+
+use common::{results, Server};
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn a_1000_result_sync_is_stored_and_evaluated() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let (status, body) = s
+        .post(&format!("/api/v1/runs/{run}/results"), &results(1000, 0))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stored"], 1000);
+    let summary = &body["run"]["summary"];
+    assert_eq!(summary["total"], 1000);
+    assert_eq!(summary["passed"], 500);
+    assert_eq!(summary["failed"], 500);
+    assert_eq!(summary["insights"]["common_steps"][0]["tool"], "verify_id");
+    assert_eq!(summary["insights"]["common_steps"][0]["cases"], 500);
+
+    let (_, page) = s
+        .get(&format!(
+            "/api/v1/runs/{run}/results?status=failed&limit=10"
+        ))
+        .await;
+    assert_eq!(page["total"], 500);
+    assert_eq!(page["items"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        page["items"][0]["first_failure"],
+        "expected `verify_id` after `lookup_order`, but it was never called"
+    );
+}
+
+#[tokio::test]
+async fn sync_over_1000_results_is_refused_whole() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let (status, body) = s
+        .post(&format!("/api/v1/runs/{run}/results"), &results(1001, 0))
+        .await;
+    assert_eq!(status, 413);
+    let msg = body["error"].as_str().unwrap();
+    assert!(
+        msg.contains("at most 1000") && msg.contains("Split"),
+        "{msg}"
+    );
+    let (_, page) = s.get(&format!("/api/v1/runs/{run}/results")).await;
+    assert_eq!(page["total"], 0, "nothing of the batch is stored");
+}
+
+#[tokio::test]
+async fn resyncing_the_same_1000_results_leaves_1000() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    let (_, first) = s.post(&path, &results(1000, 0)).await;
+    let (status, second) = s.post(&path, &results(1000, 0)).await;
+    assert_eq!(status, 200);
+    assert_eq!(second["replaced"], 1000);
+    assert_eq!(second["run"]["summary"]["total"], 1000);
+    assert_eq!(
+        first["result_ids"], second["result_ids"],
+        "a re-sent case keeps its id"
+    );
+    let (_, page) = s.get(&path).await;
+    assert_eq!(page["total"], 1000);
+}
+
+#[tokio::test]
+async fn a_result_resent_with_its_id_replaces_it() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    let (_, first) = s.post(&path, &results(1, 0)).await;
+    let id = first["result_ids"][0].clone();
+    let (_, second) = s.post(&path, &json!({"results": [{"id": id, "scenario_key": "case-0", "attempt": 1, "user_message": "again", "passed": false}]})).await;
+    assert_eq!(second["replaced"], 1);
+    assert_eq!(second["result_ids"][0], id);
+    let (_, page) = s.get(&path).await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["user_message"], "again");
+}
+
+#[tokio::test]
+async fn ten_concurrent_syncs_into_one_run_lose_nothing() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    let syncs = (0..10).map(|i| {
+        let body = results(100, i * 100);
+        let (client, url) = (s.client.clone(), s.url(&path));
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    });
+    for status in futures::future::join_all(syncs).await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    let (_, page) = s.get(&path).await;
+    assert_eq!(page["total"], 1000);
+    let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(
+        view["summary"]["total"], 1000,
+        "the stored summary saw every batch"
+    );
+}
+
+#[tokio::test]
+async fn pii_sent_in_a_trace_never_reaches_the_database_file() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let planted = [
+        "123-45-6789",
+        "4111 1111 1111 1111",
+        "jane.roe@example.com",
+        "(415) 555-2671",
+        "hunter2-secret-pw",
+    ];
+    let body = json!({"results": [{
+        "scenario_key": "pii",
+        "user_message": "My SSN is 123-45-6789 and card 4111 1111 1111 1111",
+        "agent_response": "I emailed jane.roe@example.com",
+        "trace": {
+            "tool_calls": [{"name": "lookup_order", "order": 0,
+                "arguments": "{\"email\": \"jane.roe@example.com\", \"password\": \"hunter2-secret-pw\"}",
+                "result": {"phone": "(415) 555-2671", "note": "ssn 123-45-6789"}}],
+            "llm_calls": [{"provider": "openai", "model": "gpt-4o", "input_tokens": 100, "output_tokens": 20, "error": "bad key for jane.roe@example.com"}],
+            "input": "card 4111 1111 1111 1111"
+        }
+    }]});
+    let (status, out) = s.post(&format!("/api/v1/runs/{run}/results"), &body).await;
+    assert_eq!(status, 200, "{out}");
+    let (_, result) = s
+        .get(&format!(
+            "/api/v1/results/{}",
+            out["result_ids"][0].as_str().unwrap()
+        ))
+        .await;
+    let redactions = &result["trace"]["redactions"];
+    assert!(
+        redactions["ssn"].as_u64().unwrap() >= 2 && redactions["card"].as_u64().unwrap() >= 2,
+        "{redactions}"
+    );
+    assert_eq!(
+        result["evaluation"]["failures"][0]["category"], "safety",
+        "PII in the response is judged before it is scrubbed"
+    );
+
+    for file in s.db_files() {
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in planted {
+            assert!(
+                !text.contains(secret),
+                "{secret} found in {}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_minimal_result_is_enough_and_client_verdicts_are_kept() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let body = json!({"results": [
+        {"scenario_key": "refund-basic", "agent_response": "done", "tool_calls": ["lookup_order", "refund"]},
+        {"scenario_key": "custom-1", "user_message": "hi", "agent_response": "hello", "passed": false, "notes": "wrong greeting"}
+    ]});
+    let (status, out) = s.post(&format!("/api/v1/runs/{run}/results"), &body).await;
+    assert_eq!(status, 200, "{out}");
+    let (_, stored) = s
+        .get(&format!(
+            "/api/v1/results/{}",
+            out["result_ids"][0].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        stored["user_message"], "Refund order 1001",
+        "taken from the stored scenario"
+    );
+    assert_eq!(stored["category"], "workflow");
+    assert_eq!(stored["status"], "failed");
+    assert_eq!(stored["evaluation"]["judged_by"], "proctor");
+    assert_eq!(stored["evaluation"]["diff"]["ops"][1]["op"], "missing");
+    let (_, client) = s
+        .get(&format!(
+            "/api/v1/results/{}",
+            out["result_ids"][1].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(client["evaluation"]["judged_by"], "client");
+    assert_eq!(
+        client["evaluation"]["failures"][0]["reason"],
+        "wrong greeting"
+    );
+}
+
+async fn error_of(resp: (u16, Value)) -> (u16, String) {
+    (
+        resp.0,
+        resp.1["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message in {}", resp.1))
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_4xx_with_a_message() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let sync = format!("/api/v1/runs/{run}/results");
+
+    let (st, msg) = error_of(
+        s.post_raw(&sync, "application/json", "{\"results\": [")
+            .await,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert!(msg.contains("not valid JSON"), "{msg}");
+
+    let (st, msg) = error_of(s.post_raw(&sync, "text/plain", "{}").await).await;
+    assert_eq!(st, 415);
+    assert!(msg.contains("Content-Type: application/json"), "{msg}");
+
+    let (st, msg) = error_of(s.post(&sync, &json!({"rows": []})).await).await;
+    assert_eq!(st, 422);
+    assert!(msg.contains("missing field `results`"), "{msg}");
+
+    let (st, msg) = error_of(
+        s.post(
+            &sync,
+            &json!({"results": [{"scenario_key": "a", "attempt": "two"}]}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert!(msg.contains("results[0].attempt"), "{msg}");
+
+    let (st, msg) = error_of(s.post(&sync, &json!({"results": [{"scenario_key": "ok", "user_message": "m"}, {"user_message": "no key"}]})).await).await;
+    assert_eq!(st, 422);
+    assert!(msg.starts_with("results[1]: give `scenario_key`"), "{msg}");
+    let (_, page) = s.get(&sync).await;
+    assert_eq!(
+        page["total"], 0,
+        "a batch with one bad result stores nothing"
+    );
+
+    let (st, msg) = error_of(
+        s.post(
+            "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/results",
+            &results(1, 0),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+    assert!(msg.contains("GET /api/v1/runs"), "{msg}");
+
+    let (st, msg) = error_of(s.get("/api/v1/runs/not-a-uuid").await).await;
+    assert_eq!(st, 400);
+    assert!(msg.contains("UUID"), "{msg}");
+
+    let (st, msg) = error_of(s.post("/api/v1/runs", &json!({"agent": "nobody"})).await).await;
+    assert_eq!(st, 404);
+    assert!(msg.contains("POST /api/v1/agents"), "{msg}");
+
+    let (st, _) = error_of(
+        s.get("/api/v1/results/6f1c2b1e-0000-4000-8000-000000000000")
+            .await,
+    )
+    .await;
+    assert_eq!(st, 404);
+
+    let (st, msg) = error_of(s.get(&format!("{sync}?cursor=zzz")).await).await;
+    assert_eq!(st, 400);
+    assert!(msg.contains("next_cursor"), "{msg}");
+
+    let (st, msg) = error_of(s.get(&format!("{sync}?status=maybe")).await).await;
+    assert_eq!(st, 400);
+    assert!(msg.contains("status"), "{msg}");
+
+    let (st, msg) = error_of(
+        s.post(
+            &format!("/api/v1/runs/{run}/status"),
+            &json!({"status": "done"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert!(msg.contains("completed"), "{msg}");
+
+    let huge = vec![b' '; 65 * 1024 * 1024];
+    let (st, msg) = error_of(s.post_raw(&sync, "application/json", huge).await).await;
+    assert_eq!(st, 413);
+    assert!(msg.contains("larger than"), "{msg}");
+
+    let (st, msg) = error_of(s.get("/api/v1/nothing-here").await).await;
+    assert_eq!(st, 404);
+    assert!(msg.contains("/api/v1"), "{msg}");
+}
+
+#[tokio::test]
+async fn results_filter_by_status_category_and_text_with_a_cursor() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    s.post(&path, &results(30, 0)).await;
+    let (_, tool_usage) = s.get(&format!("{path}?category=tool_usage")).await;
+    assert_eq!(tool_usage["total"], 15);
+    let (_, text) = s.get(&format!("{path}?q=ORDER%2012")).await;
+    assert_eq!(
+        text["total"], 1,
+        "case-insensitive search over the user message: {text}"
+    );
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = cursor
+            .as_ref()
+            .map(|c| format!("&cursor={c}"))
+            .unwrap_or_default();
+        let (_, page) = s.get(&format!("{path}?limit=7{q}")).await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["scenario_key"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
+    seen.dedup();
+    assert_eq!(seen.len(), 30, "no result appears on two pages");
+}
+
+#[tokio::test]
+async fn run_status_lists_and_comparison() {
+    let s = Server::start().await;
+    let base = s.agent_and_run().await;
+    s.post(&format!("/api/v1/runs/{base}/results"), &results(10, 0))
+        .await;
+    let (st, done) = s
+        .post(
+            &format!("/api/v1/runs/{base}/status"),
+            &json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(done["run"]["status"], "completed");
+    assert!(done["run"]["finished_at"].is_string());
+
+    let head = s.new_run().await;
+    let mut improved = results(10, 0);
+    for r in improved["results"].as_array_mut().unwrap() {
+        r["tool_calls"] = json!(["lookup_order", "verify_id", "refund"]);
+    }
+    improved["results"][0]["tool_calls"] = json!(["lookup_order", "refund"]);
+    s.post(&format!("/api/v1/runs/{head}/results"), &improved)
+        .await;
+
+    let (_, list) = s.get("/api/v1/runs?agent=support&limit=1").await;
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["items"][0]["run"]["id"], head, "newest first");
+    assert!(list["next_cursor"].is_string());
+
+    let (st, cmp) = s
+        .get(&format!("/api/v1/compare?base={base}&head={head}"))
+        .await;
+    assert_eq!(st, 200, "{cmp}");
+    assert_eq!(cmp["counts"]["regression"], 1);
+    assert_eq!(cmp["counts"]["improvement"], 5);
+    assert_eq!(cmp["cases"][0]["change"], "regression");
+    assert_eq!(cmp["cases"][0]["scenario_key"], "case-0");
+    assert_eq!(cmp["aqs"]["direction"], "up");
+}
+
+#[tokio::test]
+async fn server_sent_events_deliver_one_event_per_result() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let resp = s
+        .client
+        .get(s.url(&format!("/api/v1/runs/{run}/events")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut stream = resp.bytes_stream();
+    s.post(&format!("/api/v1/runs/{run}/results"), &results(25, 0))
+        .await;
+    s.post(
+        &format!("/api/v1/runs/{run}/status"),
+        &json!({"status": "completed"}),
+    )
+    .await;
+
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !text.contains("event: status") {
+        let chunk = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .expect("events arrive in time")
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert_eq!(text.matches("event: result").count(), 25);
+    assert!(text.contains("event: summary"));
+    assert!(text.contains("\"status\":\"completed\""));
+}
+
+#[tokio::test]
+async fn writes_need_the_token_when_one_is_set() {
+    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
+    let (st, body) = s.post("/api/v1/agents", &json!({"name": "a"})).await;
+    assert_eq!(st, 401);
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("Authorization: Bearer"));
+    let resp = s
+        .client
+        .post(s.url("/api/v1/agents"))
+        .bearer_auth("wrong")
+        .json(&json!({"name": "a"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = s
+        .client
+        .post(s.url("/api/v1/agents"))
+        .bearer_auth("s3cret")
+        .json(&json!({"name": "a"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (st, _) = s.get("/api/v1/agents").await;
+    assert_eq!(st, 200, "reads stay open");
+}
+
+#[test]
+fn refuses_a_non_loopback_address_without_a_token() {
+    let out = common::proctor()
+        .args([
+            "serve",
+            "--addr",
+            "0.0.0.0:0",
+            "--database-url",
+            "sqlite::memory:",
+        ])
+        .env_remove("PROCTOR_API_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("PROCTOR_API_TOKEN"), "{err}");
+}

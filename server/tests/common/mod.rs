@@ -1,0 +1,175 @@
+//! Starts the real `proctor` binary on an ephemeral loopback port with a fresh database, and
+//! stops it when the test ends.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+pub struct Server {
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    pub client: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn proctor() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_proctor"))
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("proctor.db");
+        let mut cmd = proctor();
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--database-url"])
+            .arg(format!("sqlite://{}", db.display()))
+            .arg("--dist")
+            .arg(dir.path().join("no-dist"))
+            .env_remove("PROCTOR_API_TOKEN")
+            .env("PROCTOR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start proctor");
+        let stdout = child.stdout.take().unwrap();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            line
+        });
+        let line = tokio::time::timeout(Duration::from_secs(60), line)
+            .await
+            .expect("server started")
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("proctor listening on ")
+            .unwrap_or_else(|| panic!("unexpected: {line}"))
+            .to_string();
+        Server {
+            base,
+            dir,
+            child,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn db_files(&self) -> Vec<PathBuf> {
+        ["proctor.db", "proctor.db-wal", "proctor.db-shm"]
+            .iter()
+            .map(|f| self.dir.path().join(f))
+            .filter(|p| p.exists())
+            .collect()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.client.get(self.url(path)).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// An agent with three tools and one stored scenario, and a running run for it.
+    pub async fn agent_and_run(&self) -> String {
+        let (s, _) = self
+            .post(
+                "/api/v1/agents",
+                &json!({"name": "support", "tools": [
+                    {"name": "lookup_order", "description": "Find an order"},
+                    {"name": "verify_id", "description": "Verify the customer"},
+                    {"name": "refund", "description": "Refund an order"}],
+                    "policies": ["never refund more than $500 without escalation"]}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let (s, _) = self
+            .post(
+                "/api/v1/agents/support/scenarios",
+                &json!({"scenarios": [{"key": "refund-basic", "user_message": "Refund order 1001",
+                    "category": "workflow",
+                    "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "verify_id"}, {"tool": "refund"}]}}]}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        self.new_run().await
+    }
+
+    pub async fn new_run(&self) -> String {
+        let (s, run) = self
+            .post(
+                "/api/v1/runs",
+                &json!({"agent": "support", "label": "test"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{run}");
+        run["run"]["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// `n` minimal results for distinct cases `case-{offset}`…, every other one missing `verify_id`.
+pub fn results(n: usize, offset: usize) -> Value {
+    let items: Vec<Value> = (offset..offset + n)
+        .map(|i| {
+            let tools = if i % 2 == 0 { json!(["lookup_order", "verify_id", "refund"]) } else { json!(["lookup_order", "refund"]) };
+            json!({
+                "scenario_key": format!("case-{i}"),
+                "user_message": format!("Refund order {i}"),
+                "agent_response": "Your refund is on its way.",
+                "tool_calls": tools,
+                "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "verify_id"}, {"tool": "refund"}]}
+            })
+        })
+        .collect();
+    json!({ "results": items })
+}
