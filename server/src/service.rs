@@ -208,7 +208,7 @@ impl Service {
         for r in &stored.results {
             self.events.publish(RunEvent::Result {
                 run_id,
-                result: r.into(),
+                result: Box::new(r.into()),
             });
         }
         if status_changed {
