@@ -210,7 +210,10 @@ pub struct ResultFilter {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
     /// A result was stored (or replaced).
-    Result { run_id: Uuid, result: Box<ResultRow> },
+    Result {
+        run_id: Uuid,
+        result: Box<ResultRow>,
+    },
     /// The run's status changed.
     Status { run_id: Uuid, status: RunStatus },
     /// The run's summary after a sync.
@@ -235,4 +238,12 @@ impl RunEvent {
             RunEvent::Summary { .. } => "summary",
         }
     }
+}
+
+/// What Proctor holds, for the dashboard's landing page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub version: String,
+    pub agents: u64,
+    pub runs: u64,
 }

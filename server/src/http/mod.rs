@@ -12,6 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use shared::cost::PriceTable;
@@ -64,13 +66,34 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
-    let index = dist.join("index.html");
-    let dashboard = ServeDir::new(dist).fallback(ServeFile::new(index));
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api)
-        .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .fallback_service(dashboard)
-        .with_state(state)
+        .route(
+            "/api/fn/{*name}",
+            post(crate::dashboard::server_fn).get(crate::dashboard::server_fn),
+        )
+        .route("/api/{*rest}", axum::routing::any(api_not_found));
+    let index = dist.join("index.html");
+    let router = if index.is_file() {
+        // Unknown paths get index.html (200) so deep links into the dashboard work.
+        router.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
+    } else {
+        tracing::warn!(dist = %dist.display(), "no built dashboard; serving the API only");
+        router.fallback(dashboard_not_built)
+    };
+    router.with_state(state)
+}
+
+async fn dashboard_not_built() -> (StatusCode, Html<&'static str>) {
+    (
+        StatusCode::NOT_FOUND,
+        Html(
+            "<!doctype html><title>Proctor</title><h1>The dashboard is not built</h1>\
+             <p>The API is up under <code>/api/v1</code>. Build the dashboard with \
+             <code>trunk build --release</code> (or run <code>bash .ci/demo</code>), or point \
+             <code>--dist</code> at its files.</p>",
+        ),
+    )
 }
 
 async fn health() -> Json<serde_json::Value> {

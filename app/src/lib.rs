@@ -1,0 +1,32 @@
+//! Proctor's dashboard. Built twice from the same source: with `csr` by Trunk into the WASM the
+//! browser runs, and with `ssr` into the server, which links the server functions' handlers.
+
+pub mod api;
+mod routes;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Proctor"</A>
+            </header>
+            <main>
+                <Routes fallback=routes::not_found::NotFound>
+                    <Route path=path!("/") view=routes::overview::OverviewPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[cfg(feature = "csr")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}

@@ -1,0 +1,86 @@
+//! `proctor serve` as the dashboard's host: server functions and the built files.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::Server;
+
+#[tokio::test]
+async fn the_overview_server_function_answers_with_live_counts() {
+    let s = Server::start().await;
+    s.agent_and_run().await;
+    let resp = s
+        .client
+        .post(s.url("/api/fn/overview"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["agents"], 1);
+    assert_eq!(body["runs"], 1);
+}
+
+#[tokio::test]
+async fn without_a_built_dashboard_pages_say_how_to_build_it() {
+    let s = Server::start().await;
+    let resp = s.client.get(s.url("/runs")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("trunk build"));
+}
+
+#[tokio::test]
+async fn deep_links_get_the_dashboards_index_page() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>dash</title>",
+    )
+    .unwrap();
+    std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
+    let db = dist.path().join("p.db");
+    let mut child = common::proctor()
+        .args(["serve", "--addr", "127.0.0.1:0", "--dist"])
+        .arg(dist.path())
+        .arg("--database-url")
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line
+        .trim()
+        .trim_start_matches("proctor listening on ")
+        .to_string();
+    let client = reqwest::Client::new();
+    for path in [
+        "/",
+        "/runs/7f3c/results?status=failed",
+        "/compare?base=a&head=b",
+    ] {
+        let resp = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        assert!(
+            resp.text().await.unwrap().contains("<title>dash</title>"),
+            "{path}"
+        );
+    }
+    let js = client.get(format!("{base}/app.js")).send().await.unwrap();
+    assert_eq!(js.text().await.unwrap(), "console.log(1)");
+    let api = client
+        .get(format!("{base}/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404, "API paths never fall back to the page");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
