@@ -10,7 +10,7 @@ use server::store::open_store;
 fn batch(n: usize, offset: usize, variant: usize) -> Value {
     let results: Vec<Value> = (offset..offset + n)
         .map(|i| {
-            let tools = if (i + variant) % 3 == 0 {
+            let tools = if (i + variant).is_multiple_of(3) {
                 json!(["lookup_order", "refund"])
             } else {
                 json!(["lookup_order", "verify_id", "refund"])
