@@ -304,11 +304,6 @@ async fn bad_input_gets_a_4xx_with_a_message() {
     assert_eq!(st, 422);
     assert!(msg.contains("completed"), "{msg}");
 
-    let huge = vec![b' '; 65 * 1024 * 1024];
-    let (st, msg) = error_of(s.post_raw(&sync, "application/json", huge).await).await;
-    assert_eq!(st, 413);
-    assert!(msg.contains("larger than"), "{msg}");
-
     let (st, msg) = error_of(s.get("/api/v1/nothing-here").await).await;
     assert_eq!(st, 404);
     assert!(msg.contains("/api/v1"), "{msg}");
@@ -477,4 +472,37 @@ fn refuses_a_non_loopback_address_without_a_token() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PROCTOR_API_TOKEN"), "{err}");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_before_it_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    // Only the headers are sent: the server must answer from the declared length alone.
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /api/v1/runs/{run}/results HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        65 * 1024 * 1024
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while !response.contains("}") {
+        let n = tokio::time::timeout_at(deadline, socket.read(&mut buf))
+            .await
+            .expect("the server answers without waiting for the body")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        response.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(
+        response.contains("larger than this server accepts"),
+        "{response}"
+    );
 }

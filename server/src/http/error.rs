@@ -79,15 +79,16 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => {
                 "send the body as JSON with the header `Content-Type: application/json`".to_string()
             }
-            JsonRejection::JsonSyntaxError(_) => format!("the body is not valid JSON: {}", r.body_text()),
+            JsonRejection::JsonSyntaxError(_) => {
+                format!("the body is not valid JSON: {}", r.body_text())
+            }
             JsonRejection::JsonDataError(_) => format!(
                 "the JSON does not have the expected shape: {}",
-                r.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+                r.body_text().trim_start_matches(
+                    "Failed to deserialize the JSON body into the target type: "
+                )
             ),
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => format!(
-                "the body is larger than this server accepts ({} MB); sync fewer results per request",
-                super::MAX_BODY_BYTES / (1024 * 1024)
-            ),
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => return super::too_large(),
             _ => r.body_text(),
         };
         Self::new(status, message)

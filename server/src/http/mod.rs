@@ -64,6 +64,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             state.clone(),
             auth::require_token_for_writes,
         ))
+        .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
     let router = Router::new()
@@ -82,6 +83,33 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         router.fallback(dashboard_not_built)
     };
     router.with_state(state)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "the body is larger than this server accepts ({} MB); sync fewer results per request",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
+    )
+}
+
+/// Answers 413 from the declared length alone, before the client sends megabytes that would be
+/// thrown away; bodies without a length are cut off by `DefaultBodyLimit` as they stream in.
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    Ok(next.run(request).await)
 }
 
 async fn dashboard_not_built() -> (StatusCode, Html<&'static str>) {

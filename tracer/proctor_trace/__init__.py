@@ -1,0 +1,101 @@
+"""proctor_trace: zero-code tracing of LLM agents for Proctor.
+
+    import proctor_trace
+    proctor_trace.install()                 # patch every supported SDK, now and when imported
+    with proctor_trace.case("refund-basic", input=message) as c:
+        answer = agent(message)
+        c.output = answer
+    trace = c.to_trace()                    # the Trace the Proctor server expects, PII scrubbed
+
+Agents started by the Proctor runner need none of this: the runner loads the tracer through
+`python -m proctor_trace -- <the agent's own command>` (or by prepending the bootstrap directory
+to `PYTHONPATH`), which installs the patches, records the process's case and writes its trace
+where `PROCTOR_TRACE_FILE` says. See the README for the environment variables.
+"""
+
+import contextlib
+import functools
+import inspect
+import os
+import time
+
+from . import _case
+from ._case import Case
+from ._hooks import install
+from ._patch import fault
+
+__all__ = ["install", "case", "current_case", "tool", "Case", "redaction_enabled"]
+__version__ = "0.1.0"
+
+
+def redaction_enabled():
+    """On unless the user sets PROCTOR_TRACE_REDACT=0 (or false/off/no)."""
+    return os.environ.get("PROCTOR_TRACE_REDACT", "1").strip().lower() not in ("0", "false", "off", "no")
+
+
+@contextlib.contextmanager
+def case(case_id=None, input=None):
+    """Records everything inside the block (in this thread or asyncio task, and tasks it starts)
+    as one test case."""
+    c = Case(case_id, input)
+    token = _case.enter(c)
+    try:
+        yield c
+    finally:
+        _case.leave(token)
+
+
+def current_case():
+    return _case.current()
+
+
+def tool(fn=None, *, name=None):
+    """Times a tool function exactly (sync or async): `@proctor_trace.tool` or
+    `@proctor_trace.tool(name="lookup_order")`."""
+
+    def decorate(f):
+        tool_name = name or f.__name__
+
+        def arguments(args, kwargs):
+            try:
+                bound = inspect.signature(f).bind_partial(*args, **kwargs)
+                return {k: v for k, v in bound.arguments.items() if k != "self"}
+            except (TypeError, ValueError):
+                return {"args": list(args), **kwargs}
+
+        def record(t0, args, kwargs, result, error):
+            c = _case.current()
+            if c is None:
+                return
+            try:
+                from .providers._common import plain
+
+                c.record_tool_run(tool_name, plain(arguments(args, kwargs)), plain(result), (time.perf_counter() - t0) * 1000.0, error)
+            except Exception as exc:
+                fault("tool decorator", exc)
+
+        if inspect.iscoroutinefunction(f):
+            @functools.wraps(f)
+            async def wrapper(*args, **kwargs):
+                t0 = time.perf_counter()
+                try:
+                    result = await f(*args, **kwargs)
+                except BaseException as exc:
+                    record(t0, args, kwargs, None, "%s: %s" % (type(exc).__name__, exc))
+                    raise
+                record(t0, args, kwargs, result, None)
+                return result
+        else:
+            @functools.wraps(f)
+            def wrapper(*args, **kwargs):
+                t0 = time.perf_counter()
+                try:
+                    result = f(*args, **kwargs)
+                except BaseException as exc:
+                    record(t0, args, kwargs, None, "%s: %s" % (type(exc).__name__, exc))
+                    raise
+                record(t0, args, kwargs, result, None)
+                return result
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate

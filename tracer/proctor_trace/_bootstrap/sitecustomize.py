@@ -1,0 +1,34 @@
+"""Loaded by Python at start-up when this directory is on PYTHONPATH: starts tracing before the
+agent's own code runs, then hands over to any other sitecustomize the environment has."""
+
+import importlib
+import os
+import sys
+
+
+def _start():
+    try:
+        from proctor_trace import _process
+
+        _process.start()
+    except Exception as exc:  # never stop the agent from starting
+        sys.stderr.write("proctor_trace: tracing is off in this process (%s: %s)\n" % (type(exc).__name__, exc))
+
+
+def _chain():
+    here = os.path.dirname(os.path.abspath(__file__))
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    ours = sys.modules.pop("sitecustomize", None)
+    try:
+        importlib.import_module("sitecustomize")
+    except ImportError:
+        pass
+    finally:
+        sys.path[:] = saved
+        if ours is not None:
+            sys.modules["sitecustomize"] = ours
+
+
+_start()
+_chain()

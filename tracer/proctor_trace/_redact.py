@@ -1,0 +1,237 @@
+"""PII redaction, the same rules as the Rust redactor in `shared/src/redact.rs`.
+
+Both implementations are held to the vectors in `tests/pii_vectors.json`. Read the Rust module's
+documentation for the rules and the reasons behind them; this is a line-by-line port, so a change
+to one must be made to the other.
+"""
+
+import json
+import re
+
+KINDS = ("ssn", "card", "email", "phone", "secret")
+MARKERS = {k: "[REDACTED:%s]" % k.upper() for k in KINDS}
+
+_CONTAINS = (
+    "password", "passwd", "passphrase", "secret", "apikey", "authorization", "cookie",
+    "privatekey", "accesskey", "credential", "sessionid", "signingkey", "encryptionkey",
+)
+_EXACT = frozenset(("pwd", "pass", "auth", "pin", "cvv", "cvc", "otp", "jwt", "bearer"))
+
+_BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
+_KEY_VALUE = re.compile(
+    r"""(?i)\b((?:[a-z]+[_-]?)?(?:password|passwd|pwd|secret|api[_-]?key|token|private[_-]?key|access[_-]?key))(\s*[:=]\s*)("?)([^\s"',;&}\]]+)"""
+)
+_KEY_FORMAT = re.compile(
+    r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})"
+)
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
+)
+_CARD = re.compile(r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}")
+_SSN = re.compile(r"\d{3}[- ]\d{2}[- ]\d{4}")
+_SSN_LABELLED = re.compile(r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b")
+_PHONE = re.compile(
+    r"(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}"
+)
+
+
+def is_sensitive_key(key):
+    norm = "".join(c for c in key if c not in "_-. ").lower()
+    return norm.endswith("token") or any(k in norm for k in _CONTAINS) or norm in _EXACT
+
+
+def _luhn(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def is_card_number(digits):
+    n = len(digits)
+    if not (13 <= n <= 19) or not digits.isascii() or not digits.isdigit():
+        return False
+
+    def prefix(k):
+        return int(digits[:k])
+
+    first = digits[0]
+    if first == "4":
+        network = n in (13, 16, 19)
+    elif first == "5":
+        network = 51 <= prefix(2) <= 55 and n == 16
+    elif first == "2":
+        network = 2221 <= prefix(4) <= 2720 and n == 16
+    elif first == "3":
+        network = (
+            (prefix(2) in (34, 37) and n == 15)
+            or (prefix(2) in (36, 38, 39) and 14 <= n <= 19)
+            or (300 <= prefix(3) <= 305 and 14 <= n <= 19)
+            or (3528 <= prefix(4) <= 3589 and 16 <= n <= 19)
+        )
+    elif first == "6":
+        network = (
+            prefix(4) == 6011 or prefix(2) == 65 or 644 <= prefix(3) <= 649 or prefix(2) == 62
+        ) and 16 <= n <= 19
+    else:
+        network = False
+    return network and _luhn(digits)
+
+
+def _plausible_ssn(text):
+    d = [c for c in text if c.isascii() and c.isdigit()]
+    return len(d) == 9 and d[0:3] != ["0"] * 3 and d[3:5] != ["0"] * 2 and d[5:9] != ["0"] * 4
+
+
+def _stands_alone(hay, start, end):
+    before = hay[start - 1] if start > 0 else None
+    after = hay[end] if end < len(hay) else None
+    after2 = hay[end + 1] if end + 1 < len(hay) else None
+    glued_before = before is not None and (before.isalnum() or before in "_-/.+$#")
+    if after is not None and (after.isalnum() or after == "_"):
+        glued_after = True
+    elif after in ("-", "/", ".", ","):
+        glued_after = after2 is not None and after2.isascii() and after2.isdigit()
+    else:
+        glued_after = False
+    return not glued_before and not glued_after
+
+
+class _Counts(dict):
+    def add(self, kind, n=1):
+        if n:
+            self[kind] = self.get(kind, 0) + n
+
+
+def _replace(pattern, text, fn):
+    return pattern.sub(lambda m: fn(m) or m.group(0), text)
+
+
+def _replace_isolated(pattern, text, fn):
+    out = []
+    last = 0
+    for m in pattern.finditer(text):
+        if not _stands_alone(text, m.start(), m.end()):
+            continue
+        replacement = fn(m.group(0))
+        if replacement is not None:
+            out.append(text[last:m.start()])
+            out.append(replacement)
+            last = m.end()
+    if last == 0:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _redact_str(text, counts):
+    def bearer(m):
+        counts.add("secret")
+        return m.group(1) + m.group(2) + MARKERS["secret"]
+
+    def key_value(m):
+        if m.group(4).startswith("[REDACTED:"):
+            return None
+        counts.add("secret")
+        return m.group(1) + m.group(2) + m.group(3) + MARKERS["secret"]
+
+    def whole(kind):
+        def fn(_m):
+            counts.add(kind)
+            return MARKERS[kind]
+        return fn
+
+    def card(s):
+        digits = "".join(c for c in s if c.isascii() and c.isdigit())
+        if is_card_number(digits):
+            counts.add("card")
+            return MARKERS["card"]
+        return None
+
+    def ssn(s):
+        if _plausible_ssn(s):
+            counts.add("ssn")
+            return MARKERS["ssn"]
+        return None
+
+    def ssn_labelled(m):
+        if not _plausible_ssn(m.group(3)):
+            return None
+        counts.add("ssn")
+        return m.group(1) + m.group(2) + MARKERS["ssn"]
+
+    def phone(s):
+        digits = sum(1 for c in s if c.isascii() and c.isdigit())
+        if s.startswith("+") and not (8 <= digits <= 15):
+            return None
+        counts.add("phone")
+        return MARKERS["phone"]
+
+    text = _replace(_BEARER, text, bearer)
+    text = _replace(_KEY_VALUE, text, key_value)
+    text = _replace(_KEY_FORMAT, text, whole("secret"))
+    text = _replace(_EMAIL, text, whole("email"))
+    text = _replace_isolated(_CARD, text, card)
+    text = _replace_isolated(_SSN, text, ssn)
+    text = _replace(_SSN_LABELLED, text, ssn_labelled)
+    text = _replace_isolated(_PHONE, text, phone)
+    return text
+
+
+def _redact_string(s, counts):
+    stripped = s.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            inner = json.loads(s)
+        except ValueError:
+            inner = None
+        if isinstance(inner, (dict, list)):
+            found = _Counts()
+            inner = _redact_into(inner, found)
+            if not found:
+                return s
+            for k, n in found.items():
+                counts.add(k, n)
+            return json.dumps(inner, separators=(",", ":"), ensure_ascii=False)
+    return _redact_str(s, counts)
+
+
+def _redact_secret_value(value, counts):
+    if value is None or isinstance(value, bool) or value == "" or value == MARKERS["secret"]:
+        return value
+    counts.add("secret")
+    return MARKERS["secret"]
+
+
+def _redact_into(value, counts):
+    if isinstance(value, dict):
+        return {
+            k: (_redact_secret_value(v, counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_redact_into(v, counts) for v in value]
+    if isinstance(value, str):
+        return _redact_string(value, counts)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if is_card_number(str(value)):
+            counts.add("card")
+            return MARKERS["card"]
+    return value
+
+
+def redact(value):
+    """Returns `(redacted copy of value, {kind: count})` for any JSON-like value."""
+    counts = _Counts()
+    out = _redact_into(value, counts)
+    return out, dict(counts)
+
+
+def redact_text(text):
+    counts = _Counts()
+    return _redact_str(text, counts), dict(counts)

@@ -1,0 +1,421 @@
+"""A local fake LLM that speaks the OpenAI (Chat Completions and Responses), Anthropic Messages
+and Google Gemini wire protocols, JSON and SSE streams, so agents and tests run offline.
+
+    python -m proctor_trace.fake_llm --port 8089
+    OPENAI_BASE_URL=http://127.0.0.1:8089/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:8089 \\
+    GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8089 python agent.py
+
+It is scripted, not random: each turn it calls the offered tool whose name and description best
+match the user's message and that it has not called yet, filling required arguments from the
+message; when no tool is left to call, it answers in text, citing the tool results. A message
+containing `trigger-error` gets a 400 error in the provider's format. Token counts are the text
+length divided by four.
+"""
+
+import argparse
+import itertools
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_ids = itertools.count(1)
+_STOP = frozenset("the a an and or of to for in on at is are be with my me you your our this that it its please can could would i we do does".split())
+
+
+def _words(text):
+    out = set()
+    for w in re.findall(r"[a-z0-9]+", (text or "").lower()):
+        if len(w) > 2 and w not in _STOP:
+            out.add(w[:-1] if w.endswith("s") and len(w) > 3 else w)
+    return out
+
+
+class Conversation:
+    """A request reduced to what the script needs."""
+
+    def __init__(self, user_text, tools, called, results, all_text):
+        self.user_text = user_text  # the latest user message
+        self.tools = tools  # [(name, description, json schema)]
+        self.called = called  # names of tools already called
+        self.results = results  # [(name, result text)]
+        self.all_text = all_text
+
+    def next_step(self):
+        """("tool", name, args) or ("text", answer)."""
+        if "trigger-error" in self.user_text:
+            return ("error", "the fake LLM was asked to fail (trigger-error)")
+        said = _words(self.user_text)
+        best = None
+        for position, (name, description, schema) in enumerate(self.tools):
+            if name in self.called:
+                continue
+            name_words = _words(name.replace("_", " ").replace("-", " "))
+            score = 2 * len(name_words & said) + len(_words(description) & said)
+            if score > 0 and (best is None or score > best[0]):
+                best = (score, position, name, schema)
+        if best is not None:
+            return ("tool", best[2], _arguments(best[3], self.user_text))
+        if self.results:
+            cited = "; ".join("%s returned %s" % (n, r[:200]) for n, r in self.results)
+            return ("text", "Done. %s." % cited)
+        return ("text", "I can help with that. You said: %s" % self.user_text[:200])
+
+
+def _arguments(schema, text):
+    props = (schema or {}).get("properties") or {}
+    required = (schema or {}).get("required") or list(props)
+    numbers = re.findall(r"\d+(?:\.\d+)?", text)
+    ids = re.findall(r"\b[A-Z]{2,}-?\d+\b|\b\d{3,}\b", text)
+    emails = re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
+    quoted = re.findall(r'"([^"]+)"', text)
+    names = [w for w in re.findall(r"\b[A-Z][a-z]+\b", text)[1:]]
+    args = {}
+    for key in required:
+        kind = (props.get(key) or {}).get("type", "string")
+        if kind in ("number", "integer"):
+            value = numbers[0] if numbers else "1"
+            args[key] = int(float(value)) if kind == "integer" else float(value)
+        elif kind == "boolean":
+            args[key] = True
+        elif "email" in key and emails:
+            args[key] = emails[0]
+        elif ("id" in key or "number" in key) and ids:
+            args[key] = ids[0]
+        elif quoted:
+            args[key] = quoted[0]
+        elif names:
+            args[key] = names[-1]
+        else:
+            args[key] = text[:80]
+    return args
+
+
+def _tokens(text):
+    return max(1, len(text) // 4)
+
+
+def _text_of(content):
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(_text_of(c.get("text") if isinstance(c, dict) and "text" in c else c) for c in content if c is not None)
+    if isinstance(content, dict):
+        return json.dumps(content)
+    return str(content)
+
+
+# --- protocol adapters: request → Conversation ------------------------------------------------
+
+def _openai_chat(body):
+    tools = [(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters")) for t in body.get("tools") or () if "function" in t]
+    user, called, results, ids = "", [], [], {}
+    for m in body.get("messages") or ():
+        if m.get("role") == "user":
+            user = _text_of(m.get("content"))
+        for tc in m.get("tool_calls") or ():
+            called.append(tc["function"]["name"])
+            ids[tc.get("id")] = tc["function"]["name"]
+        if m.get("role") == "tool":
+            results.append((ids.get(m.get("tool_call_id"), "tool"), _text_of(m.get("content"))))
+    return Conversation(user, tools, called, results, json.dumps(body.get("messages")))
+
+
+def _openai_responses(body):
+    tools = [(t.get("name"), t.get("description", ""), t.get("parameters")) for t in body.get("tools") or () if t.get("type") == "function"]
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    user, called, results, ids = "", [], [], {}
+    for item in items or ():
+        if item.get("role") == "user":
+            user = _text_of(item.get("content"))
+        elif item.get("type") == "function_call":
+            called.append(item.get("name"))
+            ids[item.get("call_id")] = item.get("name")
+        elif item.get("type") == "function_call_output":
+            results.append((ids.get(item.get("call_id"), "tool"), _text_of(item.get("output"))))
+    return Conversation(user, tools, called, results, json.dumps(items))
+
+
+def _anthropic(body):
+    tools = [(t.get("name"), t.get("description", ""), t.get("input_schema")) for t in body.get("tools") or ()]
+    user, called, results, ids = "", [], [], {}
+    for m in body.get("messages") or ():
+        content = m.get("content")
+        blocks = content if isinstance(content, list) else [{"type": "text", "text": content}]
+        texts = [b.get("text", "") for b in blocks if b.get("type") == "text"]
+        for b in blocks:
+            if b.get("type") == "tool_use":
+                called.append(b.get("name"))
+                ids[b.get("id")] = b.get("name")
+            elif b.get("type") == "tool_result":
+                results.append((ids.get(b.get("tool_use_id"), "tool"), _text_of(b.get("content"))))
+        if m.get("role") == "user" and texts and any(texts):
+            user = " ".join(texts)
+    return Conversation(user, tools, called, results, json.dumps(body.get("messages")))
+
+
+def _gemini(body):
+    tools = []
+    for t in body.get("tools") or ():
+        for d in t.get("functionDeclarations") or t.get("function_declarations") or ():
+            tools.append((d.get("name"), d.get("description", ""), _lower_schema(d.get("parameters") or d.get("parametersJsonSchema"))))
+    user, called, results = "", [], []
+    for c in body.get("contents") or ():
+        for p in c.get("parts") or ():
+            if "text" in p and c.get("role", "user") == "user":
+                user = p["text"]
+            fc = p.get("functionCall") or p.get("function_call")
+            if fc:
+                called.append(fc.get("name"))
+            fr = p.get("functionResponse") or p.get("function_response")
+            if fr:
+                results.append((fr.get("name"), json.dumps(fr.get("response"))))
+    return Conversation(user, tools, called, results, json.dumps(body.get("contents")))
+
+
+def _lower_schema(schema):
+    """Gemini sends schema types in upper case (`STRING`)."""
+    if isinstance(schema, dict):
+        return {k: (v.lower() if k == "type" and isinstance(v, str) else _lower_schema(v)) for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [_lower_schema(v) for v in schema]
+    return schema
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "proctor-fake-llm/1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            return self._json(400, {"error": {"message": "the body is not JSON", "type": "invalid_request_error"}})
+        path = self.path.split("?")[0]
+        delay = float(self.server.delay_ms) / 1000.0
+        if delay:
+            time.sleep(delay)
+        if path.endswith("/chat/completions"):
+            return self._openai_chat(body)
+        if path.endswith("/responses"):
+            return self._openai_responses(body)
+        if path.endswith("/messages"):
+            return self._anthropic(body)
+        m = re.search(r"/models/([^/:]+):(generateContent|streamGenerateContent)$", path)
+        if m:
+            return self._gemini(body, m.group(1), m.group(2) == "streamGenerateContent")
+        return self._json(404, {"error": {"message": "the fake LLM has no route " + path}})
+
+    # responses
+
+    def _json(self, status, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _sse(self, events):
+        """`events`: (event name or None, payload or raw string)."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("connection", "close")
+        self.end_headers()
+        for name, payload in events:
+            data = payload if isinstance(payload, str) else json.dumps(payload)
+            chunk = ("event: %s\n" % name if name else "") + "data: %s\n\n" % data
+            self.wfile.write(chunk.encode())
+            self.wfile.flush()
+        self.close_connection = True
+
+    def _openai_chat(self, body):
+        conv = _openai_chat(body)
+        step = conv.next_step()
+        if step[0] == "error":
+            return self._json(400, {"error": {"message": step[1], "type": "invalid_request_error", "code": "fake"}})
+        model = body.get("model", "gpt-4o-mini")
+        n = next(_ids)
+        usage_in = _tokens(conv.all_text)
+        if step[0] == "tool":
+            call = {"id": "call_%d" % n, "type": "function", "function": {"name": step[1], "arguments": json.dumps(step[2])}}
+            message, finish, out_text = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls", call["function"]["arguments"]
+        else:
+            message, finish, out_text = {"role": "assistant", "content": step[1]}, "stop", step[1]
+        usage = {"prompt_tokens": usage_in, "completion_tokens": _tokens(out_text), "total_tokens": usage_in + _tokens(out_text),
+                 "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}
+        base = {"id": "chatcmpl-%d" % n, "created": int(time.time()), "model": model}
+        if not body.get("stream"):
+            return self._json(200, dict(base, object="chat.completion", choices=[{"index": 0, "message": message, "finish_reason": finish}], usage=usage))
+        chunk = dict(base, object="chat.completion.chunk")
+        events = [(None, dict(chunk, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))]
+        if step[0] == "tool":
+            call = message["tool_calls"][0]
+            args = call["function"]["arguments"]
+            events.append((None, dict(chunk, choices=[{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}]}, "finish_reason": None}])))
+            for piece in (args[: len(args) // 2], args[len(args) // 2:]):
+                events.append((None, dict(chunk, choices=[{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, "finish_reason": None}])))
+        else:
+            for piece in re.findall(r"\S+\s*", step[1]):
+                events.append((None, dict(chunk, choices=[{"index": 0, "delta": {"content": piece}, "finish_reason": None}])))
+        events.append((None, dict(chunk, choices=[{"index": 0, "delta": {}, "finish_reason": finish}])))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            events.append((None, dict(chunk, choices=[], usage=usage)))
+        events.append((None, "[DONE]"))
+        self._sse(events)
+
+    def _openai_responses(self, body):
+        conv = _openai_responses(body)
+        step = conv.next_step()
+        if step[0] == "error":
+            return self._json(400, {"error": {"message": step[1], "type": "invalid_request_error", "code": "fake"}})
+        n = next(_ids)
+        if step[0] == "tool":
+            item = {"type": "function_call", "id": "fc_%d" % n, "call_id": "call_%d" % n, "name": step[1], "arguments": json.dumps(step[2]), "status": "completed"}
+            out_text = item["arguments"]
+        else:
+            item = {"type": "message", "id": "msg_%d" % n, "role": "assistant", "status": "completed",
+                    "content": [{"type": "output_text", "text": step[1], "annotations": []}]}
+            out_text = step[1]
+        usage_in = _tokens(conv.all_text)
+        response = {
+            "id": "resp_%d" % n, "object": "response", "created_at": int(time.time()), "status": "completed",
+            "model": body.get("model", "gpt-4o-mini"), "output": [item], "parallel_tool_calls": True,
+            "tool_choice": "auto", "tools": body.get("tools") or [],
+            "usage": {"input_tokens": usage_in, "output_tokens": _tokens(out_text), "total_tokens": usage_in + _tokens(out_text),
+                      "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0}},
+        }
+        if not body.get("stream"):
+            return self._json(200, response)
+        started = dict(response, status="in_progress", output=[], usage=None)
+        self._sse([
+            ("response.created", {"type": "response.created", "sequence_number": 0, "response": started}),
+            ("response.output_item.added", {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": dict(item, status="in_progress")}),
+            ("response.output_item.done", {"type": "response.output_item.done", "sequence_number": 2, "output_index": 0, "item": item}),
+            ("response.completed", {"type": "response.completed", "sequence_number": 3, "response": response}),
+        ])
+
+    def _anthropic(self, body):
+        conv = _anthropic(body)
+        step = conv.next_step()
+        if step[0] == "error":
+            return self._json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": step[1]}})
+        n = next(_ids)
+        if step[0] == "tool":
+            block = {"type": "tool_use", "id": "toolu_%d" % n, "name": step[1], "input": step[2]}
+            stop, out_text = "tool_use", json.dumps(step[2])
+        else:
+            block = {"type": "text", "text": step[1]}
+            stop, out_text = "end_turn", step[1]
+        usage = {"input_tokens": _tokens(conv.all_text), "output_tokens": _tokens(out_text), "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
+        message = {"id": "msg_%d" % n, "type": "message", "role": "assistant", "model": body.get("model", "claude-sonnet-4-5"),
+                   "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage}
+        if not body.get("stream"):
+            return self._json(200, message)
+        start = dict(message, content=[], stop_reason=None, usage=dict(usage, output_tokens=1))
+        if block["type"] == "tool_use":
+            first = dict(block, input={})
+            args = json.dumps(step[2])
+            deltas = [{"type": "input_json_delta", "partial_json": p} for p in (args[: len(args) // 2], args[len(args) // 2:])]
+        else:
+            first = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": p} for p in re.findall(r"\S+\s*", step[1])]
+        events = [("message_start", {"type": "message_start", "message": start}),
+                  ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": first})]
+        events += [("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": d}) for d in deltas]
+        events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                   ("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": usage["output_tokens"]}}),
+                   ("message_stop", {"type": "message_stop"})]
+        self._sse(events)
+
+    def _gemini(self, body, model, stream):
+        conv = _gemini(body)
+        step = conv.next_step()
+        if step[0] == "error":
+            return self._json(400, {"error": {"code": 400, "message": step[1], "status": "INVALID_ARGUMENT"}})
+        if step[0] == "tool":
+            part = {"functionCall": {"name": step[1], "args": step[2]}}
+            out_text = json.dumps(step[2])
+        else:
+            part = {"text": step[1]}
+            out_text = step[1]
+        usage = {"promptTokenCount": _tokens(conv.all_text), "candidatesTokenCount": _tokens(out_text), "totalTokenCount": _tokens(conv.all_text) + _tokens(out_text)}
+        response = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
+                    "usageMetadata": usage, "modelVersion": model}
+        if not stream:
+            return self._json(200, response)
+        if "text" in part:
+            words = re.findall(r"\S+\s*", part["text"]) or [""]
+            chunks = [{"candidates": [{"content": {"role": "model", "parts": [{"text": w}]}, "index": 0}], "modelVersion": model} for w in words[:-1]]
+            chunks.append(dict(response, candidates=[{"content": {"role": "model", "parts": [{"text": words[-1]}]}, "finishReason": "STOP", "index": 0}]))
+        else:
+            chunks = [response]
+        self._sse([(None, c) for c in chunks])
+
+
+class FakeLLM:
+    """The server on a background thread: `with FakeLLM() as llm: llm.url`."""
+
+    def __init__(self, port=0, delay_ms=0):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.delay_ms = delay_ms
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def env(self):
+        """The base-URL variables that point each SDK here."""
+        return {
+            "OPENAI_BASE_URL": self.url + "/v1",
+            "OPENAI_API_KEY": "fake-key",
+            "ANTHROPIC_BASE_URL": self.url,
+            "ANTHROPIC_API_KEY": "fake-key",
+            "GOOGLE_GEMINI_BASE_URL": self.url,
+            "GEMINI_API_KEY": "fake-key",
+        }
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8089, help="0 picks a free port")
+    parser.add_argument("--delay-ms", type=float, default=0, help="latency added to every answer")
+    args = parser.parse_args()
+    llm = FakeLLM(args.port, args.delay_ms)
+    print("fake LLM listening on %s" % llm.url, flush=True)
+    try:
+        llm.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""LangChain: a callback handler recording LLM and tool events with exact tool durations.
+
+When the chat model talks to a patched SDK (OpenAI, Anthropic, Gemini), the SDK patch already
+records the LLM call with richer data, so the handler records an LLM call only when the SDK
+patch did not. Tool runs are timed here, around the tool itself, and fill the call the model
+asked for.
+"""
+
+import time
+
+from . import _case
+from ._patch import fault, getv
+from .providers._common import plain
+
+try:
+    from langchain_core.callbacks import BaseCallbackHandler
+except ImportError:  # the handler is only usable with langchain-core installed
+    BaseCallbackHandler = object
+
+
+class ProctorCallbackHandler(BaseCallbackHandler):
+    """Attach to any LangChain runnable (`config={"callbacks": [ProctorCallbackHandler()]}`), or
+    let `proctor_trace.install()` attach it to every callback manager."""
+
+    raise_error = False
+    run_inline = True
+
+    def __init__(self):
+        self._llm = {}
+        self._tools = {}
+
+    # --- LLM ---------------------------------------------------------------------------------
+
+    def _llm_start(self, serialized, run_id, kwargs):
+        case = _case.current()
+        if case is None:
+            return
+        params = kwargs.get("invocation_params") or {}
+        tools = [getv(getv(t, "function"), "name") or getv(t, "name") for t in params.get("tools") or ()]
+        model = params.get("model") or params.get("model_name") or (kwargs.get("metadata") or {}).get("ls_model_name")
+        self._llm[run_id] = (case, len(case.llm_calls), time.perf_counter(), _case._now_iso(), model, [t for t in tools if t])
+
+    def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs):
+        try:
+            self._llm_start(serialized, run_id, kwargs)
+        except Exception as exc:
+            fault("langchain llm start", exc)
+
+    def on_llm_start(self, serialized, prompts, *, run_id, **kwargs):
+        try:
+            self._llm_start(serialized, run_id, kwargs)
+        except Exception as exc:
+            fault("langchain llm start", exc)
+
+    def _llm_end(self, run_id, response, error):
+        entry = self._llm.pop(run_id, None)
+        if entry is None:
+            return
+        case, calls_before, t0, started_at, model, tools = entry
+        if len(case.llm_calls) > calls_before:
+            return  # an SDK patch recorded this call already
+        usage, chosen = {}, []
+        if response is not None:
+            token_usage = (getv(response, "llm_output") or {}).get("token_usage") or {}
+            for gens in getv(response, "generations") or ():
+                for gen in gens:
+                    msg = getv(gen, "message")
+                    meta = getv(msg, "usage_metadata") or {}
+                    if meta:
+                        usage = {"input_tokens": meta.get("input_tokens", 0), "output_tokens": meta.get("output_tokens", 0)}
+                    for tc in getv(msg, "tool_calls") or ():
+                        chosen.append((getv(tc, "id"), getv(tc, "name"), plain(getv(tc, "args"))))
+                    model = model or (getv(msg, "response_metadata") or {}).get("model_name")
+            if not usage and token_usage:
+                usage = {
+                    "input_tokens": token_usage.get("prompt_tokens", 0),
+                    "output_tokens": token_usage.get("completion_tokens", 0),
+                }
+        latency = round((time.perf_counter() - t0) * 1000.0, 3)
+        case.record_llm_call("langchain", model, usage, tools, chosen, latency, False, started_at, error)
+
+    def on_llm_end(self, response, *, run_id, **kwargs):
+        try:
+            self._llm_end(run_id, response, None)
+        except Exception as exc:
+            fault("langchain llm end", exc)
+
+    def on_llm_error(self, error, *, run_id, **kwargs):
+        try:
+            self._llm_end(run_id, None, "%s: %s" % (type(error).__name__, error))
+        except Exception as exc:
+            fault("langchain llm error", exc)
+
+    # --- tools -------------------------------------------------------------------------------
+
+    def on_tool_start(self, serialized, input_str, *, run_id, inputs=None, **kwargs):
+        try:
+            case = _case.current()
+            if case is None:
+                return
+            name = (serialized or {}).get("name") or kwargs.get("name") or "tool"
+            args = plain(inputs) if inputs is not None else input_str
+            self._tools[run_id] = (case, name, args, kwargs.get("tool_call_id"), time.perf_counter())
+        except Exception as exc:
+            fault("langchain tool start", exc)
+
+    def _tool_end(self, run_id, output, error):
+        entry = self._tools.pop(run_id, None)
+        if entry is None:
+            return
+        case, name, args, call_id, t0 = entry
+        content = getv(output, "content", output)
+        case.record_tool_run(name, args, plain(content), (time.perf_counter() - t0) * 1000.0, error, call_id)
+
+    def on_tool_end(self, output, *, run_id, **kwargs):
+        try:
+            self._tool_end(run_id, output, None)
+        except Exception as exc:
+            fault("langchain tool end", exc)
+
+    def on_tool_error(self, error, *, run_id, **kwargs):
+        try:
+            self._tool_end(run_id, None, "%s: %s" % (type(error).__name__, error))
+        except Exception as exc:
+            fault("langchain tool error", exc)
+
+
+_shared = None
+
+
+def install(module):
+    """Attaches one shared handler to every LangChain callback manager as it is created."""
+    global _shared
+    from langchain_core.callbacks import base
+
+    if getattr(base.BaseCallbackManager.__init__, "__proctor_wrapped__", False):
+        return
+    _shared = ProctorCallbackHandler()
+    original = base.BaseCallbackManager.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        try:
+            if not any(isinstance(h, ProctorCallbackHandler) for h in self.handlers):
+                self.add_handler(_shared, inherit=True)
+        except Exception as exc:
+            fault("langchain attach", exc)
+
+    __init__.__proctor_wrapped__ = True
+    __init__.__wrapped__ = original
+    base.BaseCallbackManager.__init__ = __init__

@@ -1,0 +1,1 @@
+"""One module per SDK: how to read its requests, responses and stream items."""
