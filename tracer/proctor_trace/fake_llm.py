@@ -163,7 +163,7 @@ def _gemini(body):
     tools = []
     for t in body.get("tools") or ():
         for d in t.get("functionDeclarations") or t.get("function_declarations") or ():
-            tools.append((d.get("name"), d.get("description", ""), _lower_schema(d.get("parameters") or d.get("parametersJsonSchema"))))
+            tools.append((d.get("name"), d.get("description", ""), _lower_schema(d.get("parameters") or d.get("parametersJsonSchema") or d.get("parameters_json_schema"))))
     user, called, results = "", [], []
     for c in body.get("contents") or ():
         for p in c.get("parts") or ():
