@@ -13,9 +13,7 @@ to `PYTHONPATH`), which installs the patches, records the process's case and wri
 where `PROCTOR_TRACE_FILE` says. See the README for the environment variables.
 """
 
-import contextlib
 import functools
-import inspect
 import os
 import time
 
@@ -33,16 +31,23 @@ def redaction_enabled():
     return os.environ.get("PROCTOR_TRACE_REDACT", "1").strip().lower() not in ("0", "false", "off", "no")
 
 
-@contextlib.contextmanager
-def case(case_id=None, input=None):
-    """Records everything inside the block (in this thread or asyncio task, and tasks it starts)
-    as one test case."""
-    c = Case(case_id, input)
-    token = _case.enter(c)
-    try:
-        yield c
-    finally:
-        _case.leave(token)
+class case:
+    """`with proctor_trace.case(key, input=...) as c:` records everything inside the block (in
+    this thread or asyncio task, and the tasks it starts) as one test case `c`."""
+
+    __slots__ = ("_case", "_token")
+
+    def __init__(self, case_id=None, input=None):
+        self._case = Case(case_id, input)
+        self._token = None
+
+    def __enter__(self):
+        self._token = _case.enter(self._case)
+        return self._case
+
+    def __exit__(self, *exc):
+        _case.leave(self._token)
+        return False
 
 
 def current_case():
@@ -52,6 +57,8 @@ def current_case():
 def tool(fn=None, *, name=None):
     """Times a tool function exactly (sync or async): `@proctor_trace.tool` or
     `@proctor_trace.tool(name="lookup_order")`."""
+
+    import inspect
 
     def decorate(f):
         tool_name = name or f.__name__

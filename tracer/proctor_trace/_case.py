@@ -9,21 +9,25 @@ happen once, when the case finishes.
 """
 
 import contextvars
-import datetime
 import time
 
 _current = contextvars.ContextVar("proctor_case", default=None)
 _process_case = None
 
 
-def _now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+def _iso(epoch):
+    """Timestamps are kept as epoch seconds while recording (cheap) and formatted once, here."""
+    import datetime
+
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class Case:
     """Everything captured in one test case."""
 
-    __slots__ = ("case_id", "input", "output", "llm_calls", "tool_calls", "_pending", "_t0", "started_at", "_t_last_response")
+    __slots__ = ("case_id", "input", "output", "llm_calls", "tool_calls", "_pending", "_t0", "started_at", "_t_last_response", "open_streams")
 
     def __init__(self, case_id=None, input=None):
         self.case_id = case_id
@@ -34,8 +38,10 @@ class Case:
         # call id (or, lacking ids, tool name) -> tool call waiting for its result
         self._pending = {}
         self._t0 = time.perf_counter()
-        self.started_at = _now_iso()
+        self.started_at = time.time()
         self._t_last_response = None
+        # Streams not yet consumed or closed; finishing the case records what they delivered.
+        self.open_streams = set()
 
     # --- LLM calls -------------------------------------------------------------------------
 
@@ -69,7 +75,7 @@ class Case:
             "result": None,
             "duration_ms": None,
             "duration_source": "unknown",
-            "started_at": _now_iso(),
+            "started_at": time.time(),
             "order": len(self.tool_calls),
             "error": None,
             "_t": t_requested,
@@ -118,7 +124,7 @@ class Case:
                 "result": None,
                 "duration_ms": None,
                 "duration_source": "unknown",
-                "started_at": _now_iso(),
+                "started_at": time.time(),
                 "order": len(self.tool_calls),
                 "error": None,
                 "_t": time.perf_counter(),
@@ -136,12 +142,18 @@ class Case:
         """The case as the `Trace` the server expects, scrubbed unless `redact` is false."""
         from ._redact import redact as _redact
 
+        for stream in list(self.open_streams):
+            stream.close()
+
         tool_calls = [{k: v for k, v in tc.items() if not k.startswith("_")} for tc in self.tool_calls]
+        for tc in tool_calls:
+            tc["started_at"] = _iso(tc["started_at"])
+        llm_calls = [dict(c, started_at=_iso(c["started_at"])) for c in self.llm_calls]
         trace = {
-            "llm_calls": [dict(c) for c in self.llm_calls],
+            "llm_calls": llm_calls,
             "tool_calls": tool_calls,
             "total_duration_ms": round((time.perf_counter() - self._t0) * 1000.0, 3),
-            "started_at": self.started_at,
+            "started_at": _iso(self.started_at),
             "input": self.input,
             "output": self.output,
             "redactions": {},

@@ -9,26 +9,25 @@ something the agent must not see). Everything else â€” timing, streams, errors â
 """
 
 import functools
-import logging
 import time
 
 from . import _case
 
-log = logging.getLogger("proctor_trace")
 _reported = set()
 
 
 def fault(where, exc):
     """A tracer bug: report it once per place, then carry on untraced."""
     if where not in _reported:
+        import logging  # only when something went wrong: keeps import time low
+
         _reported.add(where)
-        log.warning("proctor_trace: %s failed (%s: %s); the call goes on untraced", where, type(exc).__name__, exc)
+        logging.getLogger("proctor_trace").warning("proctor_trace: %s failed (%s: %s); the call goes on untraced", where, type(exc).__name__, exc)
 
 
 def getv(obj, name, default=None):
-    if obj is None:
-        return default
-    if isinstance(obj, dict):
+    """A field of an SDK object or of the plain dict an agent passed instead."""
+    if type(obj) is dict:
         return obj.get(name, default)
     return getattr(obj, name, default)
 
@@ -59,7 +58,7 @@ class _Call:
         if results:
             case.tool_results_seen(results)
         self.t0 = time.perf_counter()
-        self.started_at = _case._now_iso()
+        self.started_at = time.time()
 
     def finish(self, usage, chosen, model=None, streamed=False, error=None):
         if self.done:
@@ -116,6 +115,7 @@ class _StreamFold:
         self.call = call
         self.acc = call.spec.accumulator()
         self.broken = False
+        call.case.open_streams.add(self)
 
     def feed(self, item):
         """Whether the agent should see `item`."""
@@ -129,6 +129,7 @@ class _StreamFold:
             return True
 
     def close(self, error=None):
+        self.call.case.open_streams.discard(self)
         if self.call.done:
             return
         try:

@@ -365,12 +365,22 @@ class Handler(BaseHTTPRequestHandler):
         self._sse([(None, c) for c in chunks])
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        # A client that stops reading a stream early is normal, not a server fault.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class FakeLLM:
     """The server on a background thread: `with FakeLLM() as llm: llm.url`."""
 
     def __init__(self, port=0, delay_ms=0):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", port), Handler)
         self.httpd.delay_ms = delay_ms
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

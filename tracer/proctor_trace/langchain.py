@@ -38,7 +38,7 @@ class ProctorCallbackHandler(BaseCallbackHandler):
         params = kwargs.get("invocation_params") or {}
         tools = [getv(getv(t, "function"), "name") or getv(t, "name") for t in params.get("tools") or ()]
         model = params.get("model") or params.get("model_name") or (kwargs.get("metadata") or {}).get("ls_model_name")
-        self._llm[run_id] = (case, len(case.llm_calls), time.perf_counter(), _case._now_iso(), model, [t for t in tools if t])
+        self._llm[run_id] = (case, len(case.llm_calls), time.perf_counter(), time.time(), model, [t for t in tools if t])
 
     def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs):
         try:
