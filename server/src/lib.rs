@@ -9,5 +9,6 @@ pub mod cli;
 pub mod dashboard;
 pub mod events;
 pub mod http;
+pub mod ingest;
 pub mod service;
 pub mod store;
