@@ -10,5 +10,6 @@ pub mod dashboard;
 pub mod events;
 pub mod http;
 pub mod ingest;
+pub mod runner;
 pub mod service;
 pub mod store;

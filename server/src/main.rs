@@ -1,9 +1,11 @@
+use std::process::ExitCode;
+
 use clap::Parser;
 
 use server::cli::{Cli, Command};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -12,7 +14,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match cli.command {
-        Command::Serve(args) => server::cli::serve::run(args).await,
+    let outcome = match cli.command {
+        Command::Serve(args) => server::cli::serve::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Run(args) => server::cli::run::run(args).await,
+        Command::Generate(args) => server::cli::generate::run(args).await,
+        Command::Sync(args) => server::cli::sync::run(args).await,
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("proctor: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -5,9 +5,10 @@ and Google Gemini wire protocols, JSON and SSE streams, so agents and tests run 
     OPENAI_BASE_URL=http://127.0.0.1:8089/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:8089 \\
     GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8089 python agent.py
 
-It is scripted, not random: each turn it calls the offered tool whose name and description best
-match the user's message and that it has not called yet, filling required arguments from the
-message; when no tool is left to call, it answers in text, citing the tool results. A message
+It is scripted, not random: each turn it calls the next offered tool relevant to the user's
+message (see `Conversation.next_step`) that it has not called yet, honouring "call A before B"
+in the system prompt and filling required arguments from the message; when no tool is left to
+call, it answers in text, citing the tool results. A message
 containing `trigger-error` gets a 400 error in the provider's format. Token counts are the text
 length divided by four.
 """
@@ -35,28 +36,48 @@ def _words(text):
 class Conversation:
     """A request reduced to what the script needs."""
 
-    def __init__(self, user_text, tools, called, results, all_text):
+    def __init__(self, user_text, tools, called, results, all_text, system=""):
         self.user_text = user_text  # the latest user message
-        self.tools = tools  # [(name, description, json schema)]
+        self.tools = tools  # [(name, description, json schema)], in the order declared
         self.called = called  # names of tools already called
         self.results = results  # [(name, result text)]
         self.all_text = all_text
+        self.system = system or ""
+
+    def prerequisites(self):
+        """`call A before B` in the system prompt: {B: [A, ...]}."""
+        names = {t[0] for t in self.tools}
+        out = {}
+        for a, b in re.findall(r"(?i)call\s+`?(\w+)`?\s+before\s+`?(\w+)`?", self.system):
+            if a in names and b in names:
+                out.setdefault(b, []).append(a)
+        return out
 
     def next_step(self):
-        """("tool", name, args) or ("text", answer)."""
+        """("tool", name, args), ("text", answer) or ("error", message).
+
+        The tools relevant to the user's message are those scoring at least half the best
+        score (two points per word of the tool's name in the message, one per word of its
+        description); they are called in the order the agent declared them, each once, and a
+        tool the system prompt says must come first (`call A before B`) is called first.
+        """
         if "trigger-error" in self.user_text:
             return ("error", "the fake LLM was asked to fail (trigger-error)")
         said = _words(self.user_text)
-        best = None
-        for position, (name, description, schema) in enumerate(self.tools):
-            if name in self.called:
-                continue
+        scores = []
+        for name, description, schema in self.tools:
             name_words = _words(name.replace("_", " ").replace("-", " "))
-            score = 2 * len(name_words & said) + len(_words(description) & said)
-            if score > 0 and (best is None or score > best[0]):
-                best = (score, position, name, schema)
-        if best is not None:
-            return ("tool", best[2], _arguments(best[3], self.user_text))
+            scores.append(2 * len(name_words & said) + len(_words(description) & said))
+        best = max(scores or [0])
+        schemas = {t[0]: t[2] for t in self.tools}
+        before = self.prerequisites()
+        for (name, _d, _s), score in zip(self.tools, scores):
+            if best == 0 or score * 2 < best or name in self.called:
+                continue
+            for first in before.get(name, ()):
+                if first not in self.called:
+                    return ("tool", first, _arguments(schemas[first], self.user_text))
+            return ("tool", name, _arguments(schemas[name], self.user_text))
         if self.results:
             cited = "; ".join("%s returned %s" % (n, r[:200]) for n, r in self.results)
             return ("text", "Done. %s." % cited)
@@ -121,7 +142,8 @@ def _openai_chat(body):
             ids[tc.get("id")] = tc["function"]["name"]
         if m.get("role") == "tool":
             results.append((ids.get(m.get("tool_call_id"), "tool"), _text_of(m.get("content"))))
-    return Conversation(user, tools, called, results, json.dumps(body.get("messages")))
+    system = " ".join(_text_of(m.get("content")) for m in body.get("messages") or () if m.get("role") in ("system", "developer"))
+    return Conversation(user, tools, called, results, json.dumps(body.get("messages")), system)
 
 
 def _openai_responses(body):
@@ -138,7 +160,8 @@ def _openai_responses(body):
             ids[item.get("call_id")] = item.get("name")
         elif item.get("type") == "function_call_output":
             results.append((ids.get(item.get("call_id"), "tool"), _text_of(item.get("output"))))
-    return Conversation(user, tools, called, results, json.dumps(items))
+    system = (body.get("instructions") or "") + " ".join(_text_of(i.get("content")) for i in items or () if i.get("role") in ("system", "developer"))
+    return Conversation(user, tools, called, results, json.dumps(items), system)
 
 
 def _anthropic(body):
@@ -156,7 +179,7 @@ def _anthropic(body):
                 results.append((ids.get(b.get("tool_use_id"), "tool"), _text_of(b.get("content"))))
         if m.get("role") == "user" and texts and any(texts):
             user = " ".join(texts)
-    return Conversation(user, tools, called, results, json.dumps(body.get("messages")))
+    return Conversation(user, tools, called, results, json.dumps(body.get("messages")), _text_of(body.get("system")))
 
 
 def _gemini(body):
@@ -175,7 +198,9 @@ def _gemini(body):
             fr = p.get("functionResponse") or p.get("function_response")
             if fr:
                 results.append((fr.get("name"), json.dumps(fr.get("response"))))
-    return Conversation(user, tools, called, results, json.dumps(body.get("contents")))
+    instruction = body.get("systemInstruction") or body.get("system_instruction") or {}
+    system = " ".join(p.get("text", "") for p in instruction.get("parts") or ()) if isinstance(instruction, dict) else ""
+    return Conversation(user, tools, called, results, json.dumps(body.get("contents")), system)
 
 
 def _lower_schema(schema):

@@ -1,6 +1,9 @@
 //! The command line: one module per subcommand.
 
+pub mod generate;
+pub mod run;
 pub mod serve;
+pub mod sync;
 
 use clap::{Parser, Subcommand};
 
@@ -15,4 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the REST API, live events and the dashboard.
     Serve(serve::ServeArgs),
+    /// Run an agent against its scenarios and sync the results.
+    Run(run::RunArgs),
+    /// Generate scenarios from an agent file's tools and policies.
+    Generate(generate::GenerateArgs),
+    /// Send a results file to a run (after the server was unreachable).
+    Sync(sync::SyncArgs),
 }

@@ -1,0 +1,206 @@
+//! `proctor run`: run an agent against its scenarios, sync results, and gate CI on the outcome.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use shared::{RunSource, TestResult};
+
+use crate::runner::agent_file::AgentFile;
+use crate::runner::client::ApiClient;
+use crate::runner::{self, report, Execution, Selection};
+
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// The Proctor server.
+    #[arg(long, env = "PROCTOR_SERVER", default_value = "http://127.0.0.1:3000")]
+    pub server: String,
+    /// The server's API token, when it has one.
+    #[arg(long, env = "PROCTOR_API_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl ServerArgs {
+    pub fn client(&self) -> ApiClient {
+        ApiClient::new(&self.server, self.token.clone().filter(|t| !t.is_empty()))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Cases run at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Seconds a case may take before it is stopped and recorded as an error
+    /// (default: the agent file's `run.timeout_secs`, else 60).
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Attempts per scenario, to measure flakiness.
+    #[arg(long, default_value_t = 1)]
+    pub repeats: u32,
+    /// The Python interpreter for `python` agents and the tracer.
+    #[arg(long, env = "PROCTOR_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Where each run's results file (JSON lines) is written.
+    #[arg(long, default_value = ".proctor/results")]
+    pub results_dir: PathBuf,
+    /// No progress bar (logs and CI).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+impl ExecArgs {
+    pub fn execution(&self, agent: &AgentFile, extra_env: Vec<(String, String)>) -> anyhow::Result<Execution> {
+        if self.concurrency == 0 || self.repeats == 0 {
+            bail!("--concurrency and --repeats must be at least 1");
+        }
+        let secs = self.timeout.or(agent.run.timeout_secs).unwrap_or(60.0);
+        if !(secs > 0.0 && secs.is_finite()) {
+            bail!("--timeout must be a positive number of seconds");
+        }
+        Ok(Execution {
+            concurrency: self.concurrency,
+            timeout: Duration::from_secs_f64(secs),
+            repeats: self.repeats,
+            python: self.python.clone(),
+            extra_env,
+            results_dir: self.results_dir.clone(),
+            progress: !self.no_progress,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The agent file (YAML).
+    pub agent_file: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// Run the scenarios in this file (stored on the server first) instead of all stored ones.
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
+    /// Only scenarios with this tag or category (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Only the scenario with this key (repeatable).
+    #[arg(long = "key")]
+    pub keys: Vec<String>,
+    /// A label for the run, e.g. `--label "$(git rev-parse --short HEAD)"`.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Metadata as key=value (repeatable), e.g. `--meta branch=main`.
+    #[arg(long = "meta", value_parser = parse_key_value)]
+    pub metadata: Vec<(String, String)>,
+    /// Extra environment for the agent as KEY=VALUE (repeatable).
+    #[arg(long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+    /// Compare with this run (an id, or `latest`) and fail on regressions.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// Fail when the pass rate (in percent) is below this.
+    #[arg(long)]
+    pub min_pass_rate: Option<f64>,
+    /// Fail when the AQS is below this.
+    #[arg(long)]
+    pub min_aqs: Option<f64>,
+    /// Write JUnit XML here.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+}
+
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let agent = AgentFile::load(&args.agent_file)?;
+    let client = args.server.client();
+    let exec = args.exec.execution(&agent, args.env.clone())?;
+    let selection = Selection { file: args.scenarios.clone(), tags: args.tags.clone(), keys: args.keys.clone() };
+    let scenarios = runner::prepare(&client, &agent, &selection).await?;
+    let source = if std::env::var_os("CI").is_some() { RunSource::Ci } else { RunSource::Cli };
+    let metadata: BTreeMap<String, String> = args.metadata.iter().cloned().collect();
+    let run = runner::create_run(&client, &agent, &scenarios, args.label.clone(), metadata, source, exec.repeats).await?;
+    let run_id = run.run.id;
+    eprintln!(
+        "proctor: running {} scenario(s) × {} of {} — run {run_id}\n  live: {}/runs/{run_id}",
+        scenarios.len(),
+        exec.repeats,
+        agent.name,
+        client.base()
+    );
+    let finished = runner::execute(&client, &agent, run, scenarios, &exec).await?;
+
+    println!("\n{} — run {run_id}", agent.name);
+    print!("{}", report::summary_table(&finished.summary));
+    if finished.sync.unsent > 0 {
+        eprintln!(
+            "\nproctor: {} result(s) could not be sent ({}). They are saved; send them with:\n  proctor sync {} --run {run_id} --server {}",
+            finished.sync.unsent,
+            finished.sync.last_error.as_deref().unwrap_or("server unreachable"),
+            finished.results_file.display(),
+            client.base()
+        );
+    }
+    if let Some(path) = &args.junit {
+        write_junit(path, &agent.name, finished.run.run.label.as_deref().unwrap_or(""), &finished.results)?;
+    }
+
+    let mut gate = Vec::new();
+    if let Some(min) = args.min_pass_rate {
+        let rate = finished.summary.pass_rate.unwrap_or(0.0) * 100.0;
+        if rate < min {
+            gate.push(format!("pass rate {rate:.1}% is below --min-pass-rate {min}%"));
+        }
+    }
+    if let Some(min) = args.min_aqs {
+        let aqs = finished.summary.aqs.as_ref().map(|a| a.score).unwrap_or(0.0);
+        if aqs < min {
+            gate.push(format!("AQS {aqs:.1} is below --min-aqs {min}"));
+        }
+    }
+    if let Some(baseline) = &args.baseline {
+        match runner::resolve_baseline(&client, &agent.name, baseline, run_id).await? {
+            None => eprintln!("proctor: no earlier completed run to compare with; --baseline latest passes"),
+            Some(base) => {
+                let cmp = client.compare(base, run_id).await.context("comparing with the baseline")?;
+                let regressions: Vec<&str> = cmp
+                    .cases
+                    .iter()
+                    .filter(|c| c.change == shared::eval::CaseChange::Regression)
+                    .map(|c| c.scenario_key.as_str())
+                    .collect();
+                if let Some(aqs) = &cmp.aqs {
+                    println!("  vs {base}: AQS {}", aqs.describe());
+                }
+                println!("  compare: {}/compare?base={base}&head={run_id}", client.base());
+                if !regressions.is_empty() {
+                    gate.push(format!("{} regression(s) against {base}: {}", regressions.len(), regressions.join(", ")));
+                }
+            }
+        }
+    }
+    if gate.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for g in &gate {
+            eprintln!("proctor: FAILED: {g}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn write_junit(path: &PathBuf, agent: &str, label: &str, results: &[TestResult]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, report::junit(agent, label, results)).with_context(|| format!("writing {}", path.display()))
+}

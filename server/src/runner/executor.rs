@@ -1,0 +1,356 @@
+//! Running one test case of an agent and collecting its answer and trace.
+//!
+//! - `command`: one process per case (`sh -c`), the message on stdin and in `PROCTOR_INPUT`,
+//!   the answer read from stdout; every Python process it starts loads the tracer through
+//!   the bootstrap on `PYTHONPATH` and appends its trace to a per-case file.
+//! - `python`: a long-lived worker imports `module:function` once and serves cases over a pipe
+//!   (see `proctor_trace/_worker.py`); several cases run in it at once.
+//!
+//! Either way the agent starts as its author starts it, with no change to its code. A case that
+//! outlives its timeout, crashes, or answers nothing becomes an `error` with the reason.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use shared::{AgentFailure, AgentFailureKind, Trace};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::{oneshot, Mutex};
+
+use super::agent_file::{AgentFile, Launch};
+use super::tracer::TracerPaths;
+
+/// What one case produced.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    pub output: String,
+    pub trace: Trace,
+    pub error: Option<AgentFailure>,
+    pub duration_ms: f64,
+}
+
+fn failure(kind: AgentFailureKind, message: impl Into<String>) -> Option<AgentFailure> {
+    Some(AgentFailure { kind, message: message.into() })
+}
+
+/// The last lines of a process's stderr, which usually say why it failed.
+fn tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.trim_end().lines().collect();
+    lines[lines.len().saturating_sub(8)..].join("\n")
+}
+
+pub struct Executor {
+    agent: AgentFile,
+    tracer: TracerPaths,
+    python: String,
+    timeout: Duration,
+    extra_env: Vec<(String, String)>,
+    worker: Mutex<Option<Arc<Worker>>>,
+    scratch: PathBuf,
+}
+
+impl Executor {
+    pub fn new(
+        agent: AgentFile,
+        tracer: TracerPaths,
+        python: String,
+        timeout: Duration,
+        extra_env: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
+        let scratch = std::env::temp_dir().join(format!("proctor-run-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&scratch)?;
+        Ok(Self { agent, tracer, python, timeout, extra_env, worker: Mutex::new(None), scratch })
+    }
+
+    pub async fn run(&self, case_id: &str, input: &str) -> CaseRun {
+        let started = Instant::now();
+        let mut run = match self.agent.launch().expect("validated when the agent file was loaded") {
+            Launch::Command(command) => self.run_command(&command, case_id, input).await,
+            Launch::Python(target) => self.run_python(&target, case_id, input).await,
+        };
+        run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if run.error.is_none() && run.output.trim().is_empty() {
+            run.error = failure(AgentFailureKind::Crash, "the agent answered nothing (empty output)");
+        }
+        run
+    }
+
+    fn env(&self, command: &mut Command, with_bootstrap: bool) {
+        command
+            .current_dir(&self.agent.dir)
+            .env("PYTHONPATH", self.tracer.pythonpath(with_bootstrap))
+            .env("PYTHONUNBUFFERED", "1");
+        for (k, v) in self.agent.run.env.iter().chain(self.extra_env.iter().map(|(k, v)| (k, v))) {
+            command.env(k, v);
+        }
+    }
+
+    async fn run_command(&self, shell: &str, case_id: &str, input: &str) -> CaseRun {
+        let trace_file = self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()));
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(shell);
+        self.env(&mut command, true);
+        command
+            .env("PROCTOR_TRACE_FILE", &trace_file)
+            .env("PROCTOR_CASE_ID", case_id)
+            .env("PROCTOR_INPUT", input)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = match command.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                return CaseRun {
+                    output: String::new(),
+                    trace: Trace::default(),
+                    error: failure(AgentFailureKind::Crash, format!("cannot start `{shell}`: {e}")),
+                    duration_ms: 0.0,
+                }
+            }
+        };
+        let mut stdin = child.stdin.take().expect("piped");
+        let message = input.to_string();
+        tokio::spawn(async move {
+            let _ = stdin.write_all(message.as_bytes()).await;
+        });
+        let mut stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let read_out = tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = stdout.read_to_string(&mut s).await;
+            s
+        });
+        let read_err = tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s).await;
+            s
+        });
+        let waited = tokio::time::timeout(self.timeout, child.wait()).await;
+        let (output, error) = match waited {
+            Ok(Ok(status)) => {
+                let out = read_out.await.unwrap_or_default();
+                let err = read_err.await.unwrap_or_default();
+                if status.success() {
+                    (out.trim_end().to_string(), None)
+                } else {
+                    let code = status.code().map(|c| format!("exit code {c}")).unwrap_or_else(|| "a signal".into());
+                    (out.trim_end().to_string(), failure(AgentFailureKind::Crash, format!("the agent exited with {code}\n{}", tail(&err))))
+                }
+            }
+            Ok(Err(e)) => (String::new(), failure(AgentFailureKind::Crash, format!("waiting for the agent failed: {e}"))),
+            Err(_) => {
+                kill_group(&child);
+                let _ = child.wait().await;
+                (
+                    String::new(),
+                    failure(AgentFailureKind::Timeout, format!("no answer within {:.0} s; the agent was stopped", self.timeout.as_secs_f64())),
+                )
+            }
+        };
+        let trace = read_traces(&trace_file);
+        let _ = std::fs::remove_file(&trace_file);
+        CaseRun { output, trace, error, duration_ms: 0.0 }
+    }
+
+    async fn run_python(&self, target: &str, case_id: &str, input: &str) -> CaseRun {
+        let worker = match self.worker(target).await {
+            Ok(w) => w,
+            Err(message) => {
+                return CaseRun {
+                    output: String::new(),
+                    trace: Trace::default(),
+                    error: failure(AgentFailureKind::Crash, message),
+                    duration_ms: 0.0,
+                }
+            }
+        };
+        match tokio::time::timeout(self.timeout, worker.call(case_id, input)).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(message)) => {
+                // The worker died; the next case starts a fresh one.
+                *self.worker.lock().await = None;
+                CaseRun { output: String::new(), trace: Trace::default(), error: failure(AgentFailureKind::Crash, message), duration_ms: 0.0 }
+            }
+            Err(_) => CaseRun {
+                output: String::new(),
+                trace: Trace::default(),
+                error: failure(AgentFailureKind::Timeout, format!("no answer within {:.0} s", self.timeout.as_secs_f64())),
+                duration_ms: 0.0,
+            },
+        }
+    }
+
+    async fn worker(&self, target: &str) -> Result<Arc<Worker>, String> {
+        let mut slot = self.worker.lock().await;
+        if let Some(w) = slot.as_ref() {
+            if !w.dead.load(Ordering::SeqCst) {
+                return Ok(w.clone());
+            }
+        }
+        let mut command = Command::new(&self.python);
+        command.args(["-u", "-m", "proctor_trace._worker", target]);
+        self.env(&mut command, false);
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        let worker = Worker::start(command, &self.python).await?;
+        *slot = Some(worker.clone());
+        Ok(worker)
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+fn kill_group(child: &Child) {
+    if let Some(pid) = child.id() {
+        // The agent may have started processes of its own: stop the whole group.
+        unsafe {
+            libc::kill(-(pid as i32), libc::SIGKILL);
+        }
+    }
+}
+
+/// Merges the trace lines every Python process of one case wrote.
+fn read_traces(path: &std::path::Path) -> Trace {
+    let Ok(text) = std::fs::read_to_string(path) else { return Trace::default() };
+    let mut merged = Trace::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            trace: Trace,
+        }
+        let Ok(Line { trace }) = serde_json::from_str::<Line>(line) else { continue };
+        merge_trace(&mut merged, trace);
+    }
+    merged
+}
+
+fn merge_trace(into: &mut Trace, from: Trace) {
+    let offset = into.tool_calls.len() as u32;
+    into.llm_calls.extend(from.llm_calls);
+    into.tool_calls.extend(from.tool_calls.into_iter().map(|mut c| {
+        c.order += offset;
+        c
+    }));
+    into.redactions.merge(&from.redactions);
+    into.total_duration_ms = match (into.total_duration_ms, from.total_duration_ms) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    into.started_at = into.started_at.or(from.started_at);
+    into.input = into.input.take().or(from.input);
+}
+
+type Reply = Result<CaseRun, String>;
+
+/// A running `proctor_trace._worker` process.
+struct Worker {
+    stdin: Mutex<ChildStdin>,
+    pending: Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
+    next: AtomicU64,
+    dead: Arc<std::sync::atomic::AtomicBool>,
+    _child: Mutex<Child>,
+}
+
+#[derive(serde::Deserialize)]
+struct WorkerLine {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    ready: Option<bool>,
+    #[serde(default)]
+    fatal: Option<String>,
+    #[serde(default)]
+    output: Option<String>,
+    #[serde(default)]
+    error: Option<AgentFailure>,
+    #[serde(default)]
+    trace: Option<Trace>,
+}
+
+impl Worker {
+    async fn start(mut command: Command, python: &str) -> Result<Arc<Worker>, String> {
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start the Python worker with `{python}`: {e}; set --python or PROCTOR_PYTHON"))?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let mut stderr = child.stderr.take().expect("piped");
+        let stderr_text = Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr_text.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                let mut s = sink.lock().expect("stderr buffer");
+                s.push_str(&String::from_utf8_lossy(&buf[..n]));
+                if s.len() > 64 * 1024 {
+                    let cut = s.len() - 32 * 1024;
+                    s.drain(..cut);
+                }
+            }
+        });
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await;
+        let first: WorkerLine = match first {
+            Ok(Ok(Some(line))) => serde_json::from_str(&line).map_err(|e| format!("the worker said something unexpected ({e}): {line}"))?,
+            Ok(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Err(format!("the Python worker exited at start-up:\n{}", tail(&stderr_text.lock().expect("stderr"))));
+            }
+            Err(_) => return Err("the Python worker did not start within 120 s".into()),
+        };
+        if let Some(fatal) = first.fatal {
+            return Err(fatal);
+        }
+        if first.ready != Some(true) {
+            return Err("the Python worker did not report ready".into());
+        }
+        let pending: Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Reply>>>> = Arc::default();
+        let dead = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, d) = (pending.clone(), dead.clone());
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let Ok(msg) = serde_json::from_str::<WorkerLine>(&line) else { continue };
+                let Some(id) = msg.id else { continue };
+                if let Some(tx) = p.lock().expect("pending").remove(&id) {
+                    let _ = tx.send(Ok(CaseRun {
+                        output: msg.output.unwrap_or_default(),
+                        trace: msg.trace.unwrap_or_default(),
+                        error: msg.error,
+                        duration_ms: 0.0,
+                    }));
+                }
+            }
+            d.store(true, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let why = format!("the Python worker exited while running this case:\n{}", tail(&stderr_text.lock().expect("stderr")));
+            for (_, tx) in p.lock().expect("pending").drain() {
+                let _ = tx.send(Err(why.clone()));
+            }
+        });
+        Ok(Arc::new(Worker { stdin: Mutex::new(stdin), pending, next: AtomicU64::new(1), dead, _child: Mutex::new(child) }))
+    }
+
+    async fn call(&self, case_id: &str, input: &str) -> Reply {
+        let id = self.next.fetch_add(1, Ordering::SeqCst);
+        let (tx, rx) = oneshot::channel();
+        self.pending.lock().expect("pending").insert(id, tx);
+        let line = serde_json::json!({"id": id, "case_id": case_id, "input": input}).to_string() + "\n";
+        if self.stdin.lock().await.write_all(line.as_bytes()).await.is_err() {
+            self.pending.lock().expect("pending").remove(&id);
+            return Err("the Python worker is gone".into());
+        }
+        rx.await.unwrap_or_else(|_| Err("the Python worker is gone".into()))
+    }
+}

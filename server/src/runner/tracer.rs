@@ -1,0 +1,95 @@
+//! The Python tracer, embedded in the binary so `proctor` runs agents with tracing wherever it
+//! is installed. It is written out once per content version under the user's cache directory;
+//! `PROCTOR_TRACER_DIR` points at a checkout's `tracer/` instead.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+const FILES: &[(&str, &str)] = &[
+    ("__init__.py", include_str!("../../../tracer/proctor_trace/__init__.py")),
+    ("__main__.py", include_str!("../../../tracer/proctor_trace/__main__.py")),
+    ("_case.py", include_str!("../../../tracer/proctor_trace/_case.py")),
+    ("_hooks.py", include_str!("../../../tracer/proctor_trace/_hooks.py")),
+    ("_patch.py", include_str!("../../../tracer/proctor_trace/_patch.py")),
+    ("_process.py", include_str!("../../../tracer/proctor_trace/_process.py")),
+    ("_redact.py", include_str!("../../../tracer/proctor_trace/_redact.py")),
+    ("_worker.py", include_str!("../../../tracer/proctor_trace/_worker.py")),
+    ("fake_llm.py", include_str!("../../../tracer/proctor_trace/fake_llm.py")),
+    ("langchain.py", include_str!("../../../tracer/proctor_trace/langchain.py")),
+    ("providers/__init__.py", include_str!("../../../tracer/proctor_trace/providers/__init__.py")),
+    ("providers/_common.py", include_str!("../../../tracer/proctor_trace/providers/_common.py")),
+    ("providers/openai.py", include_str!("../../../tracer/proctor_trace/providers/openai.py")),
+    ("providers/anthropic.py", include_str!("../../../tracer/proctor_trace/providers/anthropic.py")),
+    ("providers/gemini.py", include_str!("../../../tracer/proctor_trace/providers/gemini.py")),
+    ("_bootstrap/sitecustomize.py", include_str!("../../../tracer/proctor_trace/_bootstrap/sitecustomize.py")),
+];
+
+/// Where the agent's Python finds the tracer: `root` goes on `PYTHONPATH` for
+/// `import proctor_trace`; `bootstrap` too, for zero-code start-up in command mode.
+#[derive(Debug, Clone)]
+pub struct TracerPaths {
+    pub root: PathBuf,
+    pub bootstrap: PathBuf,
+}
+
+impl TracerPaths {
+    /// `PYTHONPATH` with the tracer first, keeping what the user had.
+    pub fn pythonpath(&self, with_bootstrap: bool) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if with_bootstrap {
+            parts.push(self.bootstrap.display().to_string());
+        }
+        parts.push(self.root.display().to_string());
+        if let Ok(existing) = std::env::var("PYTHONPATH") {
+            parts.extend(existing.split(':').filter(|p| !p.is_empty()).map(String::from));
+        }
+        parts.join(":")
+    }
+}
+
+pub fn locate() -> anyhow::Result<TracerPaths> {
+    if let Ok(dir) = std::env::var("PROCTOR_TRACER_DIR") {
+        let root = PathBuf::from(dir);
+        anyhow::ensure!(
+            root.join("proctor_trace/__init__.py").is_file(),
+            "PROCTOR_TRACER_DIR={} has no proctor_trace package",
+            root.display()
+        );
+        return Ok(paths(root));
+    }
+    let mut hasher = DefaultHasher::new();
+    FILES.hash(&mut hasher);
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    let root = base.join("proctor").join(format!("tracer-{:016x}", hasher.finish()));
+    if !root.join("proctor_trace/__init__.py").is_file() {
+        extract(&root).with_context(|| format!("writing the tracer to {}", root.display()))?;
+    }
+    Ok(paths(root))
+}
+
+fn paths(root: PathBuf) -> TracerPaths {
+    TracerPaths { bootstrap: root.join("proctor_trace/_bootstrap"), root }
+}
+
+fn extract(root: &Path) -> std::io::Result<()> {
+    // Written beside the target and renamed into place, so a concurrent run never sees half.
+    let staging = root.with_extension(format!("tmp-{}", std::process::id()));
+    for (path, text) in FILES {
+        let file = staging.join("proctor_trace").join(path);
+        std::fs::create_dir_all(file.parent().expect("files live in a directory"))?;
+        std::fs::write(file, text)?;
+    }
+    match std::fs::rename(&staging, root) {
+        Ok(()) => Ok(()),
+        Err(_) if root.join("proctor_trace/__init__.py").is_file() => {
+            std::fs::remove_dir_all(&staging)
+        }
+        Err(e) => Err(e),
+    }
+}

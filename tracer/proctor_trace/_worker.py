@@ -1,0 +1,124 @@
+"""The runner's fast path: `python -m proctor_trace._worker module:function`.
+
+Imports the agent once, then serves test cases over a pipe — one JSON object per line:
+
+    stdin:  {"id": 7, "case_id": "refund-basic#1", "input": "Refund order 1001"}
+    stdout: {"id": 7, "output": "Done.", "error": null, "trace": {...}}
+
+Several cases run at once: `async def` agents as asyncio tasks, plain functions on threads. Each
+case runs inside `proctor_trace.case(...)`, so concurrent cases never mix. Whatever the agent
+prints goes to stderr; stdout carries only the protocol. A failed import is reported as
+`{"fatal": "..."}` and the worker exits.
+"""
+
+import asyncio
+import importlib
+import inspect
+import json
+import os
+import sys
+import threading
+import traceback
+
+import proctor_trace
+from proctor_trace import redaction_enabled
+
+
+def _load(target):
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise ValueError("expected module:function, got %r" % target)
+    sys.path.insert(0, os.getcwd())
+    obj = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise TypeError("%s is not callable" % target)
+    return obj
+
+
+def _as_text(value):
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def main(argv):
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
+    sys.stdout = sys.stderr  # the agent's prints must not corrupt the protocol
+    write_lock = threading.Lock()
+
+    def send(message):
+        line = json.dumps(message, default=str, ensure_ascii=False)
+        with write_lock:
+            out.write(line + "\n")
+            out.flush()
+
+    proctor_trace.install()
+    try:
+        fn = _load(argv[0] if argv else "")
+    except BaseException as exc:
+        send({"fatal": "cannot load the agent %r: %s: %s" % (argv[0] if argv else "", type(exc).__name__, exc)})
+        return 1
+    is_async = inspect.iscoroutinefunction(fn)
+    redact = redaction_enabled()
+
+    def finish(request, case, output, error):
+        case.output = output
+        send({"id": request["id"], "output": output, "error": error, "trace": case.to_trace(redact=redact)})
+
+    def crash(exc):
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        return {"kind": "crash", "message": "%s: %s\n%s" % (type(exc).__name__, exc, "".join(tb[-3:]))}
+
+    def run_sync(request):
+        with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
+            try:
+                output, error = _as_text(fn(request.get("input"))), None
+            except BaseException as exc:
+                output, error = "", crash(exc)
+        finish(request, case, output, error)
+
+    async def run_async(request):
+        with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
+            try:
+                output, error = _as_text(await fn(request.get("input"))), None
+            except BaseException as exc:
+                output, error = "", crash(exc)
+        finish(request, case, output, error)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    done = asyncio.Event()
+
+    def reader():
+        for line in sys.stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                request = json.loads(line)
+            except ValueError:
+                continue
+            if is_async:
+                loop.call_soon_threadsafe(lambda r=request: loop.create_task(run_async(r)))
+            else:
+                threading.Thread(target=run_sync, args=(request,), daemon=True).start()
+        loop.call_soon_threadsafe(done.set)
+
+    threading.Thread(target=reader, daemon=True).start()
+    send({"ready": True, "async": is_async})
+    loop.run_until_complete(done.wait())
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
