@@ -15,7 +15,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let outcome = match cli.command {
-        Command::Serve(args) => server::cli::serve::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => server::cli::serve::run(args)
+            .await
+            .map(|()| ExitCode::SUCCESS),
         Command::Run(args) => server::cli::run::run(args).await,
         Command::Generate(args) => server::cli::generate::run(args).await,
         Command::Sync(args) => server::cli::sync::run(args).await,

@@ -54,16 +54,30 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         let yaml = serde_yaml::to_string(&serde_json::json!({ "scenarios": scenarios }))?;
         std::fs::write(out, yaml).with_context(|| format!("writing {}", out.display()))?;
-        eprintln!("proctor: wrote {} scenario(s) to {}", scenarios.len(), out.display());
+        eprintln!(
+            "proctor: wrote {} scenario(s) to {}",
+            scenarios.len(),
+            out.display()
+        );
     }
     if !args.no_store {
         let client = args.server.client();
         client.upsert_agent(&agent.agent_input()).await?;
-        let stored = client.upsert_scenarios(&agent.name, scenarios.clone()).await?;
-        eprintln!("proctor: stored {} scenario(s) for {} on {}", stored.len(), agent.name, client.base());
+        let stored = client
+            .upsert_scenarios(&agent.name, scenarios.clone())
+            .await?;
+        eprintln!(
+            "proctor: stored {} scenario(s) for {} on {}",
+            stored.len(),
+            agent.name,
+            client.base()
+        );
     }
     if args.out.is_none() && args.no_store {
-        println!("{}", serde_yaml::to_string(&serde_json::json!({ "scenarios": scenarios }))?);
+        println!(
+            "{}",
+            serde_yaml::to_string(&serde_json::json!({ "scenarios": scenarios }))?
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -53,7 +53,11 @@ pub struct ExecArgs {
 }
 
 impl ExecArgs {
-    pub fn execution(&self, agent: &AgentFile, extra_env: Vec<(String, String)>) -> anyhow::Result<Execution> {
+    pub fn execution(
+        &self,
+        agent: &AgentFile,
+        extra_env: Vec<(String, String)>,
+    ) -> anyhow::Result<Execution> {
         if self.concurrency == 0 || self.repeats == 0 {
             bail!("--concurrency and --repeats must be at least 1");
         }
@@ -61,11 +65,20 @@ impl ExecArgs {
         if !(secs > 0.0 && secs.is_finite()) {
             bail!("--timeout must be a positive number of seconds");
         }
+        // Agents run in their own directory, so a relative interpreter path must not be.
+        let python = if self.python.contains('/') && !self.python.starts_with('/') {
+            std::env::current_dir()?
+                .join(&self.python)
+                .display()
+                .to_string()
+        } else {
+            self.python.clone()
+        };
         Ok(Execution {
             concurrency: self.concurrency,
             timeout: Duration::from_secs_f64(secs),
             repeats: self.repeats,
-            python: self.python.clone(),
+            python,
             extra_env,
             results_dir: self.results_dir.clone(),
             progress: !self.no_progress,
@@ -124,11 +137,28 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let agent = AgentFile::load(&args.agent_file)?;
     let client = args.server.client();
     let exec = args.exec.execution(&agent, args.env.clone())?;
-    let selection = Selection { file: args.scenarios.clone(), tags: args.tags.clone(), keys: args.keys.clone() };
+    let selection = Selection {
+        file: args.scenarios.clone(),
+        tags: args.tags.clone(),
+        keys: args.keys.clone(),
+    };
     let scenarios = runner::prepare(&client, &agent, &selection).await?;
-    let source = if std::env::var_os("CI").is_some() { RunSource::Ci } else { RunSource::Cli };
+    let source = if std::env::var_os("CI").is_some() {
+        RunSource::Ci
+    } else {
+        RunSource::Cli
+    };
     let metadata: BTreeMap<String, String> = args.metadata.iter().cloned().collect();
-    let run = runner::create_run(&client, &agent, &scenarios, args.label.clone(), metadata, source, exec.repeats).await?;
+    let run = runner::create_run(
+        &client,
+        &agent,
+        &scenarios,
+        args.label.clone(),
+        metadata,
+        source,
+        exec.repeats,
+    )
+    .await?;
     let run_id = run.run.id;
     eprintln!(
         "proctor: running {} scenario(s) × {} of {} — run {run_id}\n  live: {}/runs/{run_id}",
@@ -151,27 +181,44 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(path) = &args.junit {
-        write_junit(path, &agent.name, finished.run.run.label.as_deref().unwrap_or(""), &finished.results)?;
+        write_junit(
+            path,
+            &agent.name,
+            finished.run.run.label.as_deref().unwrap_or(""),
+            &finished.results,
+        )?;
     }
 
     let mut gate = Vec::new();
     if let Some(min) = args.min_pass_rate {
         let rate = finished.summary.pass_rate.unwrap_or(0.0) * 100.0;
         if rate < min {
-            gate.push(format!("pass rate {rate:.1}% is below --min-pass-rate {min}%"));
+            gate.push(format!(
+                "pass rate {rate:.1}% is below --min-pass-rate {min}%"
+            ));
         }
     }
     if let Some(min) = args.min_aqs {
-        let aqs = finished.summary.aqs.as_ref().map(|a| a.score).unwrap_or(0.0);
+        let aqs = finished
+            .summary
+            .aqs
+            .as_ref()
+            .map(|a| a.score)
+            .unwrap_or(0.0);
         if aqs < min {
             gate.push(format!("AQS {aqs:.1} is below --min-aqs {min}"));
         }
     }
     if let Some(baseline) = &args.baseline {
         match runner::resolve_baseline(&client, &agent.name, baseline, run_id).await? {
-            None => eprintln!("proctor: no earlier completed run to compare with; --baseline latest passes"),
+            None => eprintln!(
+                "proctor: no earlier completed run to compare with; --baseline latest passes"
+            ),
             Some(base) => {
-                let cmp = client.compare(base, run_id).await.context("comparing with the baseline")?;
+                let cmp = client
+                    .compare(base, run_id)
+                    .await
+                    .context("comparing with the baseline")?;
                 let regressions: Vec<&str> = cmp
                     .cases
                     .iter()
@@ -181,9 +228,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 if let Some(aqs) = &cmp.aqs {
                     println!("  vs {base}: AQS {}", aqs.describe());
                 }
-                println!("  compare: {}/compare?base={base}&head={run_id}", client.base());
+                println!(
+                    "  compare: {}/compare?base={base}&head={run_id}",
+                    client.base()
+                );
                 if !regressions.is_empty() {
-                    gate.push(format!("{} regression(s) against {base}: {}", regressions.len(), regressions.join(", ")));
+                    gate.push(format!(
+                        "{} regression(s) against {base}: {}",
+                        regressions.len(),
+                        regressions.join(", ")
+                    ));
                 }
             }
         }
@@ -198,9 +252,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn write_junit(path: &PathBuf, agent: &str, label: &str, results: &[TestResult]) -> anyhow::Result<()> {
+fn write_junit(
+    path: &PathBuf,
+    agent: &str,
+    label: &str,
+    results: &[TestResult],
+) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, report::junit(agent, label, results)).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(path, report::junit(agent, label, results))
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -25,6 +25,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let sent = sync_file(&client, args.run, &args.file).await?;
     let view = client.run(args.run).await?;
     let total = view.summary.map(|s| s.total).unwrap_or(0);
-    println!("proctor: sent {sent} result(s); run {} now holds {total}", args.run);
+    println!(
+        "proctor: sent {sent} result(s); run {} now holds {total}",
+        args.run
+    );
     Ok(ExitCode::SUCCESS)
 }

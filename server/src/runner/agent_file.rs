@@ -82,7 +82,8 @@ impl AgentFile {
         if file.name.trim().is_empty() {
             bail!("{}: `name` must not be empty", path.display());
         }
-        file.launch().with_context(|| format!("in {}", path.display()))?;
+        file.launch()
+            .with_context(|| format!("in {}", path.display()))?;
         Ok(file)
     }
 

@@ -5,7 +5,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use shared::api::{AgentInput, ErrorBody, Page, ResultInput, RunInput, RunView, ScenarioInput, SyncInput, SyncOutput};
+use shared::api::{
+    AgentInput, ErrorBody, Page, ResultInput, RunInput, RunView, ScenarioInput, SyncInput,
+    SyncOutput,
+};
 use shared::eval::RunComparison;
 use shared::{Agent, RunStatus, Scenario};
 use uuid::Uuid;
@@ -24,49 +27,88 @@ impl ApiClient {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .expect("an HTTP client with default settings builds");
-        Self { base: server.trim_end_matches('/').to_string(), token, http }
+        Self {
+            base: server.trim_end_matches('/').to_string(),
+            token,
+            http,
+        }
     }
 
     pub fn base(&self) -> &str {
         &self.base
     }
 
-    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder, what: &str) -> anyhow::Result<T> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> anyhow::Result<T> {
         let request = match &self.token {
             Some(t) => request.bearer_auth(t),
             None => request,
         };
-        let resp = request
-            .send()
-            .await
-            .with_context(|| format!("{what}: cannot reach the Proctor server at {} (is `proctor serve` running?)", self.base))?;
+        let resp = request.send().await.with_context(|| {
+            format!(
+                "{what}: cannot reach the Proctor server at {} (is `proctor serve` running?)",
+                self.base
+            )
+        })?;
         let status = resp.status();
         if !status.is_success() {
             let body = resp.text().await.unwrap_or_default();
-            let message = serde_json::from_str::<ErrorBody>(&body).map(|e| e.error).unwrap_or(body);
+            let message = serde_json::from_str::<ErrorBody>(&body)
+                .map(|e| e.error)
+                .unwrap_or(body);
             bail!("{what}: the server answered {status}: {message}");
         }
-        resp.json().await.with_context(|| format!("{what}: the server's answer is not what this proctor expects"))
+        resp.json().await.with_context(|| {
+            format!("{what}: the server's answer is not what this proctor expects")
+        })
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B, what: &str) -> anyhow::Result<T> {
-        self.send(self.http.post(format!("{}/api/v1{path}", self.base)).json(body), what).await
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &str,
+    ) -> anyhow::Result<T> {
+        self.send(
+            self.http
+                .post(format!("{}/api/v1{path}", self.base))
+                .json(body),
+            what,
+        )
+        .await
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, what: &str) -> anyhow::Result<T> {
-        self.send(self.http.get(format!("{}/api/v1{path}", self.base)), what).await
+        self.send(self.http.get(format!("{}/api/v1{path}", self.base)), what)
+            .await
     }
 
     pub async fn upsert_agent(&self, input: &AgentInput) -> anyhow::Result<Agent> {
         self.post("/agents", input, "registering the agent").await
     }
 
-    pub async fn upsert_scenarios(&self, agent: &str, scenarios: Vec<ScenarioInput>) -> anyhow::Result<Vec<Scenario>> {
-        self.post(&format!("/agents/{agent}/scenarios"), &serde_json::json!({ "scenarios": scenarios }), "storing scenarios").await
+    pub async fn upsert_scenarios(
+        &self,
+        agent: &str,
+        scenarios: Vec<ScenarioInput>,
+    ) -> anyhow::Result<Vec<Scenario>> {
+        self.post(
+            &format!("/agents/{agent}/scenarios"),
+            &serde_json::json!({ "scenarios": scenarios }),
+            "storing scenarios",
+        )
+        .await
     }
 
     pub async fn scenarios(&self, agent: &str, query: &str) -> anyhow::Result<Vec<Scenario>> {
-        self.get(&format!("/agents/{agent}/scenarios?{query}"), "listing scenarios").await
+        self.get(
+            &format!("/agents/{agent}/scenarios?{query}"),
+            "listing scenarios",
+        )
+        .await
     }
 
     pub async fn create_run(&self, input: &RunInput) -> anyhow::Result<RunView> {
@@ -82,19 +124,38 @@ impl ApiClient {
     }
 
     pub async fn set_status(&self, id: Uuid, status: RunStatus) -> anyhow::Result<RunView> {
-        self.post(&format!("/runs/{id}/status"), &serde_json::json!({ "status": status }), "updating the run").await
+        self.post(
+            &format!("/runs/{id}/status"),
+            &serde_json::json!({ "status": status }),
+            "updating the run",
+        )
+        .await
     }
 
     pub async fn sync(&self, run: Uuid, results: Vec<ResultInput>) -> anyhow::Result<SyncOutput> {
-        self.post(&format!("/runs/{run}/results"), &SyncInput { results }, "syncing results").await
+        self.post(
+            &format!("/runs/{run}/results"),
+            &SyncInput { results },
+            "syncing results",
+        )
+        .await
     }
 
     pub async fn compare(&self, base: Uuid, head: Uuid) -> anyhow::Result<RunComparison> {
-        self.get(&format!("/compare?base={base}&head={head}"), "comparing runs").await
+        self.get(
+            &format!("/compare?base={base}&head={head}"),
+            "comparing runs",
+        )
+        .await
     }
 
     /// Claims the oldest queued run of one of `agents` for this worker, if there is one.
     pub async fn claim(&self, worker: &str, agents: &[String]) -> anyhow::Result<Option<RunView>> {
-        self.post("/runs/claim", &serde_json::json!({ "worker": worker, "agents": agents }), "claiming a run").await
+        self.post(
+            "/runs/claim",
+            &serde_json::json!({ "worker": worker, "agents": agents }),
+            "claiming a run",
+        )
+        .await
     }
 }

@@ -34,7 +34,10 @@ pub struct CaseRun {
 }
 
 fn failure(kind: AgentFailureKind, message: impl Into<String>) -> Option<AgentFailure> {
-    Some(AgentFailure { kind, message: message.into() })
+    Some(AgentFailure {
+        kind,
+        message: message.into(),
+    })
 }
 
 /// The last lines of a process's stderr, which usually say why it failed.
@@ -63,18 +66,33 @@ impl Executor {
     ) -> anyhow::Result<Self> {
         let scratch = std::env::temp_dir().join(format!("proctor-run-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&scratch)?;
-        Ok(Self { agent, tracer, python, timeout, extra_env, worker: Mutex::new(None), scratch })
+        Ok(Self {
+            agent,
+            tracer,
+            python,
+            timeout,
+            extra_env,
+            worker: Mutex::new(None),
+            scratch,
+        })
     }
 
     pub async fn run(&self, case_id: &str, input: &str) -> CaseRun {
         let started = Instant::now();
-        let mut run = match self.agent.launch().expect("validated when the agent file was loaded") {
+        let mut run = match self
+            .agent
+            .launch()
+            .expect("validated when the agent file was loaded")
+        {
             Launch::Command(command) => self.run_command(&command, case_id, input).await,
             Launch::Python(target) => self.run_python(&target, case_id, input).await,
         };
         run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         if run.error.is_none() && run.output.trim().is_empty() {
-            run.error = failure(AgentFailureKind::Crash, "the agent answered nothing (empty output)");
+            run.error = failure(
+                AgentFailureKind::Crash,
+                "the agent answered nothing (empty output)",
+            );
         }
         run
     }
@@ -84,7 +102,21 @@ impl Executor {
             .current_dir(&self.agent.dir)
             .env("PYTHONPATH", self.tracer.pythonpath(with_bootstrap))
             .env("PYTHONUNBUFFERED", "1");
-        for (k, v) in self.agent.run.env.iter().chain(self.extra_env.iter().map(|(k, v)| (k, v))) {
+        // `python` in an agent's command means the interpreter Proctor was told to use.
+        if let Some(dir) = std::path::Path::new(&self.python)
+            .parent()
+            .filter(|d| d.is_absolute())
+        {
+            let path = std::env::var("PATH").unwrap_or_default();
+            command.env("PATH", format!("{}:{path}", dir.display()));
+        }
+        for (k, v) in self
+            .agent
+            .run
+            .env
+            .iter()
+            .chain(self.extra_env.iter().map(|(k, v)| (k, v)))
+        {
             command.env(k, v);
         }
     }
@@ -109,7 +141,10 @@ impl Executor {
                 return CaseRun {
                     output: String::new(),
                     trace: Trace::default(),
-                    error: failure(AgentFailureKind::Crash, format!("cannot start `{shell}`: {e}")),
+                    error: failure(
+                        AgentFailureKind::Crash,
+                        format!("cannot start `{shell}`: {e}"),
+                    ),
                     duration_ms: 0.0,
                 }
             }
@@ -139,23 +174,49 @@ impl Executor {
                 if status.success() {
                     (out.trim_end().to_string(), None)
                 } else {
-                    let code = status.code().map(|c| format!("exit code {c}")).unwrap_or_else(|| "a signal".into());
-                    (out.trim_end().to_string(), failure(AgentFailureKind::Crash, format!("the agent exited with {code}\n{}", tail(&err))))
+                    let code = status
+                        .code()
+                        .map(|c| format!("exit code {c}"))
+                        .unwrap_or_else(|| "a signal".into());
+                    (
+                        out.trim_end().to_string(),
+                        failure(
+                            AgentFailureKind::Crash,
+                            format!("the agent exited with {code}\n{}", tail(&err)),
+                        ),
+                    )
                 }
             }
-            Ok(Err(e)) => (String::new(), failure(AgentFailureKind::Crash, format!("waiting for the agent failed: {e}"))),
+            Ok(Err(e)) => (
+                String::new(),
+                failure(
+                    AgentFailureKind::Crash,
+                    format!("waiting for the agent failed: {e}"),
+                ),
+            ),
             Err(_) => {
                 kill_group(&child);
                 let _ = child.wait().await;
                 (
                     String::new(),
-                    failure(AgentFailureKind::Timeout, format!("no answer within {:.0} s; the agent was stopped", self.timeout.as_secs_f64())),
+                    failure(
+                        AgentFailureKind::Timeout,
+                        format!(
+                            "no answer within {:.0} s; the agent was stopped",
+                            self.timeout.as_secs_f64()
+                        ),
+                    ),
                 )
             }
         };
         let trace = read_traces(&trace_file);
         let _ = std::fs::remove_file(&trace_file);
-        CaseRun { output, trace, error, duration_ms: 0.0 }
+        CaseRun {
+            output,
+            trace,
+            error,
+            duration_ms: 0.0,
+        }
     }
 
     async fn run_python(&self, target: &str, case_id: &str, input: &str) -> CaseRun {
@@ -175,12 +236,20 @@ impl Executor {
             Ok(Err(message)) => {
                 // The worker died; the next case starts a fresh one.
                 *self.worker.lock().await = None;
-                CaseRun { output: String::new(), trace: Trace::default(), error: failure(AgentFailureKind::Crash, message), duration_ms: 0.0 }
+                CaseRun {
+                    output: String::new(),
+                    trace: Trace::default(),
+                    error: failure(AgentFailureKind::Crash, message),
+                    duration_ms: 0.0,
+                }
             }
             Err(_) => CaseRun {
                 output: String::new(),
                 trace: Trace::default(),
-                error: failure(AgentFailureKind::Timeout, format!("no answer within {:.0} s", self.timeout.as_secs_f64())),
+                error: failure(
+                    AgentFailureKind::Timeout,
+                    format!("no answer within {:.0} s", self.timeout.as_secs_f64()),
+                ),
                 duration_ms: 0.0,
             },
         }
@@ -196,7 +265,11 @@ impl Executor {
         let mut command = Command::new(&self.python);
         command.args(["-u", "-m", "proctor_trace._worker", target]);
         self.env(&mut command, false);
-        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         let worker = Worker::start(command, &self.python).await?;
         *slot = Some(worker.clone());
         Ok(worker)
@@ -220,14 +293,18 @@ fn kill_group(child: &Child) {
 
 /// Merges the trace lines every Python process of one case wrote.
 fn read_traces(path: &std::path::Path) -> Trace {
-    let Ok(text) = std::fs::read_to_string(path) else { return Trace::default() };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Trace::default();
+    };
     let mut merged = Trace::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         #[derive(serde::Deserialize)]
         struct Line {
             trace: Trace,
         }
-        let Ok(Line { trace }) = serde_json::from_str::<Line>(line) else { continue };
+        let Ok(Line { trace }) = serde_json::from_str::<Line>(line) else {
+            continue;
+        };
         merge_trace(&mut merged, trace);
     }
     merged
@@ -236,10 +313,11 @@ fn read_traces(path: &std::path::Path) -> Trace {
 fn merge_trace(into: &mut Trace, from: Trace) {
     let offset = into.tool_calls.len() as u32;
     into.llm_calls.extend(from.llm_calls);
-    into.tool_calls.extend(from.tool_calls.into_iter().map(|mut c| {
-        c.order += offset;
-        c
-    }));
+    into.tool_calls
+        .extend(from.tool_calls.into_iter().map(|mut c| {
+            c.order += offset;
+            c
+        }));
     into.redactions.merge(&from.redactions);
     into.total_duration_ms = match (into.total_duration_ms, from.total_duration_ms) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -303,10 +381,14 @@ impl Worker {
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await;
         let first: WorkerLine = match first {
-            Ok(Ok(Some(line))) => serde_json::from_str(&line).map_err(|e| format!("the worker said something unexpected ({e}): {line}"))?,
+            Ok(Ok(Some(line))) => serde_json::from_str(&line)
+                .map_err(|e| format!("the worker said something unexpected ({e}): {line}"))?,
             Ok(_) => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                return Err(format!("the Python worker exited at start-up:\n{}", tail(&stderr_text.lock().expect("stderr"))));
+                return Err(format!(
+                    "the Python worker exited at start-up:\n{}",
+                    tail(&stderr_text.lock().expect("stderr"))
+                ));
             }
             Err(_) => return Err("the Python worker did not start within 120 s".into()),
         };
@@ -321,7 +403,9 @@ impl Worker {
         let (p, d) = (pending.clone(), dead.clone());
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
-                let Ok(msg) = serde_json::from_str::<WorkerLine>(&line) else { continue };
+                let Ok(msg) = serde_json::from_str::<WorkerLine>(&line) else {
+                    continue;
+                };
                 let Some(id) = msg.id else { continue };
                 if let Some(tx) = p.lock().expect("pending").remove(&id) {
                     let _ = tx.send(Ok(CaseRun {
@@ -334,23 +418,41 @@ impl Worker {
             }
             d.store(true, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(50)).await;
-            let why = format!("the Python worker exited while running this case:\n{}", tail(&stderr_text.lock().expect("stderr")));
+            let why = format!(
+                "the Python worker exited while running this case:\n{}",
+                tail(&stderr_text.lock().expect("stderr"))
+            );
             for (_, tx) in p.lock().expect("pending").drain() {
                 let _ = tx.send(Err(why.clone()));
             }
         });
-        Ok(Arc::new(Worker { stdin: Mutex::new(stdin), pending, next: AtomicU64::new(1), dead, _child: Mutex::new(child) }))
+        Ok(Arc::new(Worker {
+            stdin: Mutex::new(stdin),
+            pending,
+            next: AtomicU64::new(1),
+            dead,
+            _child: Mutex::new(child),
+        }))
     }
 
     async fn call(&self, case_id: &str, input: &str) -> Reply {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().expect("pending").insert(id, tx);
-        let line = serde_json::json!({"id": id, "case_id": case_id, "input": input}).to_string() + "\n";
-        if self.stdin.lock().await.write_all(line.as_bytes()).await.is_err() {
+        let line =
+            serde_json::json!({"id": id, "case_id": case_id, "input": input}).to_string() + "\n";
+        if self
+            .stdin
+            .lock()
+            .await
+            .write_all(line.as_bytes())
+            .await
+            .is_err()
+        {
             self.pending.lock().expect("pending").remove(&id);
             return Err("the Python worker is gone".into());
         }
-        rx.await.unwrap_or_else(|_| Err("the Python worker is gone".into()))
+        rx.await
+            .unwrap_or_else(|_| Err("the Python worker is gone".into()))
     }
 }

@@ -58,18 +58,31 @@ pub struct Finished {
 }
 
 /// Registers the agent and its written scenarios, and picks the scenarios to run.
-pub async fn prepare(client: &ApiClient, agent: &AgentFile, selection: &Selection) -> anyhow::Result<Vec<Scenario>> {
+pub async fn prepare(
+    client: &ApiClient,
+    agent: &AgentFile,
+    selection: &Selection,
+) -> anyhow::Result<Vec<Scenario>> {
     client.upsert_agent(&agent.agent_input()).await?;
     let written = agent.written_scenarios()?;
     if !written.is_empty() {
         client.upsert_scenarios(&agent.name, written).await?;
     }
     let mut scenarios = match &selection.file {
-        Some(file) => client.upsert_scenarios(&agent.name, load_scenarios(file)?).await?,
+        Some(file) => {
+            client
+                .upsert_scenarios(&agent.name, load_scenarios(file)?)
+                .await?
+        }
         None => client.scenarios(&agent.name, "").await?,
     };
     if !selection.tags.is_empty() {
-        scenarios.retain(|s| s.tags.iter().any(|t| selection.tags.contains(t)) || s.category.as_ref().is_some_and(|c| selection.tags.contains(c)));
+        scenarios.retain(|s| {
+            s.tags.iter().any(|t| selection.tags.contains(t))
+                || s.category
+                    .as_ref()
+                    .is_some_and(|c| selection.tags.contains(c))
+        });
     }
     if !selection.keys.is_empty() {
         scenarios.retain(|s| selection.keys.contains(&s.key));
@@ -116,7 +129,13 @@ pub async fn execute(
     exec: &Execution,
 ) -> anyhow::Result<Finished> {
     let tracer = tracer::locate()?;
-    let executor = Arc::new(Executor::new(agent.clone(), tracer, exec.python.clone(), exec.timeout, exec.extra_env.clone())?);
+    let executor = Arc::new(Executor::new(
+        agent.clone(),
+        tracer,
+        exec.python.clone(),
+        exec.timeout,
+        exec.extra_env.clone(),
+    )?);
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
     let syncer = Syncer::start(client.clone(), run.run.id, results_file.clone())?;
     let prices = PriceTable::builtin();
@@ -127,7 +146,11 @@ pub async fn execute(
         .map(Arc::new)
         .flat_map(|s| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), a)))
         .collect();
-    let bar = if exec.progress { ProgressBar::new(jobs.len() as u64) } else { ProgressBar::hidden() };
+    let bar = if exec.progress {
+        ProgressBar::new(jobs.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
             .expect("a valid progress template"),
@@ -184,17 +207,34 @@ pub async fn execute(
         run = view;
     }
     let summary = RunSummary::compute(Some(&run.run), &results, &tools);
-    Ok(Finished { run, results, summary, sync, results_file })
+    Ok(Finished {
+        run,
+        results,
+        summary,
+        sync,
+        results_file,
+    })
 }
 
 /// The baseline a run is compared with: a run id, or `latest` — the newest completed run of the
 /// agent before this one.
-pub async fn resolve_baseline(client: &ApiClient, agent: &str, given: &str, current: uuid::Uuid) -> anyhow::Result<Option<uuid::Uuid>> {
+pub async fn resolve_baseline(
+    client: &ApiClient,
+    agent: &str,
+    given: &str,
+    current: uuid::Uuid,
+) -> anyhow::Result<Option<uuid::Uuid>> {
     if given != "latest" {
         return uuid::Uuid::parse_str(given)
             .map(Some)
             .with_context(|| format!("--baseline takes a run id or `latest`, got {given:?}"));
     }
-    let page = client.runs(&format!("agent={agent}&status=completed&limit=20")).await?;
-    Ok(page.items.into_iter().map(|v| v.run.id).find(|id| *id != current))
+    let page = client
+        .runs(&format!("agent={agent}&status=completed&limit=20"))
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .map(|v| v.run.id)
+        .find(|id| *id != current))
 }

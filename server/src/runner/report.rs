@@ -2,17 +2,28 @@
 
 use std::fmt::Write as _;
 
+use shared::eval::summary::StepIssue;
 use shared::eval::RunSummary;
 use shared::{ResultStatus, TestResult};
 
 pub fn summary_table(summary: &RunSummary) -> String {
     let mut out = String::new();
-    let pct = |x: Option<f64>| x.map(|v| format!("{:.1}%", v * 100.0)).unwrap_or_else(|| "–".into());
-    let _ = writeln!(out, "  results     {} passed, {} failed, {} errors ({} in all)", summary.passed, summary.failed, summary.errored, summary.total);
+    let pct = |x: Option<f64>| {
+        x.map(|v| format!("{:.1}%", v * 100.0))
+            .unwrap_or_else(|| "–".into())
+    };
+    let _ = writeln!(
+        out,
+        "  results     {} passed, {} failed, {} errors ({} in all)",
+        summary.passed, summary.failed, summary.errored, summary.total
+    );
     let _ = writeln!(out, "  pass rate   {}", pct(summary.pass_rate));
     if let Some(aqs) = &summary.aqs {
         let c = &aqs.components;
-        let consistency = c.consistency.map(|v| format!("{v:.1}")).unwrap_or_else(|| "not measured".into());
+        let consistency = c
+            .consistency
+            .map(|v| format!("{v:.1}"))
+            .unwrap_or_else(|| "not measured".into());
         let _ = writeln!(
             out,
             "  AQS         {:.1} ({}) — pass rate {:.1}, severity {:.1}, coverage {:.1}, consistency {}",
@@ -25,25 +36,51 @@ pub fn summary_table(summary: &RunSummary) -> String {
         );
     }
     if !summary.failure_breakdown.is_empty() {
-        let parts: Vec<String> =
-            summary.failure_breakdown.iter().map(|(c, n)| format!("{n} {}", c.label())).collect();
+        let parts: Vec<String> = summary
+            .failure_breakdown
+            .iter()
+            .map(|(c, n)| format!("{n} {}", c.label()))
+            .collect();
         let _ = writeln!(out, "  failures    {}", parts.join(", "));
     }
     let mut cost = format!("${:.4}", summary.cost.usd);
     if !summary.cost.unpriced_models.is_empty() {
-        let _ = write!(cost, " + unpriced ({})", summary.cost.unpriced_models.join(", "));
+        let _ = write!(
+            cost,
+            " + unpriced ({})",
+            summary.cost.unpriced_models.join(", ")
+        );
     }
-    let _ = writeln!(out, "  cost        {cost}  ({} input / {} output tokens)", summary.input_tokens, summary.output_tokens);
-    let ms = |x: Option<f64>| x.map(|v| format!("{:.0} ms", v)).unwrap_or_else(|| "–".into());
+    let _ = writeln!(
+        out,
+        "  cost        {cost}  ({} input / {} output tokens)",
+        summary.input_tokens, summary.output_tokens
+    );
+    let ms = |x: Option<f64>| {
+        x.map(|v| format!("{:.0} ms", v))
+            .unwrap_or_else(|| "–".into())
+    };
     let _ = writeln!(
         out,
         "  duration    {} wall clock; per case p50 {}, p95 {}",
-        summary.duration_ms.map(|d| format!("{:.1} s", d / 1000.0)).unwrap_or_else(|| "–".into()),
+        summary
+            .duration_ms
+            .map(|d| format!("{:.1} s", d / 1000.0))
+            .unwrap_or_else(|| "–".into()),
         ms(summary.latency_p50_ms),
         ms(summary.latency_p95_ms)
     );
     for step in summary.insights.common_steps.iter().take(3) {
-        let _ = writeln!(out, "  common      `{}` {:?} in {} of {} cases", step.tool, step.issue, step.cases, step.of_cases);
+        let issue = match step.issue {
+            StepIssue::Missing => "missing",
+            StepIssue::Extra => "extra",
+            StepIssue::Reordered => "out of order",
+        };
+        let _ = writeln!(
+            out,
+            "  common      `{}` {issue} in {} of {} cases",
+            step.tool, step.cases, step.of_cases
+        );
     }
     out
 }
@@ -60,8 +97,14 @@ fn xml(text: &str) -> String {
 
 /// JUnit XML: one test suite for the run, one test case per result.
 pub fn junit(agent: &str, run_label: &str, results: &[TestResult]) -> String {
-    let failures = results.iter().filter(|r| r.status == ResultStatus::Failed).count();
-    let errors = results.iter().filter(|r| r.status == ResultStatus::Error).count();
+    let failures = results
+        .iter()
+        .filter(|r| r.status == ResultStatus::Failed)
+        .count();
+    let errors = results
+        .iter()
+        .filter(|r| r.status == ResultStatus::Error)
+        .count();
     let time: f64 = results.iter().filter_map(|r| r.duration_ms).sum::<f64>() / 1000.0;
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
@@ -71,7 +114,11 @@ pub fn junit(agent: &str, run_label: &str, results: &[TestResult]) -> String {
         results.len()
     );
     for r in results {
-        let name = if r.attempt > 1 { format!("{} (attempt {})", r.scenario_key, r.attempt) } else { r.scenario_key.clone() };
+        let name = if r.attempt > 1 {
+            format!("{} (attempt {})", r.scenario_key, r.attempt)
+        } else {
+            r.scenario_key.clone()
+        };
         let _ = write!(
             out,
             "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\">",
@@ -79,16 +126,39 @@ pub fn junit(agent: &str, run_label: &str, results: &[TestResult]) -> String {
             xml(&name),
             r.duration_ms.unwrap_or(0.0) / 1000.0
         );
-        let detail: Vec<String> =
-            r.evaluation.failures.iter().map(|f| format!("[{} {}] {}", f.category.label(), f.severity, f.reason)).collect();
+        let detail: Vec<String> = r
+            .evaluation
+            .failures
+            .iter()
+            .map(|f| format!("[{} {}] {}", f.category.label(), f.severity, f.reason))
+            .collect();
         match r.status {
             ResultStatus::Failed => {
-                let first = r.evaluation.failures.first().map(|f| f.reason.as_str()).unwrap_or("failed");
-                let _ = write!(out, "<failure message=\"{}\">{}</failure>", xml(first), xml(&detail.join("\n")));
+                let first = r
+                    .evaluation
+                    .failures
+                    .first()
+                    .map(|f| f.reason.as_str())
+                    .unwrap_or("failed");
+                let _ = write!(
+                    out,
+                    "<failure message=\"{}\">{}</failure>",
+                    xml(first),
+                    xml(&detail.join("\n"))
+                );
             }
             ResultStatus::Error => {
-                let why = r.error.as_ref().map(|e| e.message.as_str()).unwrap_or("error");
-                let _ = write!(out, "<error message=\"{}\">{}</error>", xml(why.lines().next().unwrap_or("error")), xml(why));
+                let why = r
+                    .error
+                    .as_ref()
+                    .map(|e| e.message.as_str())
+                    .unwrap_or("error");
+                let _ = write!(
+                    out,
+                    "<error message=\"{}\">{}</error>",
+                    xml(why.lines().next().unwrap_or("error")),
+                    xml(why)
+                );
             }
             _ => {}
         }

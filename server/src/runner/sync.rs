@@ -87,7 +87,12 @@ impl Syncer {
     }
 }
 
-async fn flush(client: &ApiClient, run: Uuid, queue: &mut Vec<ResultInput>, report: &mut SyncReport) {
+async fn flush(
+    client: &ApiClient,
+    run: Uuid,
+    queue: &mut Vec<ResultInput>,
+    report: &mut SyncReport,
+) {
     while !queue.is_empty() {
         let n = queue.len().min(MAX_RESULTS_PER_SYNC);
         let batch: Vec<ResultInput> = queue[..n].to_vec();
@@ -107,9 +112,14 @@ async fn flush(client: &ApiClient, run: Uuid, queue: &mut Vec<ResultInput>, repo
 
 /// `proctor sync FILE --run ID`: sends a results file in batches of at most 1,000.
 pub async fn sync_file(client: &ApiClient, run: Uuid, file: &Path) -> anyhow::Result<usize> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut results = Vec::new();
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let r: ResultInput = serde_json::from_str(line)
             .with_context(|| format!("{} line {}: not a result", file.display(), i + 1))?;
         results.push(r);

@@ -9,22 +9,70 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 const FILES: &[(&str, &str)] = &[
-    ("__init__.py", include_str!("../../../tracer/proctor_trace/__init__.py")),
-    ("__main__.py", include_str!("../../../tracer/proctor_trace/__main__.py")),
-    ("_case.py", include_str!("../../../tracer/proctor_trace/_case.py")),
-    ("_hooks.py", include_str!("../../../tracer/proctor_trace/_hooks.py")),
-    ("_patch.py", include_str!("../../../tracer/proctor_trace/_patch.py")),
-    ("_process.py", include_str!("../../../tracer/proctor_trace/_process.py")),
-    ("_redact.py", include_str!("../../../tracer/proctor_trace/_redact.py")),
-    ("_worker.py", include_str!("../../../tracer/proctor_trace/_worker.py")),
-    ("fake_llm.py", include_str!("../../../tracer/proctor_trace/fake_llm.py")),
-    ("langchain.py", include_str!("../../../tracer/proctor_trace/langchain.py")),
-    ("providers/__init__.py", include_str!("../../../tracer/proctor_trace/providers/__init__.py")),
-    ("providers/_common.py", include_str!("../../../tracer/proctor_trace/providers/_common.py")),
-    ("providers/openai.py", include_str!("../../../tracer/proctor_trace/providers/openai.py")),
-    ("providers/anthropic.py", include_str!("../../../tracer/proctor_trace/providers/anthropic.py")),
-    ("providers/gemini.py", include_str!("../../../tracer/proctor_trace/providers/gemini.py")),
-    ("_bootstrap/sitecustomize.py", include_str!("../../../tracer/proctor_trace/_bootstrap/sitecustomize.py")),
+    (
+        "__init__.py",
+        include_str!("../../../tracer/proctor_trace/__init__.py"),
+    ),
+    (
+        "__main__.py",
+        include_str!("../../../tracer/proctor_trace/__main__.py"),
+    ),
+    (
+        "_case.py",
+        include_str!("../../../tracer/proctor_trace/_case.py"),
+    ),
+    (
+        "_hooks.py",
+        include_str!("../../../tracer/proctor_trace/_hooks.py"),
+    ),
+    (
+        "_patch.py",
+        include_str!("../../../tracer/proctor_trace/_patch.py"),
+    ),
+    (
+        "_process.py",
+        include_str!("../../../tracer/proctor_trace/_process.py"),
+    ),
+    (
+        "_redact.py",
+        include_str!("../../../tracer/proctor_trace/_redact.py"),
+    ),
+    (
+        "_worker.py",
+        include_str!("../../../tracer/proctor_trace/_worker.py"),
+    ),
+    (
+        "fake_llm.py",
+        include_str!("../../../tracer/proctor_trace/fake_llm.py"),
+    ),
+    (
+        "langchain.py",
+        include_str!("../../../tracer/proctor_trace/langchain.py"),
+    ),
+    (
+        "providers/__init__.py",
+        include_str!("../../../tracer/proctor_trace/providers/__init__.py"),
+    ),
+    (
+        "providers/_common.py",
+        include_str!("../../../tracer/proctor_trace/providers/_common.py"),
+    ),
+    (
+        "providers/openai.py",
+        include_str!("../../../tracer/proctor_trace/providers/openai.py"),
+    ),
+    (
+        "providers/anthropic.py",
+        include_str!("../../../tracer/proctor_trace/providers/anthropic.py"),
+    ),
+    (
+        "providers/gemini.py",
+        include_str!("../../../tracer/proctor_trace/providers/gemini.py"),
+    ),
+    (
+        "_bootstrap/sitecustomize.py",
+        include_str!("../../../tracer/proctor_trace/_bootstrap/sitecustomize.py"),
+    ),
 ];
 
 /// Where the agent's Python finds the tracer: `root` goes on `PYTHONPATH` for
@@ -44,7 +92,12 @@ impl TracerPaths {
         }
         parts.push(self.root.display().to_string());
         if let Ok(existing) = std::env::var("PYTHONPATH") {
-            parts.extend(existing.split(':').filter(|p| !p.is_empty()).map(String::from));
+            parts.extend(
+                existing
+                    .split(':')
+                    .filter(|p| !p.is_empty())
+                    .map(String::from),
+            );
         }
         parts.join(":")
     }
@@ -66,7 +119,9 @@ pub fn locate() -> anyhow::Result<TracerPaths> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
-    let root = base.join("proctor").join(format!("tracer-{:016x}", hasher.finish()));
+    let root = base
+        .join("proctor")
+        .join(format!("tracer-{:016x}", hasher.finish()));
     if !root.join("proctor_trace/__init__.py").is_file() {
         extract(&root).with_context(|| format!("writing the tracer to {}", root.display()))?;
     }
@@ -74,7 +129,10 @@ pub fn locate() -> anyhow::Result<TracerPaths> {
 }
 
 fn paths(root: PathBuf) -> TracerPaths {
-    TracerPaths { bootstrap: root.join("proctor_trace/_bootstrap"), root }
+    TracerPaths {
+        bootstrap: root.join("proctor_trace/_bootstrap"),
+        root,
+    }
 }
 
 fn extract(root: &Path) -> std::io::Result<()> {
