@@ -21,6 +21,8 @@ async fn main() -> ExitCode {
         Command::Run(args) => server::cli::run::run(args).await,
         Command::Generate(args) => server::cli::generate::run(args).await,
         Command::Sync(args) => server::cli::sync::run(args).await,
+        Command::Demo(args) => server::cli::demo::run(args).await,
+        Command::Worker(args) => server::cli::worker::run(args).await,
     };
     match outcome {
         Ok(code) => code,

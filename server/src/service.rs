@@ -147,6 +147,24 @@ impl Service {
         Ok(view)
     }
 
+    /// Hands the oldest queued run of one of `agents` (names or ids) to `worker`.
+    pub async fn claim(&self, worker: &str, agents: &[String]) -> ServiceResult<Option<RunView>> {
+        let mut ids = Vec::new();
+        for a in agents {
+            if let Some(agent) = self.store.find_agent(a).await? {
+                ids.push(agent.id);
+            }
+        }
+        let Some(id) = self.store.claim_run(worker, &ids).await? else {
+            return Ok(None);
+        };
+        self.events.publish(RunEvent::Status {
+            run_id: id,
+            status: RunStatus::Running,
+        });
+        Ok(Some(self.run(id).await?))
+    }
+
     async fn summarize(&self, run: &TestRun, results: &[TestResult]) -> ServiceResult<RunSummary> {
         let agent = self.agent(&run.agent_id.to_string()).await?;
         Ok(RunSummary::compute(Some(run), results, &agent.tool_names()))

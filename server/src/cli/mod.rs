@@ -1,9 +1,11 @@
 //! The command line: one module per subcommand.
 
+pub mod demo;
 pub mod generate;
 pub mod run;
 pub mod serve;
 pub mod sync;
+pub mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -24,4 +26,8 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Send a results file to a run (after the server was unreachable).
     Sync(sync::SyncArgs),
+    /// Run the example agent twice (as is, then with a breaking prompt edit) and serve the results.
+    Demo(demo::DemoArgs),
+    /// Claim and execute queued runs of the given agents.
+    Worker(worker::WorkerArgs),
 }

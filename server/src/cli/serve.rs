@@ -2,11 +2,16 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 
+use super::run::ExecArgs;
 use crate::http::{self, AppState};
+use crate::runner::agent_file::AgentFile;
+use crate::runner::client::ApiClient;
+use crate::runner::worker::work;
 use crate::store::open_store;
 
 #[derive(Debug, Clone, Args)]
@@ -31,10 +36,32 @@ pub struct ServeArgs {
     /// prices.
     #[arg(long, env = "PROCTOR_PRICES")]
     pub prices: Option<PathBuf>,
+    /// Agent files whose queued runs (e.g. started from the dashboard) this server executes
+    /// itself (repeatable).
+    #[arg(long = "agent")]
+    pub agents: Vec<PathBuf>,
+    #[command(flatten)]
+    pub exec: ExecArgs,
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let token = args.api_token.filter(|t| !t.is_empty());
+/// A server listening and serving in the background.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub token: Option<String>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn client(&self) -> ApiClient {
+        ApiClient::new(&self.url(), self.token.clone())
+    }
+}
+
+pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
+    let token = args.api_token.clone().filter(|t| !t.is_empty());
     if !args.addr.ip().is_loopback() && token.is_none() {
         bail!(
             "refusing to listen on {} without an API token: anyone on the network could write \
@@ -52,20 +79,44 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         None => shared::cost::PriceTable::builtin().clone(),
     };
+    let agents = args
+        .agents
+        .iter()
+        .map(|p| AgentFile::load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let store = open_store(&args.database_url).await?;
-    let state = AppState::new(store, prices, token);
+    let state = AppState::new(store, prices, token.clone());
     let app = http::router(state, &args.dist);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
-    let local = listener.local_addr()?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    let running = Running { addr, token, task };
+    if let Some(first) = agents.first() {
+        let exec = args.exec.execution(first, Vec::new())?;
+        tokio::spawn(work(
+            running.client(),
+            agents,
+            format!("serve-{}", std::process::id()),
+            exec,
+            Duration::from_millis(500),
+        ));
+    }
+    Ok(running)
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let running = start(&args).await?;
     // Tests and scripts read this line to find an ephemeral port.
-    println!("proctor listening on http://{local}");
+    println!("proctor listening on {}", running.url());
     tracing::info!(database = %args.database_url, dist = %args.dist.display(), "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    running.task.await??;
     Ok(())
 }

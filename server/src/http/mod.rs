@@ -53,6 +53,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             get(agents::list_scenarios).post(agents::upsert_scenarios),
         )
         .route("/runs", get(runs::list).post(runs::create))
+        .route("/runs/claim", post(runs::claim))
         .route("/runs/{id}", get(runs::get))
         .route("/runs/{id}/status", post(runs::set_status))
         .route("/runs/{id}/results", get(results::list).post(results::sync))

@@ -90,3 +90,26 @@ pub async fn compare(
 ) -> Result<Json<RunComparison>, ApiError> {
     Ok(Json(state.service.compare(q.base, q.head).await?))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct ClaimInput {
+    worker: String,
+    agents: Vec<String>,
+}
+
+/// `POST /runs/claim`: the oldest queued run of one of the worker's agents, now running for it,
+/// or `null` when none is waiting.
+pub async fn claim(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ClaimInput>,
+) -> Result<Json<Option<RunView>>, ApiError> {
+    if input.worker.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`worker` must name the worker",
+        ));
+    }
+    Ok(Json(
+        state.service.claim(&input.worker, &input.agents).await?,
+    ))
+}

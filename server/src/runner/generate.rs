@@ -401,7 +401,7 @@ fn drafts(agent: &AgentFile, rng: &mut Rng) -> Vec<Draft> {
 /// Generates scenarios for the agent. Every tool is covered before the mix is trimmed to
 /// `count`; the same seed and options always give the same scenarios.
 pub fn generate(agent: &AgentFile, opts: &GenerateOptions) -> Vec<ScenarioInput> {
-    let mut rng = Rng(opts.seed ^ 0x5EED_0F_9A0C_7020);
+    let mut rng = Rng(opts.seed ^ 0x005E_ED0F_9A0C_7020);
     let mut drafts = drafts(agent, &mut rng);
     drafts.retain(|d| opts.category.is_empty() || opts.category.iter().any(|c| c == d.category));
     drafts.retain(|d| opts.complexity.is_empty() || opts.complexity.contains(&d.complexity));

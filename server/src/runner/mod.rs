@@ -8,6 +8,7 @@ pub mod generate;
 pub mod report;
 pub mod sync;
 pub mod tracer;
+pub mod worker;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -94,6 +94,8 @@ pub trait Store: Send + Sync {
     async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Page<RunView>>;
     async fn update_run(&self, run: &TestRun) -> StoreResult<()>;
     async fn save_summary(&self, run_id: Uuid, summary: &RunSummary) -> StoreResult<()>;
+    /// Atomically moves the oldest queued run of one of `agents` to `running` for `worker`.
+    async fn claim_run(&self, worker: &str, agents: &[Uuid]) -> StoreResult<Option<Uuid>>;
 
     /// Stores a batch atomically: all of it or, on any error, none of it. A result with the
     /// same id, or the same scenario key and attempt, as a stored one replaces it.

@@ -463,6 +463,27 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn claim_run(&self, worker: &str, agents: &[Uuid]) -> StoreResult<Option<Uuid>> {
+        if agents.is_empty() {
+            return Ok(None);
+        }
+        // One statement on the single writer connection: two workers can never both see the
+        // same run as queued.
+        let mut q =
+            QueryBuilder::<Sqlite>::new("UPDATE runs SET status = 'running', started_at = ");
+        q.push_bind(ts(Utc::now()))
+            .push(", claimed_by = ")
+            .push_bind(worker.to_string());
+        q.push(" WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND agent_id IN (");
+        let mut sep = q.separated(", ");
+        for a in agents {
+            sep.push_bind(a.to_string());
+        }
+        q.push(") ORDER BY created_at LIMIT 1) AND status = 'queued' RETURNING id");
+        let row = q.build().fetch_optional(&self.writer).await?;
+        row.map(|r| uuid("run id", r.try_get("id")?)).transpose()
+    }
+
     async fn store_results(
         &self,
         run_id: Uuid,

@@ -1,0 +1,146 @@
+//! `proctor demo`: the whole loop on one machine, offline. Starts the server on a fresh SQLite
+//! file and the fake LLM, runs the example agent as it is and then with a prompt change that
+//! breaks its refund workflow, and prints where to see the runs and their comparison. The server
+//! keeps running (and executes runs started from the dashboard) until interrupted.
+
+use std::path::PathBuf;
+use std::process::{ExitCode, Stdio};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use shared::RunSource;
+use tokio::io::AsyncBufReadExt;
+
+use super::run::ExecArgs;
+use super::serve::{self, ServeArgs};
+use crate::runner::agent_file::AgentFile;
+use crate::runner::{self, report, tracer, Selection};
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    #[arg(long, env = "PROCTOR_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: std::net::SocketAddr,
+    /// The demo's database; it is started afresh.
+    #[arg(long, default_value = "proctor-demo.db")]
+    pub database: PathBuf,
+    #[arg(long, env = "PROCTOR_DIST", default_value = "dist")]
+    pub dist: PathBuf,
+    /// The example agent to run.
+    #[arg(long, default_value = "examples/support/agent.yaml")]
+    pub example: PathBuf,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// Exit after the two runs instead of serving the dashboard.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    for suffix in ["", "-wal", "-shm"] {
+        let path = PathBuf::from(format!("{}{suffix}", args.database.display()));
+        if path.exists() {
+            std::fs::remove_file(&path).with_context(|| {
+                format!("starting the demo afresh: removing {}", path.display())
+            })?;
+        }
+    }
+    let agent = AgentFile::load(&args.example)?;
+    let serve_args = ServeArgs {
+        addr: args.addr,
+        database_url: format!("sqlite://{}", args.database.display()),
+        api_token: None,
+        dist: args.dist.clone(),
+        prices: None,
+        agents: vec![args.example.clone()],
+        exec: args.exec.clone(),
+    };
+
+    let (mut fake, fake_url) = start_fake_llm(&args.exec.python).await?;
+    let server = serve::start(&serve_args).await?;
+    let client = server.client();
+    let llm_env = vec![
+        ("OPENAI_BASE_URL".to_string(), format!("{fake_url}/v1")),
+        ("OPENAI_API_KEY".to_string(), "fake-key".to_string()),
+        ("ANTHROPIC_BASE_URL".to_string(), fake_url.clone()),
+        ("ANTHROPIC_API_KEY".to_string(), "fake-key".to_string()),
+        ("GOOGLE_GEMINI_BASE_URL".to_string(), fake_url.clone()),
+        ("GEMINI_API_KEY".to_string(), "fake-key".to_string()),
+    ];
+    // Runs started from the dashboard go through the server's worker; it needs the fake LLM too.
+    for (k, v) in &llm_env {
+        std::env::set_var(k, v);
+    }
+
+    let scenarios = runner::prepare(&client, &agent, &Selection::default()).await?;
+    let mut runs = Vec::new();
+    for (label, variant) in [("baseline", None), ("prompt edit", Some("regressed"))] {
+        let mut env = llm_env.clone();
+        if let Some(v) = variant {
+            env.push(("PROCTOR_EXAMPLE_VARIANT".into(), v.into()));
+        }
+        let exec = args.exec.execution(&agent, env)?;
+        let run = runner::create_run(
+            &client,
+            &agent,
+            &scenarios,
+            Some(label.into()),
+            Default::default(),
+            RunSource::Cli,
+            1,
+        )
+        .await?;
+        let finished = runner::execute(&client, &agent, run, scenarios.clone(), &exec).await?;
+        println!("\n{} — {label} — run {}", agent.name, finished.run.run.id);
+        print!("{}", report::summary_table(&finished.summary));
+        runs.push(finished.run.run.id);
+    }
+    let cmp = client.compare(runs[0], runs[1]).await?;
+    let url = server.url();
+    println!(
+        "\nThe prompt edit broke {} case(s); AQS {}.",
+        cmp.count(shared::eval::CaseChange::Regression),
+        cmp.aqs.as_ref().map(|a| a.describe()).unwrap_or_default()
+    );
+    println!("  dashboard:  {url}/");
+    println!(
+        "  runs:       {url}/runs/{}  and  {url}/runs/{}",
+        runs[0], runs[1]
+    );
+    println!(
+        "  comparison: {url}/compare?base={}&head={}",
+        runs[0], runs[1]
+    );
+    if args.no_serve {
+        let _ = fake.kill().await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\nServing until Ctrl-C.");
+    server.task.await??;
+    let _ = fake.kill().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn start_fake_llm(python: &str) -> anyhow::Result<(tokio::process::Child, String)> {
+    let tracer = tracer::locate()?;
+    let mut child = tokio::process::Command::new(python)
+        .args(["-m", "proctor_trace.fake_llm", "--port", "0"])
+        .env("PYTHONPATH", tracer.pythonpath(false))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| {
+            format!("starting the fake LLM with `{python}` (set --python or PROCTOR_PYTHON)")
+        })?;
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await;
+    match line {
+        Ok(Ok(Some(line))) if line.starts_with("fake LLM listening on ") => Ok((
+            child,
+            line.trim_start_matches("fake LLM listening on ")
+                .trim()
+                .to_string(),
+        )),
+        _ => bail!("the fake LLM did not start"),
+    }
+}

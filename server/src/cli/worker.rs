@@ -1,0 +1,64 @@
+//! `proctor worker`: execute queued runs of the given agents, claimed from a server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::run::{ExecArgs, ServerArgs};
+use crate::runner::agent_file::AgentFile;
+use crate::runner::worker::work;
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Agent files this worker can run (repeatable).
+    #[arg(long = "agent", required = true)]
+    pub agents: Vec<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// How this worker is named in the runs it claims.
+    #[arg(long, default_value_t = default_name())]
+    pub name: String,
+    /// Seconds between looks for queued runs.
+    #[arg(long, default_value_t = 1.0)]
+    pub poll: f64,
+}
+
+fn default_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "worker".into());
+    format!("{host}-{}", std::process::id())
+}
+
+pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let agents = args
+        .agents
+        .iter()
+        .map(|p| AgentFile::load(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let first = agents.first().expect("clap requires at least one agent");
+    let exec = args.exec.execution(first, Vec::new())?;
+    eprintln!(
+        "proctor worker {}: waiting for queued runs of {} on {}",
+        args.name,
+        agents
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        args.server.server
+    );
+    work(
+        args.server.client(),
+        agents,
+        args.name,
+        exec,
+        Duration::from_secs_f64(args.poll.max(0.05)),
+    )
+    .await;
+    Ok(ExitCode::SUCCESS)
+}
