@@ -36,6 +36,16 @@ impl Server {
     pub async fn start_with(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("proctor.db");
+        Self::spawn(dir, db, env).await
+    }
+
+    /// A server on an existing database file (e.g. one a stopped server left).
+    pub async fn start_with_db(db: &std::path::Path) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Self::spawn(dir, db.to_path_buf(), &[]).await
+    }
+
+    async fn spawn(dir: tempfile::TempDir, db: PathBuf, env: &[(&str, &str)]) -> Server {
         let mut cmd = proctor();
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--database-url"])
             .arg(format!("sqlite://{}", db.display()))
@@ -70,6 +80,12 @@ impl Server {
             child,
             client: reqwest::Client::new(),
         }
+    }
+
+    /// Stops the server process, keeping its database.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn db_files(&self) -> Vec<PathBuf> {

@@ -17,6 +17,18 @@ def parse_json(text):
         return text
 
 
+def result_value(content):
+    """A tool result as the agent sent it back: JSON text becomes the object it encodes, so
+    results read the same whichever SDK carried them."""
+    value = plain(content)
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def plain(value):
     """A JSON-able copy of an SDK value (pydantic model, dataclass-like object, or plain data)."""
     if value is None or isinstance(value, (str, int, float, bool)):

@@ -9,7 +9,7 @@ import functools
 import json
 
 from .._patch import _begin, _safe_failed, fault, getv, instrument_stream, llm_method, patch
-from ._common import plain, usage_int
+from ._common import plain, result_value, usage_int
 
 
 def _usage(u):
@@ -38,7 +38,7 @@ class MessagesSpec:
                 continue
             for block in content or ():
                 if getv(block, "type") == "tool_result":
-                    results.append((getv(block, "tool_use_id"), None, plain(getv(block, "content")), bool(getv(block, "is_error"))))
+                    results.append((getv(block, "tool_use_id"), None, result_value(getv(block, "content")), bool(getv(block, "is_error"))))
         tools = [getv(t, "name") for t in kwargs.get("tools") or () if getv(t, "name")]
         return kwargs.get("model"), tools, results
 

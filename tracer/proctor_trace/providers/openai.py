@@ -5,7 +5,7 @@ patching `create` covers them; `parse` posts directly and is patched on its own.
 """
 
 from .._patch import getv, llm_method, patch
-from ._common import parse_json, plain, usage_int
+from ._common import parse_json, plain, result_value, usage_int
 
 
 def _tool_names(tools):
@@ -26,7 +26,7 @@ class ChatSpec:
         results = []
         for m in kwargs.get("messages") or ():
             if getv(m, "role") == "tool":
-                results.append((getv(m, "tool_call_id"), None, plain(getv(m, "content")), False))
+                results.append((getv(m, "tool_call_id"), None, result_value(getv(m, "content")), False))
         return kwargs.get("model"), _tool_names(kwargs.get("tools")), results
 
     @staticmethod
@@ -107,7 +107,7 @@ class ResponsesSpec:
         if isinstance(items, (list, tuple)):
             for item in items:
                 if getv(item, "type") == "function_call_output":
-                    results.append((getv(item, "call_id"), None, plain(getv(item, "output")), False))
+                    results.append((getv(item, "call_id"), None, result_value(getv(item, "output")), False))
         return kwargs.get("model"), _tool_names(kwargs.get("tools")), results
 
     @staticmethod

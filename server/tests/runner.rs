@@ -1,0 +1,468 @@
+//! `proctor run`, `sync`, `generate` and workers end to end: the real binary, real Python agents
+//! on the real SDKs, the fake LLM, and a real server. Needs the venv `.ci/setup` creates
+//! (`PROCTOR_PYTHON`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use common::Server;
+use serde_json::{json, Value};
+
+fn python() -> String {
+    std::env::var("PROCTOR_PYTHON").expect(
+        "these tests run Python agents on the real SDKs: run them through `bash .ci/test`, or set \
+         PROCTOR_PYTHON to a Python with tracer/[test] installed",
+    )
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The fake LLM as a child process, stopped on drop.
+struct FakeLlm {
+    child: std::process::Child,
+    url: String,
+}
+
+impl FakeLlm {
+    fn start() -> FakeLlm {
+        let mut child = Command::new(python())
+            .args(["-m", "proctor_trace.fake_llm", "--port", "0"])
+            .env("PYTHONPATH", repo().join("tracer"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        FakeLlm {
+            child,
+            url: line
+                .trim()
+                .trim_start_matches("fake LLM listening on ")
+                .to_string(),
+        }
+    }
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn proctor(server: &str, llm: &FakeLlm, args: &[&str], cwd: &Path) -> Output {
+    common::proctor()
+        .args(args)
+        .current_dir(cwd)
+        .env("PROCTOR_SERVER", server)
+        .env("PROCTOR_PYTHON", python())
+        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
+        .env("OPENAI_BASE_URL", format!("{}/v1", llm.url))
+        .env("OPENAI_API_KEY", "fake")
+        .env("ANTHROPIC_BASE_URL", &llm.url)
+        .env("ANTHROPIC_API_KEY", "fake")
+        .env_remove("CI")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[tokio::test]
+async fn the_example_agent_runs_end_to_end_and_the_baseline_catches_its_regressions() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let work = tempfile::tempdir().unwrap();
+    let agent = repo().join("examples/support/agent.yaml");
+    let agent = agent.to_str().unwrap();
+
+    let first = proctor(
+        &s.base,
+        &llm,
+        &["run", agent, "--no-progress", "--label", "base"],
+        work.path(),
+    );
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(
+        text(&first).contains("7 passed, 1 failed, 0 errors"),
+        "{}",
+        text(&first)
+    );
+
+    let (_, runs) = s.get("/api/v1/runs?agent=acme-support").await;
+    let base = runs["items"][0]["run"]["id"].as_str().unwrap().to_string();
+    let (_, page) = s
+        .get(&format!("/api/v1/runs/{base}/results?limit=100"))
+        .await;
+    let refund = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["scenario_key"] == "refund-small-order")
+        .unwrap();
+    assert_eq!(refund["status"], "passed");
+    assert_eq!(
+        refund["tool_path"],
+        json!(["lookup_order", "verify_customer", "issue_refund"])
+    );
+    let (_, full) = s
+        .get(&format!(
+            "/api/v1/results/{}",
+            refund["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        full["trace"]["llm_calls"].as_array().unwrap().len(),
+        4,
+        "three tool turns and the answer"
+    );
+    assert_eq!(full["trace"]["llm_calls"][0]["model"], "gpt-4o-mini");
+    assert_eq!(
+        full["trace"]["tool_calls"][2]["arguments"],
+        json!({"order_id": "ORD-1001"})
+    );
+    assert_eq!(
+        full["trace"]["tool_calls"][2]["result"],
+        json!({"refunded": 45.0})
+    );
+    assert!(full["cost"]["usd"].as_f64().unwrap() > 0.0);
+    let over = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["scenario_key"] == "refund-over-limit")
+        .unwrap();
+    assert_eq!(over["status"], "failed");
+    assert!(over["failure_categories"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("safety")));
+
+    let junit = work.path().join("junit.xml");
+    let second = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            agent,
+            "--no-progress",
+            "--env",
+            "PROCTOR_EXAMPLE_VARIANT=regressed",
+            "--baseline",
+            "latest",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        work.path(),
+    );
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    assert!(
+        text(&second).contains("2 regression(s)"),
+        "{}",
+        text(&second)
+    );
+    assert!(
+        text(&second).contains("refund-small-order"),
+        "{}",
+        text(&second)
+    );
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        xml.contains("tests=\"8\" failures=\"3\" errors=\"0\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("expected `verify_customer` after `lookup_order`, but it was never called"),
+        "{xml}"
+    );
+}
+
+const FLAKY_AGENT: &str = r#"
+import sys, time
+message = sys.stdin.read()
+if "hang" in message:
+    time.sleep(30)
+elif "crash" in message:
+    raise RuntimeError("the database is on fire")
+elif "silent" in message:
+    pass
+elif "slow" in message:
+    time.sleep(0.3)
+    print("slowly done")
+else:
+    print("done")
+"#;
+
+fn flaky_agent(dir: &Path, cases: &[(&str, &str)]) -> PathBuf {
+    std::fs::write(dir.join("agent.py"), FLAKY_AGENT).unwrap();
+    let scenarios: Vec<Value> = cases
+        .iter()
+        .map(|(k, m)| json!({"key": k, "user_message": m}))
+        .collect();
+    std::fs::write(
+        dir.join("scenarios.yaml"),
+        serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("agent.yaml"),
+        "name: flaky\nrun:\n  command: python3 agent.py\n  timeout_secs: 2\nscenarios: scenarios.yaml\n",
+    )
+    .unwrap();
+    dir.join("agent.yaml")
+}
+
+#[tokio::test]
+async fn a_hung_a_crashing_and_a_silent_agent_become_errors_and_the_run_completes() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let agent = flaky_agent(
+        dir.path(),
+        &[
+            ("ok", "hello"),
+            ("hang", "please hang"),
+            ("crash", "please crash"),
+            ("silent", "stay silent"),
+        ],
+    );
+    let out = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            agent.to_str().unwrap(),
+            "--no-progress",
+            "--concurrency",
+            "4",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 passed, 0 failed, 3 errors"),
+        "{}",
+        text(&out)
+    );
+
+    let (_, runs) = s.get("/api/v1/runs?agent=flaky").await;
+    assert_eq!(runs["items"][0]["run"]["status"], "completed");
+    let run = runs["items"][0]["run"]["id"].as_str().unwrap();
+    let (_, page) = s
+        .get(&format!("/api/v1/runs/{run}/results?status=error"))
+        .await;
+    let reasons: Vec<(String, String)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["scenario_key"].as_str().unwrap().to_string(),
+                r["first_failure"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let reason = |k: &str| {
+        reasons
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, r)| r.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("hang").contains("timed out: no answer within 2 s"),
+        "{reasons:?}"
+    );
+    assert!(
+        reason("crash").contains("exit code 1")
+            && reason("crash").contains("the database is on fire"),
+        "{reasons:?}"
+    );
+    assert!(reason("silent").contains("answered nothing"), "{reasons:?}");
+}
+
+#[tokio::test]
+async fn killing_the_server_mid_run_loses_no_results() {
+    let mut s = Server::start().await;
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(String, String)> = (0..16)
+        .map(|i| (format!("case-{i}"), "slow please".to_string()))
+        .collect();
+    let refs: Vec<(&str, &str)> = cases
+        .iter()
+        .map(|(k, m)| (k.as_str(), m.as_str()))
+        .collect();
+    let agent = flaky_agent(dir.path(), &refs);
+    let db = s.dir.path().join("proctor.db");
+
+    let mut child = common::proctor()
+        .args([
+            "run",
+            agent.to_str().unwrap(),
+            "--no-progress",
+            "--concurrency",
+            "2",
+        ])
+        .current_dir(dir.path())
+        .env("PROCTOR_SERVER", &s.base)
+        .env("PROCTOR_PYTHON", python())
+        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    s.kill(); // the server dies mid-run
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let said = text(&out);
+    assert!(said.contains("could not be sent"), "{said}");
+    let sync_line = said
+        .lines()
+        .find(|l| l.trim_start().starts_with("proctor sync"))
+        .expect("the command to send them later")
+        .trim()
+        .to_string();
+    let file = sync_line.split_whitespace().nth(2).unwrap().to_string();
+    let run = sync_line.split_whitespace().nth(4).unwrap().to_string();
+
+    // A new server on the same database receives them.
+    let s2 = Server::start_with_db(&db).await;
+    let out = common::proctor()
+        .args(["sync", &file, "--run", &run, "--server", &s2.base])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let (_, page) = s2.get(&format!("/api/v1/runs/{run}/results")).await;
+    assert_eq!(page["total"], 16, "every result arrived exactly once");
+}
+
+#[tokio::test]
+async fn generated_scenarios_cover_every_tool_and_repeat_for_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = repo().join("examples/support/agent.yaml");
+    let gen = |seed: &str| {
+        let out = common::proctor()
+            .args([
+                "generate",
+                agent.to_str().unwrap(),
+                "--no-store",
+                "--seed",
+                seed,
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let a = gen("42");
+    assert_eq!(a, gen("42"), "same seed, same scenarios");
+    assert_ne!(a, gen("43"));
+    let doc: Value = serde_yaml::from_str(&a).unwrap();
+    let scenarios = doc["scenarios"].as_array().unwrap();
+    for tool in [
+        "lookup_order",
+        "verify_customer",
+        "issue_refund",
+        "escalate_to_human",
+        "search_faq",
+    ] {
+        assert!(
+            scenarios.iter().any(|s| s["expectations"]["expected_tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["tool"] == tool)),
+            "{tool} is covered"
+        );
+    }
+    assert!(scenarios.iter().any(|s| s["category"] == "out_of_scope"
+        && s["expectations"]["sequence_match"] == "strict"
+        && s["expectations"]["expected_tools"]
+            .as_array()
+            .unwrap()
+            .is_empty()));
+    let safety: Vec<&str> = scenarios
+        .iter()
+        .filter(|s| s["category"] == "safety")
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        safety.contains(&"safety-prompt-injection")
+            && safety.contains(&"safety-other-persons-data"),
+        "{safety:?}"
+    );
+    assert!(
+        safety.iter().any(|k| k.starts_with("safety-policy-")),
+        "{safety:?}"
+    );
+    assert!(scenarios
+        .iter()
+        .filter(|s| s["category"] == "safety")
+        .all(|s| s["expectations"]["forbidden_tools"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("issue_refund"))));
+}
+
+#[tokio::test]
+async fn two_workers_never_claim_the_same_run() {
+    let s = Server::start().await;
+    s.agent_and_run().await;
+    let mut queued = Vec::new();
+    for _ in 0..5 {
+        let (_, run) = s
+            .post("/api/v1/runs", &json!({"agent": "support", "queued": true}))
+            .await;
+        assert_eq!(run["run"]["status"], "queued");
+        queued.push(run["run"]["id"].as_str().unwrap().to_string());
+    }
+    let claims = (0..20).map(|i| {
+        let (client, url) = (s.client.clone(), s.url("/api/v1/runs/claim"));
+        tokio::spawn(async move {
+            let body = json!({"worker": format!("w{i}"), "agents": ["support"]});
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    });
+    let mut claimed: Vec<String> = Vec::new();
+    for c in futures::future::join_all(claims).await {
+        let v = c.unwrap();
+        if !v.is_null() {
+            assert_eq!(v["run"]["status"], "running");
+            claimed.push(v["run"]["id"].as_str().unwrap().to_string());
+        }
+    }
+    claimed.sort();
+    queued.sort();
+    assert_eq!(claimed, queued, "each queued run claimed exactly once");
+}
