@@ -301,7 +301,6 @@ async fn a_hung_a_crashing_and_a_silent_agent_become_errors_and_the_run_complete
 #[tokio::test]
 async fn killing_the_server_mid_run_loses_no_results() {
     let mut s = Server::start().await;
-    let llm = FakeLlm::start();
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(String, String)> = (0..16)
         .map(|i| (format!("case-{i}"), "slow please".to_string()))
