@@ -312,7 +312,7 @@ async fn killing_the_server_mid_run_loses_no_results() {
     let agent = flaky_agent(dir.path(), &refs);
     let db = s.dir.path().join("proctor.db");
 
-    let mut child = common::proctor()
+    let child = common::proctor()
         .args([
             "run",
             agent.to_str().unwrap(),
