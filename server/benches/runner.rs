@@ -1,0 +1,124 @@
+//! Cases per second of the example agent, `python` worker vs `command` mode, at concurrency 1
+//! and 8, on 200 cases against the fake LLM: `cargo bench -p server --bench runner`
+//! (needs `PROCTOR_PYTHON`, as `.ci/setup` provides). Prints figures; asserts nothing about time.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use server::cli::serve::{self, ServeArgs};
+use server::runner::agent_file::AgentFile;
+use server::runner::{self, Execution};
+use shared::RunSource;
+
+#[tokio::main]
+async fn main() {
+    let python = std::env::var("PROCTOR_PYTHON").expect("set PROCTOR_PYTHON (run `. .ci/setup`)");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    std::env::set_var("PROCTOR_TRACER_DIR", repo.join("tracer"));
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut fake = std::process::Command::new(&python)
+        .args(["-m", "proctor_trace.fake_llm", "--port", "0"])
+        .env("PYTHONPATH", repo.join("tracer"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(fake.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let llm = line
+        .trim()
+        .trim_start_matches("fake LLM listening on ")
+        .to_string();
+
+    let args = ServeArgs {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
+        api_token: None,
+        dist: dir.path().join("no-dist"),
+        prices: None,
+        agents: vec![],
+        exec: server::cli::run::ExecArgs {
+            concurrency: 1,
+            timeout: None,
+            repeats: 1,
+            python: python.clone(),
+            results_dir: dir.path().join("results"),
+            no_progress: true,
+        },
+    };
+    let server = serve::start(&args).await.unwrap();
+    let client = server.client();
+
+    let python_agent = AgentFile::load(&repo.join("examples/support/agent.yaml")).unwrap();
+    let mut command_agent = python_agent.clone();
+    command_agent.run.python = None;
+    command_agent.run.command = Some("python3 agent.py".into());
+
+    let written = python_agent.written_scenarios().unwrap();
+    let many: Vec<_> = (0..200)
+        .map(|i| {
+            let mut s = written[i % written.len()].clone();
+            s.key = format!("{}-{i}", s.key);
+            s
+        })
+        .collect();
+    client
+        .upsert_agent(&python_agent.agent_input())
+        .await
+        .unwrap();
+    let scenarios = client
+        .upsert_scenarios(&python_agent.name, many)
+        .await
+        .unwrap();
+
+    println!("proctor runner benchmark: 200 cases of examples/support against the fake LLM");
+    for (mode, agent) in [
+        ("python worker", &python_agent),
+        ("command", &command_agent),
+    ] {
+        for concurrency in [1, 8] {
+            let exec = Execution {
+                concurrency,
+                timeout: Duration::from_secs(60),
+                repeats: 1,
+                python: python.clone(),
+                extra_env: vec![
+                    ("OPENAI_BASE_URL".into(), format!("{llm}/v1")),
+                    ("OPENAI_API_KEY".into(), "fake".into()),
+                ],
+                results_dir: dir.path().join("results"),
+                progress: false,
+            };
+            let run = runner::create_run(
+                &client,
+                agent,
+                &scenarios,
+                Some(format!("{mode} x{concurrency}")),
+                Default::default(),
+                RunSource::Cli,
+                1,
+            )
+            .await
+            .unwrap();
+            let t = Instant::now();
+            let done = runner::execute(&client, agent, run, scenarios.clone(), &exec)
+                .await
+                .unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            assert_eq!(done.results.len(), 200);
+            assert_eq!(done.summary.errored, 0, "no case may fail to run");
+            println!(
+                "  {mode:<14} concurrency {concurrency}: {:7.1} cases/s ({secs:.1} s)",
+                200.0 / secs
+            );
+        }
+    }
+    let _ = fake.kill();
+}
