@@ -121,4 +121,5 @@ async fn main() {
         }
     }
     let _ = fake.kill();
+    let _ = fake.wait();
 }
