@@ -2,6 +2,7 @@
 //! browser runs, and with `ssr` into the server, which links the server functions' handlers.
 
 pub mod api;
+mod components;
 mod routes;
 
 use leptos::prelude::*;
@@ -14,10 +15,20 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"Proctor"</A>
+                <nav>
+                    <A href="/runs">"Test Runs"</A>
+                    <A href="/agents">"Agents"</A>
+                </nav>
             </header>
             <main>
                 <Routes fallback=routes::not_found::NotFound>
-                    <Route path=path!("/") view=routes::overview::OverviewPage/>
+                    <Route path=path!("/") view=routes::runs::RunsPage/>
+                    <Route path=path!("/runs") view=routes::runs::RunsPage/>
+                    <Route path=path!("/runs/:id") view=routes::run::RunPage/>
+                    <Route path=path!("/results/:id") view=routes::result::ResultPage/>
+                    <Route path=path!("/compare") view=routes::compare::ComparePage/>
+                    <Route path=path!("/agents") view=routes::agents::AgentsPage/>
+                    <Route path=path!("/agents/:name") view=routes::agent::AgentPage/>
                 </Routes>
             </main>
         </Router>

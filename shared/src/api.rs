@@ -247,3 +247,11 @@ pub struct Overview {
     pub agents: u64,
     pub runs: u64,
 }
+
+/// An agent with its scenarios and recent runs, for the agent page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentDetail {
+    pub agent: crate::model::Agent,
+    pub scenarios: Vec<crate::model::Scenario>,
+    pub runs: Vec<RunView>,
+}

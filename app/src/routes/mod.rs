@@ -1,4 +1,9 @@
 //! One module per page.
 
+pub mod agent;
+pub mod agents;
+pub mod compare;
 pub mod not_found;
-pub mod overview;
+pub mod result;
+pub mod run;
+pub mod runs;

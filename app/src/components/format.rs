@@ -1,0 +1,64 @@
+//! How figures are written everywhere in the dashboard, so a number reads the same on every page.
+
+use leptos::prelude::*;
+use shared::eval::FailureCategory;
+use shared::{ResultStatus, RunStatus};
+
+pub fn pct(rate: Option<f64>) -> String {
+    rate.map(|r| format!("{:.1}%", r * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+pub fn usd(v: f64) -> String {
+    if v == 0.0 {
+        "$0".into()
+    } else if v < 0.01 {
+        format!("${v:.4}")
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+pub fn ms(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) if v >= 60_000.0 => format!("{:.1} min", v / 60_000.0),
+        Some(v) if v >= 1000.0 => format!("{:.1} s", v / 1000.0),
+        Some(v) => format!("{v:.0} ms"),
+    }
+}
+
+pub fn short_id(id: &uuid::Uuid) -> String {
+    id.to_string()[..8].to_string()
+}
+
+pub fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+#[component]
+pub fn StatusBadge(status: ResultStatus) -> impl IntoView {
+    view! { <span class=format!("badge status-{status}")>{status.as_str()}</span> }
+}
+
+#[component]
+pub fn RunStatusBadge(status: RunStatus) -> impl IntoView {
+    view! { <span class=format!("badge run-{status}")>{status.as_str()}</span> }
+}
+
+#[component]
+pub fn CategoryTag(category: FailureCategory) -> impl IntoView {
+    view! { <span class=format!("tag cat-{category}")>{category.label()}</span> }
+}
+
+/// A message for a failed load that says what to do.
+#[component]
+pub fn LoadError(error: String) -> impl IntoView {
+    view! {
+        <div class="error-box" role="alert">
+            <strong>"Could not load this page. "</strong>
+            {error}
+            <p class="muted">"Check that `proctor serve` is running, then reload."</p>
+        </div>
+    }
+}

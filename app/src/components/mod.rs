@@ -1,0 +1,8 @@
+//! Pieces shared by the pages.
+
+pub mod chart;
+pub mod format;
+pub mod live;
+pub mod run_drawer;
+pub mod sequence_diff;
+pub mod summary_cards;

@@ -1,0 +1,137 @@
+//! Compare two runs at a shareable URL: AQS delta, regressions first, then improvements, flaky,
+//! new, removed and (collapsed) unchanged cases; changed tool paths; the trend over the agent's
+//! recent runs.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+use shared::eval::compare::{CaseChange, CaseComparison, Direction};
+
+use crate::api::{compare_runs, list_runs};
+use crate::components::chart::TrendChart;
+use crate::components::format::{pct, usd, LoadError};
+
+fn side_link(c: &CaseComparison, head: bool) -> impl IntoView {
+    let side = if head { &c.head } else { &c.base };
+    side.as_ref()
+        .and_then(|s| s.result_ids.first().copied())
+        .map(|id| {
+            let rate = side.as_ref().and_then(|s| s.pass_rate);
+            view! { <A href=format!("/results/{id}")>{pct(rate)}</A> }
+        })
+}
+
+#[component]
+pub fn ComparePage() -> impl IntoView {
+    let query = use_query_map();
+    let data = LocalResource::new(move || {
+        let (base, head) = (
+            query.read().get("base").unwrap_or_default(),
+            query.read().get("head").unwrap_or_default(),
+        );
+        async move { compare_runs(base, head).await }
+    });
+    let history = LocalResource::new(move || {
+        let head = query.read().get("head").unwrap_or_default();
+        async move {
+            let run = crate::api::get_run(head).await?;
+            list_runs(Some(run.agent_name), None, None, None).await
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Comparing…"</p> }>
+            {move || data.get().map(|r| match r {
+                Err(e) => view! { <LoadError error=format!("{e}. Open a comparison by selecting two runs on the Test Runs page.")/> }.into_any(),
+                Ok(cmp) => {
+                    let cases = cmp.cases.clone();
+                    let groups = [CaseChange::Regression, CaseChange::Improvement, CaseChange::Flaky, CaseChange::New, CaseChange::Removed];
+                    let unchanged: Vec<_> = cases.iter().filter(|c| c.change == CaseChange::Unchanged).cloned().collect();
+                    view! {
+                        <div class="page-head"><h1>"Compare runs"</h1></div>
+                        <p class="muted">
+                            "Base " <A href=format!("/runs/{}", cmp.base_run_id)>{cmp.base_run_id.to_string()[..8].to_string()}</A>
+                            " → head " <A href=format!("/runs/{}", cmp.head_run_id)>{cmp.head_run_id.to_string()[..8].to_string()}</A>
+                        </p>
+                        <div class="cards">
+                            <div class="card">
+                                <div class="label">"AQS"</div>
+                                {match &cmp.aqs {
+                                    Some(a) => {
+                                        let class = match a.direction { Direction::Up => "up", Direction::Down => "down", Direction::Same => "same" };
+                                        view! {
+                                            <div class=format!("figure {class}")>{a.describe()}</div>
+                                            <div class="muted">{format!("pass {:+} · severity {:+} · coverage {:+}{}",
+                                                a.components.pass_rate, a.components.severity, a.components.coverage,
+                                                a.components.consistency.map(|c| format!(" · consistency {c:+}")).unwrap_or_default())}</div>
+                                        }.into_any()
+                                    }
+                                    None => view! { <div class="figure">"–"</div> }.into_any(),
+                                }}
+                            </div>
+                            <div class="card"><div class="label">"Pass rate"</div>
+                                <div class="figure">{format!("{} → {}", pct(cmp.base.pass_rate), pct(cmp.head.pass_rate))}</div></div>
+                            <div class="card"><div class="label">"Cases"</div>
+                                <div class="muted">{groups.iter().chain([CaseChange::Unchanged].iter()).map(|g| format!("{} {}", cmp.count(*g), g.as_str())).collect::<Vec<_>>().join(" · ")}</div></div>
+                            <div class="card"><div class="label">"Cost"</div>
+                                <div class="figure">{format!("{} → {}", usd(cmp.base.cost.usd), usd(cmp.head.cost.usd))}</div>
+                                <div class="muted">{format!("{} cost, {} latency regression(s)", cmp.cost_regressions, cmp.latency_regressions)}</div></div>
+                        </div>
+                        {(!cmp.category_shift.is_empty()).then(|| view! {
+                            <p class="shift">"Failure shift: " {cmp.category_shift.iter().map(|s| format!("{} {:+}", s.category.label(), s.delta)).collect::<Vec<_>>().join(" · ")}</p>
+                        })}
+                        {groups.into_iter().map(|g| {
+                            let rows: Vec<_> = cases.iter().filter(|c| c.change == g).cloned().collect();
+                            (!rows.is_empty()).then(|| view! {
+                                <h2 class=format!("change-{}", g.as_str())>{format!("{} ({})", g.as_str(), rows.len())}</h2>
+                                <CaseTable rows=rows/>
+                            })
+                        }).collect_view()}
+                        {(!unchanged.is_empty()).then(|| view! {
+                            <details><summary>{format!("unchanged ({})", unchanged.len())}</summary><CaseTable rows=unchanged/></details>
+                        })}
+                    }.into_any()
+                }
+            })}
+        </Suspense>
+        <h2>"Trend"</h2>
+        <Suspense fallback=|| ()>
+            {move || history.get().map(|r| match r {
+                Ok(page) => view! { <TrendChart runs=page.items/> }.into_any(),
+                Err(_) => view! { <p class="muted">"No trend available."</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CaseTable(rows: Vec<CaseComparison>) -> impl IntoView {
+    view! {
+        <table class="grid">
+            <thead><tr><th>"Case"</th><th class="num">"Base"</th><th class="num">"Head"</th><th>"Tool path"</th><th>"Notes"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|c| {
+                    let path = if c.path_changed {
+                        let b = c.base.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)).unwrap_or_default();
+                        let h = c.head.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)).unwrap_or_default();
+                        format!("{b}  ⇒  {h}")
+                    } else {
+                        c.head.as_ref().or(c.base.as_ref()).map(|s| shared::eval::diff::tool_path(&s.tool_path)).unwrap_or_default()
+                    };
+                    let mut notes = Vec::new();
+                    if c.cost_regression { notes.push("dearer"); }
+                    if c.latency_regression { notes.push("slower"); }
+                    if c.change == CaseChange::Flaky { notes.push("attempts disagree"); }
+                    view! {
+                        <tr>
+                            <td>{c.scenario_key.clone()}</td>
+                            <td class="num">{side_link(&c, false)}</td>
+                            <td class="num">{side_link(&c, true)}</td>
+                            <td class:changed=c.path_changed><code>{path}</code></td>
+                            <td>{notes.join(", ")}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}

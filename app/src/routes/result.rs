@@ -1,0 +1,112 @@
+//! One result: what was asked and answered, the tool calls and LLM calls in order, and the
+//! expected-vs-actual comparison with every failed check.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use shared::DurationSource;
+
+use crate::api::get_result;
+use crate::components::format::{ms, usd, LoadError, StatusBadge};
+use crate::components::sequence_diff::SequenceDiffView;
+
+fn json(v: &Option<serde_json::Value>) -> String {
+    match v {
+        None => "–".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+    }
+}
+
+#[component]
+pub fn ResultPage() -> impl IntoView {
+    let params = use_params_map();
+    let result = LocalResource::new(move || {
+        let id = params.read().get("id").unwrap_or_default();
+        async move { get_result(id).await }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading the result…"</p> }>
+            {move || result.get().map(|r| match r {
+                Err(e) => view! { <LoadError error=e.to_string()/> }.into_any(),
+                Ok(r) => {
+                    let failed: Vec<_> = r.evaluation.failures.clone();
+                    let checks = r.evaluation.checks.clone();
+                    view! {
+                        <div class="page-head">
+                            <h1>{r.scenario_key.clone()}{(r.attempt > 1).then(|| format!(" (attempt {})", r.attempt))}</h1>
+                            <StatusBadge status=r.status/>
+                        </div>
+                        <p class="muted"><A href=format!("/runs/{}", r.run_id)>"Back to the run"</A>
+                            {format!(" · {} · {} · judged by {:?}", ms(r.duration_ms), usd(r.cost.usd), r.evaluation.judged_by).to_lowercase()}</p>
+                        <div class="two">
+                            <div class="card"><div class="label">"User message"</div><pre>{r.user_message.clone()}</pre></div>
+                            <div class="card"><div class="label">"Agent response"</div><pre>{r.agent_response.clone()}</pre></div>
+                        </div>
+                        {r.error.clone().map(|e| view! { <div class="error-box"><strong>{format!("{:?}: ", e.kind)}</strong><pre>{e.message}</pre></div> })}
+                        <h2>"Checks"</h2>
+                        {if failed.is_empty() {
+                            view! { <p class="ok">{format!("All {} checks passed.", checks.len())}</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="checks">
+                                    {failed.into_iter().map(|f| view! {
+                                        <li class=format!("sev-{}", f.severity)>
+                                            <span class=format!("tag cat-{}", f.category)>{f.category.label()}</span>
+                                            <span class="sev">{f.severity.as_str()}</span>
+                                            <code>{f.check.as_str()}</code>" "{f.reason}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                                <p class="muted">{format!("{} of {} checks passed", checks.iter().filter(|c| c.passed).count(), checks.len())}</p>
+                            }.into_any()
+                        }}
+                        <h2>"Expected vs actual"</h2>
+                        {match r.evaluation.diff.clone() {
+                            Some(d) => view! { <SequenceDiffView diff=d/> }.into_any(),
+                            None => view! { <p class="muted">"No tool expectation for this case (the client judged it)."</p> }.into_any(),
+                        }}
+                        <h2>"Tool calls"</h2>
+                        {if r.trace.tool_calls.is_empty() { view! { <p class="muted">"No tool was called."</p> }.into_any() } else { view! {
+                            <table class="grid">
+                                <thead><tr><th>"#"</th><th>"Tool"</th><th>"Arguments"</th><th>"Result"</th><th class="num">"Duration"</th></tr></thead>
+                                <tbody>
+                                    {r.trace.tool_calls.iter().map(|c| {
+                                        let inferred = c.duration_source == DurationSource::Inferred;
+                                        view! {
+                                            <tr class:error-row=c.error.is_some()>
+                                                <td>{c.order + 1}</td>
+                                                <td><code>{c.name.clone()}</code></td>
+                                                <td><pre>{json(&Some(c.arguments.clone()))}</pre></td>
+                                                <td><pre>{c.error.clone().map(|e| format!("error: {e}")).unwrap_or_else(|| json(&c.result))}</pre></td>
+                                                <td class="num">{ms(c.duration_ms)}{inferred.then(|| view! { <span class="tag" title="reconstructed from the gap between two LLM calls">" inferred"</span> })}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() }}
+                        <h2>"LLM calls"</h2>
+                        {if r.trace.llm_calls.is_empty() { view! { <p class="muted">"No LLM call was recorded."</p> }.into_any() } else { view! {
+                            <table class="grid">
+                                <thead><tr><th>"Model"</th><th class="num">"Tokens in / out"</th><th>"Tools offered"</th><th>"Chosen"</th><th class="num">"Latency"</th></tr></thead>
+                                <tbody>
+                                    {r.trace.llm_calls.iter().map(|c| view! {
+                                        <tr>
+                                            <td>{format!("{} {}", c.provider, c.model)}{c.streamed.then_some(" (stream)")}
+                                                {c.error.clone().map(|e| view! { <div class="error">{e}</div> })}</td>
+                                            <td class="num">{format!("{} / {}", c.input_tokens, c.output_tokens)}</td>
+                                            <td>{c.tools_offered.join(", ")}</td>
+                                            <td>{c.tools_chosen.join(", ")}</td>
+                                            <td class="num">{ms(Some(c.latency_ms))}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() }}
+                    }.into_any()
+                }
+            })}
+        </Suspense>
+    }
+}
