@@ -40,16 +40,9 @@ pub fn RunPage() -> impl IntoView {
             list_results(id, opt(status), opt(category), opt(q), opt(cursor)).await
         }
     });
-    // Follow live events once, for a run that is still going.
-    let following = StoredValue::new(false);
-    Effect::new(move || {
-        if let Some(Ok(view)) = run.get() {
-            if !view.run.status.is_finished() && !following.get_value() {
-                following.set_value(true);
-                follow_run(view.run.id.to_string(), tick);
-            }
-        }
-    });
+    // Live events while the page shows this run; the effect tracks only the id, so its cleanup
+    // (closing the stream) runs when the page moves to another run or goes away.
+    Effect::new(move || follow_run(id(), tick));
     let navigate = use_navigate();
     let set_param = move |key: &'static str, value: String| {
         let mut q = query.get_untracked();

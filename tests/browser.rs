@@ -1,0 +1,207 @@
+//! The dashboard in real headless Chromium against a real `proctor serve` whose data came in
+//! through the REST API. Every test saves screenshots under target/screenshots/.
+
+use std::time::Duration;
+
+use e2e::{repo, Browser, Proctor};
+use fantoccini::Locator;
+use serde_json::json;
+
+fn pct(rate: f64) -> String {
+    format!("{:.1}%", rate * 100.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_run_page_filters_result_drilldown_and_comparison() {
+    let p = Proctor::start(vec![]).await;
+    p.agent("support").await;
+    let base = p
+        .run_with("support", "v1", 20, |_| {
+            vec!["lookup_order", "verify_id", "refund"]
+        })
+        .await;
+    // v2 skips verify_id in a third of the cases and swaps two steps in one.
+    let head = p
+        .run_with("support", "v2", 20, |i| match i % 3 {
+            0 => vec!["lookup_order", "refund"],
+            _ if i == 4 => vec!["verify_id", "lookup_order", "refund"],
+            _ => vec!["lookup_order", "verify_id", "refund"],
+        })
+        .await;
+    let api_head = p.get(&format!("/api/v1/runs/{head}")).await;
+    let failed = api_head["summary"]["failed"].as_u64().unwrap() as usize;
+
+    let b = Browser::open().await;
+    b.client.goto(&p.url("/runs")).await.unwrap();
+    let rows = b.texts("table.grid tbody tr", 2).await;
+    assert!(
+        rows[0].contains("v2") && rows[1].contains("v1"),
+        "newest first: {rows:?}"
+    );
+    b.screenshot("runs").await;
+
+    b.client
+        .goto(&p.url(&format!("/runs/{head}")))
+        .await
+        .unwrap();
+    let cards = b.texts(".cards .card", 5).await;
+    assert!(
+        cards[0].contains(&pct(api_head["summary"]["pass_rate"].as_f64().unwrap())),
+        "{cards:?}"
+    );
+    assert!(
+        cards[1].contains(&format!(
+            "{:.1}",
+            api_head["summary"]["aqs"]["score"].as_f64().unwrap()
+        )),
+        "{cards:?}"
+    );
+    let insights = b.text(".insights").await;
+    assert!(
+        insights.contains("verify_id missing in 7 of 20 cases"),
+        "{insights}"
+    );
+    b.screenshot("run").await;
+
+    // Filters live in the URL and narrow the table.
+    let status = b
+        .client
+        .find(Locator::Css("select[aria-label='Status']"))
+        .await
+        .unwrap();
+    status.select_by_value("failed").await.unwrap();
+    let rows = b.texts("table.grid tbody tr", failed).await;
+    assert_eq!(rows.len(), failed);
+    assert!(b
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .contains("status=failed"));
+    b.client
+        .goto(&p.url(&format!("/runs/{head}?category=tool_usage&q=ORD-12")))
+        .await
+        .unwrap();
+    let rows = b.texts("table.grid tbody tr", 1).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("case-00012"), "{rows:?}");
+
+    // The drilldown marks missing, extra and reordered steps.
+    b.client
+        .goto(&p.url(&format!("/runs/{head}?q=ORD-4")))
+        .await
+        .unwrap();
+    b.texts("table.grid tbody tr", 1).await;
+    b.client
+        .find(Locator::Css("table.grid tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let moved = b.texts("table.diff tr.reordered", 1).await;
+    assert!(
+        moved[0].contains("verify_id") || moved[0].contains("lookup_order"),
+        "{moved:?}"
+    );
+    let checks = b.text("ul.checks").await;
+    assert!(
+        checks.contains("Tool Usage") && checks.contains("step_order"),
+        "{checks}"
+    );
+    b.screenshot("result").await;
+    b.close().await;
+
+    // A comparison link opened in a fresh browser shows the regressions first.
+    let fresh = Browser::open().await;
+    fresh
+        .client
+        .goto(&p.url(&format!("/compare?base={base}&head={head}")))
+        .await
+        .unwrap();
+    let heading = fresh.text("h2.change-regression").await;
+    assert_eq!(heading, format!("regression ({failed})"));
+    let aqs = fresh.text(".cards .card").await;
+    assert!(aqs.contains("→"), "{aqs}");
+    let first_table = fresh.text("table.grid").await;
+    assert!(
+        first_table.contains("lookup_order→verify_id→refund ⇒ lookup_order→refund"),
+        "{first_table}"
+    );
+    fresh.screenshot("compare").await;
+    fresh.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        "name: echo-agent\ntools: [{name: lookup}]\nrun:\n  command: \"cat > /dev/null; sleep 0.4; echo done\"\n",
+    )
+    .unwrap();
+    let p = Proctor::start(vec![dir.path().join("agent.yaml")]).await;
+    let scenarios: Vec<_> = (0..6)
+        .map(|i| json!({"key": format!("s{i}"), "user_message": format!("question {i}")}))
+        .collect();
+    // The worker registers the agent; give it a moment, then store the scenarios.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.post(
+        "/api/v1/agents/echo-agent/scenarios",
+        &json!({ "scenarios": scenarios }),
+    )
+    .await;
+
+    let b = Browser::open().await;
+    b.client.goto(&p.url("/agents/echo-agent")).await.unwrap();
+    b.texts("button.primary", 1).await;
+    b.client
+        .find(Locator::Css(".page-head button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.texts(".drawer.open .scenario-list li", 6).await;
+    // Keep four scenarios: clear two of them.
+    for key in ["s0", "s1"] {
+        let boxes = b
+            .client
+            .find_all(Locator::XPath(&format!(
+                "//li[.//code[text()='{key}']]//input"
+            )))
+            .await
+            .unwrap();
+        boxes[0].click().await.unwrap();
+    }
+    assert!(b.text(".drawer .row .muted").await.contains("4 selected"));
+    b.screenshot("drawer").await;
+    b.client
+        .find(Locator::Css(".drawer button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The view moves to the queued run, and its results appear as the worker syncs them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = b.client.current_url().await.unwrap();
+        if url.path().starts_with("/runs/") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drawer did not move to the run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = b.texts("table.grid tbody tr", 4).await;
+    assert_eq!(rows.len(), 4);
+    assert!(b.text(".cards .card").await.contains("100.0%"));
+    b.screenshot("live").await;
+    b.close().await;
+    let _ = repo();
+}

@@ -1,0 +1,245 @@
+//! Helpers for the end-to-end tests: a real `proctor serve` (in-process, on an ephemeral
+//! loopback port, with a fresh SQLite file and the built dashboard), data put in through the real
+//! REST API, and headless Chromium driven over WebDriver.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use server::cli::run::ExecArgs;
+use server::cli::serve::{self, Running, ServeArgs};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+pub struct Proctor {
+    pub running: Running,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Proctor {
+    /// `agents`: agent files whose queued runs the server executes itself.
+    pub async fn start(agents: Vec<PathBuf>) -> Proctor {
+        let dir = tempfile::tempdir().unwrap();
+        let dist = repo().join("dist");
+        assert!(
+            dist.join("index.html").is_file(),
+            "build the dashboard first: trunk build --release (bash .ci/test does)"
+        );
+        let args = ServeArgs {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite://{}", dir.path().join("proctor.db").display()),
+            api_token: None,
+            dist,
+            prices: None,
+            agents,
+            exec: ExecArgs {
+                concurrency: 2,
+                timeout: None,
+                repeats: 1,
+                python: std::env::var("PROCTOR_PYTHON").unwrap_or_else(|_| "python3".into()),
+                results_dir: dir.path().join("results"),
+                no_progress: true,
+            },
+        };
+        let running = serve::start(&args).await.unwrap();
+        Proctor {
+            running,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.running.url())
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Value {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    pub async fn agent(&self, name: &str) {
+        self.post(
+            "/api/v1/agents",
+            &json!({"name": name, "tools": [{"name": "lookup_order"}, {"name": "verify_id"}, {"name": "refund"}]}),
+        )
+        .await;
+    }
+
+    /// A completed run of `n` cases; case `i` calls the tools `path(i)`, all expected to call
+    /// lookup_order → verify_id → refund.
+    pub async fn run_with(
+        &self,
+        agent: &str,
+        label: &str,
+        n: usize,
+        path: impl Fn(usize) -> Vec<&'static str>,
+    ) -> String {
+        let run = self
+            .post("/api/v1/runs", &json!({"agent": agent, "label": label}))
+            .await;
+        let id = run["run"]["id"].as_str().unwrap().to_string();
+        let results: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({
+                    "scenario_key": format!("case-{i:05}"),
+                    "user_message": format!("Please refund order ORD-{i}"),
+                    "agent_response": "Your refund is on its way.",
+                    "tool_calls": path(i),
+                    "duration_ms": 500 + i % 300,
+                    "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "verify_id"}, {"tool": "refund"}]}
+                })
+            })
+            .collect();
+        for chunk in results.chunks(1000) {
+            self.post(
+                &format!("/api/v1/runs/{id}/results"),
+                &json!({ "results": chunk }),
+            )
+            .await;
+        }
+        self.post(
+            &format!("/api/v1/runs/{id}/status"),
+            &json!({"status": "completed"}),
+        )
+        .await;
+        id
+    }
+}
+
+/// A chromedriver process and a headless Chromium session with a fresh profile.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    pub async fn open() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium chromium-driver; .ci/setup does it)");
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--no-first-run", "--window-size=1280,1000", format!("--user-data-dir={}", profile.path().display())]
+            }),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if Instant::now() > deadline => {
+                    panic!("cannot start a browser session: {e}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        };
+        Browser {
+            client,
+            driver,
+            _profile: profile,
+        }
+    }
+
+    /// Waits until `css` matches at least `n` elements; returns their texts.
+    pub async fn texts(&self, css: &str, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let found = self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default();
+            if found.len() >= n {
+                let mut out = Vec::new();
+                for e in found {
+                    out.push(e.text().await.unwrap_or_default());
+                }
+                return out;
+            }
+            if Instant::now() > deadline {
+                let body = self.client.source().await.unwrap_or_default();
+                panic!(
+                    "`{css}` never matched {n} element(s); the page was:\n{}",
+                    &body[..body.len().min(3000)]
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.texts(css, 1).await.remove(0)
+    }
+
+    /// Saves a screenshot under target/screenshots/ (and returns its path), for people to look at.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = repo().join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, self.client.screenshot().await.unwrap()).unwrap();
+        path
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // Stopping chromedriver ends its Chromium too, even when a test failed half-way.
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
