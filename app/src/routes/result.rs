@@ -12,7 +12,7 @@ use crate::components::sequence_diff::SequenceDiffView;
 
 fn json(v: &Option<serde_json::Value>) -> String {
     match v {
-        None => "–".into(),
+        None | Some(serde_json::Value::Null) => "–".into(),
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
     }
