@@ -54,7 +54,7 @@ async fn main() {
     .await
     .unwrap();
     let state = AppState::new(store, shared::cost::PriceTable::builtin().clone(), None);
-    let app = router(state, &dir.path().join("no-dist"));
+    let app = router(state, &dir.path().join("no-dist"), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

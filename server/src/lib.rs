@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod events;
 pub mod http;
 pub mod ingest;
+pub mod mcp;
 pub mod runner;
 pub mod service;
 pub mod store;

@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
         Command::Generate(args) => server::cli::generate::run(args).await,
         Command::Sync(args) => server::cli::sync::run(args).await,
         Command::Demo(args) => server::cli::demo::run(args).await,
+        Command::Mcp(args) => server::cli::mcp::run(args).await,
         Command::Worker(args) => server::cli::worker::run(args).await,
     };
     match outcome {

@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod generate;
+pub mod mcp;
 pub mod run;
 pub mod serve;
 pub mod sync;
@@ -28,6 +29,8 @@ pub enum Command {
     Sync(sync::SyncArgs),
     /// Run the example agent twice (as is, then with a breaking prompt edit) and serve the results.
     Demo(demo::DemoArgs),
+    /// Serve Proctor's MCP tools over stdio (for a coding agent's MCP config).
+    Mcp(mcp::McpArgs),
     /// Claim and execute queued runs of the given agents.
     Worker(worker::WorkerArgs),
 }

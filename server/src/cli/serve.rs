@@ -86,11 +86,11 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let store = open_store(&args.database_url).await?;
     let state = AppState::new(store, prices, token.clone());
-    let app = http::router(state, &args.dist);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     let addr = listener.local_addr()?;
+    let app = http::router(state, &args.dist, Some(&format!("http://{addr}")));
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

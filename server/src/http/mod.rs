@@ -43,7 +43,9 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState, dist: &Path) -> Router {
+/// `self_url` is where this server is reachable; when given, MCP is served at `/mcp` through
+/// the server's own REST API.
+pub fn router(state: AppState, dist: &Path, self_url: Option<&str>) -> Router {
     let api = Router::new()
         .route("/health", get(health))
         .route("/agents", get(agents::list).post(agents::upsert))
@@ -68,13 +70,16 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
-    let router = Router::new()
+    let mut router = Router::new()
         .nest("/api/v1", api)
         .route(
             "/api/fn/{*name}",
             post(crate::dashboard::server_fn).get(crate::dashboard::server_fn),
         )
         .route("/api/{*rest}", axum::routing::any(api_not_found));
+    if let Some(url) = self_url {
+        router = router.nest_service("/mcp", mcp_service(url, state.api_token.clone()));
+    }
     let index = dist.join("index.html");
     let router = if index.is_file() {
         // Unknown paths get index.html (200) so deep links into the dashboard work.
@@ -84,6 +89,45 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         router.fallback(dashboard_not_built)
     };
     router.with_state(state)
+}
+
+/// MCP over streamable HTTP. With an API token set, every MCP request needs it, because the
+/// tools write through the API with the server's own credentials.
+fn mcp_service(self_url: &str, token: Option<Arc<str>>) -> Router {
+    use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+    use rmcp::transport::streamable_http_server::{
+        StreamableHttpServerConfig, StreamableHttpService,
+    };
+
+    let api = crate::runner::client::ApiClient::new(self_url, token.as_deref().map(String::from));
+    let service: StreamableHttpService<crate::mcp::ProctorMcp, LocalSessionManager> =
+        StreamableHttpService::new(
+            move || Ok(crate::mcp::ProctorMcp::new(api.clone())),
+            Default::default(),
+            StreamableHttpServerConfig::default(),
+        );
+    let guard = move |request: axum::extract::Request, next: middleware::Next| {
+        let token = token.clone();
+        async move {
+            if let Some(expected) = token {
+                let given = request
+                    .headers()
+                    .get(axum::http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "));
+                if given != Some(&*expected) {
+                    return Err(ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "this server requires its API token for MCP: send `Authorization: Bearer <PROCTOR_API_TOKEN>`",
+                    ));
+                }
+            }
+            Ok::<_, ApiError>(next.run(request).await)
+        }
+    };
+    Router::new()
+        .fallback_service(service)
+        .layer(middleware::from_fn(guard))
 }
 
 fn too_large() -> ApiError {

@@ -103,6 +103,24 @@ impl ApiClient {
         .await
     }
 
+    pub async fn agents(&self) -> anyhow::Result<Vec<Agent>> {
+        self.get("/agents", "listing agents").await
+    }
+
+    pub async fn results(
+        &self,
+        run: Uuid,
+        query: &str,
+    ) -> anyhow::Result<Page<shared::api::ResultRow>> {
+        self.get(&format!("/runs/{run}/results?{query}"), "listing results")
+            .await
+    }
+
+    pub async fn result(&self, id: Uuid) -> anyhow::Result<shared::TestResult> {
+        self.get(&format!("/results/{id}"), "reading the result")
+            .await
+    }
+
     pub async fn scenarios(&self, agent: &str, query: &str) -> anyhow::Result<Vec<Scenario>> {
         self.get(
             &format!("/agents/{agent}/scenarios?{query}"),

@@ -1,0 +1,439 @@
+//! Proctor over MCP, so a coding agent can read runs, judge changes and sync results of custom
+//! clients. Every tool goes through the REST API (the same evaluation, redaction and storage as
+//! everything else); `proctor mcp` serves it over stdio and `proctor serve` at `/mcp`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{ServerCapabilities, ServerConfig};
+use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, ServerHandler};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use shared::api::{ResultInput, RunInput, MAX_RESULTS_PER_SYNC};
+use shared::eval::compare::{CaseChange, RunComparison};
+use shared::RunSource;
+use uuid::Uuid;
+
+use crate::runner::client::ApiClient;
+
+#[derive(Clone)]
+pub struct ProctorMcp {
+    api: ApiClient,
+    tool_router: ToolRouter<Self>,
+}
+
+fn text(value: &Value) -> Result<String, ErrorData> {
+    serde_json::to_string_pretty(value).map_err(|e| ErrorData::internal_error(e.to_string(), None))
+}
+
+/// API failures become MCP errors a caller can act on: its own mistakes are invalid params.
+fn api_error(e: anyhow::Error) -> ErrorData {
+    let message = format!("{e:#}");
+    if message.contains("cannot reach") {
+        ErrorData::internal_error(message, None)
+    } else {
+        ErrorData::invalid_params(message, None)
+    }
+}
+
+fn run_id(text: &str) -> Result<Uuid, ErrorData> {
+    Uuid::parse_str(text.trim()).map_err(|_| {
+        ErrorData::invalid_params(
+            format!("{text:?} is not a run id; list runs with list_test_runs"),
+            None,
+        )
+    })
+}
+
+fn query(pairs: &[(&str, Option<String>)]) -> String {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", encode(v)))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct AgentArg {
+    /// The agent's name or id.
+    pub agent: String,
+    /// Only scenarios with this tag.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Text to search in scenario keys, titles and messages.
+    #[serde(default)]
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RunsArg {
+    /// Only this agent's runs (name or id).
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// How many runs, newest first (default 10).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct RunArg {
+    /// The run id.
+    pub run: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ResultsArg {
+    /// The run id.
+    pub run: String,
+    /// passed, failed, error or pending.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A failure category: tool_usage, knowledge, safety, instruction, operational.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Text to search in the user messages.
+    #[serde(default)]
+    pub search: Option<String>,
+    /// Page size (default 50, at most 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct ResultArg {
+    /// The result id.
+    pub result: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CompareArg {
+    /// The earlier run (the baseline).
+    pub base: String,
+    /// The later run.
+    pub head: String,
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct SyncArg {
+    /// The run to add results to; without it a new run is created for `agent`.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// The agent (name), to create a run for when no `run` is given.
+    #[serde(default)]
+    pub agent: Option<String>,
+    /// A label for a new run.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// At most 1,000 results. Each: `scenario_key` and `user_message` (required),
+    /// `agent_response`, `tool_calls` (tool names in order, or objects with `name`,
+    /// `arguments`, `result`, `duration_ms`, `order`), optional `trace.llm_calls` (`model`,
+    /// `input_tokens`, `output_tokens`), `expectations`, `attempt`, or a client verdict
+    /// `passed` with `notes`.
+    pub results: Vec<Value>,
+}
+
+#[tool_router]
+impl ProctorMcp {
+    pub fn new(api: ApiClient) -> Self {
+        Self {
+            api,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(description = "List the agents Proctor knows, with their tools and policies.")]
+    async fn list_agents(&self) -> Result<String, ErrorData> {
+        let agents = self.api.agents().await.map_err(api_error)?;
+        text(&json!(agents
+            .iter()
+            .map(|a| json!({"name": a.name, "description": a.description, "tools": a.tool_names(), "policies": a.policies}))
+            .collect::<Vec<_>>()))
+    }
+
+    #[tool(
+        description = "List an agent's scenarios (test cases) with their expected tool sequences; filter by tag or search text."
+    )]
+    async fn list_scenarios(
+        &self,
+        Parameters(a): Parameters<AgentArg>,
+    ) -> Result<String, ErrorData> {
+        let q = query(&[("tag", a.tag), ("q", a.search)]);
+        let scenarios = self
+            .api
+            .scenarios(&encode(&a.agent), &q)
+            .await
+            .map_err(api_error)?;
+        text(&json!(scenarios
+            .iter()
+            .map(|s| json!({
+                "id": s.id, "key": s.key, "category": s.category, "tags": s.tags, "user_message": s.user_message,
+                "expected_tools": s.expectations.expected_tools.iter().map(|t| &t.tool).collect::<Vec<_>>(),
+                "sequence_match": s.expectations.sequence_match, "forbidden_tools": s.expectations.forbidden_tools,
+            }))
+            .collect::<Vec<_>>()))
+    }
+
+    #[tool(description = "List test runs, newest first, with pass rate, AQS and counts.")]
+    async fn list_test_runs(
+        &self,
+        Parameters(a): Parameters<RunsArg>,
+    ) -> Result<String, ErrorData> {
+        let limit = a.limit.unwrap_or(10).clamp(1, 200).to_string();
+        let page = self
+            .api
+            .runs(&query(&[("agent", a.agent), ("limit", Some(limit))]))
+            .await
+            .map_err(api_error)?;
+        text(&json!({
+            "total": page.total,
+            "runs": page.items.iter().map(|v| {
+                let s = v.summary.as_ref();
+                json!({
+                    "id": v.run.id, "agent": v.agent_name, "label": v.run.label, "status": v.run.status,
+                    "source": v.run.source, "created_at": v.run.created_at,
+                    "results": s.map(|s| s.total), "passed": s.map(|s| s.passed), "failed": s.map(|s| s.failed + s.errored),
+                    "pass_rate": s.and_then(|s| s.pass_rate), "aqs": s.and_then(|s| s.aqs.as_ref().map(|a| a.score)),
+                })
+            }).collect::<Vec<_>>()
+        }))
+    }
+
+    #[tool(
+        description = "A run's summary: pass rate, AQS with its components, failure breakdown, cost, duration, latency and what its tool-call diffs have in common."
+    )]
+    async fn get_test_run(&self, Parameters(a): Parameters<RunArg>) -> Result<String, ErrorData> {
+        let view = self.api.run(run_id(&a.run)?).await.map_err(api_error)?;
+        text(&json!({"run": view.run, "agent": view.agent_name, "summary": view.summary}))
+    }
+
+    #[tool(
+        description = "List a run's results (filter by status, failure category, search text; paginate with cursor). Each row has the first failure's reason."
+    )]
+    async fn list_results(
+        &self,
+        Parameters(a): Parameters<ResultsArg>,
+    ) -> Result<String, ErrorData> {
+        let q = query(&[
+            ("status", a.status),
+            ("category", a.category),
+            ("q", a.search),
+            ("limit", Some(a.limit.unwrap_or(50).to_string())),
+            ("cursor", a.cursor),
+        ]);
+        let page = self
+            .api
+            .results(run_id(&a.run)?, &q)
+            .await
+            .map_err(api_error)?;
+        text(&json!(page))
+    }
+
+    #[tool(
+        description = "One result: user message, agent response, tool-call sequence with arguments and results, the expected-vs-actual diff, and every failed check with its reason, category and severity."
+    )]
+    async fn get_result(&self, Parameters(a): Parameters<ResultArg>) -> Result<String, ErrorData> {
+        let id = Uuid::parse_str(a.result.trim()).map_err(|_| {
+            ErrorData::invalid_params(
+                format!(
+                    "{:?} is not a result id; list them with list_results",
+                    a.result
+                ),
+                None,
+            )
+        })?;
+        let r = self.api.result(id).await.map_err(api_error)?;
+        text(&json!({
+            "id": r.id, "run": r.run_id, "scenario_key": r.scenario_key, "attempt": r.attempt, "status": r.status,
+            "user_message": r.user_message, "agent_response": r.agent_response, "error": r.error,
+            "tool_calls": r.trace.tool_calls, "llm_calls": r.trace.llm_calls,
+            "diff": r.evaluation.diff, "failed_checks": r.evaluation.failures, "cost": r.cost, "duration_ms": r.duration_ms,
+        }))
+    }
+
+    #[tool(
+        description = "Compare two runs of an agent (base = before, head = after) and conclude: AQS change, regressions with the failure that appeared, improvements, new and removed cases, flaky cases, category shift, changed tool paths, cost and latency regressions."
+    )]
+    async fn compare_test_runs(
+        &self,
+        Parameters(a): Parameters<CompareArg>,
+    ) -> Result<String, ErrorData> {
+        let (base, head) = (run_id(&a.base)?, run_id(&a.head)?);
+        let cmp = self.api.compare(base, head).await.map_err(api_error)?;
+        let mut regressions = Vec::new();
+        for c in cmp
+            .cases
+            .iter()
+            .filter(|c| c.change == CaseChange::Regression)
+            .take(25)
+        {
+            let why = match c.head.as_ref().and_then(|h| h.result_ids.first()) {
+                Some(id) => self
+                    .api
+                    .result(*id)
+                    .await
+                    .ok()
+                    .and_then(|r| r.evaluation.failures.first().map(|f| f.reason.clone())),
+                None => None,
+            };
+            regressions.push(json!({
+                "case": c.scenario_key, "now_fails_with": why,
+                "tool_path_before": c.base.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
+                "tool_path_now": c.head.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
+            }));
+        }
+        text(&json!({
+            "conclusion": conclusion(&cmp),
+            "aqs": cmp.aqs,
+            "pass_rate": {"before": cmp.base.pass_rate, "after": cmp.head.pass_rate},
+            "counts": cmp.counts,
+            "regressions": regressions,
+            "improvements": keys(&cmp, CaseChange::Improvement),
+            "flaky": keys(&cmp, CaseChange::Flaky),
+            "new_cases": keys(&cmp, CaseChange::New),
+            "removed_cases": keys(&cmp, CaseChange::Removed),
+            "category_shift": cmp.category_shift,
+            "tool_path_changes": cmp.cases.iter().filter(|c| c.path_changed).map(|c| json!({
+                "case": c.scenario_key,
+                "before": c.base.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
+                "after": c.head.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
+            })).collect::<Vec<_>>(),
+            "cost_regressions": cmp.cases.iter().filter(|c| c.cost_regression).map(|c| &c.scenario_key).collect::<Vec<_>>(),
+            "latency_regressions": cmp.cases.iter().filter(|c| c.latency_regression).map(|c| &c.scenario_key).collect::<Vec<_>>(),
+        }))
+    }
+
+    #[tool(
+        description = "A run's failures by category and by severity, and the tool steps most often missing, extra or out of order."
+    )]
+    async fn get_failure_breakdown(
+        &self,
+        Parameters(a): Parameters<RunArg>,
+    ) -> Result<String, ErrorData> {
+        let view = self.api.run(run_id(&a.run)?).await.map_err(api_error)?;
+        let Some(s) = view.summary else {
+            return text(&json!({"results": 0, "note": "this run has no results yet"}));
+        };
+        text(&json!({
+            "results": s.total, "failed": s.failed, "errors": s.errored,
+            "by_category": s.failure_breakdown, "by_severity": s.severity_breakdown,
+            "common_steps": s.insights.common_steps.iter().take(10).collect::<Vec<_>>(),
+            "hallucinated_tools": s.insights.hallucinated,
+        }))
+    }
+
+    #[tool(
+        description = "Sync results from a custom client into a run (created for `agent` when no `run` is given): at most 1,000 per call, incremental, re-sending a case replaces it. Proctor evaluates, redacts and stores them, and answers with the run's new summary."
+    )]
+    async fn sync_results(&self, Parameters(a): Parameters<SyncArg>) -> Result<String, ErrorData> {
+        if a.results.len() > MAX_RESULTS_PER_SYNC {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "sync_results takes at most {MAX_RESULTS_PER_SYNC} results and got {}; nothing was stored. Call it again per batch of {MAX_RESULTS_PER_SYNC} with the same `run`",
+                    a.results.len()
+                ),
+                None,
+            ));
+        }
+        let mut results = Vec::with_capacity(a.results.len());
+        for (i, r) in a.results.into_iter().enumerate() {
+            let parsed: ResultInput = serde_json::from_value(r).map_err(|e| {
+                ErrorData::invalid_params(format!("results[{i}] is not a result: {e}"), None)
+            })?;
+            results.push(parsed);
+        }
+        let run = match (a.run, a.agent) {
+            (Some(run), _) => run_id(&run)?,
+            (None, Some(agent)) => {
+                let input = RunInput {
+                    agent,
+                    label: a.label,
+                    metadata: BTreeMap::new(),
+                    source: RunSource::Mcp,
+                    scenario_ids: Vec::new(),
+                    repeats: None,
+                    queued: false,
+                };
+                self.api.create_run(&input).await.map_err(api_error)?.run.id
+            }
+            (None, None) => {
+                return Err(ErrorData::invalid_params(
+                    "give `run` to add to a run, or `agent` to start a new one",
+                    None,
+                ));
+            }
+        };
+        let out = self.api.sync(run, results).await.map_err(api_error)?;
+        text(
+            &json!({"run": run, "stored": out.stored, "replaced": out.replaced, "summary": out.run.summary}),
+        )
+    }
+}
+
+fn keys(cmp: &RunComparison, change: CaseChange) -> Vec<&str> {
+    cmp.cases
+        .iter()
+        .filter(|c| c.change == change)
+        .map(|c| c.scenario_key.as_str())
+        .collect()
+}
+
+fn conclusion(cmp: &RunComparison) -> String {
+    let mut out = String::new();
+    let regressions = cmp.count(CaseChange::Regression);
+    let _ = match &cmp.aqs {
+        Some(a) => write!(out, "AQS {}. ", a.describe()),
+        None => write!(out, "AQS not comparable yet. "),
+    };
+    let _ = if regressions > 0 {
+        write!(
+            out,
+            "{regressions} case(s) regressed (passed before, fail now): fix these first. "
+        )
+    } else {
+        write!(out, "No regressions. ")
+    };
+    let _ = write!(
+        out,
+        "{} improved, {} flaky, {} new, {} removed, {} unchanged.",
+        cmp.count(CaseChange::Improvement),
+        cmp.count(CaseChange::Flaky),
+        cmp.count(CaseChange::New),
+        cmp.count(CaseChange::Removed),
+        cmp.count(CaseChange::Unchanged)
+    );
+    if cmp.path_changes > 0 {
+        let _ = write!(
+            out,
+            " {} case(s) took a different tool path.",
+            cmp.path_changes
+        );
+    }
+    out
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for ProctorMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+}

@@ -1,0 +1,146 @@
+//! MCP over both transports with the official Python `mcp` client (from the venv): lists tools,
+//! syncs 1,000 results twice, reads them back, compares the runs — and the answers agree with
+//! the REST API's. Bad input gets an MCP error with a message and stores nothing.
+
+mod common;
+
+use std::path::Path;
+
+use common::Server;
+use serde_json::{json, Value};
+
+fn python() -> String {
+    std::env::var("PROCTOR_PYTHON").expect("run through `bash .ci/test`, or set PROCTOR_PYTHON to the venv's python (with `mcp` installed)")
+}
+
+fn drive(args: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("tests/mcp_client.py");
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+async fn check(s: &Server, seen: &Value) {
+    let tools: Vec<&str> = seen["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for t in [
+        "list_agents",
+        "list_scenarios",
+        "list_test_runs",
+        "get_test_run",
+        "list_results",
+        "get_result",
+        "compare_test_runs",
+        "get_failure_breakdown",
+        "sync_results",
+    ] {
+        assert!(tools.contains(&t), "{t} in {tools:?}");
+    }
+    let head = seen["head_run"].as_str().unwrap();
+    let base = seen["base_run"].as_str().unwrap();
+    let (_, rest_run) = s.get(&format!("/api/v1/runs/{head}")).await;
+    assert_eq!(
+        seen["get_test_run"]["summary"], rest_run["summary"],
+        "MCP and REST agree on the summary"
+    );
+    assert_eq!(rest_run["summary"]["total"], 1000);
+    assert_eq!(rest_run["run"]["source"], "mcp");
+    assert_eq!(seen["head_sync"]["summary"]["total"], 1000);
+    let (_, failed) = s
+        .get(&format!(
+            "/api/v1/runs/{head}/results?status=failed&limit=1000"
+        ))
+        .await;
+    assert_eq!(seen["failed_results"]["total"], failed["total"]);
+    assert_eq!(failed["total"], 100);
+    assert_eq!(
+        seen["get_result"]["failed_checks"][0]["reason"],
+        "expected `verify_id` after `lookup_order`, but it was never called"
+    );
+    let (_, cmp) = s
+        .get(&format!("/api/v1/compare?base={base}&head={head}"))
+        .await;
+    assert_eq!(seen["compare"]["counts"], cmp["counts"]);
+    assert_eq!(
+        seen["compare"]["regressions"].as_array().unwrap().len(),
+        25,
+        "the first 25 regressions, with reasons"
+    );
+    assert!(
+        seen["compare"]["conclusion"]
+            .as_str()
+            .unwrap()
+            .contains("100 case(s) regressed"),
+        "{}",
+        seen["compare"]["conclusion"]
+    );
+    assert_eq!(
+        seen["compare"]["regressions"][0]["tool_path_now"],
+        "lookup_order→refund"
+    );
+    assert_eq!(seen["breakdown"]["by_category"]["tool_usage"], 100);
+
+    let errors = &seen["errors"];
+    for (name, must) in [
+        ("unknown_run", "not found"),
+        ("too_many", "at most 1000"),
+        ("wrong_types", "expected u32"),
+        ("not_a_result", "results[0]"),
+    ] {
+        assert_eq!(
+            errors[name][0],
+            json!(false),
+            "{name} is an error: {}",
+            errors[name]
+        );
+        assert!(
+            errors[name][1].as_str().unwrap().contains(must),
+            "{name}: {}",
+            errors[name][1]
+        );
+    }
+    assert_eq!(
+        seen["total_after_errors"], 1000,
+        "refused calls stored nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_over_stdio_agrees_with_the_rest_api() {
+    let s = Server::start().await;
+    s.agent_and_run().await;
+    let base = s.base.clone();
+    let seen = tokio::task::spawn_blocking(move || {
+        drive(&["stdio", env!("CARGO_BIN_EXE_proctor"), &base])
+    })
+    .await
+    .unwrap();
+    check(&s, &seen).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_over_streamable_http_agrees_with_the_rest_api() {
+    let s = Server::start().await;
+    s.agent_and_run().await;
+    let url = s.url("/mcp");
+    let seen = tokio::task::spawn_blocking(move || drive(&["http", &url]))
+        .await
+        .unwrap();
+    check(&s, &seen).await;
+}
