@@ -144,3 +144,58 @@ async fn mcp_over_streamable_http_agrees_with_the_rest_api() {
         .unwrap();
     check(&s, &seen).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rmcp_client_reads_runs_and_gets_errors_over_stdio() {
+    use rmcp::model::CallToolRequestParams;
+    use rmcp::transport::TokioChildProcess;
+    use rmcp::ServiceExt;
+
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    s.post(
+        &format!("/api/v1/runs/{run}/results"),
+        &common::results(1000, 0),
+    )
+    .await;
+
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_proctor"));
+    command
+        .args(["mcp", "--server", &s.base])
+        .env("PROCTOR_LOG", "warn");
+    let client = ().serve(TokioChildProcess::new(command).unwrap()).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "compare_test_runs"));
+    assert!(
+        tools
+            .iter()
+            .all(|t| t.description.as_ref().is_some_and(|d| !d.is_empty())),
+        "every tool says what it does"
+    );
+
+    let args = |v: Value| v.as_object().unwrap().clone();
+    let answer = client
+        .call_tool(
+            CallToolRequestParams::new("get_test_run").with_arguments(args(json!({"run": run}))),
+        )
+        .await
+        .unwrap();
+    let text = answer
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<String>();
+    let via_mcp: Value = serde_json::from_str(&text).unwrap();
+    let (_, via_rest) = s.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(via_mcp["summary"], via_rest["summary"]);
+
+    let err = client
+        .call_tool(
+            CallToolRequestParams::new("get_test_run")
+                .with_arguments(args(json!({"run": "not-a-run"}))),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("is not a run id"), "{err}");
+    client.cancel().await.unwrap();
+}
