@@ -27,7 +27,7 @@ def _iso(epoch):
 class Case:
     """Everything captured in one test case."""
 
-    __slots__ = ("case_id", "input", "output", "llm_calls", "tool_calls", "_pending", "_t0", "started_at", "_t_last_response", "open_streams")
+    __slots__ = ("case_id", "input", "output", "llm_calls", "tool_calls", "_pending", "_t0", "started_at", "open_streams")
 
     def __init__(self, case_id=None, input=None):
         self.case_id = case_id
@@ -39,7 +39,6 @@ class Case:
         self._pending = {}
         self._t0 = time.perf_counter()
         self.started_at = time.time()
-        self._t_last_response = None
         # Streams not yet consumed or closed; finishing the case records what they delivered.
         self.open_streams = set()
 
@@ -63,11 +62,10 @@ class Case:
         }
         self.llm_calls.append(call)
         now = time.perf_counter()
-        self._t_last_response = now
         for call_id, name, arguments in tools_chosen:
             self._open_tool_call(call_id, name, arguments, now)
 
-    def _open_tool_call(self, call_id, name, arguments, t_requested):
+    def _new_tool_call(self, call_id, name, arguments, t_requested):
         tc = {
             "call_id": call_id,
             "name": name,
@@ -81,7 +79,13 @@ class Case:
             "_t": t_requested,
         }
         self.tool_calls.append(tc)
-        self._pending[call_id if call_id else "name:" + name] = tc
+        return tc
+
+    def _open_tool_call(self, call_id, name, arguments, t_requested):
+        """A call the model asked for; it waits for its result in a later request."""
+        tc = self._new_tool_call(call_id, name, arguments, t_requested)
+        # Providers without call ids (Gemini) are matched by name, in order.
+        self._pending[call_id if call_id else "name:%s:%d" % (name, tc["order"])] = tc
 
     def tool_results_seen(self, results, infer_duration=True):
         """`results`: (call id or None, tool name or None, result, is_error) found in a request.
@@ -93,11 +97,8 @@ class Case:
         for call_id, name, result, is_error in results:
             tc = self._pending.pop(call_id, None) if call_id else None
             if tc is None and name:
-                tc = self._pending.pop("name:" + name, None)
-                if tc is None:
-                    tc = next((t for k, t in self._pending.items() if t["name"] == name), None)
-                    if tc is not None:
-                        self._pending = {k: t for k, t in self._pending.items() if t is not tc}
+                key = next((k for k, t in self._pending.items() if t["name"] == name), None)
+                tc = self._pending.pop(key) if key is not None else None
             if tc is None:
                 continue
             tc["result"] = result
@@ -117,19 +118,7 @@ class Case:
         if tc is None:
             tc = next((t for t in self._pending.values() if t["name"] == name and t["duration_source"] != "measured"), None)
         if tc is None:
-            tc = {
-                "call_id": call_id,
-                "name": name,
-                "arguments": arguments,
-                "result": None,
-                "duration_ms": None,
-                "duration_source": "unknown",
-                "started_at": time.time(),
-                "order": len(self.tool_calls),
-                "error": None,
-                "_t": time.perf_counter(),
-            }
-            self.tool_calls.append(tc)
+            tc = self._new_tool_call(call_id, name, arguments, time.perf_counter())
         tc["result"] = result
         tc["duration_ms"] = round(duration_ms, 3)
         tc["duration_source"] = "measured"
