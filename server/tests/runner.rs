@@ -465,3 +465,48 @@ async fn two_workers_never_claim_the_same_run() {
     queued.sort();
     assert_eq!(claimed, queued, "each queued run claimed exactly once");
 }
+
+#[tokio::test]
+async fn generate_with_an_llm_rewords_the_requests_and_keeps_the_expectations() {
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    let agent = repo().join("examples/support/agent.yaml");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "generate",
+            agent.to_str().unwrap(),
+            "--no-store",
+            "--seed",
+            "5",
+        ];
+        args.extend_from_slice(extra);
+        let out = common::proctor()
+            .args(&args)
+            .current_dir(dir.path())
+            .env("OPENAI_API_KEY", "fake")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        serde_yaml::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let plain = run(&[]);
+    let base = format!("{}/v1", llm.url);
+    let reworded = run(&["--llm", &base]);
+    let (p, r) = (
+        plain["scenarios"].as_array().unwrap(),
+        reworded["scenarios"].as_array().unwrap(),
+    );
+    assert_eq!(p.len(), r.len());
+    let mut differing = 0;
+    for (a, b) in p.iter().zip(r) {
+        assert_eq!(a["key"], b["key"]);
+        assert_eq!(
+            a["expectations"], b["expectations"],
+            "only the wording changes"
+        );
+        if a["user_message"] != b["user_message"] {
+            differing += 1;
+        }
+    }
+    assert_eq!(differing, p.len(), "every request was reworded");
+}

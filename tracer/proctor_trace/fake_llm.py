@@ -63,6 +63,8 @@ class Conversation:
         """
         if "trigger-error" in self.user_text:
             return ("error", "the fake LLM was asked to fail (trigger-error)")
+        if "rephrase" in self.system.lower() and not self.tools:
+            return ("text", _rephrase(self.user_text))
         said = _words(self.user_text)
         scores = []
         for name, description, schema in self.tools:
@@ -82,6 +84,19 @@ class Conversation:
             cited = "; ".join("%s returned %s" % (n, r[:200]) for n, r in self.results)
             return ("text", "Done. %s." % cited)
         return ("text", "I can help with that. You said: %s" % self.user_text[:200])
+
+
+_OPENERS = ("Could you", "I'd like you to", "Can you please", "I need you to")
+
+
+def _rephrase(text):
+    """A deterministic rewording, so scenario generation with an LLM is testable offline."""
+    body = text.strip().rstrip(".?!")
+    for prefix in ("please ", "Please "):
+        if body.startswith(prefix):
+            body = body[len(prefix):]
+    opener = _OPENERS[sum(map(ord, body)) % len(_OPENERS)]
+    return "%s %s%s?" % (opener, body[:1].lower(), body[1:])
 
 
 def _arguments(schema, text):

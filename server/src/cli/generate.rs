@@ -37,11 +37,67 @@ pub struct GenerateArgs {
     /// Do not store them on the server.
     #[arg(long)]
     pub no_store: bool,
+    /// Have an LLM reword each request (same intent and expectations, more varied phrasing),
+    /// through an OpenAI-compatible API at this base URL (e.g. https://api.openai.com/v1).
+    #[arg(long, value_name = "BASE_URL")]
+    pub llm: Option<String>,
+    /// The model for --llm.
+    #[arg(long, default_value = "gpt-4o-mini")]
+    pub llm_model: String,
+    /// The API key for --llm.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub llm_key: Option<String>,
+}
+
+/// Rewords each scenario's message with an LLM; on any failure the original wording stays and
+/// the reason is reported once.
+async fn rephrase(
+    args: &GenerateArgs,
+    base: &str,
+    scenarios: &mut [shared::api::ScenarioInput],
+) -> anyhow::Result<usize> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()?;
+    let url = format!("{}/chat/completions", base.trim_end_matches('/'));
+    let mut changed = 0;
+    for s in scenarios.iter_mut() {
+        let body = serde_json::json!({
+            "model": args.llm_model,
+            "temperature": 0.7,
+            "messages": [
+                {"role": "system", "content": "Rephrase the user's request to a customer-facing AI agent in different words, \
+                    keeping its meaning, every concrete detail (ids, amounts, names) and its tone. Reply with the rephrased request only."},
+                {"role": "user", "content": s.user_message},
+            ],
+        });
+        let mut request = http.post(&url).json(&body);
+        if let Some(key) = &args.llm_key {
+            request = request.bearer_auth(key);
+        }
+        let reply: serde_json::Value = request
+            .send()
+            .await
+            .with_context(|| format!("--llm: cannot reach {url}"))?
+            .error_for_status()
+            .with_context(|| format!("--llm: {url} refused the request"))?
+            .json()
+            .await?;
+        if let Some(text) = reply["choices"][0]["message"]["content"]
+            .as_str()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            s.user_message = text.to_string();
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 pub async fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let agent = AgentFile::load(&args.agent_file)?;
-    let scenarios = generate(
+    let mut scenarios = generate(
         &agent,
         &GenerateOptions {
             seed: args.seed,
@@ -51,6 +107,13 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             category: args.category.clone(),
         },
     );
+    if let Some(base) = &args.llm {
+        let changed = rephrase(&args, base, &mut scenarios).await?;
+        eprintln!(
+            "proctor: the LLM reworded {changed} of {} scenario(s)",
+            scenarios.len()
+        );
+    }
     if let Some(out) = &args.out {
         let yaml = serde_yaml::to_string(&serde_json::json!({ "scenarios": scenarios }))?;
         std::fs::write(out, yaml).with_context(|| format!("writing {}", out.display()))?;
