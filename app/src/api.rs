@@ -22,6 +22,9 @@ mod data {
         pub agent: Option<String>,
         pub status: Option<String>,
         pub source: Option<String>,
+        /// First and last day (YYYY-MM-DD, UTC) of the runs' creation.
+        pub since: Option<String>,
+        pub until: Option<String>,
         pub cursor: Option<String>,
     }
 
@@ -74,6 +77,8 @@ pub async fn list_runs(
     agent: Option<String>,
     status: Option<String>,
     source: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
     cursor: Option<String>,
 ) -> Result<Page<RunView>, ServerFnError> {
     data()?
@@ -81,6 +86,8 @@ pub async fn list_runs(
             agent,
             status,
             source,
+            since,
+            until,
             cursor,
         })
         .await

@@ -32,6 +32,21 @@ where
         .transpose()
 }
 
+/// A `YYYY-MM-DD` date at the given time of day, UTC.
+fn day(
+    text: &Option<String>,
+    at: chrono::NaiveTime,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    text.as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_time(at).and_utc())
+                .map_err(|_| format!("{s:?} is not a date like 2026-11-25"))
+        })
+        .transpose()
+}
+
 #[async_trait::async_trait]
 impl DashboardData for Service {
     async fn overview(&self) -> Result<Overview, String> {
@@ -66,9 +81,13 @@ impl DashboardData for Service {
             agent,
             status: parsed(&q.status)?,
             source: parsed(&q.source)?,
+            since: day(&q.since, chrono::NaiveTime::MIN)?,
+            until: day(
+                &q.until,
+                chrono::NaiveTime::from_hms_milli_opt(23, 59, 59, 999).expect("a valid time"),
+            )?,
             cursor: q.cursor,
             limit: Some(50),
-            ..Default::default()
         };
         self.store
             .list_runs(&filter)

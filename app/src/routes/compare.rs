@@ -35,7 +35,7 @@ pub fn ComparePage() -> impl IntoView {
         let head = query.read().get("head").unwrap_or_default();
         async move {
             let run = crate::api::get_run(head).await?;
-            list_runs(Some(run.agent_name), None, None, None).await
+            list_runs(Some(run.agent_name), None, None, None, None, None).await
         }
     });
     view! {

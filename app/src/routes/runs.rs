@@ -23,10 +23,24 @@ pub fn RunsPage() -> impl IntoView {
         navigate(&format!("/runs{}", q.to_query_string()), Default::default());
     };
     let runs = LocalResource::new(move || {
-        let (agent, status, source) = (param("agent"), param("status"), param("source"));
+        let (agent, status, source, since, until) = (
+            param("agent"),
+            param("status"),
+            param("source"),
+            param("since"),
+            param("until"),
+        );
         async move {
             let opt = |s: String| Some(s).filter(|s| !s.is_empty());
-            list_runs(opt(agent), opt(status), opt(source), None).await
+            list_runs(
+                opt(agent),
+                opt(status),
+                opt(source),
+                opt(since),
+                opt(until),
+                None,
+            )
+            .await
         }
     });
     let picked: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
@@ -42,7 +56,9 @@ pub fn RunsPage() -> impl IntoView {
     };
     let set_agent = set_param.clone();
     let set_status = set_param.clone();
-    let set_source = set_param;
+    let set_source = set_param.clone();
+    let set_since = set_param.clone();
+    let set_until = set_param;
     view! {
         <section>
             <div class="page-head">
@@ -60,6 +76,10 @@ pub fn RunsPage() -> impl IntoView {
                     <option value="failures" selected=move || param("outcome") == "failures">"Has failures"</option>
                     <option value="passed" selected=move || param("outcome") == "passed">"All passed"</option>
                 </select>
+                <label>"From "<input type="date" aria-label="From date" prop:value=move || param("since")
+                    on:change=move |ev| set_since("since", event_target_value(&ev))/></label>
+                <label>"to "<input type="date" aria-label="To date" prop:value=move || param("until")
+                    on:change=move |ev| set_until("until", event_target_value(&ev))/></label>
                 <select aria-label="Source" on:change=move |ev| set_source("source", event_target_value(&ev))>
                     <option value="">"All sources"</option>
                     {["cli", "ci", "dashboard", "mcp", "api"].into_iter().map(|s| view! {
@@ -70,6 +90,10 @@ pub fn RunsPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
                 {move || runs.get().map(|r| match r {
                     Err(e) => view! { <LoadError error=e.to_string()/> }.into_any(),
+                    Ok(page) if page.items.is_empty() && !query.read().to_query_string().is_empty() => view! {
+                        <div class="empty"><p>"No runs match these filters."</p>
+                            <p class="muted"><A href="/runs">"Clear the filters"</A></p></div>
+                    }.into_any(),
                     Ok(page) if page.items.is_empty() => view! {
                         <div class="empty">
                             <p>"No test runs yet."</p>
