@@ -130,6 +130,19 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         "{first_table}"
     );
     fresh.screenshot("compare").await;
+    // Each case opens both of its results side by side.
+    fresh
+        .client
+        .find(Locator::Css("table.grid tbody tr td a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let sides = fresh.texts(".pair > section", 2).await;
+    let badges = fresh.texts(".pair .page-head .badge", 2).await;
+    assert_eq!(badges, ["passed", "failed"], "{sides:?}");
+    fresh.screenshot("pair").await;
     fresh.close().await;
 }
 

@@ -25,6 +25,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=routes::runs::RunsPage/>
                     <Route path=path!("/runs") view=routes::runs::RunsPage/>
                     <Route path=path!("/runs/:id") view=routes::run::RunPage/>
+                    <Route path=path!("/results/pair") view=routes::result::ResultPairPage/>
                     <Route path=path!("/results/:id") view=routes::result::ResultPage/>
                     <Route path=path!("/compare") view=routes::compare::ComparePage/>
                     <Route path=path!("/agents") view=routes::agents::AgentsPage/>

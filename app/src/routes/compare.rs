@@ -121,9 +121,19 @@ fn CaseTable(rows: Vec<CaseComparison>) -> impl IntoView {
                     if c.cost_regression { notes.push("dearer"); }
                     if c.latency_regression { notes.push("slower"); }
                     if c.change == CaseChange::Flaky { notes.push("attempts disagree"); }
+                    let pair = match (c.base.as_ref().and_then(|s| s.result_ids.first()), c.head.as_ref().and_then(|s| s.result_ids.first())) {
+                        (Some(b), Some(h)) => Some(format!("/results/pair?base={b}&head={h}")),
+                        _ => None,
+                    };
                     view! {
                         <tr>
-                            <td>{c.scenario_key.clone()}</td>
+                            <td>{
+                                let key = c.scenario_key.clone();
+                                match pair {
+                                    Some(href) => view! { <A href=href>{key}</A> }.into_any(),
+                                    None => view! { <span>{key}</span> }.into_any(),
+                                }
+                            }</td>
                             <td class="num">{side_link(&c, false)}</td>
                             <td class="num">{side_link(&c, true)}</td>
                             <td class:changed=c.path_changed><code>{path}</code></td>

@@ -21,8 +21,27 @@ fn json(v: &Option<serde_json::Value>) -> String {
 #[component]
 pub fn ResultPage() -> impl IntoView {
     let params = use_params_map();
+    view! { <ResultView id=Signal::derive(move || params.read().get("id").unwrap_or_default())/> }
+}
+
+/// The same case in two runs, side by side: `/results/pair?base=…&head=…`.
+#[component]
+pub fn ResultPairPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let side =
+        move |k: &'static str| Signal::derive(move || query.read().get(k).unwrap_or_default());
+    view! {
+        <div class="pair">
+            <section><h2 class="side">"Base run"</h2><ResultView id=side("base")/></section>
+            <section><h2 class="side">"Head run"</h2><ResultView id=side("head")/></section>
+        </div>
+    }
+}
+
+#[component]
+pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
     let result = LocalResource::new(move || {
-        let id = params.read().get("id").unwrap_or_default();
+        let id = id.get();
         async move { get_result(id).await }
     });
     view! {
