@@ -13,7 +13,7 @@ use shared::eval::RunComparison;
 use shared::{Agent, RunSource, TestResult};
 use uuid::Uuid;
 
-use crate::http::AppState;
+use crate::http::{ApiError, AppState};
 use crate::service::Service;
 use crate::store::{RunFilter, ScenarioFilter};
 
@@ -187,8 +187,20 @@ impl DashboardData for Service {
     }
 }
 
-pub async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
+/// Server functions that change data; with an API token set they need it, like REST writes.
+const WRITES: &[&str] = &["/api/fn/start_run"];
+
+pub async fn server_fn(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> Result<axum::response::Response, ApiError> {
+    if WRITES.contains(&request.uri().path()) {
+        crate::http::authorize(state.api_token.as_deref(), request.headers())?;
+    }
     let data: Arc<dyn DashboardData> = state.service.clone();
-    leptos_axum::handle_server_fns_with_context(move || provide_context(data.clone()), request)
-        .await
+    Ok(
+        leptos_axum::handle_server_fns_with_context(move || provide_context(data.clone()), request)
+            .await
+            .into_response(),
+    )
 }

@@ -84,3 +84,84 @@ async fn deep_links_get_the_dashboards_index_page() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn with_a_token_the_dashboard_writes_only_after_trading_it_for_a_session() {
+    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
+    let authed = reqwest::Client::new();
+    authed
+        .post(s.url("/api/v1/agents"))
+        .bearer_auth("s3cret")
+        .json(&serde_json::json!({"name": "support"}))
+        .send()
+        .await
+        .unwrap();
+    let scenarios: serde_json::Value = authed
+        .post(s.url("/api/v1/agents/support/scenarios"))
+        .bearer_auth("s3cret")
+        .json(&serde_json::json!({"scenarios": [{"key": "a", "user_message": "hi"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = format!(
+        "agent=support&scenario_ids={}&repeats=1",
+        scenarios[0]["id"].as_str().unwrap()
+    );
+    let start = |client: &reqwest::Client| {
+        client
+            .post(s.url("/api/fn/start_run"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.clone())
+            .send()
+    };
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let refused = start(&browser).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let (_, state) = s.get("/api/v1/session").await;
+    assert_eq!(
+        state,
+        serde_json::json!({"required": true, "signed_in": false})
+    );
+
+    let wrong = browser
+        .post(s.url("/api/v1/session"))
+        .json(&serde_json::json!({"token": "guess"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let ok = browser
+        .post(s.url("/api/v1/session"))
+        .json(&serde_json::json!({"token": "s3cret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 204);
+    let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+
+    let state: serde_json::Value = browser
+        .get(s.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["signed_in"], true);
+    let started = start(&browser).await.unwrap();
+    assert_eq!(started.status(), 200);
+    let run: serde_json::Value = started.json().await.unwrap();
+    assert_eq!(run["run"]["status"], "queued");
+    assert_eq!(run["run"]["source"], "dashboard");
+}

@@ -5,4 +5,5 @@ pub mod format;
 pub mod live;
 pub mod run_drawer;
 pub mod sequence_diff;
+pub mod session;
 pub mod summary_cards;

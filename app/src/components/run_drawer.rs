@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use shared::Scenario;
 
+use super::session::{open_session, session_state};
 use crate::api::start_run;
 
 #[component]
@@ -20,6 +21,30 @@ pub fn RunDrawer(agent: String, scenarios: Vec<Scenario>, open: RwSignal<bool>) 
     let repeats = RwSignal::new(1u32);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // On a server with an API token, writes need it once per browser session.
+    let locked = RwSignal::new(false);
+    let token = RwSignal::new(String::new());
+    Effect::new(move || {
+        if open.get() {
+            leptos::task::spawn_local(async move {
+                if let Ok((required, signed_in)) = session_state().await {
+                    locked.set(required && !signed_in);
+                }
+            });
+        }
+    });
+    let unlock = move |_| {
+        let t = token.get();
+        leptos::task::spawn_local(async move {
+            match open_session(t).await {
+                Ok(()) => {
+                    locked.set(false);
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let groups: Vec<String> = scenarios.with_value(|s| {
         let mut g: BTreeSet<String> = BTreeSet::new();
         for sc in s {
@@ -111,9 +136,17 @@ pub fn RunDrawer(agent: String, scenarios: Vec<Scenario>, open: RwSignal<bool>) 
                     <label>"Repeats "<input type="number" min="1" max="100" prop:value=move || repeats.get().to_string()
                         on:input=move |ev| repeats.set(event_target_value(&ev).parse().unwrap_or(1).clamp(1, 100))/></label>
                 </div>
+                {move || locked.get().then(|| view! {
+                    <div class="row unlock">
+                        <label>"API token "<input type="password" autocomplete="off" aria-label="API token"
+                            prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev))/></label>
+                        <button on:click=unlock>"Unlock"</button>
+                        <span class="muted">"This server needs its API token to start runs."</span>
+                    </div>
+                })}
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <p class="muted">"The run is queued; a worker (`proctor serve --agent FILE` or `proctor worker`) executes it."</p>
-                <button class="primary" on:click=start disabled=move || busy.get()>
+                <button class="primary" on:click=start disabled=move || busy.get() || locked.get()>
                     {move || format!("Start {} case(s)", selected.get().len() as u32 * repeats.get())}
                 </button>
             </div>

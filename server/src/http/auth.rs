@@ -1,44 +1,111 @@
-//! Bearer-token protection for writes. Reads stay open so the dashboard and `curl` work without
+//! Token protection for writes. Reads stay open so the dashboard and `curl` work without
 //! credentials on a trusted machine; anything that changes data needs the token when one is set.
+//!
+//! Scripts send it as `Authorization: Bearer <token>`. The dashboard, which cannot hold a secret
+//! in its code, trades it once for an HttpOnly, SameSite=Strict session cookie
+//! (`POST /api/v1/session`), which the browser then sends with every same-site request.
 
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
 
+use super::extract::ApiJson;
 use super::{ApiError, AppState};
+
+const SESSION_COOKIE: &str = "proctor_token";
+
+/// The credential a request carries: a bearer token, else the dashboard's session cookie.
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    bearer.or_else(|| {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| {
+                c.trim()
+                    .strip_prefix(SESSION_COOKIE)
+                    .and_then(|rest| rest.strip_prefix('='))
+            })
+    })
+}
+
+/// Whether `headers` may write: always when the server has no token.
+pub fn authorize(token: Option<&str>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = token else { return Ok(()) };
+    match presented(headers) {
+        Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the token does not match PROCTOR_API_TOKEN on the server",
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "this server requires a token for writes: send `Authorization: Bearer <PROCTOR_API_TOKEN>` \
+             (in the dashboard, enter the token when asked)",
+        )),
+    }
+}
 
 pub async fn require_token_for_writes(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(expected) = &state.api_token else {
-        return Ok(next.run(request).await);
-    };
-    if matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) {
-        return Ok(next.run(request).await);
+    // Opening a session checks the token it is given; everything else that writes needs one.
+    let opens_session = request.uri().path().ends_with("/session");
+    if !opens_session
+        && !matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS
+        )
+    {
+        authorize(state.api_token.as_deref(), request.headers())?;
     }
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    match given {
-        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(next.run(request).await),
-        Some(_) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "the bearer token does not match PROCTOR_API_TOKEN on the server",
-        )),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "this server requires a token for writes: send `Authorization: Bearer <PROCTOR_API_TOKEN>`",
-        )),
-    }
+    Ok(next.run(request).await)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionInput {
+    token: String,
+}
+
+/// `GET /session`: whether writes need a token, and whether this browser has given it.
+pub async fn session_state(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
+    let required = state.api_token.is_some();
+    let signed_in = !required || authorize(state.api_token.as_deref(), &headers).is_ok();
+    Json(serde_json::json!({ "required": required, "signed_in": signed_in }))
+}
+
+/// `POST /session`: checks the token and keeps it in a session cookie for the dashboard.
+pub async fn open_session(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<SessionInput>,
+) -> Result<Response, ApiError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        format!("Bearer {}", input.token.trim())
+            .parse()
+            .map_err(|_| ApiError::bad_request("the token has characters a header cannot carry"))?,
+    );
+    authorize(state.api_token.as_deref(), &headers)?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+        input.token.trim()
+    );
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
 /// Compares without an early exit, so response timing does not reveal how much of a guess was

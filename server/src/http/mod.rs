@@ -19,6 +19,7 @@ use axum::{middleware, Json, Router};
 use shared::cost::PriceTable;
 use tower_http::services::{ServeDir, ServeFile};
 
+pub use auth::authorize;
 pub use error::ApiError;
 
 use crate::service::Service;
@@ -48,6 +49,10 @@ impl AppState {
 pub fn router(state: AppState, dist: &Path, self_url: Option<&str>) -> Router {
     let api = Router::new()
         .route("/health", get(health))
+        .route(
+            "/session",
+            get(auth::session_state).post(auth::open_session),
+        )
         .route("/agents", get(agents::list).post(agents::upsert))
         .route("/agents/{agent}", get(agents::get))
         .route(
@@ -109,19 +114,7 @@ fn mcp_service(self_url: &str, token: Option<Arc<str>>) -> Router {
     let guard = move |request: axum::extract::Request, next: middleware::Next| {
         let token = token.clone();
         async move {
-            if let Some(expected) = token {
-                let given = request
-                    .headers()
-                    .get(axum::http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "));
-                if given != Some(&*expected) {
-                    return Err(ApiError::new(
-                        StatusCode::UNAUTHORIZED,
-                        "this server requires its API token for MCP: send `Authorization: Bearer <PROCTOR_API_TOKEN>`",
-                    ));
-                }
-            }
+            auth::authorize(token.as_deref(), request.headers())?;
             Ok::<_, ApiError>(next.run(request).await)
         }
     };
