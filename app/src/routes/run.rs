@@ -40,9 +40,19 @@ pub fn RunPage() -> impl IntoView {
             list_results(id, opt(status), opt(category), opt(q), opt(cursor)).await
         }
     });
-    // Live events while the page shows this run; the effect tracks only the id, so its cleanup
-    // (closing the stream) runs when the page moves to another run or goes away.
-    Effect::new(move || follow_run(id(), tick));
+    // Live events while the run is going. The memo changes only when the run or its finished
+    // state does, so the stream is opened once and closed (by the effect's cleanup) when the run
+    // finishes or the page moves to another run.
+    let live = Memo::new(move |_| {
+        run.get()
+            .and_then(|r| r.ok())
+            .map(|v| (v.run.id.to_string(), v.run.status.is_finished()))
+    });
+    Effect::new(move || {
+        if let Some((run_id, false)) = live.get() {
+            follow_run(run_id, tick);
+        }
+    });
     let navigate = use_navigate();
     let set_param = move |key: &'static str, value: String| {
         let mut q = query.get_untracked();
