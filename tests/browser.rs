@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use e2e::{repo, Browser, Proctor};
+use e2e::{Browser, Proctor};
 use fantoccini::Locator;
 use serde_json::json;
 
@@ -216,5 +216,4 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     assert!(b.text(".cards .card").await.contains("100.0%"));
     b.screenshot("live").await;
     b.close().await;
-    let _ = repo();
 }
