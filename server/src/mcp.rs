@@ -16,7 +16,7 @@ use shared::eval::compare::{CaseChange, RunComparison};
 use shared::RunSource;
 use uuid::Uuid;
 
-use crate::runner::client::ApiClient;
+use crate::runner::client::{encode, ApiClient};
 
 #[derive(Clone)]
 pub struct ProctorMcp {
@@ -57,17 +57,6 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -178,11 +167,7 @@ impl ProctorMcp {
         Parameters(a): Parameters<AgentArg>,
     ) -> Result<String, ErrorData> {
         let q = query(&[("tag", a.tag), ("q", a.search)]);
-        let scenarios = self
-            .api
-            .scenarios(&encode(&a.agent), &q)
-            .await
-            .map_err(api_error)?;
+        let scenarios = self.api.scenarios(&a.agent, &q).await.map_err(api_error)?;
         text(&json!(scenarios
             .iter()
             .map(|s| json!({

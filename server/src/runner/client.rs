@@ -13,6 +13,18 @@ use shared::eval::RunComparison;
 use shared::{Agent, RunStatus, Scenario};
 use uuid::Uuid;
 
+/// Percent-encodes a path segment or query value (agent names may hold spaces and the like).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct ApiClient {
     base: String,
@@ -96,7 +108,7 @@ impl ApiClient {
         scenarios: Vec<ScenarioInput>,
     ) -> anyhow::Result<Vec<Scenario>> {
         self.post(
-            &format!("/agents/{agent}/scenarios"),
+            &format!("/agents/{}/scenarios", encode(agent)),
             &serde_json::json!({ "scenarios": scenarios }),
             "storing scenarios",
         )
@@ -123,7 +135,7 @@ impl ApiClient {
 
     pub async fn scenarios(&self, agent: &str, query: &str) -> anyhow::Result<Vec<Scenario>> {
         self.get(
-            &format!("/agents/{agent}/scenarios?{query}"),
+            &format!("/agents/{}/scenarios?{query}", encode(agent)),
             "listing scenarios",
         )
         .await

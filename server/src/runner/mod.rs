@@ -231,7 +231,10 @@ pub async fn resolve_baseline(
             .with_context(|| format!("--baseline takes a run id or `latest`, got {given:?}"));
     }
     let page = client
-        .runs(&format!("agent={agent}&status=completed&limit=20"))
+        .runs(&format!(
+            "agent={}&status=completed&limit=20",
+            client::encode(agent)
+        ))
         .await?;
     Ok(page
         .items
