@@ -1,7 +1,7 @@
 """proctor_trace: zero-code tracing of LLM agents for Proctor.
 
     import proctor_trace
-    proctor_trace.install()                 # patch every supported SDK, now and when imported
+    proctor_trace.install()                 # tap the HTTP clients SDKs use, now and when imported
     with proctor_trace.case("refund-basic", input=message) as c:
         answer = agent(message)
         c.output = answer
@@ -20,7 +20,7 @@ import time
 from . import _case
 from ._case import Case
 from ._hooks import install
-from ._patch import fault
+from ._fault import fault
 
 __all__ = ["install", "case", "current_case", "tool", "Case", "redaction_enabled"]
 __version__ = "0.1.0"
@@ -75,7 +75,7 @@ def tool(fn=None, *, name=None):
             if c is None:
                 return
             try:
-                from .providers._common import plain
+                from .protocols._common import plain
 
                 c.record_tool_run(tool_name, plain(arguments(args, kwargs)), plain(result), (time.perf_counter() - t0) * 1000.0, error)
             except Exception as exc:

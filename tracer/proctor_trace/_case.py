@@ -44,7 +44,9 @@ class Case:
 
     # --- LLM calls -------------------------------------------------------------------------
 
-    def record_llm_call(self, provider, model, usage, tools_offered, tools_chosen, latency_ms, streamed, started_at, error=None):
+    def record_llm_call(self, provider, model, usage, tools_offered, tools_chosen, t0, streamed, started_at, error=None, text=None):
+        """One LLM call, from `t0` (a `perf_counter` reading at its start) to now."""
+        now = time.perf_counter()
         call = {
             "provider": provider,
             "model": model or "",
@@ -55,15 +57,18 @@ class Case:
             "reasoning_tokens": usage.get("reasoning_tokens", 0),
             "tools_offered": list(tools_offered),
             "tools_chosen": [c[1] for c in tools_chosen],
-            "latency_ms": latency_ms,
+            "latency_ms": round((now - t0) * 1000.0, 3),
             "streamed": streamed,
             "started_at": started_at,
             "error": error,
+            "_t0": t0,
+            "_t1": now,
+            "_text": text,
         }
         self.llm_calls.append(call)
-        now = time.perf_counter()
         for call_id, name, arguments in tools_chosen:
             self._open_tool_call(call_id, name, arguments, now)
+        return call
 
     def _new_tool_call(self, call_id, name, arguments, t_requested):
         tc = {
@@ -108,6 +113,17 @@ class Case:
                 tc["duration_ms"] = round((now - tc["_t"]) * 1000.0, 3)
                 tc["duration_source"] = "inferred"
 
+    def tool_results_in_text(self, texts):
+        """Frameworks that run tools themselves may hand a result back as plain text that names
+        the call id (`Call id: call_1 ... Observation: ...`): such a text completes that call."""
+        for tc in list(self._pending.values()):
+            call_id = tc["call_id"]
+            if not call_id or tc["result"] is not None:
+                continue
+            text = next((t for t in texts if call_id in t), None)
+            if text is not None:
+                self.tool_results_seen([(call_id, None, text, False)])
+
     # --- tools timed directly (decorator, LangChain) ----------------------------------------
 
     def record_tool_run(self, name, arguments, result, duration_ms, error=None, call_id=None):
@@ -127,24 +143,33 @@ class Case:
 
     # --- output -----------------------------------------------------------------------------
 
+    def final_answer(self):
+        """What the model said last: the agent's answer when the agent did not say otherwise."""
+        for call in reversed(self.llm_calls):
+            if call["_text"]:
+                return call["_text"]
+        return None
+
     def to_trace(self, redact=True):
         """The case as the `Trace` the server expects, scrubbed unless `redact` is false."""
         from ._redact import redact as _redact
 
-        for stream in list(self.open_streams):
-            stream.close()
+        for fold in list(self.open_streams):
+            fold.end()
 
         tool_calls = [{k: v for k, v in tc.items() if not k.startswith("_")} for tc in self.tool_calls]
         for tc in tool_calls:
             tc["started_at"] = _iso(tc["started_at"])
-        llm_calls = [dict(c, started_at=_iso(c["started_at"])) for c in self.llm_calls]
+        llm_calls = [{k: v for k, v in c.items() if not k.startswith("_")} for c in self.llm_calls]
+        for c in llm_calls:
+            c["started_at"] = _iso(c["started_at"])
         trace = {
             "llm_calls": llm_calls,
             "tool_calls": tool_calls,
             "total_duration_ms": round((time.perf_counter() - self._t0) * 1000.0, 3),
             "started_at": _iso(self.started_at),
             "input": self.input,
-            "output": self.output,
+            "output": self.output if self.output is not None else self.final_answer(),
             "redactions": {},
         }
         if redact:

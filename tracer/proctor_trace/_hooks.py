@@ -1,25 +1,35 @@
-"""`install()`: patch every supported SDK that is importable now, and any imported later.
+"""`install()`: tap every supported HTTP client that is importable now, and any imported later.
 
-An import hook on `sys.meta_path` waits for the SDK's top-level package to finish executing,
-then patches it; the agent's code never has to import anything in a particular order.
+An import hook on `sys.meta_path` waits for the package to finish executing, then taps it; the
+agent's code never has to import anything in a particular order.
 """
 
 import importlib
 import sys
 import threading
 
-from ._patch import fault
+from ._fault import fault
 
-# top-level module -> the provider module that patches it
+# top-level module -> the module that taps it
 _PROVIDERS = {
-    "openai": "proctor_trace.providers.openai",
-    "anthropic": "proctor_trace.providers.anthropic",
-    "google.genai": "proctor_trace.providers.gemini",
+    "httpx": "proctor_trace._http",
+    "httpx2": "proctor_trace._http",
+    "aiohttp": "proctor_trace._aiohttp",
     "langchain_core": "proctor_trace.langchain",
 }
 _done = set()
 _lock = threading.RLock()
 _finder = None
+
+
+def patch(cls, name, make_wrapper):
+    """Replaces `cls.name` with `make_wrapper(original)` unless it is missing or already ours."""
+    original = cls.__dict__.get(name)
+    if original is None or getattr(original, "__proctor_wrapped__", False):
+        return
+    wrapper = make_wrapper(original)
+    wrapper.__proctor_wrapped__ = True
+    setattr(cls, name, wrapper)
 
 
 def _patch_now(name):
@@ -67,7 +77,8 @@ class _Finder:
 
 
 def install():
-    """Patches the OpenAI, Anthropic and Google Gemini SDKs and LangChain. Safe to call twice."""
+    """Taps the HTTP clients LLM SDKs send through (httpx, httpx2, aiohttp) and LangChain's
+    callbacks. Safe to call twice."""
     global _finder
     with _lock:
         if _finder is None:

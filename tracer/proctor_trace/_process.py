@@ -45,6 +45,6 @@ def write(case):
         finally:
             os.close(fd)
     except Exception as exc:
-        from ._patch import fault
+        from ._fault import fault
 
         fault("writing the trace", exc)

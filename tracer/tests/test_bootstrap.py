@@ -54,7 +54,8 @@ def test_an_unchanged_agent_is_traced_and_scrubbed(tmp_path, fake_llm):
     assert tool["arguments"] == {"email": "[REDACTED:EMAIL]"}
     assert "555-0188" not in json.dumps(trace)
     assert trace["input"] == "Look up the customer [REDACTED:EMAIL]"
-    assert trace["redactions"]["email"] >= 2 and trace["redactions"]["phone"] == 1
+    assert trace["output"] == stdout.strip().replace("(212) 555-0188", "[REDACTED:PHONE]"), "the final answer, scrubbed"
+    assert trace["redactions"]["email"] >= 2 and trace["redactions"]["phone"] == 2
 
 
 def test_redaction_is_off_only_when_asked(tmp_path, fake_llm):

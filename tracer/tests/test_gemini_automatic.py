@@ -1,5 +1,5 @@
-"""Gemini's automatic function calling runs the agent's Python functions inside the SDK; the
-tracer reads those calls from the response's history."""
+"""Gemini's automatic function calling runs the agent's Python functions inside the SDK, which then
+sends their results in its next request: on the wire it is an ordinary tool-calling exchange."""
 
 import proctor_trace
 
@@ -21,9 +21,11 @@ def test_automatic_function_calls_are_recorded(fake_llm):
         )
     assert "sunny" in resp.text
     trace = c.to_trace()
+    assert [x["tools_chosen"] for x in trace["llm_calls"]] == [["get_weather"], []], "one record per request the SDK sent"
     assert trace["llm_calls"][0]["tools_offered"] == ["get_weather"]
     [tool] = trace["tool_calls"]
     assert tool["name"] == "get_weather"
     assert tool["arguments"] == {"city": "Paris"}
     assert "sunny" in str(tool["result"])
-    assert tool["duration_source"] == "unknown", "the SDK ran it; its duration is not guessed"
+    assert tool["duration_source"] == "inferred", "the gap between the SDK's two requests"
+    assert trace["output"] == resp.text

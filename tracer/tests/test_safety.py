@@ -10,7 +10,8 @@ import pytest
 
 import agents
 import proctor_trace
-from proctor_trace.providers import openai as openai_provider
+from proctor_trace import _fault
+from proctor_trace.protocols import openai_chat
 
 
 def client():
@@ -26,27 +27,44 @@ def test_an_sdk_error_propagates_unchanged_and_is_recorded(fake_llm):
         client().chat.completions.create(model="gpt-4o", messages=messages)
     assert str(traced.value) == str(untraced.value)
     [call] = c.to_trace()["llm_calls"]
-    assert call["error"].startswith("BadRequestError") and "trigger-error" in call["error"]
+    assert call["error"].startswith("HTTP 400") and "trigger-error" in call["error"]
     assert call["model"] == "gpt-4o"
 
 
-def test_a_tracer_fault_leaves_the_agents_result_unchanged(fake_llm, monkeypatch, caplog):
-    def broken(resp):
+def test_a_tracer_fault_leaves_the_agents_result_unchanged_and_stays_off_its_output(fake_llm, monkeypatch, capfd, tmp_path):
+    def broken(body):
         raise RuntimeError("tracer bug")
 
-    monkeypatch.setattr(openai_provider.ChatSpec, "response", staticmethod(broken))
+    log = tmp_path / "tracer.log"
+    monkeypatch.setenv("PROCTOR_TRACE_LOG", str(log))
+    monkeypatch.setattr(_fault, "_reported", set())
+    monkeypatch.setattr(openai_chat, "response", broken)
     with proctor_trace.case("fault") as c:
         answer = agents.openai_chat_sync(client(), stream=False)
     assert "get_weather returned" in answer
     assert c.to_trace()["llm_calls"] == []
-    assert "tracer bug" in caplog.text
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", "nothing reaches the agent's stdout or stderr"
+    assert "tracer bug" in log.read_text()
 
 
-def test_a_fault_while_reading_the_request_still_lets_the_call_through(fake_llm, monkeypatch):
-    monkeypatch.setattr(openai_provider.ChatSpec, "request", staticmethod(lambda kwargs: 1 / 0))
-    with proctor_trace.case("fault"):
-        answer = agents.openai_chat_sync(client(), stream=True)
+def test_a_fault_is_on_stderr_only_when_debugging(monkeypatch, capfd):
+    monkeypatch.setattr(_fault, "_reported", set())
+    monkeypatch.delenv("PROCTOR_TRACE_LOG", raising=False)
+    _fault.fault("somewhere", ValueError("quiet"))
+    assert capfd.readouterr().err == ""
+    monkeypatch.setenv("PROCTOR_TRACE_DEBUG", "1")
+    _fault.fault("elsewhere", ValueError("loud"))
+    assert "elsewhere failed (ValueError: loud)" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_a_fault_while_reading_the_request_still_lets_the_call_through(fake_llm, monkeypatch, stream):
+    monkeypatch.setattr(openai_chat, "request", lambda body, path: 1 / 0)
+    with proctor_trace.case("fault") as c:
+        answer = agents.openai_chat_sync(client(), stream=stream)
     assert "sunny" in answer
+    assert c.to_trace()["llm_calls"] == []
 
 
 def test_the_usage_chunk_the_tracer_asked_for_is_hidden_from_the_agent(fake_llm):

@@ -1,0 +1,106 @@
+"""A tap on `aiohttp`, which `google-genai` uses for async calls whenever it is installed, and
+which some frameworks use to reach OpenAI-compatible servers.
+
+`ClientSession._request` is where every request starts. aiohttp gives the body to the reader as
+it arrives, already decoded, through `StreamReader.feed_data`; the tap watches the readers of LLM
+responses there, so whichever way the agent reads the body (`json()`, `text()`, lines, chunks),
+the fold sees the same bytes. aiohttp's bytes cannot be held back, so the tracer never asks an
+aiohttp stream for more than the agent did (an OpenAI stream without `include_usage` is recorded
+without token counts).
+"""
+
+import functools
+import json as _json
+from urllib.parse import urlsplit
+
+from . import _case
+from ._fault import fault
+from ._hooks import patch
+from ._wire import Fold, begin
+
+# id(StreamReader) -> the fold reading it, for the responses being read now
+_taps = {}
+
+
+def _body(data, json):
+    if json is not None:
+        return _json.dumps(json).encode()
+    if isinstance(data, str):
+        return data.encode()
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    raise TypeError("a streamed request body is not read")
+
+
+def _watch(response, fold):
+    reader = response.content
+    buffered = b"".join(getattr(reader, "_buffer", ()))
+    if buffered:
+        fold.feed(buffered)
+    if reader.is_eof() or getattr(reader, "_eof", False):
+        fold.flush()
+        fold.end()
+        return
+    _taps[id(reader)] = fold
+
+
+def install(module):
+    from aiohttp import client, streams
+
+    def make_request(original):
+        @functools.wraps(original)
+        async def _request(self, method, str_or_url, *args, **kwargs):
+            case = _case.current()
+            if case is None:
+                return await original(self, method, str_or_url, *args, **kwargs)
+            url = str(str_or_url)
+            call, _ = begin(case, urlsplit(url).path, lambda: _body(kwargs.get("data"), kwargs.get("json")), can_rewrite=False)
+            if call is None:
+                return await original(self, method, str_or_url, *args, **kwargs)
+            try:
+                response = await original(self, method, str_or_url, *args, **kwargs)
+            except BaseException as exc:
+                if not isinstance(exc, module.ClientConnectorError):
+                    call.failed(exc)
+                raise
+            try:
+                fold = Fold(call, response.status, response.headers.get("content-type"), None, rewritable=False)
+                _watch(response, fold)
+            except Exception as exc:
+                fault("aiohttp response", exc)
+            return response
+        return _request
+
+    def make_feed(original):
+        @functools.wraps(original)
+        def feed_data(self, data, *args, **kwargs):
+            fold = _taps.get(id(self)) if _taps else None
+            if fold is not None:
+                fold.feed(data)
+            return original(self, data, *args, **kwargs)
+        return feed_data
+
+    def make_eof(original):
+        @functools.wraps(original)
+        def feed_eof(self, *args, **kwargs):
+            fold = _taps.pop(id(self), None) if _taps else None
+            if fold is not None:
+                fold.flush()
+                fold.end()
+            return original(self, *args, **kwargs)
+        return feed_eof
+
+    def make_exception(original):
+        @functools.wraps(original)
+        def set_exception(self, exc, *args, **kwargs):
+            fold = _taps.pop(id(self), None) if _taps else None
+            if fold is not None:
+                fold.end("%s: %s" % (type(exc).__name__, exc))
+            return original(self, exc, *args, **kwargs)
+        return set_exception
+
+    patch(client.ClientSession, "_request", make_request)
+    patch(streams.StreamReader, "feed_data", make_feed)
+    patch(streams.StreamReader, "feed_eof", make_eof)
+    patch(streams.StreamReader, "set_exception", make_exception)
+

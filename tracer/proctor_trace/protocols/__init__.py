@@ -1,0 +1,31 @@
+"""The LLM wire protocols the tracer reads: one module per protocol, each reading the request
+JSON, the response JSON and the stream events as the provider documents them. Whatever SDK,
+wrapper or framework made the request, the bytes on the wire are the same, so one parser per
+protocol serves every path (`create`, `with_raw_response`, `with_streaming_response`, `beta`,
+the client's own `post`, an OpenAI-compatible server behind `base_url`, Azure, Vertex, ...).
+
+A protocol module provides:
+- `PROVIDER`: the provider name recorded on the call;
+- `request(body, path)` → `Request`;
+- `response(body)` → `Reply`;
+- `Accumulator()`: fed each stream event (a dict) by `feed(event, hide)`, which answers whether
+  the agent should see the event; `result()` → `Reply`;
+- optionally `ask_for_usage(body)`: adjusts a streaming request body so the stream reports usage,
+  and answers True when it added something the agent must not see.
+"""
+
+from . import anthropic, gemini, openai_chat, openai_responses
+
+
+def route(path):
+    """The protocol module a request path speaks, or None. Path checks only: cheap enough to run
+    on every HTTP request the agent makes."""
+    if path.endswith("/chat/completions"):
+        return openai_chat
+    if path.endswith("/responses"):
+        return openai_responses
+    if path.endswith("/messages") or path.endswith(":rawPredict") or path.endswith(":streamRawPredict") or path.endswith("/invoke"):
+        return anthropic
+    if path.endswith(":generateContent") or path.endswith(":streamGenerateContent"):
+        return gemini
+    return None

@@ -1,0 +1,122 @@
+"""Anthropic Messages (`POST …/v1/messages`, `?beta=true` included), and the same body through
+Google Vertex (`…/models/{model}:rawPredict`, `:streamRawPredict`) and Amazon Bedrock
+(`…/model/{model}/invoke`): JSON, or SSE events from `message_start` to `message_stop`.
+
+Bedrock's streaming endpoint frames events in AWS's binary event-stream encoding, which is not
+read here: such a call is recorded without usage."""
+
+import json
+
+from ._common import Reply, Request, count, result_value, text_of
+
+PROVIDER = "anthropic"
+
+
+def _model(body, path):
+    model = body.get("model")
+    if not model and ":" in path and "/models/" in path:  # Vertex
+        model = path.rsplit("/models/", 1)[1].split(":", 1)[0]
+    elif not model and "/model/" in path:  # Bedrock
+        model = path.rsplit("/model/", 1)[1].split("/", 1)[0]
+    return model
+
+
+def request(body, path):
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not ("model" in body or "anthropic_version" in body):
+        return None
+    results, texts = [], []
+    for m in messages:
+        if not isinstance(m, dict):
+            continue
+        content = m.get("content")
+        if m.get("role") == "assistant":
+            texts = []
+            continue
+        if isinstance(content, str):
+            texts.append(content)
+            continue
+        for block in content or ():
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_result":
+                results.append((block.get("tool_use_id"), None, result_value(block.get("content")), bool(block.get("is_error"))))
+            elif block.get("type") == "text":
+                texts.append(block.get("text") or "")
+    tools = [t.get("name") for t in body.get("tools") or () if isinstance(t, dict) and t.get("name")]
+    return Request(_model(body, path), tools, results, texts, body.get("stream") is True or path.endswith(":streamRawPredict"))
+
+
+def usage(u):
+    if not isinstance(u, dict):
+        return {}
+    cache_read = count(u, "cache_read_input_tokens")
+    cache_write = count(u, "cache_creation_input_tokens")
+    return {
+        # Anthropic counts cached prompt tokens apart; Proctor's input_tokens includes them.
+        "input_tokens": count(u, "input_tokens") + cache_read + cache_write,
+        "output_tokens": count(u, "output_tokens"),
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+    }
+
+
+def response(body):
+    chosen, text = [], ""
+    for b in body.get("content") or ():
+        if b.get("type") == "tool_use":
+            chosen.append((b.get("id"), b.get("name"), b.get("input") if b.get("input") is not None else {}))
+        elif b.get("type") == "text":
+            text += b.get("text") or ""
+    return Reply(usage(body.get("usage")), chosen, body.get("model"), text)
+
+
+class Accumulator:
+    __slots__ = ("usage", "model", "blocks", "text")
+
+    def __init__(self):
+        self.usage = {}
+        self.model = None
+        self.blocks = {}
+        self.text = []
+
+    def feed(self, event, _hide):
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message") or {}
+            self.model = message.get("model")
+            self.usage = usage(message.get("usage"))
+        elif kind == "content_block_start":
+            block = event.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                self.blocks[event.get("index")] = [block.get("id"), block.get("name"), ""]
+            elif block.get("type") == "text" and block.get("text"):
+                self.text.append(block["text"])
+        elif kind == "content_block_delta":
+            delta = event.get("delta") or {}
+            if delta.get("type") == "input_json_delta":
+                slot = self.blocks.get(event.get("index"))
+                if slot is not None:
+                    slot[2] += delta.get("partial_json") or ""
+            elif delta.get("type") == "text_delta":
+                self.text.append(delta.get("text") or "")
+        elif kind == "message_delta":
+            u = event.get("usage")
+            if isinstance(u, dict):
+                # The final delta carries the output count, and on some servers the input too.
+                merged = dict(self.usage)
+                for key, value in usage(u).items():
+                    if value or key == "output_tokens":
+                        merged[key] = value
+                self.usage = merged
+        return True
+
+    def result(self):
+        chosen = []
+        for _, (call_id, name, text) in sorted(self.blocks.items(), key=lambda kv: kv[0] or 0):
+            try:
+                args = json.loads(text) if text else {}
+            except ValueError:
+                args = text
+            chosen.append((call_id, name, args))
+        return Reply(self.usage, chosen, self.model, "".join(self.text))

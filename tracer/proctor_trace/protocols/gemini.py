@@ -1,0 +1,99 @@
+"""Google Gemini `generateContent` and `streamGenerateContent` (`?alt=sse`), through the Gemini
+API or Vertex AI. The JSON uses camelCase; snake_case is accepted too.
+
+With automatic function calling the `google.genai` SDK runs the agent's functions itself and
+sends their results in its next request, so those calls are read like any other."""
+
+from ._common import Reply, Request, count, plain
+
+PROVIDER = "gemini"
+
+
+def _get(obj, camel, snake):
+    if not isinstance(obj, dict):
+        return None
+    v = obj.get(camel)
+    return v if v is not None else obj.get(snake)
+
+
+def _model(path):
+    name = path.rsplit("/models/", 1)[-1].split(":", 1)[0]
+    return name or None
+
+
+def request(body, path):
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return None
+    results, texts = [], []
+    for c in contents:
+        if not isinstance(c, dict):
+            continue
+        if c.get("role") == "model":
+            texts = []
+            continue
+        for part in c.get("parts") or ():
+            fr = _get(part, "functionResponse", "function_response")
+            if fr is not None:
+                results.append((fr.get("id"), fr.get("name"), plain(fr.get("response")), False))
+            elif isinstance(part, dict) and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+    names = []
+    for tool in body.get("tools") or ():
+        for decl in _get(tool, "functionDeclarations", "function_declarations") or ():
+            if isinstance(decl, dict) and decl.get("name"):
+                names.append(decl["name"])
+    return Request(_model(path), names, results, texts, path.endswith(":streamGenerateContent"))
+
+
+def _usage(u):
+    if not isinstance(u, dict):
+        return {}
+    thoughts = count(u, "thoughtsTokenCount") or count(u, "thoughts_token_count")
+    return {
+        "input_tokens": count(u, "promptTokenCount") or count(u, "prompt_token_count"),
+        # Thinking is billed as output; Proctor's output_tokens includes it.
+        "output_tokens": (count(u, "candidatesTokenCount") or count(u, "candidates_token_count")) + thoughts,
+        "cache_read_tokens": count(u, "cachedContentTokenCount") or count(u, "cached_content_token_count"),
+        "reasoning_tokens": thoughts,
+    }
+
+
+def _read(body):
+    chosen, text = [], ""
+    for cand in body.get("candidates") or ():
+        for part in (cand.get("content") or {}).get("parts") or ():
+            fc = _get(part, "functionCall", "function_call")
+            if fc is not None:
+                chosen.append((fc.get("id"), fc.get("name"), fc.get("args") or {}))
+            elif isinstance(part.get("text"), str) and not part.get("thought"):
+                text += part["text"]
+    return chosen, text
+
+
+def response(body):
+    chosen, text = _read(body)
+    return Reply(_usage(_get(body, "usageMetadata", "usage_metadata")), chosen, _get(body, "modelVersion", "model_version"), text)
+
+
+class Accumulator:
+    __slots__ = ("usage", "model", "calls", "text")
+
+    def __init__(self):
+        self.usage = {}
+        self.model = None
+        self.calls = []
+        self.text = []
+
+    def feed(self, chunk, _hide):
+        u = _get(chunk, "usageMetadata", "usage_metadata")
+        if u:
+            self.usage = _usage(u)
+        self.model = _get(chunk, "modelVersion", "model_version") or self.model
+        chosen, text = _read(chunk)
+        self.calls.extend(chosen)
+        self.text.append(text)
+        return True
+
+    def result(self):
+        return Reply(self.usage, self.calls, self.model, "".join(self.text))

@@ -1,1 +1,0 @@
-"""One module per SDK: how to read its requests, responses and stream items."""
