@@ -243,6 +243,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._json(400, {"error": {"message": "the body is not JSON", "type": "invalid_request_error"}})
         path = self.path.split("?")[0]
+        self.server.requests.append((path, body.get("stream") is True or path.endswith(":streamGenerateContent")))
         delay = float(self.server.delay_ms) / 1000.0
         if delay:
             time.sleep(delay)
@@ -250,7 +251,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._openai_chat(body)
         if path.endswith("/responses"):
             return self._openai_responses(body)
-        if path.endswith("/messages"):
+        if path.endswith("/messages") or path.endswith(":rawPredict") or path.endswith(":streamRawPredict"):
+            if "model" not in body and "/models/" in path:  # Vertex names the model in the path
+                body["model"] = path.rsplit("/models/", 1)[1].split(":", 1)[0]
             return self._anthropic(body)
         m = re.search(r"/models/([^/:]+):(generateContent|streamGenerateContent)$", path)
         if m:
@@ -340,12 +343,27 @@ class Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             return self._json(200, response)
         started = dict(response, status="in_progress", output=[], usage=None)
-        self._sse([
-            ("response.created", {"type": "response.created", "sequence_number": 0, "response": started}),
-            ("response.output_item.added", {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": dict(item, status="in_progress")}),
-            ("response.output_item.done", {"type": "response.output_item.done", "sequence_number": 2, "output_index": 0, "item": item}),
-            ("response.completed", {"type": "response.completed", "sequence_number": 3, "response": response}),
-        ])
+        events = [("response.created", {"type": "response.created", "response": started}),
+                  ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0,
+                                                  "item": dict(item, status="in_progress", **({"arguments": ""} if step[0] == "tool" else {"content": []}))})]
+        if step[0] == "tool":
+            args = item["arguments"]
+            events += [("response.function_call_arguments.delta", {"type": "response.function_call_arguments.delta", "item_id": item["id"], "output_index": 0, "delta": piece})
+                       for piece in (args[: len(args) // 2], args[len(args) // 2:])]
+            events.append(("response.function_call_arguments.done", {"type": "response.function_call_arguments.done", "item_id": item["id"], "output_index": 0, "name": item["name"], "arguments": args}))
+        else:
+            part = {"type": "output_text", "text": "", "annotations": []}
+            where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+            events.append(("response.content_part.added", dict(where, type="response.content_part.added", part=part)))
+            events += [("response.output_text.delta", dict(where, type="response.output_text.delta", delta=piece, logprobs=[]))
+                       for piece in re.findall(r"\S+\s*", step[1])]
+            events.append(("response.output_text.done", dict(where, type="response.output_text.done", text=step[1], logprobs=[])))
+            events.append(("response.content_part.done", dict(where, type="response.content_part.done", part=dict(part, text=step[1]))))
+        events += [("response.output_item.done", {"type": "response.output_item.done", "output_index": 0, "item": item}),
+                   ("response.completed", {"type": "response.completed", "response": response})]
+        for number, (_, event) in enumerate(events):
+            event["sequence_number"] = number
+        self._sse(events)
 
     def _anthropic(self, body):
         conv = _anthropic(body)
@@ -422,7 +440,13 @@ class FakeLLM:
     def __init__(self, port=0, delay_ms=0):
         self.httpd = _Server(("127.0.0.1", port), Handler)
         self.httpd.delay_ms = delay_ms
+        # (path, streamed) of every request received, in order: tests compare it with the trace
+        self.httpd.requests = []
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def requests(self):
+        return self.httpd.requests
 
     @property
     def url(self):

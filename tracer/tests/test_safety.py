@@ -8,7 +8,7 @@ import json
 import openai
 import pytest
 
-import agents
+import sdk_agents as agents
 import proctor_trace
 from proctor_trace import _fault
 from proctor_trace.protocols import openai_chat

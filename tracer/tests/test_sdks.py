@@ -7,7 +7,7 @@ import json
 import pytest
 
 import proctor_trace
-import agents
+import sdk_agents as agents
 
 
 def _openai():

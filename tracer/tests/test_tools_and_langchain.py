@@ -5,7 +5,7 @@ import time
 
 import openai
 
-import agents
+import sdk_agents as agents
 import proctor_trace
 
 

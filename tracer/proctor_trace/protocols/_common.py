@@ -48,15 +48,36 @@ def parse_json(text):
 def result_value(content):
     """A tool result as the agent sent it back: JSON text becomes the object it encodes, and a
     list of text blocks the text they hold, so results read the same whichever path carried
-    them."""
+    them. Frameworks that send `str(result)` (the OpenAI Agents SDK) send a Python literal;
+    it reads as the object too when it is plain data."""
     if isinstance(content, list) and content and all(isinstance(b, dict) and b.get("type") in ("text", "input_text", "output_text") for b in content):
         content = "".join(b.get("text") or "" for b in content)
     if isinstance(content, str) and content[:1] in ("{", "["):
         try:
             return json.loads(content)
         except ValueError:
-            return content
+            return _python_literal(content)
     return content
+
+
+def _python_literal(text):
+    import ast
+
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+    return value if _is_json(value) else text
+
+
+def _is_json(value):
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, list):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False
 
 
 def plain(value):

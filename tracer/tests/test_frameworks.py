@@ -1,0 +1,52 @@
+"""Agents on third-party frameworks, traced with no code change: every LLM request the fake LLM
+received is one recorded call, with its model, tokens, tools offered and chosen and stream flag,
+and every tool the model asked for is recorded with its arguments and result."""
+
+import pytest
+
+import frameworks
+import proctor_trace
+
+
+def run(fake_llm, agent, stream):
+    fake_llm.requests.clear()
+    with proctor_trace.case("weather", input=frameworks.QUESTION) as c:
+        answer = agent(frameworks.QUESTION, stream=stream)
+    return answer, c.to_trace(), list(fake_llm.requests)
+
+
+def assert_weather_trace(trace, requests, provider, model):
+    llm = trace["llm_calls"]
+    assert len(llm) == len(requests) == 2, (llm, requests)
+    assert [c["provider"] for c in llm] == [provider, provider]
+    assert all(c["model"] == model for c in llm), llm
+    assert [c["streamed"] for c in llm] == [streamed for _, streamed in requests], "as sent on the wire"
+    assert all(c["tools_offered"] == ["get_weather"] for c in llm), llm
+    assert [c["tools_chosen"] for c in llm] == [["get_weather"], []]
+    assert all(c["input_tokens"] > 0 and c["output_tokens"] > 0 for c in llm), llm
+    assert all(c["error"] is None for c in llm), llm
+    [tool] = trace["tool_calls"]
+    assert tool["name"] == "get_weather"
+    assert tool["arguments"] == {"city": "Paris"}
+    assert tool["result"] == frameworks.get_weather("Paris"), "an object, whichever path carried it"
+    assert tool["order"] == 0 and tool["call_id"]
+    assert tool["duration_ms"] is not None and tool["duration_ms"] >= 0
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("name", list(frameworks.AGENTS))
+def test_a_framework_agent_is_traced_in_full(fake_llm, name, stream):
+    agent, provider, model = frameworks.AGENTS[name]
+    answer, trace, requests = run(fake_llm, agent, stream)
+    assert "sunny" in answer, answer
+    assert_weather_trace(trace, requests, provider, model)
+    if stream:
+        assert all(streamed for _, streamed in requests)
+    assert "sunny" in trace["output"], "the final answer"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_langchain_keeps_one_record_per_call_with_wire_tokens_and_measured_tools(fake_llm, stream):
+    _, trace, requests = run(fake_llm, frameworks.langgraph_openai, stream)
+    assert [c["provider"] for c in trace["llm_calls"]] == ["openai", "openai"], "not one from each source"
+    assert trace["tool_calls"][0]["duration_source"] == "measured", "LangChain ran the tool and timed it"

@@ -1,0 +1,173 @@
+"""Every path an SDK call can take reaches the same wire parser: raw and streaming-response
+wrappers, `beta`, `parse`/`stream` helpers, the client's own `post`, Azure and Vertex clients.
+Each call below sends one request; exactly one call is recorded, read in full."""
+
+import asyncio
+import json
+
+import anthropic
+import openai
+import pytest
+
+import proctor_trace
+import sdk_agents as agents
+
+MESSAGES = [{"role": "user", "content": agents.QUESTION}]
+STRICT_SCHEMA = dict(agents.WEATHER_SCHEMA, additionalProperties=False)
+STRICT_CHAT_TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": STRICT_SCHEMA, "strict": True}}]
+STRICT_RESPONSES_TOOLS = [{"type": "function", "name": "get_weather", "parameters": STRICT_SCHEMA, "strict": True}]
+
+
+def _chat(client, tools=agents.OPENAI_TOOLS[:1], **kw):
+    return dict(model=agents.MODEL_OPENAI, messages=MESSAGES, tools=tools, **kw)
+
+
+def _responses(tools=agents.RESPONSES_TOOLS, **kw):
+    return dict(model=agents.MODEL_OPENAI, input=agents.QUESTION, tools=tools, **kw)
+
+
+def _messages(**kw):
+    return dict(model=agents.MODEL_ANTHROPIC, max_tokens=256, messages=MESSAGES, tools=agents.ANTHROPIC_TOOLS, **kw)
+
+
+def _drain(obj):
+    """Reads whatever the path returned the way its users do."""
+    if hasattr(obj, "iter_lines"):  # a streaming-response wrapper
+        return list(obj.iter_lines())
+    if hasattr(obj, "parse"):  # a raw response
+        parsed = obj.parse()
+        return list(parsed) if hasattr(parsed, "__iter__") and not hasattr(parsed, "model_dump") else parsed
+    if hasattr(obj, "__iter__") and not hasattr(obj, "model_dump"):
+        return list(obj)
+    return obj
+
+
+OPENAI_PATHS = {
+    "chat.with_raw_response": (False, lambda c: _drain(c.chat.completions.with_raw_response.create(**_chat(c)))),
+    "chat.with_raw_response stream": (True, lambda c: _drain(c.chat.completions.with_raw_response.create(**_chat(c, stream=True)))),
+    "chat.with_streaming_response": (False, lambda c: _stream_ctx(c.chat.completions.with_streaming_response.create(**_chat(c)))),
+    "chat.with_streaming_response stream": (True, lambda c: _stream_ctx(c.chat.completions.with_streaming_response.create(**_chat(c, stream=True)))),
+    "chat.parse": (False, lambda c: c.chat.completions.parse(**_chat(c, tools=STRICT_CHAT_TOOLS))),
+    "chat.stream helper": (True, lambda c: _helper(c.chat.completions.stream(**_chat(c, tools=STRICT_CHAT_TOOLS)))),
+    "responses.with_raw_response": (False, lambda c: _drain(c.responses.with_raw_response.create(**_responses()))),
+    "responses.with_streaming_response stream": (True, lambda c: _stream_ctx(c.responses.with_streaming_response.create(**_responses(stream=True)))),
+    "responses.parse": (False, lambda c: c.responses.parse(**_responses(tools=STRICT_RESPONSES_TOOLS))),
+    "responses.stream helper": (True, lambda c: _helper(c.responses.stream(**_responses()))),
+    "client.post with cast_to": (False, lambda c: c.post("/chat/completions", body=_chat(c), cast_to=dict)),
+    "azure": (False, lambda c: openai.AzureOpenAI(azure_endpoint=c.base_url.scheme + "://" + c.base_url.netloc.decode(), api_version="2024-10-21",
+                                                    api_key="k", azure_deployment=agents.MODEL_OPENAI, max_retries=0).chat.completions.create(**_chat(c))),
+}
+
+
+ANTHROPIC_PATHS = {
+    "messages.with_raw_response": (False, lambda c: _drain(c.messages.with_raw_response.create(**_messages()))),
+    "messages.with_streaming_response stream": (True, lambda c: _stream_ctx(c.messages.with_streaming_response.create(**_messages(stream=True)))),
+    "beta.messages.create": (False, lambda c: c.beta.messages.create(**_messages())),
+    "beta.messages.create stream": (True, lambda c: list(c.beta.messages.create(**_messages(stream=True)))),
+    "beta.messages.stream": (True, lambda c: _helper(c.beta.messages.stream(**_messages()))),
+    "beta.messages.with_raw_response": (False, lambda c: _drain(c.beta.messages.with_raw_response.create(**_messages()))),
+    "vertex": (False, lambda c: anthropic.AnthropicVertex(region="us-east5", project_id="p", access_token="t", max_retries=0,
+                                                            base_url=str(c.base_url).rstrip("/") + "/v1").messages.create(**_messages())),
+    "vertex stream": (True, lambda c: list(anthropic.AnthropicVertex(region="us-east5", project_id="p", access_token="t", max_retries=0,
+                                                                       base_url=str(c.base_url).rstrip("/") + "/v1").messages.create(**_messages(stream=True)))),
+}
+
+
+def _stream_ctx(manager):
+    with manager as response:
+        return list(response.iter_lines())
+
+
+def _helper(manager):
+    with manager as stream:
+        for _ in stream:
+            pass
+
+
+def _check(fake_llm, client, run, streamed, model):
+    fake_llm.requests.clear()
+    with proctor_trace.case("path") as c:
+        run(client)
+    [call] = c.to_trace()["llm_calls"]
+    assert len(fake_llm.requests) == 1
+    assert call["streamed"] is streamed
+    assert call["model"] == model
+    assert call["input_tokens"] > 0 and call["output_tokens"] > 0, call
+    assert call["tools_offered"] == ["get_weather"] and call["tools_chosen"] == ["get_weather"], call
+    assert call["error"] is None
+    [tool] = c.to_trace()["tool_calls"]
+    assert tool["arguments"] == {"city": "Paris"}
+
+
+@pytest.mark.parametrize("name", list(OPENAI_PATHS))
+def test_openai_path(fake_llm, name):
+    streamed, run = OPENAI_PATHS[name]
+    _check(fake_llm, openai.OpenAI(max_retries=0), run, streamed, agents.MODEL_OPENAI)
+
+
+@pytest.mark.parametrize("name", list(ANTHROPIC_PATHS))
+def test_anthropic_path(fake_llm, name):
+    streamed, run = ANTHROPIC_PATHS[name]
+    _check(fake_llm, anthropic.Anthropic(max_retries=0), run, streamed, agents.MODEL_ANTHROPIC)
+
+
+def test_async_streaming_response_of_the_responses_api(fake_llm):
+    async def go():
+        client = openai.AsyncOpenAI(max_retries=0)
+        async with client.responses.with_streaming_response.create(**_responses(stream=True)) as response:
+            return [line async for line in response.iter_lines()]
+
+    fake_llm.requests.clear()
+    with proctor_trace.case("async") as c:
+        lines = asyncio.run(go())
+    assert any("response.completed" in line for line in lines)
+    [call] = c.to_trace()["llm_calls"]
+    assert call["streamed"] and call["tools_chosen"] == ["get_weather"] and call["output_tokens"] > 0
+
+
+def test_a_request_the_sdk_refuses_before_sending_is_not_a_call(fake_llm):
+    fake_llm.requests.clear()
+    with proctor_trace.case("refused") as c:
+        with pytest.raises(TypeError):
+            openai.OpenAI(max_retries=0).chat.completions.create(model=agents.MODEL_OPENAI)  # no messages
+    assert c.to_trace()["llm_calls"] == [] and fake_llm.requests == []
+
+
+def test_a_connection_that_never_opened_is_not_a_call_but_an_answered_error_is():
+    with proctor_trace.case("down") as c:
+        with pytest.raises(openai.APIConnectionError):
+            openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0).chat.completions.create(model="m", messages=MESSAGES)
+    assert c.to_trace()["llm_calls"] == []
+
+
+def test_a_streamed_call_makes_no_reference_cycles(fake_llm):
+    import contextlib
+    import gc
+
+    client = openai.OpenAI(max_retries=0)
+
+    def garbage(traced):
+        gc.collect()
+        gc.disable()
+        try:
+            with proctor_trace.case("gc") if traced else contextlib.nullcontext():
+                for _ in range(20):
+                    list(client.chat.completions.create(**_chat(client, stream=True)))
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    untraced = garbage(False)
+    assert garbage(True) <= untraced, "a traced stream is freed by reference counting, as an untraced one"
+
+
+def test_tool_results_handed_back_as_plain_text_complete_the_call(fake_llm):
+    client = openai.OpenAI(max_retries=0)
+    with proctor_trace.case("text-results") as c:
+        first = client.chat.completions.create(**_chat(client)).choices[0].message
+        call_id = first.tool_calls[0].id
+        observation = "Call id: %s\nObservation:\n%s" % (call_id, json.dumps(agents.get_weather("Paris")))
+        client.chat.completions.create(model=agents.MODEL_OPENAI, messages=MESSAGES + [
+            {"role": "assistant", "content": "Calling tools: get_weather"}, {"role": "user", "content": observation}])
+    [tool] = c.to_trace()["tool_calls"]
+    assert "sunny" in tool["result"] and tool["duration_source"] == "inferred"
