@@ -6,10 +6,12 @@
 //! `tests/pii_vectors.json`: both implementations must produce the same output for each vector.
 //!
 //! What is detected, and how false positives are kept down:
-//! - **Secrets**: the value of any key whose name looks sensitive (`password`, `secret`, `token`,
-//!   `api_key`, `authorization`, `cookie`, `private_key`, … compared case-insensitively with
-//!   `_`, `-`, `.` and spaces removed, so `apiKey`, `API-KEY` and `api_key` are one name; a key
-//!   *ending* in `token` counts, so `max_tokens` does not), `Bearer`/`Basic` credentials,
+//! - **Secrets**: the value of any key whose last words name a secret (`password`, `secret`,
+//!   `token`, `api_key`, `authorization`, `cookie`, `private_key`, …, in any of `snake_case`,
+//!   `camelCase`, `kebab-case`; so `client_secret` and `X-Auth-Token` are secrets while
+//!   `secretary`, `cookie_policy`, `max_tokens` and `next_page_token` are not; a number under a
+//!   token-named key is a count; an object under a secret key keeps its shape and loses its
+//!   secret leaves), `Bearer`/`Basic` credentials,
 //!   `key=value` pairs with a sensitive key, and well-known key formats (`sk-…`, `AKIA…`, `ghp_…`,
 //!   `xox…-`, `AIza…`).
 //! - **Emails**.
@@ -17,7 +19,8 @@
 //!   check *and* start with a card network's prefix, so order numbers and timestamps survive.
 //! - **US SSNs**: `ddd-dd-dddd` or `ddd dd dddd` (never with an all-zero group), or nine digits
 //!   right after the word `SSN`.
-//! - **Phone numbers**: US forms (`(555) 123-4567`, `555.123.4567`, `+1 555 123 4567`) and
+//! - **Phone numbers**: US forms (`(555) 123-4567`, `555.123.4567`, `415-5552671`,
+//!   `+1 555 123 4567`) and
 //!   international numbers written with a leading `+` (8–15 digits).
 //!
 //! A number-shaped match counts only when it stands alone: not glued to letters, digits or an
@@ -110,34 +113,73 @@ pub fn pii_in_text(text: &str) -> RedactionCounts {
     counts
 }
 
-/// Whether a JSON key names a secret, across `snake_case`, `camelCase` and `kebab-case`.
+/// Names of secrets, matched against the last words of a key (`client_secret`, `x-api-key`).
+const SECRET_NAMES: &[&str] = &[
+    "password", "passwd", "passphrase", "secret", "secrets", "apikey", "apikeys", "authorization",
+    "cookie", "cookies", "privatekey", "accesskey", "secretkey", "credential", "credentials",
+    "sessionid", "signingkey", "encryptionkey", "token", "pwd", "pass", "auth", "pin", "cvv", "cvc",
+    "otp", "jwt", "bearer",
+];
+/// Endings that make a one-word key a secret (`dbpassword`, `authtoken`).
+const SECRET_ENDINGS: &[&str] = &[
+    "password", "passwd", "passphrase", "secret", "apikey", "token", "credential", "credentials",
+    "privatekey", "accesskey", "sessionid",
+];
+/// Words after a secret's name that still name the secret (`password_confirmation`, `secret_value`).
+const SECRET_FILLERS: &[&str] = &[
+    "value", "val", "string", "str", "text", "raw", "data", "hash", "hashed", "encoded",
+    "encrypted", "plain", "plaintext", "confirmation", "confirm", "b64", "base64", "hex",
+];
+/// Tokens that are cursors, not credentials (`next_page_token`, AWS's `NextToken`).
+const NOT_SECRET_ENDINGS: &[&str] = &["pagetoken", "nexttoken", "continuationtoken", "synctoken", "cursortoken", "resumetoken"];
+
+/// The words of a key, lower-cased, across `snake_case`, `camelCase`, `kebab-case` and
+/// `SCREAMING_CASE` (`APIKey` is `api`, `key`).
+fn key_words(key: &str) -> Vec<String> {
+    let chars: Vec<char> = key.chars().collect();
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !word.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_lower) {
+                words.push(std::mem::take(&mut word));
+            }
+        }
+        word.extend(c.to_lowercase());
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Whether a JSON key names a secret. The last words decide, so `client_secret`, `apiKey`,
+/// `X-Auth-Token` and `DB_PASSWORD` are secrets while `secretary`, `cookie_policy` and
+/// `next_page_token` are not.
 pub fn is_sensitive_key(key: &str) -> bool {
-    let norm: String = key
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect();
-    const CONTAINS: &[&str] = &[
-        "password",
-        "passwd",
-        "passphrase",
-        "secret",
-        "apikey",
-        "authorization",
-        "cookie",
-        "privatekey",
-        "accesskey",
-        "credential",
-        "sessionid",
-        "signingkey",
-        "encryptionkey",
-    ];
-    const EXACT: &[&str] = &[
-        "pwd", "pass", "auth", "pin", "cvv", "cvc", "otp", "jwt", "bearer",
-    ];
-    norm.ends_with("token")
-        || CONTAINS.iter().any(|k| norm.contains(k))
-        || EXACT.contains(&norm.as_str())
+    let mut words = key_words(key);
+    while words.len() > 1 && words.last().is_some_and(|w| SECRET_FILLERS.contains(&w.as_str())) {
+        words.pop();
+    }
+    let joined = words.concat();
+    if NOT_SECRET_ENDINGS.iter().any(|e| joined.ends_with(e)) {
+        return false;
+    }
+    let named = (0..words.len()).any(|i| SECRET_NAMES.contains(&words[i..].concat().as_str()));
+    named || words.last().is_some_and(|last| SECRET_ENDINGS.iter().any(|e| last.ends_with(e)))
+}
+
+/// Keys named for tokens hold token *counts* when their value is a number (`prompt_token`).
+fn counts_tokens(key: &str) -> bool {
+    key_words(key).last().is_some_and(|w| w.ends_with("token") || w.ends_with("tokens"))
 }
 
 fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
@@ -145,7 +187,7 @@ fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 if is_sensitive_key(key) {
-                    redact_secret_value(v, counts);
+                    redact_secret_value(v, counts_tokens(key), counts);
                 } else {
                     redact_into(v, counts);
                 }
@@ -168,16 +210,22 @@ fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
     }
 }
 
-fn redact_secret_value(value: &mut Value, counts: &mut RedactionCounts) {
-    let already = matches!(value, Value::String(s) if s == PiiKind::Secret.marker());
-    let empty = match value {
-        Value::Null | Value::Bool(_) => true,
-        Value::String(s) => s.is_empty(),
-        _ => false,
-    };
-    if !already && !empty {
-        counts.add(PiiKind::Secret, 1);
-        *value = Value::String(PiiKind::Secret.marker().to_string());
+/// The value of a secret-named key: its scalars are the secret; an object keeps its shape and
+/// loses only its own secret leaves (a `credentials` object's `username` stays), a list is a
+/// list of secrets. A number under a token-named key is a count, not a secret.
+fn redact_secret_value(value: &mut Value, numbers_are_counts: bool, counts: &mut RedactionCounts) {
+    match value {
+        Value::Null | Value::Bool(_) => {}
+        Value::String(s) if s.is_empty() || s == PiiKind::Secret.marker() => {}
+        Value::Number(_) if numbers_are_counts => {}
+        Value::Object(_) => redact_into(value, counts),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| redact_secret_value(v, numbers_are_counts, counts)),
+        Value::String(_) | Value::Number(_) => {
+            counts.add(PiiKind::Secret, 1);
+            *value = Value::String(PiiKind::Secret.marker().to_string());
+        }
     }
 }
 
@@ -230,7 +278,7 @@ fn patterns() -> &'static Patterns {
             ssn: re(r"\d{3}[- ]\d{2}[- ]\d{4}"),
             ssn_labelled: re(r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b"),
             phone: re(
-                r"(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
+                r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
             ),
         }
     })
@@ -479,6 +527,10 @@ mod tests {
             "private_key",
             "clientSecret",
             "DB_PASSWORD",
+            "APIKey",
+            "dbpassword",
+            "password_confirmation",
+            "credentials",
         ] {
             assert!(is_sensitive_key(k), "{k}");
         }
@@ -490,6 +542,11 @@ mod tests {
             "order_id",
             "keyboard",
             "passenger",
+            "secretary",
+            "cookie_policy",
+            "next_page_token",
+            "NextToken",
+            "api_key_id",
         ] {
             assert!(!is_sensitive_key(k), "{k}");
         }

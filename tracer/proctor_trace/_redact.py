@@ -11,11 +11,21 @@ import re
 KINDS = ("ssn", "card", "email", "phone", "secret")
 MARKERS = {k: "[REDACTED:%s]" % k.upper() for k in KINDS}
 
-_CONTAINS = (
-    "password", "passwd", "passphrase", "secret", "apikey", "authorization", "cookie",
-    "privatekey", "accesskey", "credential", "sessionid", "signingkey", "encryptionkey",
+_SECRET_NAMES = frozenset((
+    "password", "passwd", "passphrase", "secret", "secrets", "apikey", "apikeys", "authorization",
+    "cookie", "cookies", "privatekey", "accesskey", "secretkey", "credential", "credentials",
+    "sessionid", "signingkey", "encryptionkey", "token", "pwd", "pass", "auth", "pin", "cvv", "cvc",
+    "otp", "jwt", "bearer",
+))
+_SECRET_ENDINGS = (
+    "password", "passwd", "passphrase", "secret", "apikey", "token", "credential", "credentials",
+    "privatekey", "accesskey", "sessionid",
 )
-_EXACT = frozenset(("pwd", "pass", "auth", "pin", "cvv", "cvc", "otp", "jwt", "bearer"))
+_SECRET_FILLERS = frozenset((
+    "value", "val", "string", "str", "text", "raw", "data", "hash", "hashed", "encoded",
+    "encrypted", "plain", "plaintext", "confirmation", "confirm", "b64", "base64", "hex",
+))
+_NOT_SECRET_ENDINGS = ("pagetoken", "nexttoken", "continuationtoken", "synctoken", "cursortoken", "resumetoken")
 
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
 _KEY_VALUE = re.compile(
@@ -31,13 +41,45 @@ _CARD = re.compile(r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,
 _SSN = re.compile(r"\d{3}[- ]\d{2}[- ]\d{4}")
 _SSN_LABELLED = re.compile(r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b")
 _PHONE = re.compile(
-    r"(?:\+?1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}"
+    r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}"
 )
 
 
+def _key_words(key):
+    words, word = [], []
+    for i, c in enumerate(key):
+        if not c.isalnum():
+            if word:
+                words.append("".join(word))
+                word = []
+            continue
+        if c.isupper() and word:
+            prev = key[i - 1]
+            next_lower = i + 1 < len(key) and key[i + 1].islower()
+            if prev.islower() or prev.isnumeric() or (prev.isupper() and next_lower):
+                words.append("".join(word))
+                word = []
+        word.append(c.lower())
+    if word:
+        words.append("".join(word))
+    return words
+
+
 def is_sensitive_key(key):
-    norm = "".join(c for c in key if c not in "_-. ").lower()
-    return norm.endswith("token") or any(k in norm for k in _CONTAINS) or norm in _EXACT
+    words = _key_words(key)
+    while len(words) > 1 and words[-1] in _SECRET_FILLERS:
+        words.pop()
+    joined = "".join(words)
+    if joined.endswith(_NOT_SECRET_ENDINGS):
+        return False
+    if any("".join(words[i:]) in _SECRET_NAMES for i in range(len(words))):
+        return True
+    return bool(words) and words[-1].endswith(_SECRET_ENDINGS)
+
+
+def _counts_tokens(key):
+    words = _key_words(key)
+    return bool(words) and words[-1].endswith(("token", "tokens"))
 
 
 def _luhn(digits):
@@ -201,9 +243,15 @@ def _redact_string(s, counts):
     return _redact_str(s, counts)
 
 
-def _redact_secret_value(value, counts):
+def _redact_secret_value(value, numbers_are_counts, counts):
     if value is None or isinstance(value, bool) or value == "" or value == MARKERS["secret"]:
         return value
+    if isinstance(value, (int, float)) and numbers_are_counts:
+        return value
+    if isinstance(value, dict):
+        return _redact_into(value, counts)
+    if isinstance(value, (list, tuple)):
+        return [_redact_secret_value(v, numbers_are_counts, counts) for v in value]
     counts.add("secret")
     return MARKERS["secret"]
 
@@ -211,7 +259,7 @@ def _redact_secret_value(value, counts):
 def _redact_into(value, counts):
     if isinstance(value, dict):
         return {
-            k: (_redact_secret_value(v, counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
+            k: (_redact_secret_value(v, _counts_tokens(k), counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
