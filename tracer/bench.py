@@ -1,106 +1,223 @@
 """The tracer's cost, printed as figures (not asserted): `python bench.py`.
 
-- Per LLM call: the same OpenAI `chat.completions.create` call, through an in-process transport
-  that returns a canned tool-call response, with the tracer's patch and without it (the original
-  method), inside a case. The difference is what the tracer adds.
-- Import: `import proctor_trace` + `install()` in a fresh interpreter, minus a bare interpreter.
+Each figure is the time one OpenAI `chat.completions.create` call takes through an in-process
+HTTP transport that answers at once (a canned tool-call response, as JSON or as an SSE stream),
+so what is measured is the client side alone:
+- untraced: the same call made outside any case (the tracer's taps are installed but idle);
+- proctor_trace: the call inside a case, read off the wire and recorded;
+- OpenLLMetry: `opentelemetry-instrumentation-openai` with an in-memory span exporter, the same
+  call with no tracer case.
+Rounds are interleaved so drift in the machine's speed hits all sides alike. Noise only ever adds
+time, so each side's figure is its fastest round (the SDK's own cost varies by milliseconds from
+round to round, far more than the tracer adds).
+Also: `import proctor_trace` + `install()` in a fresh interpreter, minus a bare interpreter.
 """
 
+import gc
 import json
 import statistics
 import subprocess
 import sys
 import time
 
-import httpx2
-import openai
-
 import proctor_trace
-from proctor_trace.providers import openai as _openai_provider  # noqa: F401  (patched below)
 
+proctor_trace.install()
+
+import httpx2  # noqa: E402  (tapped on import)
+import openai  # noqa: E402
+
+TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup_order", "arguments": "{\"order_id\": \"ORD-1\"}"}}
+USAGE = {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132}
 CANNED = {
     "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
-    "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
-                 "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "lookup_order", "arguments": "{\"order_id\": \"ORD-1\"}"}}]}}],
-    "usage": {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132},
+    "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]}}],
+    "usage": USAGE,
 }
-BODY = json.dumps(CANNED).encode()
 TOOLS = [{"type": "function", "function": {"name": n, "description": "d", "parameters": {"type": "object", "properties": {}}}} for n in ("lookup_order", "refund", "verify_id")]
 MESSAGES = [{"role": "user", "content": "Refund order ORD-1"},
             {"role": "assistant", "content": None, "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": "lookup_order", "arguments": "{}"}}]},
             {"role": "tool", "tool_call_id": "call_0", "content": "{\"status\": \"shipped\"}"}]
 
 
+def _sse_events(include_usage):
+    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini"}
+    chunks = [
+        dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": None}, "finish_reason": None}]),
+        dict(base, choices=[{"index": 0, "delta": {"tool_calls": [dict(TOOL_CALL, index=0, function={"name": "lookup_order", "arguments": ""})]}, "finish_reason": None}]),
+        dict(base, choices=[{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"order_id\": "}}]}, "finish_reason": None}]),
+        dict(base, choices=[{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": "\"ORD-1\"}"}}]}, "finish_reason": None}]),
+        dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]),
+    ]
+    if include_usage:
+        chunks.append(dict(base, choices=[], usage=USAGE))
+    return [b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks] + [b"data: [DONE]\n\n"]
+
+
+JSON_BODY = json.dumps(CANNED).encode()
+SSE_EVENTS = {False: _sse_events(False), True: _sse_events(True)}
+
+
+def answer(request):
+    """As a server would: JSON at once, or SSE one event per network read (a stream the client
+    reads as it arrives, not a body read up front)."""
+    body = json.loads(request.content)
+    if body.get("stream"):
+        usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return httpx2.Response(200, content=iter(SSE_EVENTS[usage]), headers={"content-type": "text/event-stream"})
+    return httpx2.Response(200, content=JSON_BODY, headers={"content-type": "application/json"})
+
+
 def make_client():
-    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, content=BODY, headers={"content-type": "application/json"}))
+    transport = httpx2.MockTransport(answer)
     return openai.OpenAI(api_key="x", base_url="http://fake/v1", http_client=httpx2.Client(transport=transport), max_retries=0)
 
 
-def per_call_us(fn, n):
-    samples = []
-    for _ in range(3):
-        t = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t) / n * 1e6)
-    return statistics.median(samples)
+CALLS_PER_CASE = 10
 
 
-def main():
-    proctor_trace.install()
-    from openai.resources.chat.completions.completions import Completions
+def rounds_us(call, rounds, sides):
+    """The fastest round of each side, in µs per call, and the untraced side's spread (its
+    10th-percentile round minus its fastest): what the machine's and the SDK's noise is.
 
+    `sides`: name -> (enter, leave) around a round of `CALLS_PER_CASE` calls; rounds of all sides
+    are interleaved, each after a garbage collection."""
+    times = {name: [] for name in sides}
+    traces = []
+    for _ in range(rounds):
+        for name, (enter, leave) in sides.items():
+            gc.collect()
+            context = enter()
+            t = time.perf_counter()
+            for _ in range(CALLS_PER_CASE):
+                call()
+            times[name].append((time.perf_counter() - t) / CALLS_PER_CASE * 1e6)
+            traces.append(leave(context))
+    for v in times.values():
+        v.sort()
+    spread = times["untraced"][len(times["untraced"]) // 10] - times["untraced"][0]
+    return {name: v[0] for name, v in times.items()}, spread, [t for t in traces if t is not None]
+
+
+def _idle():
+    return None
+
+
+def _case_enter():
+    c = proctor_trace.case("bench")
+    return c, c.__enter__()
+
+
+def _case_leave(context):
+    manager, case = context
+    manager.__exit__(None, None, None)
+    return case
+
+
+def _checked(cases):
+    """µs per call to build the traces of `cases` (the tracer's work when a case ends)."""
+    t = time.perf_counter()
+    calls = [c.to_trace()["llm_calls"] for c in cases]
+    per_call = (time.perf_counter() - t) / sum(len(c) for c in calls) * 1e6
+    assert all(len(c) == CALLS_PER_CASE and c[0]["output_tokens"] == 12 and c[0]["tools_chosen"] == ["lookup_order"] for c in calls), \
+        "the tracer recorded every call in full"
+    return per_call
+
+
+def measure_sdk(stream, rounds):
     client = make_client()
-    patched = Completions.create
-    original = patched.__wrapped__
     completions = client.chat.completions
 
-    def traced():
-        patched(completions, model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    def call():
+        if stream:
+            for _ in completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, stream=True):
+                pass
+        else:
+            completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
 
-    def untraced():
-        original(completions, model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+    sides = {"untraced": (_idle, lambda c: None), "proctor_trace": (_case_enter, _case_leave)}
+    otel = _openllmetry()
+    if otel is not None:
+        sides["openllmetry"] = (otel.instrument, lambda c: otel.uninstrument())
+    best, spread, cases = rounds_us(call, rounds, sides)
+    return best, spread, _checked(cases)
 
-    n = 500
-    with_tracer, without = [], []
-    with proctor_trace.case("bench") as case:
-        per_call_us(traced, 200)
-        per_call_us(untraced, 200)
-        # Interleaved rounds, so drift in the machine's speed hits both sides alike.
-        for _ in range(15):
-            with_tracer.append(per_call_us(traced, n))
-            without.append(per_call_us(untraced, n))
-            case.llm_calls.clear()
-            case.tool_calls.clear()
-            case._pending.clear()
-    with_tracer, without = statistics.median(with_tracer), statistics.median(without)
-    print("proctor_trace benchmark (OpenAI chat.completions.create, in-process transport, inside a case)")
-    print("  per call without the tracer: %8.1f us" % without)
-    print("  per call with the tracer:    %8.1f us" % with_tracer)
-    print("  added by the tracer:         %8.1f us per LLM call (target <= 20 us)" % (with_tracer - without))
 
-    # The tracer's own work, without the SDK's noise: the same wrapper around a method that
-    # returns the parsed response at once.
-    from openai.types.chat import ChatCompletion
-    from proctor_trace._patch import llm_method
-    from proctor_trace.providers.openai import ChatSpec
+class _OpenLLMetry:
+    def __init__(self):
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    parsed = ChatCompletion.model_validate(CANNED)
+        self.exporter = InMemorySpanExporter()
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.instrumentor = OpenAIInstrumentor()
 
-    def instant(self, **kwargs):
-        return parsed
+    def instrument(self):
+        self.instrumentor.instrument(tracer_provider=self.provider)
 
-    wrapped = llm_method(ChatSpec, False)(instant)
-    own, base = [], []
-    with proctor_trace.case("bench") as case:
-        for _ in range(9):
-            own.append(per_call_us(lambda: wrapped(None, model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS), 5000))
-            base.append(per_call_us(lambda: instant(None, model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS), 5000))
-            case.llm_calls.clear()
-            case.tool_calls.clear()
-            case._pending.clear()
-    print("  the tracer's own work per call (isolated): %.1f us" % (statistics.median(own) - statistics.median(base)))
+    def uninstrument(self):
+        self.instrumentor.uninstrument()
+        self.exporter.clear()
 
+
+def _openllmetry():
+    try:
+        return _OpenLLMetry()
+    except ImportError:
+        return None
+
+
+def measure_tap(stream, rounds):
+    """The tap without the SDK's own cost and noise: the same request sent on a bare httpx2
+    client and its body read as an SDK reads it."""
+    client = httpx2.Client(transport=httpx2.MockTransport(answer))
+    body = json.dumps({"model": "gpt-4o-mini", "messages": MESSAGES, "tools": TOOLS, "stream": stream}).encode()
+
+    def call():
+        request = client.build_request("POST", "http://fake/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+        response = client.send(request, stream=stream)
+        if stream:
+            for _ in response.iter_lines():
+                pass
+            response.close()
+        else:
+            json.loads(response.content)
+
+    best, spread, cases = rounds_us(call, rounds, {"untraced": (_idle, lambda c: None), "proctor_trace": (_case_enter, _case_leave)})
+    _checked(cases)
+    return best, spread
+
+
+def own_work_us(stream, n=20000):
+    """The tracer's own work per call, isolated: the request read, every response byte passed
+    through, the call closed — on canned bytes, with no HTTP client around it."""
+    import timeit
+
+    from proctor_trace import _case, _wire
+
+    body = json.dumps({"model": "gpt-4o-mini", "messages": MESSAGES, "tools": TOOLS, "stream": stream}).encode()
+    case = _case.Case("bench")
+
+    def one():
+        call, replacement = _wire.begin(case, "/v1/chat/completions", lambda: body)
+        if stream:
+            call.respond(200, "text/event-stream", None)
+            for event in SSE_EVENTS[replacement is not None]:
+                call.feed(event)
+            call.flush()
+            call.end()
+        else:
+            call.whole(200, "application/json", JSON_BODY)
+        if len(case.log) > 100:
+            case.log.clear()
+
+    return min(timeit.repeat(one, number=n, repeat=5)) / n * 1e6
+
+
+def import_ms():
     def interpreter(code):
         runs = []
         for _ in range(9):
@@ -111,7 +228,36 @@ def main():
 
     bare = interpreter("pass")
     loaded = interpreter("import proctor_trace; proctor_trace.install()")
-    print("  import proctor_trace + install(): %.1f ms (fresh interpreter %.1f ms, with it %.1f ms)" % (loaded - bare, bare, loaded))
+    return loaded - bare, bare, loaded
+
+
+def main():
+    print("proctor_trace benchmark: OpenAI chat.completions.create, in-process transport, no network")
+    print("(us per call: the fastest of many interleaved rounds of ten calls; '+' is what is added")
+    print(" to an untraced call; 'noise' is how much the untraced rounds themselves vary)")
+    print()
+    print("through the openai SDK:")
+    print("%-14s %9s %18s %18s %8s %13s" % ("call", "untraced", "proctor_trace", "OpenLLMetry", "noise", "trace at end"))
+    for stream in (False, True):
+        best, spread, fold = measure_sdk(stream, rounds=60)
+        base = best["untraced"]
+        otel = "%8.1f (%+7.1f)" % (best["openllmetry"], best["openllmetry"] - base) if "openllmetry" in best else "   (not installed)"
+        print("%-14s %9.1f %8.1f (%+7.1f) %s %8.1f %13.1f" % (
+            "streamed" if stream else "non-streamed", base, best["proctor_trace"], best["proctor_trace"] - base, otel, spread, fold))
+    print()
+    print("the tap alone (a bare httpx2 client sends the same request and reads the body):")
+    for stream in (False, True):
+        best, spread = measure_tap(stream, rounds=200)
+        print("%-14s %9.1f %8.1f (%+7.1f) %37.1f" % (
+            "streamed" if stream else "non-streamed", best["untraced"], best["proctor_trace"], best["proctor_trace"] - best["untraced"], spread))
+    print()
+    print("the tracer's own work per call, isolated (request read, body passed through, call closed):")
+    for stream in (False, True):
+        print("%-14s %9.1f" % ("streamed" if stream else "non-streamed", own_work_us(stream)))
+    print()
+    print("targets: proctor_trace adds <= 20 us per non-streamed call, <= 40 us per streamed call")
+    added, bare, loaded = import_ms()
+    print("import proctor_trace + install(): %.1f ms (fresh interpreter %.1f ms, with it %.1f ms)" % (added, bare, loaded))
 
 
 if __name__ == "__main__":

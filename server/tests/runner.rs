@@ -510,3 +510,94 @@ async fn generate_with_an_llm_rewords_the_requests_and_keeps_the_expectations() 
     }
     assert_eq!(differing, p.len(), "every request was reworded");
 }
+
+/// The frameworks the tracer must follow (`examples/frameworks/agent.py`): every one of them, in
+/// python mode and as a command, gets the verdicts its behavior earns. If the tracer lost a
+/// framework's calls, `order-status` would fail with `lookup_order` missing.
+#[tokio::test]
+async fn agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let work = tempfile::tempdir().unwrap();
+    let frameworks = [
+        "langgraph-openai",
+        "langgraph-openai-responses",
+        "langgraph-anthropic",
+        "openai-agents",
+        "pydantic-ai-anthropic",
+        "pydantic-ai-openai",
+    ];
+    for (i, framework) in frameworks.iter().enumerate() {
+        for (mode, file) in [("python", "agent.yaml"), ("command", "agent-command.yaml")] {
+            let label = format!("{framework}-{mode}");
+            let agent = repo().join("examples/frameworks").join(file);
+            // Streaming on every other run: both paths of each framework over the two modes.
+            let stream = if (i + usize::from(mode == "command")) % 2 == 0 { "1" } else { "0" };
+            let out = proctor(
+                &s.base,
+                &llm,
+                &[
+                    "run",
+                    agent.to_str().unwrap(),
+                    "--no-progress",
+                    "--label",
+                    &label,
+                    "--env",
+                    &format!("PROCTOR_FRAMEWORK={framework}"),
+                    "--env",
+                    &format!("PROCTOR_STREAM={stream}"),
+                ],
+                work.path(),
+            );
+            assert!(out.status.success(), "{label}: {}", text(&out));
+            assert!(
+                text(&out).contains("1 passed, 1 failed, 0 errors"),
+                "{label}: {}",
+                text(&out)
+            );
+
+            let (_, runs) = s.get("/api/v1/runs?agent=frameworks-orders&limit=100").await;
+            let run = runs["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["run"]["label"] == label.as_str())
+                .unwrap_or_else(|| panic!("{label}: no run in {runs}"));
+            let id = run["run"]["id"].as_str().unwrap();
+            let (_, page) = s.get(&format!("/api/v1/runs/{id}/results?limit=10")).await;
+            let by_key = |key: &str| {
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["scenario_key"] == key)
+                    .unwrap_or_else(|| panic!("{label}: no {key} in {page}"))
+                    .clone()
+            };
+            let status = by_key("order-status");
+            assert_eq!(status["status"], "passed", "{label}: {status}");
+            assert_eq!(status["tool_path"], json!(["lookup_order"]), "{label}");
+            let refund = by_key("refund-escalates");
+            assert_eq!(refund["status"], "failed", "{label}: {refund}");
+            assert_eq!(refund["tool_path"], json!(["lookup_order"]), "{label}");
+
+            let (_, full) = s
+                .get(&format!("/api/v1/results/{}", status["id"].as_str().unwrap()))
+                .await;
+            let calls = full["trace"]["llm_calls"].as_array().unwrap();
+            assert_eq!(calls.len(), 2, "{label}: a tool turn and the answer: {calls:?}");
+            for call in calls {
+                assert!(call["input_tokens"].as_u64().unwrap() > 0, "{label}: {call}");
+                assert!(call["output_tokens"].as_u64().unwrap() > 0, "{label}: {call}");
+            }
+            let tool = &full["trace"]["tool_calls"][0];
+            assert_eq!(tool["arguments"], json!({"order_id": "ORD-1001"}), "{label}");
+            assert_eq!(tool["result"]["status"], "shipped", "{label}: {tool}");
+            assert!(
+                full["trace"]["output"].as_str().unwrap_or("").contains("shipped"),
+                "{label}: the final answer: {}",
+                full["trace"]["output"]
+            );
+        }
+    }
+}

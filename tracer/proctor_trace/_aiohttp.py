@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from . import _case
 from ._fault import fault
 from ._hooks import patch
-from ._wire import Fold, begin
+from ._wire import begin
 
-# id(StreamReader) -> the fold reading it, for the responses being read now
+# id(StreamReader) -> the call whose response it reads, for the responses being read now
 _taps = {}
 
 
@@ -32,16 +32,15 @@ def _body(data, json):
     raise TypeError("a streamed request body is not read")
 
 
-def _watch(response, fold):
+def _watch(response, call):
     reader = response.content
     buffered = b"".join(getattr(reader, "_buffer", ()))
     if buffered:
-        fold.feed(buffered)
-    if reader.is_eof() or getattr(reader, "_eof", False):
-        fold.flush()
-        fold.end()
+        call.feed(buffered)
+    if getattr(reader, "_eof", False):
+        call.end()
         return
-    _taps[id(reader)] = fold
+    _taps[id(reader)] = call
 
 
 def install(module):
@@ -53,19 +52,17 @@ def install(module):
             case = _case.current()
             if case is None:
                 return await original(self, method, str_or_url, *args, **kwargs)
-            url = str(str_or_url)
-            call, _ = begin(case, urlsplit(url).path, lambda: _body(kwargs.get("data"), kwargs.get("json")), can_rewrite=False)
+            call, _ = begin(case, urlsplit(str(str_or_url)).path, lambda: _body(kwargs.get("data"), kwargs.get("json")), can_rewrite=False)
             if call is None:
                 return await original(self, method, str_or_url, *args, **kwargs)
             try:
                 response = await original(self, method, str_or_url, *args, **kwargs)
             except BaseException as exc:
-                if not isinstance(exc, module.ClientConnectorError):
-                    call.failed(exc)
+                call.failed(exc, sent=not isinstance(exc, module.ClientConnectorError))
                 raise
             try:
-                fold = Fold(call, response.status, response.headers.get("content-type"), None, rewritable=False)
-                _watch(response, fold)
+                call.respond(response.status, response.headers.get("content-type"), None, rewritable=False)
+                _watch(response, call)
             except Exception as exc:
                 fault("aiohttp response", exc)
             return response
@@ -74,28 +71,27 @@ def install(module):
     def make_feed(original):
         @functools.wraps(original)
         def feed_data(self, data, *args, **kwargs):
-            fold = _taps.get(id(self)) if _taps else None
-            if fold is not None:
-                fold.feed(data)
+            call = _taps.get(id(self)) if _taps else None
+            if call is not None:
+                call.feed(data)
             return original(self, data, *args, **kwargs)
         return feed_data
 
     def make_eof(original):
         @functools.wraps(original)
         def feed_eof(self, *args, **kwargs):
-            fold = _taps.pop(id(self), None) if _taps else None
-            if fold is not None:
-                fold.flush()
-                fold.end()
+            call = _taps.pop(id(self), None) if _taps else None
+            if call is not None:
+                call.end()
             return original(self, *args, **kwargs)
         return feed_eof
 
     def make_exception(original):
         @functools.wraps(original)
         def set_exception(self, exc, *args, **kwargs):
-            fold = _taps.pop(id(self), None) if _taps else None
-            if fold is not None:
-                fold.end("%s: %s" % (type(exc).__name__, exc))
+            call = _taps.pop(id(self), None) if _taps else None
+            if call is not None:
+                call.end("%s: %s" % (type(exc).__name__, exc))
             return original(self, exc, *args, **kwargs)
         return set_exception
 

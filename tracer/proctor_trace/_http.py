@@ -5,15 +5,15 @@ frameworks) and `httpx2` (openai 3.x, anthropic 2.x), sync and async.
 it — an SDK resource method, `with_raw_response`, `with_streaming_response`, `beta.*`, the
 client's own `post(..., cast_to=...)`, or a framework building requests itself. The tap hands the
 request to `_wire.begin`; when it is an LLM call, the response's byte stream is replaced by one
-that passes every byte on and shows it to a `Fold` on the way. The tap holds the original stream
-and the fold, never the response, so no reference cycle keeps a response alive.
+that passes every byte on and shows it to the `WireCall` on the way. The tap holds the original
+stream and the call, never the response, so no reference cycle keeps a response alive.
 """
 
 import functools
 
 from . import _case
 from ._hooks import patch
-from ._wire import Fold, begin
+from ._wire import begin
 
 
 def _not_sent(module, exc):
@@ -21,99 +21,96 @@ def _not_sent(module, exc):
     return isinstance(exc, (module.ConnectError, module.ConnectTimeout))
 
 
-def _rebuilt(module, request, body):
-    """The same request with a new JSON body (and the Content-Length to match)."""
-    headers = [(k, v) for k, v in request.headers.raw if k.lower() != b"content-length"]
-    return module.Request(request.method, request.url, headers=headers, content=body, extensions=request.extensions)
-
-
 def _start(module, case, request):
     call, body = begin(case, request.url.path, lambda: request.content)
     if body is not None:
-        request = _rebuilt(module, request, body)
-    return call, request
+        # The request is rewritten in place: building a new one costs more than the call.
+        request.headers["Content-Length"] = str(len(body))
+        request.stream = module.ByteStream(body)
+        request._content = body
+    return call
 
 
-def _fold(module, call, response):
-    """A fold for `response`, or None when the body was already read and is recorded now."""
+def _observe(module, call, response):
+    """True when the body is still to be read through a tap; else it is recorded now."""
     headers = response.headers
-    fold = Fold(call, response.status_code, headers.get("content-type"), headers.get("content-encoding"))
     try:
         body = response.content
     except module.ResponseNotRead:
-        return fold
-    fold.whole(body)
-    return None
+        call.respond(response.status_code, headers.get("content-type"), headers.get("content-encoding"))
+        return True
+    call.whole(response.status_code, headers.get("content-type"), body)
+    return False
 
 
 def install(module):
     """Taps `module.Client.send` and `module.AsyncClient.send` (`module` is httpx or httpx2)."""
 
     class SyncTap(module.SyncByteStream):
-        __slots__ = ("inner", "fold")
+        __slots__ = ("inner", "call")
 
-        def __init__(self, inner, fold):
+        def __init__(self, inner, call):
             self.inner = inner
-            self.fold = fold
+            self.call = call
 
         def __iter__(self):
-            fold = self.fold
+            call = self.call
             try:
                 for chunk in self.inner:
-                    out = fold.feed(chunk)
+                    out = call.feed(chunk)
                     if out:
                         yield out
-                tail = fold.flush()
+                tail = call.flush()
                 if tail:
                     yield tail
             except GeneratorExit:
                 raise
             except BaseException as exc:
-                fold.end("%s: %s" % (type(exc).__name__, exc))
+                call.end("%s: %s" % (type(exc).__name__, exc))
                 raise
-            fold.end()
+            call.end()
 
         def close(self):
-            self.fold.end()
+            self.call.end()
             self.inner.close()
 
         def __del__(self):  # dropped unread: record what was read
             try:
-                self.fold.end()
+                self.call.end()
             except Exception:
                 pass
 
     class AsyncTap(module.AsyncByteStream):
-        __slots__ = ("inner", "fold")
+        __slots__ = ("inner", "call")
 
-        def __init__(self, inner, fold):
+        def __init__(self, inner, call):
             self.inner = inner
-            self.fold = fold
+            self.call = call
 
         async def __aiter__(self):
-            fold = self.fold
+            call = self.call
             try:
                 async for chunk in self.inner:
-                    out = fold.feed(chunk)
+                    out = call.feed(chunk)
                     if out:
                         yield out
-                tail = fold.flush()
+                tail = call.flush()
                 if tail:
                     yield tail
             except GeneratorExit:
                 raise
             except BaseException as exc:
-                fold.end("%s: %s" % (type(exc).__name__, exc))
+                call.end("%s: %s" % (type(exc).__name__, exc))
                 raise
-            fold.end()
+            call.end()
 
         async def aclose(self):
-            self.fold.end()
+            self.call.end()
             await self.inner.aclose()
 
         def __del__(self):  # dropped unread: record what was read
             try:
-                self.fold.end()
+                self.call.end()
             except Exception:
                 pass
 
@@ -123,18 +120,16 @@ def install(module):
             case = _case.current()
             if case is None:
                 return original(self, request, *args, **kwargs)
-            call, request = _start(module, case, request)
+            call = _start(module, case, request)
             if call is None:
                 return original(self, request, *args, **kwargs)
             try:
                 response = original(self, request, *args, **kwargs)
             except BaseException as exc:
-                if not _not_sent(module, exc):
-                    call.failed(exc)
+                call.failed(exc, sent=not _not_sent(module, exc))
                 raise
-            fold = _fold(module, call, response)
-            if fold is not None:
-                response.stream = SyncTap(response.stream, fold)
+            if _observe(module, call, response):
+                response.stream = SyncTap(response.stream, call)
             return response
         return send
 
@@ -144,18 +139,16 @@ def install(module):
             case = _case.current()
             if case is None:
                 return await original(self, request, *args, **kwargs)
-            call, request = _start(module, case, request)
+            call = _start(module, case, request)
             if call is None:
                 return await original(self, request, *args, **kwargs)
             try:
                 response = await original(self, request, *args, **kwargs)
             except BaseException as exc:
-                if not _not_sent(module, exc):
-                    call.failed(exc)
+                call.failed(exc, sent=not _not_sent(module, exc))
                 raise
-            fold = _fold(module, call, response)
-            if fold is not None:
-                response.stream = AsyncTap(response.stream, fold)
+            if _observe(module, call, response):
+                response.stream = AsyncTap(response.stream, call)
             return response
         return send
 

@@ -1,14 +1,13 @@
-"""LLM calls read off the wire: a request body on its way out, and the response body (JSON or an
-SSE stream) as the agent's HTTP client reads it.
+"""LLM calls on the wire: a request body on its way out, and the response body (JSON or an SSE
+stream) as the agent's HTTP client reads it.
 
-The HTTP client taps (`_http.py`) hand each request here; `begin` decides whether it is an LLM
-call (by its path, then its JSON), and a `Fold` reads the response bytes as they pass and finishes
-the call exactly once — when the body ends, when the response is closed or dropped, or at the
-latest when the case ends. Only what went over the wire is recorded: a request an SDK refuses
-before sending never reaches a client tap.
+The HTTP client taps (`_http.py`, `_aiohttp.py`) hand each request to `begin`, which decides by
+the path alone whether it is an LLM call. A `WireCall` then keeps the raw bytes both ways and the
+clock readings, and passes every response byte on as it arrives; the JSON is read once, when the
+trace is asked for (`_timeline.py`). Only what went over the wire is recorded: a request an SDK
+refuses before sending never reaches a tap.
 """
 
-import json
 import time
 import zlib
 
@@ -17,47 +16,122 @@ from .protocols import route
 
 
 class WireCall:
-    """One LLM request in flight."""
+    """One LLM request and its response, as bytes and times."""
 
-    __slots__ = ("case", "protocol", "request", "t0", "started_at", "done", "hide")
+    __slots__ = (
+        "open_calls", "protocol", "path", "request", "t0", "started_at", "t1", "status", "sse", "chunks",
+        "decode", "buffer", "hide", "error", "unsent", "done",
+    )
 
-    def __init__(self, case, protocol, request):
-        self.case = case
+    def __init__(self, case, protocol, path, request):
+        # the case's set of calls still being read (the call is in it until its body ends), not
+        # the case itself: the case's log holds the call, and a call holding the case would be a
+        # reference cycle
+        self.open_calls = case.open_calls
         self.protocol = protocol
+        self.path = path
         self.request = request
-        self.done = False
+        self.status = 0
+        self.sse = False
+        self.chunks = []
+        self.decode = None
+        self.buffer = b""
         # True when the tracer asked the stream for something the agent did not (usage).
         self.hide = False
-        if request.results:
-            case.tool_results_seen(request.results)
-        if request.texts:
-            case.tool_results_in_text(request.texts)
-        self.t0 = time.perf_counter()
+        self.error = None
+        self.unsent = False
+        self.done = False
+        self.t1 = None
+        case.log.append(self)
         self.started_at = time.time()
+        self.t0 = time.perf_counter()
 
-    def finish(self, reply, streamed, error=None):
+    # --- the response ----------------------------------------------------------------------
+
+    def respond(self, status, content_type, content_encoding, rewritable=True):
+        """The response's head has arrived; its body follows through `feed` (or `whole`)."""
+        self.status = status
+        self.sse = status < 400 and "text/event-stream" in (content_type or "")
+        self.decode = _decoder(content_encoding)
+        # Events can be held back only when the bytes are the events themselves.
+        self.hide = self.hide and self.sse and rewritable and (content_encoding or "identity").lower() in ("identity", "")
+        self.open_calls.add(self)
+
+    def feed(self, data):
+        """Keeps a copy of `data`; answers the bytes the agent should get now."""
+        if self.done:  # the case ended first: hand on what was held back, keep no more
+            held, self.buffer = self.buffer, b""
+            return held + data
+        try:
+            if self.decode is not None:
+                self.chunks.append(self.decode(data) if self.decode is not _identity else data)
+            if not self.hide:
+                return data
+            return self._without_usage_only_events(data)
+        except Exception as exc:
+            fault(self.protocol.PROVIDER + " response", exc)
+            held, self.buffer, self.hide, self.decode = self.buffer, b"", False, None
+            return held + data
+
+    def _without_usage_only_events(self, data):
+        """Passes on whole events, leaving out the usage-only chunk the tracer asked for."""
+        if not self.buffer and data.endswith(b"\n\n"):  # the usual read: whole events
+            complete = data
+        else:
+            complete = self._whole_events(data)
+        if b'"choices":[]' not in complete and b'"choices": []' not in complete:
+            return complete
+        blocks = complete.replace(b"\r\n", b"\n").split(b"\n\n")
+        return b"\n\n".join(b for b in blocks if not _usage_only(b))
+
+    def _whole_events(self, data):
+        """The complete events in what was held back plus `data`; the rest is held back."""
+        buf = self.buffer + data
+        cut = max(buf.rfind(b"\n\n"), buf.rfind(b"\r\n\r\n"))
+        if cut < 0:
+            self.buffer = buf
+            return b""
+        end = cut + (4 if buf.startswith(b"\r\n\r\n", cut) else 2)
+        complete, self.buffer = buf[:end], buf[end:]
+        return complete
+
+    def flush(self):
+        """The bytes held back at the end of the body (an event with no blank line after it)."""
+        held, self.buffer = self.buffer, b""
+        return b"" if self.hide and _usage_only(held) else held
+
+    def whole(self, status, content_type, body):
+        """A response the client had already read in full (decoded): nothing to hold back."""
+        self.status = status
+        self.sse = status < 400 and "text/event-stream" in (content_type or "")
+        self.decode = _identity
+        self.chunks = [body]
+        self.end()
+
+    def end(self, error=None):
+        """The body ended (or was abandoned, or failed with `error`)."""
         if self.done:
             return
         self.done = True
-        req = self.request
-        self.case.record_llm_call(
-            self.protocol.PROVIDER,
-            (reply.model if reply is not None else None) or req.model,
-            reply.usage if reply is not None else {},
-            req.tools,
-            reply.chosen if reply is not None else [],
-            self.t0,
-            streamed,
-            self.started_at,
-            error,
-            reply.text if reply is not None else None,
-        )
+        self.t1 = time.perf_counter()
+        self.open_calls.discard(self)
+        if error is not None:
+            self.error = error
 
-    def failed(self, exc):
-        try:
-            self.finish(None, self.request.stream, "%s: %s" % (type(exc).__name__, exc))
-        except Exception as inner:
-            fault(self.protocol.PROVIDER + " error", inner)
+    def failed(self, exc, sent=True):
+        """The request raised instead of answering; `sent` false when it never left."""
+        self.unsent = not sent
+        self.end("%s: %s" % (type(exc).__name__, exc))
+
+    def body(self):
+        """The decoded response body, or None when it could not be read."""
+        if self.decode is None:
+            return None
+        return b"".join(self.chunks)
+
+
+def _usage_only(block):
+    return (b'"choices":[]' in block or b'"choices": []' in block) and b'"usage"' in block
 
 
 def begin(case, path, read_body, can_rewrite=True):
@@ -69,22 +143,23 @@ def begin(case, path, read_body, can_rewrite=True):
     if protocol is None:
         return None, None
     try:
-        body = json.loads(read_body())
-        if not isinstance(body, dict):
-            return None, None
-        request = protocol.request(body, path)
-        if request is None:
-            return None, None
-        call = WireCall(case, protocol, request)
-        replacement = None
-        ask = getattr(protocol, "ask_for_usage", None)
-        if can_rewrite and request.stream and ask is not None and ask(body):
+        body = read_body()
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        call = WireCall(case, protocol, path, body)
+        ask = getattr(protocol, "ask_for_usage", None) if can_rewrite else None
+        replacement = ask(body) if ask is not None else None
+        if replacement is not None:
+            call.request = replacement
             call.hide = True
-            replacement = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         return call, replacement
     except Exception as exc:
         fault(protocol.PROVIDER + " request", exc)
         return None, None
+
+
+def _identity(data):
+    return data
 
 
 def _decoder(encoding):
@@ -92,7 +167,7 @@ def _decoder(encoding):
     cannot read it (the call is then recorded without what the body says)."""
     encoding = (encoding or "identity").strip().lower()
     if encoding in ("identity", ""):
-        return lambda data: data
+        return _identity
     if encoding in ("gzip", "x-gzip", "deflate"):
         d = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
         return d.decompress
@@ -110,151 +185,3 @@ def _decoder(encoding):
             return None
         return zstandard.ZstdDecompressor().decompressobj().decompress
     return None
-
-
-def _error_message(status, text):
-    try:
-        body = json.loads(text)
-        err = body.get("error") if isinstance(body, dict) else None
-        if isinstance(err, dict) and err.get("message"):
-            return "HTTP %d: %s" % (status, err["message"])
-        if isinstance(err, str):
-            return "HTTP %d: %s" % (status, err)
-    except ValueError:
-        pass
-    return "HTTP %d: %s" % (status, text.decode("utf-8", "replace")[:300].strip())
-
-
-class Fold:
-    """Reads one response body as it passes and finishes its call once.
-
-    `feed(bytes)` answers the bytes the agent should get: SSE streams are passed on whole events at
-    a time, so an event the tracer asked for (OpenAI's usage-only chunk) can be left out; any
-    other body passes through untouched.
-    """
-
-    __slots__ = ("call", "sse", "status", "decode", "buffer", "pending", "acc", "error", "passthrough")
-
-    def __init__(self, call, status, content_type, content_encoding, rewritable=True):
-        self.call = call
-        self.status = status
-        self.sse = status < 400 and "text/event-stream" in (content_type or "")
-        self.decode = _decoder(content_encoding)
-        # Bytes can be cut into events only when they are the events themselves.
-        self.passthrough = not (self.sse and rewritable) or self.decode is None or (content_encoding or "identity").lower() not in ("identity", "")
-        self.buffer = b""
-        self.pending = []
-        self.acc = call.protocol.Accumulator() if self.sse else None
-        self.error = None
-        call.case.open_streams.add(self)
-
-    # --- bytes in, bytes out ---------------------------------------------------------------
-
-    def feed(self, data):
-        if self.call.done:  # the case ended first: hand on what was held back, read no more
-            held = b"" if self.passthrough else self.buffer
-            self.buffer = b""
-            return held + data
-        try:
-            if self.passthrough:
-                if self.decode is not None:
-                    plain = self.decode(data)
-                    if self.sse:
-                        self._events(plain, keep=False)
-                    else:
-                        self.pending.append(plain)
-                return data
-            return self._events(data, keep=True)
-        except Exception as exc:
-            fault(self.call.protocol.PROVIDER + " response", exc)
-            held = b"" if self.passthrough else self.buffer
-            self.buffer, self.decode, self.passthrough = b"", None, True
-            return held + data
-
-    def flush(self):
-        """The bytes held back at the end of the body (an event with no blank line after it)."""
-        rest, self.buffer = self.buffer, b""
-        shown = True
-        if rest.strip() and self.sse and self.decode is not None and not self.call.done:
-            try:
-                shown = self._read_event(rest.replace(b"\r\n", b"\n").strip(b"\n"))
-            except Exception as exc:
-                fault(self.call.protocol.PROVIDER + " stream event", exc)
-        return b"" if self.passthrough or not shown else rest
-
-    def _events(self, data, keep):
-        """Reads the complete events in the buffer; answers the bytes to pass on when `keep`."""
-        buf = self.buffer + data
-        cut = max(buf.rfind(b"\n\n"), buf.rfind(b"\r\n\r\n"))
-        if cut < 0:
-            self.buffer = buf
-            return b""
-        end = cut + (4 if buf.startswith(b"\r\n\r\n", cut) else 2)
-        complete, self.buffer = buf[:end], buf[end:]
-        blocks = complete.replace(b"\r\n", b"\n").split(b"\n\n")
-        if not (keep and self.call.hide):
-            for block in blocks:
-                if block.strip():
-                    self._read_event(block)
-            return complete if keep else b""
-        return b"\n\n".join(b for b in blocks if not b.strip() or self._read_event(b))
-
-    def _read_event(self, block):
-        """Feeds one SSE event to the accumulator; whether the agent should see it."""
-        data = []
-        for line in block.split(b"\n"):
-            line = line.rstrip(b"\r")
-            if line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
-        if not data:
-            return True
-        payload = b"\n".join(data)
-        if payload == b"[DONE]":
-            return True
-        event = json.loads(payload)
-        if not isinstance(event, dict):
-            return True
-        err = event.get("error")
-        if err and event.get("type") in (None, "error"):
-            self.error = "stream error: %s" % (err.get("message") if isinstance(err, dict) else err)
-        return self.acc.feed(event, self.call.hide)
-
-    # --- the end ---------------------------------------------------------------------------
-
-    def whole(self, body):
-        """A body the client had already read in full (decoded)."""
-        self.decode = lambda data: data
-        self.pending = [body]
-        self.end()
-
-    def end(self, error=None):
-        call = self.call
-        call.case.open_streams.discard(self)
-        if call.done:
-            return
-        try:
-            call.finish(self._reply(), self.sse or call.request.stream, error or self._error())
-        except Exception as exc:
-            fault(call.protocol.PROVIDER + " response end", exc)
-            call.done = True
-
-    def _error(self):
-        if self.status >= 400:
-            return _error_message(self.status, b"".join(self.pending))
-        return self.error
-
-    def _reply(self):
-        protocol = self.call.protocol
-        if self.sse:
-            return self.acc.result()
-        if self.status >= 400 or not self.pending or self.decode is None:
-            return None
-        body = json.loads(b"".join(self.pending))
-        if isinstance(body, list):  # a stream sent as one JSON array (Gemini without alt=sse)
-            acc = protocol.Accumulator()
-            for item in body:
-                if isinstance(item, dict):
-                    acc.feed(item, False)
-            return acc.result()
-        return protocol.response(body) if isinstance(body, dict) else None

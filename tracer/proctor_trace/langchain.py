@@ -1,11 +1,8 @@
-"""LangChain: a callback handler recording LLM and tool events with exact tool durations.
+"""LangChain: a callback handler recording chat-model runs and tool runs with exact durations.
 
-One record per real LLM call, from the richer of two sources. When the chat model's request
-went over a tapped HTTP client, the wire record made during this LangChain run is the call (it
-has the tokens and the tools chosen as the provider reported them); the callback fills only what
-the wire could not read. When no request was seen on the wire (a model that does not speak
-HTTP through httpx, a fake model, a cache hit), the callback's own record is the call. Tool runs
-are timed here, around the tool itself, and fill the call the model asked for.
+Each chat-model run is logged as it ends; the trace keeps one record per real LLM call, from the
+richer of the run and the wire calls made inside it (see `_timeline.py`). Tool runs are timed
+here, around the tool itself, and fill the call the model asked for.
 """
 
 import time
@@ -25,6 +22,24 @@ try:
     from langchain_core.callbacks import BaseCallbackHandler
 except ImportError:  # the handler is only usable with langchain-core installed
     BaseCallbackHandler = object
+
+
+class LangChainRun:
+    """One LangChain chat-model run, as its callbacks saw it; merged with the wire calls made
+    inside it when the trace is built (`_timeline.py`)."""
+
+    __slots__ = ("t0", "t1", "started_at", "model", "tools", "usage", "chosen", "text", "error")
+
+    def __init__(self, t0, started_at, model, tools, usage, chosen, text, error):
+        self.t0 = t0
+        self.t1 = time.perf_counter()
+        self.started_at = started_at
+        self.model = model
+        self.tools = tools
+        self.usage = usage
+        self.chosen = chosen
+        self.text = text
+        self.error = error
 
 
 class ProctorCallbackHandler(BaseCallbackHandler):
@@ -67,24 +82,7 @@ class ProctorCallbackHandler(BaseCallbackHandler):
             return
         case, t0, started_at, model, tools = entry
         usage, chosen, text, model = _read_result(response, model)
-        now = time.perf_counter()
-        wire = [
-            c for c in case.llm_calls
-            if c["_t0"] >= t0 and c["_t1"] <= now and "_langchain" not in c and _same_model(c["model"], model)
-        ]
-        if not wire:
-            case.record_llm_call("langchain", model, usage, tools, chosen, t0, False, started_at, error, text)
-            return
-        for c in wire:  # retries of one LangChain call are each a call on the wire
-            c["_langchain"] = run_id
-        last = wire[-1]
-        if not (last["input_tokens"] or last["output_tokens"]) and usage:
-            last["input_tokens"] = usage.get("input_tokens", 0)
-            last["output_tokens"] = usage.get("output_tokens", 0)
-        if not last["model"] and model:
-            last["model"] = model
-        if not last["_text"] and text:
-            last["_text"] = text
+        case.log.append(LangChainRun(t0, started_at, model, tools, usage, chosen, text, error))
 
     def on_llm_end(self, response, *, run_id, **kwargs):
         try:
@@ -152,14 +150,6 @@ def _read_result(response, model):
     if not usage and token_usage:
         usage = {"input_tokens": token_usage.get("prompt_tokens", 0), "output_tokens": token_usage.get("completion_tokens", 0)}
     return usage, chosen, text, model
-
-
-def _same_model(wire_model, langchain_model):
-    """Whether a wire record can belong to a LangChain run of `langchain_model`: providers answer
-    with a dated snapshot of the name asked for (`gpt-4o-mini` → `gpt-4o-mini-2024-07-18`)."""
-    if not wire_model or not langchain_model:
-        return True
-    return wire_model.startswith(langchain_model) or langchain_model.startswith(wire_model)
 
 
 _shared = None

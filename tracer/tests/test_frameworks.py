@@ -1,34 +1,42 @@
-"""Agents on third-party frameworks, traced with no code change: every LLM request the fake LLM
-received is one recorded call, with its model, tokens, tools offered and chosen and stream flag,
-and every tool the model asked for is recorded with its arguments and result."""
+"""Agents on third-party frameworks (`examples/frameworks/agent.py`), traced with no code change:
+every LLM request the fake LLM received is one recorded call, with its model, tokens, tools
+offered and chosen and stream flag, and every tool the model asked for is recorded with its
+arguments and result."""
+
+import importlib.util
+import pathlib
 
 import pytest
 
-import frameworks
 import proctor_trace
+
+_spec = importlib.util.spec_from_file_location(
+    "frameworks", pathlib.Path(__file__).resolve().parents[2] / "examples" / "frameworks" / "agent.py")
+frameworks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(frameworks)
 
 
 def run(fake_llm, agent, stream):
     fake_llm.requests.clear()
-    with proctor_trace.case("weather", input=frameworks.QUESTION) as c:
+    with proctor_trace.case("order", input=frameworks.QUESTION) as c:
         answer = agent(frameworks.QUESTION, stream=stream)
     return answer, c.to_trace(), list(fake_llm.requests)
 
 
-def assert_weather_trace(trace, requests, provider, model):
+def assert_order_trace(trace, requests, provider, model):
     llm = trace["llm_calls"]
     assert len(llm) == len(requests) == 2, (llm, requests)
     assert [c["provider"] for c in llm] == [provider, provider]
     assert all(c["model"] == model for c in llm), llm
     assert [c["streamed"] for c in llm] == [streamed for _, streamed in requests], "as sent on the wire"
-    assert all(c["tools_offered"] == ["get_weather"] for c in llm), llm
-    assert [c["tools_chosen"] for c in llm] == [["get_weather"], []]
+    assert all(c["tools_offered"] == ["lookup_order"] for c in llm), llm
+    assert [c["tools_chosen"] for c in llm] == [["lookup_order"], []]
     assert all(c["input_tokens"] > 0 and c["output_tokens"] > 0 for c in llm), llm
     assert all(c["error"] is None for c in llm), llm
     [tool] = trace["tool_calls"]
-    assert tool["name"] == "get_weather"
-    assert tool["arguments"] == {"city": "Paris"}
-    assert tool["result"] == frameworks.get_weather("Paris"), "an object, whichever path carried it"
+    assert tool["name"] == "lookup_order"
+    assert tool["arguments"] == {"order_id": "ORD-1001"}
+    assert tool["result"] == frameworks.lookup_order("ORD-1001"), "an object, whichever path carried it"
     assert tool["order"] == 0 and tool["call_id"]
     assert tool["duration_ms"] is not None and tool["duration_ms"] >= 0
 
@@ -38,11 +46,11 @@ def assert_weather_trace(trace, requests, provider, model):
 def test_a_framework_agent_is_traced_in_full(fake_llm, name, stream):
     agent, provider, model = frameworks.AGENTS[name]
     answer, trace, requests = run(fake_llm, agent, stream)
-    assert "sunny" in answer, answer
-    assert_weather_trace(trace, requests, provider, model)
+    assert "shipped" in answer, answer
+    assert_order_trace(trace, requests, provider, model)
     if stream:
         assert all(streamed for _, streamed in requests)
-    assert "sunny" in trace["output"], "the final answer"
+    assert "shipped" in trace["output"], "the final answer"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])

@@ -180,6 +180,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             client.base()
         );
     }
+    let faults = &finished.tracer_faults;
+    if !faults.lines.is_empty() {
+        eprintln!(
+            "\nproctor: the tracer reported {} fault(s) in the agent's processes; the traces of those calls may be incomplete:\n  {}\n  (all of them: {})",
+            faults.lines.len(),
+            faults.lines.iter().take(3).cloned().collect::<Vec<_>>().join("\n  "),
+            faults.log.display()
+        );
+    }
     if let Some(path) = &args.junit {
         write_junit(
             path,

@@ -54,6 +54,9 @@ pub struct Executor {
     extra_env: Vec<(String, String)>,
     worker: Mutex<Option<Arc<Worker>>>,
     scratch: PathBuf,
+    /// Where the tracer notes its own faults: never on the agent's stdout or stderr, which the
+    /// runner reads as the agent's answer and its reason for failing.
+    tracer_log: PathBuf,
 }
 
 impl Executor {
@@ -63,6 +66,7 @@ impl Executor {
         python: String,
         timeout: Duration,
         extra_env: Vec<(String, String)>,
+        tracer_log: PathBuf,
     ) -> anyhow::Result<Self> {
         let scratch = std::env::temp_dir().join(format!("proctor-run-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&scratch)?;
@@ -74,6 +78,7 @@ impl Executor {
             extra_env,
             worker: Mutex::new(None),
             scratch,
+            tracer_log,
         })
     }
 
@@ -101,6 +106,7 @@ impl Executor {
         command
             .current_dir(&self.agent.dir)
             .env("PYTHONPATH", self.tracer.pythonpath(with_bootstrap))
+            .env("PROCTOR_TRACE_LOG", &self.tracer_log)
             .env("PYTHONUNBUFFERED", "1");
         // `python` in an agent's command means the interpreter Proctor was told to use.
         if let Some(dir) = std::path::Path::new(&self.python)

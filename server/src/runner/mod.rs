@@ -56,6 +56,26 @@ pub struct Finished {
     pub summary: RunSummary,
     pub sync: SyncReport,
     pub results_file: PathBuf,
+    /// What the tracer noted about its own faults during the run, and where.
+    pub tracer_faults: TracerFaults,
+}
+
+/// The lines the tracer appended to its log during one run: a fault there means a call may be
+/// missing from a trace, which the run's verdicts should not hide.
+pub struct TracerFaults {
+    pub log: PathBuf,
+    pub lines: Vec<String>,
+}
+
+impl TracerFaults {
+    fn since(log: PathBuf, offset: u64) -> Self {
+        let lines = std::fs::read(&log)
+            .ok()
+            .and_then(|bytes| bytes.get(offset as usize..).map(|b| String::from_utf8_lossy(b).into_owned()))
+            .map(|text| text.lines().map(str::to_owned).collect())
+            .unwrap_or_default();
+        TracerFaults { log, lines }
+    }
 }
 
 /// Registers the agent and its written scenarios, and picks the scenarios to run.
@@ -130,12 +150,15 @@ pub async fn execute(
     exec: &Execution,
 ) -> anyhow::Result<Finished> {
     let tracer = tracer::locate()?;
+    let tracer_log = std::path::absolute(exec.results_dir.join("tracer.log"))?;
+    let tracer_log_start = std::fs::metadata(&tracer_log).map(|m| m.len()).unwrap_or(0);
     let executor = Arc::new(Executor::new(
         agent.clone(),
         tracer,
         exec.python.clone(),
         exec.timeout,
         exec.extra_env.clone(),
+        tracer_log.clone(),
     )?);
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
     let syncer = Syncer::start(client.clone(), run.run.id, results_file.clone())?;
@@ -214,6 +237,7 @@ pub async fn execute(
         summary,
         sync,
         results_file,
+        tracer_faults: TracerFaults::since(tracer_log, tracer_log_start),
     })
 }
 

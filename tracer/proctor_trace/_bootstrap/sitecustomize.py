@@ -11,8 +11,16 @@ def _start():
         from proctor_trace import _process
 
         _process.start()
-    except Exception as exc:  # never stop the agent from starting
-        sys.stderr.write("proctor_trace: tracing is off in this process (%s: %s)\n" % (type(exc).__name__, exc))
+    except Exception as exc:  # never stop the agent from starting, nor write on its output
+        line = "proctor_trace[%d]: tracing is off in this process (%s: %s)\n" % (os.getpid(), type(exc).__name__, exc)
+        try:
+            if os.environ.get("PROCTOR_TRACE_DEBUG", "").strip().lower() in ("1", "true", "on", "yes"):
+                sys.stderr.write(line)
+            if os.environ.get("PROCTOR_TRACE_LOG"):
+                with open(os.environ["PROCTOR_TRACE_LOG"], "a", encoding="utf-8") as log:
+                    log.write(line)
+        except Exception:
+            pass
 
 
 def _chain():

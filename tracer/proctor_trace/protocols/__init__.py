@@ -8,10 +8,10 @@ A protocol module provides:
 - `PROVIDER`: the provider name recorded on the call;
 - `request(body, path)` → `Request`;
 - `response(body)` → `Reply`;
-- `Accumulator()`: fed each stream event (a dict) by `feed(event, hide)`, which answers whether
-  the agent should see the event; `result()` → `Reply`;
-- optionally `ask_for_usage(body)`: adjusts a streaming request body so the stream reports usage,
-  and answers True when it added something the agent must not see.
+- `Accumulator()`: fed each stream event (a dict) by `feed(event)`; `result()` → `Reply`;
+- optionally `ask_for_usage(raw)`: for a streaming request body (bytes) that does not ask the
+  stream to report usage, the body that does (the tap then hides the extra usage-only event
+  from the agent); None otherwise.
 """
 
 from . import anthropic, gemini, openai_chat, openai_responses

@@ -80,7 +80,7 @@ class Accumulator:
         self.blocks = {}
         self.text = []
 
-    def feed(self, event, _hide):
+    def feed(self, event):
         kind = event.get("type")
         if kind == "message_start":
             message = event.get("message") or {}
@@ -109,7 +109,6 @@ class Accumulator:
                     if value or key == "output_tokens":
                         merged[key] = value
                 self.usage = merged
-        return True
 
     def result(self):
         chosen = []

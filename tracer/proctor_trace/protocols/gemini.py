@@ -85,7 +85,7 @@ class Accumulator:
         self.calls = []
         self.text = []
 
-    def feed(self, chunk, _hide):
+    def feed(self, chunk):
         u = _get(chunk, "usageMetadata", "usage_metadata")
         if u:
             self.usage = _usage(u)
@@ -93,7 +93,6 @@ class Accumulator:
         chosen, text = _read(chunk)
         self.calls.extend(chosen)
         self.text.append(text)
-        return True
 
     def result(self):
         return Reply(self.usage, self.calls, self.model, "".join(self.text))

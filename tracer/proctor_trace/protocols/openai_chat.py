@@ -1,6 +1,8 @@
 """OpenAI Chat Completions (`POST …/chat/completions`), as OpenAI, Azure OpenAI and every
 OpenAI-compatible server speak it: JSON, or SSE chunks ending in `data: [DONE]`."""
 
+import json
+
 from ._common import Reply, Request, count, parse_json, result_value, text_of
 
 PROVIDER = "openai"
@@ -44,12 +46,20 @@ def request(body, path):
     return Request(_model(body, path), tool_names(body.get("tools")), results, texts, body.get("stream") is True)
 
 
-def ask_for_usage(body):
-    opts = body.get("stream_options")
-    if isinstance(opts, dict) and opts.get("include_usage"):
-        return False
-    body["stream_options"] = dict(opts if isinstance(opts, dict) else {}, include_usage=True)
-    return True
+def ask_for_usage(raw):
+    """The body of a streaming request that does not ask for usage, asking for it; else None.
+    Read as bytes (a quote inside a JSON string is escaped, so `"stream": true` is the key),
+    which costs far less than parsing the body on the request's way out."""
+    if b"include_usage" in raw or (b'"stream":true' not in raw and b'"stream": true' not in raw):
+        return None
+    start = raw.lstrip()
+    rest = start[1:]
+    if b'"stream_options"' in raw or start[:1] != b"{" or rest.lstrip()[:1] in (b"}", b""):
+        body = json.loads(raw)
+        opts = body.get("stream_options")
+        body["stream_options"] = dict(opts if isinstance(opts, dict) else {}, include_usage=True)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return b'{"stream_options":{"include_usage":true},' + rest
 
 
 def usage(u):
@@ -83,7 +93,7 @@ class Accumulator:
         self.calls = {}
         self.text = []
 
-    def feed(self, chunk, hide_usage_chunk):
+    def feed(self, chunk):
         self.model = chunk.get("model") or self.model
         choices = chunk.get("choices") or ()
         for choice in choices:
@@ -99,9 +109,6 @@ class Accumulator:
         u = chunk.get("usage")
         if u:
             self.usage = usage(u)
-            if not choices and hide_usage_chunk:
-                return False
-        return True
 
     def result(self):
         chosen = [(c["id"], c["name"], parse_json(c["args"])) for _, c in sorted(self.calls.items())]

@@ -62,7 +62,7 @@ class Accumulator:
         self.items = []
         self.model = None
 
-    def feed(self, event, _hide):
+    def feed(self, event):
         kind = event.get("type")
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             self.final = event.get("response")
@@ -70,7 +70,6 @@ class Accumulator:
             self.model = (event.get("response") or {}).get("model")
         elif kind == "response.output_item.done":
             self.items.append(event.get("item") or {})
-        return True
 
     def result(self):
         if self.final:

@@ -1,22 +1,28 @@
-"""Agents built on third-party frameworks the way their documentation shows, with no tracing code:
-LangGraph with langchain-openai and langchain-anthropic, the OpenAI Agents SDK, and pydantic-ai.
-Each answers one question with one tool, `get_weather`, and returns its final answer as text.
+"""One order-status agent, built on each of the popular agent frameworks the way their
+documentation shows, with no tracing code: LangGraph with langchain-openai (Chat Completions or
+Responses) and langchain-anthropic, the OpenAI Agents SDK, and pydantic-ai (Anthropic or OpenAI).
+Each has one tool, `lookup_order`, and answers with text.
 
-The tests run them inside `proctor_trace.case(...)`; the Proctor runner's end-to-end test runs
-the same functions through `proctor run` (python mode) and `examples/frameworks/agent.py`
-(command mode)."""
+    PROCTOR_FRAMEWORK=pydantic-ai-anthropic PROCTOR_STREAM=1 proctor run examples/frameworks/agent.yaml
+
+`agent.yaml` runs it in python mode (`agent:answer`), `agent-command.yaml` as a command (one
+process per case, the message on stdin). The tracer's tests (`tracer/tests/test_frameworks.py`)
+and the runner's end-to-end test run the same agents against the fake LLM.
+"""
 
 import asyncio
 import os
+import sys
 
 MODEL_OPENAI = "gpt-4o-mini"
 MODEL_ANTHROPIC = "claude-haiku-4-5"
-QUESTION = "What is the weather in Paris?"
+QUESTION = "Where is my order ORD-1001?"
+INSTRUCTIONS = "You answer Acme Shop customers about their orders."
 
 
-def get_weather(city: str) -> dict:
-    """Get the weather for a city."""
-    return {"city": city, "forecast": "sunny", "celsius": 21}
+def lookup_order(order_id: str) -> dict:
+    """Look up an order's status by its order id."""
+    return {"order_id": order_id, "status": "shipped", "carrier": "UPS"}
 
 
 def _text(content):
@@ -31,7 +37,7 @@ def _langgraph(model, question):
     from langchain_core.tools import tool
     from langgraph.prebuilt import create_react_agent
 
-    agent = create_react_agent(model, [tool(get_weather)])
+    agent = create_react_agent(model, [tool(lookup_order)])
     state = agent.invoke({"messages": [("user", question)]})
     return _text(state["messages"][-1].content)
 
@@ -63,7 +69,7 @@ def _openai_agent():
     set_tracing_disabled(True)  # its own exporter would post to OpenAI
     # A client per run: a cached one stays bound to the event loop of the run before.
     set_default_openai_client(AsyncOpenAI(max_retries=0), use_for_tracing=False)
-    return Agent(name="weather", instructions="Answer with the weather.", model=MODEL_OPENAI, tools=[function_tool(get_weather)])
+    return Agent(name="orders", instructions=INSTRUCTIONS, model=MODEL_OPENAI, tools=[function_tool(lookup_order)])
 
 
 def openai_agents(question=QUESTION, stream=False):
@@ -88,8 +94,8 @@ def _pydantic_agent(provider):
     from pydantic_ai import Agent
 
     model = {"anthropic": "anthropic:" + MODEL_ANTHROPIC, "openai": "openai:" + MODEL_OPENAI}[provider]
-    agent = Agent(model, instructions="Answer with the weather.")
-    agent.tool_plain(get_weather)
+    agent = Agent(model, instructions=INSTRUCTIONS)
+    agent.tool_plain(lookup_order)
     return agent
 
 
@@ -119,8 +125,13 @@ AGENTS = {
 }
 
 
-def main(question):
-    """`proctor run` python mode: `frameworks:main`, with the framework in PROCTOR_FRAMEWORK."""
+def answer(question):
+    """The agent: the framework PROCTOR_FRAMEWORK names, streaming when PROCTOR_STREAM=1."""
     name = os.environ.get("PROCTOR_FRAMEWORK", "langgraph-openai")
-    stream = os.environ.get("PROCTOR_STREAM") == "1"
-    return AGENTS[name][0](question, stream=stream)
+    if name not in AGENTS:
+        raise SystemExit("PROCTOR_FRAMEWORK must be one of: " + ", ".join(AGENTS))
+    return AGENTS[name][0](question, stream=os.environ.get("PROCTOR_STREAM") == "1")
+
+
+if __name__ == "__main__":
+    print(answer(sys.stdin.read()))
