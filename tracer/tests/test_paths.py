@@ -173,3 +173,38 @@ def test_tool_results_handed_back_as_plain_text_complete_the_call(fake_llm):
             {"role": "assistant", "content": "Calling tools: get_weather"}, {"role": "user", "content": observation}])
     [tool] = c.to_trace()["tool_calls"]
     assert "sunny" in tool["result"] and tool["duration_source"] == "inferred"
+
+
+def test_a_compressed_body_read_as_it_streams_is_decoded_for_the_trace():
+    import gzip
+
+    import httpx2
+
+    body = json.dumps({"id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+                       "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "It shipped."}}],
+                       "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}}).encode()
+    packed = gzip.compress(body)
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(
+        200, content=iter([packed[:20], packed[20:]]), headers={"content-type": "application/json", "content-encoding": "gzip"}))
+    client = openai.OpenAI(api_key="k", base_url="http://fake/v1", http_client=httpx2.Client(transport=transport), max_retries=0)
+    with proctor_trace.case("gzip") as c:
+        with client.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MESSAGES) as response:
+            assert response.parse().choices[0].message.content == "It shipped."
+    [call] = c.to_trace()["llm_calls"]
+    assert (call["input_tokens"], call["output_tokens"]) == (9, 3)
+    assert c.to_trace()["output"] == "It shipped."
+
+
+def test_the_stream_the_tracer_asks_usage_of_is_sent_uncompressed(fake_llm):
+    import httpx2
+
+    seen = []
+
+    def answer(request):
+        seen.append((request.headers.get("accept-encoding"), json.loads(request.content).get("stream_options")))
+        return httpx2.Response(200, content=b"data: [DONE]\n\n", headers={"content-type": "text/event-stream"})
+
+    client = openai.OpenAI(api_key="k", base_url="http://fake/v1", http_client=httpx2.Client(transport=httpx2.MockTransport(answer)), max_retries=0)
+    with proctor_trace.case("identity"):
+        list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    assert seen == [("identity", {"include_usage": True})]
