@@ -63,13 +63,13 @@ def langgraph_anthropic(question=QUESTION, stream=False):
 # --- OpenAI Agents SDK -------------------------------------------------------------------------
 
 def _openai_agent():
-    from agents import Agent, function_tool, set_default_openai_client, set_tracing_disabled
+    from agents import Agent, OpenAIResponsesModel, function_tool, set_tracing_disabled
     from openai import AsyncOpenAI
 
     set_tracing_disabled(True)  # its own exporter would post to OpenAI
-    # A client per run: a cached one stays bound to the event loop of the run before.
-    set_default_openai_client(AsyncOpenAI(max_retries=0), use_for_tracing=False)
-    return Agent(name="orders", instructions=INSTRUCTIONS, model=MODEL_OPENAI, tools=[function_tool(lookup_order)])
+    # A client of this run's own: runs on other threads have event loops of their own.
+    model = OpenAIResponsesModel(MODEL_OPENAI, AsyncOpenAI(max_retries=0))
+    return Agent(name="orders", instructions=INSTRUCTIONS, model=model, tools=[function_tool(lookup_order)])
 
 
 def openai_agents(question=QUESTION, stream=False):
@@ -93,7 +93,19 @@ def openai_agents(question=QUESTION, stream=False):
 def _pydantic_agent(provider):
     from pydantic_ai import Agent
 
-    model = {"anthropic": "anthropic:" + MODEL_ANTHROPIC, "openai": "openai:" + MODEL_OPENAI}[provider]
+    # A client of this run's own: runs on other threads have event loops of their own.
+    if provider == "anthropic":
+        from anthropic import AsyncAnthropic
+        from pydantic_ai.models.anthropic import AnthropicModel
+        from pydantic_ai.providers.anthropic import AnthropicProvider
+
+        model = AnthropicModel(MODEL_ANTHROPIC, provider=AnthropicProvider(anthropic_client=AsyncAnthropic(max_retries=0)))
+    else:
+        from openai import AsyncOpenAI
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        model = OpenAIChatModel(MODEL_OPENAI, provider=OpenAIProvider(openai_client=AsyncOpenAI(max_retries=0)))
     agent = Agent(model, instructions=INSTRUCTIONS)
     agent.tool_plain(lookup_order)
     return agent

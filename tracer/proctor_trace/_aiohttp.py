@@ -65,6 +65,7 @@ def install(module):
                 _watch(response, call)
             except Exception as exc:
                 fault("aiohttp response", exc)
+                call.end()
             return response
         return _request
 

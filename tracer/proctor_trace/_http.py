@@ -12,6 +12,7 @@ stream and the call, never the response, so no reference cycle keeps a response 
 import functools
 
 from . import _case
+from ._fault import fault
 from ._hooks import patch
 from ._wire import begin
 
@@ -35,13 +36,17 @@ def _start(module, case, request):
 
 def _observe(module, call, response):
     """True when the body is still to be read through a tap; else it is recorded now."""
-    headers = response.headers
     try:
-        body = response.content
-    except module.ResponseNotRead:
-        call.respond(response.status_code, headers.get("content-type"), headers.get("content-encoding"))
-        return True
-    call.whole(response.status_code, headers.get("content-type"), body)
+        headers = response.headers
+        try:
+            body = response.content
+        except module.ResponseNotRead:
+            call.respond(response.status_code, headers.get("content-type"), headers.get("content-encoding"))
+            return True
+        call.whole(response.status_code, headers.get("content-type"), body)
+    except Exception as exc:
+        fault(call.protocol.PROVIDER + " response", exc)
+        call.end()
     return False
 
 

@@ -243,6 +243,8 @@ def _moments(case):
         if isinstance(entry, WireCall):
             if entry.unsent:
                 continue
+            if not entry.done:  # its response never came through a tap: it ends with the case
+                entry.end()
             moments.append((entry.t0, _REQUEST, entry))
             moments.append((entry.t1, _REPLY, entry))
         elif isinstance(entry, ToolRun):
@@ -277,7 +279,7 @@ def _calls(case):
             else:
                 calls.langchain_run(entry, wall + entry.t0)
         except Exception as exc:
-            fault("reading a %s call" % getattr(getattr(entry, "protocol", None), "PROVIDER", "langchain"), exc)
+            fault("reading a call (%s)" % getattr(getattr(entry, "protocol", None), "PROVIDER", "langchain"), exc)
             requests.pop(id(entry), None)
     calls.llm.sort(key=lambda c: c["_t0"])
     return calls

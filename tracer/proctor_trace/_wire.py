@@ -146,12 +146,10 @@ def begin(case, path, read_body, can_rewrite=True):
         body = read_body()
         if isinstance(body, str):
             body = body.encode("utf-8")
-        call = WireCall(case, protocol, path, body)
         ask = getattr(protocol, "ask_for_usage", None) if can_rewrite else None
         replacement = ask(body) if ask is not None else None
-        if replacement is not None:
-            call.request = replacement
-            call.hide = True
+        call = WireCall(case, protocol, path, body if replacement is None else replacement)
+        call.hide = replacement is not None
         return call, replacement
     except Exception as exc:
         fault(protocol.PROVIDER + " request", exc)

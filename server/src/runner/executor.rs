@@ -331,6 +331,11 @@ fn merge_trace(into: &mut Trace, from: Trace) {
     };
     into.started_at = into.started_at.or(from.started_at);
     into.input = into.input.take().or(from.input);
+    // Processes write their lines as they exit, the agent's main process usually last: its
+    // final answer is the case's.
+    if from.output.is_some() {
+        into.output = from.output;
+    }
 }
 
 type Reply = Result<CaseRun, String>;

@@ -8,71 +8,35 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-const FILES: &[(&str, &str)] = &[
-    (
-        "__init__.py",
-        include_str!("../../../tracer/proctor_trace/__init__.py"),
-    ),
-    (
-        "__main__.py",
-        include_str!("../../../tracer/proctor_trace/__main__.py"),
-    ),
-    (
-        "_case.py",
-        include_str!("../../../tracer/proctor_trace/_case.py"),
-    ),
-    (
-        "_hooks.py",
-        include_str!("../../../tracer/proctor_trace/_hooks.py"),
-    ),
-    (
-        "_patch.py",
-        include_str!("../../../tracer/proctor_trace/_patch.py"),
-    ),
-    (
-        "_process.py",
-        include_str!("../../../tracer/proctor_trace/_process.py"),
-    ),
-    (
-        "_redact.py",
-        include_str!("../../../tracer/proctor_trace/_redact.py"),
-    ),
-    (
-        "_worker.py",
-        include_str!("../../../tracer/proctor_trace/_worker.py"),
-    ),
-    (
-        "fake_llm.py",
-        include_str!("../../../tracer/proctor_trace/fake_llm.py"),
-    ),
-    (
-        "langchain.py",
-        include_str!("../../../tracer/proctor_trace/langchain.py"),
-    ),
-    (
-        "providers/__init__.py",
-        include_str!("../../../tracer/proctor_trace/providers/__init__.py"),
-    ),
-    (
-        "providers/_common.py",
-        include_str!("../../../tracer/proctor_trace/providers/_common.py"),
-    ),
-    (
-        "providers/openai.py",
-        include_str!("../../../tracer/proctor_trace/providers/openai.py"),
-    ),
-    (
-        "providers/anthropic.py",
-        include_str!("../../../tracer/proctor_trace/providers/anthropic.py"),
-    ),
-    (
-        "providers/gemini.py",
-        include_str!("../../../tracer/proctor_trace/providers/gemini.py"),
-    ),
-    (
-        "_bootstrap/sitecustomize.py",
-        include_str!("../../../tracer/proctor_trace/_bootstrap/sitecustomize.py"),
-    ),
+/// Every file of the `proctor_trace` package, as (path in the package, contents).
+macro_rules! tracer_files {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../../../tracer/proctor_trace/", $path)))),*]
+    };
+}
+
+const FILES: &[(&str, &str)] = tracer_files![
+    "__init__.py",
+    "__main__.py",
+    "_aiohttp.py",
+    "_case.py",
+    "_fault.py",
+    "_hooks.py",
+    "_http.py",
+    "_process.py",
+    "_redact.py",
+    "_timeline.py",
+    "_wire.py",
+    "_worker.py",
+    "fake_llm.py",
+    "langchain.py",
+    "_bootstrap/sitecustomize.py",
+    "protocols/__init__.py",
+    "protocols/_common.py",
+    "protocols/anthropic.py",
+    "protocols/gemini.py",
+    "protocols/openai_chat.py",
+    "protocols/openai_responses.py",
 ];
 
 /// Where the agent's Python finds the tracer: `root` goes on `PYTHONPATH` for
@@ -149,5 +113,35 @@ fn extract(root: &Path) -> std::io::Result<()> {
             std::fs::remove_dir_all(&staging)
         }
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FILES;
+
+    /// A module left out of the embedded copy would break every agent's tracing at import.
+    #[test]
+    fn every_module_of_the_package_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tracer/proctor_trace");
+        let mut on_disk = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    if path.file_name().is_some_and(|n| n != "__pycache__") {
+                        dirs.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "py") {
+                    let relative = path.strip_prefix(&root).unwrap();
+                    on_disk.push(relative.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        on_disk.sort();
+        let mut embedded: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
     }
 }
