@@ -63,10 +63,15 @@ class WireCall:
             held, self.buffer = self.buffer, b""
             return held + data
         try:
-            if self.decode is not None:
-                self.chunks.append(self.decode(data) if self.decode is not _identity else data)
-            if not self.hide:
-                return data
+            decode = self.decode
+            if decode is _identity:
+                self.chunks.append(data)
+            elif decode is not None:
+                self.chunks.append(decode(data))
+            if not self.hide or (
+                not self.buffer and data.endswith(b"\n\n") and b'"choices":[]' not in data and b'"choices": []' not in data
+            ):
+                return data  # nothing to hold back: whole events, none of them usage-only
             return self._without_usage_only_events(data)
         except Exception as exc:
             fault(self.protocol.PROVIDER + " response", exc)
