@@ -208,3 +208,29 @@ def test_the_stream_the_tracer_asks_usage_of_is_sent_uncompressed(fake_llm):
     with proctor_trace.case("identity"):
         list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
     assert seen == [("identity", {"include_usage": True})]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_a_client_posting_through_aiohttp_itself_is_traced(fake_llm, stream):
+    """Frameworks that speak the OpenAI protocol through aiohttp (and google-genai's async
+    client, whenever aiohttp is installed) go through the same parser."""
+    aiohttp = pytest.importorskip("aiohttp")
+
+    async def chat():
+        async with aiohttp.ClientSession() as session:
+            body = _chat(None, stream=stream)
+            async with session.post(fake_llm.url + "/v1/chat/completions", json=body) as response:
+                if stream:
+                    return [line async for line in response.content]
+                return await response.json()
+
+    fake_llm.requests.clear()
+    with proctor_trace.case("aiohttp") as c:
+        asyncio.run(chat())
+    [call] = c.to_trace()["llm_calls"]
+    assert len(fake_llm.requests) == 1
+    assert call["streamed"] is stream and call["tools_chosen"] == ["get_weather"]
+    if not stream:  # aiohttp's bytes cannot be held back, so a stream is not asked for usage
+        assert call["input_tokens"] > 0 and call["output_tokens"] > 0
+    [tool] = c.to_trace()["tool_calls"]
+    assert tool["arguments"] == {"city": "Paris"}
