@@ -9,7 +9,7 @@ import time
 
 from . import _case
 from ._fault import fault
-from .protocols._common import plain
+from .protocols._common import plain, result_value
 
 
 def getv(obj, name, default=None):
@@ -115,7 +115,7 @@ class ProctorCallbackHandler(BaseCallbackHandler):
             return
         case, name, args, call_id, t0 = entry
         content = getv(output, "content", output)
-        case.record_tool_run(name, args, plain(content), (time.perf_counter() - t0) * 1000.0, error, call_id)
+        case.record_tool_run(name, args, result_value(plain(content)), (time.perf_counter() - t0) * 1000.0, error, call_id)
 
     def on_tool_end(self, output, *, run_id, **kwargs):
         try:

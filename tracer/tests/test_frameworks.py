@@ -58,3 +58,15 @@ def test_langchain_keeps_one_record_per_call_with_wire_tokens_and_measured_tools
     _, trace, requests = run(fake_llm, frameworks.langgraph_openai, stream)
     assert [c["provider"] for c in trace["llm_calls"]] == ["openai", "openai"], "not one from each source"
     assert trace["tool_calls"][0]["duration_source"] == "measured", "LangChain ran the tool and timed it"
+
+
+def test_a_langchain_model_off_the_wire_is_recorded_from_its_callbacks_with_results_as_objects(fake_llm, monkeypatch):
+    from proctor_trace import protocols
+
+    monkeypatch.setattr(protocols, "route", lambda path: None)  # as if its HTTP client were not tapped
+    monkeypatch.setattr("proctor_trace._wire.route", lambda path: None)
+    _, trace, requests = run(fake_llm, frameworks.langgraph_openai, False)
+    assert [c["provider"] for c in trace["llm_calls"]] == ["langchain", "langchain"] and len(requests) == 2
+    assert [c["tools_chosen"] for c in trace["llm_calls"]] == [["lookup_order"], []]
+    [tool] = trace["tool_calls"]
+    assert tool["result"] == frameworks.lookup_order("ORD-1001") and tool["duration_source"] == "measured"
