@@ -4,7 +4,7 @@ which some frameworks use to reach OpenAI-compatible servers.
 `ClientSession._request` is where every request starts. aiohttp gives the body to the reader as
 it arrives, already decoded, through `StreamReader.feed_data`; the tap watches the readers of LLM
 responses there, so whichever way the agent reads the body (`json()`, `text()`, lines, chunks),
-the fold sees the same bytes. aiohttp's bytes cannot be held back, so the tracer never asks an
+the call sees the same bytes. aiohttp's bytes cannot be held back, so the tracer never asks an
 aiohttp stream for more than the agent did (an OpenAI stream without `include_usage` is recorded
 without token counts).
 """

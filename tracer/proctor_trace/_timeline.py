@@ -23,7 +23,7 @@ import time
 from ._case import ToolRun
 from ._fault import fault
 from ._wire import WireCall
-from .protocols._common import Reply
+from .protocols._common import Reply, result_value
 
 _REQUEST, _REPLY, _TOOL, _LANGCHAIN = range(4)
 
@@ -113,8 +113,6 @@ class _Calls:
     def results_in_text(self, texts, t):
         """A framework that runs tools itself may hand a result back as plain text that names
         the call id (`Call id: call_1 ... Observation: ...`)."""
-        from .protocols._common import result_value
-
         for tc in list(self.pending.values()):
             call_id = tc["call_id"]
             if call_id and tc["result"] is None:

@@ -7,7 +7,7 @@ read here: such a call is recorded without usage."""
 
 import json
 
-from ._common import Reply, Request, count, result_value, text_of
+from ._common import Reply, Request, count, result_value
 
 PROVIDER = "anthropic"
 
