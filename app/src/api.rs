@@ -2,12 +2,19 @@
 //! a server built in different directories still agree on the URL.
 //!
 //! The server functions reach Proctor's data through [`DashboardData`], which the server
-//! implements and provides as Leptos context: `app` never depends on `server`.
+//! implements and provides as Leptos context: `app` never depends on `server`. Every one answers
+//! with a [`ProctorError`], so a page tells "not found" from "try again" by its kind.
 
 use leptos::prelude::*;
 use shared::api::{AgentDetail, Overview, Page, ResultRow, RunView};
 use shared::eval::RunComparison;
-use shared::{Agent, TestResult};
+use shared::{Agent, ProctorError, TestResult};
+
+/// The server functions that only read (endpoint names under `/api/fn/`). The server guards every
+/// other one like a REST write, so a server function added without a thought is guarded.
+pub const READ_ONLY: &[&str] = &[
+    "overview", "runs", "run", "results", "result", "compare", "agents", "agent",
+];
 
 #[cfg(feature = "ssr")]
 pub use data::{DashboardData, ResultsQuery, RunsQuery};
@@ -16,18 +23,22 @@ pub use data::{DashboardData, ResultsQuery, RunsQuery};
 mod data {
     use shared::api::{AgentDetail, Overview, Page, ResultRow, RunView};
     use shared::eval::RunComparison;
-    use shared::{Agent, TestResult};
+    use shared::{Agent, ProctorError, TestResult};
 
+    /// The runs list's filters, as text from the page's URL.
     pub struct RunsQuery {
         pub agent: Option<String>,
         pub status: Option<String>,
         pub source: Option<String>,
+        /// `failures` or `passed`.
+        pub outcome: Option<String>,
         /// First and last day (YYYY-MM-DD, UTC) of the runs' creation.
         pub since: Option<String>,
         pub until: Option<String>,
         pub cursor: Option<String>,
     }
 
+    /// A run's result filters, as text from the page's URL.
     pub struct ResultsQuery {
         pub status: Option<String>,
         pub category: Option<String>,
@@ -35,31 +46,31 @@ mod data {
         pub cursor: Option<String>,
     }
 
-    /// What the server functions need from the server. Errors are messages for the user.
+    /// What the server functions need from the server.
     #[async_trait::async_trait]
     pub trait DashboardData: Send + Sync {
-        async fn overview(&self) -> Result<Overview, String>;
-        async fn runs(&self, query: RunsQuery) -> Result<Page<RunView>, String>;
-        async fn run(&self, id: &str) -> Result<RunView, String>;
-        async fn results(&self, run: &str, query: ResultsQuery) -> Result<Page<ResultRow>, String>;
-        async fn result(&self, id: &str) -> Result<TestResult, String>;
-        async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, String>;
-        async fn agents(&self) -> Result<Vec<Agent>, String>;
-        async fn agent(&self, name: &str) -> Result<AgentDetail, String>;
+        async fn overview(&self) -> Result<Overview, ProctorError>;
+        async fn runs(&self, query: RunsQuery) -> Result<Page<RunView>, ProctorError>;
+        async fn run(&self, id: &str) -> Result<RunView, ProctorError>;
+        async fn results(&self, run: &str, query: ResultsQuery) -> Result<Page<ResultRow>, ProctorError>;
+        async fn result(&self, id: &str) -> Result<TestResult, ProctorError>;
+        async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError>;
+        async fn agents(&self) -> Result<Vec<Agent>, ProctorError>;
+        async fn agent(&self, name: &str) -> Result<AgentDetail, ProctorError>;
         async fn start_run(
             &self,
             agent: &str,
             scenario_ids: Vec<String>,
             label: Option<String>,
             repeats: u32,
-        ) -> Result<RunView, String>;
+        ) -> Result<RunView, ProctorError>;
     }
 }
 
 #[cfg(feature = "ssr")]
-fn data() -> Result<std::sync::Arc<dyn DashboardData>, ServerFnError> {
+fn data() -> Result<std::sync::Arc<dyn DashboardData>, ProctorError> {
     use_context::<std::sync::Arc<dyn DashboardData>>().ok_or_else(|| {
-        ServerFnError::new(
+        ProctorError::internal(
             "the server did not provide dashboard data; this is a bug in proctor serve",
         )
     })
@@ -67,8 +78,8 @@ fn data() -> Result<std::sync::Arc<dyn DashboardData>, ServerFnError> {
 
 /// Counts of what Proctor holds.
 #[server(name = GetOverview, prefix = "/api/fn", endpoint = "overview")]
-pub async fn overview() -> Result<Overview, ServerFnError> {
-    data()?.overview().await.map_err(ServerFnError::new)
+pub async fn overview() -> Result<Overview, ProctorError> {
+    data()?.overview().await
 }
 
 /// Runs across agents, newest first.
@@ -77,26 +88,28 @@ pub async fn list_runs(
     agent: Option<String>,
     status: Option<String>,
     source: Option<String>,
+    outcome: Option<String>,
     since: Option<String>,
     until: Option<String>,
     cursor: Option<String>,
-) -> Result<Page<RunView>, ServerFnError> {
+) -> Result<Page<RunView>, ProctorError> {
     data()?
         .runs(RunsQuery {
             agent,
             status,
             source,
+            outcome,
             since,
             until,
             cursor,
         })
         .await
-        .map_err(ServerFnError::new)
+        
 }
 
 #[server(name = GetRun, prefix = "/api/fn", endpoint = "run")]
-pub async fn get_run(id: String) -> Result<RunView, ServerFnError> {
-    data()?.run(&id).await.map_err(ServerFnError::new)
+pub async fn get_run(id: String) -> Result<RunView, ProctorError> {
+    data()?.run(&id).await
 }
 
 /// A page of a run's results.
@@ -107,7 +120,7 @@ pub async fn list_results(
     category: Option<String>,
     q: Option<String>,
     cursor: Option<String>,
-) -> Result<Page<ResultRow>, ServerFnError> {
+) -> Result<Page<ResultRow>, ProctorError> {
     data()?
         .results(
             &run,
@@ -119,30 +132,30 @@ pub async fn list_results(
             },
         )
         .await
-        .map_err(ServerFnError::new)
+        
 }
 
 #[server(name = GetResult, prefix = "/api/fn", endpoint = "result")]
-pub async fn get_result(id: String) -> Result<TestResult, ServerFnError> {
-    data()?.result(&id).await.map_err(ServerFnError::new)
+pub async fn get_result(id: String) -> Result<TestResult, ProctorError> {
+    data()?.result(&id).await
 }
 
 #[server(name = CompareRuns, prefix = "/api/fn", endpoint = "compare")]
-pub async fn compare_runs(base: String, head: String) -> Result<RunComparison, ServerFnError> {
+pub async fn compare_runs(base: String, head: String) -> Result<RunComparison, ProctorError> {
     data()?
         .compare(&base, &head)
         .await
-        .map_err(ServerFnError::new)
+        
 }
 
 #[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents")]
-pub async fn list_agents() -> Result<Vec<Agent>, ServerFnError> {
-    data()?.agents().await.map_err(ServerFnError::new)
+pub async fn list_agents() -> Result<Vec<Agent>, ProctorError> {
+    data()?.agents().await
 }
 
 #[server(name = GetAgent, prefix = "/api/fn", endpoint = "agent")]
-pub async fn get_agent(name: String) -> Result<AgentDetail, ServerFnError> {
-    data()?.agent(&name).await.map_err(ServerFnError::new)
+pub async fn get_agent(name: String) -> Result<AgentDetail, ProctorError> {
+    data()?.agent(&name).await
 }
 
 /// Queues a run of the chosen scenarios (ids joined by commas) for a worker.
@@ -152,7 +165,7 @@ pub async fn start_run(
     scenario_ids: String,
     label: Option<String>,
     repeats: u32,
-) -> Result<RunView, ServerFnError> {
+) -> Result<RunView, ProctorError> {
     let ids = scenario_ids
         .split(',')
         .filter(|s| !s.is_empty())
@@ -161,5 +174,5 @@ pub async fn start_run(
     data()?
         .start_run(&agent, ids, label, repeats)
         .await
-        .map_err(ServerFnError::new)
+        
 }

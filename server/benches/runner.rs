@@ -4,8 +4,11 @@
 
 use std::path::Path;
 use std::time::{Duration, Instant};
+use std::sync::Arc;
 
+use server::backend::Backend;
 use server::cli::serve::{self, ServeArgs};
+use server::client::ApiClient;
 use server::runner::agent_file::AgentFile;
 use server::runner::{self, Execution};
 use shared::RunSource;
@@ -54,7 +57,8 @@ async fn main() {
         },
     };
     let server = serve::start(&args).await.unwrap();
-    let client = server.client();
+    // Over HTTP, as `proctor run` talks to a server.
+    let client: Arc<dyn Backend> = Arc::new(ApiClient::new(&server.url(), None));
 
     let python_agent = AgentFile::load(&repo.join("examples/support/agent.yaml")).unwrap();
     let mut command_agent = python_agent.clone();
@@ -70,11 +74,11 @@ async fn main() {
         })
         .collect();
     client
-        .upsert_agent(&python_agent.agent_input())
+        .upsert_agent(python_agent.spec.clone())
         .await
         .unwrap();
     let scenarios = client
-        .upsert_scenarios(&python_agent.name, many)
+        .upsert_scenarios(&python_agent.spec.name, many)
         .await
         .unwrap();
 
@@ -97,7 +101,7 @@ async fn main() {
                 progress: false,
             };
             let run = runner::create_run(
-                &client,
+                client.as_ref(),
                 agent,
                 &scenarios,
                 Some(format!("{mode} x{concurrency}")),
@@ -108,11 +112,11 @@ async fn main() {
             .await
             .unwrap();
             let t = Instant::now();
-            let done = runner::execute(&client, agent, run, scenarios.clone(), &exec)
+            let done = runner::execute(client.clone(), agent, run, scenarios.clone(), &exec)
                 .await
                 .unwrap();
             let secs = t.elapsed().as_secs_f64();
-            assert_eq!(done.results.len(), 200);
+            assert_eq!(done.verdicts.len(), 200);
             assert_eq!(done.summary.errored, 0, "no case may fail to run");
             println!(
                 "  {mode:<14} concurrency {concurrency}: {:7.1} cases/s ({secs:.1} s)",

@@ -1,11 +1,12 @@
 //! Sync and read-path figures on SQLite, through the real HTTP API of an in-process server:
 //! `cargo bench -p server --bench sync`. Prints figures; asserts nothing about time.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use server::http::{router, AppState};
-use server::store::open_store;
+use server::service::Service;
 
 fn batch(n: usize, offset: usize, variant: usize) -> Value {
     let results: Vec<Value> = (offset..offset + n)
@@ -47,14 +48,11 @@ fn ms(d: Duration) -> String {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
-    let store = open_store(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .unwrap();
-    let state = AppState::new(store, shared::cost::PriceTable::builtin().clone(), None);
-    let app = router(state, &dir.path().join("no-dist"), None);
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let service = Service::open(&url, shared::cost::PriceTable::builtin().clone())
+        .await
+        .unwrap();
+    let app = router(AppState::new(Arc::new(service), None), &dir.path().join("no-dist"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -1,9 +1,9 @@
 //! Proctor over MCP, so a coding agent can read runs, judge changes and sync results of custom
-//! clients. Every tool goes through the REST API (the same evaluation, redaction and storage as
-//! everything else); `proctor mcp` serves it over stdio and `proctor serve` at `/mcp`.
+//! clients. Every tool calls a [`Backend`]: the service itself at `proctor serve`'s `/mcp`, the
+//! REST API from `proctor mcp` over stdio — the same evaluation, redaction and storage either way.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -11,16 +11,19 @@ use rmcp::model::{ServerCapabilities, ServerConfig};
 use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, ServerHandler};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::api::{ResultInput, RunInput, MAX_RESULTS_PER_SYNC};
+use shared::api::{
+    ResultFilter, ResultInput, RunFilter, RunInput, ScenarioFilter, SyncInput, MAX_RESULTS_PER_SYNC,
+};
 use shared::eval::compare::{CaseChange, RunComparison};
-use shared::RunSource;
+use shared::{ErrorKind, ProctorError, RunSource, RunSpec};
 use uuid::Uuid;
 
-use crate::runner::client::{encode, ApiClient};
+use crate::backend::Backend;
 
+/// The MCP server: its tools over one [`Backend`].
 #[derive(Clone)]
 pub struct ProctorMcp {
-    api: ApiClient,
+    api: Arc<dyn Backend>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -28,14 +31,32 @@ fn text(value: &Value) -> Result<String, ErrorData> {
     serde_json::to_string_pretty(value).map_err(|e| ErrorData::internal_error(e.to_string(), None))
 }
 
-/// API failures become MCP errors a caller can act on: its own mistakes are invalid params.
-fn api_error(e: anyhow::Error) -> ErrorData {
-    let message = format!("{e:#}");
-    if message.contains("cannot reach") {
-        ErrorData::internal_error(message, None)
-    } else {
-        ErrorData::invalid_params(message, None)
+/// Proctor's errors become MCP errors a caller can act on: its own mistakes are invalid params,
+/// the server's trouble an internal error.
+fn api_error(e: ProctorError) -> ErrorData {
+    match e.kind {
+        ErrorKind::Unavailable | ErrorKind::Internal => ErrorData::internal_error(e.message, None),
+        ErrorKind::Malformed
+        | ErrorKind::NotJson
+        | ErrorKind::Invalid
+        | ErrorKind::NotFound
+        | ErrorKind::Conflict
+        | ErrorKind::TooLarge
+        | ErrorKind::Unauthorized => ErrorData::invalid_params(e.message, None),
     }
+}
+
+/// An optional filter given as text (`status: "failed"`).
+fn named<T: std::str::FromStr>(what: &str, text: Option<String>) -> Result<Option<T>, ErrorData>
+where
+    T::Err: std::fmt::Display,
+{
+    text.filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse()
+                .map_err(|e| ErrorData::invalid_params(format!("{what}: {e}"), None))
+        })
+        .transpose()
 }
 
 fn run_id(text: &str) -> Result<Uuid, ErrorData> {
@@ -45,18 +66,6 @@ fn run_id(text: &str) -> Result<Uuid, ErrorData> {
             None,
         )
     })
-}
-
-fn query(pairs: &[(&str, Option<String>)]) -> String {
-    pairs
-        .iter()
-        .filter_map(|(k, v)| {
-            v.as_ref()
-                .filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", encode(v)))
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -143,7 +152,7 @@ pub struct SyncArg {
 
 #[tool_router]
 impl ProctorMcp {
-    pub fn new(api: ApiClient) -> Self {
+    pub fn new(api: Arc<dyn Backend>) -> Self {
         Self {
             api,
             tool_router: Self::tool_router(),
@@ -155,7 +164,7 @@ impl ProctorMcp {
         let agents = self.api.agents().await.map_err(api_error)?;
         text(&json!(agents
             .iter()
-            .map(|a| json!({"name": a.name, "description": a.description, "tools": a.tool_names(), "policies": a.policies}))
+            .map(|a| json!({"name": a.spec.name, "description": a.spec.description, "tools": a.spec.tool_names(), "policies": a.spec.policies}))
             .collect::<Vec<_>>()))
     }
 
@@ -166,12 +175,21 @@ impl ProctorMcp {
         &self,
         Parameters(a): Parameters<AgentArg>,
     ) -> Result<String, ErrorData> {
-        let q = query(&[("tag", a.tag), ("q", a.search)]);
-        let scenarios = self.api.scenarios(&a.agent, &q).await.map_err(api_error)?;
+        let filter = ScenarioFilter {
+            tag: a.tag,
+            q: a.search,
+            ..Default::default()
+        };
+        let scenarios = self
+            .api
+            .scenarios(&a.agent, &filter)
+            .await
+            .map_err(api_error)?;
         text(&json!(scenarios
             .iter()
-            .map(|s| json!({
-                "id": s.id, "key": s.key, "category": s.category, "tags": s.tags, "user_message": s.user_message,
+            .map(|s| (s.id, &s.spec))
+            .map(|(id, s)| json!({
+                "id": id, "key": s.key, "category": s.category, "tags": s.tags, "user_message": s.user_message,
                 "expected_tools": s.expectations.expected_tools.iter().map(|t| &t.tool).collect::<Vec<_>>(),
                 "sequence_match": s.expectations.sequence_match, "forbidden_tools": s.expectations.forbidden_tools,
             }))
@@ -183,19 +201,19 @@ impl ProctorMcp {
         &self,
         Parameters(a): Parameters<RunsArg>,
     ) -> Result<String, ErrorData> {
-        let limit = a.limit.unwrap_or(10).clamp(1, 200).to_string();
-        let page = self
-            .api
-            .runs(&query(&[("agent", a.agent), ("limit", Some(limit))]))
-            .await
-            .map_err(api_error)?;
+        let filter = RunFilter {
+            agent: a.agent,
+            limit: Some(a.limit.unwrap_or(10).clamp(1, 200)),
+            ..Default::default()
+        };
+        let page = self.api.runs(&filter).await.map_err(api_error)?;
         text(&json!({
             "total": page.total,
             "runs": page.items.iter().map(|v| {
                 let s = v.summary.as_ref();
                 json!({
-                    "id": v.run.id, "agent": v.agent_name, "label": v.run.label, "status": v.run.status,
-                    "source": v.run.source, "created_at": v.run.created_at,
+                    "id": v.run.id, "agent": v.agent_name, "label": v.run.spec.label, "status": v.run.status,
+                    "source": v.run.spec.source, "created_at": v.run.created_at,
                     "results": s.map(|s| s.total), "passed": s.map(|s| s.passed), "failed": s.map(|s| s.failed + s.errored),
                     "pass_rate": s.and_then(|s| s.pass_rate), "aqs": s.and_then(|s| s.aqs.as_ref().map(|a| a.score)),
                 })
@@ -218,16 +236,16 @@ impl ProctorMcp {
         &self,
         Parameters(a): Parameters<ResultsArg>,
     ) -> Result<String, ErrorData> {
-        let q = query(&[
-            ("status", a.status),
-            ("category", a.category),
-            ("q", a.search),
-            ("limit", Some(a.limit.unwrap_or(50).to_string())),
-            ("cursor", a.cursor),
-        ]);
+        let filter = ResultFilter {
+            status: named("status", a.status)?,
+            category: named("category", a.category)?,
+            q: a.search,
+            cursor: a.cursor,
+            limit: Some(a.limit.unwrap_or(50)),
+        };
         let page = self
             .api
-            .results(run_id(&a.run)?, &q)
+            .results(run_id(&a.run)?, &filter)
             .await
             .map_err(api_error)?;
         text(&json!(page))
@@ -351,14 +369,14 @@ impl ProctorMcp {
             (None, Some(agent)) => {
                 let input = RunInput {
                     agent,
-                    label: a.label,
-                    metadata: BTreeMap::new(),
-                    source: RunSource::Mcp,
-                    scenario_ids: Vec::new(),
-                    repeats: None,
+                    spec: RunSpec {
+                        label: a.label,
+                        source: RunSource::Mcp,
+                        ..Default::default()
+                    },
                     queued: false,
                 };
-                self.api.create_run(&input).await.map_err(api_error)?.run.id
+                self.api.create_run(input).await.map_err(api_error)?.run.id
             }
             (None, None) => {
                 return Err(ErrorData::invalid_params(
@@ -367,7 +385,11 @@ impl ProctorMcp {
                 ));
             }
         };
-        let out = self.api.sync(run, results).await.map_err(api_error)?;
+        let out = self
+            .api
+            .sync(run, SyncInput { results })
+            .await
+            .map_err(api_error)?;
         text(
             &json!({"run": run, "stored": out.stored, "replaced": out.replaced, "summary": out.run.summary}),
         )

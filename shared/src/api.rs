@@ -1,79 +1,33 @@
 //! The wire types of Proctor's REST API, server functions and MCP tools: what clients send and
 //! what they get back. The models themselves live in [`crate::model`].
 
-use std::collections::BTreeMap;
-
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::eval::{FailureCategory, RunSummary};
+use crate::eval::{Failure, FailureCategory, RunSummary};
+pub use crate::model::{AgentSpec, RunSpec, ScenarioSpec};
 use crate::model::{
-    AgentFailure, Complexity, Expectations, Persona, ResultStatus, RunSource, RunStatus,
-    ScenarioSource, TestResult, TestRun, ToolCall, ToolSpec, Trace,
+    AgentFailure, Expectations, ResultStatus, RunSource, RunStatus, ScenarioSource, TestResult,
+    TestRun, ToolCall, Trace,
 };
 
 /// A sync carries at most this many results; larger batches are refused whole.
 pub const MAX_RESULTS_PER_SYNC: usize = 1_000;
 
-/// The body of every error response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub error: String,
-}
-
-/// Create or update an agent, matched by name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentInput {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub tools: Vec<ToolSpec>,
-    #[serde(default)]
-    pub policies: Vec<String>,
-}
-
-/// Create or update a scenario, matched by `key` within its agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioInput {
-    pub key: String,
-    #[serde(default)]
-    pub title: String,
-    pub user_message: String,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub category: Option<String>,
-    #[serde(default)]
-    pub source: ScenarioSource,
-    #[serde(default)]
-    pub complexity: Option<Complexity>,
-    #[serde(default)]
-    pub persona: Option<Persona>,
-    #[serde(default)]
-    pub expectations: Expectations,
-}
-
+/// `POST /agents/{agent}/scenarios`: scenarios to create or update, by key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScenariosInput {
-    pub scenarios: Vec<ScenarioInput>,
+    pub scenarios: Vec<ScenarioSpec>,
 }
 
-/// Create a run.
+/// `POST /runs`: create a run of an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunInput {
     /// The agent's id or name.
     pub agent: String,
-    #[serde(default)]
-    pub label: Option<String>,
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-    #[serde(default)]
-    pub source: RunSource,
-    #[serde(default)]
-    pub scenario_ids: Vec<Uuid>,
-    #[serde(default)]
-    pub repeats: Option<u32>,
+    #[serde(flatten)]
+    pub spec: RunSpec,
     /// `true` to queue the run for a worker; otherwise it starts `running` at once, for a client
     /// that executes it and syncs results itself.
     #[serde(default)]
@@ -138,6 +92,9 @@ pub struct SyncOutput {
     /// How many of them replaced a result synced before.
     pub replaced: usize,
     pub result_ids: Vec<Uuid>,
+    /// The server's verdict on each stored result, in the order they were stored: the verdicts a
+    /// runner shows and gates on.
+    pub verdicts: Vec<ResultRow>,
     pub run: RunView,
 }
 
@@ -154,6 +111,12 @@ pub struct ResultRow {
     pub failure_categories: Vec<FailureCategory>,
     /// The first failure's reason, the most severe.
     pub first_failure: Option<String>,
+    /// Every failed check, most severe first.
+    #[serde(default)]
+    pub failures: Vec<Failure>,
+    /// Why the agent crashed or timed out, for `error` results.
+    #[serde(default)]
+    pub error: Option<String>,
     pub score: f64,
     pub cost_usd: f64,
     pub duration_ms: Option<f64>,
@@ -176,6 +139,8 @@ impl From<&TestResult> for ResultRow {
             user_message: r.user_message.clone(),
             failure_categories,
             first_failure: r.evaluation.failures.first().map(|f| f.reason.clone()),
+            failures: r.evaluation.failures.clone(),
+            error: r.error.as_ref().map(|e| e.message.clone()),
             score: r.evaluation.score,
             cost_usd: r.cost.usd,
             duration_ms: r.latency_ms(),
@@ -192,6 +157,45 @@ pub struct Page<T> {
     /// How many items match the filters in all pages.
     pub total: u64,
 }
+
+/// Filters for an agent's scenarios.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScenarioFilter {
+    pub tag: Option<String>,
+    pub source: Option<ScenarioSource>,
+    pub category: Option<String>,
+    /// Case-insensitive search over key, title and user message.
+    pub q: Option<String>,
+}
+
+/// Filters for runs, newest first. (Spelled out rather than flattened from the model, because
+/// query strings carry numbers as text, which `flatten` cannot parse.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunFilter {
+    /// The agent's id or name.
+    pub agent: Option<String>,
+    pub status: Option<RunStatus>,
+    pub source: Option<RunSource>,
+    pub outcome: Option<RunOutcome>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// How a run's results came out, for filtering run lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// At least one result failed or errored.
+    Failures,
+    /// Every result passed (and there is at least one).
+    Passed,
+}
+
+crate::model::names::snake_case_names!(RunOutcome { Failures => "failures", Passed => "passed" });
 
 /// Filters for a run's results.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

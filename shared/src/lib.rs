@@ -7,8 +7,12 @@
 
 pub mod api;
 pub mod cost;
+pub mod error;
 pub mod eval;
+pub mod judge;
 pub mod model;
 pub mod redact;
+pub mod validate;
 
+pub use error::{ErrorKind, ProctorError};
 pub use model::*;

@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::names::snake_case_names;
+use crate::model::TestResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -111,6 +112,42 @@ pub fn pii_in_text(text: &str) -> RedactionCounts {
         counts.add(*kind, text.matches(kind.marker()).count() as u64);
     }
     counts
+}
+
+/// Scrubs every free-form part of a judged result in place and adds what it replaced to the
+/// trace's `redactions`. Token counts, names and ids carry no personal data and are kept.
+pub fn redact_result(result: &mut TestResult) {
+    let mut counts = RedactionCounts::default();
+    let mut scrub = |text: &mut String| {
+        let (clean, found) = redact_text(text);
+        counts.merge(&found);
+        *text = clean;
+    };
+    scrub(&mut result.user_message);
+    scrub(&mut result.agent_response);
+    let evaluation = &mut result.evaluation;
+    evaluation.checks.iter_mut().for_each(|c| scrub(&mut c.reason));
+    evaluation.failures.iter_mut().for_each(|f| scrub(&mut f.reason));
+    if let Some(notes) = &mut evaluation.notes {
+        scrub(notes);
+    }
+    if let Some(e) = &mut result.error {
+        scrub(&mut e.message);
+    }
+    let trace = &mut result.trace;
+    for call in &mut trace.tool_calls {
+        call.error.iter_mut().for_each(&mut scrub);
+    }
+    for call in &mut trace.llm_calls {
+        call.error.iter_mut().for_each(&mut scrub);
+    }
+    let values = trace.tool_calls.iter_mut().flat_map(|c| {
+        std::iter::once(&mut c.arguments).chain(c.result.as_mut())
+    });
+    for value in values.chain(trace.input.as_mut()).chain(trace.output.as_mut()) {
+        counts.merge(&redact_value(value));
+    }
+    trace.redactions.merge(&counts);
 }
 
 /// Names of secrets, matched against the last words of a key (`client_secret`, `x-api-key`).

@@ -50,15 +50,3 @@ pub fn RunStatusBadge(status: RunStatus) -> impl IntoView {
 pub fn CategoryTag(category: FailureCategory) -> impl IntoView {
     view! { <span class=format!("tag cat-{category}")>{category.label()}</span> }
 }
-
-/// A message for a failed load that says what to do.
-#[component]
-pub fn LoadError(error: String) -> impl IntoView {
-    view! {
-        <div class="error-box" role="alert">
-            <strong>"Could not load this page. "</strong>
-            {error}
-            <p class="muted">"Check that `proctor serve` is running, then reload."</p>
-        </div>
-    }
-}

@@ -48,8 +48,8 @@ pub fn RunDrawer(agent: String, scenarios: Vec<Scenario>, open: RwSignal<bool>) 
     let groups: Vec<String> = scenarios.with_value(|s| {
         let mut g: BTreeSet<String> = BTreeSet::new();
         for sc in s {
-            g.extend(sc.tags.iter().cloned());
-            g.extend(sc.category.iter().cloned());
+            g.extend(sc.spec.tags.iter().cloned());
+            g.extend(sc.spec.category.iter().cloned());
         }
         g.into_iter().collect()
     });
@@ -59,12 +59,12 @@ pub fn RunDrawer(agent: String, scenarios: Vec<Scenario>, open: RwSignal<bool>) 
         scenarios.with_value(|all| {
             all.iter()
                 .filter(|s| {
-                    g.is_empty() || s.tags.contains(&g) || s.category.as_deref() == Some(g.as_str())
+                    g.is_empty() || s.spec.tags.contains(&g) || s.spec.category.as_deref() == Some(g.as_str())
                 })
                 .filter(|s| {
                     q.is_empty()
-                        || s.key.to_lowercase().contains(&q)
-                        || s.user_message.to_lowercase().contains(&q)
+                        || s.spec.key.to_lowercase().contains(&q)
+                        || s.spec.user_message.to_lowercase().contains(&q)
                 })
                 .cloned()
                 .collect::<Vec<_>>()
@@ -125,7 +125,7 @@ pub fn RunDrawer(agent: String, scenarios: Vec<Scenario>, open: RwSignal<bool>) 
                                             let id = id.clone();
                                             selected.update(|sel| { if on { sel.insert(id); } else { sel.remove(&id); } });
                                         }/>
-                                    <code>{s.key.clone()}</code>" "{s.user_message.clone()}
+                                    <code>{s.spec.key.clone()}</code>" "{s.spec.user_message.clone()}
                                 </label>
                             </li>
                         }

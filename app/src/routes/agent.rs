@@ -4,9 +4,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
+use crate::components::load_error::LoadError;
 use crate::api::get_agent;
 use crate::components::chart::TrendChart;
-use crate::components::format::{pct, short_id, when, LoadError, RunStatusBadge};
+use crate::components::format::{pct, short_id, when, RunStatusBadge};
 use crate::components::run_drawer::RunDrawer;
 
 #[component]
@@ -20,18 +21,18 @@ pub fn AgentPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the agent…"</p> }>
             {move || detail.get().map(|r| match r {
-                Err(e) => view! { <LoadError error=e.to_string()/> }.into_any(),
+                Err(e) => view! { <LoadError error=e/> }.into_any(),
                 Ok(d) => view! {
                     <div class="page-head">
-                        <h1>{d.agent.name.clone()}</h1>
+                        <h1>{d.agent.spec.name.clone()}</h1>
                         <button class="primary" on:click=move |_| drawer.set(true) disabled=d.scenarios.is_empty()>"Run Tests"</button>
                     </div>
-                    <p class="muted">{d.agent.description.clone()}</p>
+                    <p class="muted">{d.agent.spec.description.clone()}</p>
                     <div class="two">
                         <div class="card"><div class="label">"Tools"</div>
-                            <ul>{d.agent.tools.clone().into_iter().map(|t| view! { <li><code>{t.name.clone()}</code>" — "{t.description.clone()}</li> }).collect_view()}</ul></div>
+                            <ul>{d.agent.spec.tools.clone().into_iter().map(|t| view! { <li><code>{t.name.clone()}</code>" — "{t.description.clone()}</li> }).collect_view()}</ul></div>
                         <div class="card"><div class="label">"Policies"</div>
-                            <ul>{d.agent.policies.clone().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul></div>
+                            <ul>{d.agent.spec.policies.clone().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul></div>
                     </div>
                     <h2>"Trend"</h2>
                     <TrendChart runs=d.runs.clone()/>
@@ -41,7 +42,7 @@ pub fn AgentPage() -> impl IntoView {
                         <tbody>
                             {d.runs.clone().into_iter().map(|v| view! {
                                 <tr>
-                                    <td><A href=format!("/runs/{}", v.run.id)>{v.run.label.clone().unwrap_or_else(|| short_id(&v.run.id))}</A></td>
+                                    <td><A href=format!("/runs/{}", v.run.id)>{v.run.spec.label.clone().unwrap_or_else(|| short_id(&v.run.id))}</A></td>
                                     <td>{when(&v.run.created_at)}</td>
                                     <td><RunStatusBadge status=v.run.status/></td>
                                     <td class="num">{pct(v.summary.as_ref().and_then(|s| s.pass_rate))}</td>
@@ -56,15 +57,15 @@ pub fn AgentPage() -> impl IntoView {
                         <tbody>
                             {d.scenarios.clone().into_iter().map(|s| view! {
                                 <tr>
-                                    <td><code>{s.key.clone()}</code></td>
-                                    <td>{s.category.clone().unwrap_or_default()}</td>
-                                    <td class="message">{s.user_message.clone()}</td>
-                                    <td>{shared::eval::diff::tool_path(&s.expectations.expected_tools.iter().map(|t| t.tool.clone()).collect::<Vec<_>>())}</td>
+                                    <td><code>{s.spec.key.clone()}</code></td>
+                                    <td>{s.spec.category.clone().unwrap_or_default()}</td>
+                                    <td class="message">{s.spec.user_message.clone()}</td>
+                                    <td>{shared::eval::diff::tool_path(&s.spec.expectations.expected_tools.iter().map(|t| t.tool.clone()).collect::<Vec<_>>())}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
                     </table>
-                    <RunDrawer agent=d.agent.name.clone() scenarios=d.scenarios.clone() open=drawer/>
+                    <RunDrawer agent=d.agent.spec.name.clone() scenarios=d.scenarios.clone() open=drawer/>
                 }.into_any(),
             })}
         </Suspense>

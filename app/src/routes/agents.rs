@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::load_error::LoadError;
 use crate::api::list_agents;
-use crate::components::format::LoadError;
+
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {
@@ -14,7 +15,7 @@ pub fn AgentsPage() -> impl IntoView {
             <div class="page-head"><h1>"Agents"</h1></div>
             <Suspense fallback=|| view! { <p class="muted">"Loading agents…"</p> }>
                 {move || agents.get().map(|r| match r {
-                    Err(e) => view! { <LoadError error=e.to_string()/> }.into_any(),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
                     Ok(list) if list.is_empty() => view! {
                         <div class="empty"><p>"No agents yet."</p>
                             <p class="muted">"Register one with " <code>"proctor run my-agent.yaml"</code> " or " <code>"proctor generate my-agent.yaml"</code> "."</p></div>
@@ -25,9 +26,9 @@ pub fn AgentsPage() -> impl IntoView {
                             <tbody>
                                 {list.into_iter().map(|a| view! {
                                     <tr>
-                                        <td><A href=format!("/agents/{}", a.name)>{a.name.clone()}</A></td>
-                                        <td>{a.description.clone()}</td>
-                                        <td>{a.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ")}</td>
+                                        <td><A href=format!("/agents/{}", a.spec.name)>{a.spec.name.clone()}</A></td>
+                                        <td>{a.spec.description.clone()}</td>
+                                        <td>{a.spec.tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ")}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -7,9 +7,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use shared::eval::compare::{CaseChange, CaseComparison, Direction};
 
+use crate::components::load_error::LoadError;
 use crate::api::{compare_runs, list_runs};
 use crate::components::chart::TrendChart;
-use crate::components::format::{pct, usd, LoadError};
+use crate::components::format::{pct, usd};
 
 fn side_link(c: &CaseComparison, head: bool) -> impl IntoView {
     let side = if head { &c.head } else { &c.base };
@@ -35,13 +36,13 @@ pub fn ComparePage() -> impl IntoView {
         let head = query.read().get("head").unwrap_or_default();
         async move {
             let run = crate::api::get_run(head).await?;
-            list_runs(Some(run.agent_name), None, None, None, None, None).await
+            list_runs(Some(run.agent_name), None, None, None, None, None, None).await
         }
     });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Comparing…"</p> }>
             {move || data.get().map(|r| match r {
-                Err(e) => view! { <LoadError error=format!("{e}. Open a comparison by selecting two runs on the Test Runs page.")/> }.into_any(),
+                Err(e) => view! { <LoadError error=e hint="Open a comparison by selecting two runs on the Test Runs page."/> }.into_any(),
                 Ok(cmp) => {
                     let cases = cmp.cases.clone();
                     let groups = [CaseChange::Regression, CaseChange::Improvement, CaseChange::Flaky, CaseChange::New, CaseChange::Removed];

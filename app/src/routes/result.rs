@@ -6,8 +6,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::DurationSource;
 
+use crate::components::load_error::LoadError;
 use crate::api::get_result;
-use crate::components::format::{ms, usd, LoadError, StatusBadge};
+use crate::components::format::{ms, usd, StatusBadge};
 use crate::components::sequence_diff::SequenceDiffView;
 
 fn json(v: &Option<serde_json::Value>) -> String {
@@ -47,7 +48,7 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the result…"</p> }>
             {move || result.get().map(|r| match r {
-                Err(e) => view! { <LoadError error=e.to_string()/> }.into_any(),
+                Err(e) => view! { <LoadError error=e/> }.into_any(),
                 Ok(r) => {
                     let failed: Vec<_> = r.evaluation.failures.clone();
                     let checks = r.evaluation.checks.clone();

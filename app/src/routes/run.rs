@@ -7,9 +7,10 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use shared::eval::FailureCategory;
 use shared::ResultStatus;
 
+use crate::components::load_error::LoadError;
 use crate::api::{get_run, list_results};
 use crate::components::format::{
-    ms, short_id, usd, when, CategoryTag, LoadError, RunStatusBadge, StatusBadge,
+    ms, short_id, usd, when, CategoryTag, RunStatusBadge, StatusBadge,
 };
 use crate::components::live::follow_run;
 use crate::components::summary_cards::SummaryCards;
@@ -72,16 +73,16 @@ pub fn RunPage() -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the run…"</p> }>
             {move || run.get().map(|r| match r {
-                Err(e) => view! { <LoadError error=e.to_string()/> }.into_any(),
+                Err(e) => view! { <LoadError error=e/> }.into_any(),
                 Ok(v) => view! {
                     <div class="page-head">
-                        <h1>{v.run.label.clone().unwrap_or_else(|| format!("Run {}", short_id(&v.run.id)))}</h1>
+                        <h1>{v.run.spec.label.clone().unwrap_or_else(|| format!("Run {}", short_id(&v.run.id)))}</h1>
                         <RunStatusBadge status=v.run.status/>
                     </div>
                     <p class="muted">
                         <A href=format!("/agents/{}", v.agent_name)>{v.agent_name.clone()}</A>
-                        {format!(" · {} · from {} · {}", when(&v.run.created_at), v.run.source, v.run.id)}
-                        {v.run.metadata.iter().map(|(k, val)| format!(" · {k}={val}")).collect::<String>()}
+                        {format!(" · {} · from {} · {}", when(&v.run.created_at), v.run.spec.source, v.run.id)}
+                        {v.run.spec.metadata.iter().map(|(k, val)| format!(" · {k}={val}")).collect::<String>()}
                     </p>
                     {match v.summary.clone() {
                         Some(s) => view! { <SummaryCards summary=s/> }.into_any(),
@@ -105,7 +106,7 @@ pub fn RunPage() -> impl IntoView {
             </div>
             <Suspense fallback=|| view! { <p class="muted">"Loading results…"</p> }>
                 {move || results.get().map(|r| match r {
-                    Err(e) => view! { <LoadError error=e.to_string()/> }.into_any(),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
                     Ok(page) if page.items.is_empty() => view! { <p class="empty">"No results match these filters."</p> }.into_any(),
                     Ok(page) => {
                         let next = page.next_cursor.clone().map(|c| {

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -13,6 +14,7 @@ use tokio::io::AsyncBufReadExt;
 
 use super::run::ExecArgs;
 use super::serve::{self, ServeArgs};
+use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::{self, report, tracer, Selection};
 
@@ -57,7 +59,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
     let (mut fake, fake_url) = start_fake_llm(&args.exec.python).await?;
     let server = serve::start(&serve_args).await?;
-    let client = server.client();
+    let backend: Arc<dyn Backend> = server.service.clone();
     let llm_env = vec![
         ("OPENAI_BASE_URL".to_string(), format!("{fake_url}/v1")),
         ("OPENAI_API_KEY".to_string(), "fake-key".to_string()),
@@ -71,7 +73,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         std::env::set_var(k, v);
     }
 
-    let scenarios = runner::prepare(&client, &agent, &Selection::default()).await?;
+    let scenarios = runner::prepare(backend.as_ref(), &agent, &Selection::default()).await?;
     let mut runs = Vec::new();
     for (label, variant) in [("baseline", None), ("prompt edit", Some("regressed"))] {
         let mut env = llm_env.clone();
@@ -80,7 +82,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         let exec = args.exec.execution(&agent, env)?;
         let run = runner::create_run(
-            &client,
+            backend.as_ref(),
             &agent,
             &scenarios,
             Some(label.into()),
@@ -89,12 +91,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             1,
         )
         .await?;
-        let finished = runner::execute(&client, &agent, run, scenarios.clone(), &exec).await?;
-        println!("\n{} — {label} — run {}", agent.name, finished.run.run.id);
+        let finished = runner::execute(backend.clone(), &agent, run, scenarios.clone(), &exec).await?;
+        println!("\n{} — {label} — run {}", agent.spec.name, finished.run.run.id);
         print!("{}", report::summary_table(&finished.summary));
         runs.push(finished.run.run.id);
     }
-    let cmp = client.compare(runs[0], runs[1]).await?;
+    let cmp = backend.compare(runs[0], runs[1]).await?;
     let url = server.url();
     println!(
         "\nThe prompt edit broke {} case(s); AQS {}.",

@@ -8,6 +8,7 @@ use clap::Args;
 use shared::{Complexity, Persona};
 
 use super::run::ServerArgs;
+use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::generate::{generate, GenerateOptions};
 
@@ -54,7 +55,7 @@ pub struct GenerateArgs {
 async fn rephrase(
     args: &GenerateArgs,
     base: &str,
-    scenarios: &mut [shared::api::ScenarioInput],
+    scenarios: &mut [shared::ScenarioSpec],
 ) -> anyhow::Result<usize> {
     let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
@@ -125,14 +126,14 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.no_store {
         let client = args.server.client();
-        client.upsert_agent(&agent.agent_input()).await?;
+        client.upsert_agent(agent.spec.clone()).await?;
         let stored = client
-            .upsert_scenarios(&agent.name, scenarios.clone())
+            .upsert_scenarios(&agent.spec.name, scenarios.clone())
             .await?;
         eprintln!(
             "proctor: stored {} scenario(s) for {} on {}",
             stored.len(),
-            agent.name,
+            agent.spec.name,
             client.base()
         );
     }

@@ -1,18 +1,24 @@
 //! `proctor run`: run an agent against its scenarios, sync results, and gate CI on the outcome.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use shared::{RunSource, TestResult};
+use shared::api::ResultRow;
+use shared::eval::CaseChange;
+use shared::RunSource;
+use uuid::Uuid;
 
+use crate::backend::Backend;
+use crate::client::ApiClient;
 use crate::runner::agent_file::AgentFile;
-use crate::runner::client::ApiClient;
-use crate::runner::{self, report, Execution, Selection};
+use crate::runner::{self, report, Execution, Finished, Judged, Selection};
 
+/// Where the server is, for every command that talks to one.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// The Proctor server.
@@ -29,6 +35,7 @@ impl ServerArgs {
     }
 }
 
+/// How cases are executed, for every command that runs an agent.
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
     /// Cases run at once.
@@ -86,6 +93,7 @@ impl ExecArgs {
     }
 }
 
+/// `proctor run`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The agent file (YAML).
@@ -136,13 +144,14 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let agent = AgentFile::load(&args.agent_file)?;
     let client = args.server.client();
+    let backend: Arc<dyn Backend> = Arc::new(client.clone());
     let exec = args.exec.execution(&agent, args.env.clone())?;
     let selection = Selection {
         file: args.scenarios.clone(),
         tags: args.tags.clone(),
         keys: args.keys.clone(),
     };
-    let scenarios = runner::prepare(&client, &agent, &selection).await?;
+    let scenarios = runner::prepare(backend.as_ref(), &agent, &selection).await?;
     let source = if std::env::var_os("CI").is_some() {
         RunSource::Ci
     } else {
@@ -150,7 +159,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let metadata: BTreeMap<String, String> = args.metadata.iter().cloned().collect();
     let run = runner::create_run(
-        &client,
+        backend.as_ref(),
         &agent,
         &scenarios,
         args.label.clone(),
@@ -164,16 +173,41 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         "proctor: running {} scenario(s) × {} of {} — run {run_id}\n  live: {}/runs/{run_id}",
         scenarios.len(),
         exec.repeats,
-        agent.name,
+        agent.spec.name,
         client.base()
     );
-    let finished = runner::execute(&client, &agent, run, scenarios, &exec).await?;
+    let finished = runner::execute(backend.clone(), &agent, run, scenarios, &exec).await?;
+    report_run(&agent, &client, &finished);
+    if let Some(path) = &args.junit {
+        let label = finished.run.run.spec.label.as_deref().unwrap_or("");
+        write_junit(path, &agent.spec.name, label, &finished.verdicts)?;
+    }
+    let mut failures = gate_on_summary(&args, &finished);
+    if let Some(baseline) = &args.baseline {
+        failures.extend(gate_on_baseline(&client, &agent.spec.name, baseline, run_id).await?);
+    }
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in &failures {
+            eprintln!("proctor: FAILED: {f}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}
 
-    println!("\n{} — run {run_id}", agent.name);
+/// Prints the run's summary, who judged it, and what went wrong on the way.
+fn report_run(agent: &AgentFile, client: &ApiClient, finished: &Finished) {
+    let run_id = finished.run.run.id;
+    println!(
+        "\n{} — run {run_id} ({})",
+        agent.spec.name,
+        finished.judged.describe()
+    );
     print!("{}", report::summary_table(&finished.summary));
     if finished.sync.unsent > 0 {
         eprintln!(
-            "\nproctor: {} result(s) could not be sent ({}). They are saved; send them with:\n  proctor sync {} --run {run_id} --server {}",
+            "\nproctor: {} result(s) could not be sent ({}). They are saved; send them with:\n  proctor sync {} --run {run_id} --server {}\n  The server then judges them, and its verdict replaces this local one.",
             finished.sync.unsent,
             finished.sync.last_error.as_deref().unwrap_or("server unreachable"),
             finished.results_file.display(),
@@ -189,87 +223,81 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             faults.log.display()
         );
     }
-    if let Some(path) = &args.junit {
-        write_junit(
-            path,
-            &agent.name,
-            finished.run.run.label.as_deref().unwrap_or(""),
-            &finished.results,
-        )?;
-    }
+}
 
-    let mut gate = Vec::new();
+/// The `--min-pass-rate` and `--min-aqs` gates, on the summary the run reports.
+fn gate_on_summary(args: &RunArgs, finished: &Finished) -> Vec<String> {
+    let mut failures = Vec::new();
+    let summary = &finished.summary;
+    let local = match finished.judged {
+        Judged::Server => "",
+        Judged::Locally { .. } => " (judged locally)",
+    };
     if let Some(min) = args.min_pass_rate {
-        let rate = finished.summary.pass_rate.unwrap_or(0.0) * 100.0;
+        let rate = summary.pass_rate.unwrap_or(0.0) * 100.0;
         if rate < min {
-            gate.push(format!(
-                "pass rate {rate:.1}% is below --min-pass-rate {min}%"
+            failures.push(format!(
+                "pass rate {rate:.1}% is below --min-pass-rate {min}%{local}"
             ));
         }
     }
     if let Some(min) = args.min_aqs {
-        let aqs = finished
-            .summary
-            .aqs
-            .as_ref()
-            .map(|a| a.score)
-            .unwrap_or(0.0);
+        let aqs = summary.aqs.as_ref().map(|a| a.score).unwrap_or(0.0);
         if aqs < min {
-            gate.push(format!("AQS {aqs:.1} is below --min-aqs {min}"));
+            failures.push(format!("AQS {aqs:.1} is below --min-aqs {min}{local}"));
         }
     }
-    if let Some(baseline) = &args.baseline {
-        match runner::resolve_baseline(&client, &agent.name, baseline, run_id).await? {
-            None => eprintln!(
-                "proctor: no earlier completed run to compare with; --baseline latest passes"
-            ),
-            Some(base) => {
-                let cmp = client
-                    .compare(base, run_id)
-                    .await
-                    .context("comparing with the baseline")?;
-                let regressions: Vec<&str> = cmp
-                    .cases
-                    .iter()
-                    .filter(|c| c.change == shared::eval::CaseChange::Regression)
-                    .map(|c| c.scenario_key.as_str())
-                    .collect();
-                if let Some(aqs) = &cmp.aqs {
-                    println!("  vs {base}: AQS {}", aqs.describe());
-                }
-                println!(
-                    "  compare: {}/compare?base={base}&head={run_id}",
-                    client.base()
-                );
-                if !regressions.is_empty() {
-                    gate.push(format!(
-                        "{} regression(s) against {base}: {}",
-                        regressions.len(),
-                        regressions.join(", ")
-                    ));
-                }
-            }
-        }
+    failures
+}
+
+/// The `--baseline` gate: no case may regress against the baseline run.
+async fn gate_on_baseline(
+    client: &ApiClient,
+    agent: &str,
+    baseline: &str,
+    run_id: Uuid,
+) -> anyhow::Result<Vec<String>> {
+    let Some(base) = runner::resolve_baseline(client, agent, baseline, run_id).await? else {
+        eprintln!("proctor: no earlier completed run to compare with; --baseline latest passes");
+        return Ok(Vec::new());
+    };
+    let cmp = client
+        .compare(base, run_id)
+        .await
+        .context("comparing with the baseline")?;
+    let regressions: Vec<&str> = cmp
+        .cases
+        .iter()
+        .filter(|c| c.change == CaseChange::Regression)
+        .map(|c| c.scenario_key.as_str())
+        .collect();
+    if let Some(aqs) = &cmp.aqs {
+        println!("  vs {base}: AQS {}", aqs.describe());
     }
-    if gate.is_empty() {
-        Ok(ExitCode::SUCCESS)
+    println!(
+        "  compare: {}/compare?base={base}&head={run_id}",
+        client.base()
+    );
+    Ok(if regressions.is_empty() {
+        Vec::new()
     } else {
-        for g in &gate {
-            eprintln!("proctor: FAILED: {g}");
-        }
-        Ok(ExitCode::from(1))
-    }
+        vec![format!(
+            "{} regression(s) against {base}: {}",
+            regressions.len(),
+            regressions.join(", ")
+        )]
+    })
 }
 
 fn write_junit(
-    path: &PathBuf,
+    path: &Path,
     agent: &str,
     label: &str,
-    results: &[TestResult],
+    verdicts: &[ResultRow],
 ) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, report::junit(agent, label, results))
+    std::fs::write(path, report::junit(agent, label, verdicts))
         .with_context(|| format!("writing {}", path.display()))
 }

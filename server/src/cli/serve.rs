@@ -1,25 +1,28 @@
 //! `proctor serve`: opens the store and serves the API and dashboard until interrupted.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use shared::cost::PriceTable;
 
 use super::run::ExecArgs;
 use crate::http::{self, AppState};
 use crate::runner::agent_file::AgentFile;
-use crate::runner::client::ApiClient;
 use crate::runner::worker::work;
-use crate::store::open_store;
+use crate::service::Service;
 
+/// `proctor serve`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Where to listen. A non-loopback address needs PROCTOR_API_TOKEN.
     #[arg(long, env = "PROCTOR_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
-    /// `sqlite://path.db` (created if missing) or a plain file path.
+    /// `sqlite://path.db` (created if missing; sqlx's URL form, `?mode=…` included) or a plain
+    /// file path.
     #[arg(
         long,
         env = "PROCTOR_DATABASE_URL",
@@ -47,7 +50,9 @@ pub struct ServeArgs {
 /// A server listening and serving in the background.
 pub struct Running {
     pub addr: SocketAddr,
-    pub token: Option<String>,
+    /// The service the server answers with; in-process callers (the demo, the worker) use it
+    /// directly.
+    pub service: Arc<Service>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -55,9 +60,18 @@ impl Running {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-    pub fn client(&self) -> ApiClient {
-        ApiClient::new(&self.url(), self.token.clone())
-    }
+}
+
+/// The built-in price table with the overrides in `path`, if given.
+fn price_table(path: Option<&Path>) -> anyhow::Result<PriceTable> {
+    let Some(path) = path else {
+        return Ok(PriceTable::builtin().clone());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the price table {}", path.display()))?;
+    let overrides = PriceTable::from_json(&text)
+        .with_context(|| format!("in the price table {}", path.display()))?;
+    Ok(PriceTable::builtin().with_overrides(&overrides))
 }
 
 pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
@@ -69,28 +83,18 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             args.addr
         );
     }
-    let prices = match &args.prices {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the price table {}", path.display()))?;
-            let overrides = shared::cost::PriceTable::from_json(&text)
-                .with_context(|| format!("in the price table {}", path.display()))?;
-            shared::cost::PriceTable::builtin().with_overrides(&overrides)
-        }
-        None => shared::cost::PriceTable::builtin().clone(),
-    };
+    let prices = price_table(args.prices.as_deref())?;
     let agents = args
         .agents
         .iter()
         .map(|p| AgentFile::load(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let store = open_store(&args.database_url).await?;
-    let state = AppState::new(store, prices, token.clone());
+    let service = Arc::new(Service::open(&args.database_url, prices).await?);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     let addr = listener.local_addr()?;
-    let app = http::router(state, &args.dist, Some(&format!("http://{addr}")));
+    let app = http::router(AppState::new(service.clone(), token), &args.dist);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -98,17 +102,21 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             })
             .await
     });
-    let running = Running { addr, token, task };
     if let Some(first) = agents.first() {
         let exec = args.exec.execution(first, Vec::new())?;
         tokio::spawn(work(
-            running.client(),
+            service.clone(),
             agents,
             format!("serve-{}", std::process::id()),
             exec,
             Duration::from_millis(500),
         ));
     }
+    let running = Running {
+        addr,
+        service,
+        task,
+    };
     Ok(running)
 }
 

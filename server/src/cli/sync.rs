@@ -7,8 +7,10 @@ use clap::Args;
 use uuid::Uuid;
 
 use super::run::ServerArgs;
+use crate::backend::Backend;
 use crate::runner::sync::sync_file;
 
+/// `proctor sync`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct SyncArgs {
     /// A results file (JSON lines), as `proctor run` writes under .proctor/results.

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -10,6 +11,7 @@ use super::run::{ExecArgs, ServerArgs};
 use crate::runner::agent_file::AgentFile;
 use crate::runner::worker::work;
 
+/// `proctor worker`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerArgs {
     /// Agent files this worker can run (repeatable).
@@ -47,13 +49,13 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         args.name,
         agents
             .iter()
-            .map(|a| a.name.as_str())
+            .map(|a| a.spec.name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
         args.server.server
     );
     work(
-        args.server.client(),
+        Arc::new(args.server.client()),
         agents,
         args.name,
         exec,

@@ -1,5 +1,7 @@
-//! Token protection for writes. Reads stay open so the dashboard and `curl` work without
-//! credentials on a trusted machine; anything that changes data needs the token when one is set.
+//! Token protection for writes, deny by default. Reads stay open so the dashboard and `curl`
+//! work without credentials on a trusted machine; anything that changes data needs the token
+//! when one is set. REST reads are the GET routes; a server function is a read only when the
+//! dashboard lists it in [`app::api::READ_ONLY`] — a new one is guarded until it is named there.
 //!
 //! Scripts send it as `Authorization: Bearer <token>`. The dashboard, which cannot hold a secret
 //! in its code, trades it once for an HttpOnly, SameSite=Strict session cookie
@@ -7,6 +9,7 @@
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
+use shared::ProctorError;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -43,31 +46,34 @@ pub fn authorize(token: Option<&str>, headers: &HeaderMap) -> Result<(), ApiErro
     let Some(expected) = token else { return Ok(()) };
     match presented(headers) {
         Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        Some(_) => Err(ProctorError::unauthorized(
             "the token does not match PROCTOR_API_TOKEN on the server",
-        )),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
+        )
+        .into()),
+        None => Err(ProctorError::unauthorized(
             "this server requires a token for writes: send `Authorization: Bearer <PROCTOR_API_TOKEN>` \
              (in the dashboard, enter the token when asked)",
-        )),
+        )
+        .into()),
     }
 }
 
+/// Whether a request only reads: a REST GET, or a server function the dashboard declares
+/// read-only. Opening a session is open too, because it checks the token it is given.
+fn is_open(method: &Method, path: &str) -> bool {
+    if let Some(name) = path.strip_prefix("/api/fn/") {
+        return app::api::READ_ONLY.contains(&name);
+    }
+    path == "/api/v1/session" || matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Middleware over the REST API and the server functions: everything not open needs the token.
 pub async fn require_token_for_writes(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    // Opening a session checks the token it is given; everything else that writes needs one.
-    let opens_session = request.uri().path().ends_with("/session");
-    if !opens_session
-        && !matches!(
-            *request.method(),
-            Method::GET | Method::HEAD | Method::OPTIONS
-        )
-    {
+    if !is_open(request.method(), request.uri().path()) {
         authorize(state.api_token.as_deref(), request.headers())?;
     }
     Ok(next.run(request).await)
@@ -98,7 +104,11 @@ pub async fn open_session(
         header::AUTHORIZATION,
         format!("Bearer {}", input.token.trim())
             .parse()
-            .map_err(|_| ApiError::bad_request("the token has characters a header cannot carry"))?,
+            .map_err(|_| {
+                ApiError(ProctorError::malformed(
+                    "the token has characters a header cannot carry",
+                ))
+            })?,
     );
     authorize(state.api_token.as_deref(), &headers)?;
     let cookie = format!(

@@ -1,108 +1,71 @@
-//! One error type for every handler: each carries an HTTP status and a message that says what
-//! to do, rendered as `{"error": "..."}`.
+//! How a [`ProctorError`] is answered over HTTP: the status its kind stands for and the error as
+//! the JSON body, `{"error": "…", "kind": "…"}`. Axum's own rejections (bad JSON, bad ids) are
+//! turned into the same shape, so a client never meets axum's plain-text defaults.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use shared::api::ErrorBody;
+use shared::{ErrorKind, ProctorError};
 
-use crate::service::ServiceError;
-use crate::store::StoreError;
-
+/// A [`ProctorError`] on its way out of a handler.
 #[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-}
+pub struct ApiError(pub ProctorError);
 
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
+impl From<ProctorError> for ApiError {
+    fn from(e: ProctorError) -> Self {
+        ApiError(e)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(status = %self.status, "{}", self.message);
+        let status = StatusCode::from_u16(self.0.kind.status())
+            .expect("every error kind maps to a valid status");
+        if status.is_server_error() {
+            tracing::error!(%status, "{}", self.0.message);
         }
-        (
-            self.status,
-            Json(ErrorBody {
-                error: self.message,
-            }),
-        )
-            .into_response()
-    }
-}
-
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
-            ServiceError::Invalid(m) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, m),
-            e @ ServiceError::TooManyResults { .. } => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
-            }
-            ServiceError::Store(e) => e.into(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
-            StoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
-            StoreError::Invalid(m) => Self::new(StatusCode::BAD_REQUEST, m),
-            e @ (StoreError::Database(_) | StoreError::Corrupt(_)) => {
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            }
-        }
+        (status, Json(self.0)).into_response()
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
-        let status = r.status();
-        let message = match &r {
-            JsonRejection::MissingJsonContentType(_) => {
-                "send the body as JSON with the header `Content-Type: application/json`".to_string()
-            }
+        let error = match &r {
+            JsonRejection::MissingJsonContentType(_) => ProctorError::new(
+                ErrorKind::NotJson,
+                "send the body as JSON with the header `Content-Type: application/json`",
+            ),
             JsonRejection::JsonSyntaxError(_) => {
-                format!("the body is not valid JSON: {}", r.body_text())
+                ProctorError::malformed(format!("the body is not valid JSON: {}", r.body_text()))
             }
-            JsonRejection::JsonDataError(_) => format!(
+            JsonRejection::JsonDataError(_) => ProctorError::invalid(format!(
                 "the JSON does not have the expected shape: {}",
                 r.body_text().trim_start_matches(
                     "Failed to deserialize the JSON body into the target type: "
                 )
-            ),
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => return super::too_large(),
-            _ => r.body_text(),
+            )),
+            _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => super::too_large(),
+            _ => ProctorError::new(ErrorKind::from_status(r.status().as_u16()), r.body_text()),
         };
-        Self::new(status, message)
+        ApiError(error)
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Self::bad_request(format!("bad query string: {}", r.body_text()))
+        ApiError(ProctorError::malformed(format!(
+            "bad query string: {}",
+            r.body_text()
+        )))
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        Self::bad_request(format!("bad id in the URL: {}", r.body_text()))
+        ApiError(ProctorError::malformed(format!(
+            "bad id in the URL: {}",
+            r.body_text()
+        )))
     }
 }

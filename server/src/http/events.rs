@@ -13,13 +13,14 @@ use uuid::Uuid;
 
 use super::extract::ApiPath;
 use super::{ApiError, AppState};
+use crate::backend::Backend;
 
 pub async fn stream(
     State(state): State<AppState>,
     ApiPath(run): ApiPath<Uuid>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before checking the run, so nothing published in between is missed.
-    let receiver = state.service.events.subscribe();
+    let receiver = state.service.events().subscribe();
     state.service.run(run).await?;
     let events = BroadcastStream::new(receiver).filter_map(move |item| async move {
         match item {

@@ -1,4 +1,6 @@
-//! The HTTP surface: the REST API under `/api/v1`, live events, and the dashboard's files.
+//! The HTTP surface: the REST API under `/api/v1`, the dashboard's server functions under
+//! `/api/fn`, MCP at `/mcp`, live events, and the dashboard's files. Every surface calls the
+//! same [`Service`]; the token middleware guards all of them the same way.
 
 mod agents;
 mod auth;
@@ -7,47 +9,51 @@ mod events;
 mod extract;
 mod results;
 mod runs;
+mod server_fns;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
-use shared::cost::PriceTable;
+use shared::ProctorError;
 use tower_http::services::{ServeDir, ServeFile};
 
-pub use auth::authorize;
 pub use error::ApiError;
 
 use crate::service::Service;
-use crate::store::Store;
 
 /// The largest request body accepted: 1,000 results with rich traces fit comfortably.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// What every handler shares: the service, the token writes need, and a count of API requests.
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
-    /// When set, every write to the API needs `Authorization: Bearer <token>`.
+    /// When set, every write needs `Authorization: Bearer <token>` (or the dashboard's session).
     pub api_token: Option<Arc<str>>,
+    /// Requests served under `/api/`, shown by `/api/v1/health`: an operator's view of the load,
+    /// and the proof that the server's own MCP and worker never call it back over HTTP.
+    api_requests: Arc<AtomicU64>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, prices: PriceTable, api_token: Option<String>) -> Self {
+    pub fn new(service: Arc<Service>, api_token: Option<String>) -> Self {
         Self {
-            service: Arc::new(Service::new(store, prices)),
+            service,
             api_token: api_token.map(Into::into),
+            api_requests: Arc::default(),
         }
     }
 }
 
-/// `self_url` is where this server is reachable; when given, MCP is served at `/mcp` through
-/// the server's own REST API.
-pub fn router(state: AppState, dist: &Path, self_url: Option<&str>) -> Router {
-    let api = Router::new()
+/// Every route: the API, the server functions, MCP, and the dashboard's files from `dist`.
+pub fn router(state: AppState, dist: &Path) -> Router {
+    let rest = Router::new()
         .route("/health", get(health))
         .route(
             "/session",
@@ -67,24 +73,26 @@ pub fn router(state: AppState, dist: &Path, self_url: Option<&str>) -> Router {
         .route("/runs/{id}/events", get(events::stream))
         .route("/results/{id}", get(results::get))
         .route("/compare", get(runs::compare))
-        .fallback(api_not_found)
+        .route("/prices", get(results::prices))
+        .fallback(api_not_found);
+    let api = Router::new()
+        .nest("/api/v1", rest)
+        .route(
+            "/api/fn/{*name}",
+            post(server_fns::handle).get(server_fns::handle),
+        )
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token_for_writes,
         ))
         .layer(middleware::from_fn(refuse_declared_oversize))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-
-    let mut router = Router::new()
-        .nest("/api/v1", api)
-        .route(
-            "/api/fn/{*name}",
-            post(crate::dashboard::server_fn).get(crate::dashboard::server_fn),
-        )
-        .route("/api/{*rest}", axum::routing::any(api_not_found));
-    if let Some(url) = self_url {
-        router = router.nest_service("/mcp", mcp_service(url, state.api_token.clone()));
-    }
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), count_api_request));
+    let router = api.nest_service(
+        "/mcp",
+        mcp_service(state.service.clone(), state.api_token.clone()),
+    );
     let index = dist.join("index.html");
     let router = if index.is_file() {
         // Unknown paths get index.html (200) so deep links into the dashboard work.
@@ -96,18 +104,26 @@ pub fn router(state: AppState, dist: &Path, self_url: Option<&str>) -> Router {
     router.with_state(state)
 }
 
-/// MCP over streamable HTTP. With an API token set, every MCP request needs it, because the
-/// tools write through the API with the server's own credentials.
-fn mcp_service(self_url: &str, token: Option<Arc<str>>) -> Router {
+async fn count_api_request(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    state.api_requests.fetch_add(1, Ordering::Relaxed);
+    next.run(request).await
+}
+
+/// MCP over streamable HTTP, calling the service in-process. With an API token set, every MCP
+/// request needs it, because its tools write.
+fn mcp_service(service: Arc<Service>, token: Option<Arc<str>>) -> Router {
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
     use rmcp::transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService,
     };
 
-    let api = crate::runner::client::ApiClient::new(self_url, token.as_deref().map(String::from));
-    let service: StreamableHttpService<crate::mcp::ProctorMcp, LocalSessionManager> =
+    let mcp: StreamableHttpService<crate::mcp::ProctorMcp, LocalSessionManager> =
         StreamableHttpService::new(
-            move || Ok(crate::mcp::ProctorMcp::new(api.clone())),
+            move || Ok(crate::mcp::ProctorMcp::new(service.clone())),
             Default::default(),
             StreamableHttpServerConfig::default(),
         );
@@ -119,18 +135,15 @@ fn mcp_service(self_url: &str, token: Option<Arc<str>>) -> Router {
         }
     };
     Router::new()
-        .fallback_service(service)
+        .fallback_service(mcp)
         .layer(middleware::from_fn(guard))
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!(
-            "the body is larger than this server accepts ({} MB); sync fewer results per request",
-            MAX_BODY_BYTES / (1024 * 1024)
-        ),
-    )
+fn too_large() -> ProctorError {
+    ProctorError::too_large(format!(
+        "the body is larger than this server accepts ({} MB); sync fewer results per request",
+        MAX_BODY_BYTES / (1024 * 1024)
+    ))
 }
 
 /// Answers 413 from the declared length alone, before the client sends megabytes that would be
@@ -145,7 +158,7 @@ async fn refuse_declared_oversize(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     Ok(next.run(request).await)
 }
@@ -162,13 +175,18 @@ async fn dashboard_not_built() -> (StatusCode, Html<&'static str>) {
     )
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "ok": true,
+        "version": env!("CARGO_PKG_VERSION"),
+        "api_requests": state.api_requests.load(Ordering::Relaxed),
+    }))
 }
 
-async fn api_not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::not_found(format!(
+async fn api_not_found(uri: axum::extract::OriginalUri) -> ApiError {
+    ProctorError::not_found(format!(
         "no API route {}; the API lives under /api/v1 (agents, runs, results, compare) — see the README",
         uri.path()
     ))
+    .into()
 }

@@ -1,13 +1,16 @@
-//! Results: sync a batch into a run, list a run's results, read one.
+//! Results: sync a batch into a run, list a run's results, read one; and the prices results
+//! are judged by.
 
 use axum::extract::State;
 use axum::Json;
 use shared::api::{Page, ResultFilter, ResultRow, SyncInput, SyncOutput};
+use shared::cost::PriceTable;
 use shared::TestResult;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
+use crate::backend::Backend;
 
 pub async fn sync(
     State(state): State<AppState>,
@@ -22,23 +25,18 @@ pub async fn list(
     ApiPath(run): ApiPath<Uuid>,
     ApiQuery(filter): ApiQuery<ResultFilter>,
 ) -> Result<Json<Page<ResultRow>>, ApiError> {
-    state.service.run(run).await?;
-    Ok(Json(state.service.store.list_results(run, &filter).await?))
+    Ok(Json(state.service.results(run, &filter).await?))
 }
 
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TestResult>, ApiError> {
-    state
-        .service
-        .store
-        .get_result(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-            "result {id} not found; list a run's results with GET /api/v1/runs/{{run_id}}/results"
-        ))
-        })
+    Ok(Json(state.service.result(id).await?))
+}
+
+/// `GET /prices`: the price table this server judges costs by (built-in prices with the
+/// `--prices` overrides), so a runner judging offline charges the same.
+pub async fn prices(State(state): State<AppState>) -> Result<Json<PriceTable>, ApiError> {
+    Ok(Json(state.service.prices().await?))
 }

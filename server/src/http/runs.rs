@@ -1,18 +1,17 @@
-//! Runs: create, list, read, change status, compare.
+//! Runs: create, list, read, change status, claim, compare.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shared::api::{Page, RunInput, RunView};
+use shared::api::{Page, RunFilter, RunInput, RunView};
 use shared::eval::RunComparison;
-use shared::{RunSource, RunStatus};
+use shared::RunStatus;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
-use crate::store::RunFilter;
+use crate::backend::Backend;
 
 pub async fn create(
     State(state): State<AppState>,
@@ -24,38 +23,11 @@ pub async fn create(
     ))
 }
 
-/// Query of `GET /runs`: `agent` may be an id or a name. (Spelled out rather than flattening
-/// [`RunFilter`], because query strings carry numbers as text, which `flatten` cannot parse.)
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct RunQuery {
-    agent: Option<String>,
-    status: Option<RunStatus>,
-    source: Option<RunSource>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    cursor: Option<String>,
-    limit: Option<u32>,
-}
-
 pub async fn list(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<RunQuery>,
+    ApiQuery(filter): ApiQuery<RunFilter>,
 ) -> Result<Json<Page<RunView>>, ApiError> {
-    let agent = match &query.agent {
-        Some(agent) => Some(state.service.agent(agent).await?.id),
-        None => None,
-    };
-    let filter = RunFilter {
-        agent,
-        status: query.status,
-        source: query.source,
-        since: query.since,
-        until: query.until,
-        cursor: query.cursor,
-        limit: query.limit,
-    };
-    Ok(Json(state.service.store.list_runs(&filter).await?))
+    Ok(Json(state.service.runs(&filter).await?))
 }
 
 pub async fn get(
@@ -65,6 +37,7 @@ pub async fn get(
     Ok(Json(state.service.run(id).await?))
 }
 
+/// The body of `POST /runs/{id}/status`.
 #[derive(Debug, Deserialize)]
 pub struct StatusInput {
     status: RunStatus,
@@ -78,6 +51,7 @@ pub async fn set_status(
     Ok(Json(state.service.set_run_status(id, input.status).await?))
 }
 
+/// The query of `GET /compare`.
 #[derive(Debug, Deserialize)]
 pub struct CompareQuery {
     base: Uuid,
@@ -91,6 +65,7 @@ pub async fn compare(
     Ok(Json(state.service.compare(q.base, q.head).await?))
 }
 
+/// The body of `POST /runs/claim`.
 #[derive(Debug, Deserialize)]
 pub struct ClaimInput {
     worker: String,
@@ -103,12 +78,6 @@ pub async fn claim(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<ClaimInput>,
 ) -> Result<Json<Option<RunView>>, ApiError> {
-    if input.worker.trim().is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "`worker` must name the worker",
-        ));
-    }
     Ok(Json(
         state.service.claim(&input.worker, &input.agents).await?,
     ))

@@ -21,30 +21,32 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
-use shared::api::{AgentInput, ScenarioInput};
-use shared::ToolSpec;
+use shared::{AgentSpec, ScenarioSpec};
 
+/// An agent file: the agent as the server should know it, how to start it, and where its
+/// written scenarios are.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AgentFile {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub tools: Vec<ToolSpec>,
-    #[serde(default)]
-    pub policies: Vec<String>,
-    pub run: RunSpec,
+    /// `name`, `description`, `tools`, `policies`: registered with the server as they are.
+    #[serde(flatten)]
+    pub spec: AgentSpec,
+    pub run: Launcher,
     #[serde(default)]
     pub scenarios: Option<PathBuf>,
+    /// Keys none of the above knows. `deny_unknown_fields` cannot be combined with `flatten`, so
+    /// they are collected here and refused by [`AgentFile::load`]: a misspelt key must not be
+    /// silently ignored.
+    #[serde(flatten)]
+    unknown: BTreeMap<String, serde_yaml::Value>,
     /// The directory the file is in; commands run there.
     #[serde(skip)]
     pub dir: PathBuf,
 }
 
+/// The `run:` section: how one case of the agent is started.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RunSpec {
+pub struct Launcher {
     #[serde(default)]
     pub command: Option<String>,
     #[serde(default)]
@@ -65,8 +67,8 @@ pub enum Launch {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum ScenarioFile {
-    Wrapped { scenarios: Vec<ScenarioInput> },
-    List(Vec<ScenarioInput>),
+    Wrapped { scenarios: Vec<ScenarioSpec> },
+    List(Vec<ScenarioSpec>),
 }
 
 impl AgentFile {
@@ -79,7 +81,14 @@ impl AgentFile {
         if file.dir.as_os_str().is_empty() {
             file.dir = PathBuf::from(".");
         }
-        if file.name.trim().is_empty() {
+        if let Some(key) = file.unknown.keys().next() {
+            bail!(
+                "{}: unknown field `{key}`; an agent file has `name`, `description`, `tools`, \
+                 `policies`, `run` and `scenarios`",
+                path.display()
+            );
+        }
+        if file.spec.name.trim().is_empty() {
             bail!("{}: `name` must not be empty", path.display());
         }
         file.launch()
@@ -97,21 +106,8 @@ impl AgentFile {
         }
     }
 
-    pub fn agent_input(&self) -> AgentInput {
-        AgentInput {
-            name: self.name.clone(),
-            description: self.description.clone(),
-            tools: self.tools.clone(),
-            policies: self.policies.clone(),
-        }
-    }
-
-    pub fn tool_names(&self) -> Vec<String> {
-        self.tools.iter().map(|t| t.name.clone()).collect()
-    }
-
     /// The written scenarios the agent file points to, if any.
-    pub fn written_scenarios(&self) -> anyhow::Result<Vec<ScenarioInput>> {
+    pub fn written_scenarios(&self) -> anyhow::Result<Vec<ScenarioSpec>> {
         match &self.scenarios {
             Some(rel) => load_scenarios(&self.dir.join(rel)),
             None => Ok(Vec::new()),
@@ -120,7 +116,7 @@ impl AgentFile {
 }
 
 /// A scenario file: a list of scenarios, or `{scenarios: [...]}`, in YAML or JSON.
-pub fn load_scenarios(path: &Path) -> anyhow::Result<Vec<ScenarioInput>> {
+pub fn load_scenarios(path: &Path) -> anyhow::Result<Vec<ScenarioSpec>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the scenario file {}", path.display()))?;
     let parsed: ScenarioFile = serde_yaml::from_str(&text)

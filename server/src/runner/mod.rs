@@ -1,8 +1,10 @@
 //! The test runner: executes an agent against scenarios, captures each case's trace through the
-//! tracer, judges it locally for live progress, and syncs results to the server as they finish.
+//! tracer, and syncs results to the server as they finish. The server judges them: the runner
+//! shows and gates on the verdicts and summary the server answers with. Only when the server
+//! cannot be reached does it judge locally, with the server's prices when it learned them, and
+//! say so — `proctor sync` later hands the results to the server for the real verdict.
 
 pub mod agent_file;
-pub mod client;
 pub mod executor;
 pub mod generate;
 pub mod report;
@@ -15,20 +17,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
-use chrono::Utc;
+use anyhow::bail;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use shared::api::{ResultInput, RunInput, RunView};
+use shared::api::{ResultInput, ResultRow, RunFilter, RunInput, RunView, ScenarioFilter};
 use shared::cost::PriceTable;
 use shared::eval::RunSummary;
-use shared::{ResultStatus, RunSource, RunStatus, Scenario, TestResult};
+use shared::judge::Judge;
+use shared::{ProctorError, RunSource, RunSpec, RunStatus, Scenario};
+use uuid::Uuid;
 
 use self::agent_file::{load_scenarios, AgentFile};
-use self::client::ApiClient;
 use self::executor::Executor;
 use self::sync::{SyncReport, Syncer};
-use crate::ingest::build_result;
+use crate::backend::Backend;
 
 /// How to run the agent's cases.
 #[derive(Debug, Clone)]
@@ -50,14 +52,51 @@ pub struct Selection {
     pub keys: Vec<String>,
 }
 
+/// A run the runner has finished: what was judged, by whom, and what could not be sent.
 pub struct Finished {
+    /// The run as the server last described it.
     pub run: RunView,
-    pub results: Vec<TestResult>,
+    /// One verdict per case, as [`Finished::judged`] says who gave it.
+    pub verdicts: Vec<ResultRow>,
     pub summary: RunSummary,
+    pub judged: Judged,
     pub sync: SyncReport,
     pub results_file: PathBuf,
     /// What the tracer noted about its own faults during the run, and where.
     pub tracer_faults: TracerFaults,
+}
+
+/// Who judged the verdicts a run reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Judged {
+    /// The server, from the results it stored: the verdict the dashboard shows.
+    Server,
+    /// This runner, because results could not be sent; `prices` says which table it charged.
+    Locally { prices: PriceSource },
+}
+
+/// Where the prices of a local judgement came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PriceSource {
+    /// The server's table, read at the start of the run.
+    Server,
+    /// The built-in table: the server could not be asked, and its overrides are unknown.
+    BuiltIn,
+}
+
+impl Judged {
+    /// How the CLI labels the figures it prints.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Judged::Server => "judged by the server",
+            Judged::Locally {
+                prices: PriceSource::Server,
+            } => "judged locally because the server could not be reached (with its prices)",
+            Judged::Locally {
+                prices: PriceSource::BuiltIn,
+            } => "judged locally because the server could not be reached (with built-in prices; the server's overrides are unknown)",
+        }
+    }
 }
 
 /// The lines the tracer appended to its log during one run: a fault there means a call may be
@@ -80,47 +119,47 @@ impl TracerFaults {
 
 /// Registers the agent and its written scenarios, and picks the scenarios to run.
 pub async fn prepare(
-    client: &ApiClient,
+    backend: &dyn Backend,
     agent: &AgentFile,
     selection: &Selection,
 ) -> anyhow::Result<Vec<Scenario>> {
-    client.upsert_agent(&agent.agent_input()).await?;
+    let name = &agent.spec.name;
+    backend.upsert_agent(agent.spec.clone()).await?;
     let written = agent.written_scenarios()?;
     if !written.is_empty() {
-        client.upsert_scenarios(&agent.name, written).await?;
+        backend.upsert_scenarios(name, written).await?;
     }
     let mut scenarios = match &selection.file {
         Some(file) => {
-            client
-                .upsert_scenarios(&agent.name, load_scenarios(file)?)
+            backend
+                .upsert_scenarios(name, load_scenarios(file)?)
                 .await?
         }
-        None => client.scenarios(&agent.name, "").await?,
+        None => backend.scenarios(name, &ScenarioFilter::default()).await?,
     };
-    if !selection.tags.is_empty() {
-        scenarios.retain(|s| {
-            s.tags.iter().any(|t| selection.tags.contains(t))
-                || s.category
-                    .as_ref()
-                    .is_some_and(|c| selection.tags.contains(c))
-        });
-    }
-    if !selection.keys.is_empty() {
-        scenarios.retain(|s| selection.keys.contains(&s.key));
-    }
+    scenarios.retain(|s| selection.admits(s));
     if scenarios.is_empty() {
         bail!(
-            "no scenarios to run for agent {:?}: add `scenarios:` to the agent file, pass --scenarios FILE, \
+            "no scenarios to run for agent {name:?}: add `scenarios:` to the agent file, pass --scenarios FILE, \
              run `proctor generate`, or loosen --tag/--key",
-            agent.name
         );
     }
     Ok(scenarios)
 }
 
+impl Selection {
+    fn admits(&self, s: &Scenario) -> bool {
+        let spec = &s.spec;
+        let tagged = self.tags.is_empty()
+            || spec.tags.iter().any(|t| self.tags.contains(t))
+            || spec.category.as_ref().is_some_and(|c| self.tags.contains(c));
+        tagged && (self.keys.is_empty() || self.keys.contains(&spec.key))
+    }
+}
+
 /// Creates a run for the scenarios.
 pub async fn create_run(
-    client: &ApiClient,
+    backend: &dyn Backend,
     agent: &AgentFile,
     scenarios: &[Scenario],
     label: Option<String>,
@@ -128,22 +167,26 @@ pub async fn create_run(
     source: RunSource,
     repeats: u32,
 ) -> anyhow::Result<RunView> {
-    client
-        .create_run(&RunInput {
-            agent: agent.name.clone(),
+    let input = RunInput {
+        agent: agent.spec.name.clone(),
+        spec: RunSpec {
             label,
             metadata,
             source,
             scenario_ids: scenarios.iter().map(|s| s.id).collect(),
-            repeats: Some(repeats),
-            queued: false,
-        })
-        .await
+            repeats,
+        },
+        queued: false,
+    };
+    Ok(backend.create_run(input).await?)
 }
+
+/// One case to run: a scenario and which attempt of it.
+type Job = (Arc<Scenario>, u32);
 
 /// Runs every scenario × attempt of an existing run and syncs the results into it.
 pub async fn execute(
-    client: &ApiClient,
+    backend: Arc<dyn Backend>,
     agent: &AgentFile,
     run: RunView,
     scenarios: Vec<Scenario>,
@@ -160,34 +203,25 @@ pub async fn execute(
         exec.extra_env.clone(),
         tracer_log.clone(),
     )?);
+    // Asked first, while the server is surely up: a local judgement later charges the same.
+    let prices = backend.prices().await;
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
-    let syncer = Syncer::start(client.clone(), run.run.id, results_file.clone())?;
-    let prices = PriceTable::builtin();
-    let tools = agent.tool_names();
+    let syncer = Syncer::start(backend.clone(), run.run.id, results_file.clone())?;
 
-    let jobs: Vec<(Arc<Scenario>, u32)> = scenarios
+    let jobs: Vec<Job> = scenarios
         .into_iter()
         .map(Arc::new)
         .flat_map(|s| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), a)))
         .collect();
-    let bar = if exec.progress {
-        ProgressBar::new(jobs.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
-            .expect("a valid progress template"),
-    );
-    let started = Utc::now();
-    let (mut passed, mut failed, mut errored) = (0u64, 0u64, 0u64);
-    let mut results = Vec::with_capacity(jobs.len());
+    let bar = progress_bar(exec.progress, jobs.len());
+    let tally = syncer.tally();
+    let mut cases = Vec::with_capacity(jobs.len());
     let mut stream = futures::stream::iter(jobs)
         .map(|(scenario, attempt)| {
             let executor = executor.clone();
             async move {
-                let case_id = format!("{}#{attempt}", scenario.key);
-                let case = executor.run(&case_id, &scenario.user_message).await;
+                let case_id = format!("{}#{attempt}", scenario.spec.key);
+                let case = executor.run(&case_id, &scenario.spec.user_message).await;
                 (scenario, attempt, case)
             }
         })
@@ -195,71 +229,114 @@ pub async fn execute(
     while let Some((scenario, attempt, case)) = stream.next().await {
         let input = ResultInput {
             scenario_id: Some(scenario.id),
-            scenario_key: Some(scenario.key.clone()),
+            scenario_key: Some(scenario.spec.key.clone()),
             attempt: Some(attempt),
-            user_message: Some(scenario.user_message.clone()),
+            user_message: Some(scenario.spec.user_message.clone()),
             agent_response: case.output,
             trace: Some(case.trace),
             error: case.error,
             duration_ms: Some(case.duration_ms),
             ..Default::default()
         };
-        match build_result(prices, run.run.id, input.clone(), Some(&scenario), &tools) {
-            Ok(result) => {
-                match result.status {
-                    ResultStatus::Passed => passed += 1,
-                    ResultStatus::Error => errored += 1,
-                    _ => failed += 1,
-                }
-                results.push(result);
-            }
-            Err(e) => bar.println(format!("{}: {e}", scenario.key)),
-        }
-        syncer.push(input);
-        bar.set_message(format!("✓ {passed}  ✗ {failed}  ! {errored}"));
+        syncer.push(input.clone());
+        cases.push((scenario, input));
+        bar.set_message(tally.describe());
         bar.inc(1);
     }
     bar.finish_and_clear();
     let sync = syncer.finish().await;
-
-    let mut run = run;
-    let final_view = client.set_status(run.run.id, RunStatus::Completed).await;
-    run.run.status = RunStatus::Completed;
-    run.run.started_at.get_or_insert(started);
-    run.run.finished_at = Some(Utc::now());
-    if let Ok(view) = final_view {
-        run = view;
-    }
-    let summary = RunSummary::compute(Some(&run.run), &results, &tools);
+    let (run, verdicts, summary, judged) =
+        conclude(backend.as_ref(), agent, run, &sync, cases, prices).await;
     Ok(Finished {
         run,
-        results,
+        verdicts,
         summary,
+        judged,
         sync,
         results_file,
         tracer_faults: TracerFaults::since(tracer_log, tracer_log_start),
     })
 }
 
+fn progress_bar(visible: bool, len: usize) -> ProgressBar {
+    let bar = if visible {
+        ProgressBar::new(len as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]")
+            .expect("a valid progress template"),
+    );
+    bar
+}
+
+/// Marks the run completed and takes the server's verdicts and summary; when results are still
+/// unsent, judges every case locally instead, so the figures cover the whole run.
+async fn conclude(
+    backend: &dyn Backend,
+    agent: &AgentFile,
+    run: RunView,
+    sync: &SyncReport,
+    cases: Vec<(Arc<Scenario>, ResultInput)>,
+    prices: Result<PriceTable, ProctorError>,
+) -> (RunView, Vec<ResultRow>, RunSummary, Judged) {
+    let finished = backend
+        .set_run_status(run.run.id, RunStatus::Completed)
+        .await;
+    let mut run = finished.unwrap_or_else(|_| sync.last_run.clone().unwrap_or(run));
+    if sync.unsent == 0 {
+        if let Some(summary) = run.summary.clone() {
+            return (run, sync.verdicts(), summary, Judged::Server);
+        }
+    }
+    let (prices, source) = match prices {
+        Ok(table) => (table, PriceSource::Server),
+        Err(_) => (PriceTable::builtin().clone(), PriceSource::BuiltIn),
+    };
+    let tools = agent.spec.tool_names();
+    let judge = Judge {
+        run_id: run.run.id,
+        agent_tools: &tools,
+        prices: &prices,
+    };
+    let mut results = Vec::with_capacity(cases.len());
+    for (scenario, input) in cases {
+        match judge.judge(input, Some(&scenario)) {
+            Ok(result) => results.push(result),
+            Err(e) => eprintln!("proctor: {}: {e}", scenario.spec.key),
+        }
+    }
+    if run.run.status != RunStatus::Completed {
+        run.run.status = RunStatus::Completed;
+        run.run.finished_at = Some(chrono::Utc::now());
+    }
+    let summary = RunSummary::compute(Some(&run.run), &results, &tools);
+    let verdicts = results.iter().map(ResultRow::from).collect();
+    (run, verdicts, summary, Judged::Locally { prices: source })
+}
+
 /// The baseline a run is compared with: a run id, or `latest` — the newest completed run of the
 /// agent before this one.
 pub async fn resolve_baseline(
-    client: &ApiClient,
+    backend: &dyn Backend,
     agent: &str,
     given: &str,
-    current: uuid::Uuid,
-) -> anyhow::Result<Option<uuid::Uuid>> {
+    current: Uuid,
+) -> anyhow::Result<Option<Uuid>> {
     if given != "latest" {
-        return uuid::Uuid::parse_str(given)
-            .map(Some)
-            .with_context(|| format!("--baseline takes a run id or `latest`, got {given:?}"));
+        return match Uuid::parse_str(given) {
+            Ok(id) => Ok(Some(id)),
+            Err(_) => bail!("--baseline takes a run id or `latest`, got {given:?}"),
+        };
     }
-    let page = client
-        .runs(&format!(
-            "agent={}&status=completed&limit=20",
-            client::encode(agent)
-        ))
-        .await?;
+    let filter = RunFilter {
+        agent: Some(agent.to_string()),
+        status: Some(RunStatus::Completed),
+        limit: Some(20),
+        ..Default::default()
+    };
+    let page = backend.runs(&filter).await?;
     Ok(page
         .items
         .into_iter()

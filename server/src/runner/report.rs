@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use shared::eval::summary::StepIssue;
 use shared::eval::RunSummary;
-use shared::{ResultStatus, TestResult};
+use shared::api::ResultRow;
+use shared::ResultStatus;
 
 pub fn summary_table(summary: &RunSummary) -> String {
     let mut out = String::new();
@@ -96,7 +97,7 @@ fn xml(text: &str) -> String {
 }
 
 /// JUnit XML: one test suite for the run, one test case per result.
-pub fn junit(agent: &str, run_label: &str, results: &[TestResult]) -> String {
+pub fn junit(agent: &str, run_label: &str, results: &[ResultRow]) -> String {
     let failures = results
         .iter()
         .filter(|r| r.status == ResultStatus::Failed)
@@ -127,7 +128,6 @@ pub fn junit(agent: &str, run_label: &str, results: &[TestResult]) -> String {
             r.duration_ms.unwrap_or(0.0) / 1000.0
         );
         let detail: Vec<String> = r
-            .evaluation
             .failures
             .iter()
             .map(|f| format!("[{} {}] {}", f.category.label(), f.severity, f.reason))
@@ -135,7 +135,6 @@ pub fn junit(agent: &str, run_label: &str, results: &[TestResult]) -> String {
         match r.status {
             ResultStatus::Failed => {
                 let first = r
-                    .evaluation
                     .failures
                     .first()
                     .map(|f| f.reason.as_str())
@@ -148,11 +147,7 @@ pub fn junit(agent: &str, run_label: &str, results: &[TestResult]) -> String {
                 );
             }
             ResultStatus::Error => {
-                let why = r
-                    .error
-                    .as_ref()
-                    .map(|e| e.message.as_str())
-                    .unwrap_or("error");
+                let why = r.error.as_deref().unwrap_or("error");
                 let _ = write!(
                     out,
                     "<error message=\"{}\">{}</error>",

@@ -6,36 +6,94 @@
 //! it later (`proctor sync FILE --run ID`), which re-sending makes safe: the server replaces a
 //! result it already has.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::api::{ResultInput, MAX_RESULTS_PER_SYNC};
+use shared::api::{ResultInput, ResultRow, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC};
+use shared::ResultStatus;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::client::ApiClient;
+use crate::backend::Backend;
 
 /// Results are sent once this many are waiting, or after [`FLUSH_EVERY`], whichever is first,
 /// so the dashboard fills while the run goes on.
 const BATCH: usize = 100;
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
+/// The background task that writes and sends a run's results.
 pub struct Syncer {
     tx: mpsc::UnboundedSender<ResultInput>,
     task: tokio::task::JoinHandle<SyncReport>,
+    tally: Arc<Tally>,
 }
 
+/// What the syncing of one run came to.
 #[derive(Debug, Default)]
 pub struct SyncReport {
     pub sent: usize,
     pub unsent: usize,
     pub last_error: Option<String>,
+    /// The server's verdict on each case sent, the latest per scenario and attempt.
+    verdicts: HashMap<(String, u32), ResultRow>,
+    /// The run as the last successful sync described it.
+    pub last_run: Option<RunView>,
+}
+
+impl SyncReport {
+    /// The server's verdicts, in the order the server stored them.
+    pub fn verdicts(&self) -> Vec<ResultRow> {
+        let mut rows: Vec<ResultRow> = self.verdicts.values().cloned().collect();
+        rows.sort_by(|a, b| (&a.scenario_key, a.attempt).cmp(&(&b.scenario_key, b.attempt)));
+        rows
+    }
+
+    fn record(&mut self, out: SyncOutput, tally: &Tally) {
+        for row in out.verdicts {
+            tally.count(row.status);
+            self.verdicts
+                .insert((row.scenario_key.clone(), row.attempt), row);
+        }
+        self.last_run = Some(out.run);
+    }
+}
+
+/// Counts of the server's verdicts so far, for the progress bar.
+#[derive(Debug, Default)]
+pub struct Tally {
+    passed: AtomicU64,
+    failed: AtomicU64,
+    errored: AtomicU64,
+}
+
+impl Tally {
+    fn count(&self, status: ResultStatus) {
+        let counter = match status {
+            ResultStatus::Passed => &self.passed,
+            ResultStatus::Error => &self.errored,
+            _ => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `✓ 3  ✗ 1  ! 0 judged`: what the server has judged so far.
+    pub fn describe(&self) -> String {
+        format!(
+            "✓ {}  ✗ {}  ! {} judged",
+            self.passed.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+            self.errored.load(Ordering::Relaxed)
+        )
+    }
 }
 
 impl Syncer {
-    pub fn start(client: ApiClient, run: Uuid, file: PathBuf) -> anyhow::Result<Syncer> {
+    pub fn start(backend: Arc<dyn Backend>, run: Uuid, file: PathBuf) -> anyhow::Result<Syncer> {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -45,6 +103,8 @@ impl Syncer {
             .open(&file)
             .with_context(|| format!("opening the results file {}", file.display()))?;
         let (tx, mut rx) = mpsc::unbounded_channel::<ResultInput>();
+        let tally = Arc::new(Tally::default());
+        let counts = tally.clone();
         let task = tokio::spawn(async move {
             let mut queue: Vec<ResultInput> = Vec::new();
             let mut report = SyncReport::default();
@@ -68,12 +128,17 @@ impl Syncer {
                     }
                 }
                 let _ = out.flush();
-                flush(&client, run, &mut queue, &mut report).await;
+                flush(backend.as_ref(), run, &mut queue, &mut report, &counts).await;
             }
             report.unsent = queue.len();
             report
         });
-        Ok(Syncer { tx, task })
+        Ok(Syncer { tx, task, tally })
+    }
+
+    /// The live counts of the server's verdicts.
+    pub fn tally(&self) -> Arc<Tally> {
+        self.tally.clone()
     }
 
     pub fn push(&self, result: ResultInput) {
@@ -88,22 +153,24 @@ impl Syncer {
 }
 
 async fn flush(
-    client: &ApiClient,
+    backend: &dyn Backend,
     run: Uuid,
     queue: &mut Vec<ResultInput>,
     report: &mut SyncReport,
+    tally: &Tally,
 ) {
     while !queue.is_empty() {
         let n = queue.len().min(MAX_RESULTS_PER_SYNC);
-        let batch: Vec<ResultInput> = queue[..n].to_vec();
-        match client.sync(run, batch).await {
-            Ok(_) => {
+        let results: Vec<ResultInput> = queue[..n].to_vec();
+        match backend.sync(run, SyncInput { results }).await {
+            Ok(out) => {
                 queue.drain(..n);
                 report.sent += n;
                 report.last_error = None;
+                report.record(out, tally);
             }
             Err(e) => {
-                report.last_error = Some(format!("{e:#}"));
+                report.last_error = Some(e.message);
                 return;
             }
         }
@@ -111,7 +178,7 @@ async fn flush(
 }
 
 /// `proctor sync FILE --run ID`: sends a results file in batches of at most 1,000.
-pub async fn sync_file(client: &ApiClient, run: Uuid, file: &Path) -> anyhow::Result<usize> {
+pub async fn sync_file(backend: &dyn Backend, run: Uuid, file: &Path) -> anyhow::Result<usize> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut results = Vec::new();
@@ -126,7 +193,10 @@ pub async fn sync_file(client: &ApiClient, run: Uuid, file: &Path) -> anyhow::Re
     }
     let total = results.len();
     for chunk in results.chunks(MAX_RESULTS_PER_SYNC) {
-        client.sync(run, chunk.to_vec()).await?;
+        let input = SyncInput {
+            results: chunk.to_vec(),
+        };
+        backend.sync(run, input).await?;
     }
     Ok(total)
 }

@@ -9,6 +9,17 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Agent {
     pub id: Uuid,
+    /// What its owner declares; the same fields a client sends to create or update it.
+    #[serde(flatten)]
+    pub spec: AgentSpec,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an agent is, as its owner declares it (the agent file, `POST /agents`): the part of an
+/// [`Agent`] a client writes, matched by `name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSpec {
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -20,8 +31,6 @@ pub struct Agent {
     /// generation turns them into safety probes.
     #[serde(default)]
     pub policies: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 /// One tool offered to the agent, as an LLM provider would see it.
@@ -39,7 +48,7 @@ fn empty_object_schema() -> serde_json::Value {
     serde_json::json!({ "type": "object", "properties": {} })
 }
 
-impl Agent {
+impl AgentSpec {
     pub fn tool_names(&self) -> Vec<String> {
         self.tools.iter().map(|t| t.name.clone()).collect()
     }

@@ -8,12 +8,13 @@ mod run;
 mod scenario;
 mod trace;
 
-pub use agent::{Agent, ToolSpec};
+pub use agent::{Agent, AgentSpec, ToolSpec};
 pub use names::UnknownName;
 pub use result::{AgentFailure, AgentFailureKind, ResultStatus, TestResult};
-pub use run::{RunSource, RunStatus, TestRun};
+pub use run::{RunSource, RunSpec, RunStatus, TestRun};
 pub use scenario::{
     ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario, ScenarioSource,
+    ScenarioSpec,
     SequenceMatch,
 };
 pub use trace::{DurationSource, LlmCall, ToolCall, Trace};

@@ -8,10 +8,26 @@ use uuid::Uuid;
 
 use super::names::snake_case_names;
 
+/// A run as stored: what was asked for, and where it stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestRun {
     pub id: Uuid,
     pub agent_id: Uuid,
+    /// What its starter asked for; the same fields a client sends to create it.
+    #[serde(flatten)]
+    pub spec: RunSpec,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: RunStatus,
+}
+
+/// What a run is asked to cover and how it is labelled: the part of a [`TestRun`] its starter
+/// chooses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
     #[serde(default)]
     pub label: Option<String>,
     /// Free-form context such as `git_commit`, `branch` or `model`.
@@ -19,12 +35,6 @@ pub struct TestRun {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub source: RunSource,
-    pub created_at: DateTime<Utc>,
-    #[serde(default)]
-    pub started_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub finished_at: Option<DateTime<Utc>>,
-    pub status: RunStatus,
     /// The scenarios the run covers (may be empty for runs synced by custom clients).
     #[serde(default)]
     pub scenario_ids: Vec<Uuid>,
@@ -35,6 +45,18 @@ pub struct TestRun {
 
 fn one() -> u32 {
     1
+}
+
+impl Default for RunSpec {
+    fn default() -> Self {
+        Self {
+            label: None,
+            metadata: BTreeMap::new(),
+            source: RunSource::default(),
+            scenario_ids: Vec::new(),
+            repeats: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

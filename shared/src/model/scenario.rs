@@ -10,10 +10,22 @@ use uuid::Uuid;
 use super::names::snake_case_names;
 use crate::redact::PiiKind;
 
+/// A stored scenario of one agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
     pub id: Uuid,
     pub agent_id: Uuid,
+    /// What its author wrote (or `proctor generate` drafted); the fields a client sends.
+    #[serde(flatten)]
+    pub spec: ScenarioSpec,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One test case as written: the part of a [`Scenario`] a client creates or updates, matched by
+/// `key` within its agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioSpec {
     /// Stable, human-readable key (e.g. `refund-over-limit`). Results of different runs are
     /// matched by it, so it must survive edits to the wording.
     pub key: String,
@@ -33,8 +45,6 @@ pub struct Scenario {
     pub persona: Option<Persona>,
     #[serde(default)]
     pub expectations: Expectations,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use shared::api::{AgentInput, Page, ResultFilter, ResultRow, RunView, ScenarioInput};
+use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::RunSummary;
-use shared::{Agent, Scenario, TestResult, TestRun};
+use shared::{Agent, AgentSpec, RunSpec, Scenario, ScenarioSpec, TestResult, TestRun};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -21,7 +21,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    RunFilter, ScenarioFilter, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE, MAX_PAGE,
+    RunQuery, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE, MAX_PAGE,
 };
 
 pub struct SqliteStore {
@@ -86,16 +86,23 @@ fn parse_cursor(cursor: &Option<String>) -> StoreResult<Option<i64>> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://file.db`, `sqlite:file.db` or a
-    /// plain path) and applies migrations.
+    /// Opens (creating if needed) the database `url` names and applies migrations. A
+    /// `sqlite:` URL is read the way sqlx reads it, parameters included; anything else is a path.
     pub async fn open(url: &str) -> Result<Self, sqlx::Error> {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
+        let options = if url.starts_with("sqlite:") {
+            let parsed = SqliteConnectOptions::from_str(url)?;
+            // Without an explicit `mode`, a missing database is created, as a plain path is.
+            if url.contains("mode=") {
+                parsed
+            } else {
+                parsed.create_if_missing(true)
+            }
+        } else {
+            SqliteConnectOptions::new()
+                .filename(url)
+                .create_if_missing(true)
+        };
+        let options = options
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -127,10 +134,12 @@ impl SqliteStore {
 fn agent_from_row(row: &SqliteRow) -> StoreResult<Agent> {
     Ok(Agent {
         id: uuid("agent id", row.try_get("id")?)?,
-        name: row.try_get("name")?,
-        description: row.try_get("description")?,
-        tools: from_json("agent tools", row.try_get("tools")?)?,
-        policies: from_json("agent policies", row.try_get("policies")?)?,
+        spec: AgentSpec {
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            tools: from_json("agent tools", row.try_get("tools")?)?,
+            policies: from_json("agent policies", row.try_get("policies")?)?,
+        },
         created_at: parse_ts(row.try_get("created_at")?)?,
         updated_at: parse_ts(row.try_get("updated_at")?)?,
     })
@@ -142,15 +151,17 @@ fn scenario_from_row(row: &SqliteRow) -> StoreResult<Scenario> {
     Ok(Scenario {
         id: uuid("scenario id", row.try_get("id")?)?,
         agent_id: uuid("agent id", row.try_get("agent_id")?)?,
-        key: row.try_get("key")?,
-        title: row.try_get("title")?,
-        user_message: row.try_get("user_message")?,
-        tags: from_json("scenario tags", row.try_get("tags")?)?,
-        category: row.try_get("category")?,
-        source: name("scenario source", row.try_get("source")?)?,
-        complexity: complexity.map(|c| name("complexity", &c)).transpose()?,
-        persona: persona.map(|p| name("persona", &p)).transpose()?,
-        expectations: from_json("expectations", row.try_get("expectations")?)?,
+        spec: ScenarioSpec {
+            key: row.try_get("key")?,
+            title: row.try_get("title")?,
+            user_message: row.try_get("user_message")?,
+            tags: from_json("scenario tags", row.try_get("tags")?)?,
+            category: row.try_get("category")?,
+            source: name("scenario source", row.try_get("source")?)?,
+            complexity: complexity.map(|c| name("complexity", &c)).transpose()?,
+            persona: persona.map(|p| name("persona", &p)).transpose()?,
+            expectations: from_json("expectations", row.try_get("expectations")?)?,
+        },
         created_at: parse_ts(row.try_get("created_at")?)?,
         updated_at: parse_ts(row.try_get("updated_at")?)?,
     })
@@ -162,15 +173,17 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<TestRun> {
     Ok(TestRun {
         id: uuid("run id", row.try_get("id")?)?,
         agent_id: uuid("agent id", row.try_get("agent_id")?)?,
-        label: row.try_get("label")?,
-        metadata: from_json("run metadata", row.try_get("metadata")?)?,
-        source: name("run source", row.try_get("source")?)?,
+        spec: RunSpec {
+            label: row.try_get("label")?,
+            metadata: from_json("run metadata", row.try_get("metadata")?)?,
+            source: name("run source", row.try_get("source")?)?,
+            scenario_ids: from_json("run scenarios", row.try_get("scenario_ids")?)?,
+            repeats: row.try_get::<i64, _>("repeats")?.max(1) as u32,
+        },
         status: name("run status", row.try_get("status")?)?,
         created_at: parse_ts(row.try_get("created_at")?)?,
         started_at: started.as_deref().map(parse_ts).transpose()?,
         finished_at: finished.as_deref().map(parse_ts).transpose()?,
-        scenario_ids: from_json("run scenarios", row.try_get("scenario_ids")?)?,
-        repeats: row.try_get::<i64, _>("repeats")?.max(1) as u32,
     })
 }
 
@@ -200,7 +213,7 @@ const RUN_COLUMNS: &str = "r.*, a.name AS agent_name";
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn upsert_agent(&self, input: AgentInput) -> StoreResult<Agent> {
+    async fn upsert_agent(&self, input: AgentSpec) -> StoreResult<Agent> {
         let now = ts(Utc::now());
         sqlx::query(
             "INSERT INTO agents (id, name, description, tools, policies, created_at, updated_at)
@@ -244,7 +257,7 @@ impl Store for SqliteStore {
     async fn upsert_scenarios(
         &self,
         agent_id: Uuid,
-        inputs: Vec<ScenarioInput>,
+        inputs: Vec<ScenarioSpec>,
     ) -> StoreResult<Vec<Scenario>> {
         let now = ts(Utc::now());
         let mut tx = self.writer.begin().await?;
@@ -279,7 +292,7 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         let mut stored = self.scenarios_by_key(agent_id, &keys).await?;
-        stored.sort_by_key(|s| keys.iter().position(|k| *k == s.key));
+        stored.sort_by_key(|s| keys.iter().position(|k| *k == s.spec.key));
         Ok(stored)
     }
 
@@ -363,15 +376,15 @@ impl Store for SqliteStore {
         )
         .bind(run.id.to_string())
         .bind(run.agent_id.to_string())
-        .bind(&run.label)
-        .bind(json(&run.metadata))
-        .bind(run.source.as_str())
+        .bind(&run.spec.label)
+        .bind(json(&run.spec.metadata))
+        .bind(run.spec.source.as_str())
         .bind(run.status.as_str())
         .bind(ts(run.created_at))
         .bind(run.started_at.map(ts))
         .bind(run.finished_at.map(ts))
-        .bind(json(&run.scenario_ids))
-        .bind(i64::from(run.repeats))
+        .bind(json(&run.spec.scenario_ids))
+        .bind(i64::from(run.spec.repeats))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -390,7 +403,7 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Page<RunView>> {
+    async fn list_runs(&self, filter: &RunQuery) -> StoreResult<Page<RunView>> {
         let limit = page_limit(filter.limit);
         let offset = parse_cursor(&filter.cursor)?.unwrap_or(0).max(0);
         let push_filters = |q: &mut QueryBuilder<Sqlite>| {
@@ -409,6 +422,19 @@ impl Store for SqliteStore {
             }
             if let Some(until) = filter.until {
                 q.push(" AND r.created_at <= ").push_bind(ts(until));
+            }
+            let failing = "COALESCE(json_extract(r.summary, '$.failed'), 0) \
+                           + COALESCE(json_extract(r.summary, '$.errored'), 0)";
+            match filter.outcome {
+                Some(RunOutcome::Failures) => {
+                    q.push(format_args!(" AND {failing} > 0"));
+                }
+                Some(RunOutcome::Passed) => {
+                    q.push(format_args!(
+                        " AND COALESCE(json_extract(r.summary, '$.total'), 0) > 0 AND {failing} = 0"
+                    ));
+                }
+                None => {}
             }
         };
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM runs r");
@@ -440,8 +466,8 @@ impl Store for SqliteStore {
             "UPDATE runs SET label = ?, metadata = ?, status = ?, started_at = ?, finished_at = ?
              WHERE id = ?",
         )
-        .bind(&run.label)
-        .bind(json(&run.metadata))
+        .bind(&run.spec.label)
+        .bind(json(&run.spec.metadata))
         .bind(run.status.as_str())
         .bind(run.started_at.map(ts))
         .bind(run.finished_at.map(ts))

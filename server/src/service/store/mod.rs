@@ -1,5 +1,7 @@
-//! The store interface. Everything that reads or writes Proctor's data goes through [`Store`], so
-//! the embedded SQLite backend and a Postgres backend for teams are interchangeable behind it.
+//! The store interface: how Proctor's data is kept, behind one trait so the embedded SQLite
+//! backend and a Postgres backend for teams are interchangeable. Private to the service: every
+//! surface reaches the data through [`Service`](super::Service), which validates and judges
+//! before anything is written.
 
 mod sqlite;
 
@@ -7,10 +9,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use shared::api::{AgentInput, Page, ResultFilter, ResultRow, RunView, ScenarioInput};
+use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::RunSummary;
-use shared::{Agent, RunSource, RunStatus, Scenario, ScenarioSource, TestResult, TestRun};
+use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, ScenarioSpec};
+use shared::{TestResult, TestRun};
 use uuid::Uuid;
 
 pub use sqlite::SqliteStore;
@@ -20,6 +22,8 @@ pub const DEFAULT_PAGE: u32 = 50;
 /// The largest page a client may ask for.
 pub const MAX_PAGE: u32 = 1_000;
 
+/// What can go wrong keeping data. The service turns it into a [`ProctorError`] of the right
+/// kind; nothing above the service sees it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0}")]
@@ -38,22 +42,31 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ScenarioFilter {
-    pub tag: Option<String>,
-    pub source: Option<ScenarioSource>,
-    pub category: Option<String>,
-    /// Case-insensitive search over key, title and user message.
-    pub q: Option<String>,
+impl From<StoreError> for ProctorError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ProctorError::not_found(m),
+            StoreError::Conflict(m) => ProctorError::conflict(m),
+            StoreError::Invalid(m) => ProctorError::malformed(m),
+            StoreError::Database(
+                e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)),
+            ) => ProctorError::unavailable(format!(
+                "the database cannot answer now ({e}); try again shortly"
+            )),
+            e @ (StoreError::Database(_) | StoreError::Corrupt(_)) => {
+                ProctorError::internal(e.to_string())
+            }
+        }
+    }
 }
 
+/// Which runs to list, with the agent already resolved to its id.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunFilter {
-    /// Agent id.
+pub struct RunQuery {
     pub agent: Option<Uuid>,
     pub status: Option<RunStatus>,
     pub source: Option<RunSource>,
+    pub outcome: Option<RunOutcome>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
@@ -68,9 +81,11 @@ pub struct StoredBatch {
     pub replaced: usize,
 }
 
+/// Keeps agents, scenarios, runs and results. Implementations store what they are given: rules
+/// and verdicts are the service's business.
 #[async_trait]
 pub trait Store: Send + Sync {
-    async fn upsert_agent(&self, input: AgentInput) -> StoreResult<Agent>;
+    async fn upsert_agent(&self, input: AgentSpec) -> StoreResult<Agent>;
     async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
     /// By id, or by name when `id_or_name` is not a UUID.
     async fn find_agent(&self, id_or_name: &str) -> StoreResult<Option<Agent>>;
@@ -78,7 +93,7 @@ pub trait Store: Send + Sync {
     async fn upsert_scenarios(
         &self,
         agent_id: Uuid,
-        inputs: Vec<ScenarioInput>,
+        inputs: Vec<ScenarioSpec>,
     ) -> StoreResult<Vec<Scenario>>;
     async fn list_scenarios(
         &self,
@@ -91,7 +106,7 @@ pub trait Store: Send + Sync {
 
     async fn create_run(&self, run: &TestRun) -> StoreResult<()>;
     async fn get_run(&self, id: Uuid) -> StoreResult<Option<RunView>>;
-    async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Page<RunView>>;
+    async fn list_runs(&self, filter: &RunQuery) -> StoreResult<Page<RunView>>;
     async fn update_run(&self, run: &TestRun) -> StoreResult<()>;
     async fn save_summary(&self, run_id: Uuid, summary: &RunSummary) -> StoreResult<()>;
     /// Atomically moves the oldest queued run of one of `agents` to `running` for `worker`.
@@ -113,13 +128,18 @@ pub trait Store: Send + Sync {
     async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>>;
 }
 
-/// Opens the store a database URL names, applying migrations.
-pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store a database URL names, applying migrations: `sqlite://path.db`,
+/// `sqlite:///absolute/path.db`, `sqlite:path.db` (with sqlx's `?mode=…` and other parameters), or
+/// a plain file path.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, ProctorError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        anyhow::bail!(
+        return Err(ProctorError::invalid(
             "this build of Proctor stores data in SQLite only; use a sqlite:// URL or a file path \
-             (the Postgres backend comes behind the same store interface)"
-        );
+             (the Postgres backend comes behind the same store interface)",
+        ));
     }
-    Ok(Arc::new(SqliteStore::open(url).await?))
+    let store = SqliteStore::open(url).await.map_err(|e| {
+        ProctorError::unavailable(format!("cannot open the database {url:?}: {e}"))
+    })?;
+    Ok(Arc::new(store))
 }

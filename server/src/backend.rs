@@ -1,0 +1,57 @@
+//! What the runner, workers and MCP tools need from Proctor, whichever side of a network they are
+//! on. Inside `proctor serve` they are handed the [`Service`](crate::service::Service) itself,
+//! so a surface in the server never calls its own server back over HTTP; from another process
+//! (`proctor run`, `proctor worker`, `proctor mcp` over stdio) they are handed an
+//! [`ApiClient`](crate::client::ApiClient), which speaks the REST API. Either way the answers,
+//! verdicts and errors are the same types.
+
+use async_trait::async_trait;
+use shared::api::{
+    Page, ResultFilter, ResultRow, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput,
+    SyncOutput,
+};
+use shared::cost::PriceTable;
+use shared::eval::RunComparison;
+use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult};
+use uuid::Uuid;
+
+/// The result of every [`Backend`] operation.
+pub type Outcome<T> = Result<T, ProctorError>;
+
+/// Proctor's operations on agents, scenarios, runs and results: the one set of verbs every
+/// surface uses, so a run executed by `proctor run`, a worker inside the server or a coding agent
+/// over MCP is stored and judged the same way.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// The price table the server judges costs by; a runner that must judge offline uses it too.
+    async fn prices(&self) -> Outcome<PriceTable>;
+
+    /// Creates or updates an agent, matched by name.
+    async fn upsert_agent(&self, spec: AgentSpec) -> Outcome<Agent>;
+    async fn agents(&self) -> Outcome<Vec<Agent>>;
+    /// By id, or by name when `id_or_name` is not a UUID.
+    async fn agent(&self, id_or_name: &str) -> Outcome<Agent>;
+
+    /// Creates or updates scenarios of `agent` (id or name), matched by key.
+    async fn upsert_scenarios(
+        &self,
+        agent: &str,
+        specs: Vec<ScenarioSpec>,
+    ) -> Outcome<Vec<Scenario>>;
+    async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>>;
+
+    async fn create_run(&self, input: RunInput) -> Outcome<RunView>;
+    async fn run(&self, id: Uuid) -> Outcome<RunView>;
+    async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>>;
+    /// Moves a run to `status`, stamping its start and end times; the answer carries the
+    /// server's summary of the run.
+    async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView>;
+    /// Hands the oldest queued run of one of `agents` (names or ids) to `worker`.
+    async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>>;
+
+    /// Judges, redacts and stores a batch of results into a run: all of them or none.
+    async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput>;
+    async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>>;
+    async fn result(&self, id: Uuid) -> Outcome<TestResult>;
+    async fn compare(&self, base: Uuid, head: Uuid) -> Outcome<RunComparison>;
+}

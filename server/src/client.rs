@@ -1,0 +1,230 @@
+//! A typed client for Proctor's REST API: the [`Backend`] of every process that is not the
+//! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use shared::api::{
+    Page, ResultFilter, ResultRow, RunFilter, RunInput, RunView, ScenarioFilter, ScenariosInput,
+    SyncInput, SyncOutput,
+};
+use shared::cost::PriceTable;
+use shared::eval::RunComparison;
+use shared::{
+    Agent, AgentSpec, ErrorKind, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult,
+};
+use uuid::Uuid;
+
+use crate::backend::{Backend, Outcome};
+
+/// Percent-encodes a path segment or query value (agent names may hold spaces and the like).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// How a call to the server failed: it could not be reached, it answered with an error, or its
+/// answer is not what this `proctor` understands.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{what}: cannot reach the Proctor server at {server} (is `proctor serve` running?): {source}")]
+    Unreachable {
+        what: &'static str,
+        server: String,
+        source: reqwest::Error,
+    },
+    #[error("{what}: the server answered {status}: {error}")]
+    Api {
+        what: &'static str,
+        status: u16,
+        error: ProctorError,
+    },
+    #[error("{what}: the server's answer is not what this proctor expects ({source})")]
+    Decode {
+        what: &'static str,
+        source: reqwest::Error,
+    },
+}
+
+impl From<ClientError> for ProctorError {
+    fn from(e: ClientError) -> Self {
+        let kind = match &e {
+            ClientError::Unreachable { .. } => ErrorKind::Unavailable,
+            ClientError::Api { error, .. } => error.kind,
+            ClientError::Decode { .. } => ErrorKind::Internal,
+        };
+        ProctorError::new(kind, e.to_string())
+    }
+}
+
+/// The REST API of one server, with its token.
+#[derive(Clone)]
+pub struct ApiClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    pub fn new(server: &str, token: Option<String>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("an HTTP client with default settings builds");
+        Self {
+            base: server.trim_end_matches('/').to_string(),
+            token,
+            http,
+        }
+    }
+
+    /// The server's address, where its dashboard is.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &'static str,
+    ) -> Result<T, ClientError> {
+        let request = match &self.token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        let resp = request
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                what,
+                server: self.base.clone(),
+                source,
+            })?;
+        let status = resp.status().as_u16();
+        if !resp.status().is_success() {
+            let body = resp.text().await.unwrap_or_default();
+            let error = serde_json::from_str::<ProctorError>(&body)
+                .unwrap_or_else(|_| ProctorError::new(ErrorKind::from_status(status), body));
+            return Err(ClientError::Api {
+                what,
+                status,
+                error,
+            });
+        }
+        resp.json()
+            .await
+            .map_err(|source| ClientError::Decode { what, source })
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &'static str,
+    ) -> Outcome<T> {
+        let url = format!("{}/api/v1{path}", self.base);
+        Ok(self.send(self.http.post(url).json(body), what).await?)
+    }
+
+    async fn get<Q: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+        what: &'static str,
+    ) -> Outcome<T> {
+        let url = format!("{}/api/v1{path}", self.base);
+        Ok(self.send(self.http.get(url).query(query), what).await?)
+    }
+}
+
+/// No query string.
+const NONE: &[(&str, &str)] = &[];
+
+#[async_trait]
+impl Backend for ApiClient {
+    async fn prices(&self) -> Outcome<PriceTable> {
+        self.get("/prices", NONE, "reading the server's prices")
+            .await
+    }
+
+    async fn upsert_agent(&self, spec: AgentSpec) -> Outcome<Agent> {
+        self.post("/agents", &spec, "registering the agent").await
+    }
+
+    async fn agents(&self) -> Outcome<Vec<Agent>> {
+        self.get("/agents", NONE, "listing agents").await
+    }
+
+    async fn agent(&self, id_or_name: &str) -> Outcome<Agent> {
+        let path = format!("/agents/{}", encode(id_or_name));
+        self.get(&path, NONE, "reading the agent").await
+    }
+
+    async fn upsert_scenarios(
+        &self,
+        agent: &str,
+        specs: Vec<ScenarioSpec>,
+    ) -> Outcome<Vec<Scenario>> {
+        let path = format!("/agents/{}/scenarios", encode(agent));
+        let body = ScenariosInput { scenarios: specs };
+        self.post(&path, &body, "storing scenarios").await
+    }
+
+    async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>> {
+        let path = format!("/agents/{}/scenarios", encode(agent));
+        self.get(&path, filter, "listing scenarios").await
+    }
+
+    async fn create_run(&self, input: RunInput) -> Outcome<RunView> {
+        self.post("/runs", &input, "creating the run").await
+    }
+
+    async fn run(&self, id: Uuid) -> Outcome<RunView> {
+        self.get(&format!("/runs/{id}"), NONE, "reading the run")
+            .await
+    }
+
+    async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {
+        self.get("/runs", filter, "listing runs").await
+    }
+
+    async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
+        let body = serde_json::json!({ "status": status });
+        self.post(&format!("/runs/{id}/status"), &body, "updating the run")
+            .await
+    }
+
+    async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>> {
+        let body = serde_json::json!({ "worker": worker, "agents": agents });
+        self.post("/runs/claim", &body, "claiming a run").await
+    }
+
+    async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput> {
+        self.post(&format!("/runs/{run}/results"), &input, "syncing results")
+            .await
+    }
+
+    async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>> {
+        self.get(&format!("/runs/{run}/results"), filter, "listing results")
+            .await
+    }
+
+    async fn result(&self, id: Uuid) -> Outcome<TestResult> {
+        self.get(&format!("/results/{id}"), NONE, "reading the result")
+            .await
+    }
+
+    async fn compare(&self, base: Uuid, head: Uuid) -> Outcome<RunComparison> {
+        let query = [("base", base), ("head", head)];
+        self.get("/compare", &query, "comparing runs").await
+    }
+}

@@ -1,0 +1,223 @@
+//! The one door to Proctor's data. The REST API, MCP, the dashboard's server functions and the
+//! in-process worker all call [`Service`]; the store is private to it, so every rule (what a
+//! valid agent is, which scenarios a run may name) and every verdict (judge, redact, summarize)
+//! is applied once, here, whichever surface a request came through.
+
+mod runs;
+mod store;
+mod sync;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use shared::api::{
+    AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput, RunView,
+    ScenarioFilter, SyncInput, SyncOutput,
+};
+use shared::cost::PriceTable;
+use shared::eval::{RunComparison, RunSummary};
+use shared::{
+    validate, Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult,
+    TestRun,
+};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::backend::{Backend, Outcome};
+use crate::events::EventHub;
+use store::{RunQuery, Store};
+
+/// Proctor's operations, over one store, one price table and one live-event hub.
+pub struct Service {
+    store: Arc<dyn Store>,
+    prices: PriceTable,
+    events: EventHub,
+    /// Serializes "store a batch, then recompute the summary" so a slower sync can never save a
+    /// summary that misses a faster one's results.
+    sync_lock: Mutex<()>,
+}
+
+fn run_not_found(id: Uuid) -> ProctorError {
+    ProctorError::not_found(format!(
+        "run {id} not found; list runs with GET /api/v1/runs"
+    ))
+}
+
+impl Service {
+    /// Opens the database `url` names (see [`store::open`]) and serves it with `prices`.
+    pub async fn open(url: &str, prices: PriceTable) -> Outcome<Service> {
+        Ok(Service {
+            store: store::open(url).await?,
+            prices,
+            events: EventHub::default(),
+            sync_lock: Mutex::new(()),
+        })
+    }
+
+    /// Where every stored result and status change is published as it happens.
+    pub fn events(&self) -> &EventHub {
+        &self.events
+    }
+
+    /// Counts of what Proctor holds, for the dashboard's landing page.
+    pub async fn overview(&self) -> Outcome<Overview> {
+        let agents = self.store.list_agents().await?.len() as u64;
+        let query = RunQuery {
+            limit: Some(1),
+            ..Default::default()
+        };
+        let runs = self.store.list_runs(&query).await?.total;
+        Ok(Overview {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            agents,
+            runs,
+        })
+    }
+
+    /// An agent with its scenarios and its most recent runs.
+    pub async fn agent_detail(&self, id_or_name: &str, runs: u32) -> Outcome<AgentDetail> {
+        let agent = self.agent(id_or_name).await?;
+        let scenarios = self
+            .store
+            .list_scenarios(agent.id, &ScenarioFilter::default())
+            .await?;
+        let query = RunQuery {
+            agent: Some(agent.id),
+            limit: Some(runs),
+            ..Default::default()
+        };
+        let runs = self.store.list_runs(&query).await?.items;
+        Ok(AgentDetail {
+            agent,
+            scenarios,
+            runs,
+        })
+    }
+
+    async fn summarize(&self, run: &TestRun, results: &[TestResult]) -> Outcome<RunSummary> {
+        let agent = self.agent(&run.agent_id.to_string()).await?;
+        Ok(RunSummary::compute(
+            Some(run),
+            results,
+            &agent.spec.tool_names(),
+        ))
+    }
+
+    /// Recomputes and saves a run's summary from its stored results.
+    async fn refresh_summary(&self, run: &TestRun) -> Outcome<RunSummary> {
+        let results = self.store.run_results(run.id).await?;
+        let summary = self.summarize(run, &results).await?;
+        self.store.save_summary(run.id, &summary).await?;
+        Ok(summary)
+    }
+}
+
+#[async_trait]
+impl Backend for Service {
+    async fn prices(&self) -> Outcome<PriceTable> {
+        Ok(self.prices.clone())
+    }
+
+    async fn upsert_agent(&self, spec: AgentSpec) -> Outcome<Agent> {
+        validate::agent(&spec)?;
+        Ok(self.store.upsert_agent(spec).await?)
+    }
+
+    async fn agents(&self) -> Outcome<Vec<Agent>> {
+        Ok(self.store.list_agents().await?)
+    }
+
+    async fn agent(&self, id_or_name: &str) -> Outcome<Agent> {
+        self.store.find_agent(id_or_name).await?.ok_or_else(|| {
+            ProctorError::not_found(format!(
+                "agent {id_or_name:?} not found; create it with POST /api/v1/agents or list agents with GET /api/v1/agents"
+            ))
+        })
+    }
+
+    async fn upsert_scenarios(
+        &self,
+        agent: &str,
+        specs: Vec<ScenarioSpec>,
+    ) -> Outcome<Vec<Scenario>> {
+        let agent = self.agent(agent).await?;
+        validate::scenarios(&specs)?;
+        Ok(self.store.upsert_scenarios(agent.id, specs).await?)
+    }
+
+    async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>> {
+        let agent = self.agent(agent).await?;
+        Ok(self.store.list_scenarios(agent.id, filter).await?)
+    }
+
+    async fn create_run(&self, input: RunInput) -> Outcome<RunView> {
+        self.create(input).await
+    }
+
+    async fn run(&self, id: Uuid) -> Outcome<RunView> {
+        self.store
+            .get_run(id)
+            .await?
+            .ok_or_else(|| run_not_found(id))
+    }
+
+    async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {
+        let agent = match filter.agent.as_deref().filter(|a| !a.is_empty()) {
+            Some(agent) => Some(self.agent(agent).await?.id),
+            None => None,
+        };
+        let query = RunQuery {
+            agent,
+            status: filter.status,
+            source: filter.source,
+            outcome: filter.outcome,
+            since: filter.since,
+            until: filter.until,
+            cursor: filter.cursor.clone(),
+            limit: filter.limit,
+        };
+        Ok(self.store.list_runs(&query).await?)
+    }
+
+    async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
+        self.move_run(id, status).await
+    }
+
+    async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>> {
+        self.hand_out(worker, agents).await
+    }
+
+    async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput> {
+        self.store_batch(run, input).await
+    }
+
+    async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>> {
+        self.run(run).await?;
+        Ok(self.store.list_results(run, filter).await?)
+    }
+
+    async fn result(&self, id: Uuid) -> Outcome<TestResult> {
+        self.store.get_result(id).await?.ok_or_else(|| {
+            ProctorError::not_found(format!(
+                "result {id} not found; list a run's results with GET /api/v1/runs/{{run_id}}/results"
+            ))
+        })
+    }
+
+    async fn compare(&self, base: Uuid, head: Uuid) -> Outcome<RunComparison> {
+        let base_view = self.run(base).await?;
+        let head_view = self.run(head).await?;
+        let base_results = self.store.run_results(base).await?;
+        let head_results = self.store.run_results(head).await?;
+        let base_summary = self.summarize(&base_view.run, &base_results).await?;
+        let head_summary = self.summarize(&head_view.run, &head_results).await?;
+        Ok(RunComparison::compute(
+            base,
+            head,
+            &base_results,
+            &head_results,
+            base_summary,
+            head_summary,
+        ))
+    }
+}

@@ -1,0 +1,96 @@
+//! A run's life: created (running at once, or queued for a worker), claimed by exactly one
+//! worker, moved to a final status with its summary brought up to date.
+
+use chrono::Utc;
+use shared::api::{RunEvent, RunInput, RunView};
+use shared::{validate, ProctorError, RunStatus, TestRun};
+use uuid::Uuid;
+
+use super::Service;
+use crate::backend::{Backend, Outcome};
+
+impl Service {
+    pub(super) async fn create(&self, input: RunInput) -> Outcome<RunView> {
+        let agent = self.agent(&input.agent).await?;
+        let mut spec = input.spec;
+        spec.repeats = validate::repeats(spec.repeats)?;
+        spec.label = spec.label.filter(|l| !l.trim().is_empty());
+        if !spec.scenario_ids.is_empty() {
+            let found = self.store.scenarios_by_id(&spec.scenario_ids).await?;
+            let foreign = spec
+                .scenario_ids
+                .iter()
+                .find(|id| !found.iter().any(|s| s.id == **id && s.agent_id == agent.id));
+            if let Some(missing) = foreign {
+                return Err(ProctorError::invalid(format!(
+                    "scenario {missing} is not one of agent {:?}'s scenarios; list them with GET /api/v1/agents/{}/scenarios",
+                    agent.spec.name, agent.id
+                )));
+            }
+        }
+        let now = Utc::now();
+        let run = TestRun {
+            id: Uuid::new_v4(),
+            agent_id: agent.id,
+            spec,
+            created_at: now,
+            started_at: (!input.queued).then_some(now),
+            finished_at: None,
+            status: if input.queued {
+                RunStatus::Queued
+            } else {
+                RunStatus::Running
+            },
+        };
+        self.store.create_run(&run).await?;
+        Ok(RunView {
+            run,
+            agent_name: agent.spec.name,
+            summary: None,
+        })
+    }
+
+    pub(super) async fn move_run(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
+        let _guard = self.sync_lock.lock().await;
+        let mut view = self.run(id).await?;
+        let now = Utc::now();
+        let run = &mut view.run;
+        if run.status == status {
+            return Ok(view);
+        }
+        run.status = status;
+        if status != RunStatus::Queued && run.started_at.is_none() {
+            run.started_at = Some(now);
+        }
+        run.finished_at = status.is_finished().then_some(now);
+        self.store.update_run(run).await?;
+        let summary = self.refresh_summary(run).await?;
+        view.summary = Some(summary);
+        self.events.publish(RunEvent::Status { run_id: id, status });
+        Ok(view)
+    }
+
+    pub(super) async fn hand_out(
+        &self,
+        worker: &str,
+        agents: &[String],
+    ) -> Outcome<Option<RunView>> {
+        if worker.trim().is_empty() {
+            return Err(ProctorError::invalid("`worker` must name the worker"));
+        }
+        let mut ids = Vec::new();
+        for a in agents {
+            if let Some(agent) = self.store.find_agent(a).await? {
+                ids.push(agent.id);
+            }
+        }
+        let Some(id) = self.store.claim_run(worker, &ids).await? else {
+            return Ok(None);
+        };
+        self.events.publish(RunEvent::Status {
+            run_id: id,
+            status: RunStatus::Running,
+        });
+        Ok(Some(self.run(id).await?))
+    }
+}

@@ -1,0 +1,163 @@
+//! A sync: a batch of results judged by [`shared::judge`] against the scenarios they name, then
+//! stored into their run all together or not at all, with the run's summary brought up to date
+//! and every watcher told.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use shared::api::{
+    ResultInput, ResultRow, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC,
+};
+use shared::judge::Judge;
+use shared::{Agent, ProctorError, RunStatus, Scenario, TestResult};
+use uuid::Uuid;
+
+use super::Service;
+use crate::backend::{Backend, Outcome};
+
+impl Service {
+    pub(super) async fn store_batch(&self, run_id: Uuid, input: SyncInput) -> Outcome<SyncOutput> {
+        if input.results.len() > MAX_RESULTS_PER_SYNC {
+            return Err(ProctorError::too_large(format!(
+                "a sync takes at most {MAX_RESULTS_PER_SYNC} results and this one has {}; nothing \
+                 was stored. Split it into batches of {MAX_RESULTS_PER_SYNC} or fewer: every batch \
+                 goes into the same run",
+                input.results.len()
+            )));
+        }
+        let view = self.run(run_id).await?;
+        let agent = self.agent(&view.run.agent_id.to_string()).await?;
+        let batch = self.judge_batch(run_id, &agent, input.results).await?;
+
+        let guard = self.sync_lock.lock().await;
+        let stored = self.store.store_results(run_id, batch).await?;
+        let mut run = view.run;
+        let started = run.status == RunStatus::Queued;
+        if started {
+            run.status = RunStatus::Running;
+            run.started_at.get_or_insert_with(Utc::now);
+            self.store.update_run(&run).await?;
+        }
+        let summary = self.refresh_summary(&run).await?;
+        drop(guard);
+
+        let verdicts: Vec<ResultRow> = stored.results.iter().map(ResultRow::from).collect();
+        for row in &verdicts {
+            self.events.publish(RunEvent::Result {
+                run_id,
+                result: Box::new(row.clone()),
+            });
+        }
+        if started {
+            self.events.publish(RunEvent::Status {
+                run_id,
+                status: run.status,
+            });
+        }
+        self.events.publish(RunEvent::Summary {
+            run_id,
+            summary: Box::new(summary.clone()),
+        });
+        Ok(SyncOutput {
+            stored: stored.results.len(),
+            replaced: stored.replaced,
+            result_ids: verdicts.iter().map(|r| r.id).collect(),
+            verdicts,
+            run: RunView {
+                run,
+                agent_name: agent.spec.name,
+                summary: Some(summary),
+            },
+        })
+    }
+
+    /// Judges every result of a batch; within one batch the last copy of a case wins, as it
+    /// would across batches.
+    async fn judge_batch(
+        &self,
+        run_id: Uuid,
+        agent: &Agent,
+        items: Vec<ResultInput>,
+    ) -> Outcome<Vec<TestResult>> {
+        let scenarios = self.referenced_scenarios(agent, &items).await?;
+        let tools = agent.spec.tool_names();
+        let judge = Judge {
+            run_id,
+            agent_tools: &tools,
+            prices: &self.prices,
+        };
+        let mut batch: Vec<TestResult> = Vec::with_capacity(items.len());
+        let mut position: HashMap<(String, u32), usize> = HashMap::new();
+        for (i, item) in items.into_iter().enumerate() {
+            let result = scenarios
+                .resolve(&item)
+                .and_then(|scenario| judge.judge(item, scenario))
+                .map_err(|e| e.context(format_args!("results[{i}]")))?;
+            match position.get(&(result.scenario_key.clone(), result.attempt)) {
+                Some(&at) => batch[at] = result,
+                None => {
+                    position.insert((result.scenario_key.clone(), result.attempt), batch.len());
+                    batch.push(result);
+                }
+            }
+        }
+        Ok(batch)
+    }
+
+    /// The stored scenarios the batch names, by id and by key.
+    async fn referenced_scenarios(
+        &self,
+        agent: &Agent,
+        items: &[ResultInput],
+    ) -> Outcome<Scenarios> {
+        let ids: Vec<Uuid> = items.iter().filter_map(|r| r.scenario_id).collect();
+        let mut keys: Vec<String> = items
+            .iter()
+            .filter_map(|r| r.scenario_key.clone())
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let by_id = self
+            .store
+            .scenarios_by_id(&ids)
+            .await?
+            .into_iter()
+            .filter(|s| s.agent_id == agent.id)
+            .map(|s| (s.id, s))
+            .collect();
+        let by_key = self
+            .store
+            .scenarios_by_key(agent.id, &keys)
+            .await?
+            .into_iter()
+            .map(|s| (s.spec.key.clone(), s))
+            .collect();
+        Ok(Scenarios {
+            by_id,
+            by_key,
+            agent_name: agent.spec.name.clone(),
+        })
+    }
+}
+
+/// The stored scenarios one batch refers to.
+struct Scenarios {
+    by_id: HashMap<Uuid, Scenario>,
+    by_key: HashMap<String, Scenario>,
+    agent_name: String,
+}
+
+impl Scenarios {
+    /// The stored scenario a result names: by id (which must exist), else by key (if stored).
+    fn resolve(&self, item: &ResultInput) -> Outcome<Option<&Scenario>> {
+        match item.scenario_id {
+            Some(id) => self.by_id.get(&id).map(Some).ok_or_else(|| {
+                ProctorError::invalid(format!(
+                    "scenario {id} is not one of agent {:?}'s scenarios",
+                    self.agent_name
+                ))
+            }),
+            None => Ok(item.scenario_key.as_ref().and_then(|k| self.by_key.get(k))),
+        }
+    }
+}

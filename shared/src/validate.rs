@@ -1,0 +1,181 @@
+//! The rules input must meet before anything is stored or judged: agents, scenarios, runs and
+//! synced results. Pure, so the service applies them whichever surface the input came through
+//! (REST, MCP, a server function, the in-process worker) and the runner can apply them offline.
+
+use std::collections::HashSet;
+
+use crate::api::{ResultInput, ToolCallInput};
+use crate::model::{AgentSpec, ScenarioSpec};
+use crate::error::ProctorError;
+use crate::eval::checks::validate_regex;
+use crate::model::{ArgMatcher, Scenario, ToolCall, Trace};
+
+/// Tool calls per result above which a result is refused; a real case never comes near it, and
+/// the bound keeps one malformed client from making evaluation quadratic in a huge trace.
+pub const MAX_TOOL_CALLS_PER_RESULT: usize = 10_000;
+
+/// The most attempts per scenario a run may ask for.
+pub const MAX_REPEATS: u32 = 100;
+
+/// An agent needs a name, and its tools distinct names.
+pub fn agent(input: &AgentSpec) -> Result<(), ProctorError> {
+    if input.name.trim().is_empty() {
+        return Err(ProctorError::invalid("`name` must not be empty"));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = input.tools.iter().find(|t| !seen.insert(t.name.as_str())) {
+        return Err(ProctorError::invalid(format!(
+            "tool `{}` is declared twice; tool names must be unique",
+            dup.name
+        )));
+    }
+    Ok(())
+}
+
+/// Scenarios of one request: each with a key, no key twice, every regex compiling.
+pub fn scenarios(inputs: &[ScenarioSpec]) -> Result<(), ProctorError> {
+    let mut seen = HashSet::new();
+    for (i, s) in inputs.iter().enumerate() {
+        scenario(s, &mut seen).map_err(|e| e.context(format_args!("scenarios[{i}]")))?;
+    }
+    Ok(())
+}
+
+fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), ProctorError> {
+    if s.key.trim().is_empty() {
+        return Err(ProctorError::invalid("`key` must not be empty"));
+    }
+    if !seen.insert(s.key.as_str()) {
+        return Err(ProctorError::invalid(format!(
+            "key `{}` appears twice in this request",
+            s.key
+        )));
+    }
+    let arg_patterns = s
+        .expectations
+        .expected_tools
+        .iter()
+        .flat_map(|step| step.args.values())
+        .filter_map(|m| match m {
+            ArgMatcher::Regex(p) => Some(p),
+            _ => None,
+        });
+    for pattern in s.expectations.response_format.iter().chain(arg_patterns) {
+        validate_regex(pattern)
+            .map_err(|e| ProctorError::invalid(format!("invalid regex /{pattern}/: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Attempts per scenario, 1 to [`MAX_REPEATS`].
+pub fn repeats(repeats: u32) -> Result<u32, ProctorError> {
+    if (1..=MAX_REPEATS).contains(&repeats) {
+        Ok(repeats)
+    } else {
+        Err(ProctorError::invalid(format!(
+            "repeats must be between 1 and {MAX_REPEATS}, got {repeats}"
+        )))
+    }
+}
+
+/// A synced result made whole: what the client sent, with the gaps its stored scenario fills.
+#[derive(Debug, Clone)]
+pub struct CheckedResult {
+    pub input: ResultInput,
+    pub scenario_key: String,
+    pub user_message: String,
+    pub attempt: u32,
+    /// The trace with the `tool_calls` shorthand folded in and every call numbered.
+    pub trace: Trace,
+}
+
+/// Checks one synced result against the rules and completes it from `scenario` (the stored
+/// scenario it names, if any).
+pub fn result(
+    mut input: ResultInput,
+    scenario: Option<&Scenario>,
+) -> Result<CheckedResult, ProctorError> {
+    let scenario_key = input
+        .scenario_key
+        .clone()
+        .or_else(|| scenario.map(|s| s.spec.key.clone()))
+        .filter(|k| !k.trim().is_empty())
+        .ok_or_else(|| {
+            ProctorError::invalid(
+                "give `scenario_key` (or `scenario_id`) so the result can be matched across runs",
+            )
+        })?;
+    let user_message = input
+        .user_message
+        .clone()
+        .or_else(|| scenario.map(|s| s.spec.user_message.clone()))
+        .ok_or_else(|| {
+            ProctorError::invalid(
+                "give `user_message`: the scenario is not stored, so its message is unknown",
+            )
+        })?;
+    let attempt = input.attempt.unwrap_or(1);
+    if attempt == 0 {
+        return Err(ProctorError::invalid("`attempt` counts from 1"));
+    }
+    if input.duration_ms.is_some_and(|d| d < 0.0) {
+        return Err(ProctorError::invalid("`duration_ms` cannot be negative"));
+    }
+    let trace = trace_of(&mut input)?;
+    Ok(CheckedResult {
+        input,
+        scenario_key,
+        user_message,
+        attempt,
+        trace,
+    })
+}
+
+/// The result's trace, with the `tool_calls` shorthand moved into it.
+fn trace_of(input: &mut ResultInput) -> Result<Trace, ProctorError> {
+    let mut trace = input.trace.take().unwrap_or_default();
+    if !input.tool_calls.is_empty() {
+        if !trace.tool_calls.is_empty() {
+            return Err(ProctorError::invalid(
+                "give tool calls in `tool_calls` or in `trace.tool_calls`, not both",
+            ));
+        }
+        trace.tool_calls = std::mem::take(&mut input.tool_calls)
+            .into_iter()
+            .map(|c| match c {
+                ToolCallInput::Name(name) => ToolCall {
+                    name,
+                    ..Default::default()
+                },
+                ToolCallInput::Call(call) => *call,
+            })
+            .collect();
+    }
+    if trace.tool_calls.len() > MAX_TOOL_CALLS_PER_RESULT {
+        return Err(ProctorError::invalid(format!(
+            "a result may carry at most {MAX_TOOL_CALLS_PER_RESULT} tool calls"
+        )));
+    }
+    if let Some(i) = trace
+        .tool_calls
+        .iter()
+        .position(|c| c.name.trim().is_empty())
+    {
+        return Err(ProctorError::invalid(format!("tool call {i} has no `name`")));
+    }
+    number_calls(&mut trace);
+    Ok(trace)
+}
+
+/// Gives tool calls their positions when the client sent none (or sent duplicates), keeping
+/// the order of the list.
+fn number_calls(trace: &mut Trace) {
+    let mut orders: Vec<u32> = trace.tool_calls.iter().map(|c| c.order).collect();
+    orders.sort_unstable();
+    orders.dedup();
+    if orders.len() != trace.tool_calls.len() {
+        for (i, call) in trace.tool_calls.iter_mut().enumerate() {
+            call.order = i as u32;
+        }
+    }
+}
