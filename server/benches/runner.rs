@@ -29,16 +29,8 @@ async fn main() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(fake.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let llm = line
-        .trim()
-        .trim_start_matches("fake LLM listening on ")
-        .to_string();
+    let llm = server::announce::address(&mut fake, "fake LLM listening on ", Duration::from_secs(60))
+        .unwrap();
 
     let args = ServeArgs {
         addr: "127.0.0.1:0".parse().unwrap(),

@@ -10,6 +10,7 @@
 // answer "Could not find a server function".
 use app as _;
 
+pub mod announce;
 pub mod backend;
 pub mod cli;
 pub mod client;

@@ -456,6 +456,122 @@ async fn writes_need_the_token_when_one_is_set() {
     assert_eq!(st, 200, "reads stay open");
 }
 
+/// Every server function the dashboard registers goes through the REST API's token check: the
+/// ones it declares read-only answer without a token, every other one — and any name not
+/// registered at all — is refused without it.
+#[tokio::test]
+async fn every_server_function_but_the_declared_reads_needs_the_token() {
+    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
+    let mut names: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.strip_prefix("/api/fn/").expect("under /api/fn"))
+        .collect();
+    assert!(
+        names.contains(&"start_run") && names.contains(&"runs"),
+        "the dashboard's server functions are registered: {names:?}"
+    );
+    for read in app::api::READ_ONLY {
+        assert!(names.contains(read), "READ_ONLY names {read}, which is not registered");
+    }
+    names.push("not_registered_anywhere");
+    let call = |name: &str, token: Option<&str>| {
+        let request = s.client.post(s.url(&format!("/api/fn/{name}"))).form(&[("x", "")]);
+        let request = match token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        };
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for name in names {
+        let anonymous = call(name, None).await;
+        if app::api::READ_ONLY.contains(&name) {
+            assert_ne!(anonymous, 401, "{name} is a declared read");
+        } else {
+            assert_eq!(anonymous, 401, "{name} refuses a caller without the token");
+            assert_eq!(call(name, Some("wrong")).await, 401, "{name} refuses a wrong token");
+            assert_ne!(call(name, Some("s3cret")).await, 401, "{name} takes the token");
+        }
+    }
+    let (_, runs) = s.get("/api/v1/runs").await;
+    assert_eq!(runs["total"], 0, "nothing was started by the refused calls");
+}
+
+/// The outcome filter is applied by the server, over every run, and pages with a cursor.
+#[tokio::test]
+async fn runs_filter_by_outcome_on_the_server_and_page_with_a_cursor() {
+    let s = Server::start().await;
+    let failing = s.agent_and_run().await;
+    s.post(&format!("/api/v1/runs/{failing}/results"), &common::results(4, 0))
+        .await;
+    let mut passing = Vec::new();
+    for _ in 0..3 {
+        let (_, run) = s
+            .post("/api/v1/runs", &json!({"agent": "support"}))
+            .await;
+        let id = run["run"]["id"].as_str().unwrap().to_string();
+        let all_pass = json!({"results": [{"scenario_key": "ok", "user_message": "hi",
+            "agent_response": "hello", "tool_calls": ["lookup_order"],
+            "expectations": {"expected_tools": [{"tool": "lookup_order"}]}}]});
+        let (st, _) = s.post(&format!("/api/v1/runs/{id}/results"), &all_pass).await;
+        assert_eq!(st, 200);
+        passing.push(id);
+    }
+    s.post("/api/v1/runs", &json!({"agent": "support"})).await;
+
+    let (_, page) = s.get("/api/v1/runs?outcome=failures").await;
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["items"][0]["run"]["id"], failing.as_str());
+
+    let (_, first) = s.get("/api/v1/runs?outcome=passed&limit=2").await;
+    assert_eq!(first["total"], 3, "a run with no results has not passed");
+    let cursor = first["next_cursor"].as_str().expect("a second page").to_string();
+    let (_, second) = s
+        .get(&format!("/api/v1/runs?outcome=passed&limit=2&cursor={cursor}"))
+        .await;
+    assert!(second["next_cursor"].is_null());
+    let mut seen: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|v| v["run"]["id"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    passing.sort();
+    assert_eq!(seen, passing);
+
+    let (st, body) = s.get("/api/v1/runs?outcome=maybe").await;
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["kind"], "malformed");
+}
+
+/// A server function's error keeps its kind: a missing run is a 404 with a JSON error the
+/// dashboard reads, a malformed id a 400.
+#[tokio::test]
+async fn server_function_errors_carry_their_kind_and_status() {
+    let s = Server::start().await;
+    let resp = s
+        .client
+        .post(s.url("/api/fn/run"))
+        .form(&[("id", "6f1c2b1e-0000-4000-8000-000000000000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["kind"], "not_found", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("not found"), "{body}");
+    let resp = s
+        .client
+        .post(s.url("/api/fn/run"))
+        .form(&[("id", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["kind"], "malformed", "{body}");
+}
+
 #[test]
 fn refuses_a_non_loopback_address_without_a_token() {
     let out = common::proctor()

@@ -50,16 +50,7 @@ async fn deep_links_get_the_dashboards_index_page() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let base = line
-        .trim()
-        .trim_start_matches("proctor listening on ")
-        .to_string();
+    let base = common::listening(&mut child, "proctor listening on ");
     let client = reqwest::Client::new();
     for path in [
         "/",

@@ -139,9 +139,16 @@ async fn mcp_over_streamable_http_agrees_with_the_rest_api() {
     let s = Server::start().await;
     s.agent_and_run().await;
     let url = s.url("/mcp");
+    let before = s.api_requests().await;
     let seen = tokio::task::spawn_blocking(move || drive(&["http", &url]))
         .await
         .unwrap();
+    assert_eq!(
+        s.api_requests().await,
+        before + 1,
+        "MCP inside the server calls the service, never its own REST API (the one request is \
+         this health check)"
+    );
     check(&s, &seen).await;
 }
 

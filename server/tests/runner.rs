@@ -38,19 +38,8 @@ impl FakeLlm {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        FakeLlm {
-            child,
-            url: line
-                .trim()
-                .trim_start_matches("fake LLM listening on ")
-                .to_string(),
-        }
+        let url = common::listening(&mut child, "fake LLM listening on ");
+        FakeLlm { child, url }
     }
 }
 
@@ -336,6 +325,14 @@ async fn killing_the_server_mid_run_loses_no_results() {
         .unwrap();
     let said = text(&out);
     assert!(said.contains("could not be sent"), "{said}");
+    assert!(
+        said.contains("16 passed, 0 failed, 0 errors (16 in all)"),
+        "every case is in the local judgement: {said}"
+    );
+    assert!(
+        said.contains("judged locally because the server could not be reached (with its prices)"),
+        "figures judged without the server are labelled: {said}"
+    );
     let sync_line = said
         .lines()
         .find(|l| l.trim_start().starts_with("proctor sync"))
@@ -355,6 +352,8 @@ async fn killing_the_server_mid_run_loses_no_results() {
     assert!(out.status.success(), "{}", text(&out));
     let (_, page) = s2.get(&format!("/api/v1/runs/{run}/results")).await;
     assert_eq!(page["total"], 16, "every result arrived exactly once");
+    let (_, view) = s2.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(view["summary"]["passed"], 16, "the server's verdict replaces the local one");
 }
 
 #[tokio::test]
@@ -600,4 +599,159 @@ async fn agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn() {
             );
         }
     }
+}
+
+/// The server's price table is the one every verdict uses: with an override that makes the
+/// example's model expensive, a cost budget that passes at built-in prices fails — in the CLI's
+/// exit code, in the summary it prints, and in the summary the dashboard reads.
+#[tokio::test]
+async fn a_server_price_override_fails_the_cost_budget_in_the_cli_and_on_the_dashboard_alike() {
+    let work = tempfile::tempdir().unwrap();
+    let prices = work.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"version": "test", "models": [{"model": "gpt-4o-mini", "input": 50000.0, "output": 50000.0}]}"#,
+    )
+    .unwrap();
+    let scenarios = work.path().join("budgeted.yaml");
+    std::fs::write(
+        &scenarios,
+        "scenarios:\n  - key: order-status-on-budget\n    user_message: Where is my order ORD-1001?\n    \
+         expectations:\n      expected_tools: [{tool: lookup_order}]\n      budgets: {max_cost_usd: 0.01}\n",
+    )
+    .unwrap();
+    let s = Server::start_with(&[("PROCTOR_PRICES", prices.to_str().unwrap())]).await;
+    let llm = FakeLlm::start();
+    let agent = repo().join("examples/support/agent.yaml");
+    let out = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            agent.to_str().unwrap(),
+            "--no-progress",
+            "--scenarios",
+            scenarios.to_str().unwrap(),
+            "--key",
+            "order-status-on-budget",
+            "--min-pass-rate",
+            "100",
+        ],
+        work.path(),
+    );
+    let printed = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{printed}");
+    assert!(printed.contains("(judged by the server)"), "{printed}");
+    assert!(printed.contains("0 passed, 1 failed, 0 errors"), "{printed}");
+    assert!(
+        printed.contains("pass rate 0.0% is below --min-pass-rate 100%"),
+        "{printed}"
+    );
+
+    let (_, runs) = s.get("/api/v1/runs?agent=acme-support").await;
+    let run = runs["items"][0]["run"]["id"].as_str().unwrap().to_string();
+    let dashboard = s
+        .client
+        .post(s.url("/api/fn/run"))
+        .form(&[("id", run.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dashboard.status(), 200);
+    let view: Value = dashboard.json().await.unwrap();
+    let summary = &view["summary"];
+    assert_eq!(summary["passed"], 0);
+    assert_eq!(summary["failed"], 1);
+    let cost = summary["cost"]["usd"].as_f64().unwrap();
+    assert!(cost > 0.01, "the override prices the calls: {cost}");
+    assert!(
+        printed.contains(&format!("cost        ${cost:.4}")),
+        "the CLI prints the server's cost {cost:.4}: {printed}"
+    );
+    let (_, page) = s.get(&format!("/api/v1/runs/{run}/results")).await;
+    assert!(
+        page["items"][0]["first_failure"]
+            .as_str()
+            .unwrap()
+            .contains("cost"),
+        "{page}"
+    );
+}
+
+/// `proctor serve --agent FILE` executes a queued run on the service itself: the only API
+/// requests the server sees are the test's own.
+#[tokio::test]
+async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server() {
+    let llm = FakeLlm::start();
+    let agent = repo().join("examples/support/agent.yaml");
+    let results = tempfile::tempdir().unwrap();
+    let tracer = repo().join("tracer");
+    let s = Server::start_with_args(
+        &[
+            "--agent",
+            agent.to_str().unwrap(),
+            "--results-dir",
+            results.path().to_str().unwrap(),
+            "--no-progress",
+        ],
+        &[
+            ("PROCTOR_PYTHON", python().as_str()),
+            ("PROCTOR_TRACER_DIR", tracer.to_str().unwrap()),
+            ("OPENAI_BASE_URL", &format!("{}/v1", llm.url)),
+            ("OPENAI_API_KEY", "fake"),
+        ],
+    )
+    .await;
+    let mut ours = 0;
+    let written = std::fs::read_to_string(repo().join("examples/support/scenarios.yaml")).unwrap();
+    let written: Value = serde_yaml::from_str(&written).unwrap();
+    // The worker registers its agent at start; wait for it.
+    let mut registered = false;
+    for _ in 0..100 {
+        ours += 1;
+        if s.get("/api/v1/agents/acme-support").await.0 == 200 {
+            registered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(registered, "the in-process worker registers its agent");
+    let (status, stored) = s
+        .post("/api/v1/agents/acme-support/scenarios", &written)
+        .await;
+    ours += 1;
+    assert_eq!(status, 200, "{stored}");
+    let ids: Vec<Value> = stored
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|sc| sc["id"].clone())
+        .collect();
+    let (status, run) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "acme-support", "queued": true, "scenario_ids": ids, "source": "dashboard"}),
+        )
+        .await;
+    ours += 1;
+    assert_eq!(status, 201, "{run}");
+    let id = run["run"]["id"].as_str().unwrap().to_string();
+    let mut done = Value::Null;
+    for _ in 0..600 {
+        let (_, view) = s.get(&format!("/api/v1/runs/{id}")).await;
+        ours += 1;
+        if view["run"]["status"] == "completed" {
+            done = view;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(done["summary"]["total"], 2, "{done}");
+    let seen = s.api_requests().await;
+    ours += 1;
+    assert_eq!(
+        seen, ours,
+        "the worker claimed, synced and completed the run without an HTTP request of its own"
+    );
 }

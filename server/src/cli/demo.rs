@@ -5,15 +5,16 @@
 
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
+use std::time::Duration;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use shared::RunSource;
-use tokio::io::AsyncBufReadExt;
 
 use super::run::ExecArgs;
 use super::serve::{self, ServeArgs};
+use crate::announce;
 use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::{self, report, tracer, Selection};
@@ -57,7 +58,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         exec: args.exec.clone(),
     };
 
-    let (mut fake, fake_url) = start_fake_llm(&args.exec.python).await?;
+    let (_fake, fake_url) = start_fake_llm(&args.exec.python)?;
     let server = serve::start(&serve_args).await?;
     let backend: Arc<dyn Backend> = server.service.clone();
     let llm_env = vec![
@@ -113,36 +114,35 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         runs[0], runs[1]
     );
     if args.no_serve {
-        let _ = fake.kill().await;
         return Ok(ExitCode::SUCCESS);
     }
     println!("\nServing until Ctrl-C.");
     server.task.await??;
-    let _ = fake.kill().await;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn start_fake_llm(python: &str) -> anyhow::Result<(tokio::process::Child, String)> {
+/// The fake LLM from the tracer package, on a free loopback port, and its address.
+fn start_fake_llm(python: &str) -> anyhow::Result<(KillOnDrop, String)> {
     let tracer = tracer::locate()?;
-    let mut child = tokio::process::Command::new(python)
+    let mut child = std::process::Command::new(python)
         .args(["-m", "proctor_trace.fake_llm", "--port", "0"])
         .env("PYTHONPATH", tracer.pythonpath(false))
         .stdout(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .with_context(|| {
             format!("starting the fake LLM with `{python}` (set --python or PROCTOR_PYTHON)")
         })?;
-    let stdout = child.stdout.take().expect("piped");
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await;
-    match line {
-        Ok(Ok(Some(line))) if line.starts_with("fake LLM listening on ") => Ok((
-            child,
-            line.trim_start_matches("fake LLM listening on ")
-                .trim()
-                .to_string(),
-        )),
-        _ => bail!("the fake LLM did not start"),
+    let url = announce::address(&mut child, "fake LLM listening on ", Duration::from_secs(30));
+    let child = KillOnDrop(child);
+    Ok((child, url.context("the fake LLM did not start")?))
+}
+
+/// A child process stopped when the demo ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

@@ -125,3 +125,36 @@ pub fn load_scenarios(path: &Path) -> anyhow::Result<Vec<ScenarioSpec>> {
         ScenarioFile::Wrapped { scenarios } | ScenarioFile::List(scenarios) => scenarios,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AgentFile;
+
+    fn load(yaml: &str) -> anyhow::Result<AgentFile> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agent.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        AgentFile::load(&path)
+    }
+
+    #[test]
+    fn the_agent_part_of_the_file_is_what_the_server_gets() {
+        let file = load(
+            "name: bot\npolicies: [be kind]\ntools: [{name: look}]\nrun: {python: 'agent:answer'}\n",
+        )
+        .unwrap();
+        assert_eq!(file.spec.name, "bot");
+        assert_eq!(file.spec.tool_names(), ["look"]);
+        assert_eq!(file.spec.policies, ["be kind"]);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_refused_not_ignored() {
+        let err = load("name: bot\npolicy: [be kind]\nrun: {python: 'agent:answer'}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `policy`"), "{err}");
+        let err = load("name: bot\nrun: {python: 'agent:answer', timeout: 3}\n").unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field `timeout`"), "{err:#}");
+    }
+}

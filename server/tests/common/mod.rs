@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -28,26 +27,44 @@ pub fn proctor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_proctor"))
 }
 
+/// The address a freshly spawned `proctor serve` or fake LLM announces on its first line.
+pub fn listening(child: &mut Child, prefix: &str) -> String {
+    server::announce::address(child, prefix, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 impl Server {
     pub async fn start() -> Server {
         Self::start_with(&[]).await
     }
 
     pub async fn start_with(env: &[(&str, &str)]) -> Server {
+        Self::start_with_args(&[], env).await
+    }
+
+    /// A server with extra `proctor serve` arguments (e.g. `--agent FILE`) and environment.
+    pub async fn start_with_args(args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("proctor.db");
-        Self::spawn(dir, db, env).await
+        Self::spawn(dir, db, args, env).await
     }
 
     /// A server on an existing database file (e.g. one a stopped server left).
     pub async fn start_with_db(db: &std::path::Path) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        Self::spawn(dir, db.to_path_buf(), &[]).await
+        Self::spawn(dir, db.to_path_buf(), &[], &[]).await
     }
 
-    async fn spawn(dir: tempfile::TempDir, db: PathBuf, env: &[(&str, &str)]) -> Server {
+    async fn spawn(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut cmd = proctor();
-        cmd.args(["serve", "--addr", "127.0.0.1:0", "--database-url"])
+        cmd.args(["serve", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .arg("--database-url")
             .arg(format!("sqlite://{}", db.display()))
             .arg("--dist")
             .arg(dir.path().join("no-dist"))
@@ -59,21 +76,7 @@ impl Server {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start proctor");
-        let stdout = child.stdout.take().unwrap();
-        let line = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).unwrap();
-            line
-        });
-        let line = tokio::time::timeout(Duration::from_secs(60), line)
-            .await
-            .expect("server started")
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("proctor listening on ")
-            .unwrap_or_else(|| panic!("unexpected: {line}"))
-            .to_string();
+        let base = listening(&mut child, "proctor listening on ");
         Server {
             base,
             dir,
@@ -94,6 +97,12 @@ impl Server {
             .map(|f| self.dir.path().join(f))
             .filter(|p| p.exists())
             .collect()
+    }
+
+    /// How many `/api/` requests the server has served, this one included.
+    pub async fn api_requests(&self) -> u64 {
+        let (_, health) = self.get("/api/v1/health").await;
+        health["api_requests"].as_u64().expect("health counts API requests")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -685,3 +685,42 @@ async fn insert_result(tx: &mut sqlx::Transaction<'_, Sqlite>, r: &TestResult) -
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    /// `sqlite://` URLs are read as sqlx reads them: parameters are parameters, not part of the
+    /// file name, and an absolute path keeps its leading slash.
+    #[tokio::test]
+    async fn database_urls_are_read_the_way_sqlx_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let abs = dir.path().join("with-mode.db");
+        SqliteStore::open(&format!("sqlite://{}?mode=rwc", abs.display()))
+            .await
+            .unwrap();
+        assert!(abs.is_file(), "the file is {}", abs.display());
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.contains('?')),
+            "no file named after the parameters: {names:?}"
+        );
+
+        let plain = dir.path().join("plain.db");
+        SqliteStore::open(plain.to_str().unwrap()).await.unwrap();
+        assert!(plain.is_file());
+
+        let bare = dir.path().join("bare.db");
+        SqliteStore::open(&format!("sqlite:{}", bare.display()))
+            .await
+            .unwrap();
+        assert!(bare.is_file());
+
+        let missing = dir.path().join("missing.db");
+        let refused = SqliteStore::open(&format!("sqlite://{}?mode=rw", missing.display())).await;
+        assert!(refused.is_err(), "mode=rw does not create a database");
+    }
+}
