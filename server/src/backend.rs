@@ -1,8 +1,8 @@
 //! What the runner, workers and MCP tools need from Proctor, whichever side of a network they are
-//! on. Inside `proctor serve` they are handed the [`Service`](crate::service::Service) itself,
+//! on. Inside `proctor serve` they are handed the `Service` itself,
 //! so a surface in the server never calls its own server back over HTTP; from another process
-//! (`proctor run`, `proctor worker`, `proctor mcp` over stdio) they are handed an
-//! [`ApiClient`](crate::client::ApiClient), which speaks the REST API. Either way the answers,
+//! (`proctor run`, `proctor worker`, `proctor mcp` over stdio) they are handed an `ApiClient`,
+//! which speaks the REST API. Either way the answers,
 //! verdicts and errors are the same types.
 
 use async_trait::async_trait;

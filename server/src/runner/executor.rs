@@ -33,6 +33,29 @@ pub struct CaseRun {
     pub duration_ms: f64,
 }
 
+impl CaseRun {
+    /// A case that produced nothing but the reason it failed.
+    fn failed(kind: AgentFailureKind, message: impl Into<String>) -> CaseRun {
+        CaseRun {
+            output: String::new(),
+            trace: Trace::default(),
+            error: failure(kind, message),
+            duration_ms: 0.0,
+        }
+    }
+}
+
+/// Reads a pipe to its end in the background, so a chatty process never blocks on a full pipe.
+fn read_all(
+    mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = pipe.read_to_string(&mut s).await;
+        s
+    })
+}
+
 fn failure(kind: AgentFailureKind, message: impl Into<String>) -> Option<AgentFailure> {
     Some(AgentFailure {
         kind,
@@ -127,13 +150,42 @@ impl Executor {
         }
     }
 
+    /// One process per case: the message on stdin (and in `PROCTOR_INPUT`), the answer on stdout,
+    /// the trace in a file the tracer writes.
     async fn run_command(&self, shell: &str, case_id: &str, input: &str) -> CaseRun {
         let trace_file = self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()));
+        let child = match self.spawn_command(shell, case_id, input, &trace_file) {
+            Ok(child) => child,
+            Err(e) => {
+                return CaseRun::failed(
+                    AgentFailureKind::Crash,
+                    format!("cannot start `{shell}`: {e}"),
+                )
+            }
+        };
+        let (output, error) = self.answer_of(child, input).await;
+        let trace = read_traces(&trace_file);
+        let _ = std::fs::remove_file(&trace_file);
+        CaseRun {
+            output,
+            trace,
+            error,
+            duration_ms: 0.0,
+        }
+    }
+
+    fn spawn_command(
+        &self,
+        shell: &str,
+        case_id: &str,
+        input: &str,
+        trace_file: &std::path::Path,
+    ) -> std::io::Result<Child> {
         let mut command = Command::new("sh");
         command.arg("-c").arg(shell);
         self.env(&mut command, true);
         command
-            .env("PROCTOR_TRACE_FILE", &trace_file)
+            .env("PROCTOR_TRACE_FILE", trace_file)
             .env("PROCTOR_CASE_ID", case_id)
             .env("PROCTOR_INPUT", input)
             .stdin(Stdio::piped())
@@ -141,57 +193,31 @@ impl Executor {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let mut child = match command.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                return CaseRun {
-                    output: String::new(),
-                    trace: Trace::default(),
-                    error: failure(
-                        AgentFailureKind::Crash,
-                        format!("cannot start `{shell}`: {e}"),
-                    ),
-                    duration_ms: 0.0,
-                }
-            }
-        };
+        command.spawn()
+    }
+
+    /// Feeds `input` to the process and waits (bounded) for its answer, or why there is none.
+    async fn answer_of(&self, mut child: Child, input: &str) -> (String, Option<AgentFailure>) {
         let mut stdin = child.stdin.take().expect("piped");
         let message = input.to_string();
         tokio::spawn(async move {
             let _ = stdin.write_all(message.as_bytes()).await;
         });
-        let mut stdout = child.stdout.take().expect("piped");
-        let mut stderr = child.stderr.take().expect("piped");
-        let read_out = tokio::spawn(async move {
-            let mut s = String::new();
-            let _ = stdout.read_to_string(&mut s).await;
-            s
-        });
-        let read_err = tokio::spawn(async move {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s).await;
-            s
-        });
-        let waited = tokio::time::timeout(self.timeout, child.wait()).await;
-        let (output, error) = match waited {
+        let read_out = read_all(child.stdout.take().expect("piped"));
+        let read_err = read_all(child.stderr.take().expect("piped"));
+        match tokio::time::timeout(self.timeout, child.wait()).await {
             Ok(Ok(status)) => {
-                let out = read_out.await.unwrap_or_default();
-                let err = read_err.await.unwrap_or_default();
+                let out = read_out.await.unwrap_or_default().trim_end().to_string();
                 if status.success() {
-                    (out.trim_end().to_string(), None)
-                } else {
-                    let code = status
-                        .code()
-                        .map(|c| format!("exit code {c}"))
-                        .unwrap_or_else(|| "a signal".into());
-                    (
-                        out.trim_end().to_string(),
-                        failure(
-                            AgentFailureKind::Crash,
-                            format!("the agent exited with {code}\n{}", tail(&err)),
-                        ),
-                    )
+                    return (out, None);
                 }
+                let code = status
+                    .code()
+                    .map(|c| format!("exit code {c}"))
+                    .unwrap_or_else(|| "a signal".into());
+                let err = read_err.await.unwrap_or_default();
+                let why = format!("the agent exited with {code}\n{}", tail(&err));
+                (out, failure(AgentFailureKind::Crash, why))
             }
             Ok(Err(e)) => (
                 String::new(),
@@ -203,61 +229,31 @@ impl Executor {
             Err(_) => {
                 kill_group(&child);
                 let _ = child.wait().await;
-                (
-                    String::new(),
-                    failure(
-                        AgentFailureKind::Timeout,
-                        format!(
-                            "no answer within {:.0} s; the agent was stopped",
-                            self.timeout.as_secs_f64()
-                        ),
-                    ),
-                )
+                let why = format!(
+                    "no answer within {:.0} s; the agent was stopped",
+                    self.timeout.as_secs_f64()
+                );
+                (String::new(), failure(AgentFailureKind::Timeout, why))
             }
-        };
-        let trace = read_traces(&trace_file);
-        let _ = std::fs::remove_file(&trace_file);
-        CaseRun {
-            output,
-            trace,
-            error,
-            duration_ms: 0.0,
         }
     }
 
     async fn run_python(&self, target: &str, case_id: &str, input: &str) -> CaseRun {
         let worker = match self.worker(target).await {
             Ok(w) => w,
-            Err(message) => {
-                return CaseRun {
-                    output: String::new(),
-                    trace: Trace::default(),
-                    error: failure(AgentFailureKind::Crash, message),
-                    duration_ms: 0.0,
-                }
-            }
+            Err(message) => return CaseRun::failed(AgentFailureKind::Crash, message),
         };
         match tokio::time::timeout(self.timeout, worker.call(case_id, input)).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(message)) => {
                 // The worker died; the next case starts a fresh one.
                 *self.worker.lock().await = None;
-                CaseRun {
-                    output: String::new(),
-                    trace: Trace::default(),
-                    error: failure(AgentFailureKind::Crash, message),
-                    duration_ms: 0.0,
-                }
+                CaseRun::failed(AgentFailureKind::Crash, message)
             }
-            Err(_) => CaseRun {
-                output: String::new(),
-                trace: Trace::default(),
-                error: failure(
-                    AgentFailureKind::Timeout,
-                    format!("no answer within {:.0} s", self.timeout.as_secs_f64()),
-                ),
-                duration_ms: 0.0,
-            },
+            Err(_) => CaseRun::failed(
+                AgentFailureKind::Timeout,
+                format!("no answer within {:.0} s", self.timeout.as_secs_f64()),
+            ),
         }
     }
 

@@ -1,0 +1,47 @@
+//! The top of a run's page: its label and status, where it came from, and its summary cards.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::api::RunView;
+
+use crate::components::format::{short_id, when, RunStatusBadge};
+use crate::components::summary_cards::SummaryCards;
+
+#[component]
+pub fn RunHeader(view: RunView) -> impl IntoView {
+    let v = view;
+    let title = v
+        .run
+        .spec
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("Run {}", short_id(&v.run.id)));
+    let origin = format!(
+        " · {} · from {} · {}",
+        when(&v.run.created_at),
+        v.run.spec.source,
+        v.run.id
+    );
+    let metadata: String = v
+        .run
+        .spec
+        .metadata
+        .iter()
+        .map(|(k, val)| format!(" · {k}={val}"))
+        .collect();
+    view! {
+        <div class="page-head">
+            <h1>{title}</h1>
+            <RunStatusBadge status=v.run.status/>
+        </div>
+        <p class="muted">
+            <A href=format!("/agents/{}", v.agent_name)>{v.agent_name.clone()}</A>
+            {origin}
+            {metadata}
+        </p>
+        {match v.summary {
+            Some(s) => view! { <SummaryCards summary=s/> }.into_any(),
+            None => view! { <p class="empty">"No results yet. They appear here as the run syncs them."</p> }.into_any(),
+        }}
+    }
+}
