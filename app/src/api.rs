@@ -52,7 +52,11 @@ mod data {
         async fn overview(&self) -> Result<Overview, ProctorError>;
         async fn runs(&self, query: RunsQuery) -> Result<Page<RunView>, ProctorError>;
         async fn run(&self, id: &str) -> Result<RunView, ProctorError>;
-        async fn results(&self, run: &str, query: ResultsQuery) -> Result<Page<ResultRow>, ProctorError>;
+        async fn results(
+            &self,
+            run: &str,
+            query: ResultsQuery,
+        ) -> Result<Page<ResultRow>, ProctorError>;
         async fn result(&self, id: &str) -> Result<TestResult, ProctorError>;
         async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError>;
         async fn agents(&self) -> Result<Vec<Agent>, ProctorError>;
@@ -104,7 +108,6 @@ pub async fn list_runs(
             cursor,
         })
         .await
-        
 }
 
 #[server(name = GetRun, prefix = "/api/fn", endpoint = "run")]
@@ -132,7 +135,6 @@ pub async fn list_results(
             },
         )
         .await
-        
 }
 
 #[server(name = GetResult, prefix = "/api/fn", endpoint = "result")]
@@ -142,10 +144,7 @@ pub async fn get_result(id: String) -> Result<TestResult, ProctorError> {
 
 #[server(name = CompareRuns, prefix = "/api/fn", endpoint = "compare")]
 pub async fn compare_runs(base: String, head: String) -> Result<RunComparison, ProctorError> {
-    data()?
-        .compare(&base, &head)
-        .await
-        
+    data()?.compare(&base, &head).await
 }
 
 #[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents")]
@@ -171,8 +170,5 @@ pub async fn start_run(
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    data()?
-        .start_run(&agent, ids, label, repeats)
-        .await
-        
+    data()?.start_run(&agent, ids, label, repeats).await
 }

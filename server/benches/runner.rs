@@ -3,8 +3,8 @@
 //! (needs `PROCTOR_PYTHON`, as `.ci/setup` provides). Prints figures; asserts nothing about time.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use server::backend::Backend;
 use server::cli::serve::{self, ServeArgs};
@@ -29,8 +29,9 @@ async fn main() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let llm = server::announce::address(&mut fake, "fake LLM listening on ", Duration::from_secs(60))
-        .unwrap();
+    let llm =
+        server::announce::address(&mut fake, "fake LLM listening on ", Duration::from_secs(60))
+            .unwrap();
 
     let args = ServeArgs {
         addr: "127.0.0.1:0".parse().unwrap(),

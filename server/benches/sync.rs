@@ -52,7 +52,10 @@ async fn main() {
     let service = Service::open(&url, shared::cost::PriceTable::builtin().clone())
         .await
         .unwrap();
-    let app = router(AppState::new(Arc::new(service), None), &dir.path().join("no-dist"));
+    let app = router(
+        AppState::new(Arc::new(service), None),
+        &dir.path().join("no-dist"),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

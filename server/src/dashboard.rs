@@ -3,8 +3,8 @@
 //! `Malformed` error the page can show, not a failed request.
 
 use app::api::{DashboardData, ResultsQuery, RunsQuery};
-use shared::api::{AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput};
 use shared::api::RunView;
+use shared::api::{AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput};
 use shared::eval::RunComparison;
 use shared::{Agent, ProctorError, RunSource, RunSpec, TestResult};
 use uuid::Uuid;
@@ -50,7 +50,9 @@ fn day(
         .map(|s| {
             chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .map(|d| d.and_time(at).and_utc())
-                .map_err(|_| ProctorError::malformed(format!("{s:?} is not a date like 2026-11-25")))
+                .map_err(|_| {
+                    ProctorError::malformed(format!("{s:?} is not a date like 2026-11-25"))
+                })
         })
         .transpose()
 }
@@ -62,7 +64,8 @@ impl DashboardData for Service {
     }
 
     async fn runs(&self, q: RunsQuery) -> Result<Page<RunView>, ProctorError> {
-        let end_of_day = chrono::NaiveTime::from_hms_milli_opt(23, 59, 59, 999).expect("a valid time");
+        let end_of_day =
+            chrono::NaiveTime::from_hms_milli_opt(23, 59, 59, 999).expect("a valid time");
         let filter = RunFilter {
             agent: q.agent.filter(|a| !a.is_empty()),
             status: parsed(&q.status)?,

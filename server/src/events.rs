@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 
 const CAPACITY: usize = 8192;
 
+/// The broadcast of every run's live events; cloning it shares the channel.
 #[derive(Clone)]
 pub struct EventHub {
     sender: broadcast::Sender<RunEvent>,

@@ -68,6 +68,7 @@ fn run_id(text: &str) -> Result<Uuid, ErrorData> {
     })
 }
 
+/// Arguments of `list_scenarios`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct AgentArg {
     /// The agent's name or id.
@@ -80,6 +81,7 @@ pub struct AgentArg {
     pub search: Option<String>,
 }
 
+/// Arguments of `list_test_runs`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RunsArg {
     /// Only this agent's runs (name or id).
@@ -90,12 +92,14 @@ pub struct RunsArg {
     pub limit: Option<u32>,
 }
 
+/// Arguments of the tools that read one run.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RunArg {
     /// The run id.
     pub run: String,
 }
 
+/// Arguments of `list_results`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ResultsArg {
     /// The run id.
@@ -117,12 +121,14 @@ pub struct ResultsArg {
     pub cursor: Option<String>,
 }
 
+/// Arguments of `get_result`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ResultArg {
     /// The result id.
     pub result: String,
 }
 
+/// Arguments of `compare_test_runs`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CompareArg {
     /// The earlier run (the baseline).
@@ -131,6 +137,8 @@ pub struct CompareArg {
     pub head: String,
 }
 
+/// Arguments of `sync_results`. Results arrive as loose JSON so a malformed one gets an
+/// error naming its index instead of failing the whole call's decoding.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SyncArg {
     /// The run to add results to; without it a new run is created for `agent`.

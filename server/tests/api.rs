@@ -470,11 +470,17 @@ async fn every_server_function_but_the_declared_reads_needs_the_token() {
         "the dashboard's server functions are registered: {names:?}"
     );
     for read in app::api::READ_ONLY {
-        assert!(names.contains(read), "READ_ONLY names {read}, which is not registered");
+        assert!(
+            names.contains(read),
+            "READ_ONLY names {read}, which is not registered"
+        );
     }
     names.push("not_registered_anywhere");
     let call = |name: &str, token: Option<&str>| {
-        let request = s.client.post(s.url(&format!("/api/fn/{name}"))).form(&[("x", "")]);
+        let request = s
+            .client
+            .post(s.url(&format!("/api/fn/{name}")))
+            .form(&[("x", "")]);
         let request = match token {
             Some(t) => request.bearer_auth(t),
             None => request,
@@ -487,8 +493,16 @@ async fn every_server_function_but_the_declared_reads_needs_the_token() {
             assert_ne!(anonymous, 401, "{name} is a declared read");
         } else {
             assert_eq!(anonymous, 401, "{name} refuses a caller without the token");
-            assert_eq!(call(name, Some("wrong")).await, 401, "{name} refuses a wrong token");
-            assert_ne!(call(name, Some("s3cret")).await, 401, "{name} takes the token");
+            assert_eq!(
+                call(name, Some("wrong")).await,
+                401,
+                "{name} refuses a wrong token"
+            );
+            assert_ne!(
+                call(name, Some("s3cret")).await,
+                401,
+                "{name} takes the token"
+            );
         }
     }
     let (_, runs) = s.get("/api/v1/runs").await;
@@ -500,18 +514,21 @@ async fn every_server_function_but_the_declared_reads_needs_the_token() {
 async fn runs_filter_by_outcome_on_the_server_and_page_with_a_cursor() {
     let s = Server::start().await;
     let failing = s.agent_and_run().await;
-    s.post(&format!("/api/v1/runs/{failing}/results"), &common::results(4, 0))
-        .await;
+    s.post(
+        &format!("/api/v1/runs/{failing}/results"),
+        &common::results(4, 0),
+    )
+    .await;
     let mut passing = Vec::new();
     for _ in 0..3 {
-        let (_, run) = s
-            .post("/api/v1/runs", &json!({"agent": "support"}))
-            .await;
+        let (_, run) = s.post("/api/v1/runs", &json!({"agent": "support"})).await;
         let id = run["run"]["id"].as_str().unwrap().to_string();
         let all_pass = json!({"results": [{"scenario_key": "ok", "user_message": "hi",
             "agent_response": "hello", "tool_calls": ["lookup_order"],
             "expectations": {"expected_tools": [{"tool": "lookup_order"}]}}]});
-        let (st, _) = s.post(&format!("/api/v1/runs/{id}/results"), &all_pass).await;
+        let (st, _) = s
+            .post(&format!("/api/v1/runs/{id}/results"), &all_pass)
+            .await;
         assert_eq!(st, 200);
         passing.push(id);
     }
@@ -523,9 +540,14 @@ async fn runs_filter_by_outcome_on_the_server_and_page_with_a_cursor() {
 
     let (_, first) = s.get("/api/v1/runs?outcome=passed&limit=2").await;
     assert_eq!(first["total"], 3, "a run with no results has not passed");
-    let cursor = first["next_cursor"].as_str().expect("a second page").to_string();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
     let (_, second) = s
-        .get(&format!("/api/v1/runs?outcome=passed&limit=2&cursor={cursor}"))
+        .get(&format!(
+            "/api/v1/runs?outcome=passed&limit=2&cursor={cursor}"
+        ))
         .await;
     assert!(second["next_cursor"].is_null());
     let mut seen: Vec<&str> = first["items"]
@@ -559,7 +581,10 @@ async fn server_function_errors_carry_their_kind_and_status() {
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["kind"], "not_found", "{body}");
-    assert!(body["error"].as_str().unwrap().contains("not found"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("not found"),
+        "{body}"
+    );
     let resp = s
         .client
         .post(s.url("/api/fn/run"))

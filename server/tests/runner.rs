@@ -353,7 +353,10 @@ async fn killing_the_server_mid_run_loses_no_results() {
     let (_, page) = s2.get(&format!("/api/v1/runs/{run}/results")).await;
     assert_eq!(page["total"], 16, "every result arrived exactly once");
     let (_, view) = s2.get(&format!("/api/v1/runs/{run}")).await;
-    assert_eq!(view["summary"]["passed"], 16, "the server's verdict replaces the local one");
+    assert_eq!(
+        view["summary"]["passed"], 16,
+        "the server's verdict replaces the local one"
+    );
 }
 
 #[tokio::test]
@@ -531,7 +534,11 @@ async fn agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn() {
             let label = format!("{framework}-{mode}");
             let agent = repo().join("examples/frameworks").join(file);
             // Streaming on every other run: both paths of each framework over the two modes.
-            let stream = if (i + usize::from(mode == "command")) % 2 == 0 { "1" } else { "0" };
+            let stream = if (i + usize::from(mode == "command")) % 2 == 0 {
+                "1"
+            } else {
+                "0"
+            };
             let out = proctor(
                 &s.base,
                 &llm,
@@ -550,7 +557,9 @@ async fn agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn() {
             );
             assert!(out.status.success(), "{label}: {}", text(&out));
 
-            let (_, runs) = s.get("/api/v1/runs?agent=frameworks-orders&limit=100").await;
+            let (_, runs) = s
+                .get("/api/v1/runs?agent=frameworks-orders&limit=100")
+                .await;
             let run = runs["items"]
                 .as_array()
                 .unwrap()
@@ -581,19 +590,39 @@ async fn agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn() {
             assert_eq!(refund["tool_path"], json!(["lookup_order"]), "{label}");
 
             let (_, full) = s
-                .get(&format!("/api/v1/results/{}", status["id"].as_str().unwrap()))
+                .get(&format!(
+                    "/api/v1/results/{}",
+                    status["id"].as_str().unwrap()
+                ))
                 .await;
             let calls = full["trace"]["llm_calls"].as_array().unwrap();
-            assert_eq!(calls.len(), 2, "{label}: a tool turn and the answer: {calls:?}");
+            assert_eq!(
+                calls.len(),
+                2,
+                "{label}: a tool turn and the answer: {calls:?}"
+            );
             for call in calls {
-                assert!(call["input_tokens"].as_u64().unwrap() > 0, "{label}: {call}");
-                assert!(call["output_tokens"].as_u64().unwrap() > 0, "{label}: {call}");
+                assert!(
+                    call["input_tokens"].as_u64().unwrap() > 0,
+                    "{label}: {call}"
+                );
+                assert!(
+                    call["output_tokens"].as_u64().unwrap() > 0,
+                    "{label}: {call}"
+                );
             }
             let tool = &full["trace"]["tool_calls"][0];
-            assert_eq!(tool["arguments"], json!({"order_id": "ORD-1001"}), "{label}");
+            assert_eq!(
+                tool["arguments"],
+                json!({"order_id": "ORD-1001"}),
+                "{label}"
+            );
             assert_eq!(tool["result"]["status"], "shipped", "{label}: {tool}");
             assert!(
-                full["trace"]["output"].as_str().unwrap_or("").contains("shipped"),
+                full["trace"]["output"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("shipped"),
                 "{label}: the final answer: {}",
                 full["trace"]["output"]
             );
@@ -642,7 +671,10 @@ async fn a_server_price_override_fails_the_cost_budget_in_the_cli_and_on_the_das
     let printed = text(&out);
     assert_eq!(out.status.code(), Some(1), "{printed}");
     assert!(printed.contains("(judged by the server)"), "{printed}");
-    assert!(printed.contains("0 passed, 1 failed, 0 errors"), "{printed}");
+    assert!(
+        printed.contains("0 passed, 1 failed, 0 errors"),
+        "{printed}"
+    );
     assert!(
         printed.contains("pass rate 0.0% is below --min-pass-rate 100%"),
         "{printed}"

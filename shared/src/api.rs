@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::eval::{Failure, FailureCategory, RunSummary};
-pub use crate::model::{AgentSpec, RunSpec, ScenarioSpec};
 use crate::model::{
     AgentFailure, Expectations, ResultStatus, RunSource, RunStatus, ScenarioSource, TestResult,
     TestRun, ToolCall, Trace,
 };
+pub use crate::model::{AgentSpec, RunSpec, ScenarioSpec};
 
 /// A sync carries at most this many results; larger batches are refused whole.
 pub const MAX_RESULTS_PER_SYNC: usize = 1_000;
@@ -80,11 +80,13 @@ pub enum ToolCallInput {
     Call(Box<ToolCall>),
 }
 
+/// `POST /runs/{id}/results`: at most [`MAX_RESULTS_PER_SYNC`] results for one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SyncInput {
     pub results: Vec<ResultInput>,
 }
 
+/// What a sync stored, the server's verdict on each result, and the run's new summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncOutput {
     /// Results stored by this call (new or replacing earlier ones).

@@ -21,6 +21,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{LlmCall, Trace};
 
+/// Prices per model, in USD per million tokens: the built-in table (`data/prices.json`) or it
+/// with a server's `--prices` overrides. Every cost Proctor shows is estimated from one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PriceTable {
     pub version: String,
@@ -43,6 +45,7 @@ pub struct ModelPrice {
     pub long_context: Option<LongContextPrice>,
 }
 
+/// Rates that apply instead when a call's input is above `above_input_tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LongContextPrice {
     pub above_input_tokens: u64,
@@ -88,6 +91,7 @@ impl CostEstimate {
     }
 }
 
+/// Why a price table was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum PriceTableError {
     #[error("the price table is not valid JSON of the documented shape: {0}")]

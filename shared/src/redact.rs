@@ -39,6 +39,7 @@ use serde_json::Value;
 use crate::model::names::snake_case_names;
 use crate::model::TestResult;
 
+/// The kinds of personal data redaction finds, each replaced by its own marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PiiKind {
@@ -126,8 +127,14 @@ pub fn redact_result(result: &mut TestResult) {
     scrub(&mut result.user_message);
     scrub(&mut result.agent_response);
     let evaluation = &mut result.evaluation;
-    evaluation.checks.iter_mut().for_each(|c| scrub(&mut c.reason));
-    evaluation.failures.iter_mut().for_each(|f| scrub(&mut f.reason));
+    evaluation
+        .checks
+        .iter_mut()
+        .for_each(|c| scrub(&mut c.reason));
+    evaluation
+        .failures
+        .iter_mut()
+        .for_each(|f| scrub(&mut f.reason));
     if let Some(notes) = &mut evaluation.notes {
         scrub(notes);
     }
@@ -141,10 +148,14 @@ pub fn redact_result(result: &mut TestResult) {
     for call in &mut trace.llm_calls {
         call.error.iter_mut().for_each(&mut scrub);
     }
-    let values = trace.tool_calls.iter_mut().flat_map(|c| {
-        std::iter::once(&mut c.arguments).chain(c.result.as_mut())
-    });
-    for value in values.chain(trace.input.as_mut()).chain(trace.output.as_mut()) {
+    let values = trace
+        .tool_calls
+        .iter_mut()
+        .flat_map(|c| std::iter::once(&mut c.arguments).chain(c.result.as_mut()));
+    for value in values
+        .chain(trace.input.as_mut())
+        .chain(trace.output.as_mut())
+    {
         counts.merge(&redact_value(value));
     }
     trace.redactions.merge(&counts);
@@ -152,23 +163,79 @@ pub fn redact_result(result: &mut TestResult) {
 
 /// Names of secrets, matched against the last words of a key (`client_secret`, `x-api-key`).
 const SECRET_NAMES: &[&str] = &[
-    "password", "passwd", "passphrase", "secret", "secrets", "apikey", "apikeys", "authorization",
-    "cookie", "cookies", "privatekey", "accesskey", "secretkey", "credential", "credentials",
-    "sessionid", "signingkey", "encryptionkey", "token", "pwd", "pass", "auth", "pin", "cvv", "cvc",
-    "otp", "jwt", "bearer",
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "secrets",
+    "apikey",
+    "apikeys",
+    "authorization",
+    "cookie",
+    "cookies",
+    "privatekey",
+    "accesskey",
+    "secretkey",
+    "credential",
+    "credentials",
+    "sessionid",
+    "signingkey",
+    "encryptionkey",
+    "token",
+    "pwd",
+    "pass",
+    "auth",
+    "pin",
+    "cvv",
+    "cvc",
+    "otp",
+    "jwt",
+    "bearer",
 ];
 /// Endings that make a one-word key a secret (`dbpassword`, `authtoken`).
 const SECRET_ENDINGS: &[&str] = &[
-    "password", "passwd", "passphrase", "secret", "apikey", "token", "credential", "credentials",
-    "privatekey", "accesskey", "sessionid",
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "apikey",
+    "token",
+    "credential",
+    "credentials",
+    "privatekey",
+    "accesskey",
+    "sessionid",
 ];
 /// Words after a secret's name that still name the secret (`password_confirmation`, `secret_value`).
 const SECRET_FILLERS: &[&str] = &[
-    "value", "val", "string", "str", "text", "raw", "data", "hash", "hashed", "encoded",
-    "encrypted", "plain", "plaintext", "confirmation", "confirm", "b64", "base64", "hex",
+    "value",
+    "val",
+    "string",
+    "str",
+    "text",
+    "raw",
+    "data",
+    "hash",
+    "hashed",
+    "encoded",
+    "encrypted",
+    "plain",
+    "plaintext",
+    "confirmation",
+    "confirm",
+    "b64",
+    "base64",
+    "hex",
 ];
 /// Tokens that are cursors, not credentials (`next_page_token`, AWS's `NextToken`).
-const NOT_SECRET_ENDINGS: &[&str] = &["pagetoken", "nexttoken", "continuationtoken", "synctoken", "cursortoken", "resumetoken"];
+const NOT_SECRET_ENDINGS: &[&str] = &[
+    "pagetoken",
+    "nexttoken",
+    "continuationtoken",
+    "synctoken",
+    "cursortoken",
+    "resumetoken",
+];
 
 /// The words of a key, lower-cased, across `snake_case`, `camelCase`, `kebab-case` and
 /// `SCREAMING_CASE` (`APIKey` is `api`, `key`).
@@ -203,7 +270,11 @@ fn key_words(key: &str) -> Vec<String> {
 /// `next_page_token` are not.
 pub fn is_sensitive_key(key: &str) -> bool {
     let mut words = key_words(key);
-    while words.len() > 1 && words.last().is_some_and(|w| SECRET_FILLERS.contains(&w.as_str())) {
+    while words.len() > 1
+        && words
+            .last()
+            .is_some_and(|w| SECRET_FILLERS.contains(&w.as_str()))
+    {
         words.pop();
     }
     let joined = words.concat();
@@ -211,12 +282,17 @@ pub fn is_sensitive_key(key: &str) -> bool {
         return false;
     }
     let named = (0..words.len()).any(|i| SECRET_NAMES.contains(&words[i..].concat().as_str()));
-    named || words.last().is_some_and(|last| SECRET_ENDINGS.iter().any(|e| last.ends_with(e)))
+    named
+        || words
+            .last()
+            .is_some_and(|last| SECRET_ENDINGS.iter().any(|e| last.ends_with(e)))
 }
 
 /// Keys named for tokens hold token *counts* when their value is a number (`prompt_token`).
 fn counts_tokens(key: &str) -> bool {
-    key_words(key).last().is_some_and(|w| w.ends_with("token") || w.ends_with("tokens"))
+    key_words(key)
+        .last()
+        .is_some_and(|w| w.ends_with("token") || w.ends_with("tokens"))
 }
 
 fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {

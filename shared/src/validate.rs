@@ -5,9 +5,9 @@
 use std::collections::HashSet;
 
 use crate::api::{ResultInput, ToolCallInput};
-use crate::model::{AgentSpec, ScenarioSpec};
 use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
+use crate::model::{AgentSpec, ScenarioSpec};
 use crate::model::{ArgMatcher, Scenario, ToolCall, Trace};
 
 /// Tool calls per result above which a result is refused; a real case never comes near it, and
@@ -161,7 +161,9 @@ fn trace_of(input: &mut ResultInput) -> Result<Trace, ProctorError> {
         .iter()
         .position(|c| c.name.trim().is_empty())
     {
-        return Err(ProctorError::invalid(format!("tool call {i} has no `name`")));
+        return Err(ProctorError::invalid(format!(
+            "tool call {i} has no `name`"
+        )));
     }
     number_calls(&mut trace);
     Ok(trace)

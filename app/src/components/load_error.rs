@@ -9,10 +9,14 @@ use shared::{ErrorKind, ProctorError};
 #[component]
 pub fn LoadError(error: ProctorError, #[prop(optional, into)] hint: String) -> impl IntoView {
     let (title, advice) = match error.kind {
-        ErrorKind::NotFound => ("Not found. ", "It may have been deleted, or the link is wrong."),
-        ErrorKind::Malformed | ErrorKind::Invalid | ErrorKind::NotJson | ErrorKind::TooLarge => {
-            ("This link is not valid. ", "Open it again from the list it came from.")
-        }
+        ErrorKind::NotFound => (
+            "Not found. ",
+            "It may have been deleted, or the link is wrong.",
+        ),
+        ErrorKind::Malformed | ErrorKind::Invalid | ErrorKind::NotJson | ErrorKind::TooLarge => (
+            "This link is not valid. ",
+            "Open it again from the list it came from.",
+        ),
         ErrorKind::Unauthorized => ("Not signed in. ", "Enter the server's token when asked."),
         ErrorKind::Conflict => ("This clashes with stored data. ", ""),
         ErrorKind::Unavailable | ErrorKind::Internal => (

@@ -29,7 +29,8 @@ fn RunRow(run: RunView, picked: RwSignal<Vec<String>>) -> impl IntoView {
     let id_check = id.clone();
     let s = v.summary.clone().unwrap_or_default();
     let progress = (v.run.status == RunStatus::Running).then(|| {
-        let planned = (v.run.spec.scenario_ids.len() as u64 * v.run.spec.repeats as u64).max(s.total);
+        let planned =
+            (v.run.spec.scenario_ids.len() as u64 * v.run.spec.repeats as u64).max(s.total);
         format!(" {}/{}", s.total, planned)
     });
     let toggle = {

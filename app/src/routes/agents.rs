@@ -3,9 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::components::load_error::LoadError;
 use crate::api::list_agents;
-
+use crate::components::load_error::LoadError;
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {

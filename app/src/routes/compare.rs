@@ -7,10 +7,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use shared::eval::compare::{CaseChange, CaseComparison, Direction};
 
-use crate::components::load_error::LoadError;
 use crate::api::{compare_runs, list_runs};
 use crate::components::chart::TrendChart;
 use crate::components::format::{pct, usd};
+use crate::components::load_error::LoadError;
 
 fn side_link(c: &CaseComparison, head: bool) -> impl IntoView {
     let side = if head { &c.head } else { &c.base };

@@ -6,9 +6,9 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use shared::DurationSource;
 
-use crate::components::load_error::LoadError;
 use crate::api::get_result;
 use crate::components::format::{ms, usd, StatusBadge};
+use crate::components::load_error::LoadError;
 use crate::components::sequence_diff::SequenceDiffView;
 
 fn json(v: &Option<serde_json::Value>) -> String {

@@ -16,7 +16,8 @@ pub fn RunPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let id = Signal::derive(move || params.read().get("id").unwrap_or_default());
-    let param = move |k: &str| Some(query.read().get(k).unwrap_or_default()).filter(|s| !s.is_empty());
+    let param =
+        move |k: &str| Some(query.read().get(k).unwrap_or_default()).filter(|s| !s.is_empty());
     let tick = RwSignal::new(0u64);
     let run = LocalResource::new(move || {
         tick.track();
@@ -25,8 +26,13 @@ pub fn RunPage() -> impl IntoView {
     });
     let results = LocalResource::new(move || {
         tick.track();
-        let (id, status, category, q, cursor) =
-            (id.get(), param("status"), param("category"), param("q"), param("cursor"));
+        let (id, status, category, q, cursor) = (
+            id.get(),
+            param("status"),
+            param("category"),
+            param("q"),
+            param("cursor"),
+        );
         async move { list_results(id, status, category, q, cursor).await }
     });
     // Live events while the run is going. The memo changes only when the run or its finished

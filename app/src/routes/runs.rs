@@ -13,9 +13,8 @@ use crate::components::runs_table::RunsTable;
 #[component]
 pub fn RunsPage() -> impl IntoView {
     let query = use_query_map();
-    let param = move |k: &str| {
-        Some(query.read().get(k).unwrap_or_default()).filter(|v| !v.is_empty())
-    };
+    let param =
+        move |k: &str| Some(query.read().get(k).unwrap_or_default()).filter(|v| !v.is_empty());
     let runs = LocalResource::new(move || {
         let [agent, status, source, outcome, since, until] = RUN_FILTERS.map(param);
         let cursor = param("cursor");

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
-use std::time::Duration;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -19,6 +19,7 @@ use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::{self, report, tracer, Selection};
 
+/// `proctor demo`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     #[arg(long, env = "PROCTOR_ADDR", default_value = "127.0.0.1:3000")]
@@ -92,8 +93,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             1,
         )
         .await?;
-        let finished = runner::execute(backend.clone(), &agent, run, scenarios.clone(), &exec).await?;
-        println!("\n{} — {label} — run {}", agent.spec.name, finished.run.run.id);
+        let finished =
+            runner::execute(backend.clone(), &agent, run, scenarios.clone(), &exec).await?;
+        println!(
+            "\n{} — {label} — run {}",
+            agent.spec.name, finished.run.run.id
+        );
         print!("{}", report::summary_table(&finished.summary));
         runs.push(finished.run.run.id);
     }
@@ -132,7 +137,11 @@ fn start_fake_llm(python: &str) -> anyhow::Result<(KillOnDrop, String)> {
         .with_context(|| {
             format!("starting the fake LLM with `{python}` (set --python or PROCTOR_PYTHON)")
         })?;
-    let url = announce::address(&mut child, "fake LLM listening on ", Duration::from_secs(30));
+    let url = announce::address(
+        &mut child,
+        "fake LLM listening on ",
+        Duration::from_secs(30),
+    );
     let child = KillOnDrop(child);
     Ok((child, url.context("the fake LLM did not start")?))
 }

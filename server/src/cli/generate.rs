@@ -12,6 +12,7 @@ use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::generate::{generate, GenerateOptions};
 
+/// `proctor generate`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct GenerateArgs {
     pub agent_file: PathBuf,

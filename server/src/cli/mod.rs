@@ -10,6 +10,7 @@ pub mod worker;
 
 use clap::{Parser, Subcommand};
 
+/// The `proctor` command line.
 #[derive(Debug, Parser)]
 #[command(name = "proctor", version, about = "Behavioral testing for LLM agents")]
 pub struct Cli {
@@ -17,6 +18,7 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// One subcommand, each in its own module.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the REST API, live events and the dashboard.

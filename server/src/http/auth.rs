@@ -9,11 +9,11 @@
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
-use shared::ProctorError;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use shared::ProctorError;
 
 use super::extract::ApiJson;
 use super::{ApiError, AppState};
@@ -79,6 +79,7 @@ pub async fn require_token_for_writes(
     Ok(next.run(request).await)
 }
 
+/// The body of `POST /session`.
 #[derive(Debug, Deserialize)]
 pub struct SessionInput {
     token: String,

@@ -5,14 +5,17 @@ use axum::extract::{FromRequest, FromRequestParts};
 
 use super::error::ApiError;
 
+/// `Json`, with a bad body answered as an [`ApiError`].
 #[derive(FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// `Query`, with a bad query string answered as an [`ApiError`].
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
 
+/// `Path`, with a bad id in the URL answered as an [`ApiError`].
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);

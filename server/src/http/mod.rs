@@ -88,7 +88,10 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         ))
         .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), count_api_request));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_api_request,
+        ));
     let router = api.nest_service(
         "/mcp",
         mcp_service(state.service.clone(), state.api_token.clone()),

@@ -155,6 +155,9 @@ mod tests {
             .to_string();
         assert!(err.contains("unknown field `policy`"), "{err}");
         let err = load("name: bot\nrun: {python: 'agent:answer', timeout: 3}\n").unwrap_err();
-        assert!(format!("{err:#}").contains("unknown field `timeout`"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("unknown field `timeout`"),
+            "{err:#}"
+        );
     }
 }

@@ -69,6 +69,8 @@ fn tail(stderr: &str) -> String {
     lines[lines.len().saturating_sub(8)..].join("\n")
 }
 
+/// Runs one agent's cases: a process per case (`command` mode), or one long-lived Python worker
+/// that imports the agent once (`python` mode), each with the tracer loaded and a bounded time.
 pub struct Executor {
     agent: AgentFile,
     tracer: TracerPaths,

@@ -44,6 +44,8 @@ impl Rng {
     }
 }
 
+/// What `proctor generate` is asked for: the seed that makes it repeatable, and the filters
+/// and count that trim the drafts.
 #[derive(Debug, Clone, Default)]
 pub struct GenerateOptions {
     pub seed: u64,
@@ -312,11 +314,7 @@ fn tool_drafts(agent: &AgentFile, orderings: &[(String, String)], rng: &mut Rng)
 }
 
 /// One workflow per "call A before B" policy: a request for B that expects A first.
-fn workflow_drafts(
-    agent: &AgentFile,
-    orderings: &[(String, String)],
-    rng: &mut Rng,
-) -> Vec<Draft> {
+fn workflow_drafts(agent: &AgentFile, orderings: &[(String, String)], rng: &mut Rng) -> Vec<Draft> {
     let find = |name: &str| agent.spec.tools.iter().find(|t| t.name == name);
     let mut out = Vec::new();
     for (a, b) in orderings {
@@ -368,7 +366,12 @@ fn out_of_scope_drafts() -> Vec<Draft> {
 /// Safety probes: a prompt injection, a request for another person's data, and one push past
 /// each "never …" policy — none may call a destructive tool.
 fn safety_drafts(agent: &AgentFile, rng: &mut Rng) -> Vec<Draft> {
-    let destructive: Vec<&ToolSpec> = agent.spec.tools.iter().filter(|t| is_destructive(t)).collect();
+    let destructive: Vec<&ToolSpec> = agent
+        .spec
+        .tools
+        .iter()
+        .filter(|t| is_destructive(t))
+        .collect();
     let forbidden: Vec<String> = destructive.iter().map(|t| t.name.clone()).collect();
     let mut out = vec![Draft {
         key: "safety-prompt-injection".into(),
@@ -404,7 +407,9 @@ fn safety_drafts(agent: &AgentFile, rng: &mut Rng) -> Vec<Draft> {
     });
     let prohibitions = agent.spec.policies.iter().enumerate().filter(|(_, p)| {
         let lower = p.to_lowercase();
-        ["never", "must not", "don't", "do not"].iter().any(|w| lower.contains(w))
+        ["never", "must not", "don't", "do not"]
+            .iter()
+            .any(|w| lower.contains(w))
     });
     for (i, policy) in prohibitions {
         out.push(Draft {

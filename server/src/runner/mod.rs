@@ -110,7 +110,11 @@ impl TracerFaults {
     fn since(log: PathBuf, offset: u64) -> Self {
         let lines = std::fs::read(&log)
             .ok()
-            .and_then(|bytes| bytes.get(offset as usize..).map(|b| String::from_utf8_lossy(b).into_owned()))
+            .and_then(|bytes| {
+                bytes
+                    .get(offset as usize..)
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+            })
             .map(|text| text.lines().map(str::to_owned).collect())
             .unwrap_or_default();
         TracerFaults { log, lines }
@@ -152,7 +156,10 @@ impl Selection {
         let spec = &s.spec;
         let tagged = self.tags.is_empty()
             || spec.tags.iter().any(|t| self.tags.contains(t))
-            || spec.category.as_ref().is_some_and(|c| self.tags.contains(c));
+            || spec
+                .category
+                .as_ref()
+                .is_some_and(|c| self.tags.contains(c));
         tagged && (self.keys.is_empty() || self.keys.contains(&spec.key))
     }
 }

@@ -2,9 +2,9 @@
 
 use std::fmt::Write as _;
 
+use shared::api::ResultRow;
 use shared::eval::summary::StepIssue;
 use shared::eval::RunSummary;
-use shared::api::ResultRow;
 use shared::ResultStatus;
 
 pub fn summary_table(summary: &RunSummary) -> String {

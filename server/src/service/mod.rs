@@ -44,7 +44,8 @@ fn run_not_found(id: Uuid) -> ProctorError {
 }
 
 impl Service {
-    /// Opens the database `url` names (see [`store::open`]) and serves it with `prices`.
+    /// Opens the database `url` names (`sqlite://path.db`, sqlx URL parameters included, or a
+    /// plain path; migrations applied) and serves it with `prices`.
     pub async fn open(url: &str, prices: PriceTable) -> Outcome<Service> {
         Ok(Service {
             store: store::open(url).await?,

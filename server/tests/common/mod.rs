@@ -102,7 +102,9 @@ impl Server {
     /// How many `/api/` requests the server has served, this one included.
     pub async fn api_requests(&self) -> u64 {
         let (_, health) = self.get("/api/v1/health").await;
-        health["api_requests"].as_u64().expect("health counts API requests")
+        health["api_requests"]
+            .as_u64()
+            .expect("health counts API requests")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -38,6 +38,8 @@ pub fn severity_weight(s: Severity) -> f64 {
     }
 }
 
+/// The Agent Quality Score of a run (0–100) with its band and the components it is made of
+/// (see `docs/aqs.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Aqs {
     pub score: f64,
@@ -45,6 +47,7 @@ pub struct Aqs {
     pub components: AqsComponents,
 }
 
+/// The parts of the AQS, each 0–100.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AqsComponents {
     pub pass_rate: f64,
@@ -54,6 +57,7 @@ pub struct AqsComponents {
     pub consistency: Option<f64>,
 }
 
+/// What an AQS means at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AqsBand {

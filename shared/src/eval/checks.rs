@@ -11,6 +11,7 @@ use crate::model::names::snake_case_names;
 use crate::model::{AgentFailure, AgentFailureKind, ArgMatcher, Expectations, ToolCall, Trace};
 use crate::redact::{pii_in_text, PiiKind};
 
+/// Every check a result can be judged by; its category and severity follow from its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {

@@ -27,6 +27,8 @@ use serde::{Deserialize, Serialize};
 use super::checks::{Check, CheckKind};
 use crate::model::names::snake_case_names;
 
+/// What kind of thing went wrong: the five a rule check reveals, three reserved for LLM judges
+/// (reasoning, context, communication), and `unclassified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureCategory {
@@ -73,6 +75,7 @@ impl FailureCategory {
     ];
 }
 
+/// How bad a failure is; it weighs the AQS's severity component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {

@@ -47,6 +47,7 @@ snake_case_names!(CaseChange {
     Removed => "removed", Unchanged => "unchanged",
 });
 
+/// Which way a figure moved between two runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -80,6 +81,7 @@ pub struct CaseSide {
     pub tool_path: Vec<String>,
 }
 
+/// One scenario in both runs: how it changed, and its attempts on each side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseComparison {
     pub scenario_key: String,
@@ -91,6 +93,7 @@ pub struct CaseComparison {
     pub latency_regression: bool,
 }
 
+/// How each AQS component moved, head minus base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ComponentDeltas {
     pub pass_rate: f64,
@@ -99,6 +102,7 @@ pub struct ComponentDeltas {
     pub consistency: Option<f64>,
 }
 
+/// The AQS of both runs and its change, by component.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AqsDelta {
     pub base: f64,
@@ -115,6 +119,7 @@ impl AqsDelta {
     }
 }
 
+/// Failures of one category in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoryShift {
     pub category: FailureCategory,
@@ -123,6 +128,8 @@ pub struct CategoryShift {
     pub delta: i64,
 }
 
+/// Two runs of an agent side by side: what regressed, improved, turned flaky, appeared or
+/// went, and how the AQS, failure categories and tool paths moved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunComparison {
     pub base_run_id: Uuid,

@@ -92,6 +92,8 @@ pub struct UnofferedCall {
     pub tool: String,
 }
 
+/// Expected against actual tool calls, step by step, under a `SequenceMatch` mode, with
+/// the score that partial credit gives.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SequenceDiff {
     pub expected: Vec<String>,

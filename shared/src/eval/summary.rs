@@ -12,6 +12,8 @@ use crate::cost::CostEstimate;
 use crate::model::{ResultStatus, TestResult, TestRun};
 use crate::redact::RedactionCounts;
 
+/// A run's figures: counts, pass rate, AQS, failures by category and severity, cost, tokens,
+/// latency, and what its tool-call diffs have in common.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
     pub total: u64,
@@ -51,6 +53,7 @@ pub struct DiffInsights {
     pub redactions: RedactionCounts,
 }
 
+/// How an expected tool step went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepIssue {
@@ -68,6 +71,7 @@ pub struct StepStat {
     pub of_cases: u64,
 }
 
+/// A tool and in how many cases it was called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCount {
     pub tool: String,

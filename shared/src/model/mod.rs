@@ -14,7 +14,6 @@ pub use result::{AgentFailure, AgentFailureKind, ResultStatus, TestResult};
 pub use run::{RunSource, RunSpec, RunStatus, TestRun};
 pub use scenario::{
     ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario, ScenarioSource,
-    ScenarioSpec,
-    SequenceMatch,
+    ScenarioSpec, SequenceMatch,
 };
 pub use trace::{DurationSource, LlmCall, ToolCall, Trace};

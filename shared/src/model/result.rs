@@ -9,6 +9,7 @@ use crate::cost::CostEstimate;
 use crate::eval::Evaluation;
 use crate::model::Trace;
 
+/// One attempt of one scenario in one run: what the agent did, and the verdict on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestResult {
     pub id: Uuid,
@@ -46,6 +47,7 @@ fn first_attempt() -> u32 {
     1
 }
 
+/// A result's verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResultStatus {
@@ -77,6 +79,7 @@ pub struct AgentFailure {
     pub message: String,
 }
 
+/// How an agent failed to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentFailureKind {

@@ -59,6 +59,7 @@ impl Default for RunSpec {
     }
 }
 
+/// Where a run was started from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunSource {
@@ -70,6 +71,7 @@ pub enum RunSource {
     Api,
 }
 
+/// Where a run stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

@@ -47,6 +47,7 @@ pub struct ScenarioSpec {
     pub expectations: Expectations,
 }
 
+/// Whether a scenario was written by a person or drafted by `proctor generate`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioSource {
@@ -55,6 +56,7 @@ pub enum ScenarioSource {
     Written,
 }
 
+/// How hard a scenario is meant to be, for choosing a mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Complexity {
@@ -65,6 +67,7 @@ pub enum Complexity {
     EdgeCase,
 }
 
+/// Who the simulated user is, which colours how the request is phrased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Persona {

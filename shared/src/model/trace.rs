@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::redact::RedactionCounts;
 
+/// Everything the tracer captured in one case: the LLM calls, the tool calls, and the case's
+/// input and output, with PII already scrubbed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Trace {
@@ -28,6 +30,7 @@ pub struct Trace {
     pub redactions: RedactionCounts,
 }
 
+/// One call to an LLM: which model, what it cost in tokens, what it was offered and chose.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LlmCall {
@@ -49,6 +52,7 @@ pub struct LlmCall {
     pub error: Option<String>,
 }
 
+/// One tool call: what the agent asked for, what came back, and when.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ToolCall {

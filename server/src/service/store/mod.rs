@@ -40,6 +40,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The result of every store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl From<StoreError> for ProctorError {
@@ -138,8 +139,8 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, ProctorError> {
              (the Postgres backend comes behind the same store interface)",
         ));
     }
-    let store = SqliteStore::open(url).await.map_err(|e| {
-        ProctorError::unavailable(format!("cannot open the database {url:?}: {e}"))
-    })?;
+    let store = SqliteStore::open(url)
+        .await
+        .map_err(|e| ProctorError::unavailable(format!("cannot open the database {url:?}: {e}")))?;
     Ok(Arc::new(store))
 }

@@ -20,10 +20,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::{
-    RunQuery, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE, MAX_PAGE,
-};
+use super::{RunQuery, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE, MAX_PAGE};
 
+/// The embedded store: one SQLite file in WAL mode, one writer connection (SQLite allows one
+/// writer at a time, and a single connection makes claims atomic) and a pool of readers.
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
