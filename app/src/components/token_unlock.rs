@@ -31,7 +31,7 @@ pub fn TokenUnlock(
                     locked.set(false);
                     error.set(None);
                 }
-                Err(e) => error.set(Some(e)),
+                Err(e) => error.set(Some(e.message)),
             }
         });
     };

@@ -92,7 +92,10 @@ impl SqliteStore {
         let options = if url.starts_with("sqlite:") {
             let parsed = SqliteConnectOptions::from_str(url)?;
             // Without an explicit `mode`, a missing database is created, as a plain path is.
-            if url.contains("mode=") {
+            let has_mode = url
+                .split_once('?')
+                .is_some_and(|(_, query)| query.split('&').any(|kv| kv.starts_with("mode=")));
+            if has_mode {
                 parsed
             } else {
                 parsed.create_if_missing(true)
