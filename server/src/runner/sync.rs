@@ -46,7 +46,7 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
-    /// The server's verdicts, in the order the server stored them.
+    /// The server's verdicts, by scenario key and attempt.
     pub fn verdicts(&self) -> Vec<ResultRow> {
         let mut rows: Vec<ResultRow> = self.verdicts.values().cloned().collect();
         rows.sort_by(|a, b| (&a.scenario_key, a.attempt).cmp(&(&b.scenario_key, b.attempt)));
