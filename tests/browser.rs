@@ -40,6 +40,46 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     );
     b.screenshot("runs").await;
 
+    // The outcome filter is the server's: only the run with failures is left.
+    b.client
+        .find(Locator::Css("select[aria-label='Outcome']"))
+        .await
+        .unwrap()
+        .select_by_value("failures")
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = b
+            .client
+            .find_all(Locator::Css("table.grid tbody tr"))
+            .await
+            .unwrap();
+        let pager = b.text("p.pager").await;
+        if rows.len() == 1 && pager.contains("1 run(s) in all") {
+            assert!(rows[0].text().await.unwrap().contains("v2"));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pager}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(b
+        .client
+        .current_url()
+        .await
+        .unwrap()
+        .as_str()
+        .contains("outcome=failures"));
+
+    // A run that does not exist is "not found", with nothing to retry.
+    b.client
+        .goto(&p.url("/runs/6f1c2b1e-0000-4000-8000-000000000000"))
+        .await
+        .unwrap();
+    let missing = b.text(".error-box").await;
+    assert!(missing.starts_with("Not found."), "{missing}");
+    assert!(!missing.contains("Try again"), "{missing}");
+
     b.client
         .goto(&p.url(&format!("/runs/{head}")))
         .await
