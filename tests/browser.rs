@@ -257,3 +257,48 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     b.screenshot("live").await;
     b.close().await;
 }
+
+/// With a token, the dashboard shows nothing until the token is entered once; then the page
+/// loads, and a wrong token is told apart from a missing page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_the_dashboard_asks_for_it_once_then_shows_the_runs() {
+    let p = Proctor::start_with_token(vec![], Some("correct-horse-battery")).await;
+    p.agent("support").await;
+    p.run_with("support", "guarded", 3, |_| {
+        vec!["lookup_order", "verify_id", "refund"]
+    })
+    .await;
+
+    let b = Browser::open().await;
+    b.client.goto(&p.url("/runs")).await.unwrap();
+    let refused = b.text(".error-box").await;
+    assert!(refused.starts_with("Not signed in."), "{refused}");
+    let field = b
+        .client
+        .find(Locator::Css(".error-box input[type='password']"))
+        .await
+        .unwrap();
+    field.send_keys("wrong-token").await.unwrap();
+    b.client
+        .find(Locator::Css(".error-box button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let said = b.text(".error-box .error").await;
+    assert!(said.contains("does not match"), "{said}");
+    field.clear().await.unwrap();
+    field.send_keys("correct-horse-battery").await.unwrap();
+    b.client
+        .find(Locator::Css(".error-box button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let rows = b.texts("table.grid tbody tr", 1).await;
+    assert!(rows[0].contains("guarded"), "{rows:?}");
+    b.screenshot("signed-in").await;
+    b.close().await;
+}

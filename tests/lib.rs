@@ -28,6 +28,11 @@ pub struct Proctor {
 impl Proctor {
     /// `agents`: agent files whose queued runs the server executes itself.
     pub async fn start(agents: Vec<PathBuf>) -> Proctor {
+        Self::start_with_token(agents, None).await
+    }
+
+    /// A server that needs `token` for everything; this helper's own requests carry it.
+    pub async fn start_with_token(agents: Vec<PathBuf>, token: Option<&str>) -> Proctor {
         let dir = tempfile::tempdir().unwrap();
         let dist = repo().join("dist");
         assert!(
@@ -37,7 +42,10 @@ impl Proctor {
         let args = ServeArgs {
             addr: "127.0.0.1:0".parse().unwrap(),
             database_url: format!("sqlite://{}", dir.path().join("proctor.db").display()),
-            api_token: None,
+            api_token: token.map(String::from),
+            api_token_file: None,
+            public_read: false,
+            allowed_hosts: Vec::new(),
             dist,
             prices: None,
             agents,
@@ -51,9 +59,20 @@ impl Proctor {
             },
         };
         let running = serve::start(&args).await.unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(t) = token {
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {t}").parse().unwrap(),
+            );
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap();
         Proctor {
             running,
-            http: reqwest::Client::new(),
+            http,
             _dir: dir,
         }
     }

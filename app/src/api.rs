@@ -1,11 +1,15 @@
 //! The dashboard's server functions. Each has a fixed endpoint under `/api/fn/`, so a client and
 //! a server built in different directories still agree on the URL.
 //!
+//! Arguments travel as JSON, never as a form, so no other site's page can send them with a plain
+//! form post.
+//!
 //! The server functions reach Proctor's data through [`DashboardData`], which the server
 //! implements and provides as Leptos context: `app` never depends on `server`. Every one answers
 //! with a [`ProctorError`], so a page tells "not found" from "try again" by its kind.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use shared::api::{AgentDetail, Overview, Page, ResultRow, RunView};
 use shared::eval::RunComparison;
 use shared::{Agent, ProctorError, TestResult};
@@ -81,13 +85,13 @@ fn data() -> Result<std::sync::Arc<dyn DashboardData>, ProctorError> {
 }
 
 /// Counts of what Proctor holds.
-#[server(name = GetOverview, prefix = "/api/fn", endpoint = "overview")]
+#[server(name = GetOverview, prefix = "/api/fn", endpoint = "overview", input = Json)]
 pub async fn overview() -> Result<Overview, ProctorError> {
     data()?.overview().await
 }
 
 /// Runs across agents, newest first.
-#[server(name = ListRuns, prefix = "/api/fn", endpoint = "runs")]
+#[server(name = ListRuns, prefix = "/api/fn", endpoint = "runs", input = Json)]
 pub async fn list_runs(
     agent: Option<String>,
     status: Option<String>,
@@ -110,13 +114,13 @@ pub async fn list_runs(
         .await
 }
 
-#[server(name = GetRun, prefix = "/api/fn", endpoint = "run")]
+#[server(name = GetRun, prefix = "/api/fn", endpoint = "run", input = Json)]
 pub async fn get_run(id: String) -> Result<RunView, ProctorError> {
     data()?.run(&id).await
 }
 
 /// A page of a run's results.
-#[server(name = ListResults, prefix = "/api/fn", endpoint = "results")]
+#[server(name = ListResults, prefix = "/api/fn", endpoint = "results", input = Json)]
 pub async fn list_results(
     run: String,
     status: Option<String>,
@@ -137,28 +141,28 @@ pub async fn list_results(
         .await
 }
 
-#[server(name = GetResult, prefix = "/api/fn", endpoint = "result")]
+#[server(name = GetResult, prefix = "/api/fn", endpoint = "result", input = Json)]
 pub async fn get_result(id: String) -> Result<TestResult, ProctorError> {
     data()?.result(&id).await
 }
 
-#[server(name = CompareRuns, prefix = "/api/fn", endpoint = "compare")]
+#[server(name = CompareRuns, prefix = "/api/fn", endpoint = "compare", input = Json)]
 pub async fn compare_runs(base: String, head: String) -> Result<RunComparison, ProctorError> {
     data()?.compare(&base, &head).await
 }
 
-#[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents")]
+#[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents", input = Json)]
 pub async fn list_agents() -> Result<Vec<Agent>, ProctorError> {
     data()?.agents().await
 }
 
-#[server(name = GetAgent, prefix = "/api/fn", endpoint = "agent")]
+#[server(name = GetAgent, prefix = "/api/fn", endpoint = "agent", input = Json)]
 pub async fn get_agent(name: String) -> Result<AgentDetail, ProctorError> {
     data()?.agent(&name).await
 }
 
 /// Queues a run of the chosen scenarios (ids joined by commas) for a worker.
-#[server(name = StartRun, prefix = "/api/fn", endpoint = "start_run")]
+#[server(name = StartRun, prefix = "/api/fn", endpoint = "start_run", input = Json)]
 pub async fn start_run(
     agent: String,
     scenario_ids: String,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use server::http::{router, AppState};
+use server::http::{router, Access, AppState};
 use server::service::Service;
 
 fn batch(n: usize, offset: usize, variant: usize) -> Value {
@@ -53,7 +53,7 @@ async fn main() {
         .await
         .unwrap();
     let app = router(
-        AppState::new(Arc::new(service), None),
+        AppState::new(Arc::new(service), Access::open()),
         &dir.path().join("no-dist"),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -35,14 +35,18 @@ fn text(value: &Value) -> Result<String, ErrorData> {
 /// the server's trouble an internal error.
 fn api_error(e: ProctorError) -> ErrorData {
     match e.kind {
-        ErrorKind::Unavailable | ErrorKind::Internal => ErrorData::internal_error(e.message, None),
+        ErrorKind::Unavailable | ErrorKind::Internal | ErrorKind::RateLimited => {
+            ErrorData::internal_error(e.message, None)
+        }
         ErrorKind::Malformed
         | ErrorKind::NotJson
         | ErrorKind::Invalid
         | ErrorKind::NotFound
         | ErrorKind::Conflict
         | ErrorKind::TooLarge
-        | ErrorKind::Unauthorized => ErrorData::invalid_params(e.message, None),
+        | ErrorKind::Unauthorized
+        | ErrorKind::Forbidden
+        | ErrorKind::MethodNotAllowed => ErrorData::invalid_params(e.message, None),
     }
 }
 

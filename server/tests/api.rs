@@ -425,43 +425,31 @@ async fn server_sent_events_deliver_one_event_per_result() {
     assert!(text.contains("\"status\":\"completed\""));
 }
 
-#[tokio::test]
-async fn writes_need_the_token_when_one_is_set() {
-    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
-    let (st, body) = s.post("/api/v1/agents", &json!({"name": "a"})).await;
-    assert_eq!(st, 401);
-    assert!(body["error"]
-        .as_str()
-        .unwrap()
-        .contains("Authorization: Bearer"));
-    let resp = s
-        .client
-        .post(s.url("/api/v1/agents"))
-        .bearer_auth("wrong")
-        .json(&json!({"name": "a"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    let resp = s
-        .client
-        .post(s.url("/api/v1/agents"))
-        .bearer_auth("s3cret")
-        .json(&json!({"name": "a"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let (st, _) = s.get("/api/v1/agents").await;
-    assert_eq!(st, 200, "reads stay open");
-}
+/// Every REST path (a made-up one too: the guard stands before routing), with every method.
+const REST_PROBES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/agents"),
+    ("POST", "/api/v1/agents"),
+    ("GET", "/api/v1/agents/a"),
+    ("GET", "/api/v1/agents/a/scenarios"),
+    ("POST", "/api/v1/agents/a/scenarios"),
+    ("GET", "/api/v1/runs"),
+    ("POST", "/api/v1/runs"),
+    ("POST", "/api/v1/runs/claim"),
+    ("GET", "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000"),
+    ("POST", "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/status"),
+    ("GET", "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/results"),
+    ("POST", "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/results"),
+    ("GET", "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/events"),
+    ("GET", "/api/v1/results/6f1c2b1e-0000-4000-8000-000000000000"),
+    ("GET", "/api/v1/compare?base=6f1c2b1e-0000-4000-8000-000000000000&head=6f1c2b1e-0000-4000-8000-000000000000"),
+    ("GET", "/api/v1/prices"),
+    ("GET", "/api/v1/a-route-added-later"),
+    ("DELETE", "/api/v1/runs"),
+    ("POST", "/mcp"),
+];
 
-/// Every server function the dashboard registers goes through the REST API's token check: the
-/// ones it declares read-only answer without a token, every other one — and any name not
-/// registered at all — is refused without it.
-#[tokio::test]
-async fn every_server_function_but_the_declared_reads_needs_the_token() {
-    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
+/// The dashboard's server functions as registered, and a name nobody registered.
+fn server_functions() -> Vec<&'static str> {
     let mut names: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
         .map(|(path, _)| path.strip_prefix("/api/fn/").expect("under /api/fn"))
         .collect();
@@ -476,37 +464,234 @@ async fn every_server_function_but_the_declared_reads_needs_the_token() {
         );
     }
     names.push("not_registered_anywhere");
-    let call = |name: &str, token: Option<&str>| {
-        let request = s
-            .client
-            .post(s.url(&format!("/api/fn/{name}")))
-            .form(&[("x", "")]);
-        let request = match token {
-            Some(t) => request.bearer_auth(t),
-            None => request,
-        };
-        async move { request.send().await.unwrap().status().as_u16() }
-    };
-    for name in names {
-        let anonymous = call(name, None).await;
+    names
+}
+
+async fn status(s: &Server, method: &str, path: &str, token: Option<&str>) -> u16 {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = s.client.request(method, s.url(path)).json(&json!({}));
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// With a token set, nothing under `/api` or `/mcp` answers without it — reads, writes, server
+/// functions, live events, routes that do not exist yet — but the health check and sign-in.
+#[tokio::test]
+async fn with_a_token_every_route_and_server_function_needs_it() {
+    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
+    let fns: Vec<String> = server_functions()
+        .iter()
+        .map(|n| format!("/api/fn/{n}"))
+        .collect();
+    let probes = REST_PROBES
+        .iter()
+        .map(|(m, p)| (*m, p.to_string()))
+        .chain(fns.iter().map(|p| ("POST", p.clone())));
+    for (method, path) in probes {
+        assert_eq!(
+            status(&s, method, &path, None).await,
+            401,
+            "{method} {path}"
+        );
+        assert_eq!(
+            status(&s, method, &path, Some("wrong")).await,
+            401,
+            "{method} {path}"
+        );
+        assert_ne!(
+            status(&s, method, &path, Some("s3cret")).await,
+            401,
+            "{method} {path}"
+        );
+    }
+    let (st, body) = s.post("/api/v1/agents", &json!({"name": "a"})).await;
+    assert_eq!(st, 401);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization: Bearer"),
+        "{body}"
+    );
+    assert_eq!(s.get("/api/v1/health").await.0, 200);
+    assert_eq!(s.get("/api/v1/session").await.0, 200);
+}
+
+/// `--public-read` opens reads (REST GETs and the server functions the dashboard declares
+/// read-only) and nothing else.
+#[tokio::test]
+async fn public_read_opens_reads_and_only_reads() {
+    let s = Server::start_with(&[
+        ("PROCTOR_API_TOKEN", "s3cret"),
+        ("PROCTOR_PUBLIC_READ", "true"),
+    ])
+    .await;
+    for (method, path) in REST_PROBES {
+        let anonymous = status(&s, method, path, None).await;
+        if *method == "GET" {
+            assert_ne!(anonymous, 401, "{method} {path} is a read");
+        } else {
+            assert_eq!(anonymous, 401, "{method} {path} is a write");
+        }
+    }
+    for name in server_functions() {
+        let anonymous = status(&s, "POST", &format!("/api/fn/{name}"), None).await;
         if app::api::READ_ONLY.contains(&name) {
             assert_ne!(anonymous, 401, "{name} is a declared read");
         } else {
             assert_eq!(anonymous, 401, "{name} refuses a caller without the token");
-            assert_eq!(
-                call(name, Some("wrong")).await,
-                401,
-                "{name} refuses a wrong token"
-            );
-            assert_ne!(
-                call(name, Some("s3cret")).await,
-                401,
-                "{name} takes the token"
-            );
         }
     }
     let (_, runs) = s.get("/api/v1/runs").await;
     assert_eq!(runs["total"], 0, "nothing was started by the refused calls");
+}
+
+/// The dashboard's session is an opaque id, not the token, and it opens what the token opens.
+#[tokio::test]
+async fn a_dashboard_session_is_an_opaque_cookie() {
+    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
+    let (st, _) = s.post("/api/v1/session", &json!({"token": "wrong"})).await;
+    assert_eq!(st, 401);
+    let resp = s
+        .client
+        .post(s.url("/api/v1/session"))
+        .json(&json!({"token": "s3cret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("s3cret"),
+        "the cookie is not the token: {cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let with_session = s
+        .client
+        .get(s.url("/api/v1/runs"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_session.status(), 200);
+    let forged = s
+        .client
+        .get(s.url("/api/v1/runs"))
+        .header("cookie", "proctor_session=s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+}
+
+/// No other site can write through the user's browser (a foreign `Origin` or
+/// `Sec-Fetch-Site`, a form post to a server function), and no host name the server was not
+/// told of is served (DNS rebinding).
+#[tokio::test]
+async fn cross_site_writes_form_posts_and_foreign_hosts_are_refused() {
+    let s = Server::start().await;
+    s.agent_and_run().await;
+    let writes = [
+        "/api/v1/agents",
+        "/api/v1/runs",
+        "/api/fn/start_run",
+        "/api/v1/session",
+    ];
+    for path in writes {
+        for (header, value) in [
+            ("origin", "http://evil.example"),
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let resp = s
+                .client
+                .post(s.url(path))
+                .header(header, value)
+                .json(&json!({"agent": "support", "name": "x", "token": "x"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 403, "{path} with {header}: {value}");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["kind"], "forbidden", "{body}");
+        }
+    }
+    let form = s
+        .client
+        .post(s.url("/api/fn/start_run"))
+        .form(&[
+            ("agent", "support"),
+            ("scenario_ids", ""),
+            ("repeats", "100"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), 415, "a form post is not JSON");
+    let same_origin = s
+        .client
+        .post(s.url("/api/v1/agents"))
+        .header("origin", s.base.as_str())
+        .json(&json!({"name": "from-the-dashboard"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        same_origin.status(),
+        200,
+        "the server's own pages may write"
+    );
+
+    for path in ["/api/v1/runs", "/", "/api/v1/health"] {
+        let rebound = s
+            .client
+            .get(s.url(path))
+            .header("host", "evil.example:3000")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rebound.status(), 403, "{path} for a foreign Host");
+    }
+    let (_, runs) = s.get("/api/v1/runs").await;
+    assert_eq!(
+        runs["total"], 1,
+        "nothing was started by the refused requests"
+    );
+}
+
+/// A name given with `--allowed-host` is served.
+#[tokio::test]
+async fn an_allowed_host_name_is_served() {
+    let s =
+        Server::start_with(&[("PROCTOR_ALLOWED_HOSTS", "proctor.internal,other.example")]).await;
+    let resp = s
+        .client
+        .get(s.url("/api/v1/health"))
+        .header("host", "proctor.internal:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+/// A wrong method gets the JSON error body like every other error.
+#[tokio::test]
+async fn a_wrong_method_is_a_json_405() {
+    let s = Server::start().await;
+    let resp = s.client.delete(s.url("/api/v1/runs")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["kind"], "method_not_allowed", "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("/api/v1/runs"),
+        "{body}"
+    );
 }
 
 /// The outcome filter is applied by the server, over every run, and pages with a cursor.
@@ -574,7 +759,7 @@ async fn server_function_errors_carry_their_kind_and_status() {
     let resp = s
         .client
         .post(s.url("/api/fn/run"))
-        .form(&[("id", "6f1c2b1e-0000-4000-8000-000000000000")])
+        .json(&json!({"id": "6f1c2b1e-0000-4000-8000-000000000000"}))
         .send()
         .await
         .unwrap();
@@ -588,7 +773,7 @@ async fn server_function_errors_carry_their_kind_and_status() {
     let resp = s
         .client
         .post(s.url("/api/fn/run"))
-        .form(&[("id", "nope")])
+        .json(&json!({"id": "nope"}))
         .send()
         .await
         .unwrap();
@@ -613,6 +798,39 @@ fn refuses_a_non_loopback_address_without_a_token() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PROCTOR_API_TOKEN"), "{err}");
+}
+
+/// A blank token is refused everywhere, a short one off loopback; the token may come from a file
+/// so that it never shows in `ps`.
+#[test]
+fn tokens_must_be_real_and_long_enough_off_loopback() {
+    let serve = |addr: &str, env: &[(&str, &str)]| {
+        let mut cmd = common::proctor();
+        cmd.args(["serve", "--addr", addr, "--database-url", "sqlite::memory:"])
+            .env_remove("PROCTOR_API_TOKEN")
+            .env_remove("PROCTOR_API_TOKEN_FILE");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = serve("127.0.0.1:0", &[("PROCTOR_API_TOKEN", "   ")]);
+    assert!(err.contains("empty"), "{err}");
+    let err = serve("0.0.0.0:0", &[("PROCTOR_API_TOKEN", "x")]);
+    assert!(err.contains("at least 16 characters"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "short\n").unwrap();
+    let err = serve(
+        "0.0.0.0:0",
+        &[("PROCTOR_API_TOKEN_FILE", file.to_str().unwrap())],
+    );
+    assert!(
+        err.contains("at least 16 characters"),
+        "the file's token is used: {err}"
+    );
 }
 
 #[tokio::test]

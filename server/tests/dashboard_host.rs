@@ -13,8 +13,7 @@ async fn the_overview_server_function_answers_with_live_counts() {
     let resp = s
         .client
         .post(s.url("/api/fn/overview"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("")
+        .json(&serde_json::json!({}))
         .send()
         .await
         .unwrap();
@@ -97,17 +96,11 @@ async fn with_a_token_the_dashboard_writes_only_after_trading_it_for_a_session()
         .json()
         .await
         .unwrap();
-    let form = format!(
-        "agent=support&scenario_ids={}&repeats=1",
-        scenarios[0]["id"].as_str().unwrap()
-    );
-    let start = |client: &reqwest::Client| {
-        client
-            .post(s.url("/api/fn/start_run"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form.clone())
-            .send()
-    };
+    let args = serde_json::json!({
+        "agent": "support", "scenario_ids": scenarios[0]["id"], "repeats": 1
+    });
+    let start =
+        |client: &reqwest::Client| client.post(s.url("/api/fn/start_run")).json(&args).send();
 
     let browser = reqwest::Client::builder()
         .cookie_store(true)

@@ -685,7 +685,7 @@ async fn a_server_price_override_fails_the_cost_budget_in_the_cli_and_on_the_das
     let dashboard = s
         .client
         .post(s.url("/api/fn/run"))
-        .form(&[("id", run.as_str())])
+        .json(&json!({"id": run}))
         .send()
         .await
         .unwrap();

@@ -27,6 +27,13 @@ pub enum ErrorKind {
     TooLarge,
     /// The server wants a token and did not get the right one.
     Unauthorized,
+    /// The request came from where this server does not take requests from: another site's page
+    /// (`Origin`, `Sec-Fetch-Site`) or a host name it does not serve (`Host`).
+    Forbidden,
+    /// The route exists but not with this method.
+    MethodNotAllowed,
+    /// Too many failed attempts; wait before trying again.
+    RateLimited,
     /// The server or its database cannot answer now; the same request may succeed later.
     Unavailable,
     /// A fault in Proctor itself (stored data it cannot read back, a bug).
@@ -39,11 +46,14 @@ impl ErrorKind {
         match self {
             ErrorKind::Malformed => 400,
             ErrorKind::Unauthorized => 401,
+            ErrorKind::Forbidden => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
             ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
             ErrorKind::NotJson => 415,
             ErrorKind::Invalid => 422,
+            ErrorKind::RateLimited => 429,
             ErrorKind::Internal => 500,
             ErrorKind::Unavailable => 503,
         }
@@ -53,13 +63,16 @@ impl ErrorKind {
     /// error page, an older server).
     pub fn from_status(status: u16) -> ErrorKind {
         match status {
-            401 | 403 => ErrorKind::Unauthorized,
+            401 => ErrorKind::Unauthorized,
+            403 => ErrorKind::Forbidden,
             404 | 410 => ErrorKind::NotFound,
+            405 => ErrorKind::MethodNotAllowed,
             409 => ErrorKind::Conflict,
             413 => ErrorKind::TooLarge,
             415 => ErrorKind::NotJson,
             422 => ErrorKind::Invalid,
-            502..=504 | 429 => ErrorKind::Unavailable,
+            429 => ErrorKind::RateLimited,
+            502..=504 => ErrorKind::Unavailable,
             400..=499 => ErrorKind::Malformed,
             _ => ErrorKind::Internal,
         }
@@ -67,7 +80,10 @@ impl ErrorKind {
 
     /// Whether asking again unchanged may succeed.
     pub fn is_retryable(self) -> bool {
-        matches!(self, ErrorKind::Unavailable | ErrorKind::Internal)
+        matches!(
+            self,
+            ErrorKind::Unavailable | ErrorKind::Internal | ErrorKind::RateLimited
+        )
     }
 }
 
@@ -109,6 +125,9 @@ impl ProctorError {
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unauthorized, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, message)
     }
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
@@ -180,6 +199,9 @@ mod tests {
             ErrorKind::Conflict,
             ErrorKind::TooLarge,
             ErrorKind::Unauthorized,
+            ErrorKind::Forbidden,
+            ErrorKind::MethodNotAllowed,
+            ErrorKind::RateLimited,
             ErrorKind::Unavailable,
             ErrorKind::Internal,
         ] {

@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 use shared::{ErrorKind, ProctorError};
 
+use super::sign_in::SignIn;
+
 /// The failed load, told apart by kind; `hint` adds what to do on this page.
 #[component]
 pub fn LoadError(error: ProctorError, #[prop(optional, into)] hint: String) -> impl IntoView {
@@ -17,8 +19,13 @@ pub fn LoadError(error: ProctorError, #[prop(optional, into)] hint: String) -> i
             "This link is not valid. ",
             "Open it again from the list it came from.",
         ),
-        ErrorKind::Unauthorized => ("Not signed in. ", "Enter the server's token when asked."),
-        ErrorKind::Conflict => ("This clashes with stored data. ", ""),
+        ErrorKind::Unauthorized => ("Not signed in. ", "Enter the server's API token below."),
+        ErrorKind::Forbidden => (
+            "Refused. ",
+            "Open the dashboard at the address the server was started for.",
+        ),
+        ErrorKind::MethodNotAllowed | ErrorKind::Conflict => ("This could not be done. ", ""),
+        ErrorKind::RateLimited => ("Too many attempts. ", "Wait a few minutes, then try again."),
         ErrorKind::Unavailable | ErrorKind::Internal => (
             "Could not load this page. ",
             "Check that `proctor serve` is running, then try again.",
@@ -31,12 +38,14 @@ pub fn LoadError(error: ProctorError, #[prop(optional, into)] hint: String) -> i
             }>"Try again"</button>
         }
     });
+    let sign_in = (error.kind == ErrorKind::Unauthorized).then(|| view! { <SignIn/> });
     view! {
         <div class="error-box" role="alert" data-kind=format!("{:?}", error.kind)>
             <strong>{title}</strong>
             {error.message}
             <p class="muted">{advice}" "{hint}</p>
             {retry}
+            {sign_in}
         </div>
     }
 }

@@ -13,5 +13,6 @@ pub mod runs_table;
 pub mod scenario_picker;
 pub mod sequence_diff;
 pub mod session;
+pub mod sign_in;
 pub mod summary_cards;
 pub mod token_unlock;

@@ -56,7 +56,7 @@ pub fn RunDrawer(agent: String, scenarios: Vec<Scenario>, open: RwSignal<bool>) 
                     <label>"Repeats "<input type="number" min="1" max="100" prop:value=move || repeats.get().to_string()
                         on:input=move |ev| repeats.set(event_target_value(&ev).parse().unwrap_or(1).clamp(1, 100))/></label>
                 </div>
-                <TokenUnlock open=open locked=locked error=error/>
+                <TokenUnlock open=open locked=locked/>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 <p class="muted">"The run is queued; a worker (`proctor serve --agent FILE` or `proctor worker`) executes it."</p>
                 <button class="primary" on:click=start disabled=move || busy.get() || locked.get()>

@@ -1,19 +1,14 @@
-//! Unlocking writes on a server with an API token: the token is asked for once per browser
-//! session and traded for an HttpOnly cookie, so the page never holds it.
+//! Unlocking writes in the Run Tests drawer on a server with an API token: whether this browser
+//! has a session is checked each time the drawer opens, and the [`SignIn`] field shown if not.
 
 use leptos::prelude::*;
 
-use super::session::{open_session, session_state};
+use super::session::session_state;
+use super::sign_in::SignIn;
 
-/// Whether this browser may write: checked each time `open` turns on. While `locked`, shows the
-/// token field; a wrong token is reported through `error`.
+/// While `locked`, shows the token field; signing in unlocks without leaving the drawer.
 #[component]
-pub fn TokenUnlock(
-    open: RwSignal<bool>,
-    locked: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let token = RwSignal::new(String::new());
+pub fn TokenUnlock(open: RwSignal<bool>, locked: RwSignal<bool>) -> impl IntoView {
     Effect::new(move || {
         if open.get() {
             leptos::task::spawn_local(async move {
@@ -23,26 +18,13 @@ pub fn TokenUnlock(
             });
         }
     });
-    let unlock = move |_| {
-        let t = token.get();
-        leptos::task::spawn_local(async move {
-            match open_session(t).await {
-                Ok(()) => {
-                    locked.set(false);
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.message)),
-            }
-        });
-    };
+    let unlocked = Callback::new(move |()| locked.set(false));
     move || {
-        locked.get().then(|| view! {
-            <div class="row unlock">
-                <label>"API token "<input type="password" autocomplete="off" aria-label="API token"
-                    prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev))/></label>
-                <button on:click=unlock>"Unlock"</button>
-                <span class="muted">"This server needs its API token to start runs."</span>
-            </div>
+        locked.get().then(|| {
+            view! {
+                <SignIn on_signed_in=unlocked/>
+                <p class="muted">"This server needs its API token to start runs."</p>
+            }
         })
     }
 }

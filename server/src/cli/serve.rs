@@ -10,7 +10,7 @@ use clap::Args;
 use shared::cost::PriceTable;
 
 use super::run::ExecArgs;
-use crate::http::{self, AppState};
+use crate::http::{self, Access, AllowedHosts, AppState};
 use crate::runner::agent_file::AgentFile;
 use crate::runner::worker::work;
 use crate::service::Service;
@@ -29,9 +29,26 @@ pub struct ServeArgs {
         default_value = "sqlite://proctor.db"
     )]
     pub database_url: String,
-    /// Bearer token every write must carry. Required to listen beyond loopback.
+    /// The token every request to the data must carry (reads too, unless --public-read).
+    /// Required, of at least 16 characters, to listen beyond loopback. Prefer the environment
+    /// variable or --api-token-file: a flag shows in `ps`.
     #[arg(long, env = "PROCTOR_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
+    /// A file holding the token (e.g. a mounted secret), instead of --api-token.
+    #[arg(long, env = "PROCTOR_API_TOKEN_FILE", conflicts_with = "api_token")]
+    pub api_token_file: Option<PathBuf>,
+    /// With a token set, let anyone read (runs, results, the dashboard) while writes still need
+    /// it: for an open dashboard on a trusted network.
+    #[arg(long, env = "PROCTOR_PUBLIC_READ")]
+    pub public_read: bool,
+    /// A host name the server is reached by (behind a proxy or DNS), besides IP addresses and
+    /// `localhost`; requests for any other name are refused (repeatable, or comma-separated).
+    #[arg(
+        long = "allowed-host",
+        env = "PROCTOR_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
     /// The dashboard's built files (Trunk's output).
     #[arg(long, env = "PROCTOR_DIST", default_value = "dist")]
     pub dist: PathBuf,
@@ -74,15 +91,45 @@ fn price_table(path: Option<&Path>) -> anyhow::Result<PriceTable> {
     Ok(PriceTable::builtin().with_overrides(&overrides))
 }
 
-pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
-    let token = args.api_token.clone().filter(|t| !t.is_empty());
-    if !args.addr.ip().is_loopback() && token.is_none() {
-        bail!(
-            "refusing to listen on {} without an API token: anyone on the network could write \
-             results. Set PROCTOR_API_TOKEN (or --api-token), or listen on 127.0.0.1.",
-            args.addr
-        );
+/// The token from the flag, the environment or the file, checked: not blank, and long enough
+/// to guess at when the server is reachable from the network.
+fn api_token(args: &ServeArgs) -> anyhow::Result<Option<String>> {
+    let given = match &args.api_token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the API token file {}", path.display()))?,
+        ),
+        None => args.api_token.clone(),
+    };
+    let token = given.map(|t| t.trim().to_string());
+    if token.as_deref() == Some("") {
+        bail!("the API token is empty (or only whitespace); give a real one, or none on loopback");
     }
+    let loopback = args.addr.ip().is_loopback();
+    match &token {
+        None if !loopback => bail!(
+            "refusing to listen on {} without an API token: anyone on the network could read and \
+             write results. Set PROCTOR_API_TOKEN (or PROCTOR_API_TOKEN_FILE), or listen on \
+             127.0.0.1.",
+            args.addr
+        ),
+        Some(t) if !loopback && t.chars().count() < http::MIN_TOKEN_LEN => bail!(
+            "the API token is too short to listen on {}: use at least {} characters (e.g. \
+             `openssl rand -hex 24`)",
+            args.addr,
+            http::MIN_TOKEN_LEN
+        ),
+        _ => Ok(token),
+    }
+}
+
+pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
+    let token = api_token(args)?;
+    let access = Access::new(
+        token,
+        args.public_read,
+        AllowedHosts::new(&args.allowed_hosts),
+    );
     let prices = price_table(args.prices.as_deref())?;
     let agents = args
         .agents
@@ -94,7 +141,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     let addr = listener.local_addr()?;
-    let app = http::router(AppState::new(service.clone(), token), &args.dist);
+    let app = http::router(AppState::new(service.clone(), access), &args.dist)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

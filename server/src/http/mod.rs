@@ -2,11 +2,13 @@
 //! `/api/fn`, MCP at `/mcp`, live events, and the dashboard's files. Every surface calls the
 //! same [`Service`]; the token middleware guards all of them the same way.
 
+mod access;
 mod agents;
 mod auth;
 mod error;
 mod events;
 mod extract;
+mod origin;
 mod results;
 mod runs;
 mod server_fns;
@@ -23,29 +25,30 @@ use axum::{middleware, Json, Router};
 use shared::ProctorError;
 use tower_http::services::{ServeDir, ServeFile};
 
+pub use access::{Access, MIN_TOKEN_LEN};
 pub use error::ApiError;
+pub use origin::AllowedHosts;
 
 use crate::service::Service;
 
 /// The largest request body accepted: 1,000 results with rich traces fit comfortably.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-/// What every handler shares: the service, the token writes need, and a count of API requests.
+/// What every handler shares: the service, who may use it, and a count of API requests.
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
-    /// When set, every write needs `Authorization: Bearer <token>` (or the dashboard's session).
-    pub api_token: Option<Arc<str>>,
+    pub access: Arc<Access>,
     /// Requests served under `/api/`, shown by `/api/v1/health`: an operator's view of the load,
     /// and the proof that the server's own MCP and worker never call it back over HTTP.
     api_requests: Arc<AtomicU64>,
 }
 
 impl AppState {
-    pub fn new(service: Arc<Service>, api_token: Option<String>) -> Self {
+    pub fn new(service: Arc<Service>, access: Access) -> Self {
         Self {
             service,
-            api_token: api_token.map(Into::into),
+            access: Arc::new(access),
             api_requests: Arc::default(),
         }
     }
@@ -74,6 +77,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .route("/results/{id}", get(results::get))
         .route("/compare", get(runs::compare))
         .route("/prices", get(results::prices))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found);
     let api = Router::new()
         .nest("/api/v1", rest)
@@ -82,20 +86,16 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             post(server_fns::handle).get(server_fns::handle),
         )
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token_for_writes,
-        ))
         .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_api_request,
         ));
-    let router = api.nest_service(
-        "/mcp",
-        mcp_service(state.service.clone(), state.api_token.clone()),
-    );
+    // Layered before the dashboard's files are added, so it guards the API and MCP only.
+    let router = api
+        .nest_service("/mcp", mcp_service(state.service.clone()))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
     let index = dist.join("index.html");
     let router = if index.is_file() {
         // Unknown paths get index.html (200) so deep links into the dashboard work.
@@ -104,7 +104,12 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         tracing::warn!(dist = %dist.display(), "no built dashboard; serving the API only");
         router.fallback(dashboard_not_built)
     };
-    router.with_state(state)
+    router
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::check_host,
+        ))
+        .with_state(state)
 }
 
 async fn count_api_request(
@@ -117,8 +122,8 @@ async fn count_api_request(
 }
 
 /// MCP over streamable HTTP, calling the service in-process. With an API token set, every MCP
-/// request needs it, because its tools write.
-fn mcp_service(service: Arc<Service>, token: Option<Arc<str>>) -> Router {
+/// request needs it (the guard sees to that), because its tools write.
+fn mcp_service(service: Arc<Service>) -> Router {
     use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
     use rmcp::transport::streamable_http_server::{
         StreamableHttpServerConfig, StreamableHttpService,
@@ -130,16 +135,7 @@ fn mcp_service(service: Arc<Service>, token: Option<Arc<str>>) -> Router {
             Default::default(),
             StreamableHttpServerConfig::default(),
         );
-    let guard = move |request: axum::extract::Request, next: middleware::Next| {
-        let token = token.clone();
-        async move {
-            auth::authorize(token.as_deref(), request.headers())?;
-            Ok::<_, ApiError>(next.run(request).await)
-        }
-    };
-    Router::new()
-        .fallback_service(mcp)
-        .layer(middleware::from_fn(guard))
+    Router::new().fallback_service(mcp)
 }
 
 fn too_large() -> ProctorError {
@@ -184,6 +180,20 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
         "version": env!("CARGO_PKG_VERSION"),
         "api_requests": state.api_requests.load(Ordering::Relaxed),
     }))
+}
+
+async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::extract::OriginalUri,
+) -> ApiError {
+    ProctorError::new(
+        shared::ErrorKind::MethodNotAllowed,
+        format!(
+            "{} does not take {method}; see the README's API table for its methods",
+            uri.path()
+        ),
+    )
+    .into()
 }
 
 async fn api_not_found(uri: axum::extract::OriginalUri) -> ApiError {

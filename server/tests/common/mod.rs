@@ -69,6 +69,9 @@ impl Server {
             .arg("--dist")
             .arg(dir.path().join("no-dist"))
             .env_remove("PROCTOR_API_TOKEN")
+            .env_remove("PROCTOR_API_TOKEN_FILE")
+            .env_remove("PROCTOR_PUBLIC_READ")
+            .env_remove("PROCTOR_ALLOWED_HOSTS")
             .env("PROCTOR_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
