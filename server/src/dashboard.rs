@@ -124,20 +124,13 @@ impl DashboardData for Service {
         if ids.is_empty() {
             return Err(ProctorError::invalid("choose at least one scenario to run"));
         }
-        Backend::create_run(
-            self,
-            RunInput {
-                agent: agent.to_string(),
-                spec: RunSpec {
-                    label,
-                    source: RunSource::Dashboard,
-                    scenario_ids: ids,
-                    repeats,
-                    ..Default::default()
-                },
-                queued: true,
-            },
-        )
-        .await
+        let spec = RunSpec {
+            label,
+            source: RunSource::Dashboard,
+            scenario_ids: ids,
+            repeats,
+            ..Default::default()
+        };
+        Backend::create_run(self, RunInput::new(agent, spec, true)).await
     }
 }

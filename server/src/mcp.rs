@@ -379,15 +379,12 @@ impl ProctorMcp {
         let run = match (a.run, a.agent) {
             (Some(run), _) => run_id(&run)?,
             (None, Some(agent)) => {
-                let input = RunInput {
-                    agent,
-                    spec: RunSpec {
-                        label: a.label,
-                        source: RunSource::Mcp,
-                        ..Default::default()
-                    },
-                    queued: false,
+                let spec = RunSpec {
+                    label: a.label,
+                    source: RunSource::Mcp,
+                    ..Default::default()
                 };
+                let input = RunInput::new(agent, spec, false);
                 self.api.create_run(input).await.map_err(api_error)?.run.id
             }
             (None, None) => {

@@ -237,6 +237,12 @@ async fn bad_input_gets_a_4xx_with_a_message() {
 
     let (st, msg) = error_of(s.post(&sync, &json!({"rows": []})).await).await;
     assert_eq!(st, 422);
+    assert!(
+        msg.contains("unknown field `rows`, expected `results`"),
+        "{msg}"
+    );
+    let (st, msg) = error_of(s.post(&sync, &json!({})).await).await;
+    assert_eq!(st, 422);
     assert!(msg.contains("missing field `results`"), "{msg}");
 
     let (st, msg) = error_of(
@@ -691,6 +697,99 @@ async fn a_wrong_method_is_a_json_405() {
     assert!(
         body["error"].as_str().unwrap().contains("/api/v1/runs"),
         "{body}"
+    );
+}
+
+/// Input is taken as written or refused with the field named: no misspelt key is ignored, no
+/// name is unbounded or mistakable for an id, no id is given twice, and token totals saturate.
+#[tokio::test]
+async fn strict_input_names_the_field_it_refuses() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let sync = format!("/api/v1/runs/{run}/results");
+    let refused = |st: u16, body: &Value, needle: &str| {
+        assert_eq!(st, 422, "{body}");
+        assert_eq!(body["kind"], "invalid", "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains(needle),
+            "{needle}: {body}"
+        );
+    };
+
+    let (st, body) = s
+        .post(
+            &sync,
+            &json!({"results": [{"scenario_key": "a", "user_message": "m", "tool_call": ["x"]}]}),
+        )
+        .await;
+    refused(st, &body, "unknown field `tool_call`");
+    let (st, body) = s
+        .post("/api/v1/runs", &json!({"agent": "support", "repeat": 5}))
+        .await;
+    refused(st, &body, "unknown field `repeat`");
+    let (st, body) = s
+        .post(
+            "/api/v1/agents",
+            &json!({"name": "a", "tool": [{"name": "x"}]}),
+        )
+        .await;
+    refused(st, &body, "unknown field `tool`");
+    let (st, body) = s
+        .post("/api/v1/agents", &json!({"name": "n".repeat(10_000)}))
+        .await;
+    refused(st, &body, "`name` is 10000 characters long");
+    let (st, body) = s
+        .post(
+            "/api/v1/agents",
+            &json!({"name": "6f1c2b1e-0000-4000-8000-000000000000"}),
+        )
+        .await;
+    refused(st, &body, "must not look like an id");
+    let (st, body) = s
+        .post("/api/v1/agents", &json!({"name": "team/bot#1?x"}))
+        .await;
+    refused(st, &body, "must not hold `/`");
+    let (st, body) = s
+        .post(
+            "/api/v1/agents",
+            &json!({"name": "a", "tools": [{"name": ""}]}),
+        )
+        .await;
+    refused(st, &body, "`tools[].name` must not be empty");
+    let (st, body) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "support", "label": "l".repeat(5_000)}),
+        )
+        .await;
+    refused(st, &body, "`label`");
+
+    let id = "6f1c2b1e-0000-4000-8000-0000000000aa";
+    let (st, body) = s
+        .post(
+            &sync,
+            &json!({"results": [
+                {"id": id, "scenario_key": "one", "user_message": "m"},
+                {"id": id, "scenario_key": "two", "user_message": "m"}]}),
+        )
+        .await;
+    refused(st, &body, "results[1]: id");
+    let (_, page) = s.get(&sync).await;
+    assert_eq!(page["total"], 0, "nothing of the refused batch was stored");
+
+    let huge = json!({"model": "gpt-4o-mini", "input_tokens": u64::MAX, "output_tokens": u64::MAX});
+    let (st, body) = s
+        .post(
+            &sync,
+            &json!({"results": [{"scenario_key": "big", "user_message": "m",
+                "trace": {"llm_calls": [huge.clone(), huge]}}]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        body["run"]["summary"]["input_tokens"],
+        u64::MAX,
+        "saturates, never wraps"
     );
 }
 

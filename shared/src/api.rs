@@ -17,6 +17,7 @@ pub const MAX_RESULTS_PER_SYNC: usize = 1_000;
 
 /// `POST /agents/{agent}/scenarios`: scenarios to create or update, by key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScenariosInput {
     pub scenarios: Vec<ScenarioSpec>,
 }
@@ -32,6 +33,23 @@ pub struct RunInput {
     /// that executes it and syncs results itself.
     #[serde(default)]
     pub queued: bool,
+    /// Keys none of the above knows. `deny_unknown_fields` cannot be combined with `flatten`,
+    /// so they are collected here and refused by validation: a misspelt key (`repeat`) must not
+    /// be silently ignored.
+    #[serde(flatten, skip_serializing)]
+    pub unknown: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl RunInput {
+    /// A run of `agent` (id or name) as `spec` describes it.
+    pub fn new(agent: impl Into<String>, spec: RunSpec, queued: bool) -> Self {
+        RunInput {
+            agent: agent.into(),
+            spec,
+            queued,
+            unknown: Default::default(),
+        }
+    }
 }
 
 /// A run with the figures shown wherever runs are listed.
@@ -51,6 +69,7 @@ pub struct RunView {
 /// `notes`, kept and marked client-judged; else Proctor's general checks alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct ResultInput {
     /// Re-sending a result with the same id replaces it.
     pub id: Option<Uuid>,
@@ -82,6 +101,7 @@ pub enum ToolCallInput {
 
 /// `POST /runs/{id}/results`: at most [`MAX_RESULTS_PER_SYNC`] results for one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SyncInput {
     pub results: Vec<ResultInput>,
 }

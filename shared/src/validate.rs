@@ -4,11 +4,10 @@
 
 use std::collections::HashSet;
 
-use crate::api::{ResultInput, ToolCallInput};
+use crate::api::{ResultInput, RunInput, ToolCallInput};
 use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
-use crate::model::{AgentSpec, ScenarioSpec};
-use crate::model::{ArgMatcher, Scenario, ToolCall, Trace};
+use crate::model::{AgentSpec, ArgMatcher, Scenario, ScenarioSpec, ToolCall, Trace};
 
 /// Tool calls per result above which a result is refused; a real case never comes near it, and
 /// the bound keeps one malformed client from making evaluation quadratic in a huge trace.
@@ -17,17 +16,102 @@ pub const MAX_TOOL_CALLS_PER_RESULT: usize = 10_000;
 /// The most attempts per scenario a run may ask for.
 pub const MAX_REPEATS: u32 = 100;
 
-/// An agent needs a name, and its tools distinct names.
+/// The longest name, key, tag, category or label, in characters: identifiers people read in
+/// lists and URLs, not documents.
+pub const MAX_NAME: usize = 200;
+/// The longest free text kept beside a name: a description, a policy, a title, a metadata value.
+pub const MAX_TEXT: usize = 10_000;
+/// The most entries in one list of names (tools, policies, tags, metadata).
+pub const MAX_ENTRIES: usize = 500;
+
+/// `value` (the field `what`) is at most `max` characters.
+fn bounded(what: &str, value: &str, max: usize) -> Result<(), ProctorError> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(ProctorError::invalid(format!(
+            "`{what}` is {len} characters long; at most {max} are taken"
+        )));
+    }
+    Ok(())
+}
+
+/// A name people type and read: not blank, bounded, no control characters.
+fn name(what: &str, value: &str) -> Result<(), ProctorError> {
+    if value.trim().is_empty() {
+        return Err(ProctorError::invalid(format!("`{what}` must not be empty")));
+    }
+    bounded(what, value, MAX_NAME)?;
+    if value.chars().any(char::is_control) {
+        return Err(ProctorError::invalid(format!(
+            "`{what}` must not hold control characters (newlines, tabs)"
+        )));
+    }
+    Ok(())
+}
+
+/// At most [`MAX_ENTRIES`] entries in the list `what`.
+fn few(what: &str, len: usize) -> Result<(), ProctorError> {
+    if len > MAX_ENTRIES {
+        return Err(ProctorError::invalid(format!(
+            "`{what}` has {len} entries; at most {MAX_ENTRIES} are taken"
+        )));
+    }
+    Ok(())
+}
+
+/// An agent needs a name that cannot be mistaken for an id or break a URL, and its tools
+/// distinct names.
 pub fn agent(input: &AgentSpec) -> Result<(), ProctorError> {
-    if input.name.trim().is_empty() {
-        return Err(ProctorError::invalid("`name` must not be empty"));
+    name("name", &input.name)?;
+    if uuid::Uuid::parse_str(input.name.trim()).is_ok() {
+        return Err(ProctorError::invalid(
+            "`name` must not look like an id (agents are found by id or by name)",
+        ));
+    }
+    if let Some(c) = input
+        .name
+        .chars()
+        .find(|c| matches!(c, '/' | '?' | '#' | '%' | '\\'))
+    {
+        return Err(ProctorError::invalid(format!(
+            "`name` must not hold `{c}`: it is part of the agent's address"
+        )));
+    }
+    bounded("description", &input.description, MAX_TEXT)?;
+    few("tools", input.tools.len())?;
+    few("policies", input.policies.len())?;
+    for policy in &input.policies {
+        bounded("policies[]", policy, MAX_TEXT)?;
     }
     let mut seen = HashSet::new();
-    if let Some(dup) = input.tools.iter().find(|t| !seen.insert(t.name.as_str())) {
+    for tool in &input.tools {
+        name("tools[].name", &tool.name)?;
+        bounded("tools[].description", &tool.description, MAX_TEXT)?;
+        if !seen.insert(tool.name.as_str()) {
+            return Err(ProctorError::invalid(format!(
+                "tool `{}` is declared twice; tool names must be unique",
+                tool.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A run's label and metadata are bounded, and no key was misspelt.
+pub fn run(input: &RunInput) -> Result<(), ProctorError> {
+    if let Some(key) = input.unknown.keys().next() {
         return Err(ProctorError::invalid(format!(
-            "tool `{}` is declared twice; tool names must be unique",
-            dup.name
+            "unknown field `{key}`; a run takes `agent`, `label`, `metadata`, `source`, \
+             `scenario_ids`, `repeats` and `queued`"
         )));
+    }
+    if let Some(label) = &input.spec.label {
+        bounded("label", label, MAX_NAME)?;
+    }
+    few("metadata", input.spec.metadata.len())?;
+    for (k, v) in &input.spec.metadata {
+        name("metadata key", k)?;
+        bounded("metadata value", v, MAX_TEXT)?;
     }
     Ok(())
 }
@@ -42,8 +126,14 @@ pub fn scenarios(inputs: &[ScenarioSpec]) -> Result<(), ProctorError> {
 }
 
 fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), ProctorError> {
-    if s.key.trim().is_empty() {
-        return Err(ProctorError::invalid("`key` must not be empty"));
+    name("key", &s.key)?;
+    bounded("title", &s.title, MAX_TEXT)?;
+    few("tags", s.tags.len())?;
+    for tag in &s.tags {
+        name("tags[]", tag)?;
+    }
+    if let Some(category) = &s.category {
+        name("category", category)?;
     }
     if !seen.insert(s.key.as_str()) {
         return Err(ProctorError::invalid(format!(
@@ -114,6 +204,10 @@ pub fn result(
                 "give `user_message`: the scenario is not stored, so its message is unknown",
             )
         })?;
+    name("scenario_key", &scenario_key)?;
+    if let Some(category) = &input.category {
+        name("category", category)?;
+    }
     let attempt = input.attempt.unwrap_or(1);
     if attempt == 0 {
         return Err(ProctorError::invalid("`attempt` counts from 1"));

@@ -174,17 +174,14 @@ pub async fn create_run(
     source: RunSource,
     repeats: u32,
 ) -> anyhow::Result<RunView> {
-    let input = RunInput {
-        agent: agent.spec.name.clone(),
-        spec: RunSpec {
-            label,
-            metadata,
-            source,
-            scenario_ids: scenarios.iter().map(|s| s.id).collect(),
-            repeats,
-        },
-        queued: false,
+    let spec = RunSpec {
+        label,
+        metadata,
+        source,
+        scenario_ids: scenarios.iter().map(|s| s.id).collect(),
+        repeats,
     };
+    let input = RunInput::new(agent.spec.name.clone(), spec, false);
     Ok(backend.create_run(input).await?)
 }
 

@@ -11,6 +11,7 @@ use crate::backend::{Backend, Outcome};
 
 impl Service {
     pub(super) async fn create(&self, input: RunInput) -> Outcome<RunView> {
+        validate::run(&input)?;
         let agent = self.agent(&input.agent).await?;
         let mut spec = input.spec;
         spec.repeats = validate::repeats(spec.repeats)?;

@@ -88,7 +88,15 @@ impl Service {
         };
         let mut batch: Vec<TestResult> = Vec::with_capacity(items.len());
         let mut position: HashMap<(String, u32), usize> = HashMap::new();
+        let mut ids: HashMap<Uuid, usize> = HashMap::new();
         for (i, item) in items.into_iter().enumerate() {
+            if let Some(first) = item.id.and_then(|id| ids.insert(id, i)) {
+                return Err(ProctorError::invalid(format!(
+                    "results[{i}]: id {} is also the id of results[{first}]; one batch may not \
+                     give the same id twice, nothing was stored",
+                    item.id.unwrap_or_default()
+                )));
+            }
             let result = scenarios
                 .resolve(&item)
                 .and_then(|scenario| judge.judge(item, scenario))

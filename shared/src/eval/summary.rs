@@ -111,8 +111,9 @@ impl RunSummary {
             }
             s.cost.add(&r.cost);
             let (i, o) = r.trace.total_tokens();
-            s.input_tokens += i;
-            s.output_tokens += o;
+            // Token counts come from clients; a run's total saturates rather than wraps.
+            s.input_tokens = s.input_tokens.saturating_add(i);
+            s.output_tokens = s.output_tokens.saturating_add(o);
             latencies.extend(r.latency_ms());
         }
         let judged = s.total - s.pending;

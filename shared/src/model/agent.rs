@@ -19,6 +19,7 @@ pub struct Agent {
 /// What an agent is, as its owner declares it (the agent file, `POST /agents`): the part of an
 /// [`Agent`] a client writes, matched by `name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     pub name: String,
     #[serde(default)]
@@ -35,6 +36,7 @@ pub struct AgentSpec {
 
 /// One tool offered to the agent, as an LLM provider would see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ToolSpec {
     pub name: String,
     #[serde(default)]

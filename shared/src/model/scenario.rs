@@ -25,6 +25,7 @@ pub struct Scenario {
 /// One test case as written: the part of a [`Scenario`] a client creates or updates, matched by
 /// `key` within its agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {
     /// Stable, human-readable key (e.g. `refund-over-limit`). Results of different runs are
     /// matched by it, so it must survive edits to the wording.
@@ -82,6 +83,7 @@ pub enum Persona {
 /// response that did not crash.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct Expectations {
     /// The tool calls the agent should make, in order.
     pub expected_tools: Vec<ExpectedStep>,
@@ -110,6 +112,7 @@ pub struct Expectations {
 /// One expected tool call; `args` maps an argument (a dotted path into the arguments object, e.g.
 /// `address.zip`) to how its value is checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExpectedStep {
     pub tool: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -176,6 +179,7 @@ impl SequenceMatch {
 /// Limits on one test case. Each set limit becomes a check.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[serde(deny_unknown_fields)]
 pub struct Budgets {
     pub max_latency_ms: Option<f64>,
     pub max_llm_calls: Option<u32>,

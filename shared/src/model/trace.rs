@@ -114,7 +114,10 @@ impl Trace {
 
     pub fn total_tokens(&self) -> (u64, u64) {
         self.llm_calls.iter().fold((0, 0), |(i, o), c| {
-            (i + c.input_tokens, o + c.output_tokens)
+            (
+                i.saturating_add(c.input_tokens),
+                o.saturating_add(c.output_tokens),
+            )
         })
     }
 }
