@@ -46,6 +46,8 @@ impl Proctor {
             api_token_file: None,
             public_read: false,
             allowed_hosts: Vec::new(),
+            max_connections: 512,
+            idle_timeout_secs: 60.0,
             dist,
             prices: None,
             agents,

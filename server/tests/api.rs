@@ -793,6 +793,47 @@ async fn strict_input_names_the_field_it_refuses() {
     );
 }
 
+/// A client that stops mid-request is cut off, and a flood of silent connections cannot keep
+/// the server from answering: past the connection limit new ones wait, and silent ones are
+/// closed within the idle timeout.
+#[tokio::test]
+async fn silent_connections_are_cut_off_and_a_flood_of_them_leaves_the_server_answering() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::start_with(&[
+        ("PROCTOR_IDLE_TIMEOUT_SECS", "1"),
+        ("PROCTOR_MAX_CONNECTIONS", "20"),
+    ])
+    .await;
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut loris = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    loris
+        .write_all(b"POST /api/v1/agents HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-le")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), loris.read(&mut buf))
+        .await
+        .expect("the half-sent request is cut off, not held");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    let mut flood = Vec::new();
+    for _ in 0..100 {
+        flood.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let fresh = reqwest::Client::new();
+    let health = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        fresh.get(s.url("/api/v1/health")).send(),
+    )
+    .await
+    .expect("the health check answers while 100 silent connections wait")
+    .unwrap();
+    assert_eq!(health.status(), 200);
+    drop(flood);
+}
+
 /// The outcome filter is applied by the server, over every run, and pages with a cursor.
 #[tokio::test]
 async fn runs_filter_by_outcome_on_the_server_and_page_with_a_cursor() {

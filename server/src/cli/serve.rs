@@ -10,7 +10,7 @@ use clap::Args;
 use shared::cost::PriceTable;
 
 use super::run::ExecArgs;
-use crate::http::{self, Access, AllowedHosts, AppState};
+use crate::http::{self, Access, AllowedHosts, AppState, BoundedListener, ClientAddr, Limits};
 use crate::runner::agent_file::AgentFile;
 use crate::runner::worker::work;
 use crate::service::Service;
@@ -49,6 +49,13 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+    /// Connections open at once; more wait until one closes.
+    #[arg(long, env = "PROCTOR_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a connection may move no byte before it is closed (a half-sent request, an idle
+    /// keep-alive).
+    #[arg(long, env = "PROCTOR_IDLE_TIMEOUT_SECS", default_value_t = 60.0)]
+    pub idle_timeout_secs: f64,
     /// The dashboard's built files (Trunk's output).
     #[arg(long, env = "PROCTOR_DIST", default_value = "dist")]
     pub dist: PathBuf,
@@ -141,8 +148,16 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     let addr = listener.local_addr()?;
+    if !(args.idle_timeout_secs > 0.0 && args.idle_timeout_secs.is_finite()) {
+        bail!("--idle-timeout-secs must be a positive number of seconds");
+    }
+    let limits = Limits {
+        max_connections: args.max_connections,
+        idle_timeout: Duration::from_secs_f64(args.idle_timeout_secs),
+    };
+    let listener = BoundedListener::new(listener, limits);
     let app = http::router(AppState::new(service.clone(), access), &args.dist)
-        .into_make_service_with_connect_info::<SocketAddr>();
+        .into_make_service_with_connect_info::<ClientAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

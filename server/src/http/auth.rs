@@ -3,8 +3,6 @@
 //! [`super::access`] for what is open). A route or server function added later is guarded
 //! without anyone remembering to guard it.
 
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
@@ -16,6 +14,7 @@ use shared::{ErrorKind, ProctorError};
 
 use super::access::SESSION_COOKIE;
 use super::extract::ApiJson;
+use super::listener::ClientAddr;
 use super::origin::same_origin_write;
 use super::{ApiError, AppState};
 
@@ -81,7 +80,7 @@ pub async fn session_state(
 /// `POST /session`: checks the token and opens a dashboard session in a cookie.
 pub async fn open_session(
     State(state): State<AppState>,
-    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
     ApiJson(input): ApiJson<SessionInput>,
 ) -> Result<Response, ApiError> {
     if !state.access.required() {
@@ -89,7 +88,7 @@ pub async fn open_session(
     }
     let id = state
         .access
-        .sign_in(client.map(|c| c.0 .0.ip()), &input.token)?;
+        .sign_in(client.map(|c| c.0 .0 .0.ip()), &input.token)?;
     let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

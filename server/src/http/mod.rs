@@ -8,6 +8,7 @@ mod auth;
 mod error;
 mod events;
 mod extract;
+mod listener;
 mod origin;
 mod results;
 mod runs;
@@ -27,6 +28,7 @@ use tower_http::services::{ServeDir, ServeFile};
 
 pub use access::{Access, MIN_TOKEN_LEN};
 pub use error::ApiError;
+pub use listener::{BoundedListener, ClientAddr, Limits};
 pub use origin::AllowedHosts;
 
 use crate::service::Service;

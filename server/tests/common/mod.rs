@@ -72,6 +72,8 @@ impl Server {
             .env_remove("PROCTOR_API_TOKEN_FILE")
             .env_remove("PROCTOR_PUBLIC_READ")
             .env_remove("PROCTOR_ALLOWED_HOSTS")
+            .env_remove("PROCTOR_MAX_CONNECTIONS")
+            .env_remove("PROCTOR_IDLE_TIMEOUT_SECS")
             .env("PROCTOR_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
