@@ -834,6 +834,93 @@ async fn silent_connections_are_cut_off_and_a_flood_of_them_leaves_the_server_an
     drop(flood);
 }
 
+/// Personal data never reaches the database: free text is redacted (labels and metadata too),
+/// and identifiers that would hold it are refused rather than altered.
+#[tokio::test]
+async fn planted_pii_is_redacted_or_refused_and_never_stored() {
+    let s = Server::start().await;
+    let planted = [
+        "jane.doe@example.com",
+        "4155552671",
+        "415-5552671",
+        "123-45-6789",
+    ];
+    for (i, pii) in planted.iter().enumerate() {
+        let (st, body) = s
+            .post("/api/v1/agents", &json!({"name": format!("bot {pii}")}))
+            .await;
+        assert_eq!(st, 422, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("personal data"),
+            "{body}"
+        );
+        let (st, body) = s
+            .post(
+                "/api/v1/agents",
+                &json!({"name": format!("bot{i}"), "tools": [{"name": format!("call {pii}")}]}),
+            )
+            .await;
+        assert_eq!(st, 422, "{body}");
+    }
+    s.agent_and_run().await;
+    let (st, body) = s
+        .post(
+            "/api/v1/agents/support/scenarios",
+            &json!({"scenarios": [{"key": "refund jane.doe@example.com", "user_message": "m"}]}),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+
+    let (st, run) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "support", "label": format!("for {}", planted[0]),
+                    "metadata": {"owner": planted[1], "ticket": format!("ssn {}", planted[3])}}),
+        )
+        .await;
+    assert_eq!(st, 201, "{run}");
+    assert!(
+        run["run"]["label"]
+            .as_str()
+            .unwrap()
+            .contains("[REDACTED:EMAIL]"),
+        "{run}"
+    );
+    let id = run["run"]["id"].as_str().unwrap();
+    let message = planted.join(" and ");
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{id}/results"),
+            &json!({"results": [{"scenario_key": "pii", "user_message": message,
+                "agent_response": message, "tool_calls": [{"name": "lookup_order",
+                "arguments": {"note": message}, "result": {"contact": message}}],
+                "error": {"kind": "crash", "message": message}}]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(s.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("proctor.db")
+        {
+            stored.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(
+        stored.contains("[REDACTED:"),
+        "the scan reads the database's bytes"
+    );
+    for pii in planted {
+        assert!(!stored.contains(pii), "{pii} is in the database file");
+    }
+}
+
 /// The outcome filter is applied by the server, over every run, and pages with a cursor.
 #[tokio::test]
 async fn runs_filter_by_outcome_on_the_server_and_page_with_a_cursor() {

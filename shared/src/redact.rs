@@ -20,7 +20,8 @@
 //! - **US SSNs**: `ddd-dd-dddd` or `ddd dd dddd` (never with an all-zero group), or nine digits
 //!   right after the word `SSN`.
 //! - **Phone numbers**: US forms (`(555) 123-4567`, `555.123.4567`, `415-5552671`,
-//!   `+1 555 123 4567`) and
+//!   `+1 555 123 4567`, and ten bare digits that form a valid North American number —
+//!   `4155552671`, but not `1732612345` or `3000000000`) and
 //!   international numbers written with a leading `+` (8–15 digits).
 //!
 //! A number-shaped match counts only when it stands alone: not glued to letters, digits or an
@@ -391,7 +392,7 @@ fn patterns() -> &'static Patterns {
             ssn: re(r"\d{3}[- ]\d{2}[- ]\d{4}"),
             ssn_labelled: re(r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b"),
             phone: re(
-                r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
+                r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
             ),
         }
     })

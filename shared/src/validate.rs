@@ -8,6 +8,7 @@ use crate::api::{ResultInput, RunInput, ToolCallInput};
 use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
 use crate::model::{AgentSpec, ArgMatcher, Scenario, ScenarioSpec, ToolCall, Trace};
+use crate::redact::pii_in_text;
 
 /// Tool calls per result above which a result is refused; a real case never comes near it, and
 /// the bound keeps one malformed client from making evaluation quadratic in a huge trace.
@@ -44,6 +45,17 @@ fn name(what: &str, value: &str) -> Result<(), ProctorError> {
     if value.chars().any(char::is_control) {
         return Err(ProctorError::invalid(format!(
             "`{what}` must not hold control characters (newlines, tabs)"
+        )));
+    }
+    // Names are identifiers, kept as given and matched across runs, so they are never
+    // redacted: one that holds personal data is refused instead of silently altered.
+    let pii = pii_in_text(value);
+    if !pii.is_empty() {
+        let kinds: Vec<&str> = pii.0.keys().map(|k| k.as_str()).collect();
+        return Err(ProctorError::invalid(format!(
+            "`{what}` holds what looks like personal data ({}); names are stored as given, so \
+             choose one without it",
+            kinds.join(", ")
         )));
     }
     Ok(())

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use shared::api::{RunEvent, RunInput, RunView};
+use shared::redact::redact_text;
 use shared::{validate, ProctorError, RunStatus, TestRun};
 use uuid::Uuid;
 
@@ -15,7 +16,13 @@ impl Service {
         let agent = self.agent(&input.agent).await?;
         let mut spec = input.spec;
         spec.repeats = validate::repeats(spec.repeats)?;
-        spec.label = spec.label.filter(|l| !l.trim().is_empty());
+        spec.label = spec
+            .label
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| redact_text(&l).0);
+        for value in spec.metadata.values_mut() {
+            *value = redact_text(value).0;
+        }
         if !spec.scenario_ids.is_empty() {
             let found = self.store.scenarios_by_id(&spec.scenario_ids).await?;
             let foreign = spec
