@@ -145,6 +145,7 @@ pub fn redact_result(result: &mut TestResult) {
     let trace = &mut result.trace;
     for call in &mut trace.tool_calls {
         call.error.iter_mut().for_each(&mut scrub);
+        call.call_id.iter_mut().for_each(&mut scrub);
     }
     for call in &mut trace.llm_calls {
         call.error.iter_mut().for_each(&mut scrub);
@@ -306,6 +307,7 @@ fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
                     redact_into(v, counts);
                 }
             }
+            redact_keys(map, counts);
         }
         Value::Array(items) => items.iter_mut().for_each(|v| redact_into(v, counts)),
         Value::String(s) => {
@@ -322,6 +324,31 @@ fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
         }
         Value::Bool(_) | Value::Null => {}
     }
+}
+
+/// Keys can be personal data too (a map from email to order): each is scrubbed like text; two
+/// keys that scrub to the same marker stay apart as `[REDACTED:EMAIL] (2)`, so no value is lost.
+fn redact_keys(map: &mut serde_json::Map<String, Value>, counts: &mut RedactionCounts) {
+    let needs = map.keys().any(|k| !is_clean(k));
+    if !needs {
+        return;
+    }
+    let old = std::mem::take(map);
+    for (key, v) in old {
+        let clean = redact_str(&key, counts).into_owned();
+        let mut unique = clean.clone();
+        let mut n = 2;
+        while map.contains_key(&unique) {
+            unique = format!("{clean} ({n})");
+            n += 1;
+        }
+        map.insert(unique, v);
+    }
+}
+
+/// Whether redaction leaves `text` as it is (nothing to scrub).
+fn is_clean(text: &str) -> bool {
+    matches!(redact_str(text, &mut RedactionCounts::default()), Cow::Borrowed(_))
 }
 
 /// The value of a secret-named key: its scalars are the secret; an object keeps its shape and

@@ -258,10 +258,11 @@ def _redact_secret_value(value, numbers_are_counts, counts):
 
 def _redact_into(value, counts):
     if isinstance(value, dict):
-        return {
-            k: (_redact_secret_value(v, _counts_tokens(k), counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
+        values = [
+            (k, _redact_secret_value(v, _counts_tokens(k), counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
             for k, v in value.items()
-        }
+        ]
+        return _redact_keys(values, counts)
     if isinstance(value, (list, tuple)):
         return [_redact_into(v, counts) for v in value]
     if isinstance(value, str):
@@ -271,6 +272,22 @@ def _redact_into(value, counts):
             counts.add("card")
             return MARKERS["card"]
     return value
+
+
+def _redact_keys(pairs, counts):
+    """Keys can be personal data too: each is scrubbed like text; two keys that scrub to the same
+    marker stay apart as `[REDACTED:EMAIL] (2)`, so no value is lost."""
+    out = {}
+    for k, v in pairs:
+        if isinstance(k, str):
+            clean = _redact_str(k, counts)
+            key, n = clean, 2
+            while key in out:
+                key, n = f"{clean} ({n})", n + 1
+        else:
+            key = k
+        out[key] = v
+    return out
 
 
 def redact(value):
