@@ -603,13 +603,18 @@ async fn a_dashboard_session_is_an_opaque_cookie() {
 async fn cross_site_writes_form_posts_and_foreign_hosts_are_refused() {
     let s = Server::start().await;
     s.agent_and_run().await;
-    let writes = [
-        "/api/v1/agents",
-        "/api/v1/runs",
-        "/api/fn/start_run",
-        "/api/v1/session",
-    ];
-    for path in writes {
+    let fns: Vec<String> = server_functions()
+        .iter()
+        .map(|n| format!("/api/fn/{n}"))
+        .collect();
+    let writes = REST_PROBES
+        .iter()
+        .filter(|(m, _)| *m != "GET")
+        .map(|(m, p)| (*m, p.to_string()))
+        .chain(std::iter::once(("POST", "/api/v1/session".to_string())))
+        .chain(fns.into_iter().map(|p| ("POST", p)));
+    for (method, path) in writes {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         for (header, value) in [
             ("origin", "http://evil.example"),
             ("origin", "null"),
@@ -617,13 +622,13 @@ async fn cross_site_writes_form_posts_and_foreign_hosts_are_refused() {
         ] {
             let resp = s
                 .client
-                .post(s.url(path))
+                .request(method.clone(), s.url(&path))
                 .header(header, value)
                 .json(&json!({"agent": "support", "name": "x", "token": "x"}))
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(resp.status(), 403, "{path} with {header}: {value}");
+            assert_eq!(resp.status(), 403, "{method} {path} with {header}: {value}");
             let body: Value = resp.json().await.unwrap();
             assert_eq!(body["kind"], "forbidden", "{body}");
         }

@@ -26,7 +26,8 @@
 //!
 //! A number-shaped match counts only when it stands alone: not glued to letters, digits or an
 //! identifier's `-`/`/`/`.`, so `ORD-555-123-4567`, UUIDs, ISO dates and prices are left alone.
-//! Strings that hold JSON (tool arguments usually do) are parsed, redacted and re-serialized.
+//! Strings that hold JSON (tool arguments usually do) are parsed, redacted and re-serialized, and
+//! JSON object keys are scrubbed like any text (a map from email to order).
 //! Redacting twice gives the same result as redacting once.
 
 use std::borrow::Cow;
@@ -348,7 +349,10 @@ fn redact_keys(map: &mut serde_json::Map<String, Value>, counts: &mut RedactionC
 
 /// Whether redaction leaves `text` as it is (nothing to scrub).
 fn is_clean(text: &str) -> bool {
-    matches!(redact_str(text, &mut RedactionCounts::default()), Cow::Borrowed(_))
+    matches!(
+        redact_str(text, &mut RedactionCounts::default()),
+        Cow::Borrowed(_)
+    )
 }
 
 /// The value of a secret-named key: its scalars are the secret; an object keeps its shape and
