@@ -46,6 +46,7 @@ impl Proctor {
             api_token_file: None,
             public_read: false,
             allowed_hosts: Vec::new(),
+            max_requests: server::http::DEFAULT_MAX_REQUESTS,
             max_connections: 512,
             idle_timeout_secs: 60.0,
             dist,

@@ -40,6 +40,7 @@ async fn main() {
         api_token_file: None,
         public_read: false,
         allowed_hosts: Vec::new(),
+        max_requests: server::http::DEFAULT_MAX_REQUESTS,
         max_connections: 512,
         idle_timeout_secs: 60.0,
         dist: dir.path().join("no-dist"),

@@ -926,6 +926,43 @@ async fn planted_pii_is_redacted_or_refused_and_never_stored() {
     }
 }
 
+/// Past the limit of requests in flight the server answers 503 at once instead of piling work
+/// up, and the health check still answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saturated_server_sheds_load_with_a_503_and_stays_healthy() {
+    let s = Server::start_with(&[("PROCTOR_MAX_REQUESTS", "1")]).await;
+    let run = s.agent_and_run().await;
+    let sync = s.url(&format!("/api/v1/runs/{run}/results"));
+    let mut shed = None;
+    for round in 0..10 {
+        let big = s
+            .client
+            .post(&sync)
+            .json(&common::results(1000, round * 1000))
+            .send();
+        let probe = async {
+            tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+            let runs = s.client.get(s.url("/api/v1/runs")).send().await.unwrap();
+            let health = s.client.get(s.url("/api/v1/health")).send().await.unwrap();
+            (
+                runs.status().as_u16(),
+                runs.json::<Value>().await.unwrap(),
+                health.status().as_u16(),
+            )
+        };
+        let (stored, (status, body, health)) = tokio::join!(big, probe);
+        assert_eq!(stored.unwrap().status(), 200);
+        assert_eq!(health, 200, "the health check is never shed");
+        if status == 503 {
+            shed = Some(body);
+            break;
+        }
+    }
+    let body = shed.expect("a request beside a 1,000-result sync is shed at a limit of 1");
+    assert_eq!(body["kind"], "unavailable", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("retry"), "{body}");
+}
+
 /// The outcome filter is applied by the server, over every run, and pages with a cursor.
 #[tokio::test]
 async fn runs_filter_by_outcome_on_the_server_and_page_with_a_cursor() {

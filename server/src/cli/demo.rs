@@ -56,6 +56,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         api_token_file: None,
         public_read: false,
         allowed_hosts: Vec::new(),
+        max_requests: crate::http::DEFAULT_MAX_REQUESTS,
         max_connections: 512,
         idle_timeout_secs: 60.0,
         dist: args.dist.clone(),

@@ -49,6 +49,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+    /// API requests handled at once; past it, requests are answered 503 (retry) at once.
+    #[arg(long, env = "PROCTOR_MAX_REQUESTS", default_value_t = http::DEFAULT_MAX_REQUESTS)]
+    pub max_requests: usize,
     /// Connections open at once; more wait until one closes.
     #[arg(long, env = "PROCTOR_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
@@ -156,8 +159,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         idle_timeout: Duration::from_secs_f64(args.idle_timeout_secs),
     };
     let listener = BoundedListener::new(listener, limits);
-    let app = http::router(AppState::new(service.clone(), access), &args.dist)
-        .into_make_service_with_connect_info::<ClientAddr>();
+    let state = AppState::new(service.clone(), access).with_max_requests(args.max_requests);
+    let app = http::router(state, &args.dist).into_make_service_with_connect_info::<ClientAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {

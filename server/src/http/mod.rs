@@ -24,6 +24,7 @@ use axum::response::Html;
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use shared::ProctorError;
+use tokio::sync::Semaphore;
 use tower_http::services::{ServeDir, ServeFile};
 
 pub use access::{Access, MIN_TOKEN_LEN};
@@ -44,7 +45,12 @@ pub struct AppState {
     /// Requests served under `/api/`, shown by `/api/v1/health`: an operator's view of the load,
     /// and the proof that the server's own MCP and worker never call it back over HTTP.
     api_requests: Arc<AtomicU64>,
+    /// API requests handled at once; past it, requests get a 503 instead of piling up.
+    max_requests: usize,
 }
+
+/// API requests handled at once unless the operator says otherwise.
+pub const DEFAULT_MAX_REQUESTS: usize = 64;
 
 impl AppState {
     pub fn new(service: Arc<Service>, access: Access) -> Self {
@@ -52,14 +58,42 @@ impl AppState {
             service,
             access: Arc::new(access),
             api_requests: Arc::default(),
+            max_requests: DEFAULT_MAX_REQUESTS,
         }
     }
+
+    /// At most `n` API requests handled at once.
+    pub fn with_max_requests(mut self, n: usize) -> Self {
+        self.max_requests = n.max(1);
+        self
+    }
+}
+
+/// Sheds load past the semaphore's requests in flight with a 503 the client can act on, rather
+/// than queueing work the server cannot catch up with. One semaphore for every route it wraps
+/// (axum layers each route separately). The health check and live event streams (long-lived by
+/// design) are outside it.
+fn shed_load(router: Router<AppState>, in_flight: &Arc<Semaphore>) -> Router<AppState> {
+    let max = in_flight.available_permits();
+    let shed = tower::ServiceBuilder::new()
+        .layer(axum::error_handling::HandleErrorLayer::new(
+            move |_: tower::BoxError| async move {
+                ApiError(ProctorError::unavailable(format!(
+                    "the server is handling {max} requests already; retry shortly"
+                )))
+            },
+        ))
+        .layer(tower::load_shed::LoadShedLayer::new())
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(
+            in_flight.clone(),
+        ));
+    router.layer(shed)
 }
 
 /// Every route: the API, the server functions, MCP, and the dashboard's files from `dist`.
 pub fn router(state: AppState, dist: &Path) -> Router {
-    let rest = Router::new()
-        .route("/health", get(health))
+    let in_flight = Arc::new(Semaphore::new(state.max_requests));
+    let limited = Router::new()
         .route(
             "/session",
             get(auth::session_state).post(auth::open_session),
@@ -75,18 +109,23 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .route("/runs/{id}", get(runs::get))
         .route("/runs/{id}/status", post(runs::set_status))
         .route("/runs/{id}/results", get(results::list).post(results::sync))
-        .route("/runs/{id}/events", get(events::stream))
         .route("/results/{id}", get(results::get))
         .route("/compare", get(runs::compare))
-        .route("/prices", get(results::prices))
+        .route("/prices", get(results::prices));
+    let rest = shed_load(limited, &in_flight)
+        .route("/health", get(health))
+        .route("/runs/{id}/events", get(events::stream))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found);
     let api = Router::new()
         .nest("/api/v1", rest)
-        .route(
-            "/api/fn/{*name}",
-            post(server_fns::handle).get(server_fns::handle),
-        )
+        .merge(shed_load(
+            Router::new().route(
+                "/api/fn/{*name}",
+                post(server_fns::handle).get(server_fns::handle),
+            ),
+            &in_flight,
+        ))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

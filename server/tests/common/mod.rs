@@ -73,6 +73,7 @@ impl Server {
             .env_remove("PROCTOR_PUBLIC_READ")
             .env_remove("PROCTOR_ALLOWED_HOSTS")
             .env_remove("PROCTOR_MAX_CONNECTIONS")
+            .env_remove("PROCTOR_MAX_REQUESTS")
             .env_remove("PROCTOR_IDLE_TIMEOUT_SECS")
             .env("PROCTOR_LOG", "warn")
             .stdout(Stdio::piped())
