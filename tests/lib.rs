@@ -40,26 +40,20 @@ impl Proctor {
             "build the dashboard first: trunk build --release (bash .ci/test does)"
         );
         let args = ServeArgs {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("proctor.db").display()),
             api_token: token.map(String::from),
-            api_token_file: None,
-            public_read: false,
-            allowed_hosts: Vec::new(),
-            max_requests: server::http::DEFAULT_MAX_REQUESTS,
-            max_connections: 512,
-            idle_timeout_secs: 60.0,
-            dist,
-            prices: None,
             agents,
-            exec: ExecArgs {
-                concurrency: 2,
-                timeout: None,
-                repeats: 1,
-                python: std::env::var("PROCTOR_PYTHON").unwrap_or_else(|_| "python3".into()),
-                results_dir: dir.path().join("results"),
-                no_progress: true,
-            },
+            ..ServeArgs::local(
+                format!("sqlite://{}", dir.path().join("proctor.db").display()),
+                dist,
+                ExecArgs {
+                    concurrency: 2,
+                    timeout: None,
+                    repeats: 1,
+                    python: std::env::var("PROCTOR_PYTHON").unwrap_or_else(|_| "python3".into()),
+                    results_dir: dir.path().join("results"),
+                    no_progress: true,
+                },
+            )
         };
         let running = serve::start(&args).await.unwrap();
         let mut headers = reqwest::header::HeaderMap::new();

@@ -33,20 +33,10 @@ async fn main() {
         server::announce::address(&mut fake, "fake LLM listening on ", Duration::from_secs(60))
             .unwrap();
 
-    let args = ServeArgs {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("bench.db").display()),
-        api_token: None,
-        api_token_file: None,
-        public_read: false,
-        allowed_hosts: Vec::new(),
-        max_requests: server::http::DEFAULT_MAX_REQUESTS,
-        max_connections: 512,
-        idle_timeout_secs: 60.0,
-        dist: dir.path().join("no-dist"),
-        prices: None,
-        agents: vec![],
-        exec: server::cli::run::ExecArgs {
+    let args = ServeArgs::local(
+        format!("sqlite://{}", dir.path().join("bench.db").display()),
+        dir.path().join("no-dist"),
+        server::cli::run::ExecArgs {
             concurrency: 1,
             timeout: None,
             repeats: 1,
@@ -54,7 +44,7 @@ async fn main() {
             results_dir: dir.path().join("results"),
             no_progress: true,
         },
-    };
+    );
     let server = serve::start(&args).await.unwrap();
     // Over HTTP, as `proctor run` talks to a server.
     let client: Arc<dyn Backend> = Arc::new(ApiClient::new(&server.url(), None));

@@ -16,3 +16,4 @@ pub mod session;
 pub mod sign_in;
 pub mod summary_cards;
 pub mod token_unlock;
+pub mod url_filter;

@@ -2,33 +2,18 @@
 //! starts again from the first page.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use shared::eval::FailureCategory;
 use shared::ResultStatus;
+
+use super::url_filter::url_filter;
 
 /// The filters of the results of run `run`.
 #[component]
 pub fn ResultFilters(run: Signal<String>) -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.read().get(k).unwrap_or_default();
-    let navigate = use_navigate();
-    let set = move |key: &'static str, value: String| {
-        let mut q = query.get_untracked();
-        q.remove("cursor");
-        if value.is_empty() {
-            q.remove(key);
-        } else {
-            q.replace(key, value);
-        }
-        navigate(
-            &format!("/runs/{}{}", run.get_untracked(), q.to_query_string()),
-            Default::default(),
-        );
-    };
-    let on = move |key: &'static str| {
-        let set = set.clone();
-        move |ev| set(key, event_target_value(&ev))
-    };
+    let on = url_filter(move || format!("/runs/{}", run.get_untracked()));
     view! {
         <div class="filters" role="search">
             <select aria-label="Status" on:change=on("status")>

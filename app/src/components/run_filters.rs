@@ -2,7 +2,9 @@
 //! can be shared; changing one starts again from the newest page.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
+
+use super::url_filter::url_filter;
 
 /// The query parameters the filters own, in the order `list_runs` takes them.
 pub const RUN_FILTERS: [&str; 6] = ["agent", "status", "source", "outcome", "since", "until"];
@@ -11,21 +13,7 @@ pub const RUN_FILTERS: [&str; 6] = ["agent", "status", "source", "outcome", "sin
 pub fn RunFilters() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.read().get(k).unwrap_or_default();
-    let navigate = use_navigate();
-    let set = move |key: &'static str, value: String| {
-        let mut q = query.get_untracked();
-        q.remove("cursor");
-        if value.is_empty() {
-            q.remove(key);
-        } else {
-            q.replace(key, value);
-        }
-        navigate(&format!("/runs{}", q.to_query_string()), Default::default());
-    };
-    let on = move |key: &'static str| {
-        let set = set.clone();
-        move |ev| set(key, event_target_value(&ev))
-    };
+    let on = url_filter(|| "/runs".to_string());
     view! {
         <div class="filters" role="search">
             <input type="search" placeholder="Agent name" aria-label="Agent"

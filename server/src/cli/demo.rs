@@ -51,18 +51,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let agent = AgentFile::load(&args.example)?;
     let serve_args = ServeArgs {
         addr: args.addr,
-        database_url: format!("sqlite://{}", args.database.display()),
-        api_token: None,
-        api_token_file: None,
-        public_read: false,
-        allowed_hosts: Vec::new(),
-        max_requests: crate::http::DEFAULT_MAX_REQUESTS,
-        max_connections: 512,
-        idle_timeout_secs: 60.0,
-        dist: args.dist.clone(),
-        prices: None,
         agents: vec![args.example.clone()],
-        exec: args.exec.clone(),
+        ..ServeArgs::local(
+            format!("sqlite://{}", args.database.display()),
+            args.dist.clone(),
+            args.exec.clone(),
+        )
     };
 
     let (_fake, fake_url) = start_fake_llm(&args.exec.python)?;

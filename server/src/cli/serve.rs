@@ -53,11 +53,11 @@ pub struct ServeArgs {
     #[arg(long, env = "PROCTOR_MAX_REQUESTS", default_value_t = http::DEFAULT_MAX_REQUESTS)]
     pub max_requests: usize,
     /// Connections open at once; more wait until one closes.
-    #[arg(long, env = "PROCTOR_MAX_CONNECTIONS", default_value_t = 512)]
+    #[arg(long, env = "PROCTOR_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Seconds a connection may move no byte before it is closed (a half-sent request, an idle
     /// keep-alive).
-    #[arg(long, env = "PROCTOR_IDLE_TIMEOUT_SECS", default_value_t = 60.0)]
+    #[arg(long, env = "PROCTOR_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_IDLE_TIMEOUT_SECS)]
     pub idle_timeout_secs: f64,
     /// The dashboard's built files (Trunk's output).
     #[arg(long, env = "PROCTOR_DIST", default_value = "dist")]
@@ -72,6 +72,34 @@ pub struct ServeArgs {
     pub agents: Vec<PathBuf>,
     #[command(flatten)]
     pub exec: ExecArgs,
+}
+
+/// Connections open at once unless the operator says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Seconds a silent connection stays open unless the operator says otherwise.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 60.0;
+
+impl ServeArgs {
+    /// A server for one user on this machine: loopback on a free port, no token, every limit at
+    /// its default, the database at `database_url`. The demo, the end-to-end tests and the
+    /// benchmarks start from it and change what they need.
+    pub fn local(database_url: String, dist: PathBuf, exec: ExecArgs) -> ServeArgs {
+        ServeArgs {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
+            api_token: None,
+            api_token_file: None,
+            public_read: false,
+            allowed_hosts: Vec::new(),
+            max_requests: http::DEFAULT_MAX_REQUESTS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout_secs: DEFAULT_IDLE_TIMEOUT_SECS,
+            dist,
+            prices: None,
+            agents: Vec::new(),
+            exec,
+        }
+    }
 }
 
 /// A server listening and serving in the background.
