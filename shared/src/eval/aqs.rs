@@ -15,11 +15,10 @@
 //! `AQS = Σ wᵢ·cᵢ ÷ Σ wᵢ` over the measured components, with weights pass rate 0.5, severity 0.3,
 //! coverage 0.1, consistency 0.1, rounded to one decimal.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::{Deserialize, Serialize};
 
 use super::classify::{FailureCategory, Severity};
+use super::tally::RunTally;
 use crate::model::TestResult;
 
 pub const WEIGHT_PASS_RATE: f64 = 0.5;
@@ -100,69 +99,34 @@ fn round1(x: f64) -> f64 {
 impl Aqs {
     /// The AQS of `results`; `None` when none of them has been judged yet.
     pub fn compute(results: &[TestResult], agent_tools: &[String]) -> Option<Aqs> {
-        let judged: Vec<&TestResult> = results.iter().filter(|r| r.status.is_judged()).collect();
-        if judged.is_empty() {
+        Self::of_tally(&RunTally::of(results), agent_tools)
+    }
+
+    /// The AQS of a run's sums (see [`RunTally`]); `None` before any result is judged.
+    pub fn of_tally(tally: &RunTally, agent_tools: &[String]) -> Option<Aqs> {
+        let judged = tally.judged();
+        if judged == 0 {
             return None;
         }
-        let n = judged.len() as f64;
+        let n = judged as f64;
+        let pass_rate = 100.0 * tally.passed() as f64 / n;
+        let severity = 100.0 * (1.0 - tally.penalty as f64 / (MAX_RESULT_PENALTY * n));
 
-        let passed = judged.iter().filter(|r| r.status.is_pass()).count() as f64;
-        let pass_rate = 100.0 * passed / n;
-
-        let penalty: f64 = judged
-            .iter()
-            .map(|r| {
-                let sum: f64 = r
-                    .evaluation
-                    .failures
-                    .iter()
-                    .map(|f| severity_weight(f.severity))
-                    .sum();
-                sum.min(MAX_RESULT_PENALTY)
-            })
-            .sum();
-        let severity = 100.0 * (1.0 - penalty / (MAX_RESULT_PENALTY * n));
-
-        let categories: BTreeSet<FailureCategory> = judged
-            .iter()
-            .flat_map(|r| r.evaluation.checks.iter().map(|c| c.category))
-            .filter(|c| FailureCategory::CHECKABLE.contains(c))
-            .collect();
-        let category_coverage = categories.len() as f64 / FailureCategory::CHECKABLE.len() as f64;
+        let category_coverage =
+            tally.checked.len() as f64 / FailureCategory::CHECKABLE.len() as f64;
         let coverage = if agent_tools.is_empty() {
             100.0 * category_coverage
         } else {
-            let exercised: BTreeSet<&str> = judged
-                .iter()
-                .flat_map(|r| {
-                    let expected = r.evaluation.diff.iter().flat_map(|d| d.expected.iter());
-                    let called = r.trace.tool_calls.iter().map(|c| &c.name);
-                    expected.chain(called).map(String::as_str)
-                })
-                .collect();
             let tools = agent_tools
                 .iter()
-                .filter(|t| exercised.contains(t.as_str()))
+                .filter(|t| tally.exercised.contains_key(*t))
                 .count();
             let tool_coverage = tools as f64 / agent_tools.len() as f64;
             100.0 * (tool_coverage + category_coverage) / 2.0
         };
 
-        let mut attempts: BTreeMap<&str, Vec<bool>> = BTreeMap::new();
-        for r in &judged {
-            attempts
-                .entry(r.scenario_key.as_str())
-                .or_default()
-                .push(r.status.is_pass());
-        }
-        let repeated: Vec<&Vec<bool>> = attempts.values().filter(|a| a.len() > 1).collect();
-        let consistency = (!repeated.is_empty()).then(|| {
-            let agree = repeated
-                .iter()
-                .filter(|a| a.iter().all(|p| *p == a[0]))
-                .count();
-            100.0 * agree as f64 / repeated.len() as f64
-        });
+        let consistency = (tally.repeated_cases > 0)
+            .then(|| 100.0 * tally.agreeing_cases as f64 / tally.repeated_cases as f64);
 
         let mut weighted =
             WEIGHT_PASS_RATE * pass_rate + WEIGHT_SEVERITY * severity + WEIGHT_COVERAGE * coverage;

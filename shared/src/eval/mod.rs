@@ -7,6 +7,7 @@ pub mod classify;
 pub mod compare;
 pub mod diff;
 pub mod summary;
+pub mod tally;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ pub use classify::{Failure, FailureCategory, Severity};
 pub use compare::{CaseChange, CaseComparison, RunComparison};
 pub use diff::{DiffOp, SequenceDiff};
 pub use summary::RunSummary;
+pub use tally::{CaseTally, RunTally, RunTiming, Verdict};
 
 use crate::model::ResultStatus;
 

@@ -1,15 +1,16 @@
 //! The run summary: the figures a run is judged by at a glance, and what its diffs have in
 //! common.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::aqs::Aqs;
 use super::classify::{FailureCategory, Severity};
-use super::diff::DiffOp;
+use super::tally::{RunTally, RunTiming};
 use crate::cost::CostEstimate;
-use crate::model::{ResultStatus, TestResult, TestRun};
+use crate::model::{TestResult, TestRun};
 use crate::redact::RedactionCounts;
 
 /// A run's figures: counts, pass rate, AQS, failures by category and severity, cost, tokens,
@@ -83,124 +84,47 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+    Some(sorted[nearest_rank(sorted.len() as u64, p) as usize - 1])
+}
+
+/// The 1-based rank of the `p`th percentile among `n` values (nearest-rank method): what a
+/// store asks its latency index for.
+pub fn nearest_rank(n: u64, p: f64) -> u64 {
+    ((p / 100.0 * n as f64).ceil() as u64).clamp(1, n.max(1))
 }
 
 impl RunSummary {
+    /// The summary of a run's results held in memory; a store keeps the same figures as a
+    /// [`RunTally`] instead and reads [`RunTiming`] off its indexes.
     pub fn compute(run: Option<&TestRun>, results: &[TestResult], agent_tools: &[String]) -> Self {
-        let mut s = RunSummary {
-            total: results.len() as u64,
-            ..Default::default()
-        };
-        let mut latencies = Vec::new();
-        for r in results {
-            match r.status {
-                ResultStatus::Passed => s.passed += 1,
-                ResultStatus::Failed => s.failed += 1,
-                ResultStatus::Error => s.errored += 1,
-                ResultStatus::Pending => s.pending += 1,
-            }
-            let categories: BTreeSet<FailureCategory> =
-                r.evaluation.failures.iter().map(|f| f.category).collect();
-            for c in categories {
-                *s.failure_breakdown.entry(c).or_default() += 1;
-            }
-            for f in &r.evaluation.failures {
-                *s.severity_breakdown.entry(f.severity).or_default() += 1;
-            }
-            s.cost.add(&r.cost);
-            let (i, o) = r.trace.total_tokens();
-            // Token counts come from clients; a run's total saturates rather than wraps.
-            s.input_tokens = s.input_tokens.saturating_add(i);
-            s.output_tokens = s.output_tokens.saturating_add(o);
-            latencies.extend(r.latency_ms());
-        }
-        let judged = s.total - s.pending;
-        s.pass_rate = (judged > 0).then(|| s.passed as f64 / judged as f64);
-        s.aqs = Aqs::compute(results, agent_tools);
-        s.cost_per_result_usd = (s.total > 0).then(|| s.cost.usd / s.total as f64);
+        RunTally::of(results).summary(agent_tools, RunTiming::of(run, results))
+    }
+}
+
+impl RunTiming {
+    /// The latency percentiles and wall clock of results held in memory.
+    pub fn of(run: Option<&TestRun>, results: &[TestResult]) -> Self {
+        let mut latencies: Vec<f64> = results.iter().filter_map(|r| r.latency_ms()).collect();
         latencies.sort_by(f64::total_cmp);
-        s.latency_p50_ms = percentile(&latencies, 50.0);
-        s.latency_p95_ms = percentile(&latencies, 95.0);
-        s.duration_ms = wall_clock_ms(run, results);
-        s.insights = DiffInsights::compute(results);
-        s
+        let first = results.iter().map(|r| r.created_at).min();
+        let last = results.iter().map(|r| r.created_at).max();
+        RunTiming {
+            latency_p50_ms: percentile(&latencies, 50.0),
+            latency_p95_ms: percentile(&latencies, 95.0),
+            duration_ms: wall_clock_ms(run, first, last),
+        }
     }
 }
 
-fn wall_clock_ms(run: Option<&TestRun>, results: &[TestResult]) -> Option<f64> {
-    let start = run
-        .and_then(|r| r.started_at)
-        .or_else(|| results.iter().map(|r| r.created_at).min())?;
-    let end = run
-        .and_then(|r| r.finished_at)
-        .or_else(|| results.iter().map(|r| r.created_at).max())?;
+/// The run's start (or its first result) to its end (or its latest result).
+pub fn wall_clock_ms(
+    run: Option<&TestRun>,
+    first_result: Option<DateTime<Utc>>,
+    last_result: Option<DateTime<Utc>>,
+) -> Option<f64> {
+    let start = run.and_then(|r| r.started_at).or(first_result)?;
+    let end = run.and_then(|r| r.finished_at).or(last_result)?;
     Some((end - start).num_milliseconds().max(0) as f64)
-}
-
-impl DiffInsights {
-    pub fn compute(results: &[TestResult]) -> Self {
-        let mut steps: BTreeMap<(StepIssue, &str), u64> = BTreeMap::new();
-        let mut hallucinated: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut offered: BTreeSet<&str> = BTreeSet::new();
-        let mut chosen: BTreeSet<&str> = BTreeSet::new();
-        let mut redactions = RedactionCounts::default();
-        let mut with_diff = 0;
-        for r in results {
-            redactions.merge(&r.trace.redactions);
-            for call in &r.trace.llm_calls {
-                offered.extend(call.tools_offered.iter().map(String::as_str));
-                chosen.extend(call.tools_chosen.iter().map(String::as_str));
-            }
-            chosen.extend(r.trace.tool_calls.iter().map(|c| c.name.as_str()));
-            let Some(diff) = &r.evaluation.diff else {
-                continue;
-            };
-            with_diff += 1;
-            let per_case: BTreeSet<(StepIssue, &str)> = diff
-                .ops
-                .iter()
-                .filter_map(|op| match op {
-                    DiffOp::Missing { tool, .. } => Some((StepIssue::Missing, tool.as_str())),
-                    DiffOp::Extra { tool, .. } => Some((StepIssue::Extra, tool.as_str())),
-                    DiffOp::Reordered { tool, .. } => Some((StepIssue::Reordered, tool.as_str())),
-                    DiffOp::Match { .. } => None,
-                })
-                .collect();
-            for key in per_case {
-                *steps.entry(key).or_default() += 1;
-            }
-            let tools: BTreeSet<&str> = diff.hallucinated.iter().map(|h| h.tool.as_str()).collect();
-            for t in tools {
-                *hallucinated.entry(t).or_default() += 1;
-            }
-        }
-        let mut common_steps: Vec<StepStat> = steps
-            .into_iter()
-            .map(|((issue, tool), cases)| StepStat {
-                tool: tool.to_string(),
-                issue,
-                cases,
-                of_cases: with_diff,
-            })
-            .collect();
-        common_steps.sort_by(|a, b| b.cases.cmp(&a.cases).then(a.tool.cmp(&b.tool)));
-        let mut hallucinated: Vec<ToolCount> = hallucinated
-            .into_iter()
-            .map(|(tool, cases)| ToolCount {
-                tool: tool.to_string(),
-                cases,
-            })
-            .collect();
-        hallucinated.sort_by(|a, b| b.cases.cmp(&a.cases).then(a.tool.cmp(&b.tool)));
-        DiffInsights {
-            common_steps,
-            offered_never_chosen: offered.difference(&chosen).map(|s| s.to_string()).collect(),
-            hallucinated,
-            redactions,
-        }
-    }
 }
 
 #[cfg(test)]
