@@ -211,3 +211,92 @@ fn summary_counts_breakdowns_latency_and_common_steps() {
     );
     assert_eq!(s.insights.redactions.get(PiiKind::Email), 20);
 }
+
+/// Pages of any size, followed cursor by cursor, list every case once and in the order of the
+/// one-page comparison; a change filter lists only that kind; the counts cover every case.
+#[test]
+fn pages_followed_by_cursor_list_every_case_once_in_order() {
+    use shared::eval::compare::{CasePage, CaseRow, Comparer};
+    let mut base = Vec::new();
+    let mut head = Vec::new();
+    for i in 0..40 {
+        let key = format!("case-{i:02}");
+        match i % 5 {
+            0 => {
+                base.push(passing(&key, 1));
+                head.push(failing(&key, 1, &[ForbiddenTools]));
+            }
+            1 => head.push(passing(&key, 1)),
+            2 => base.push(passing(&key, 1)),
+            _ => {
+                base.push(passing(&key, 1));
+                head.push(passing(&key, 1));
+            }
+        }
+    }
+    let whole = compare(&base, &head);
+    assert_eq!(whole.next_cursor, None);
+    let rows = |results: &[TestResult], key: &str| -> Vec<CaseRow> {
+        results
+            .iter()
+            .filter(|r| r.scenario_key == key)
+            .map(CaseRow::from)
+            .collect()
+    };
+    let page_through = |change: Option<CaseChange>, limit: usize| {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let mut comparer = Comparer::new(CasePage {
+                change,
+                after: after.clone(),
+                limit,
+            });
+            for i in 0..40 {
+                let key = format!("case-{i:02}");
+                comparer.case(&key, &rows(&base, &key), &rows(&head, &key));
+            }
+            let page = comparer.finish(
+                Uuid::nil(),
+                Uuid::max(),
+                Default::default(),
+                Default::default(),
+            );
+            assert!(page.cases.len() <= limit);
+            assert_eq!(
+                page.counts, whole.counts,
+                "counts cover every case on every page"
+            );
+            seen.extend(
+                page.cases
+                    .iter()
+                    .map(|c| (c.change, c.scenario_key.clone())),
+            );
+            match page.next_cursor {
+                Some(cursor) => after = Some(CasePage::parse_cursor(&cursor).unwrap()),
+                None => return seen,
+            }
+        }
+    };
+    let all: Vec<_> = whole
+        .cases
+        .iter()
+        .map(|c| (c.change, c.scenario_key.clone()))
+        .collect();
+    for limit in [1, 3, 7, 40, 100] {
+        assert_eq!(page_through(None, limit), all, "pages of {limit}");
+    }
+    let regressions = page_through(Some(CaseChange::Regression), 3);
+    assert_eq!(
+        regressions.len() as u64,
+        whole.count(CaseChange::Regression)
+    );
+    assert!(regressions
+        .iter()
+        .all(|(c, _)| *c == CaseChange::Regression));
+    assert_eq!(
+        CasePage::parse_cursor("regression:a:b"),
+        Some((CaseChange::Regression, "a:b".into()))
+    );
+    assert_eq!(CasePage::parse_cursor("nonsense"), None);
+}

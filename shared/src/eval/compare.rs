@@ -23,7 +23,7 @@ use super::aqs::{Aqs, AqsComponents};
 use super::classify::FailureCategory;
 use super::summary::RunSummary;
 use crate::model::names::snake_case_names;
-use crate::model::TestResult;
+use crate::model::{ResultStatus, TestResult};
 
 pub const COST_REGRESSION_RATIO: f64 = 1.5;
 pub const COST_REGRESSION_MIN_USD: f64 = 0.001;
@@ -140,8 +140,12 @@ pub struct RunComparison {
     pub aqs: Option<AqsDelta>,
     /// Cases per kind of change.
     pub counts: BTreeMap<CaseChange, u64>,
-    /// Every case, regressions first, then improvements, flaky, new, removed and unchanged.
+    /// One page of cases: regressions first, then improvements, flaky, new, removed and
+    /// unchanged, each by scenario key.
     pub cases: Vec<CaseComparison>,
+    /// Where the next page of cases starts; `None` on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
     /// Failing results per category on each side, largest change first.
     pub category_shift: Vec<CategoryShift>,
     pub cost_regressions: u64,
@@ -149,32 +153,52 @@ pub struct RunComparison {
     pub path_changes: u64,
 }
 
-fn by_scenario_key(results: &[TestResult]) -> BTreeMap<String, Vec<&TestResult>> {
-    let mut cases: BTreeMap<String, Vec<&TestResult>> = BTreeMap::new();
-    for r in results {
-        cases.entry(r.scenario_key.clone()).or_default().push(r);
-    }
-    cases
+/// The facts of one attempt that a comparison reads — a few columns a store keeps beside each
+/// result, so two large runs are compared without reading a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub id: Uuid,
+    pub scenario_key: String,
+    pub attempt: u32,
+    pub status: ResultStatus,
+    /// The cost when every call was priced.
+    pub known_cost_usd: Option<f64>,
+    pub latency_ms: Option<f64>,
+    pub tool_path: Vec<String>,
 }
 
-fn side(results: &[&TestResult]) -> CaseSide {
-    let judged: Vec<&&TestResult> = results.iter().filter(|r| r.status.is_judged()).collect();
+impl From<&TestResult> for CaseRow {
+    fn from(r: &TestResult) -> Self {
+        CaseRow {
+            id: r.id,
+            scenario_key: r.scenario_key.clone(),
+            attempt: r.attempt,
+            status: r.status,
+            known_cost_usd: r.cost.known_usd(),
+            latency_ms: r.latency_ms(),
+            tool_path: r.trace.tool_names(),
+        }
+    }
+}
+
+fn side(rows: &[CaseRow]) -> CaseSide {
+    let judged: Vec<&CaseRow> = rows.iter().filter(|r| r.status.is_judged()).collect();
     let passed = judged.iter().filter(|r| r.status.is_pass()).count() as u32;
-    let costs: Option<Vec<f64>> = results.iter().map(|r| r.cost.known_usd()).collect();
-    let latencies: Vec<f64> = results.iter().filter_map(|r| r.latency_ms()).collect();
+    let costs: Option<Vec<f64>> = rows.iter().map(|r| r.known_cost_usd).collect();
+    let latencies: Vec<f64> = rows.iter().filter_map(|r| r.latency_ms).collect();
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let first = results
+    let first = rows
         .iter()
         .min_by_key(|r| r.attempt)
         .expect("a side has at least one result");
     CaseSide {
-        result_ids: results.iter().map(|r| r.id).collect(),
-        attempts: results.len() as u32,
+        result_ids: rows.iter().map(|r| r.id).collect(),
+        attempts: rows.len() as u32,
         passed,
         pass_rate: (!judged.is_empty()).then(|| passed as f64 / judged.len() as f64),
         mean_cost_usd: costs.as_deref().and_then(mean),
         mean_latency_ms: mean(&latencies),
-        tool_path: first.trace.tool_names(),
+        tool_path: first.tool_path.clone(),
     }
 }
 
@@ -246,67 +270,109 @@ fn component_deltas(base: &AqsComponents, head: &AqsComponents) -> ComponentDelt
     }
 }
 
-impl RunComparison {
-    /// Compares two runs. The summaries are passed in (computed once by the caller, who knows
-    /// each run's agent tools and timing).
-    pub fn compute(
+/// Which cases a comparison lists: one page of them in the order of [`RunComparison::cases`],
+/// optionally of one kind of change only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CasePage {
+    pub change: Option<CaseChange>,
+    /// The page starts after this case (as [`RunComparison::next_cursor`] names it).
+    pub after: Option<(CaseChange, String)>,
+    pub limit: usize,
+}
+
+impl CasePage {
+    /// Every case, on one page.
+    pub fn all() -> Self {
+        CasePage {
+            change: None,
+            after: None,
+            limit: usize::MAX,
+        }
+    }
+
+    /// Reads a cursor this module wrote (`change:scenario_key`).
+    pub fn parse_cursor(cursor: &str) -> Option<(CaseChange, String)> {
+        let (change, key) = cursor.split_once(':')?;
+        Some((change.parse().ok()?, key.to_string()))
+    }
+
+    fn cursor(change: CaseChange, key: &str) -> String {
+        format!("{change}:{key}")
+    }
+
+    fn wants(&self, change: CaseChange, key: &str) -> bool {
+        self.change.is_none_or(|c| c == change)
+            && self
+                .after
+                .as_ref()
+                .is_none_or(|(c, k)| (change, key) > (*c, k.as_str()))
+    }
+}
+
+/// Compares two runs case by case as their attempts stream in, in scenario-key order, keeping
+/// the counts of every case but only the cases of one page: memory is bounded by the page, not
+/// by the runs.
+pub struct Comparer {
+    page: CasePage,
+    counts: BTreeMap<CaseChange, u64>,
+    cost_regressions: u64,
+    latency_regressions: u64,
+    path_changes: u64,
+    /// Per kind of change, the first cases the page wants (never more than the page holds).
+    listed: BTreeMap<CaseChange, Vec<CaseComparison>>,
+    wanted: u64,
+}
+
+impl Comparer {
+    pub fn new(page: CasePage) -> Self {
+        Comparer {
+            page,
+            counts: BTreeMap::new(),
+            cost_regressions: 0,
+            latency_regressions: 0,
+            path_changes: 0,
+            listed: BTreeMap::new(),
+            wanted: 0,
+        }
+    }
+
+    /// One case: its attempts in the base run and in the head run (at least one side has some).
+    /// Cases must come in ascending key order.
+    pub fn case(&mut self, key: &str, base: &[CaseRow], head: &[CaseRow]) {
+        let side_of = |rows: &[CaseRow]| (!rows.is_empty()).then(|| side(rows));
+        let case = compare_case(key, side_of(base), side_of(head));
+        *self.counts.entry(case.change).or_default() += 1;
+        self.cost_regressions += u64::from(case.cost_regression);
+        self.latency_regressions += u64::from(case.latency_regression);
+        self.path_changes += u64::from(case.path_changed);
+        if self.page.wants(case.change, key) {
+            self.wanted += 1;
+            let listed = self.listed.entry(case.change).or_default();
+            if listed.len() < self.page.limit {
+                listed.push(case);
+            }
+        }
+    }
+
+    /// The comparison. The summaries come from the caller, who keeps them per run.
+    pub fn finish(
+        self,
         base_run_id: Uuid,
         head_run_id: Uuid,
-        base_results: &[TestResult],
-        head_results: &[TestResult],
         base: RunSummary,
         head: RunSummary,
-    ) -> Self {
-        let base_cases = by_scenario_key(base_results);
-        let head_cases = by_scenario_key(head_results);
-        let keys: BTreeSet<&String> = base_cases.keys().chain(head_cases.keys()).collect();
-        let mut cases: Vec<CaseComparison> = keys
-            .into_iter()
-            .map(|k| {
-                compare_case(
-                    k,
-                    base_cases.get(k).map(|r| side(r)),
-                    head_cases.get(k).map(|r| side(r)),
-                )
-            })
+    ) -> RunComparison {
+        let mut cases: Vec<CaseComparison> = self
+            .listed
+            .into_values()
+            .flatten()
+            .take(self.page.limit)
             .collect();
-        cases.sort_by(|a, b| {
-            a.change
-                .cmp(&b.change)
-                .then_with(|| a.scenario_key.cmp(&b.scenario_key))
-        });
-
-        let mut counts = BTreeMap::new();
-        for c in &cases {
-            *counts.entry(c.change).or_default() += 1;
-        }
-
-        let categories: BTreeSet<FailureCategory> = base
-            .failure_breakdown
-            .keys()
-            .chain(head.failure_breakdown.keys())
-            .copied()
-            .collect();
-        let mut category_shift: Vec<CategoryShift> = categories
-            .into_iter()
-            .map(|category| {
-                let b = base.failure_breakdown.get(&category).copied().unwrap_or(0);
-                let h = head.failure_breakdown.get(&category).copied().unwrap_or(0);
-                CategoryShift {
-                    category,
-                    base: b,
-                    head: h,
-                    delta: h as i64 - b as i64,
-                }
-            })
-            .collect();
-        category_shift.sort_by(|a, b| {
-            b.delta
-                .abs()
-                .cmp(&a.delta.abs())
-                .then(a.category.cmp(&b.category))
-        });
-
+        cases.shrink_to_fit();
+        let next_cursor = (self.wanted > cases.len() as u64)
+            .then(|| cases.last())
+            .flatten()
+            .map(|c| CasePage::cursor(c.change, &c.scenario_key));
         let aqs = match (&base.aqs, &head.aqs) {
             (Some(b), Some(h)) => Some(aqs_delta(b, h)),
             _ => None,
@@ -315,15 +381,80 @@ impl RunComparison {
             base_run_id,
             head_run_id,
             aqs,
-            counts,
-            cost_regressions: cases.iter().filter(|c| c.cost_regression).count() as u64,
-            latency_regressions: cases.iter().filter(|c| c.latency_regression).count() as u64,
-            path_changes: cases.iter().filter(|c| c.path_changed).count() as u64,
+            category_shift: category_shift(&base, &head),
+            counts: self.counts,
+            cost_regressions: self.cost_regressions,
+            latency_regressions: self.latency_regressions,
+            path_changes: self.path_changes,
             cases,
-            category_shift,
+            next_cursor,
             base,
             head,
         }
+    }
+}
+
+fn category_shift(base: &RunSummary, head: &RunSummary) -> Vec<CategoryShift> {
+    let categories: BTreeSet<FailureCategory> = base
+        .failure_breakdown
+        .keys()
+        .chain(head.failure_breakdown.keys())
+        .copied()
+        .collect();
+    let mut shift: Vec<CategoryShift> = categories
+        .into_iter()
+        .map(|category| {
+            let b = base.failure_breakdown.get(&category).copied().unwrap_or(0);
+            let h = head.failure_breakdown.get(&category).copied().unwrap_or(0);
+            CategoryShift {
+                category,
+                base: b,
+                head: h,
+                delta: h as i64 - b as i64,
+            }
+        })
+        .collect();
+    shift.sort_by(|a, b| {
+        b.delta
+            .abs()
+            .cmp(&a.delta.abs())
+            .then(a.category.cmp(&b.category))
+    });
+    shift
+}
+
+impl RunComparison {
+    /// Compares two runs held in memory, every case on one page. The summaries are passed in
+    /// (computed once by the caller, who knows each run's agent tools and timing).
+    pub fn compute(
+        base_run_id: Uuid,
+        head_run_id: Uuid,
+        base_results: &[TestResult],
+        head_results: &[TestResult],
+        base: RunSummary,
+        head: RunSummary,
+    ) -> Self {
+        let by_key = |results: &[TestResult]| {
+            let mut cases: BTreeMap<String, Vec<CaseRow>> = BTreeMap::new();
+            for r in results {
+                cases
+                    .entry(r.scenario_key.clone())
+                    .or_default()
+                    .push(r.into());
+            }
+            cases
+        };
+        let base_cases = by_key(base_results);
+        let head_cases = by_key(head_results);
+        let keys: BTreeSet<&String> = base_cases.keys().chain(head_cases.keys()).collect();
+        let mut comparer = Comparer::new(CasePage::all());
+        for key in keys {
+            let rows = |cases: &BTreeMap<String, Vec<CaseRow>>| {
+                cases.get(key).cloned().unwrap_or_default()
+            };
+            comparer.case(key, &rows(&base_cases), &rows(&head_cases));
+        }
+        comparer.finish(base_run_id, head_run_id, base, head)
     }
 
     pub fn count(&self, change: CaseChange) -> u64 {
