@@ -6,6 +6,7 @@
 //! verdicts and errors are the same types.
 
 use async_trait::async_trait;
+use shared::api::CompareFilter;
 use shared::api::{
     Page, ResultFilter, ResultRow, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput,
     SyncOutput,
@@ -53,5 +54,11 @@ pub trait Backend: Send + Sync {
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput>;
     async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>>;
     async fn result(&self, id: Uuid) -> Outcome<TestResult>;
-    async fn compare(&self, base: Uuid, head: Uuid) -> Outcome<RunComparison>;
+    /// Compares two runs: counts over every case, one page of the cases `filter` asks for.
+    async fn compare(
+        &self,
+        base: Uuid,
+        head: Uuid,
+        filter: &CompareFilter,
+    ) -> Outcome<RunComparison>;
 }

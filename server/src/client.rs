@@ -1,6 +1,7 @@
 //! A typed client for Proctor's REST API: the [`Backend`] of every process that is not the
 //! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
 
+use shared::api::CompareFilter;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -223,8 +224,16 @@ impl Backend for ApiClient {
             .await
     }
 
-    async fn compare(&self, base: Uuid, head: Uuid) -> Outcome<RunComparison> {
-        let query = [("base", base), ("head", head)];
+    async fn compare(
+        &self,
+        base: Uuid,
+        head: Uuid,
+        filter: &CompareFilter,
+    ) -> Outcome<RunComparison> {
+        let mut query = vec![("base", base.to_string()), ("head", head.to_string())];
+        query.extend(filter.change.map(|c| ("change", c.to_string())));
+        query.extend(filter.cursor.clone().map(|c| ("cursor", c)));
+        query.extend(filter.limit.map(|l| ("limit", l.to_string())));
         self.get("/compare", &query, "comparing runs").await
     }
 }

@@ -3,6 +3,7 @@
 //! `Malformed` error the page can show, not a failed request.
 
 use app::api::{DashboardData, ResultsQuery, RunsQuery};
+use shared::api::CompareFilter;
 use shared::api::RunView;
 use shared::api::{AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput};
 use shared::eval::RunComparison;
@@ -99,7 +100,13 @@ impl DashboardData for Service {
     }
 
     async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError> {
-        Backend::compare(self, id("base run", base)?, id("head run", head)?).await
+        Backend::compare(
+            self,
+            id("base run", base)?,
+            id("head run", head)?,
+            &CompareFilter::default(),
+        )
+        .await
     }
 
     async fn agents(&self) -> Result<Vec<Agent>, ProctorError> {

@@ -2,6 +2,7 @@
 //! clients. Every tool calls a [`Backend`]: the service itself at `proctor serve`'s `/mcp`, the
 //! REST API from `proctor mcp` over stdio — the same evaluation, redaction and storage either way.
 
+use shared::api::CompareFilter;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -293,7 +294,11 @@ impl ProctorMcp {
         Parameters(a): Parameters<CompareArg>,
     ) -> Result<String, ErrorData> {
         let (base, head) = (run_id(&a.base)?, run_id(&a.head)?);
-        let cmp = self.api.compare(base, head).await.map_err(api_error)?;
+        let cmp = self
+            .api
+            .compare(base, head, &CompareFilter::default())
+            .await
+            .map_err(api_error)?;
         let mut regressions = Vec::new();
         for c in cmp
             .cases
@@ -332,6 +337,7 @@ impl ProctorMcp {
                 "before": c.base.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
                 "after": c.head.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
             })).collect::<Vec<_>>(),
+            "more_cases": cmp.next_cursor.is_some(),
             "cost_regressions": cmp.cases.iter().filter(|c| c.cost_regression).map(|c| &c.scenario_key).collect::<Vec<_>>(),
             "latency_regressions": cmp.cases.iter().filter(|c| c.latency_regression).map(|c| &c.scenario_key).collect::<Vec<_>>(),
         }))

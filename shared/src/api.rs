@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::ProctorError;
+use crate::eval::compare::{CaseChange, CasePage};
 use crate::eval::{Failure, FailureCategory, RunSummary};
 use crate::model::{
     AgentFailure, Expectations, ResultStatus, RunSource, RunStatus, ScenarioSource, TestResult,
@@ -229,6 +231,45 @@ pub struct ResultFilter {
     pub q: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
+}
+
+/// Which cases of a comparison to list: a page (500 cases unless `limit` says; at most 5,000),
+/// optionally of one kind of change. The counts always cover every case.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CompareFilter {
+    pub change: Option<CaseChange>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// Cases per comparison page when the client does not say.
+pub const DEFAULT_COMPARE_PAGE: u32 = 500;
+/// The largest comparison page a client may ask for.
+pub const MAX_COMPARE_PAGE: u32 = 5_000;
+
+impl CompareFilter {
+    /// The page this filter asks for, or why its cursor is not one a comparison wrote.
+    pub fn page(&self) -> Result<CasePage, ProctorError> {
+        let after = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(cursor) => Some(CasePage::parse_cursor(cursor).ok_or_else(|| {
+                ProctorError::malformed(format!(
+                    "cursor {cursor:?} is not one this server issued; pass back `next_cursor` \
+                     from the previous page"
+                ))
+            })?),
+            None => None,
+        };
+        Ok(CasePage {
+            change: self.change,
+            after,
+            limit: self
+                .limit
+                .unwrap_or(DEFAULT_COMPARE_PAGE)
+                .clamp(1, MAX_COMPARE_PAGE) as usize,
+        })
+    }
 }
 
 /// Live events of a run, sent over Server-Sent Events with the variant name as the event type.

@@ -3,6 +3,7 @@
 //! breaks its refund workflow, and prints where to see the runs and their comparison. The server
 //! keeps running (and executes runs started from the dashboard) until interrupted.
 
+use shared::api::CompareFilter;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -102,7 +103,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report::summary_table(&finished.summary));
         runs.push(finished.run.run.id);
     }
-    let cmp = backend.compare(runs[0], runs[1]).await?;
+    let cmp = backend
+        .compare(runs[0], runs[1], &CompareFilter::default())
+        .await?;
     let url = server.url();
     println!(
         "\nThe prompt edit broke {} case(s); AQS {}.",

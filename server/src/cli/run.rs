@@ -1,5 +1,6 @@
 //! `proctor run`: run an agent against its scenarios, sync results, and gate CI on the outcome.
 
+use shared::api::CompareFilter;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -261,8 +262,12 @@ async fn gate_on_baseline(
         eprintln!("proctor: no earlier completed run to compare with; --baseline latest passes");
         return Ok(Vec::new());
     };
+    let only_regressions = CompareFilter {
+        change: Some(CaseChange::Regression),
+        ..Default::default()
+    };
     let cmp = client
-        .compare(base, run_id)
+        .compare(base, run_id, &only_regressions)
         .await
         .context("comparing with the baseline")?;
     let regressions: Vec<&str> = cmp
@@ -278,12 +283,18 @@ async fn gate_on_baseline(
         "  compare: {}/compare?base={base}&head={run_id}",
         client.base()
     );
-    Ok(if regressions.is_empty() {
+    let count = cmp.count(CaseChange::Regression);
+    let unlisted = count.saturating_sub(regressions.len() as u64);
+    Ok(if count == 0 {
         Vec::new()
     } else {
+        let more = if unlisted > 0 {
+            format!(" and {unlisted} more")
+        } else {
+            String::new()
+        };
         vec![format!(
-            "{} regression(s) against {base}: {}",
-            regressions.len(),
+            "{count} regression(s) against {base}: {}{more}",
             regressions.join(", ")
         )]
     })

@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
+use shared::api::CompareFilter;
 use shared::api::{Page, RunFilter, RunInput, RunView};
+use shared::eval::CaseChange;
 use shared::eval::RunComparison;
 use shared::RunStatus;
 use uuid::Uuid;
@@ -56,13 +58,31 @@ pub async fn set_status(
 pub struct CompareQuery {
     base: Uuid,
     head: Uuid,
+    // Spelled out, not flattened: a flattened query reads every value as text, so `limit`
+    // would never parse as a number.
+    change: Option<CaseChange>,
+    cursor: Option<String>,
+    limit: Option<u32>,
 }
 
 pub async fn compare(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> Result<Json<RunComparison>, ApiError> {
-    Ok(Json(state.service.compare(q.base, q.head).await?))
+    Ok(Json(
+        state
+            .service
+            .compare(
+                q.base,
+                q.head,
+                &CompareFilter {
+                    change: q.change,
+                    cursor: q.cursor,
+                    limit: q.limit,
+                },
+            )
+            .await?,
+    ))
 }
 
 /// The body of `POST /runs/claim`.

@@ -3,6 +3,7 @@
 //! valid agent is, which scenarios a run may name) and every verdict (judge, redact, summarize)
 //! is applied once, here, whichever surface a request came through.
 
+mod compare;
 mod runs;
 mod store;
 mod sync;
@@ -11,16 +12,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::api::{
-    AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput, RunView,
-    ScenarioFilter, SyncInput, SyncOutput,
+    AgentDetail, CompareFilter, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput,
+    RunView, ScenarioFilter, SyncInput, SyncOutput,
 };
 use shared::cost::PriceTable;
-use shared::eval::{RunComparison, RunSummary};
+use shared::eval::RunComparison;
 use shared::{
     validate, Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult,
-    TestRun,
 };
-use tokio::sync::Mutex;
 use uuid::Uuid;
 
 use crate::backend::{Backend, Outcome};
@@ -32,9 +31,6 @@ pub struct Service {
     store: Arc<dyn Store>,
     prices: PriceTable,
     events: EventHub,
-    /// Serializes "store a batch, then recompute the summary" so a slower sync can never save a
-    /// summary that misses a faster one's results.
-    sync_lock: Mutex<()>,
 }
 
 fn run_not_found(id: Uuid) -> ProctorError {
@@ -51,7 +47,6 @@ impl Service {
             store: store::open(url).await?,
             prices,
             events: EventHub::default(),
-            sync_lock: Mutex::new(()),
         })
     }
 
@@ -93,23 +88,6 @@ impl Service {
             scenarios,
             runs,
         })
-    }
-
-    async fn summarize(&self, run: &TestRun, results: &[TestResult]) -> Outcome<RunSummary> {
-        let agent = self.agent(&run.agent_id.to_string()).await?;
-        Ok(RunSummary::compute(
-            Some(run),
-            results,
-            &agent.spec.tool_names(),
-        ))
-    }
-
-    /// Recomputes and saves a run's summary from its stored results.
-    async fn refresh_summary(&self, run: &TestRun) -> Outcome<RunSummary> {
-        let results = self.store.run_results(run.id).await?;
-        let summary = self.summarize(run, &results).await?;
-        self.store.save_summary(run.id, &summary).await?;
-        Ok(summary)
     }
 }
 
@@ -205,20 +183,12 @@ impl Backend for Service {
         })
     }
 
-    async fn compare(&self, base: Uuid, head: Uuid) -> Outcome<RunComparison> {
-        let base_view = self.run(base).await?;
-        let head_view = self.run(head).await?;
-        let base_results = self.store.run_results(base).await?;
-        let head_results = self.store.run_results(head).await?;
-        let base_summary = self.summarize(&base_view.run, &base_results).await?;
-        let head_summary = self.summarize(&head_view.run, &head_results).await?;
-        Ok(RunComparison::compute(
-            base,
-            head,
-            &base_results,
-            &head_results,
-            base_summary,
-            head_summary,
-        ))
+    async fn compare(
+        &self,
+        base: Uuid,
+        head: Uuid,
+        filter: &CompareFilter,
+    ) -> Outcome<RunComparison> {
+        self.compare_runs(base, head, filter).await
     }
 }

@@ -59,7 +59,6 @@ impl Service {
     }
 
     pub(super) async fn move_run(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
-        let _guard = self.sync_lock.lock().await;
         let mut view = self.run(id).await?;
         let now = Utc::now();
         let run = &mut view.run;
@@ -72,7 +71,11 @@ impl Service {
         }
         run.finished_at = status.is_finished().then_some(now);
         self.store.update_run(run).await?;
-        let summary = self.refresh_summary(run).await?;
+        let agent = self.agent(&run.agent_id.to_string()).await?;
+        let summary = self
+            .store
+            .refresh_summary(run, &agent.spec.tool_names())
+            .await?;
         view.summary = Some(summary);
         self.events.publish(RunEvent::Status { run_id: id, status });
         Ok(view)

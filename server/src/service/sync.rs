@@ -4,12 +4,11 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use shared::api::{
     ResultInput, ResultRow, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC,
 };
 use shared::judge::Judge;
-use shared::{Agent, ProctorError, RunStatus, Scenario, TestResult};
+use shared::{Agent, ProctorError, Scenario, TestResult};
 use uuid::Uuid;
 
 use super::Service;
@@ -29,17 +28,11 @@ impl Service {
         let agent = self.agent(&view.run.agent_id.to_string()).await?;
         let batch = self.judge_batch(run_id, &agent, input.results).await?;
 
-        let guard = self.sync_lock.lock().await;
-        let stored = self.store.store_results(run_id, batch).await?;
-        let mut run = view.run;
-        let started = run.status == RunStatus::Queued;
-        if started {
-            run.status = RunStatus::Running;
-            run.started_at.get_or_insert_with(Utc::now);
-            self.store.update_run(&run).await?;
-        }
-        let summary = self.refresh_summary(&run).await?;
-        drop(guard);
+        let stored = self
+            .store
+            .store_results(run_id, batch, &agent.spec.tool_names())
+            .await?;
+        let (run, started, summary) = (stored.run, stored.started, stored.summary);
 
         let verdicts: Vec<ResultRow> = stored.results.iter().map(ResultRow::from).collect();
         for row in &verdicts {

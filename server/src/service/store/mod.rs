@@ -10,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
+use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
 use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, ScenarioSpec};
 use shared::{TestResult, TestRun};
@@ -80,6 +81,10 @@ pub struct StoredBatch {
     /// The results as stored (a replaced result keeps its earlier id unless a new one was given).
     pub results: Vec<TestResult>,
     pub replaced: usize,
+    /// The run after the batch, and whether the batch started it (it was queued).
+    pub run: TestRun,
+    pub started: bool,
+    pub summary: RunSummary,
 }
 
 /// Keeps agents, scenarios, runs and results. Implementations store what they are given: rules
@@ -109,23 +114,38 @@ pub trait Store: Send + Sync {
     async fn get_run(&self, id: Uuid) -> StoreResult<Option<RunView>>;
     async fn list_runs(&self, filter: &RunQuery) -> StoreResult<Page<RunView>>;
     async fn update_run(&self, run: &TestRun) -> StoreResult<()>;
-    async fn save_summary(&self, run_id: Uuid, summary: &RunSummary) -> StoreResult<()>;
+    /// Re-reads a run's summary off its tally and saves it (after its status changed).
+    async fn refresh_summary(
+        &self,
+        run: &TestRun,
+        agent_tools: &[String],
+    ) -> StoreResult<RunSummary>;
     /// Atomically moves the oldest queued run of one of `agents` to `running` for `worker`.
     async fn claim_run(&self, worker: &str, agents: &[Uuid]) -> StoreResult<Option<Uuid>>;
 
-    /// Stores a batch atomically: all of it or, on any error, none of it. A result with the
-    /// same id, or the same scenario key and attempt, as a stored one replaces it.
+    /// Stores a batch atomically with the run's tally, summary (AQS coverage measured against
+    /// `agent_tools`) and start: all of it or, on any error, none of it. A result with the same
+    /// id, or the same scenario key and attempt, as a stored one replaces it. Costs O(batch),
+    /// however many results the run holds.
     async fn store_results(
         &self,
         run_id: Uuid,
         results: Vec<TestResult>,
+        agent_tools: &[String],
     ) -> StoreResult<StoredBatch>;
     async fn list_results(
         &self,
         run_id: Uuid,
         filter: &ResultFilter,
     ) -> StoreResult<Page<ResultRow>>;
-    async fn run_results(&self, run_id: Uuid) -> StoreResult<Vec<TestResult>>;
+    /// Up to `limit` of a run's attempts as comparisons read them, in (scenario key, attempt)
+    /// order, after `after`.
+    async fn case_rows(
+        &self,
+        run_id: Uuid,
+        after: Option<&(String, u32)>,
+        limit: u32,
+    ) -> StoreResult<Vec<CaseRow>>;
     async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>>;
 }
 
@@ -139,8 +159,9 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, ProctorError> {
              (the Postgres backend comes behind the same store interface)",
         ));
     }
-    let store = SqliteStore::open(url)
-        .await
-        .map_err(|e| ProctorError::unavailable(format!("cannot open the database {url:?}: {e}")))?;
+    let store = SqliteStore::open(url).await.map_err(|e| match e {
+        StoreError::Corrupt(_) => ProctorError::from(e),
+        e => ProctorError::unavailable(format!("cannot open the database {url:?}: {e}")),
+    })?;
     Ok(Arc::new(store))
 }

@@ -4,6 +4,8 @@
 //! instead of failing with `SQLITE_BUSY` when two deferred transactions both try to upgrade to
 //! writers; reads use a separate pool and, thanks to WAL, never wait for a writer.
 
+mod results;
+
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,7 +14,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
-use shared::eval::RunSummary;
+use shared::eval::compare::CaseRow;
+use shared::eval::{RunSummary, RunTally};
 use shared::{Agent, AgentSpec, RunSpec, Scenario, ScenarioSpec, TestResult, TestRun};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -88,7 +91,7 @@ fn parse_cursor(cursor: &Option<String>) -> StoreResult<Option<i64>> {
 impl SqliteStore {
     /// Opens (creating if needed) the database `url` names and applies migrations. A
     /// `sqlite:` URL is read the way sqlx reads it, parameters included; anything else is a path.
-    pub async fn open(url: &str) -> Result<Self, sqlx::Error> {
+    pub async fn open(url: &str) -> StoreResult<Self> {
         let options = if url.starts_with("sqlite:") {
             let parsed = SqliteConnectOptions::from_str(url)?;
             // Without an explicit `mode`, a missing database is created, as a plain path is.
@@ -114,12 +117,17 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&writer)
+            .await
+            .map_err(sqlx::Error::from)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { reader, writer })
+        let store = Self { reader, writer };
+        results::backfill(&store).await?;
+        Ok(store)
     }
 
     async fn run_view(&self, row: &SqliteRow) -> StoreResult<RunView> {
@@ -374,8 +382,8 @@ impl Store for SqliteStore {
     async fn create_run(&self, run: &TestRun) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO runs (id, agent_id, label, metadata, source, status, created_at, started_at,
-                 finished_at, scenario_ids, repeats)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 finished_at, scenario_ids, repeats, tally)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(run.id.to_string())
         .bind(run.agent_id.to_string())
@@ -388,6 +396,7 @@ impl Store for SqliteStore {
         .bind(run.finished_at.map(ts))
         .bind(json(&run.spec.scenario_ids))
         .bind(i64::from(run.spec.repeats))
+        .bind(json(&RunTally::default()))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -483,15 +492,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn save_summary(&self, run_id: Uuid, summary: &RunSummary) -> StoreResult<()> {
-        sqlx::query("UPDATE runs SET summary = ? WHERE id = ?")
-            .bind(json(summary))
-            .bind(run_id.to_string())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
     async fn claim_run(&self, worker: &str, agents: &[Uuid]) -> StoreResult<Option<Uuid>> {
         if agents.is_empty() {
             return Ok(None);
@@ -517,62 +517,17 @@ impl Store for SqliteStore {
         &self,
         run_id: Uuid,
         results: Vec<TestResult>,
+        agent_tools: &[String],
     ) -> StoreResult<StoredBatch> {
-        let mut tx = self.writer.begin().await?;
-        let mut replaced = 0;
-        let mut stored = Vec::with_capacity(results.len());
-        for mut r in results {
-            let same_case: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM results WHERE run_id = ? AND scenario_key = ? AND attempt = ?",
-            )
-            .bind(run_id.to_string())
-            .bind(&r.scenario_key)
-            .bind(i64::from(r.attempt))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let same_id: Option<String> =
-                sqlx::query_scalar("SELECT run_id FROM results WHERE id = ?")
-                    .bind(r.id.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(other_run) = &same_id {
-                if *other_run != run_id.to_string() {
-                    return Err(StoreError::Conflict(format!(
-                        "result id {} already belongs to run {other_run}; send results of this run \
-                         with new ids or none at all",
-                        r.id
-                    )));
-                }
-            }
-            if same_case.is_some() || same_id.is_some() {
-                replaced += 1;
-            }
-            if let Some(existing) = &same_case {
-                // Without an explicit new id, a re-sent case keeps its id so links stay valid.
-                if same_id.is_none() && r.id.is_nil() {
-                    r.id = uuid("result id", existing)?;
-                }
-                sqlx::query("DELETE FROM results WHERE id = ?")
-                    .bind(existing)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            if r.id.is_nil() {
-                r.id = Uuid::new_v4();
-            }
-            sqlx::query("DELETE FROM results WHERE id = ?")
-                .bind(r.id.to_string())
-                .execute(&mut *tx)
-                .await?;
-            r.run_id = run_id;
-            insert_result(&mut tx, &r).await?;
-            stored.push(r);
-        }
-        tx.commit().await?;
-        Ok(StoredBatch {
-            results: stored,
-            replaced,
-        })
+        results::store(self, run_id, results, agent_tools).await
+    }
+
+    async fn refresh_summary(
+        &self,
+        run: &TestRun,
+        agent_tools: &[String],
+    ) -> StoreResult<RunSummary> {
+        results::refresh_summary(self, run, agent_tools).await
     }
 
     async fn list_results(
@@ -580,113 +535,21 @@ impl Store for SqliteStore {
         run_id: Uuid,
         filter: &ResultFilter,
     ) -> StoreResult<Page<ResultRow>> {
-        let limit = page_limit(filter.limit);
-        let after = parse_cursor(&filter.cursor)?;
-        let push_filters = |q: &mut QueryBuilder<Sqlite>| {
-            q.push(" WHERE run_id = ").push_bind(run_id.to_string());
-            if let Some(status) = filter.status {
-                q.push(" AND status = ").push_bind(status.as_str());
-            }
-            if let Some(category) = filter.category {
-                q.push(" AND failure_categories LIKE ")
-                    .push_bind(format!("%,{category},%"));
-            }
-            if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
-                let p = contains_pattern(text);
-                q.push(" AND (user_message LIKE ")
-                    .push_bind(p.clone())
-                    .push(" ESCAPE '\\'");
-                q.push(" OR scenario_key LIKE ")
-                    .push_bind(p)
-                    .push(" ESCAPE '\\')");
-            }
-        };
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM results");
-        push_filters(&mut count);
-        let total: i64 = count.build().fetch_one(&self.reader).await?.try_get(0)?;
-
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT * FROM results");
-        push_filters(&mut q);
-        if let Some(after) = after {
-            q.push(" AND seq > ").push_bind(after);
-        }
-        q.push(" ORDER BY seq LIMIT ")
-            .push_bind(i64::from(limit) + 1);
-        let rows = q.build().fetch_all(&self.reader).await?;
-        let more = rows.len() > limit as usize;
-        let mut items = Vec::with_capacity(limit as usize);
-        let mut last_seq = None;
-        for row in rows.iter().take(limit as usize) {
-            items.push(ResultRow::from(&result_from_row(row)?));
-            last_seq = Some(row.try_get::<i64, _>("seq")?);
-        }
-        Ok(Page {
-            next_cursor: if more {
-                last_seq.map(|s| s.to_string())
-            } else {
-                None
-            },
-            items,
-            total: total as u64,
-        })
+        results::list(self, run_id, filter).await
     }
 
-    async fn run_results(&self, run_id: Uuid) -> StoreResult<Vec<TestResult>> {
-        let rows = sqlx::query("SELECT * FROM results WHERE run_id = ? ORDER BY seq")
-            .bind(run_id.to_string())
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(result_from_row).collect()
+    async fn case_rows(
+        &self,
+        run_id: Uuid,
+        after: Option<&(String, u32)>,
+        limit: u32,
+    ) -> StoreResult<Vec<CaseRow>> {
+        results::case_rows(self, run_id, after, limit).await
     }
 
     async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>> {
-        let row = sqlx::query("SELECT * FROM results WHERE id = ?")
-            .bind(id.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(result_from_row).transpose()
+        results::get(self, id).await
     }
-}
-
-async fn insert_result(tx: &mut sqlx::Transaction<'_, Sqlite>, r: &TestResult) -> StoreResult<()> {
-    let categories: Vec<String> = {
-        let mut c: Vec<String> = r
-            .evaluation
-            .failures
-            .iter()
-            .map(|f| f.category.to_string())
-            .collect();
-        c.sort();
-        c.dedup();
-        c
-    };
-    sqlx::query(
-        "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
-             failure_categories, user_message, agent_response, score, cost_usd, duration_ms, trace,
-             evaluation, cost, error, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(r.id.to_string())
-    .bind(r.run_id.to_string())
-    .bind(r.scenario_id.map(|s| s.to_string()))
-    .bind(&r.scenario_key)
-    .bind(&r.category)
-    .bind(i64::from(r.attempt))
-    .bind(r.status.as_str())
-    .bind(format!(",{},", categories.join(",")))
-    .bind(&r.user_message)
-    .bind(&r.agent_response)
-    .bind(r.evaluation.score)
-    .bind(r.cost.usd)
-    .bind(r.duration_ms)
-    .bind(json(&r.trace))
-    .bind(json(&r.evaluation))
-    .bind(json(&r.cost))
-    .bind(r.error.as_ref().map(json))
-    .bind(ts(r.created_at))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -725,5 +588,90 @@ mod tests {
         let missing = dir.path().join("missing.db");
         let refused = SqliteStore::open(&format!("sqlite://{}?mode=rw", missing.display())).await;
         assert!(refused.is_err(), "mode=rw does not create a database");
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use chrono::Utc;
+    use shared::{AgentSpec, ResultStatus, RunSpec, RunStatus, TestResult, TestRun, ToolCall};
+    use uuid::Uuid;
+
+    use super::SqliteStore;
+    use crate::service::store::Store;
+
+    /// A database written before compact verdicts (no verdicts, no tallies, no latency
+    /// column) is brought up to date when a server opens it: its runs get the summary a
+    /// recount gives, and nothing is lost.
+    #[tokio::test]
+    async fn a_database_from_before_tallies_is_filled_in_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let url = path.to_str().unwrap();
+        let store = SqliteStore::open(url).await.unwrap();
+        let agent = store
+            .upsert_agent(AgentSpec {
+                name: "support".into(),
+                description: String::new(),
+                tools: Vec::new(),
+                policies: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let run = TestRun {
+            id: Uuid::new_v4(),
+            agent_id: agent.id,
+            spec: RunSpec::default(),
+            status: RunStatus::Running,
+            created_at: Utc::now(),
+            started_at: Some(Utc::now()),
+            finished_at: None,
+        };
+        store.create_run(&run).await.unwrap();
+        let results: Vec<TestResult> = (0..700)
+            .map(|i| TestResult {
+                id: Uuid::new_v4(),
+                run_id: run.id,
+                scenario_id: None,
+                scenario_key: format!("case-{}", i % 400),
+                category: None,
+                attempt: 1 + i / 400,
+                status: if i % 3 == 0 {
+                    ResultStatus::Failed
+                } else {
+                    ResultStatus::Passed
+                },
+                user_message: "hello".into(),
+                agent_response: String::new(),
+                trace: shared::Trace {
+                    tool_calls: vec![ToolCall {
+                        name: "lookup".into(),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+                evaluation: Default::default(),
+                cost: Default::default(),
+                duration_ms: Some(f64::from(i % 97)),
+                error: None,
+                created_at: Utc::now(),
+            })
+            .collect();
+        let stored = store.store_results(run.id, results, &[]).await.unwrap();
+        sqlx::query(
+            "UPDATE results SET verdict = NULL, latency_ms = NULL, tool_path = '[]';
+             UPDATE runs SET tally = NULL, summary = NULL;",
+        )
+        .execute(&store.writer)
+        .await
+        .unwrap();
+        drop(store);
+
+        let reopened = SqliteStore::open(url).await.unwrap();
+        let view = reopened.get_run(run.id).await.unwrap().unwrap();
+        assert_eq!(view.summary, Some(stored.summary));
+        let rows = reopened.case_rows(run.id, None, 10).await.unwrap();
+        assert_eq!(rows[0].tool_path, ["lookup"]);
+        assert!(rows[0].latency_ms.is_some());
     }
 }

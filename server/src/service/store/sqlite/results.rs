@@ -1,0 +1,504 @@
+//! Results in the SQLite store. A batch is written with its run's tally, summary and status in
+//! one transaction, reading only the rows it replaces, so a sync costs O(batch) and a crash can
+//! never leave a summary that disagrees with the rows. Pages and comparisons read the compact
+//! columns beside each result, never the traces.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::Utc;
+use shared::api::{ResultFilter, ResultRow};
+use shared::eval::compare::CaseRow;
+use shared::eval::summary::{nearest_rank, wall_clock_ms};
+use shared::eval::{CaseTally, Evaluation, RunSummary, RunTally, RunTiming, Verdict};
+use shared::{RunStatus, TestResult, TestRun};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use uuid::Uuid;
+
+use super::{
+    contains_pattern, from_json, json, name, page_limit, parse_cursor, parse_ts, result_from_row,
+    run_from_row, ts, uuid, SqliteStore,
+};
+use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
+
+/// A stored row a new result replaces: its id, and the verdict it takes out of the tally.
+struct Replaced {
+    id: String,
+    verdict: Verdict,
+}
+
+/// How a stored result's row is found again, and what it held.
+async fn stored_row<'q>(
+    conn: &mut SqliteConnection,
+    query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
+) -> StoreResult<Option<(String, String, Verdict)>> {
+    let Some(row) = query.fetch_optional(&mut *conn).await? else {
+        return Ok(None);
+    };
+    let verdict: String = row.try_get("verdict")?;
+    Ok(Some((
+        row.try_get("id")?,
+        row.try_get("run_id")?,
+        from_json("result verdict", &verdict)?,
+    )))
+}
+
+/// How each of `keys` stands in the run now: its judged and passed attempts.
+async fn case_tallies(
+    conn: &mut SqliteConnection,
+    run_id: Uuid,
+    keys: &BTreeSet<String>,
+) -> StoreResult<BTreeMap<String, CaseTally>> {
+    let keys: Vec<&String> = keys.iter().collect();
+    let mut cases = BTreeMap::new();
+    for chunk in keys.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT scenario_key, COUNT(*) AS judged, SUM(status = 'passed') AS passed
+             FROM results WHERE status != 'pending' AND run_id = ",
+        );
+        q.push_bind(run_id.to_string())
+            .push(" AND scenario_key IN (");
+        let mut sep = q.separated(", ");
+        for key in chunk {
+            sep.push_bind(key.to_string());
+        }
+        q.push(") GROUP BY scenario_key");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            let tally = CaseTally {
+                judged: row.try_get::<i64, _>("judged")? as u64,
+                passed: row.try_get::<i64, _>("passed")? as u64,
+            };
+            cases.insert(row.try_get("scenario_key")?, tally);
+        }
+    }
+    Ok(cases)
+}
+
+/// The `p`th percentile latency of a run with `n` latencies, read off the latency index from
+/// whichever end is nearer.
+async fn latency_percentile(
+    conn: &mut SqliteConnection,
+    run_id: Uuid,
+    n: u64,
+    p: f64,
+) -> StoreResult<Option<f64>> {
+    if n == 0 {
+        return Ok(None);
+    }
+    let rank = nearest_rank(n, p);
+    let (order, offset) = if rank <= n / 2 {
+        ("ASC", rank - 1)
+    } else {
+        ("DESC", n - rank)
+    };
+    let value: Option<f64> = sqlx::query_scalar(&format!(
+        "SELECT latency_ms FROM results WHERE run_id = ? AND latency_ms IS NOT NULL
+         ORDER BY latency_ms {order} LIMIT 1 OFFSET ?"
+    ))
+    .bind(run_id.to_string())
+    .bind(offset as i64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(value)
+}
+
+/// The figures of a run that are not sums, from its indexes.
+async fn timing(
+    conn: &mut SqliteConnection,
+    run: &TestRun,
+    tally: &RunTally,
+) -> StoreResult<RunTiming> {
+    let row = sqlx::query(
+        "SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM results WHERE run_id = ?",
+    )
+    .bind(run.id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let first: Option<String> = row.try_get("first")?;
+    let last: Option<String> = row.try_get("last")?;
+    Ok(RunTiming {
+        latency_p50_ms: latency_percentile(conn, run.id, tally.latencies, 50.0).await?,
+        latency_p95_ms: latency_percentile(conn, run.id, tally.latencies, 95.0).await?,
+        duration_ms: wall_clock_ms(
+            Some(run),
+            first.as_deref().map(parse_ts).transpose()?,
+            last.as_deref().map(parse_ts).transpose()?,
+        ),
+    })
+}
+
+/// A run row with its tally (a run created before tallies existed has one once the server
+/// has started on its database).
+async fn run_with_tally(
+    conn: &mut SqliteConnection,
+    run_id: Uuid,
+) -> StoreResult<(TestRun, RunTally)> {
+    let row = sqlx::query("SELECT * FROM runs WHERE id = ?")
+        .bind(run_id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("run {run_id} not found")))?;
+    let tally: Option<String> = row.try_get("tally")?;
+    let tally = match tally {
+        Some(t) => from_json("run tally", &t)?,
+        None => RunTally::default(),
+    };
+    Ok((run_from_row(&row)?, tally))
+}
+
+/// Writes a run's tally, summary, status and start time, the summary read off the tally.
+async fn save_run_figures(
+    conn: &mut SqliteConnection,
+    run: &TestRun,
+    tally: &RunTally,
+    agent_tools: &[String],
+) -> StoreResult<RunSummary> {
+    let summary = tally.summary(agent_tools, timing(conn, run, tally).await?);
+    sqlx::query(
+        "UPDATE runs SET tally = ?, summary = ?, status = ?, started_at = ?, finished_at = ?
+         WHERE id = ?",
+    )
+    .bind(json(tally))
+    .bind(json(&summary))
+    .bind(run.status.as_str())
+    .bind(run.started_at.map(ts))
+    .bind(run.finished_at.map(ts))
+    .bind(run.id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(summary)
+}
+
+pub(super) async fn store(
+    store: &SqliteStore,
+    run_id: Uuid,
+    results: Vec<TestResult>,
+    agent_tools: &[String],
+) -> StoreResult<StoredBatch> {
+    let mut tx = store.writer.begin().await?;
+    let (mut run, mut tally) = run_with_tally(&mut tx, run_id).await?;
+    let run_text = run_id.to_string();
+
+    // First what the batch replaces, before anything changes: the tally takes those verdicts
+    // out, and the cases they and the batch touch are counted as they stand.
+    let mut plans = Vec::with_capacity(results.len());
+    let mut replaced: Vec<Replaced> = Vec::new();
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    for mut r in results {
+        let same_case = stored_row(
+            &mut tx,
+            sqlx::query(
+                "SELECT id, run_id, verdict FROM results
+                 WHERE run_id = ? AND scenario_key = ? AND attempt = ?",
+            )
+            .bind(&run_text)
+            .bind(&r.scenario_key)
+            .bind(i64::from(r.attempt)),
+        )
+        .await?;
+        let same_id = stored_row(
+            &mut tx,
+            sqlx::query("SELECT id, run_id, verdict FROM results WHERE id = ?")
+                .bind(r.id.to_string()),
+        )
+        .await?;
+        if let Some((_, other_run, _)) = same_id.as_ref().filter(|(_, run, _)| *run != run_text) {
+            return Err(StoreError::Conflict(format!(
+                "result id {} already belongs to run {other_run}; send results of this run with \
+                 new ids or none at all",
+                r.id
+            )));
+        }
+        let was_replaced = same_case.is_some() || same_id.is_some();
+        if let Some((existing, _, _)) = &same_case {
+            // Without an explicit new id, a re-sent case keeps its id so links stay valid.
+            if same_id.is_none() && r.id.is_nil() {
+                r.id = uuid("result id", existing)?;
+            }
+        }
+        if r.id.is_nil() {
+            r.id = Uuid::new_v4();
+        }
+        for (id, _, verdict) in same_case.into_iter().chain(same_id) {
+            if !replaced.iter().any(|old| old.id == id) {
+                keys.insert(verdict.scenario_key.clone());
+                replaced.push(Replaced { id, verdict });
+            }
+        }
+        keys.insert(r.scenario_key.clone());
+        r.run_id = run_id;
+        plans.push((r, was_replaced));
+    }
+    let cases = case_tallies(&mut tx, run_id, &keys).await?;
+
+    for old in &replaced {
+        sqlx::query("DELETE FROM results WHERE id = ?")
+            .bind(&old.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut verdicts = Vec::with_capacity(plans.len());
+    for (r, _) in &plans {
+        let verdict = Verdict::of(r);
+        insert(&mut tx, r, &verdict).await?;
+        verdicts.push(verdict);
+    }
+    let old: Vec<Verdict> = replaced.into_iter().map(|r| r.verdict).collect();
+    tally.apply_batch(&old, &verdicts, cases);
+
+    let started = run.status == RunStatus::Queued;
+    if started {
+        run.status = RunStatus::Running;
+        run.started_at.get_or_insert_with(Utc::now);
+    }
+    let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
+    tx.commit().await?;
+    Ok(StoredBatch {
+        replaced: plans.iter().filter(|(_, was)| *was).count(),
+        results: plans.into_iter().map(|(r, _)| r).collect(),
+        run,
+        started,
+        summary,
+    })
+}
+
+async fn insert(conn: &mut SqliteConnection, r: &TestResult, verdict: &Verdict) -> StoreResult<()> {
+    let categories: Vec<String> = verdict
+        .failed_categories
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    sqlx::query(
+        "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
+             failure_categories, user_message, agent_response, score, cost_usd, duration_ms, trace,
+             evaluation, cost, error, created_at, latency_ms, cost_complete, tool_path, verdict)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(r.id.to_string())
+    .bind(r.run_id.to_string())
+    .bind(r.scenario_id.map(|s| s.to_string()))
+    .bind(&r.scenario_key)
+    .bind(&r.category)
+    .bind(i64::from(r.attempt))
+    .bind(r.status.as_str())
+    .bind(format!(",{},", categories.join(",")))
+    .bind(&r.user_message)
+    .bind(&r.agent_response)
+    .bind(r.evaluation.score)
+    .bind(r.cost.usd)
+    .bind(r.duration_ms)
+    .bind(json(&r.trace))
+    .bind(json(&r.evaluation))
+    .bind(json(&r.cost))
+    .bind(r.error.as_ref().map(json))
+    .bind(ts(r.created_at))
+    .bind(r.latency_ms())
+    .bind(r.cost.is_complete())
+    .bind(json(&r.trace.tool_names()))
+    .bind(json(verdict))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Re-reads a run's summary off its tally (after its status or start changed).
+pub(super) async fn refresh_summary(
+    store: &SqliteStore,
+    run: &TestRun,
+    agent_tools: &[String],
+) -> StoreResult<RunSummary> {
+    let mut tx = store.writer.begin().await?;
+    let (_, tally) = run_with_tally(&mut tx, run.id).await?;
+    let summary = save_run_figures(&mut tx, run, &tally, agent_tools).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// The columns of a result row that a page shows: everything but the trace.
+const ROW_COLUMNS: &str =
+    "seq, id, run_id, scenario_key, category, attempt, status, user_message, \
+                           evaluation, error, cost_usd, latency_ms, tool_path";
+
+fn result_row(row: &SqliteRow) -> StoreResult<ResultRow> {
+    let evaluation: Evaluation = from_json("evaluation", row.try_get("evaluation")?)?;
+    let error: Option<String> = row.try_get("error")?;
+    let error: Option<shared::AgentFailure> =
+        error.map(|e| from_json("agent error", &e)).transpose()?;
+    let mut failure_categories: Vec<_> = evaluation.failures.iter().map(|f| f.category).collect();
+    failure_categories.sort();
+    failure_categories.dedup();
+    Ok(ResultRow {
+        id: uuid("result id", row.try_get("id")?)?,
+        run_id: uuid("run id", row.try_get("run_id")?)?,
+        scenario_key: row.try_get("scenario_key")?,
+        category: row.try_get("category")?,
+        attempt: row.try_get::<i64, _>("attempt")? as u32,
+        status: name("result status", row.try_get("status")?)?,
+        user_message: row.try_get("user_message")?,
+        failure_categories,
+        first_failure: evaluation.failures.first().map(|f| f.reason.clone()),
+        error: error.map(|e| e.message),
+        score: evaluation.score,
+        failures: evaluation.failures,
+        cost_usd: row.try_get("cost_usd")?,
+        duration_ms: row.try_get("latency_ms")?,
+        tool_path: from_json("tool path", row.try_get("tool_path")?)?,
+    })
+}
+
+pub(super) async fn list(
+    store: &SqliteStore,
+    run_id: Uuid,
+    filter: &ResultFilter,
+) -> StoreResult<Page<ResultRow>> {
+    let limit = page_limit(filter.limit);
+    let after = parse_cursor(&filter.cursor)?;
+    let push_filters = |q: &mut QueryBuilder<Sqlite>| {
+        q.push(" WHERE run_id = ").push_bind(run_id.to_string());
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(category) = filter.category {
+            q.push(" AND failure_categories LIKE ")
+                .push_bind(format!("%,{category},%"));
+        }
+        if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
+            let p = contains_pattern(text);
+            q.push(" AND (user_message LIKE ")
+                .push_bind(p.clone())
+                .push(" ESCAPE '\\'");
+            q.push(" OR scenario_key LIKE ")
+                .push_bind(p)
+                .push(" ESCAPE '\\')");
+        }
+    };
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM results");
+    push_filters(&mut count);
+    let total: i64 = count.build().fetch_one(&store.reader).await?.try_get(0)?;
+
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {ROW_COLUMNS} FROM results"));
+    push_filters(&mut q);
+    if let Some(after) = after {
+        q.push(" AND seq > ").push_bind(after);
+    }
+    q.push(" ORDER BY seq LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    let rows = q.build().fetch_all(&store.reader).await?;
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(limit as usize);
+    let mut last_seq = None;
+    for row in rows.iter().take(limit as usize) {
+        items.push(result_row(row)?);
+        last_seq = Some(row.try_get::<i64, _>("seq")?);
+    }
+    Ok(Page {
+        next_cursor: more.then_some(last_seq).flatten().map(|s| s.to_string()),
+        items,
+        total: total as u64,
+    })
+}
+
+pub(super) async fn case_rows(
+    store: &SqliteStore,
+    run_id: Uuid,
+    after: Option<&(String, u32)>,
+    limit: u32,
+) -> StoreResult<Vec<CaseRow>> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT id, scenario_key, attempt, status, cost_usd, cost_complete, latency_ms, tool_path
+         FROM results WHERE run_id = ",
+    );
+    q.push_bind(run_id.to_string());
+    if let Some((key, attempt)) = after {
+        q.push(" AND (scenario_key, attempt) > (")
+            .push_bind(key.clone())
+            .push(", ")
+            .push_bind(i64::from(*attempt))
+            .push(")");
+    }
+    q.push(" ORDER BY scenario_key, attempt LIMIT ")
+        .push_bind(i64::from(limit));
+    let rows = q.build().fetch_all(&store.reader).await?;
+    rows.iter()
+        .map(|row| {
+            let complete: bool = row.try_get("cost_complete")?;
+            Ok(CaseRow {
+                id: uuid("result id", row.try_get("id")?)?,
+                scenario_key: row.try_get("scenario_key")?,
+                attempt: row.try_get::<i64, _>("attempt")? as u32,
+                status: name("result status", row.try_get("status")?)?,
+                known_cost_usd: if complete {
+                    Some(row.try_get("cost_usd")?)
+                } else {
+                    None
+                },
+                latency_ms: row.try_get("latency_ms")?,
+                tool_path: from_json("tool path", row.try_get("tool_path")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn get(store: &SqliteStore, id: Uuid) -> StoreResult<Option<TestResult>> {
+    let row = sqlx::query("SELECT * FROM results WHERE id = ?")
+        .bind(id.to_string())
+        .fetch_optional(&store.reader)
+        .await?;
+    row.as_ref().map(result_from_row).transpose()
+}
+
+/// Fills in what a database from before compact verdicts lacks: each result's verdict and
+/// compact columns, then each run's tally and summary, in chunks so a large database is
+/// upgraded without holding it in memory.
+pub(super) async fn backfill(store: &SqliteStore) -> StoreResult<()> {
+    loop {
+        let mut tx = store.writer.begin().await?;
+        let rows = sqlx::query("SELECT * FROM results WHERE verdict IS NULL LIMIT 500")
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let r = result_from_row(row)?;
+            sqlx::query(
+                "UPDATE results SET verdict = ?, latency_ms = ?, cost_complete = ?, tool_path = ?
+                 WHERE id = ?",
+            )
+            .bind(json(&Verdict::of(&r)))
+            .bind(r.latency_ms())
+            .bind(r.cost.is_complete())
+            .bind(json(&r.trace.tool_names()))
+            .bind(r.id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    let runs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT r.id, a.tools FROM runs r JOIN agents a ON a.id = r.agent_id WHERE r.tally IS NULL",
+    )
+    .fetch_all(&store.writer)
+    .await?;
+    for (id, tools) in runs {
+        let tools: Vec<shared::ToolSpec> = from_json("agent tools", &tools)?;
+        let tool_names: Vec<String> = tools.into_iter().map(|t| t.name).collect();
+        let mut tx = store.writer.begin().await?;
+        let run_id = uuid("run id", &id)?;
+        let (run, _) = run_with_tally(&mut tx, run_id).await?;
+        let verdicts: Vec<String> =
+            sqlx::query_scalar("SELECT verdict FROM results WHERE run_id = ?")
+                .bind(&id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let verdicts = verdicts
+            .iter()
+            .map(|v| from_json("result verdict", v))
+            .collect::<StoreResult<Vec<Verdict>>>()?;
+        let mut tally = RunTally::default();
+        tally.apply_batch(&[], &verdicts, BTreeMap::new());
+        save_run_figures(&mut tx, &run, &tally, &tool_names).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! What the store keeps per run stays equal to what its rows say: after overlapping syncs that
+//! replace results by case and by id, after a server is killed in the middle of syncing, and
+//! when two large runs are compared a page at a time.
+
+mod common;
+
+use common::{results, Server};
+use serde_json::{json, Value};
+use shared::api::RunView;
+use shared::eval::RunSummary;
+use shared::{Agent, TestResult};
+
+/// The run's summary recounted from every stored result, read back one by one.
+async fn recount(s: &Server, run: &str) -> (RunSummary, RunSummary) {
+    let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+    let view: RunView = serde_json::from_value(view).unwrap();
+    let (_, agent) = s.get("/api/v1/agents/support").await;
+    let agent: Agent = serde_json::from_value(agent["agent"].clone())
+        .unwrap_or_else(|_| serde_json::from_value(agent).unwrap());
+    let mut stored: Vec<TestResult> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (_, page) = s
+            .get(&format!("/api/v1/runs/{run}/results?limit=1000{cursor}"))
+            .await;
+        for row in page["items"].as_array().unwrap() {
+            let (_, full) = s
+                .get(&format!("/api/v1/results/{}", row["id"].as_str().unwrap()))
+                .await;
+            stored.push(serde_json::from_value(full).unwrap());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    let recounted = RunSummary::compute(Some(&view.run), &stored, &agent.spec.tool_names());
+    (view.summary.expect("a synced run has a summary"), recounted)
+}
+
+/// Results for cases `keys` at `attempt`, with latencies, costs and tool paths that differ from
+/// one call to the next so a replacement really changes the figures.
+fn varied(keys: std::ops::Range<usize>, attempt: u32, salt: usize) -> Value {
+    let items: Vec<Value> = keys
+        .map(|i| {
+            let tools = match (i + salt) % 3 {
+                0 => json!(["lookup_order", "verify_id", "refund"]),
+                1 => json!(["lookup_order", "refund"]),
+                _ => json!(["refund", "lookup_order", "delete_everything"]),
+            };
+            json!({
+                "scenario_key": format!("case-{i}"),
+                "attempt": attempt,
+                "user_message": format!("Refund order {i}"),
+                "agent_response": "Your refund is on its way.",
+                "duration_ms": 100 + (i * 37 + salt * 11) % 900,
+                "trace": {"llm_calls": [{"provider": "openai", "model": if (i + salt).is_multiple_of(4) { "house-model" } else { "gpt-4o-mini" },
+                    "input_tokens": 100 + i, "output_tokens": 10 + salt,
+                    "tools_offered": ["lookup_order", "verify_id", "refund"]}]},
+                "tool_calls": tools,
+                "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "verify_id"}, {"tool": "refund"}]}
+            })
+        })
+        .collect();
+    json!({ "results": items })
+}
+
+#[tokio::test]
+async fn a_summary_kept_sync_by_sync_equals_a_recount_of_the_rows() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    for (keys, attempt, salt) in [
+        (0..40, 1, 0),
+        (20..60, 1, 1),
+        (10..30, 2, 2),
+        (0..15, 2, 3),
+        (50..55, 1, 4),
+    ] {
+        let (st, body) = s.post(&path, &varied(keys, attempt, salt)).await;
+        assert_eq!(st, 200, "{body}");
+    }
+    // A result re-sent under its id replaces it, even when its case and attempt changed.
+    let (_, page) = s.get(&format!("{path}?limit=1")).await;
+    let id = page["items"][0]["id"].as_str().unwrap().to_string();
+    let mut moved = varied(70..71, 3, 5);
+    moved["results"][0]["id"] = json!(id);
+    let (st, body) = s.post(&path, &moved).await;
+    assert_eq!((st, body["replaced"].as_u64()), (200, Some(1)), "{body}");
+
+    let (kept, recounted) = recount(&s, &run).await;
+    assert_eq!(
+        kept.total, 90,
+        "cases 0–59 at attempt 1 and 0–29 at attempt 2 (one moved to case 70)"
+    );
+    assert!(
+        kept.aqs.as_ref().unwrap().components.consistency.is_some(),
+        "repeated cases are measured"
+    );
+    assert_eq!(kept, recounted);
+
+    let (st, done) = s
+        .post(
+            &format!("/api/v1/runs/{run}/status"),
+            &json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{done}");
+    let (kept, recounted) = recount(&s, &run).await;
+    assert_eq!(
+        kept, recounted,
+        "a finished run's wall clock ends at its finish"
+    );
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_sync_leaves_summaries_equal_to_a_recount() {
+    let mut first = Server::start().await;
+    let run = first.agent_and_run().await;
+    let db = first.db_files()[0].clone();
+    let url = first.url(&format!("/api/v1/runs/{run}/results"));
+    let client = reqwest::Client::new();
+    let (st, _) = first
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &varied(0..100, 1, 9),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let mut syncs = Vec::new();
+    for k in 0..30 {
+        let (client, url) = (client.clone(), url.clone());
+        syncs.push(tokio::spawn(async move {
+            let body = varied(k * 150..k * 150 + 400, 1 + (k % 2) as u32, k);
+            client.post(url).json(&body).send().await.ok()
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    first.kill();
+    let mut answered = 0;
+    for sync in syncs {
+        answered += sync.await.unwrap().is_some_and(|r| r.status().is_success()) as usize;
+    }
+    assert!(
+        answered < 30,
+        "the kill came while syncs were still in flight"
+    );
+    let second = Server::start_with_db(&db).await;
+    let (kept, recounted) = recount(&second, &run).await;
+    assert_eq!(
+        kept, recounted,
+        "the summary agrees with the rows after a kill -9"
+    );
+    drop(first);
+}
+
+#[tokio::test]
+async fn two_runs_compare_a_page_at_a_time_with_counts_over_every_case() {
+    let s = Server::start().await;
+    let base = s.agent_and_run().await;
+    let head = s.new_run().await;
+    s.post(&format!("/api/v1/runs/{base}/results"), &results(900, 0))
+        .await;
+    let mut changed = results(900, 100);
+    for r in changed["results"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .step_by(3)
+    {
+        r["tool_calls"] = json!(["lookup_order", "verify_id", "refund"]);
+    }
+    s.post(&format!("/api/v1/runs/{head}/results"), &changed)
+        .await;
+
+    let (_, whole) = s
+        .get(&format!(
+            "/api/v1/compare?base={base}&head={head}&limit=5000"
+        ))
+        .await;
+    assert!(whole["next_cursor"].is_null());
+    let every: Vec<Value> = whole["cases"].as_array().unwrap().clone();
+    assert_eq!(every.len(), 1000, "cases 0–999 on either side");
+    assert_eq!(whole["counts"]["new"], 100);
+    assert_eq!(whole["counts"]["removed"], 100);
+
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (st, page) = s
+            .get(&format!(
+                "/api/v1/compare?base={base}&head={head}&limit=70{cursor}"
+            ))
+            .await;
+        assert_eq!(st, 200, "{page}");
+        assert_eq!(page["counts"], whole["counts"]);
+        paged.extend(page["cases"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={}", urlencode(c)),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged, every,
+        "pages followed by cursor give every case once, in order"
+    );
+
+    let (_, improvements) = s
+        .get(&format!(
+            "/api/v1/compare?base={base}&head={head}&change=improvement&limit=5000"
+        ))
+        .await;
+    let listed = improvements["cases"].as_array().unwrap();
+    assert_eq!(
+        listed.len() as u64,
+        whole["counts"]["improvement"].as_u64().unwrap()
+    );
+    assert!(listed.iter().all(|c| c["change"] == "improvement"));
+
+    let (st, bad) = s
+        .get(&format!(
+            "/api/v1/compare?base={base}&head={head}&cursor=nowhere"
+        ))
+        .await;
+    assert_eq!(st, 400, "{bad}");
+    assert!(
+        bad["error"].as_str().unwrap().contains("next_cursor"),
+        "{bad}"
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
