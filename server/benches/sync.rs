@@ -1,5 +1,7 @@
 //! Sync and read-path figures on SQLite, through the real HTTP API of an in-process server:
 //! `cargo bench -p server --bench sync`. Prints figures; asserts nothing about time.
+//! Runs of 10,000 and 100,000 results, then a load of ten syncing clients with and without
+//! twenty readers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,69 +93,213 @@ async fn main() {
             .unwrap()
             .to_string()
     };
+    // Fills a run to `size` results in 1,000-result syncs; the times of the last ten syncs.
+    let fill = |run: String, size: usize, variant: usize| {
+        let post = &post;
+        async move {
+            let mut times = Vec::new();
+            for k in 0..size / 1000 {
+                let body = batch(1000, k * 1000, variant);
+                let t = Instant::now();
+                post(format!("/api/v1/runs/{run}/results"), body).await;
+                times.push(t.elapsed());
+            }
+            let mut last: Vec<Duration> = times[times.len().saturating_sub(10)..].to_vec();
+            last.sort();
+            last
+        }
+    };
 
     println!("Proctor sync benchmark (SQLite, in-process server over loopback HTTP)");
-    let base_run = new_run().await;
-    let mut sync_times = Vec::new();
-    for k in 0..10 {
-        let body = batch(1000, k * 1000, 0);
+    // `PROCTOR_BENCH_SIZES=10000,30000` measures other run sizes.
+    let sizes: Vec<usize> = std::env::var("PROCTOR_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000]);
+    for &size in &sizes {
+        let base_run = new_run().await;
+        let syncs = fill(base_run.clone(), size, 0).await;
+        let head_run = new_run().await;
+        fill(head_run.clone(), size, 1).await;
+        println!(
+            "  {size}-result runs: 1,000-result sync as the run grows to {size} (last 10): median {}, max {}",
+            ms(syncs[syncs.len() / 2]),
+            ms(syncs[syncs.len() - 1])
+        );
+
         let t = Instant::now();
-        post(format!("/api/v1/runs/{base_run}/results"), body).await;
-        sync_times.push(t.elapsed());
-    }
-    let head_run = new_run().await;
-    for k in 0..10 {
-        post(
-            format!("/api/v1/runs/{head_run}/results"),
-            batch(1000, k * 1000, 1),
+        let run = get(format!("/api/v1/runs/{base_run}")).await;
+        println!(
+            "    GET the run with its stored summary: {}",
+            ms(t.elapsed())
+        );
+        assert_eq!(run["summary"]["total"], size);
+
+        let t = Instant::now();
+        let done = post(
+            format!("/api/v1/runs/{base_run}/status"),
+            json!({"status": "completed"}),
         )
         .await;
+        println!(
+            "    complete the run (summary re-read off its tally): {}",
+            ms(t.elapsed())
+        );
+        assert_eq!(done["summary"]["total"], size);
+
+        let t = Instant::now();
+        let cmp = get(format!("/api/v1/compare?base={base_run}&head={head_run}")).await;
+        println!(
+            "    compare the two runs (counts over all cases, first page): {}",
+            ms(t.elapsed())
+        );
+        let counted: u64 = cmp["counts"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(counted, size as u64);
+
+        let t = Instant::now();
+        let page = get(format!(
+            "/api/v1/runs/{base_run}/results?status=failed&limit=50"
+        ))
+        .await;
+        println!("    first page (50) of failed results: {}", ms(t.elapsed()));
+        assert_eq!(page["items"].as_array().unwrap().len(), 50);
+
+        if size == *sizes.last().unwrap() {
+            let compares: Vec<_> = (0..8)
+                .map(|_| get(format!("/api/v1/compare?base={base_run}&head={head_run}")))
+                .collect();
+            let before = peak_rss_kb();
+            reset_peak_rss();
+            let t = Instant::now();
+            futures::future::join_all(compares).await;
+            println!(
+                "    8 concurrent compares of the two runs: {} in all; peak RSS {} MB (before: {} MB)",
+                ms(t.elapsed()),
+                peak_rss_kb() / 1024,
+                before / 1024
+            );
+        }
     }
-    sync_times.sort();
-    println!("  1,000-result sync into a run, batches 1–10 (run grows to 10,000): min {}, median {}, max {}",
-        ms(sync_times[0]), ms(sync_times[5]), ms(sync_times[9]));
-    println!("    (each sync evaluates, redacts and stores its results, then recomputes the run summary over every stored result)");
 
-    let t = Instant::now();
-    let run = get(format!("/api/v1/runs/{base_run}")).await;
+    let total = 2 * sizes.iter().sum::<usize>() as u64;
+    let bytes: u64 = ["bench.db", "bench.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
+        .map(|m| m.len())
+        .sum();
     println!(
-        "  GET a 10,000-result run with its stored summary: {}",
-        ms(t.elapsed())
+        "  bytes stored per result: {} ({} results, {} MB on disk)",
+        bytes / total,
+        total,
+        bytes / 1_000_000
     );
-    assert_eq!(run["summary"]["total"], 10_000);
 
-    let t = Instant::now();
-    let done = post(
-        format!("/api/v1/runs/{base_run}/status"),
-        json!({"status": "completed"}),
-    )
-    .await;
-    println!(
-        "  recompute the summary of a 10,000-result run (load + summarize + save): {}",
-        ms(t.elapsed())
-    );
-    assert_eq!(done["summary"]["total"], 10_000);
+    load(&base).await;
+}
 
-    let t = Instant::now();
-    let cmp = get(format!("/api/v1/compare?base={base_run}&head={head_run}")).await;
-    println!("  compare two 10,000-result runs: {}", ms(t.elapsed()));
-    assert_eq!(cmp["cases"].as_array().unwrap().len(), 10_000);
+/// The process's peak resident set since start (or since the last reset), in kB.
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
 
-    let t = Instant::now();
-    let page = get(format!(
-        "/api/v1/runs/{base_run}/results?status=failed&limit=50"
-    ))
-    .await;
-    println!(
-        "  first page (50) of failed results in a 10,000-result run: {}",
-        ms(t.elapsed())
-    );
-    assert_eq!(page["items"].as_array().unwrap().len(), 50);
+/// Starts the peak resident set over from the current one (Linux `clear_refs` 5).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
 
-    let t = Instant::now();
-    get(format!("/api/v1/runs/{base_run}/results?q=ORD-9999")).await;
-    println!(
-        "  text search over a 10,000-result run: {}",
-        ms(t.elapsed())
-    );
+/// Ten clients syncing 1,000-result batches into their own runs, alone and then while twenty
+/// readers page results and compare runs: sync throughput in results/s for each.
+async fn load(base: &str) {
+    let client = reqwest::Client::new();
+    let new_run = |client: reqwest::Client| async move {
+        let resp = client
+            .post(format!("{base}/api/v1/runs"))
+            .json(&json!({"agent": "bench"}))
+            .send()
+            .await
+            .unwrap();
+        resp.json::<Value>().await.unwrap()["run"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut runs = Vec::new();
+    for _ in 0..10 {
+        runs.push(new_run(client.clone()).await);
+    }
+    let syncers = |offset: usize| {
+        let runs = runs.clone();
+        let client = client.clone();
+        async move {
+            let t = Instant::now();
+            let tasks: Vec<_> = runs
+                .iter()
+                .map(|run| {
+                    let (client, url) =
+                        (client.clone(), format!("{base}/api/v1/runs/{run}/results"));
+                    tokio::spawn(async move {
+                        for k in 0..3 {
+                            let resp = client
+                                .post(&url)
+                                .json(&batch(1000, offset + k * 1000, 0))
+                                .send()
+                                .await
+                                .unwrap();
+                            assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+                        }
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            30_000.0 / t.elapsed().as_secs_f64()
+        }
+    };
+    let alone = syncers(0).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..20)
+        .map(|i| {
+            let (client, stop, runs) = (client.clone(), stop.clone(), runs.clone());
+            let base = base.to_string();
+            tokio::spawn(async move {
+                let mut reads = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let url = if i % 2 == 0 {
+                        format!(
+                            "{base}/api/v1/runs/{}/results?status=failed&limit=50",
+                            runs[i % 10]
+                        )
+                    } else {
+                        format!(
+                            "{base}/api/v1/compare?base={}&head={}",
+                            runs[i % 10],
+                            runs[(i + 1) % 10]
+                        )
+                    };
+                    let resp = client.get(url).send().await.unwrap();
+                    assert!(resp.status().is_success());
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let loaded = syncers(3_000).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut reads = 0;
+    for r in readers {
+        reads += r.await.unwrap();
+    }
+    println!("  10 clients syncing 1,000-result batches: {alone:.0} results/s alone, {loaded:.0} results/s with 20 readers ({reads} reads meanwhile)");
 }

@@ -34,8 +34,8 @@ impl<'a> Cases<'a> {
         }
     }
 
-    /// The key of the next case, reading a chunk when the buffer is empty.
-    async fn peek_key(&mut self) -> Outcome<Option<&str>> {
+    /// Reads the next chunk when the buffer is empty.
+    async fn fill(&mut self) -> Outcome<()> {
         if self.buffer.is_empty() && !self.exhausted {
             let rows = self
                 .store
@@ -47,6 +47,12 @@ impl<'a> Cases<'a> {
             }
             self.buffer.extend(rows);
         }
+        Ok(())
+    }
+
+    /// The key of the next case, reading a chunk when the buffer is empty.
+    async fn peek_key(&mut self) -> Outcome<Option<&str>> {
+        self.fill().await?;
         Ok(self.buffer.front().map(|r| r.scenario_key.as_str()))
     }
 
@@ -74,6 +80,8 @@ impl Service {
         let mut base_cases = Cases::new(self.store.as_ref(), base);
         let mut head_cases = Cases::new(self.store.as_ref(), head);
         loop {
+            // Both runs' next chunks are read at once, on two reader connections.
+            futures::try_join!(base_cases.fill(), head_cases.fill())?;
             let b = base_cases.peek_key().await?.map(str::to_string);
             let h = head_cases.peek_key().await?.map(str::to_string);
             let key = match (b, h) {

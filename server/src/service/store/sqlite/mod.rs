@@ -30,7 +30,18 @@ use super::{RunQuery, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE,
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// The background checkpointer, stopped with the store.
+    checkpoints: tokio::task::JoinHandle<()>,
 }
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpoints.abort();
+    }
+}
+
+/// How often the background checkpointer copies the WAL into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
@@ -113,7 +124,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        // Checkpoints copy the WAL back into the database; done by the writer at commit they
+        // would hold every sync behind them, so a separate connection does them in the
+        // background, and the writer only steps in if the WAL grows past 64 MB.
         let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "16384"))
+            .await?;
+        let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
@@ -125,7 +143,23 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        let store = Self { reader, writer };
+        let checkpoints = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&checkpointer)
+                    .await
+                {
+                    tracing::warn!(error = %e, "a background WAL checkpoint failed; the writer will checkpoint instead");
+                }
+            }
+        });
+        let store = Self {
+            reader,
+            writer,
+            checkpoints,
+        };
         results::backfill(&store).await?;
         Ok(store)
     }

@@ -3,7 +3,7 @@
 //! never leave a summary that disagrees with the rows. Pages and comparisons read the compact
 //! columns beside each result, never the traces.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use shared::api::{ResultFilter, ResultRow};
@@ -11,7 +11,7 @@ use shared::eval::compare::CaseRow;
 use shared::eval::summary::{nearest_rank, wall_clock_ms};
 use shared::eval::{CaseTally, Evaluation, RunSummary, RunTally, RunTiming, Verdict};
 use shared::{RunStatus, TestResult, TestRun};
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use uuid::Uuid;
 
@@ -27,20 +27,73 @@ struct Replaced {
     verdict: Verdict,
 }
 
-/// How a stored result's row is found again, and what it held.
-async fn stored_row<'q>(
-    conn: &mut SqliteConnection,
-    query: sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>,
-) -> StoreResult<Option<(String, String, Verdict)>> {
-    let Some(row) = query.fetch_optional(&mut *conn).await? else {
-        return Ok(None);
-    };
+/// A stored result a batch may replace, found by case or by id.
+struct Existing {
+    id: String,
+    run_id: String,
+    verdict: Verdict,
+}
+
+fn existing(row: &SqliteRow) -> StoreResult<Existing> {
     let verdict: String = row.try_get("verdict")?;
-    Ok(Some((
-        row.try_get("id")?,
-        row.try_get("run_id")?,
-        from_json("result verdict", &verdict)?,
-    )))
+    Ok(Existing {
+        id: row.try_get("id")?,
+        run_id: row.try_get("run_id")?,
+        verdict: from_json("result verdict", &verdict)?,
+    })
+}
+
+/// The run's stored results of the batch's cases, by (scenario key, attempt), and the stored
+/// results (of any run) with the batch's ids, by id: two queries per 500 results, not two per
+/// result.
+async fn existing_rows(
+    conn: &mut SqliteConnection,
+    run_id: Uuid,
+    batch: &[Prepared],
+) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<String, Existing>)> {
+    let mut by_case = HashMap::new();
+    let mut by_id = HashMap::new();
+    let keys: BTreeSet<&str> = batch
+        .iter()
+        .map(|p| p.result.scenario_key.as_str())
+        .collect();
+    let keys: Vec<&str> = keys.into_iter().collect();
+    for chunk in keys.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, run_id, scenario_key, attempt, verdict FROM results WHERE run_id = ",
+        );
+        q.push_bind(run_id.to_string())
+            .push(" AND scenario_key IN (");
+        let mut sep = q.separated(", ");
+        for key in chunk {
+            sep.push_bind(key.to_string());
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            let key: String = row.try_get("scenario_key")?;
+            let attempt = row.try_get::<i64, _>("attempt")? as u32;
+            by_case.insert((key, attempt), existing(&row)?);
+        }
+    }
+    let ids: Vec<String> = batch
+        .iter()
+        .filter(|p| !p.result.id.is_nil())
+        .map(|p| p.result.id.to_string())
+        .collect();
+    for chunk in ids.chunks(500) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT id, run_id, verdict FROM results WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.clone());
+        }
+        q.push(")");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            let found = existing(&row)?;
+            by_id.insert(found.id.clone(), found);
+        }
+    }
+    Ok((by_case, by_id))
 }
 
 /// How each of `keys` stands in the run now: its judged and passed attempts.
@@ -108,14 +161,18 @@ async fn timing(
     run: &TestRun,
     tally: &RunTally,
 ) -> StoreResult<RunTiming> {
-    let row = sqlx::query(
-        "SELECT MIN(created_at) AS first, MAX(created_at) AS last FROM results WHERE run_id = ?",
-    )
-    .bind(run.id.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    let first: Option<String> = row.try_get("first")?;
-    let last: Option<String> = row.try_get("last")?;
+    // Two statements: SQLite answers a lone MIN or MAX from one end of the index, but both at
+    // once by scanning the run.
+    let first: Option<String> =
+        sqlx::query_scalar("SELECT MIN(created_at) FROM results WHERE run_id = ?")
+            .bind(run.id.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+    let last: Option<String> =
+        sqlx::query_scalar("SELECT MAX(created_at) FROM results WHERE run_id = ?")
+            .bind(run.id.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(RunTiming {
         latency_p50_ms: latency_percentile(conn, run.id, tally.latencies, 50.0).await?,
         latency_p95_ms: latency_percentile(conn, run.id, tally.latencies, 95.0).await?,
@@ -169,82 +226,120 @@ async fn save_run_figures(
     Ok(summary)
 }
 
+/// A result ready to insert: everything serialized before the write transaction starts, so
+/// the single writer spends its time writing.
+struct Prepared {
+    result: TestResult,
+    verdict: Verdict,
+    failure_categories: String,
+    trace: String,
+    evaluation: String,
+    cost: String,
+    error: Option<String>,
+    tool_path: String,
+    verdict_json: String,
+}
+
+impl Prepared {
+    fn of(result: TestResult) -> Self {
+        let verdict = Verdict::of(&result);
+        let categories: Vec<String> = verdict
+            .failed_categories
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        Prepared {
+            failure_categories: format!(",{},", categories.join(",")),
+            trace: json(&result.trace),
+            evaluation: json(&result.evaluation),
+            cost: json(&result.cost),
+            error: result.error.as_ref().map(json),
+            tool_path: json(&result.trace.tool_names()),
+            verdict_json: json(&verdict),
+            verdict,
+            result,
+        }
+    }
+}
+
+/// Rows per INSERT statement (22 columns each, well under SQLite's 32,766 variables).
+const INSERT_ROWS: usize = 200;
+
 pub(super) async fn store(
     store: &SqliteStore,
     run_id: Uuid,
     results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
+    let mut prepared: Vec<Prepared> = results.into_iter().map(Prepared::of).collect();
     let mut tx = store.writer.begin().await?;
     let (mut run, mut tally) = run_with_tally(&mut tx, run_id).await?;
     let run_text = run_id.to_string();
+    let (mut by_case, mut by_id) = existing_rows(&mut tx, run_id, &prepared).await?;
 
     // First what the batch replaces, before anything changes: the tally takes those verdicts
     // out, and the cases they and the batch touch are counted as they stand.
-    let mut plans = Vec::with_capacity(results.len());
     let mut replaced: Vec<Replaced> = Vec::new();
+    let mut replaced_ids: HashSet<String> = HashSet::new();
+    let given_ids: HashSet<String> = prepared
+        .iter()
+        .filter(|p| !p.result.id.is_nil())
+        .map(|p| p.result.id.to_string())
+        .collect();
     let mut keys: BTreeSet<String> = BTreeSet::new();
-    for mut r in results {
-        let same_case = stored_row(
-            &mut tx,
-            sqlx::query(
-                "SELECT id, run_id, verdict FROM results
-                 WHERE run_id = ? AND scenario_key = ? AND attempt = ?",
-            )
-            .bind(&run_text)
-            .bind(&r.scenario_key)
-            .bind(i64::from(r.attempt)),
-        )
-        .await?;
-        let same_id = stored_row(
-            &mut tx,
-            sqlx::query("SELECT id, run_id, verdict FROM results WHERE id = ?")
-                .bind(r.id.to_string()),
-        )
-        .await?;
-        if let Some((_, other_run, _)) = same_id.as_ref().filter(|(_, run, _)| *run != run_text) {
+    let mut replacing = 0;
+    for p in &mut prepared {
+        let r = &mut p.result;
+        let same_case = by_case.remove(&(r.scenario_key.clone(), r.attempt));
+        let same_id = by_id.remove(&r.id.to_string());
+        if let Some(other) = same_id.as_ref().filter(|e| e.run_id != run_text) {
             return Err(StoreError::Conflict(format!(
-                "result id {} already belongs to run {other_run}; send results of this run with \
-                 new ids or none at all",
-                r.id
+                "result id {} already belongs to run {}; send results of this run with new ids \
+                 or none at all",
+                r.id, other.run_id
             )));
         }
-        let was_replaced = same_case.is_some() || same_id.is_some();
-        if let Some((existing, _, _)) = &same_case {
-            // Without an explicit new id, a re-sent case keeps its id so links stay valid.
-            if same_id.is_none() && r.id.is_nil() {
-                r.id = uuid("result id", existing)?;
+        replacing += usize::from(same_case.is_some() || same_id.is_some());
+        if let Some(existing) = &same_case {
+            // Without an explicit new id, a re-sent case keeps its id so links stay valid
+            // (unless another result of the batch takes that id for itself).
+            if same_id.is_none() && r.id.is_nil() && !given_ids.contains(&existing.id) {
+                r.id = uuid("result id", &existing.id)?;
             }
         }
         if r.id.is_nil() {
             r.id = Uuid::new_v4();
         }
-        for (id, _, verdict) in same_case.into_iter().chain(same_id) {
-            if !replaced.iter().any(|old| old.id == id) {
-                keys.insert(verdict.scenario_key.clone());
-                replaced.push(Replaced { id, verdict });
+        for old in same_case.into_iter().chain(same_id) {
+            if replaced_ids.insert(old.id.clone()) {
+                keys.insert(old.verdict.scenario_key.clone());
+                replaced.push(Replaced {
+                    id: old.id,
+                    verdict: old.verdict,
+                });
             }
         }
         keys.insert(r.scenario_key.clone());
         r.run_id = run_id;
-        plans.push((r, was_replaced));
     }
     let cases = case_tallies(&mut tx, run_id, &keys).await?;
 
-    for old in &replaced {
-        sqlx::query("DELETE FROM results WHERE id = ?")
-            .bind(&old.id)
-            .execute(&mut *tx)
-            .await?;
+    let old_ids: Vec<&str> = replaced.iter().map(|r| r.id.as_str()).collect();
+    for chunk in old_ids.chunks(500) {
+        let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM results WHERE id IN (");
+        let mut sep = q.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.to_string());
+        }
+        q.push(")");
+        q.build().execute(&mut *tx).await?;
     }
-    let mut verdicts = Vec::with_capacity(plans.len());
-    for (r, _) in &plans {
-        let verdict = Verdict::of(r);
-        insert(&mut tx, r, &verdict).await?;
-        verdicts.push(verdict);
+    for chunk in prepared.chunks(INSERT_ROWS) {
+        insert(&mut tx, chunk).await?;
     }
     let old: Vec<Verdict> = replaced.into_iter().map(|r| r.verdict).collect();
-    tally.apply_batch(&old, &verdicts, cases);
+    let new: Vec<Verdict> = prepared.iter().map(|p| p.verdict.clone()).collect();
+    tally.apply_batch(&old, &new, cases);
 
     let started = run.status == RunStatus::Queued;
     if started {
@@ -254,50 +349,46 @@ pub(super) async fn store(
     let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
     tx.commit().await?;
     Ok(StoredBatch {
-        replaced: plans.iter().filter(|(_, was)| *was).count(),
-        results: plans.into_iter().map(|(r, _)| r).collect(),
+        replaced: replacing,
+        results: prepared.into_iter().map(|p| p.result).collect(),
         run,
         started,
         summary,
     })
 }
 
-async fn insert(conn: &mut SqliteConnection, r: &TestResult, verdict: &Verdict) -> StoreResult<()> {
-    let categories: Vec<String> = verdict
-        .failed_categories
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
-    sqlx::query(
+async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<()> {
+    let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
              failure_categories, user_message, agent_response, score, cost_usd, duration_ms, trace,
-             evaluation, cost, error, created_at, latency_ms, cost_complete, tool_path, verdict)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(r.id.to_string())
-    .bind(r.run_id.to_string())
-    .bind(r.scenario_id.map(|s| s.to_string()))
-    .bind(&r.scenario_key)
-    .bind(&r.category)
-    .bind(i64::from(r.attempt))
-    .bind(r.status.as_str())
-    .bind(format!(",{},", categories.join(",")))
-    .bind(&r.user_message)
-    .bind(&r.agent_response)
-    .bind(r.evaluation.score)
-    .bind(r.cost.usd)
-    .bind(r.duration_ms)
-    .bind(json(&r.trace))
-    .bind(json(&r.evaluation))
-    .bind(json(&r.cost))
-    .bind(r.error.as_ref().map(json))
-    .bind(ts(r.created_at))
-    .bind(r.latency_ms())
-    .bind(r.cost.is_complete())
-    .bind(json(&r.trace.tool_names()))
-    .bind(json(verdict))
-    .execute(&mut *conn)
-    .await?;
+             evaluation, cost, error, created_at, latency_ms, cost_complete, tool_path, verdict) ",
+    );
+    q.push_values(rows, |mut b, p| {
+        let r = &p.result;
+        b.push_bind(r.id.to_string())
+            .push_bind(r.run_id.to_string())
+            .push_bind(r.scenario_id.map(|s| s.to_string()))
+            .push_bind(r.scenario_key.clone())
+            .push_bind(r.category.clone())
+            .push_bind(i64::from(r.attempt))
+            .push_bind(r.status.as_str())
+            .push_bind(p.failure_categories.clone())
+            .push_bind(r.user_message.clone())
+            .push_bind(r.agent_response.clone())
+            .push_bind(r.evaluation.score)
+            .push_bind(r.cost.usd)
+            .push_bind(r.duration_ms)
+            .push_bind(p.trace.clone())
+            .push_bind(p.evaluation.clone())
+            .push_bind(p.cost.clone())
+            .push_bind(p.error.clone())
+            .push_bind(ts(r.created_at))
+            .push_bind(r.latency_ms())
+            .push_bind(r.cost.is_complete())
+            .push_bind(p.tool_path.clone())
+            .push_bind(p.verdict_json.clone());
+    });
+    q.build().execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -404,9 +495,13 @@ pub(super) async fn case_rows(
     after: Option<&(String, u32)>,
     limit: u32,
 ) -> StoreResult<Vec<CaseRow>> {
+    // One row holding the chunk as JSON: SQLite builds it in C and serde parses it in one
+    // pass, where decoding thousands of rows one by one costs several times as much.
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT id, scenario_key, attempt, status, cost_usd, cost_complete, latency_ms, tool_path
-         FROM results WHERE run_id = ",
+        "SELECT json_group_array(json_array(id, scenario_key, attempt, status, cost_usd,
+             cost_complete, latency_ms, json(tool_path)))
+         FROM (SELECT id, scenario_key, attempt, status, cost_usd, cost_complete, latency_ms,
+             tool_path FROM results WHERE run_id = ",
     );
     q.push_bind(run_id.to_string());
     if let Some((key, attempt)) = after {
@@ -417,27 +512,42 @@ pub(super) async fn case_rows(
             .push(")");
     }
     q.push(" ORDER BY scenario_key, attempt LIMIT ")
-        .push_bind(i64::from(limit));
-    let rows = q.build().fetch_all(&store.reader).await?;
-    rows.iter()
-        .map(|row| {
-            let complete: bool = row.try_get("cost_complete")?;
-            Ok(CaseRow {
-                id: uuid("result id", row.try_get("id")?)?,
-                scenario_key: row.try_get("scenario_key")?,
-                attempt: row.try_get::<i64, _>("attempt")? as u32,
-                status: name("result status", row.try_get("status")?)?,
-                known_cost_usd: if complete {
-                    Some(row.try_get("cost_usd")?)
-                } else {
-                    None
-                },
-                latency_ms: row.try_get("latency_ms")?,
-                tool_path: from_json("tool path", row.try_get("tool_path")?)?,
-            })
-        })
-        .collect()
+        .push_bind(i64::from(limit))
+        .push(")");
+    let chunk: String = q.build_query_scalar().fetch_one(&store.reader).await?;
+    let rows: Vec<CaseColumns> = from_json("case rows", &chunk)?;
+    let mut rows = rows
+        .into_iter()
+        .map(
+            |(id, scenario_key, attempt, status, cost, complete, latency_ms, tool_path)| {
+                Ok(CaseRow {
+                    id: uuid("result id", &id)?,
+                    scenario_key,
+                    attempt,
+                    status: name("result status", &status)?,
+                    known_cost_usd: (complete != 0).then_some(cost),
+                    latency_ms,
+                    tool_path,
+                })
+            },
+        )
+        .collect::<StoreResult<Vec<CaseRow>>>()?;
+    // An aggregate does not promise to keep its input's order.
+    rows.sort_by(|a, b| (&a.scenario_key, a.attempt).cmp(&(&b.scenario_key, b.attempt)));
+    Ok(rows)
 }
+
+/// One attempt as [`case_rows`] reads it: the columns of a `json_array`, by position.
+type CaseColumns = (
+    String,
+    String,
+    u32,
+    String,
+    f64,
+    i64,
+    Option<f64>,
+    Vec<String>,
+);
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> StoreResult<Option<TestResult>> {
     let row = sqlx::query("SELECT * FROM results WHERE id = ?")
