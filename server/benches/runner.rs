@@ -101,9 +101,16 @@ async fn main() {
             .await
             .unwrap();
             let t = Instant::now();
-            let done = runner::execute(client.clone(), agent, run, scenarios.clone(), &exec)
-                .await
-                .unwrap();
+            let done = runner::execute(
+                client.clone(),
+                agent,
+                run,
+                scenarios.clone(),
+                &exec,
+                &runner::Resume::default(),
+            )
+            .await
+            .unwrap();
             let secs = t.elapsed().as_secs_f64();
             assert_eq!(done.verdicts.len(), 200);
             assert_eq!(done.summary.errored, 0, "no case may fail to run");

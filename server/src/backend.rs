@@ -49,6 +49,11 @@ pub trait Backend: Send + Sync {
     async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView>;
     /// Hands the oldest queued run of one of `agents` (names or ids) to `worker`.
     async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>>;
+    /// Extends `worker`'s lease on a run it claimed; a conflict when the lease was lost (the run
+    /// went back to the queue, or finished): the worker must stop.
+    async fn renew_lease(&self, run: Uuid, worker: &str) -> Outcome<RunView>;
+    /// Hands a claimed run back to the queue, its stored cases kept (a worker shutting down).
+    async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView>;
 
     /// Judges, redacts and stores a batch of results into a run: all of them or none.
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput>;

@@ -209,6 +209,22 @@ impl Backend for ApiClient {
         self.post("/runs/claim", &body, "claiming a run").await
     }
 
+    async fn renew_lease(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
+        let body = serde_json::json!({ "worker": worker });
+        self.post(&format!("/runs/{run}/lease"), &body, "renewing the lease")
+            .await
+    }
+
+    async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
+        let body = serde_json::json!({ "worker": worker });
+        self.post(
+            &format!("/runs/{run}/release"),
+            &body,
+            "handing the run back",
+        )
+        .await
+    }
+
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput> {
         self.post(&format!("/runs/{run}/results"), &input, "syncing results")
             .await

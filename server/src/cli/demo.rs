@@ -94,8 +94,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             1,
         )
         .await?;
-        let finished =
-            runner::execute(backend.clone(), &agent, run, scenarios.clone(), &exec).await?;
+        let finished = runner::execute(
+            backend.clone(),
+            &agent,
+            run,
+            scenarios.clone(),
+            &exec,
+            &runner::Resume::default(),
+        )
+        .await?;
         println!(
             "\n{} — {label} — run {}",
             agent.spec.name, finished.run.run.id

@@ -177,7 +177,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         agent.spec.name,
         client.base()
     );
-    let finished = runner::execute(backend.clone(), &agent, run, scenarios, &exec).await?;
+    let finished = runner::execute(
+        backend.clone(),
+        &agent,
+        run,
+        scenarios,
+        &exec,
+        &runner::Resume::default(),
+    )
+    .await?;
     report_run(&agent, &client, &finished);
     if let Some(path) = &args.junit {
         let label = finished.run.run.spec.label.as_deref().unwrap_or("");

@@ -13,7 +13,8 @@ use super::run::ExecArgs;
 use crate::http::{self, Access, AllowedHosts, AppState, BoundedListener, ClientAddr, Limits};
 use crate::runner::agent_file::AgentFile;
 use crate::runner::worker::work;
-use crate::service::Service;
+use crate::runner::Stop;
+use crate::service::{LeasePolicy, Service};
 
 /// `proctor serve`'s arguments.
 #[derive(Debug, Clone, Args)]
@@ -70,6 +71,13 @@ pub struct ServeArgs {
     /// itself (repeatable).
     #[arg(long = "agent")]
     pub agents: Vec<PathBuf>,
+    /// Seconds a worker's claim on a run holds without renewal; a run whose worker stopped
+    /// renewing goes back to the queue after this long.
+    #[arg(long, env = "PROCTOR_LEASE_SECS", default_value_t = DEFAULT_LEASE_SECS)]
+    pub lease_secs: u32,
+    /// Lost leases after which a run fails instead of going back to the queue.
+    #[arg(long, env = "PROCTOR_MAX_LOST_LEASES", default_value_t = DEFAULT_MAX_LOST_LEASES)]
+    pub max_lost_leases: u32,
     #[command(flatten)]
     pub exec: ExecArgs,
 }
@@ -78,6 +86,8 @@ pub struct ServeArgs {
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Seconds a silent connection stays open unless the operator says otherwise.
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 60.0;
+pub const DEFAULT_LEASE_SECS: u32 = 30;
+pub const DEFAULT_MAX_LOST_LEASES: u32 = 3;
 
 impl ServeArgs {
     /// A server for one user on this machine: loopback on a free port, no token, every limit at
@@ -97,6 +107,8 @@ impl ServeArgs {
             dist,
             prices: None,
             agents: Vec::new(),
+            lease_secs: DEFAULT_LEASE_SECS,
+            max_lost_leases: DEFAULT_MAX_LOST_LEASES,
             exec,
         }
     }
@@ -174,7 +186,19 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         .iter()
         .map(|p| AgentFile::load(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let service = Arc::new(Service::open(&args.database_url, prices).await?);
+    if args.lease_secs == 0 || args.max_lost_leases == 0 {
+        bail!("--lease-secs and --max-lost-leases must be at least 1");
+    }
+    let leases = LeasePolicy {
+        duration: chrono::Duration::seconds(i64::from(args.lease_secs)),
+        max_lost: args.max_lost_leases,
+    };
+    let service = Arc::new(
+        Service::open(&args.database_url, prices)
+            .await?
+            .with_leases(leases),
+    );
+    tokio::spawn(lapse_leases(service.clone()));
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
@@ -204,6 +228,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             format!("serve-{}", std::process::id()),
             exec,
             Duration::from_millis(500),
+            Stop::default(),
         ));
     }
     let running = Running {
@@ -212,6 +237,22 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         task,
     };
     Ok(running)
+}
+
+/// Sends runs whose worker stopped renewing back to the queue, a few times per lease, so the
+/// dashboard shows them queued even when no worker is asking for work.
+async fn lapse_leases(service: Arc<Service>) {
+    let every = (service.leases().duration / 4)
+        .to_std()
+        .unwrap_or(Duration::from_secs(1))
+        .max(Duration::from_millis(250));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = service.lapse_leases().await {
+            tracing::warn!("sending lapsed runs back to the queue: {e}");
+        }
+    }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ use clap::Args;
 use super::run::{ExecArgs, ServerArgs};
 use crate::runner::agent_file::AgentFile;
 use crate::runner::worker::work;
+use crate::runner::Stop;
 
 /// `proctor worker`'s arguments.
 #[derive(Debug, Clone, Args)]
@@ -54,13 +55,36 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
             .join(", "),
         args.server.server
     );
+    let stop = Stop::default();
+    tokio::spawn(stop_on_signal(stop.clone()));
     work(
         Arc::new(args.server.client()),
         agents,
         args.name,
         exec,
         Duration::from_secs_f64(args.poll.max(0.05)),
+        stop,
     )
     .await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Raises `stop` on SIGTERM or Ctrl-C: the worker lets the cases in flight finish, syncs them
+/// and hands its run back to the queue before it exits.
+async fn stop_on_signal(stop: Stop) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully");
+            let _ = tokio::signal::ctrl_c().await;
+            stop.raise();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    eprintln!("proctor worker: stopping: finishing the cases in flight, then handing the run back");
+    stop.raise();
 }

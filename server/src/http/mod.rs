@@ -106,6 +106,8 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         )
         .route("/runs", get(runs::list).post(runs::create))
         .route("/runs/claim", post(runs::claim))
+        .route("/runs/{run}/lease", post(runs::renew_lease))
+        .route("/runs/{run}/release", post(runs::release))
         .route("/runs/{id}", get(runs::get))
         .route("/runs/{id}/status", post(runs::set_status))
         .route("/runs/{id}/results", get(results::list).post(results::sync))

@@ -102,3 +102,28 @@ pub async fn claim(
         state.service.claim(&input.worker, &input.agents).await?,
     ))
 }
+
+/// The body of `POST /runs/{id}/lease` and `POST /runs/{id}/release`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerInput {
+    worker: String,
+}
+
+/// `POST /runs/{id}/lease`: the worker holding the run extends its lease; 409 when it lost it.
+pub async fn renew_lease(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<WorkerInput>,
+) -> Result<Json<RunView>, ApiError> {
+    Ok(Json(state.service.renew_lease(id, &input.worker).await?))
+}
+
+/// `POST /runs/{id}/release`: the worker holding the run hands it back to the queue.
+pub async fn release(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<WorkerInput>,
+) -> Result<Json<RunView>, ApiError> {
+    Ok(Json(state.service.release(id, &input.worker).await?))
+}

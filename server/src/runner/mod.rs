@@ -12,7 +12,7 @@ pub mod sync;
 pub mod tracer;
 pub mod worker;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +64,44 @@ pub struct Finished {
     pub results_file: PathBuf,
     /// What the tracer noted about its own faults during the run, and where.
     pub tracer_faults: TracerFaults,
+    /// Told to stop before every case ran: the run was synced as far as it got and left
+    /// unfinished (not marked completed).
+    pub interrupted: bool,
+}
+
+/// Where a run picks up and when it stops: a resumed run skips the cases stored before, and a
+/// run told to stop (its worker got SIGTERM, or lost its lease) starts no new case.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    /// (scenario key, attempt) of the cases already stored.
+    pub done: BTreeSet<(String, u32)>,
+    pub stop: Stop,
+}
+
+/// A flag raised once to stop work, that a task can also wait on.
+#[derive(Debug, Clone)]
+pub struct Stop(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Stop {
+    pub fn raise(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_raised(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns once the flag is raised.
+    pub async fn raised(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|raised| *raised).await;
+    }
 }
 
 /// Who judged the verdicts a run reports.
@@ -195,6 +233,7 @@ pub async fn execute(
     run: RunView,
     scenarios: Vec<Scenario>,
     exec: &Execution,
+    resume: &Resume,
 ) -> anyhow::Result<Finished> {
     let tracer = tracer::locate()?;
     let tracer_log = std::path::absolute(exec.results_dir.join("tracer.log"))?;
@@ -216,11 +255,16 @@ pub async fn execute(
         .into_iter()
         .map(Arc::new)
         .flat_map(|s| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), a)))
+        .filter(|(s, a)| !resume.done.contains(&(s.spec.key.clone(), *a)))
         .collect();
+    let planned = jobs.len();
+    let stop = resume.stop.clone();
     let bar = progress_bar(exec.progress, jobs.len());
     let tally = syncer.tally();
     let mut cases = Vec::with_capacity(jobs.len());
+    // Once told to stop, no case starts; those in flight finish and are synced.
     let mut stream = futures::stream::iter(jobs)
+        .take_while(move |_| std::future::ready(!stop.is_raised()))
         .map(|(scenario, attempt)| {
             let executor = executor.clone();
             async move {
@@ -248,9 +292,15 @@ pub async fn execute(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let interrupted = cases.len() < planned;
     let sync = syncer.finish().await;
-    let (run, verdicts, summary, judged) =
-        conclude(backend.as_ref(), agent, run, &sync, cases, prices).await;
+    let (run, verdicts, summary, judged) = if interrupted {
+        let run = sync.last_run.clone().unwrap_or(run);
+        let summary = run.summary.clone().unwrap_or_default();
+        (run, sync.verdicts(), summary, Judged::Server)
+    } else {
+        conclude(backend.as_ref(), agent, run, &sync, cases, prices).await
+    };
     Ok(Finished {
         run,
         verdicts,
@@ -259,6 +309,7 @@ pub async fn execute(
         sync,
         results_file,
         tracer_faults: TracerFaults::since(tracer_log, tracer_log_start),
+        interrupted,
     })
 }
 

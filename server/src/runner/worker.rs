@@ -1,24 +1,31 @@
 //! Executing queued runs (started from the dashboard or the API): claim one, run it with the
-//! same code as `proctor run`, repeat. `proctor worker` runs this loop against a server over
+//! same code as `proctor run` while renewing its lease, repeat. A worker that dies lets its
+//! lease lapse and the server re-queues the run; one told to stop hands the run back itself. `proctor worker` runs this loop against a server over
 //! HTTP; `proctor serve --agent FILE` runs it inside the server, on the service itself.
 
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::api::{RunView, ScenarioFilter};
-use shared::{RunStatus, Scenario};
+use shared::api::{ResultFilter, RunView, ScenarioFilter};
+use shared::{ErrorKind, RunStatus, Scenario};
+use uuid::Uuid;
 
 use super::agent_file::AgentFile;
-use super::{execute, Execution};
+use super::{execute, Execution, Resume, Stop};
 use crate::backend::Backend;
 
-/// Claims and executes queued runs of `agents` for ever, as `name`, looking every `poll`.
+/// Claims and executes queued runs of `agents`, as `name`, looking every `poll`, until `stop`
+/// is raised: then the run in hand starts no new case, syncs what it has and goes back to the
+/// queue, and the loop ends.
 pub async fn work(
     backend: Arc<dyn Backend>,
     agents: Vec<AgentFile>,
     name: String,
     exec: Execution,
     poll: Duration,
+    stop: Stop,
 ) {
     let names: Vec<String> = agents.iter().map(|a| a.spec.name.clone()).collect();
     for agent in &agents {
@@ -26,49 +33,147 @@ pub async fn work(
             tracing::warn!("worker {name}: registering {}: {e}", agent.spec.name);
         }
     }
-    loop {
-        match backend.claim(&name, &names).await {
+    while !stop.is_raised() {
+        let wait = match backend.claim(&name, &names).await {
             Ok(Some(run)) => {
                 if let Some(agent) = agents.iter().find(|a| a.spec.name == run.agent_name) {
-                    run_claimed(backend.clone(), agent, run, &name, &exec).await;
+                    run_claimed(backend.clone(), agent, run, &name, &exec, &stop).await;
                 }
+                continue;
             }
-            Ok(None) => tokio::time::sleep(poll).await,
+            Ok(None) => poll,
             Err(e) => {
                 tracing::warn!("worker {name}: {e}");
-                tokio::time::sleep(poll * 4).await;
+                poll * 4
             }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.raised() => {}
         }
     }
 }
 
-/// Executes one claimed run; a run that cannot be executed is marked failed.
+/// How often a worker renews a lease that runs until `until`: three times per lease.
+fn renewal_interval(run: &RunView) -> Duration {
+    let left = run
+        .run
+        .lease
+        .as_ref()
+        .map(|l| (l.until - chrono::Utc::now()).to_std().unwrap_or_default())
+        .unwrap_or(Duration::from_secs(30));
+    (left / 3).max(Duration::from_millis(100))
+}
+
+/// Renews the lease on `run_id` until the task is dropped; raises `run_stop` when the worker is
+/// told to stop (`worker_stop`) or the lease is lost (and then sets `lost`).
+async fn keep_lease(
+    backend: Arc<dyn Backend>,
+    run_id: Uuid,
+    name: String,
+    every: Duration,
+    run_stop: Stop,
+    worker_stop: Stop,
+    lost: Arc<AtomicBool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = worker_stop.raised() => {
+                run_stop.raise();
+                return;
+            }
+        }
+        match backend.renew_lease(run_id, &name).await {
+            Ok(_) => {}
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                tracing::warn!("worker {name}: {e}");
+                lost.store(true, Ordering::SeqCst);
+                run_stop.raise();
+                return;
+            }
+            Err(e) => tracing::warn!("worker {name}: renewing the lease on {run_id}: {e}"),
+        }
+    }
+}
+
+/// The (scenario key, attempt) of every case the run already holds: a run back from the
+/// queue re-runs only the rest.
+async fn stored_cases(
+    backend: &dyn Backend,
+    run_id: Uuid,
+) -> anyhow::Result<BTreeSet<(String, u32)>> {
+    let mut done = BTreeSet::new();
+    let mut filter = ResultFilter {
+        limit: Some(1_000),
+        ..Default::default()
+    };
+    loop {
+        let page = backend.results(run_id, &filter).await?;
+        done.extend(page.items.into_iter().map(|r| (r.scenario_key, r.attempt)));
+        match page.next_cursor {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return Ok(done),
+        }
+    }
+}
+
+/// Executes one claimed run while keeping its lease; a run that cannot be executed is marked
+/// failed, and one interrupted by `worker_stop` goes back to the queue.
 async fn run_claimed(
     backend: Arc<dyn Backend>,
     agent: &AgentFile,
     run: RunView,
     name: &str,
     exec: &Execution,
+    worker_stop: &Stop,
 ) {
     let run_id = run.run.id;
     tracing::info!("worker {name}: running {run_id} of {}", agent.spec.name);
-    let outcome = match scenarios_of(backend.as_ref(), agent, &run.run.spec.scenario_ids).await {
-        Ok(scenarios) => {
-            let exec = Execution {
-                repeats: run.run.spec.repeats.max(1),
-                progress: false,
-                ..exec.clone()
-            };
-            execute(backend.clone(), agent, run, scenarios, &exec)
-                .await
-                .map(drop)
+    let run_stop = Stop::default();
+    let lost = Arc::new(AtomicBool::new(false));
+    let keeper = tokio::spawn(keep_lease(
+        backend.clone(),
+        run_id,
+        name.to_string(),
+        renewal_interval(&run),
+        run_stop.clone(),
+        worker_stop.clone(),
+        lost.clone(),
+    ));
+    let outcome = async {
+        let scenarios = scenarios_of(backend.as_ref(), agent, &run.run.spec.scenario_ids).await?;
+        let resume = Resume {
+            done: stored_cases(backend.as_ref(), run_id).await?,
+            stop: run_stop.clone(),
+        };
+        let exec = Execution {
+            repeats: run.run.spec.repeats.max(1),
+            progress: false,
+            ..exec.clone()
+        };
+        execute(backend.clone(), agent, run, scenarios, &exec, &resume).await
+    }
+    .await;
+    keeper.abort();
+    match outcome {
+        Ok(finished) if finished.interrupted => {
+            if lost.load(Ordering::SeqCst) {
+                tracing::warn!(
+                    "worker {name}: lost the lease on {run_id}; the next worker finishes it"
+                );
+            } else if let Err(e) = backend.release(run_id, name).await {
+                tracing::error!("worker {name}: handing run {run_id} back: {e}");
+            } else {
+                tracing::info!("worker {name}: stopped; run {run_id} is back in the queue");
+            }
         }
-        Err(e) => Err(e),
-    };
-    if let Err(e) = outcome {
-        tracing::error!("worker {name}: run {run_id} failed: {e:#}");
-        if let Err(e) = backend.set_run_status(run_id, RunStatus::Failed).await {
-            tracing::error!("worker {name}: marking run {run_id} failed: {e}");
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!("worker {name}: run {run_id} failed: {e:#}");
+            if let Err(e) = backend.set_run_status(run_id, RunStatus::Failed).await {
+                tracing::error!("worker {name}: marking run {run_id} failed: {e}");
+            }
         }
     }
 }

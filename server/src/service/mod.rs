@@ -31,6 +31,24 @@ pub struct Service {
     store: Arc<dyn Store>,
     prices: PriceTable,
     events: EventHub,
+    leases: LeasePolicy,
+}
+
+/// How long a worker's claim on a run holds without renewal, and how many lapsed leases fail
+/// a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeasePolicy {
+    pub duration: chrono::Duration,
+    pub max_lost: u32,
+}
+
+impl Default for LeasePolicy {
+    fn default() -> Self {
+        LeasePolicy {
+            duration: chrono::Duration::seconds(30),
+            max_lost: 3,
+        }
+    }
 }
 
 fn run_not_found(id: Uuid) -> ProctorError {
@@ -47,7 +65,17 @@ impl Service {
             store: store::open(url).await?,
             prices,
             events: EventHub::default(),
+            leases: LeasePolicy::default(),
         })
+    }
+
+    /// The same service with another lease policy.
+    pub fn with_leases(self, leases: LeasePolicy) -> Service {
+        Service { leases, ..self }
+    }
+
+    pub fn leases(&self) -> LeasePolicy {
+        self.leases
     }
 
     /// Where every stored result and status change is published as it happens.
@@ -164,6 +192,14 @@ impl Backend for Service {
 
     async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>> {
         self.hand_out(worker, agents).await
+    }
+
+    async fn renew_lease(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
+        self.renew(run, worker).await
+    }
+
+    async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
+        self.hand_back(run, worker).await
     }
 
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput> {

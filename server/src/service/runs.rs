@@ -49,6 +49,9 @@ impl Service {
             } else {
                 RunStatus::Running
             },
+            lease: None,
+            lost_leases: 0,
+            reason: None,
         };
         self.store.create_run(&run).await?;
         Ok(RunView {
@@ -60,17 +63,27 @@ impl Service {
 
     pub(super) async fn move_run(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
         let mut view = self.run(id).await?;
-        let now = Utc::now();
-        let run = &mut view.run;
-        if run.status == status {
+        let was = view.run.status;
+        if was == status {
             return Ok(view);
         }
+        if !was.may_become(status) {
+            return Err(ProctorError::conflict(format!(
+                "run {id} is {was} and cannot become {status}: a finished run stays finished, \
+                 and a running run only finishes (start a new run to run it again)"
+            )));
+        }
+        let now = Utc::now();
+        let run = &mut view.run;
         run.status = status;
-        if status != RunStatus::Queued && run.started_at.is_none() {
+        if run.started_at.is_none() {
             run.started_at = Some(now);
         }
         run.finished_at = status.is_finished().then_some(now);
-        self.store.update_run(run).await?;
+        self.store.update_run(run, was).await?;
+        if status.is_finished() {
+            run.lease = None;
+        }
         let agent = self.agent(&run.agent_id.to_string()).await?;
         let summary = self
             .store
@@ -89,13 +102,15 @@ impl Service {
         if worker.trim().is_empty() {
             return Err(ProctorError::invalid("`worker` must name the worker"));
         }
+        self.lapse_leases().await?;
         let mut ids = Vec::new();
         for a in agents {
             if let Some(agent) = self.store.find_agent(a).await? {
                 ids.push(agent.id);
             }
         }
-        let Some(id) = self.store.claim_run(worker, &ids).await? else {
+        let until = Utc::now() + self.leases.duration;
+        let Some(id) = self.store.claim_run(worker, &ids, until).await? else {
             return Ok(None);
         };
         self.events.publish(RunEvent::Status {
@@ -103,5 +118,37 @@ impl Service {
             status: RunStatus::Running,
         });
         Ok(Some(self.run(id).await?))
+    }
+
+    pub(super) async fn renew(&self, id: Uuid, worker: &str) -> Outcome<RunView> {
+        let until = Utc::now() + self.leases.duration;
+        self.store.renew_lease(id, worker, until).await?;
+        self.run(id).await
+    }
+
+    pub(super) async fn hand_back(&self, id: Uuid, worker: &str) -> Outcome<RunView> {
+        self.store.release_run(id, worker).await?;
+        self.events.publish(RunEvent::Status {
+            run_id: id,
+            status: RunStatus::Queued,
+        });
+        self.run(id).await
+    }
+
+    /// Sends every run whose lease lapsed back to the queue (or fails it after too many lost
+    /// leases) and tells watchers. The server calls this periodically, and before each claim.
+    pub async fn lapse_leases(&self) -> Outcome<()> {
+        for lapsed in self
+            .store
+            .lapse_leases(Utc::now(), self.leases.max_lost)
+            .await?
+        {
+            tracing::warn!(run = %lapsed.run_id, status = %lapsed.status, "a worker's lease lapsed");
+            self.events.publish(RunEvent::Status {
+                run_id: lapsed.run_id,
+                status: lapsed.status,
+            });
+        }
+        Ok(())
     }
 }

@@ -22,6 +22,23 @@ pub struct TestRun {
     #[serde(default)]
     pub finished_at: Option<DateTime<Utc>>,
     pub status: RunStatus,
+    /// The worker running it and until when; a lease that lapses sends the run back to the
+    /// queue, its finished cases kept.
+    #[serde(default)]
+    pub lease: Option<Lease>,
+    /// How many times a worker lost the run (its lease lapsed).
+    #[serde(default)]
+    pub lost_leases: u32,
+    /// Why the server itself re-queued or failed the run.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A worker's hold on a running run, renewed while it works.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lease {
+    pub worker: String,
+    pub until: DateTime<Utc>,
 }
 
 /// What a run is asked to cover and how it is labelled: the part of a [`TestRun`] its starter
@@ -86,6 +103,18 @@ pub enum RunStatus {
 impl RunStatus {
     pub fn is_finished(self) -> bool {
         matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    /// Whether a client may move a run from this status to `to`: forward only, and never out
+    /// of a finished status. (Only a lapsed or released lease sends a running run back to the
+    /// queue.)
+    pub fn may_become(self, to: RunStatus) -> bool {
+        match self {
+            _ if self == to => true,
+            Self::Queued => to != Self::Queued,
+            Self::Running => to.is_finished(),
+            Self::Completed | Self::Failed | Self::Cancelled => false,
+        }
     }
 }
 

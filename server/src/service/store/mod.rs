@@ -87,6 +87,13 @@ pub struct StoredBatch {
     pub summary: RunSummary,
 }
 
+/// A run whose lease lapsed, and where it went (back to `queued`, or `failed`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lapsed {
+    pub run_id: Uuid,
+    pub status: RunStatus,
+}
+
 /// Keeps agents, scenarios, runs and results. Implementations store what they are given: rules
 /// and verdicts are the service's business.
 #[async_trait]
@@ -113,15 +120,35 @@ pub trait Store: Send + Sync {
     async fn create_run(&self, run: &TestRun) -> StoreResult<()>;
     async fn get_run(&self, id: Uuid) -> StoreResult<Option<RunView>>;
     async fn list_runs(&self, filter: &RunQuery) -> StoreResult<Page<RunView>>;
-    async fn update_run(&self, run: &TestRun) -> StoreResult<()>;
+    /// Saves a run's status, times and label, if its status is still `was` (else a conflict:
+    /// someone else moved it meanwhile).
+    async fn update_run(&self, run: &TestRun, was: RunStatus) -> StoreResult<()>;
     /// Re-reads a run's summary off its tally and saves it (after its status changed).
     async fn refresh_summary(
         &self,
         run: &TestRun,
         agent_tools: &[String],
     ) -> StoreResult<RunSummary>;
-    /// Atomically moves the oldest queued run of one of `agents` to `running` for `worker`.
-    async fn claim_run(&self, worker: &str, agents: &[Uuid]) -> StoreResult<Option<Uuid>>;
+    /// Atomically moves the oldest queued run of one of `agents` to `running`, leased to
+    /// `worker` until `until`.
+    async fn claim_run(
+        &self,
+        worker: &str,
+        agents: &[Uuid],
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>>;
+    /// Extends `worker`'s lease on a run; a conflict when the worker no longer holds it.
+    async fn renew_lease(
+        &self,
+        run_id: Uuid,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Hands a running run back to the queue; a conflict when `worker` no longer holds it.
+    async fn release_run(&self, run_id: Uuid, worker: &str) -> StoreResult<()>;
+    /// Sends runs whose lease lapsed before `now` back to the queue, or fails them after
+    /// `max_lost` lost leases.
+    async fn lapse_leases(&self, now: DateTime<Utc>, max_lost: u32) -> StoreResult<Vec<Lapsed>>;
 
     /// Stores a batch atomically with the run's tally, summary (AQS coverage measured against
     /// `agent_tools`) and start: all of it or, on any error, none of it. A result with the same

@@ -4,6 +4,7 @@
 //! instead of failing with `SQLITE_BUSY` when two deferred transactions both try to upgrade to
 //! writers; reads use a separate pool and, thanks to WAL, never wait for a writer.
 
+mod leases;
 mod results;
 
 use std::str::FromStr;
@@ -16,14 +17,18 @@ use serde::Serialize;
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::{RunSummary, RunTally};
-use shared::{Agent, AgentSpec, RunSpec, Scenario, ScenarioSpec, TestResult, TestRun};
+use shared::{
+    Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::{RunQuery, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE, MAX_PAGE};
+use super::{
+    Lapsed, RunQuery, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE, MAX_PAGE,
+};
 
 /// The embedded store: one SQLite file in WAL mode, one writer connection (SQLite allows one
 /// writer at a time, and a single connection makes claims atomic) and a pool of readers.
@@ -213,6 +218,8 @@ fn scenario_from_row(row: &SqliteRow) -> StoreResult<Scenario> {
 }
 
 fn run_from_row(row: &SqliteRow) -> StoreResult<TestRun> {
+    let claimed_by: Option<String> = row.try_get("claimed_by")?;
+    let lease_until: Option<String> = row.try_get("lease_until")?;
     let started: Option<String> = row.try_get("started_at")?;
     let finished: Option<String> = row.try_get("finished_at")?;
     Ok(TestRun {
@@ -229,6 +236,15 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<TestRun> {
         created_at: parse_ts(row.try_get("created_at")?)?,
         started_at: started.as_deref().map(parse_ts).transpose()?,
         finished_at: finished.as_deref().map(parse_ts).transpose()?,
+        lease: match (claimed_by, lease_until) {
+            (Some(worker), Some(until)) => Some(Lease {
+                worker,
+                until: parse_ts(&until)?,
+            }),
+            _ => None,
+        },
+        lost_leases: row.try_get::<i64, _>("lost_leases")?.max(0) as u32,
+        reason: row.try_get("reason")?,
     })
 }
 
@@ -507,44 +523,58 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn update_run(&self, run: &TestRun) -> StoreResult<()> {
+    async fn update_run(&self, run: &TestRun, was: RunStatus) -> StoreResult<()> {
+        // A finished run lets go of its lease.
         let done = sqlx::query(
-            "UPDATE runs SET label = ?, metadata = ?, status = ?, started_at = ?, finished_at = ?
-             WHERE id = ?",
+            "UPDATE runs SET label = ?, metadata = ?, status = ?, started_at = ?, finished_at = ?,
+                 claimed_by = CASE WHEN ? THEN NULL ELSE claimed_by END,
+                 lease_until = CASE WHEN ? THEN NULL ELSE lease_until END
+             WHERE id = ? AND status = ?",
         )
         .bind(&run.spec.label)
         .bind(json(&run.spec.metadata))
         .bind(run.status.as_str())
         .bind(run.started_at.map(ts))
         .bind(run.finished_at.map(ts))
+        .bind(run.status.is_finished())
+        .bind(run.status.is_finished())
         .bind(run.id.to_string())
+        .bind(was.as_str())
         .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("run {} not found", run.id)));
+            return Err(StoreError::Conflict(format!(
+                "run {} is no longer {was} (it changed meanwhile, or is gone); read it again",
+                run.id
+            )));
         }
         Ok(())
     }
 
-    async fn claim_run(&self, worker: &str, agents: &[Uuid]) -> StoreResult<Option<Uuid>> {
-        if agents.is_empty() {
-            return Ok(None);
-        }
-        // One statement on the single writer connection: two workers can never both see the
-        // same run as queued.
-        let mut q =
-            QueryBuilder::<Sqlite>::new("UPDATE runs SET status = 'running', started_at = ");
-        q.push_bind(ts(Utc::now()))
-            .push(", claimed_by = ")
-            .push_bind(worker.to_string());
-        q.push(" WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND agent_id IN (");
-        let mut sep = q.separated(", ");
-        for a in agents {
-            sep.push_bind(a.to_string());
-        }
-        q.push(") ORDER BY created_at LIMIT 1) AND status = 'queued' RETURNING id");
-        let row = q.build().fetch_optional(&self.writer).await?;
-        row.map(|r| uuid("run id", r.try_get("id")?)).transpose()
+    async fn claim_run(
+        &self,
+        worker: &str,
+        agents: &[Uuid],
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<Uuid>> {
+        leases::claim(self, worker, agents, until).await
+    }
+
+    async fn renew_lease(
+        &self,
+        run_id: Uuid,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        leases::renew(self, run_id, worker, until).await
+    }
+
+    async fn release_run(&self, run_id: Uuid, worker: &str) -> StoreResult<()> {
+        leases::release(self, run_id, worker).await
+    }
+
+    async fn lapse_leases(&self, now: DateTime<Utc>, max_lost: u32) -> StoreResult<Vec<Lapsed>> {
+        leases::lapse(self, now, max_lost).await
     }
 
     async fn store_results(
@@ -660,6 +690,9 @@ mod upgrade_tests {
             created_at: Utc::now(),
             started_at: Some(Utc::now()),
             finished_at: None,
+            lease: None,
+            lost_leases: 0,
+            reason: None,
         };
         store.create_run(&run).await.unwrap();
         let results: Vec<TestResult> = (0..700)

@@ -1,0 +1,117 @@
+//! Claims as leases in the SQLite store. Every statement here runs on the single writer
+//! connection, so a claim, a renewal and a lapse can never interleave.
+
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use uuid::Uuid;
+
+use super::{ts, uuid, SqliteStore};
+use crate::service::store::{Lapsed, StoreError, StoreResult};
+
+/// Moves the oldest queued run of one of `agents` to `running`, leased to `worker` until
+/// `until`; `None` when none is waiting.
+pub(super) async fn claim(
+    store: &SqliteStore,
+    worker: &str,
+    agents: &[Uuid],
+    until: DateTime<Utc>,
+) -> StoreResult<Option<Uuid>> {
+    if agents.is_empty() {
+        return Ok(None);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ",
+    );
+    q.push_bind(ts(Utc::now()))
+        .push("), claimed_by = ")
+        .push_bind(worker.to_string())
+        .push(", lease_until = ")
+        .push_bind(ts(until));
+    q.push(" WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND agent_id IN (");
+    let mut sep = q.separated(", ");
+    for a in agents {
+        sep.push_bind(a.to_string());
+    }
+    q.push(") ORDER BY created_at LIMIT 1) AND status = 'queued' RETURNING id");
+    let row = q.build().fetch_optional(&store.writer).await?;
+    row.map(|r| uuid("run id", r.try_get("id")?)).transpose()
+}
+
+/// Extends `worker`'s lease on a running run to `until`, or says it was lost.
+pub(super) async fn renew(
+    store: &SqliteStore,
+    run_id: Uuid,
+    worker: &str,
+    until: DateTime<Utc>,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE runs SET lease_until = ? WHERE id = ? AND claimed_by = ? AND status = 'running'",
+    )
+    .bind(ts(until))
+    .bind(run_id.to_string())
+    .bind(worker)
+    .execute(&store.writer)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(lost(run_id, worker));
+    }
+    Ok(())
+}
+
+/// Hands a running run back to the queue (its stored cases kept), as its worker asks.
+pub(super) async fn release(store: &SqliteStore, run_id: Uuid, worker: &str) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE runs SET status = 'queued', claimed_by = NULL, lease_until = NULL
+         WHERE id = ? AND claimed_by = ? AND status = 'running'",
+    )
+    .bind(run_id.to_string())
+    .bind(worker)
+    .execute(&store.writer)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(lost(run_id, worker));
+    }
+    Ok(())
+}
+
+fn lost(run_id: Uuid, worker: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "worker {worker:?} no longer holds run {run_id}: its lease lapsed and the run went back \
+         to the queue (or it finished); stop working on it"
+    ))
+}
+
+/// Runs whose lease lapsed before `now` go back to the queue, or fail once `max_lost` leases
+/// have lapsed, with the reason on the run.
+pub(super) async fn lapse(
+    store: &SqliteStore,
+    now: DateTime<Utc>,
+    max_lost: u32,
+) -> StoreResult<Vec<Lapsed>> {
+    let rows = sqlx::query(
+        "UPDATE runs SET
+             lost_leases = lost_leases + 1,
+             status = CASE WHEN lost_leases + 1 >= ?1 THEN 'failed' ELSE 'queued' END,
+             finished_at = CASE WHEN lost_leases + 1 >= ?1 THEN ?2 ELSE finished_at END,
+             reason = CASE WHEN lost_leases + 1 >= ?1
+                 THEN 'failed: ' || (lost_leases + 1) || ' workers in a row lost this run (the last was '
+                      || claimed_by || ') without finishing it'
+                 ELSE 'back in the queue: worker ' || claimed_by || ' stopped renewing its lease' END,
+             claimed_by = NULL,
+             lease_until = NULL
+         WHERE status = 'running' AND lease_until IS NOT NULL AND lease_until < ?2
+         RETURNING id, status",
+    )
+    .bind(i64::from(max_lost))
+    .bind(ts(now))
+    .fetch_all(&store.writer)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Lapsed {
+                run_id: uuid("run id", r.try_get("id")?)?,
+                status: super::name("run status", r.try_get("status")?)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,265 @@
+//! Workers that die or are told to stop: a claim is a lease, renewed while the worker works. A
+//! worker killed with SIGKILL lets its lease lapse and the run goes back to the queue for
+//! another worker, which runs only the cases not yet stored; a worker sent SIGTERM finishes the
+//! cases in flight, syncs them and hands the run back itself. Needs `PROCTOR_PYTHON`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Server;
+use serde_json::{json, Value};
+
+const SLOW_AGENT: &str = r#"
+import sys, time
+message = sys.stdin.read()
+time.sleep(0.4)
+print("done: " + message)
+"#;
+
+const CASES: usize = 10;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// An agent whose every case takes a while, with `CASES` scenarios, registered on the server
+/// with its scenarios, and a queued run of it.
+async fn queued_run(s: &Server, dir: &Path) -> (PathBuf, String) {
+    std::fs::write(dir.join("agent.py"), SLOW_AGENT).unwrap();
+    std::fs::write(
+        dir.join("agent.yaml"),
+        "name: slow\nrun:\n  command: python3 agent.py\n  timeout_secs: 10\n",
+    )
+    .unwrap();
+    let (st, body) = s.post("/api/v1/agents", &json!({"name": "slow"})).await;
+    assert_eq!(st, 200, "{body}");
+    let scenarios: Vec<Value> = (0..CASES)
+        .map(|i| json!({"key": format!("case-{i:02}"), "user_message": format!("request {i}")}))
+        .collect();
+    let (st, body) = s
+        .post(
+            "/api/v1/agents/slow/scenarios",
+            &json!({ "scenarios": scenarios }),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let (st, run) = s
+        .post("/api/v1/runs", &json!({"agent": "slow", "queued": true}))
+        .await;
+    assert_eq!(st, 201, "{run}");
+    (
+        dir.join("agent.yaml"),
+        run["run"]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+fn worker(s: &Server, agent: &Path, name: &str, dir: &Path) -> Child {
+    common::proctor()
+        .args(["worker", "--agent"])
+        .arg(agent)
+        .args([
+            "--name",
+            name,
+            "--concurrency",
+            "1",
+            "--poll",
+            "0.2",
+            "--no-progress",
+        ])
+        .arg("--results-dir")
+        .arg(dir.join(name))
+        .current_dir(dir)
+        .env("PROCTOR_SERVER", s.url(""))
+        .env(
+            "PROCTOR_PYTHON",
+            std::env::var("PROCTOR_PYTHON").expect("PROCTOR_PYTHON"),
+        )
+        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
+        .env("PROCTOR_LOG", "warn")
+        .env_remove("CI")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+async fn stored(s: &Server, run: &str) -> Vec<(String, u64)> {
+    let (_, page) = s
+        .get(&format!("/api/v1/runs/{run}/results?limit=1000"))
+        .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["scenario_key"].as_str().unwrap().to_string(),
+                r["attempt"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn wait_for<F: Fn(&Value) -> bool>(s: &Server, run: &str, what: &str, ok: F) -> Value {
+    let start = Instant::now();
+    loop {
+        let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+        if ok(&view) {
+            return view;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "waiting for {what}: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn assert_every_case_once(mut cases: Vec<(String, u64)>) {
+    cases.sort();
+    let n = cases.len();
+    cases.dedup();
+    assert_eq!(n, cases.len(), "no case is stored twice");
+    assert_eq!(cases.len(), CASES, "every case is stored: {cases:?}");
+}
+
+#[tokio::test]
+async fn a_killed_workers_run_goes_back_to_the_queue_and_another_worker_finishes_it() {
+    let s = Server::start_with_args(&["--lease-secs", "2"], &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (agent, run) = queued_run(&s, dir.path()).await;
+    let mut first = worker(&s, &agent, "first", dir.path());
+    wait_for(&s, &run, "two cases from the first worker", |v| {
+        v["summary"]["total"].as_u64().unwrap_or(0) >= 2
+    })
+    .await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before = stored(&s, &run).await.len();
+    assert!(
+        before < CASES,
+        "killed mid-run ({before} of {CASES} cases stored)"
+    );
+
+    let requeued = wait_for(&s, &run, "the lapsed lease to re-queue the run", |v| {
+        v["run"]["status"] == "queued"
+    })
+    .await;
+    assert_eq!(requeued["run"]["lost_leases"], 1, "{requeued}");
+    assert!(
+        requeued["run"]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("first"),
+        "the reason names the worker: {requeued}"
+    );
+
+    let mut second = worker(&s, &agent, "second", dir.path());
+    let done = wait_for(&s, &run, "the second worker to finish", |v| {
+        v["run"]["status"] == "completed"
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(done["summary"]["total"], CASES as u64, "{done}");
+    assert!(
+        done["run"]["lease"].is_null(),
+        "a finished run holds no lease: {done}"
+    );
+    assert_every_case_once(stored(&s, &run).await);
+}
+
+#[tokio::test]
+async fn a_worker_sent_sigterm_syncs_its_cases_and_hands_the_run_back() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (agent, run) = queued_run(&s, dir.path()).await;
+    let mut first = worker(&s, &agent, "first", dir.path());
+    wait_for(&s, &run, "a case from the first worker", |v| {
+        v["summary"]["total"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
+    unsafe {
+        libc::kill(first.id() as i32, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = first.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the worker stops promptly"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a stopped worker exits cleanly: {status}");
+    let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(
+        view["run"]["status"], "queued",
+        "handed back at once, not after a lease: {view}"
+    );
+    assert!(view["run"]["lease"].is_null(), "{view}");
+    assert_eq!(view["run"]["lost_leases"], 0, "{view}");
+    let synced = stored(&s, &run).await.len();
+    assert!(
+        (1..CASES).contains(&synced),
+        "the cases it finished were synced ({synced})"
+    );
+
+    let mut second = worker(&s, &agent, "second", dir.path());
+    let done = wait_for(&s, &run, "the second worker to finish", |v| {
+        v["run"]["status"] == "completed"
+    })
+    .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_every_case_once(stored(&s, &run).await);
+    assert_eq!(done["summary"]["total"], CASES as u64);
+}
+
+#[tokio::test]
+async fn a_run_moves_forward_only() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let status = |to: &str| json!({ "status": to });
+    let path = format!("/api/v1/runs/{run}/status");
+    let (st, body) = s.post(&path, &status("queued")).await;
+    assert_eq!(
+        st, 409,
+        "a running run is not sent back to the queue by hand: {body}"
+    );
+    let (st, _) = s.post(&path, &status("completed")).await;
+    assert_eq!(st, 200);
+    for to in ["queued", "running", "failed"] {
+        let (st, body) = s.post(&path, &status(to)).await;
+        assert_eq!(st, 409, "completed → {to}: {body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("cannot become"),
+            "{body}"
+        );
+    }
+    let (st, body) = s.post(&path, &status("completed")).await;
+    assert_eq!(st, 200, "the same status again is no change: {body}");
+
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{run}/lease"),
+            &json!({"worker": "nobody"}),
+        )
+        .await;
+    assert_eq!(st, 409, "a lease nobody holds cannot be renewed: {body}");
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{run}/release"),
+            &json!({"worker": "nobody"}),
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
+}
