@@ -255,6 +255,28 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     assert_eq!(rows.len(), 4);
     assert!(b.text(".cards .card").await.contains("100.0%"));
     b.screenshot("live").await;
+
+    // Deleting the run from its page asks first, then leaves for the run list; the run is gone.
+    let run_path = b.client.current_url().await.unwrap().path().to_string();
+    let run_id = run_path.trim_start_matches("/runs/").to_string();
+    b.client
+        .find(Locator::Css(".page-head button.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client.accept_alert().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while b.client.current_url().await.unwrap().path() != "/runs" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deleting did not move to the run list"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let gone = p.get(&format!("/api/v1/runs/{run_id}")).await;
+    assert_eq!(gone["kind"], "not_found", "{gone}");
     b.close().await;
 }
 

@@ -63,6 +63,7 @@ mod data {
         ) -> Result<Page<ResultRow>, ProctorError>;
         async fn result(&self, id: &str) -> Result<TestResult, ProctorError>;
         async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError>;
+        async fn delete_run(&self, id: &str) -> Result<(), ProctorError>;
         async fn agents(&self) -> Result<Vec<Agent>, ProctorError>;
         async fn agent(&self, name: &str) -> Result<AgentDetail, ProctorError>;
         async fn start_run(
@@ -149,6 +150,12 @@ pub async fn get_result(id: String) -> Result<TestResult, ProctorError> {
 #[server(name = CompareRuns, prefix = "/api/fn", endpoint = "compare", input = Json)]
 pub async fn compare_runs(base: String, head: String) -> Result<RunComparison, ProctorError> {
     data()?.compare(&base, &head).await
+}
+
+/// Deletes a run and its results.
+#[server(name = DeleteRun, prefix = "/api/fn", endpoint = "delete_run", input = Json)]
+pub async fn delete_run(id: String) -> Result<(), ProctorError> {
+    data()?.delete_run(&id).await
 }
 
 #[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents", input = Json)]

@@ -54,6 +54,10 @@ pub trait Backend: Send + Sync {
     async fn renew_lease(&self, run: Uuid, worker: &str) -> Outcome<RunView>;
     /// Hands a claimed run back to the queue, its stored cases kept (a worker shutting down).
     async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView>;
+    /// Deletes a run and its results.
+    async fn delete_run(&self, run: Uuid) -> Outcome<()>;
+    /// Deletes an agent (by id or name) with its scenarios, runs and results.
+    async fn delete_agent(&self, agent: &str) -> Outcome<()>;
 
     /// Judges, redacts and stores a batch of results into a run: all of them or none.
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput>;

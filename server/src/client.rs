@@ -98,6 +98,19 @@ impl ApiClient {
         request: reqwest::RequestBuilder,
         what: &'static str,
     ) -> Result<T, ClientError> {
+        self.answer(request, what)
+            .await?
+            .json()
+            .await
+            .map_err(|source| ClientError::Decode { what, source })
+    }
+
+    /// The server's answer to `request`, or its error.
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &'static str,
+    ) -> Result<reqwest::Response, ClientError> {
         let request = match &self.token {
             Some(t) => request.bearer_auth(t),
             None => request,
@@ -121,9 +134,13 @@ impl ApiClient {
                 error,
             });
         }
-        resp.json()
-            .await
-            .map_err(|source| ClientError::Decode { what, source })
+        Ok(resp)
+    }
+
+    async fn delete(&self, path: &str, what: &'static str) -> Outcome<()> {
+        let url = format!("{}/api/v1{path}", self.base);
+        self.answer(self.http.delete(url), what).await?;
+        Ok(())
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -212,6 +229,16 @@ impl Backend for ApiClient {
     async fn renew_lease(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
         let body = serde_json::json!({ "worker": worker });
         self.post(&format!("/runs/{run}/lease"), &body, "renewing the lease")
+            .await
+    }
+
+    async fn delete_run(&self, run: Uuid) -> Outcome<()> {
+        self.delete(&format!("/runs/{run}"), "deleting the run")
+            .await
+    }
+
+    async fn delete_agent(&self, agent: &str) -> Outcome<()> {
+        self.delete(&format!("/agents/{}", encode(agent)), "deleting the agent")
             .await
     }
 

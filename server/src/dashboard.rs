@@ -99,6 +99,10 @@ impl DashboardData for Service {
         Backend::result(self, id("result", result)?).await
     }
 
+    async fn delete_run(&self, run: &str) -> Result<(), ProctorError> {
+        Backend::delete_run(self, id("run", run)?).await
+    }
+
     async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError> {
         Backend::compare(
             self,

@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => server::cli::demo::run(args).await,
         Command::Mcp(args) => server::cli::mcp::run(args).await,
         Command::Worker(args) => server::cli::worker::run(args).await,
+        Command::Delete(args) => server::cli::delete::run(args).await,
     };
     match outcome {
         Ok(code) => code,

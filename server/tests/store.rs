@@ -237,3 +237,118 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+async fn delete(s: &Server, path: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .delete(s.url(path))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn disk_bytes(s: &Server) -> u64 {
+    s.db_files()
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum()
+}
+
+#[tokio::test]
+async fn deleting_a_run_or_an_agent_removes_it_all_and_gives_space_back() {
+    let s = Server::start().await;
+    let kept = s.agent_and_run().await;
+    let gone = s.new_run().await;
+    s.post(&format!("/api/v1/runs/{kept}/results"), &results(10, 0))
+        .await;
+    for k in 0..4 {
+        let (st, _) = s
+            .post(
+                &format!("/api/v1/runs/{gone}/results"),
+                &varied(k * 1000..k * 1000 + 1000, 1, k),
+            )
+            .await;
+        assert_eq!(st, 200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let full = disk_bytes(&s);
+    let (_, page) = s.get(&format!("/api/v1/runs/{gone}/results?limit=1")).await;
+    let result = page["items"][0]["id"].as_str().unwrap().to_string();
+
+    let (st, body) = delete(&s, &format!("/api/v1/runs/{gone}")).await;
+    assert_eq!(st, 204, "{body}");
+    assert_eq!(s.get(&format!("/api/v1/runs/{gone}")).await.0, 404);
+    assert_eq!(
+        s.get(&format!("/api/v1/results/{result}")).await.0,
+        404,
+        "its results went with it"
+    );
+    let (st, body) = delete(&s, &format!("/api/v1/runs/{gone}")).await;
+    assert_eq!(st, 404, "deleting twice: {body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("not found"),
+        "{body}"
+    );
+    let (_, list) = s.get("/api/v1/runs").await;
+    assert_eq!(list["total"], 1, "the other run is untouched");
+    // Checkpoints run in the background; the freed pages leave the file with the next one.
+    let mut shrunk = false;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if disk_bytes(&s) < full / 2 {
+            shrunk = true;
+            break;
+        }
+    }
+    assert!(
+        shrunk,
+        "space is given back: {} bytes before, {} after",
+        full,
+        disk_bytes(&s)
+    );
+
+    let (st, body) = delete(&s, "/api/v1/agents/support").await;
+    assert_eq!(st, 204, "{body}");
+    assert_eq!(
+        s.get(&format!("/api/v1/runs/{kept}")).await.0,
+        404,
+        "an agent's runs go with it"
+    );
+    assert_eq!(s.get("/api/v1/agents/support").await.0, 404);
+}
+
+#[tokio::test]
+async fn finished_runs_past_their_retention_are_deleted_and_the_rest_kept() {
+    let mut first = Server::start().await;
+    let finished = first.agent_and_run().await;
+    let running = first.new_run().await;
+    for run in [&finished, &running] {
+        first
+            .post(&format!("/api/v1/runs/{run}/results"), &results(5, 0))
+            .await;
+    }
+    let (st, _) = first
+        .post(
+            &format!("/api/v1/runs/{finished}/status"),
+            &json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let db = first.db_files()[0].clone();
+    first.kill();
+
+    let second = Server::start_with_db_args(&db, &["--keep-runs-days", "0"]).await;
+    let mut deleted = false;
+    for _ in 0..50 {
+        if second.get(&format!("/api/v1/runs/{finished}")).await.0 == 404 {
+            deleted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(deleted, "a run finished before the retention is deleted");
+    let (st, view) = second.get(&format!("/api/v1/runs/{running}")).await;
+    assert_eq!(st, 200, "an unfinished run is kept: {view}");
+    drop(first);
+}

@@ -1,6 +1,7 @@
 //! Pieces shared by the pages.
 
 pub mod chart;
+pub mod delete_run;
 pub mod format;
 pub mod live;
 pub mod load_error;

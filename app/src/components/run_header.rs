@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::RunView;
 
+use crate::components::delete_run::DeleteRun;
 use crate::components::format::{short_id, when, RunStatusBadge};
 use crate::components::summary_cards::SummaryCards;
 
@@ -33,12 +34,14 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
         <div class="page-head">
             <h1>{title}</h1>
             <RunStatusBadge status=v.run.status/>
+            <DeleteRun id=v.run.id.to_string()/>
         </div>
         <p class="muted">
             <A href=format!("/agents/{}", v.agent_name)>{v.agent_name.clone()}</A>
             {origin}
             {metadata}
         </p>
+        {v.run.reason.clone().map(|r| view! { <p class="notice">{r}</p> })}
         {match v.summary {
             Some(s) => view! { <SummaryCards summary=s/> }.into_any(),
             None => view! { <p class="empty">"No results yet. They appear here as the run syncs them."</p> }.into_any(),

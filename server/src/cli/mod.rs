@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand.
 
+pub mod delete;
 pub mod demo;
 pub mod generate;
 pub mod mcp;
@@ -35,4 +36,6 @@ pub enum Command {
     Mcp(mcp::McpArgs),
     /// Claim and execute queued runs of the given agents.
     Worker(worker::WorkerArgs),
+    /// Delete a run, or an agent with everything it owns.
+    Delete(delete::DeleteArgs),
 }

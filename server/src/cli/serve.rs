@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// renewing goes back to the queue after this long.
     #[arg(long, env = "PROCTOR_LEASE_SECS", default_value_t = DEFAULT_LEASE_SECS)]
     pub lease_secs: u32,
+    /// Delete finished runs (and their results) this many days after they finished; without it
+    /// runs are kept until deleted.
+    #[arg(long, env = "PROCTOR_KEEP_RUNS_DAYS")]
+    pub keep_runs_days: Option<u32>,
     /// Lost leases after which a run fails instead of going back to the queue.
     #[arg(long, env = "PROCTOR_MAX_LOST_LEASES", default_value_t = DEFAULT_MAX_LOST_LEASES)]
     pub max_lost_leases: u32,
@@ -108,6 +112,7 @@ impl ServeArgs {
             prices: None,
             agents: Vec::new(),
             lease_secs: DEFAULT_LEASE_SECS,
+            keep_runs_days: None,
             max_lost_leases: DEFAULT_MAX_LOST_LEASES,
             exec,
         }
@@ -199,6 +204,9 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             .with_leases(leases),
     );
     tokio::spawn(lapse_leases(service.clone()));
+    if let Some(days) = args.keep_runs_days {
+        tokio::spawn(forget_old_runs(service.clone(), days));
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
@@ -251,6 +259,22 @@ async fn lapse_leases(service: Arc<Service>) {
         tick.tick().await;
         if let Err(e) = service.lapse_leases().await {
             tracing::warn!("sending lapsed runs back to the queue: {e}");
+        }
+    }
+}
+
+/// Deletes runs that finished more than `days` ago, at start and then hourly.
+async fn forget_old_runs(service: Arc<Service>, days: u32) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match service
+            .forget_runs_older_than(chrono::Duration::days(i64::from(days)))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("deleted {n} runs that finished over {days} days ago"),
+            Err(e) => tracing::warn!("deleting runs past their retention: {e}"),
         }
     }
 }

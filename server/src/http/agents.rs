@@ -47,3 +47,12 @@ pub async fn list_scenarios(
 ) -> Result<Json<Vec<Scenario>>, ApiError> {
     Ok(Json(state.service.scenarios(&agent, &filter).await?))
 }
+
+/// `DELETE /agents/{agent}`: the agent, its scenarios, runs and results are gone (204).
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(agent): ApiPath<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    state.service.delete_agent(&agent).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -99,16 +99,16 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             get(auth::session_state).post(auth::open_session),
         )
         .route("/agents", get(agents::list).post(agents::upsert))
-        .route("/agents/{agent}", get(agents::get))
+        .route("/agents/{agent}", get(agents::get).delete(agents::delete))
         .route(
             "/agents/{agent}/scenarios",
             get(agents::list_scenarios).post(agents::upsert_scenarios),
         )
         .route("/runs", get(runs::list).post(runs::create))
         .route("/runs/claim", post(runs::claim))
-        .route("/runs/{run}/lease", post(runs::renew_lease))
-        .route("/runs/{run}/release", post(runs::release))
-        .route("/runs/{id}", get(runs::get))
+        .route("/runs/{id}/lease", post(runs::renew_lease))
+        .route("/runs/{id}/release", post(runs::release))
+        .route("/runs/{id}", get(runs::get).delete(runs::delete))
         .route("/runs/{id}/status", post(runs::set_status))
         .route("/runs/{id}/results", get(results::list).post(results::sync))
         .route("/results/{id}", get(results::get))

@@ -127,3 +127,12 @@ pub async fn release(
 ) -> Result<Json<RunView>, ApiError> {
     Ok(Json(state.service.release(id, &input.worker).await?))
 }
+
+/// `DELETE /runs/{id}`: the run and its results are gone (204).
+pub async fn delete(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
+    state.service.delete_run(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

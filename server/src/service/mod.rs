@@ -83,6 +83,14 @@ impl Service {
         &self.events
     }
 
+    /// Deletes the runs that finished more than `keep` ago, with their results; how many.
+    pub async fn forget_runs_older_than(&self, keep: chrono::Duration) -> Outcome<u64> {
+        Ok(self
+            .store
+            .delete_finished_before(chrono::Utc::now() - keep)
+            .await?)
+    }
+
     /// Counts of what Proctor holds, for the dashboard's landing page.
     pub async fn overview(&self) -> Outcome<Overview> {
         let agents = self.store.list_agents().await?.len() as u64;
@@ -200,6 +208,20 @@ impl Backend for Service {
 
     async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
         self.hand_back(run, worker).await
+    }
+
+    async fn delete_run(&self, run: Uuid) -> Outcome<()> {
+        if self.store.delete_run(run).await? {
+            Ok(())
+        } else {
+            Err(run_not_found(run))
+        }
+    }
+
+    async fn delete_agent(&self, agent: &str) -> Outcome<()> {
+        let found = self.agent(agent).await?;
+        self.store.delete_agent(found.id).await?;
+        Ok(())
     }
 
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput> {

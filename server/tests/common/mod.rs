@@ -51,8 +51,13 @@ impl Server {
 
     /// A server on an existing database file (e.g. one a stopped server left).
     pub async fn start_with_db(db: &std::path::Path) -> Server {
+        Self::start_with_db_args(db, &[]).await
+    }
+
+    /// A server on an existing database file, with extra `proctor serve` arguments.
+    pub async fn start_with_db_args(db: &std::path::Path, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        Self::spawn(dir, db.to_path_buf(), &[], &[]).await
+        Self::spawn(dir, db.to_path_buf(), args, &[]).await
     }
 
     async fn spawn(

@@ -149,6 +149,12 @@ pub trait Store: Send + Sync {
     /// Sends runs whose lease lapsed before `now` back to the queue, or fails them after
     /// `max_lost` lost leases.
     async fn lapse_leases(&self, now: DateTime<Utc>, max_lost: u32) -> StoreResult<Vec<Lapsed>>;
+    /// Deletes a run with its results; whether it existed.
+    async fn delete_run(&self, id: Uuid) -> StoreResult<bool>;
+    /// Deletes an agent with its scenarios, runs and results; whether it existed.
+    async fn delete_agent(&self, id: Uuid) -> StoreResult<bool>;
+    /// Deletes the runs that finished before `cutoff`, with their results; how many.
+    async fn delete_finished_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Stores a batch atomically with the run's tally, summary (AQS coverage measured against
     /// `agent_tools`) and start: all of it or, on any error, none of it. A result with the same

@@ -5,6 +5,7 @@
 //! writers; reads use a separate pool and, thanks to WAL, never wait for a writer.
 
 mod leases;
+mod lifecycle;
 mod results;
 
 use std::str::FromStr;
@@ -21,7 +22,8 @@ use shared::{
     Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
 };
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
@@ -134,7 +136,16 @@ impl SqliteStore {
         // background, and the writer only steps in if the WAL grows past 64 MB.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "16384"))
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", "16384")
+                    // After a checkpoint the WAL file is cut back to 64 MB, not kept at its peak.
+                    .pragma("journal_size_limit", "67108864")
+                    // Takes effect on a new database only: deleted data's pages can then be
+                    // handed back to the file system.
+                    .auto_vacuum(SqliteAutoVacuum::Incremental),
+            )
             .await?;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -575,6 +586,18 @@ impl Store for SqliteStore {
 
     async fn lapse_leases(&self, now: DateTime<Utc>, max_lost: u32) -> StoreResult<Vec<Lapsed>> {
         leases::lapse(self, now, max_lost).await
+    }
+
+    async fn delete_run(&self, id: Uuid) -> StoreResult<bool> {
+        lifecycle::delete_run(self, id).await
+    }
+
+    async fn delete_agent(&self, id: Uuid) -> StoreResult<bool> {
+        lifecycle::delete_agent(self, id).await
+    }
+
+    async fn delete_finished_before(&self, cutoff: DateTime<Utc>) -> StoreResult<u64> {
+        lifecycle::delete_finished_before(self, cutoff).await
     }
 
     async fn store_results(
