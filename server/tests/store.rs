@@ -352,3 +352,77 @@ async fn finished_runs_past_their_retention_are_deleted_and_the_rest_kept() {
     assert_eq!(st, 200, "an unfinished run is kept: {view}");
     drop(first);
 }
+
+/// Ten clients syncing 1,000-result batches into their own runs while twenty readers page
+/// results and compare runs: every sync and every read answers 200 and every result is
+/// stored. (The throughput figures are the sync benchmark's.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_writers_and_twenty_readers_lose_nothing() {
+    let s = Server::start().await;
+    let first = s.agent_and_run().await;
+    let mut runs = vec![first];
+    for _ in 1..10 {
+        runs.push(s.new_run().await);
+    }
+    let client = reqwest::Client::new();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..20)
+        .map(|i| {
+            let (client, stop) = (client.clone(), stop.clone());
+            let url = if i % 2 == 0 {
+                s.url(&format!(
+                    "/api/v1/runs/{}/results?status=failed&limit=50",
+                    runs[i % 10]
+                ))
+            } else {
+                s.url(&format!(
+                    "/api/v1/compare?base={}&head={}",
+                    runs[i % 10],
+                    runs[(i + 1) % 10]
+                ))
+            };
+            tokio::spawn(async move {
+                let mut reads = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let resp = client.get(&url).send().await.unwrap();
+                    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let writers: Vec<_> = runs
+        .iter()
+        .map(|run| {
+            let (client, url) = (
+                client.clone(),
+                s.url(&format!("/api/v1/runs/{run}/results")),
+            );
+            tokio::spawn(async move {
+                for k in 0..2 {
+                    let resp = client
+                        .post(&url)
+                        .json(&results(1000, k * 1000))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut reads = 0;
+    for r in readers {
+        reads += r.await.unwrap();
+    }
+    assert!(reads > 20, "the readers read meanwhile ({reads})");
+    for run in &runs {
+        let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+        assert_eq!(view["summary"]["total"], 2000, "{view}");
+    }
+}
