@@ -82,13 +82,14 @@ pub fn ComparePage() -> impl IntoView {
                         })}
                         {groups.into_iter().map(|g| {
                             let rows: Vec<_> = cases.iter().filter(|c| c.change == g).cloned().collect();
+                            let heading = listed(g.as_str(), rows.len(), cmp.count(g));
                             (!rows.is_empty()).then(|| view! {
-                                <h2 class=format!("change-{}", g.as_str())>{format!("{} ({})", g.as_str(), rows.len())}</h2>
+                                <h2 class=format!("change-{}", g.as_str())>{heading}</h2>
                                 <CaseTable rows=rows/>
                             })
                         }).collect_view()}
                         {(!unchanged.is_empty()).then(|| view! {
-                            <details><summary>{format!("unchanged ({})", unchanged.len())}</summary><CaseTable rows=unchanged/></details>
+                            <details><summary>{listed("unchanged", unchanged.len(), cmp.count(CaseChange::Unchanged))}</summary><CaseTable rows=unchanged/></details>
                         })}
                     }.into_any()
                 }
@@ -144,5 +145,15 @@ fn CaseTable(rows: Vec<CaseComparison>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// "regression (3)", or, when a large comparison lists only its first page of a kind,
+/// "unchanged (12000; the first 480 listed)".
+fn listed(change: &str, shown: usize, total: u64) -> String {
+    if shown as u64 >= total {
+        format!("{change} ({total})")
+    } else {
+        format!("{change} ({total}; the first {shown} listed)")
     }
 }

@@ -21,13 +21,8 @@ use super::{
 };
 use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
 
-/// A stored row a new result replaces: its id, and the verdict it takes out of the tally.
-struct Replaced {
-    id: String,
-    verdict: Verdict,
-}
-
-/// A stored result a batch may replace, found by case or by id.
+/// A stored result a batch may replace, found by case or by id; the verdict it would take out
+/// of the run's tally.
 struct Existing {
     id: String,
     run_id: String,
@@ -279,7 +274,7 @@ pub(super) async fn store(
 
     // First what the batch replaces, before anything changes: the tally takes those verdicts
     // out, and the cases they and the batch touch are counted as they stand.
-    let mut replaced: Vec<Replaced> = Vec::new();
+    let mut replaced: Vec<Existing> = Vec::new();
     let mut replaced_ids: HashSet<String> = HashSet::new();
     let given_ids: HashSet<String> = prepared
         .iter()
@@ -313,10 +308,7 @@ pub(super) async fn store(
         for old in same_case.into_iter().chain(same_id) {
             if replaced_ids.insert(old.id.clone()) {
                 keys.insert(old.verdict.scenario_key.clone());
-                replaced.push(Replaced {
-                    id: old.id,
-                    verdict: old.verdict,
-                });
+                replaced.push(old);
             }
         }
         keys.insert(r.scenario_key.clone());
