@@ -220,19 +220,14 @@ fn adjust(n: &mut u64, by: u64, add: bool) {
 impl RunTally {
     /// The tally of a whole set of results.
     pub fn of(results: &[TestResult]) -> Self {
+        let verdicts: Vec<Verdict> = results.iter().map(Verdict::of).collect();
+        Self::of_verdicts(&verdicts)
+    }
+
+    /// The tally of a whole run's verdicts: one batch into an empty run.
+    pub fn of_verdicts(verdicts: &[Verdict]) -> Self {
         let mut tally = RunTally::default();
-        let mut cases: BTreeMap<&str, CaseTally> = BTreeMap::new();
-        for r in results {
-            tally.add(&Verdict::of(r));
-            if r.status.is_judged() {
-                let case = cases.entry(r.scenario_key.as_str()).or_default();
-                case.judged += 1;
-                case.passed += u64::from(r.status.is_pass());
-            }
-        }
-        for case in cases.into_values() {
-            tally.move_case(CaseTally::default(), case);
-        }
+        tally.apply_batch(&[], verdicts, BTreeMap::new());
         tally
     }
 

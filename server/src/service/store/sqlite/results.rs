@@ -597,8 +597,7 @@ pub(super) async fn backfill(store: &SqliteStore) -> StoreResult<()> {
             .iter()
             .map(|v| from_json("result verdict", v))
             .collect::<StoreResult<Vec<Verdict>>>()?;
-        let mut tally = RunTally::default();
-        tally.apply_batch(&[], &verdicts, BTreeMap::new());
+        let tally = RunTally::of_verdicts(&verdicts);
         save_run_figures(&mut tx, &run, &tally, &tool_names).await?;
         tx.commit().await?;
     }
