@@ -299,7 +299,7 @@ async fn killing_the_server_mid_run_loses_no_results() {
         .map(|(k, m)| (k.as_str(), m.as_str()))
         .collect();
     let agent = flaky_agent(dir.path(), &refs);
-    let db = s.dir.path().join("proctor.db");
+    let db = s.db.clone();
 
     let child = common::proctor()
         .args([

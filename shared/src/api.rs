@@ -147,13 +147,53 @@ pub struct ResultRow {
     pub tool_path: Vec<String>,
 }
 
-impl From<&TestResult> for ResultRow {
-    fn from(r: &TestResult) -> Self {
+/// What a [`ResultRow`] is made of: the columns a store keeps beside each result, so a page
+/// is built without reading the trace.
+#[derive(Debug, Clone)]
+pub struct ResultRowParts {
+    pub id: Uuid,
+    pub run_id: Uuid,
+    pub scenario_key: String,
+    pub category: Option<String>,
+    pub attempt: u32,
+    pub status: ResultStatus,
+    pub user_message: String,
+    pub evaluation: crate::eval::Evaluation,
+    pub error: Option<AgentFailure>,
+    pub cost_usd: f64,
+    pub latency_ms: Option<f64>,
+    pub tool_path: Vec<String>,
+}
+
+impl From<ResultRowParts> for ResultRow {
+    fn from(p: ResultRowParts) -> Self {
         let mut failure_categories: Vec<FailureCategory> =
-            r.evaluation.failures.iter().map(|f| f.category).collect();
+            p.evaluation.failures.iter().map(|f| f.category).collect();
         failure_categories.sort();
         failure_categories.dedup();
         ResultRow {
+            id: p.id,
+            run_id: p.run_id,
+            scenario_key: p.scenario_key,
+            category: p.category,
+            attempt: p.attempt,
+            status: p.status,
+            user_message: p.user_message,
+            failure_categories,
+            first_failure: p.evaluation.failures.first().map(|f| f.reason.clone()),
+            error: p.error.map(|e| e.message),
+            score: p.evaluation.score,
+            failures: p.evaluation.failures,
+            cost_usd: p.cost_usd,
+            duration_ms: p.latency_ms,
+            tool_path: p.tool_path,
+        }
+    }
+}
+
+impl From<&TestResult> for ResultRow {
+    fn from(r: &TestResult) -> Self {
+        ResultRowParts {
             id: r.id,
             run_id: r.run_id,
             scenario_key: r.scenario_key.clone(),
@@ -161,15 +201,13 @@ impl From<&TestResult> for ResultRow {
             attempt: r.attempt,
             status: r.status,
             user_message: r.user_message.clone(),
-            failure_categories,
-            first_failure: r.evaluation.failures.first().map(|f| f.reason.clone()),
-            failures: r.evaluation.failures.clone(),
-            error: r.error.as_ref().map(|e| e.message.clone()),
-            score: r.evaluation.score,
+            evaluation: r.evaluation.clone(),
+            error: r.error.clone(),
             cost_usd: r.cost.usd,
-            duration_ms: r.latency_ms(),
+            latency_ms: r.latency_ms(),
             tool_path: r.trace.tool_names(),
         }
+        .into()
     }
 }
 

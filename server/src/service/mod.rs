@@ -61,10 +61,13 @@ impl Service {
     /// Opens the database `url` names (`sqlite://path.db`, sqlx URL parameters included, or a
     /// plain path; migrations applied) and serves it with `prices`.
     pub async fn open(url: &str, prices: PriceTable) -> Outcome<Service> {
+        let store = store::open(url).await?;
+        let events = EventHub::default();
+        store.share_events(&events);
         Ok(Service {
-            store: store::open(url).await?,
+            store,
             prices,
-            events: EventHub::default(),
+            events,
             leases: LeasePolicy::default(),
         })
     }

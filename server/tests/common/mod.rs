@@ -3,15 +3,44 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
+/// Where a test server keeps its data: an SQLite file in the test's directory, or a fresh
+/// database on the throwaway PostgreSQL cluster when `PROCTOR_TEST_STORE=postgres`.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Database {
+    /// A new database of the store the tests run against; an SQLite one lives in `dir`.
+    pub fn fresh(dir: &std::path::Path) -> Database {
+        if postgres::selected() {
+            Database::Postgres(postgres::cluster().database())
+        } else {
+            Database::Sqlite(dir.join("proctor.db"))
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Database::Postgres(url) => url.clone(),
+        }
+    }
+}
+
 pub struct Server {
     pub base: String,
     pub dir: tempfile::TempDir,
+    pub db: Database,
     child: Child,
     pub client: reqwest::Client,
 }
@@ -45,24 +74,25 @@ impl Server {
     /// A server with extra `proctor serve` arguments (e.g. `--agent FILE`) and environment.
     pub async fn start_with_args(args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("proctor.db");
+        let db = Database::fresh(dir.path());
         Self::spawn(dir, db, args, env).await
     }
 
-    /// A server on an existing database file (e.g. one a stopped server left).
-    pub async fn start_with_db(db: &std::path::Path) -> Server {
+    /// A server on an existing database (e.g. one a stopped server left, or another server
+    /// uses).
+    pub async fn start_with_db(db: &Database) -> Server {
         Self::start_with_db_args(db, &[]).await
     }
 
-    /// A server on an existing database file, with extra `proctor serve` arguments.
-    pub async fn start_with_db_args(db: &std::path::Path, args: &[&str]) -> Server {
+    /// A server on an existing database, with extra `proctor serve` arguments.
+    pub async fn start_with_db_args(db: &Database, args: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        Self::spawn(dir, db.to_path_buf(), args, &[]).await
+        Self::spawn(dir, db.clone(), args, &[]).await
     }
 
     async fn spawn(
         dir: tempfile::TempDir,
-        db: PathBuf,
+        db: Database,
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Server {
@@ -70,7 +100,7 @@ impl Server {
         cmd.args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
             .arg("--database-url")
-            .arg(format!("sqlite://{}", db.display()))
+            .arg(db.url())
             .arg("--dist")
             .arg(dir.path().join("no-dist"))
             .env_remove("PROCTOR_API_TOKEN")
@@ -91,6 +121,7 @@ impl Server {
         Server {
             base,
             dir,
+            db,
             child,
             client: reqwest::Client::new(),
         }
@@ -102,12 +133,58 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    pub fn db_files(&self) -> Vec<PathBuf> {
-        ["proctor.db", "proctor.db-wal", "proctor.db-shm"]
-            .iter()
-            .map(|f| self.dir.path().join(f))
-            .filter(|p| p.exists())
-            .collect()
+    /// Everything the store holds, as bytes: an SQLite database's files, or every row of a
+    /// PostgreSQL database as text. For checking what was (or was not) written.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        match &self.db {
+            Database::Sqlite(path) => {
+                let mut bytes = Vec::new();
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                    if let Ok(b) = std::fs::read(&file) {
+                        bytes.extend(b);
+                    }
+                }
+                bytes
+            }
+            Database::Postgres(url) => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let mut bytes = Vec::new();
+                for table in ["agents", "scenarios", "runs", "results"] {
+                    let rows: Vec<String> =
+                        sqlx::query_scalar(&format!("SELECT t::text FROM {table} t"))
+                            .fetch_all(&mut conn)
+                            .await
+                            .unwrap();
+                    for row in rows {
+                        bytes.extend(row.into_bytes());
+                    }
+                }
+                bytes
+            }
+        }
+    }
+
+    /// The bytes the store takes on disk: an SQLite database's files, or a PostgreSQL
+    /// database's size.
+    pub async fn disk_bytes(&self) -> u64 {
+        match &self.db {
+            Database::Sqlite(path) => ["", "-wal", "-shm"]
+                .iter()
+                .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+                .map(|m| m.len())
+                .sum(),
+            Database::Postgres(url) => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                size as u64
+            }
+        }
     }
 
     /// How many `/api/` requests the server has served, this one included.

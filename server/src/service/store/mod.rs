@@ -3,6 +3,9 @@
 //! surface reaches the data through [`Service`](super::Service), which validates and judges
 //! before anything is written.
 
+mod batch;
+mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -16,7 +19,10 @@ use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, Sce
 use shared::{TestResult, TestRun};
 use uuid::Uuid;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+use crate::events::EventHub;
 
 /// Results per page when the client does not say.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -39,6 +45,16 @@ pub enum StoreError {
         "stored data could not be read back ({0}); the database may come from a newer Proctor"
     )]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// `worker` renewed or released a lease it no longer holds.
+    pub fn lost_lease(run_id: Uuid, worker: &str) -> StoreError {
+        StoreError::Conflict(format!(
+            "worker {worker:?} no longer holds run {run_id}: its lease lapsed and the run went \
+             back to the queue (or it finished); stop working on it"
+        ))
+    }
 }
 
 /// The result of every store operation.
@@ -180,21 +196,65 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<CaseRow>>;
     async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>>;
+
+    /// Shares live events with the other servers on the same database, if there can be any:
+    /// `hub`'s events go out to them, theirs come into `hub`. One server on an embedded
+    /// database has nobody to share with.
+    fn share_events(&self, _hub: &EventHub) {}
 }
 
-/// Opens the store a database URL names, applying migrations: `sqlite://path.db`,
-/// `sqlite:///absolute/path.db`, `sqlite:path.db` (with sqlx's `?mode=…` and other parameters), or
-/// a plain file path.
+/// Opens the store a database URL names, applying migrations: `postgres://…` (or
+/// `postgresql://…`) for PostgreSQL; `sqlite://path.db`, `sqlite:///absolute/path.db`,
+/// `sqlite:path.db` (with sqlx's `?mode=…` and other parameters), or a plain file path for the
+/// embedded SQLite store.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, ProctorError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(ProctorError::invalid(
-            "this build of Proctor stores data in SQLite only; use a sqlite:// URL or a file path \
-             (the Postgres backend comes behind the same store interface)",
-        ));
-    }
-    let store = SqliteStore::open(url).await.map_err(|e| match e {
+    let opened: StoreResult<Arc<dyn Store>> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgStore::open(url).await.map(|s| Arc::new(s) as Arc<dyn Store>)
+        } else {
+            SqliteStore::open(url)
+                .await
+                .map(|s| Arc::new(s) as Arc<dyn Store>)
+        };
+    opened.map_err(|e| match e {
         StoreError::Corrupt(_) => ProctorError::from(e),
-        e => ProctorError::unavailable(format!("cannot open the database {url:?}: {e}")),
-    })?;
-    Ok(Arc::new(store))
+        e => ProctorError::unavailable(format!(
+            "cannot open the database {}: {e}",
+            without_password(url)
+        )),
+    })
+}
+
+/// A database URL fit for a message: its password, if any, replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+            let hidden = if user_info.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn messages_never_show_a_database_password() {
+        assert_eq!(
+            without_password("postgres://proctor:s3cret@db.internal:5432/proctor?sslmode=require"),
+            "postgres://proctor:***@db.internal:5432/proctor?sslmode=require"
+        );
+        assert_eq!(
+            without_password("postgres://proctor@db/proctor"),
+            "postgres://proctor@db/proctor"
+        );
+        assert_eq!(without_password("/var/lib/proctor.db"), "/var/lib/proctor.db");
+    }
 }

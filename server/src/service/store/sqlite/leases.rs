@@ -53,7 +53,7 @@ pub(super) async fn renew(
     .execute(&store.writer)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(lost(run_id, worker));
+        return Err(StoreError::lost_lease(run_id, worker));
     }
     Ok(())
 }
@@ -69,16 +69,9 @@ pub(super) async fn release(store: &SqliteStore, run_id: Uuid, worker: &str) -> 
     .execute(&store.writer)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(lost(run_id, worker));
+        return Err(StoreError::lost_lease(run_id, worker));
     }
     Ok(())
-}
-
-fn lost(run_id: Uuid, worker: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "worker {worker:?} no longer holds run {run_id}: its lease lapsed and the run went back \
-         to the queue (or it finished); stop working on it"
-    ))
 }
 
 /// Runs whose lease lapsed before `now` go back to the queue, or fail once `max_lost` leases

@@ -28,9 +28,8 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::{
-    Lapsed, RunQuery, Store, StoreError, StoreResult, StoredBatch, DEFAULT_PAGE, MAX_PAGE,
-};
+use super::sql::{contains_pattern, name, page_limit, parse_cursor};
+use super::{Lapsed, RunQuery, Store, StoreError, StoreResult, StoredBatch};
 
 /// The embedded store: one SQLite file in WAL mode, one writer connection (SQLite allows one
 /// writer at a time, and a single connection makes claims atomic) and a pool of readers.
@@ -70,40 +69,6 @@ fn from_json<T: DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
 
 fn uuid(what: &str, text: &str) -> StoreResult<Uuid> {
     Uuid::parse_str(text).map_err(|e| StoreError::Corrupt(format!("{what} {text:?}: {e}")))
-}
-
-fn name<T: FromStr>(what: &str, text: &str) -> StoreResult<T>
-where
-    T::Err: std::fmt::Display,
-{
-    text.parse()
-        .map_err(|e: T::Err| StoreError::Corrupt(format!("{what}: {e}")))
-}
-
-/// A LIKE pattern matching `q` anywhere, with LIKE's wildcards in `q` taken literally.
-fn contains_pattern(q: &str) -> String {
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
-fn page_limit(limit: Option<u32>) -> u32 {
-    limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
-}
-
-fn parse_cursor(cursor: &Option<String>) -> StoreResult<Option<i64>> {
-    cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>().map_err(|_| {
-                StoreError::Invalid(format!(
-                    "cursor {c:?} is not one this server issued; pass back `next_cursor` from the previous page"
-                ))
-            })
-        })
-        .transpose()
 }
 
 impl SqliteStore {

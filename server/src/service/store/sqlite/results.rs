@@ -3,14 +3,13 @@
 //! never leave a summary that disagrees with the rows. Pages and comparisons read the compact
 //! columns beside each result, never the traces.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::Utc;
-use shared::api::{ResultFilter, ResultRow};
+use shared::api::{ResultFilter, ResultRow, ResultRowParts};
 use shared::eval::compare::CaseRow;
 use shared::eval::summary::{nearest_rank, wall_clock_ms};
-use shared::eval::{CaseTally, Evaluation, RunSummary, RunTally, RunTiming, Verdict};
-use shared::{RunStatus, TestResult, TestRun};
+use shared::eval::{CaseTally, RunSummary, RunTally, RunTiming, Verdict};
+use shared::{TestResult, TestRun};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use uuid::Uuid;
@@ -19,21 +18,14 @@ use super::{
     contains_pattern, from_json, json, name, page_limit, parse_cursor, parse_ts, result_from_row,
     run_from_row, ts, uuid, SqliteStore,
 };
+use crate::service::store::batch::{self, Existing, Prepared};
 use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
-
-/// A stored result a batch may replace, found by case or by id; the verdict it would take out
-/// of the run's tally.
-struct Existing {
-    id: String,
-    run_id: String,
-    verdict: Verdict,
-}
 
 fn existing(row: &SqliteRow) -> StoreResult<Existing> {
     let verdict: String = row.try_get("verdict")?;
     Ok(Existing {
-        id: row.try_get("id")?,
-        run_id: row.try_get("run_id")?,
+        id: uuid("result id", row.try_get("id")?)?,
+        run_id: uuid("run id", row.try_get("run_id")?)?,
         verdict: from_json("result verdict", &verdict)?,
     })
 }
@@ -45,7 +37,7 @@ async fn existing_rows(
     conn: &mut SqliteConnection,
     run_id: Uuid,
     batch: &[Prepared],
-) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<String, Existing>)> {
+) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<Uuid, Existing>)> {
     let mut by_case = HashMap::new();
     let mut by_id = HashMap::new();
     let keys: BTreeSet<&str> = batch
@@ -85,7 +77,7 @@ async fn existing_rows(
         q.push(")");
         for row in q.build().fetch_all(&mut *conn).await? {
             let found = existing(&row)?;
-            by_id.insert(found.id.clone(), found);
+            by_id.insert(found.id, found);
         }
     }
     Ok((by_case, by_id))
@@ -221,42 +213,6 @@ async fn save_run_figures(
     Ok(summary)
 }
 
-/// A result ready to insert: everything serialized before the write transaction starts, so
-/// the single writer spends its time writing.
-struct Prepared {
-    result: TestResult,
-    verdict: Verdict,
-    failure_categories: String,
-    trace: String,
-    evaluation: String,
-    cost: String,
-    error: Option<String>,
-    tool_path: String,
-    verdict_json: String,
-}
-
-impl Prepared {
-    fn of(result: TestResult) -> Self {
-        let verdict = Verdict::of(&result);
-        let categories: Vec<String> = verdict
-            .failed_categories
-            .iter()
-            .map(|c| c.to_string())
-            .collect();
-        Prepared {
-            failure_categories: format!(",{},", categories.join(",")),
-            trace: json(&result.trace),
-            evaluation: json(&result.evaluation),
-            cost: json(&result.cost),
-            error: result.error.as_ref().map(json),
-            tool_path: json(&result.trace.tool_names()),
-            verdict_json: json(&verdict),
-            verdict,
-            result,
-        }
-    }
-}
-
 /// Rows per INSERT statement (22 columns each, well under SQLite's 32,766 variables).
 const INSERT_ROWS: usize = 200;
 
@@ -269,59 +225,16 @@ pub(super) async fn store(
     let mut prepared: Vec<Prepared> = results.into_iter().map(Prepared::of).collect();
     let mut tx = store.writer.begin().await?;
     let (mut run, mut tally) = run_with_tally(&mut tx, run_id).await?;
-    let run_text = run_id.to_string();
-    let (mut by_case, mut by_id) = existing_rows(&mut tx, run_id, &prepared).await?;
+    let (by_case, by_id) = existing_rows(&mut tx, run_id, &prepared).await?;
+    let plan = batch::plan(run_id, &mut prepared, by_case, by_id)?;
+    let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
 
-    // First what the batch replaces, before anything changes: the tally takes those verdicts
-    // out, and the cases they and the batch touch are counted as they stand.
-    let mut replaced: Vec<Existing> = Vec::new();
-    let mut replaced_ids: HashSet<String> = HashSet::new();
-    let given_ids: HashSet<String> = prepared
-        .iter()
-        .filter(|p| !p.result.id.is_nil())
-        .map(|p| p.result.id.to_string())
-        .collect();
-    let mut keys: BTreeSet<String> = BTreeSet::new();
-    let mut replacing = 0;
-    for p in &mut prepared {
-        let r = &mut p.result;
-        let same_case = by_case.remove(&(r.scenario_key.clone(), r.attempt));
-        let same_id = by_id.remove(&r.id.to_string());
-        if let Some(other) = same_id.as_ref().filter(|e| e.run_id != run_text) {
-            return Err(StoreError::Conflict(format!(
-                "result id {} already belongs to run {}; send results of this run with new ids \
-                 or none at all",
-                r.id, other.run_id
-            )));
-        }
-        replacing += usize::from(same_case.is_some() || same_id.is_some());
-        if let Some(existing) = &same_case {
-            // Without an explicit new id, a re-sent case keeps its id so links stay valid
-            // (unless another result of the batch takes that id for itself).
-            if same_id.is_none() && r.id.is_nil() && !given_ids.contains(&existing.id) {
-                r.id = uuid("result id", &existing.id)?;
-            }
-        }
-        if r.id.is_nil() {
-            r.id = Uuid::new_v4();
-        }
-        for old in same_case.into_iter().chain(same_id) {
-            if replaced_ids.insert(old.id.clone()) {
-                keys.insert(old.verdict.scenario_key.clone());
-                replaced.push(old);
-            }
-        }
-        keys.insert(r.scenario_key.clone());
-        r.run_id = run_id;
-    }
-    let cases = case_tallies(&mut tx, run_id, &keys).await?;
-
-    let old_ids: Vec<&str> = replaced.iter().map(|r| r.id.as_str()).collect();
+    let old_ids: Vec<String> = plan.replaced.iter().map(|r| r.id.to_string()).collect();
     for chunk in old_ids.chunks(500) {
         let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM results WHERE id IN (");
         let mut sep = q.separated(", ");
         for id in chunk {
-            sep.push_bind(id.to_string());
+            sep.push_bind(id.clone());
         }
         q.push(")");
         q.build().execute(&mut *tx).await?;
@@ -329,19 +242,12 @@ pub(super) async fn store(
     for chunk in prepared.chunks(INSERT_ROWS) {
         insert(&mut tx, chunk).await?;
     }
-    let old: Vec<Verdict> = replaced.into_iter().map(|r| r.verdict).collect();
-    let new: Vec<Verdict> = prepared.iter().map(|p| p.verdict.clone()).collect();
-    tally.apply_batch(&old, &new, cases);
-
-    let started = run.status == RunStatus::Queued;
-    if started {
-        run.status = RunStatus::Running;
-        run.started_at.get_or_insert_with(Utc::now);
-    }
+    let replaced = plan.replacing;
+    let started = plan.apply(&prepared, cases, &mut run, &mut tally);
     let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
     tx.commit().await?;
     Ok(StoredBatch {
-        replaced: replacing,
+        replaced,
         results: prepared.into_iter().map(|p| p.result).collect(),
         run,
         started,
@@ -364,7 +270,7 @@ async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<(
             .push_bind(r.category.clone())
             .push_bind(i64::from(r.attempt))
             .push_bind(r.status.as_str())
-            .push_bind(p.failure_categories.clone())
+            .push_bind(format!(",{},", p.failed_categories.join(",")))
             .push_bind(r.user_message.clone())
             .push_bind(r.agent_response.clone())
             .push_bind(r.evaluation.score)
@@ -377,7 +283,7 @@ async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<(
             .push_bind(ts(r.created_at))
             .push_bind(r.latency_ms())
             .push_bind(r.cost.is_complete())
-            .push_bind(p.tool_path.clone())
+            .push_bind(json(&p.tool_path))
             .push_bind(p.verdict_json.clone());
     });
     q.build().execute(&mut *conn).await?;
@@ -403,14 +309,8 @@ const ROW_COLUMNS: &str =
                            evaluation, error, cost_usd, latency_ms, tool_path";
 
 fn result_row(row: &SqliteRow) -> StoreResult<ResultRow> {
-    let evaluation: Evaluation = from_json("evaluation", row.try_get("evaluation")?)?;
     let error: Option<String> = row.try_get("error")?;
-    let error: Option<shared::AgentFailure> =
-        error.map(|e| from_json("agent error", &e)).transpose()?;
-    let mut failure_categories: Vec<_> = evaluation.failures.iter().map(|f| f.category).collect();
-    failure_categories.sort();
-    failure_categories.dedup();
-    Ok(ResultRow {
+    Ok(ResultRowParts {
         id: uuid("result id", row.try_get("id")?)?,
         run_id: uuid("run id", row.try_get("run_id")?)?,
         scenario_key: row.try_get("scenario_key")?,
@@ -418,15 +318,13 @@ fn result_row(row: &SqliteRow) -> StoreResult<ResultRow> {
         attempt: row.try_get::<i64, _>("attempt")? as u32,
         status: name("result status", row.try_get("status")?)?,
         user_message: row.try_get("user_message")?,
-        failure_categories,
-        first_failure: evaluation.failures.first().map(|f| f.reason.clone()),
-        error: error.map(|e| e.message),
-        score: evaluation.score,
-        failures: evaluation.failures,
+        evaluation: from_json("evaluation", row.try_get("evaluation")?)?,
+        error: error.map(|e| from_json("agent error", &e)).transpose()?,
         cost_usd: row.try_get("cost_usd")?,
-        duration_ms: row.try_get("latency_ms")?,
+        latency_ms: row.try_get("latency_ms")?,
         tool_path: from_json("tool path", row.try_get("tool_path")?)?,
-    })
+    }
+    .into())
 }
 
 pub(super) async fn list(

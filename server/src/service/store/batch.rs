@@ -1,0 +1,149 @@
+//! What storing a batch of results means, whichever database keeps them: which stored results
+//! the batch replaces (same case, or same id), which ids the new results take, and which cases'
+//! repeat agreement moves. Each store reads the rows it needs and writes the outcome in its own
+//! SQL; the bookkeeping between the two is here, once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::Utc;
+use shared::eval::{CaseTally, RunTally, Verdict};
+use shared::{RunStatus, TestResult, TestRun};
+use uuid::Uuid;
+
+use super::{StoreError, StoreResult};
+
+/// A result ready to insert: everything serialized before the write transaction starts, so
+/// the transaction spends its time writing.
+pub(super) struct Prepared {
+    pub result: TestResult,
+    pub verdict: Verdict,
+    /// The categories of its failed checks, as their names.
+    pub failed_categories: Vec<String>,
+    pub trace: String,
+    pub evaluation: String,
+    pub cost: String,
+    pub error: Option<String>,
+    pub tool_path: Vec<String>,
+    pub verdict_json: String,
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("models serialize to JSON")
+}
+
+impl Prepared {
+    pub fn of(result: TestResult) -> Self {
+        let verdict = Verdict::of(&result);
+        Prepared {
+            failed_categories: verdict
+                .failed_categories
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            trace: json(&result.trace),
+            evaluation: json(&result.evaluation),
+            cost: json(&result.cost),
+            error: result.error.as_ref().map(json),
+            tool_path: result.trace.tool_names(),
+            verdict_json: json(&verdict),
+            verdict,
+            result,
+        }
+    }
+}
+
+/// A stored result a batch may replace, found by case or by id; the verdict it would take out
+/// of the run's tally.
+pub(super) struct Existing {
+    pub id: Uuid,
+    pub run_id: Uuid,
+    pub verdict: Verdict,
+}
+
+/// What a batch does to the rows already stored.
+pub(super) struct Plan {
+    /// The stored results to delete, each once.
+    pub replaced: Vec<Existing>,
+    /// How many of the batch's results replace a stored one.
+    pub replacing: usize,
+    /// Every case the batch or its replaced results touch: their repeat agreement is re-read.
+    pub keys: BTreeSet<String>,
+}
+
+/// Matches the batch against the run's stored results of its cases (`by_case`, by scenario key
+/// and attempt) and the stored results with its ids (`by_id`, any run), and gives every new
+/// result its id and run. A re-sent case without an explicit new id keeps its stored id, so
+/// links stay valid (unless another result of the batch takes that id for itself). An id that
+/// belongs to another run is a conflict.
+pub(super) fn plan(
+    run_id: Uuid,
+    batch: &mut [Prepared],
+    mut by_case: HashMap<(String, u32), Existing>,
+    mut by_id: HashMap<Uuid, Existing>,
+) -> StoreResult<Plan> {
+    let given_ids: HashSet<Uuid> = batch
+        .iter()
+        .filter(|p| !p.result.id.is_nil())
+        .map(|p| p.result.id)
+        .collect();
+    let mut replaced = Vec::new();
+    let mut replaced_ids = HashSet::new();
+    let mut keys = BTreeSet::new();
+    let mut replacing = 0;
+    for p in batch {
+        let r = &mut p.result;
+        let same_case = by_case.remove(&(r.scenario_key.clone(), r.attempt));
+        let same_id = by_id.remove(&r.id);
+        if let Some(other) = same_id.as_ref().filter(|e| e.run_id != run_id) {
+            return Err(StoreError::Conflict(format!(
+                "result id {} already belongs to run {}; send results of this run with new ids \
+                 or none at all",
+                r.id, other.run_id
+            )));
+        }
+        replacing += usize::from(same_case.is_some() || same_id.is_some());
+        if let Some(existing) = &same_case {
+            if same_id.is_none() && r.id.is_nil() && !given_ids.contains(&existing.id) {
+                r.id = existing.id;
+            }
+        }
+        if r.id.is_nil() {
+            r.id = Uuid::new_v4();
+        }
+        for old in same_case.into_iter().chain(same_id) {
+            if replaced_ids.insert(old.id) {
+                keys.insert(old.verdict.scenario_key.clone());
+                replaced.push(old);
+            }
+        }
+        keys.insert(r.scenario_key.clone());
+        r.run_id = run_id;
+    }
+    Ok(Plan {
+        replaced,
+        replacing,
+        keys,
+    })
+}
+
+impl Plan {
+    /// Moves `tally` past the batch (the replaced verdicts out, the batch's in, `cases` being
+    /// how the touched cases stood before) and starts `run` if it was queued; whether it did.
+    pub fn apply(
+        self,
+        batch: &[Prepared],
+        cases: BTreeMap<String, CaseTally>,
+        run: &mut TestRun,
+        tally: &mut RunTally,
+    ) -> bool {
+        let old: Vec<Verdict> = self.replaced.into_iter().map(|r| r.verdict).collect();
+        let new: Vec<Verdict> = batch.iter().map(|p| p.verdict.clone()).collect();
+        tally.apply_batch(&old, &new, cases);
+        let started = run.status == RunStatus::Queued;
+        if started {
+            run.status = RunStatus::Running;
+            run.started_at.get_or_insert_with(Utc::now);
+        }
+        started
+    }
+}

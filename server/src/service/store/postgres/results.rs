@@ -1,0 +1,498 @@
+//! Results in the PostgreSQL store. A batch locks its run's row, then writes the results with
+//! the run's tally, summary and status in one transaction, reading only the rows it replaces:
+//! a sync costs O(batch), syncs of different runs do not wait for each other, and a crash can
+//! never leave a summary that disagrees with the rows.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use shared::api::{ResultFilter, ResultRow, ResultRowParts};
+use shared::eval::compare::CaseRow;
+use shared::eval::summary::{nearest_rank, wall_clock_ms};
+use shared::eval::{CaseTally, RunSummary, RunTally, RunTiming};
+use shared::{AgentFailure, TestResult, TestRun};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::{from_jsonb, json, name, page_limit, parse_cursor, run_from_row, PgStore};
+use crate::service::store::batch::{self, Existing, Prepared};
+use crate::service::store::sql::contains_pattern;
+use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
+
+fn existing(row: &PgRow) -> StoreResult<Existing> {
+    Ok(Existing {
+        id: row.try_get("id")?,
+        run_id: row.try_get("run_id")?,
+        verdict: from_jsonb(row, "verdict")?,
+    })
+}
+
+/// The run's stored results of the batch's cases, by (scenario key, attempt), and the stored
+/// results (of any run) with the batch's ids, by id: two queries per batch.
+async fn existing_rows(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    batch: &[Prepared],
+) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<Uuid, Existing>)> {
+    let keys: BTreeSet<&str> = batch
+        .iter()
+        .map(|p| p.result.scenario_key.as_str())
+        .collect();
+    let keys: Vec<&str> = keys.into_iter().collect();
+    let mut by_case = HashMap::new();
+    let rows = sqlx::query(
+        "SELECT id, run_id, scenario_key, attempt, verdict FROM results
+         WHERE run_id = $1 AND scenario_key = ANY($2)",
+    )
+    .bind(run_id)
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &rows {
+        let key: String = row.try_get("scenario_key")?;
+        let attempt: i32 = row.try_get("attempt")?;
+        by_case.insert((key, attempt.max(0) as u32), existing(row)?);
+    }
+    let ids: Vec<Uuid> = batch
+        .iter()
+        .filter(|p| !p.result.id.is_nil())
+        .map(|p| p.result.id)
+        .collect();
+    let mut by_id = HashMap::new();
+    if !ids.is_empty() {
+        let rows = sqlx::query("SELECT id, run_id, verdict FROM results WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in &rows {
+            let found = existing(row)?;
+            by_id.insert(found.id, found);
+        }
+    }
+    Ok((by_case, by_id))
+}
+
+/// How each of `keys` stands in the run now: its judged and passed attempts.
+async fn case_tallies(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    keys: &BTreeSet<String>,
+) -> StoreResult<BTreeMap<String, CaseTally>> {
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let rows = sqlx::query(
+        "SELECT scenario_key, COUNT(*) AS judged, COUNT(*) FILTER (WHERE status = 'passed') AS passed
+         FROM results WHERE status <> 'pending' AND run_id = $1 AND scenario_key = ANY($2)
+         GROUP BY scenario_key",
+    )
+    .bind(run_id)
+    .bind(&keys)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut cases = BTreeMap::new();
+    for row in &rows {
+        let tally = CaseTally {
+            judged: row.try_get::<i64, _>("judged")? as u64,
+            passed: row.try_get::<i64, _>("passed")? as u64,
+        };
+        cases.insert(row.try_get("scenario_key")?, tally);
+    }
+    Ok(cases)
+}
+
+/// The `p`th percentile latency of a run with `n` latencies, read off the latency index from
+/// whichever end is nearer.
+async fn latency_percentile(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    n: u64,
+    p: f64,
+) -> StoreResult<Option<f64>> {
+    if n == 0 {
+        return Ok(None);
+    }
+    let rank = nearest_rank(n, p);
+    let (order, offset) = if rank <= n / 2 {
+        ("ASC", rank - 1)
+    } else {
+        ("DESC", n - rank)
+    };
+    let value: Option<f64> = sqlx::query_scalar(&format!(
+        "SELECT latency_ms FROM results WHERE run_id = $1 AND latency_ms IS NOT NULL
+         ORDER BY latency_ms {order} LIMIT 1 OFFSET $2"
+    ))
+    .bind(run_id)
+    .bind(offset as i64)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(value)
+}
+
+/// The figures of a run that are not sums, from its indexes.
+async fn timing(
+    conn: &mut PgConnection,
+    run: &TestRun,
+    tally: &RunTally,
+) -> StoreResult<RunTiming> {
+    let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT MIN(created_at), MAX(created_at) FROM results WHERE run_id = $1")
+            .bind(run.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(RunTiming {
+        latency_p50_ms: latency_percentile(conn, run.id, tally.latencies, 50.0).await?,
+        latency_p95_ms: latency_percentile(conn, run.id, tally.latencies, 95.0).await?,
+        duration_ms: wall_clock_ms(Some(run), first, last),
+    })
+}
+
+/// A run with its tally, its row locked until the transaction ends: batches of one run take
+/// turns, batches of different runs do not wait for each other.
+async fn lock_run(conn: &mut PgConnection, run_id: Uuid) -> StoreResult<(TestRun, RunTally)> {
+    let row = sqlx::query("SELECT * FROM runs WHERE id = $1 FOR UPDATE")
+        .bind(run_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("run {run_id} not found")))?;
+    Ok((run_from_row(&row)?, from_jsonb(&row, "tally")?))
+}
+
+/// Writes a run's tally, summary, status and start time, the summary read off the tally.
+async fn save_run_figures(
+    conn: &mut PgConnection,
+    run: &TestRun,
+    tally: &RunTally,
+    agent_tools: &[String],
+) -> StoreResult<RunSummary> {
+    let summary = tally.summary(agent_tools, timing(conn, run, tally).await?);
+    sqlx::query(
+        "UPDATE runs SET tally = $1::jsonb, summary = $2::jsonb, status = $3, started_at = $4,
+             finished_at = $5
+         WHERE id = $6",
+    )
+    .bind(json(tally))
+    .bind(json(&summary))
+    .bind(run.status.as_str())
+    .bind(run.started_at)
+    .bind(run.finished_at)
+    .bind(run.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(summary)
+}
+
+pub(super) async fn store(
+    store: &PgStore,
+    run_id: Uuid,
+    results: Vec<TestResult>,
+    agent_tools: &[String],
+) -> StoreResult<StoredBatch> {
+    let mut prepared: Vec<Prepared> = results.into_iter().map(Prepared::of).collect();
+    let mut tx = store.pool.begin().await?;
+    let (mut run, mut tally) = lock_run(&mut tx, run_id).await?;
+    let (by_case, by_id) = existing_rows(&mut tx, run_id, &prepared).await?;
+    let plan = batch::plan(run_id, &mut prepared, by_case, by_id)?;
+    let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
+
+    let old_ids: Vec<Uuid> = plan.replaced.iter().map(|r| r.id).collect();
+    if !old_ids.is_empty() {
+        sqlx::query("DELETE FROM results WHERE id = ANY($1)")
+            .bind(&old_ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Err(e) = insert(&mut tx, &prepared).await {
+        return Err(taken_id(e, run_id));
+    }
+    let replaced = plan.replacing;
+    let started = plan.apply(&prepared, cases, &mut run, &mut tally);
+    let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
+    tx.commit().await?;
+    Ok(StoredBatch {
+        replaced,
+        results: prepared.into_iter().map(|p| p.result).collect(),
+        run,
+        started,
+        summary,
+    })
+}
+
+/// A result id another run's batch stored between this batch's lookup and its insert is the
+/// same conflict the lookup would have found.
+fn taken_id(e: StoreError, run_id: Uuid) -> StoreError {
+    match &e {
+        StoreError::Database(sqlx::Error::Database(db))
+            if db.constraint() == Some("results_id_key") =>
+        {
+            StoreError::Conflict(format!(
+                "a result id of this batch was just stored for another run than {run_id}; send \
+                 results of this run with new ids or none at all"
+            ))
+        }
+        _ => e,
+    }
+}
+
+/// Inserts the batch in one statement, a column array per field (`UNNEST`), so a batch of any
+/// size is one round trip with 21 parameters.
+async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
+    let n = rows.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut scenario_ids = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
+    let mut categories = Vec::with_capacity(n);
+    let mut attempts = Vec::with_capacity(n);
+    let mut statuses = Vec::with_capacity(n);
+    let mut failed = Vec::with_capacity(n);
+    let mut messages = Vec::with_capacity(n);
+    let mut responses = Vec::with_capacity(n);
+    let mut scores = Vec::with_capacity(n);
+    let mut costs_usd = Vec::with_capacity(n);
+    let mut complete = Vec::with_capacity(n);
+    let mut durations = Vec::with_capacity(n);
+    let mut latencies = Vec::with_capacity(n);
+    let mut paths = Vec::with_capacity(n);
+    let mut verdicts = Vec::with_capacity(n);
+    let mut traces = Vec::with_capacity(n);
+    let mut evaluations = Vec::with_capacity(n);
+    let mut costs = Vec::with_capacity(n);
+    let mut errors = Vec::with_capacity(n);
+    let mut created = Vec::with_capacity(n);
+    for p in rows {
+        let r = &p.result;
+        ids.push(r.id);
+        scenario_ids.push(r.scenario_id);
+        keys.push(r.scenario_key.as_str());
+        categories.push(r.category.as_deref());
+        attempts.push(i32::try_from(r.attempt).unwrap_or(i32::MAX));
+        statuses.push(r.status.as_str());
+        // Postgres has no arrays of arrays of varying length: each list travels as its JSON
+        // text and is unpacked in the statement.
+        failed.push(json(&p.failed_categories));
+        messages.push(r.user_message.as_str());
+        responses.push(r.agent_response.as_str());
+        scores.push(r.evaluation.score);
+        costs_usd.push(r.cost.usd);
+        complete.push(r.cost.is_complete());
+        durations.push(r.duration_ms);
+        latencies.push(r.latency_ms());
+        paths.push(json(&p.tool_path));
+        verdicts.push(p.verdict_json.as_str());
+        traces.push(p.trace.as_str());
+        evaluations.push(p.evaluation.as_str());
+        costs.push(p.cost.as_str());
+        errors.push(p.error.as_deref());
+        created.push(r.created_at);
+    }
+    let run_id = rows.first().map(|p| p.result.run_id);
+    sqlx::query(
+        "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
+             failure_categories, user_message, agent_response, score, cost_usd, cost_complete,
+             duration_ms, latency_ms, tool_path, verdict, trace, evaluation, cost, error,
+             created_at)
+         SELECT u.id, $1, u.scenario_id, u.scenario_key, u.category, u.attempt, u.status,
+             ARRAY(SELECT jsonb_array_elements_text(u.failed::jsonb)), u.user_message,
+             u.agent_response, u.score, u.cost_usd, u.cost_complete, u.duration_ms, u.latency_ms,
+             ARRAY(SELECT jsonb_array_elements_text(u.tool_path::jsonb)), u.verdict::jsonb,
+             u.trace::jsonb, u.evaluation::jsonb, u.cost::jsonb, u.error::jsonb, u.created_at
+         FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::text[],
+             $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::bool[],
+             $14::float8[], $15::float8[], $16::text[], $17::text[], $18::text[], $19::text[],
+             $20::text[], $21::text[], $22::timestamptz[])
+             AS u(id, scenario_id, scenario_key, category, attempt, status, failed, user_message,
+                  agent_response, score, cost_usd, cost_complete, duration_ms, latency_ms,
+                  tool_path, verdict, trace, evaluation, cost, error, created_at)",
+    )
+    .bind(run_id)
+    .bind(&ids)
+    .bind(&scenario_ids)
+    .bind(&keys)
+    .bind(&categories)
+    .bind(&attempts)
+    .bind(&statuses)
+    .bind(&failed)
+    .bind(&messages)
+    .bind(&responses)
+    .bind(&scores)
+    .bind(&costs_usd)
+    .bind(&complete)
+    .bind(&durations)
+    .bind(&latencies)
+    .bind(&paths)
+    .bind(&verdicts)
+    .bind(&traces)
+    .bind(&evaluations)
+    .bind(&costs)
+    .bind(&errors)
+    .bind(&created)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Re-reads a run's summary off its tally (after its status or start changed).
+pub(super) async fn refresh_summary(
+    store: &PgStore,
+    run: &TestRun,
+    agent_tools: &[String],
+) -> StoreResult<RunSummary> {
+    let mut tx = store.pool.begin().await?;
+    let (_, tally) = lock_run(&mut tx, run.id).await?;
+    let summary = save_run_figures(&mut tx, run, &tally, agent_tools).await?;
+    tx.commit().await?;
+    Ok(summary)
+}
+
+/// The columns of a result row that a page shows: everything but the trace.
+const ROW_COLUMNS: &str = "seq, id, run_id, scenario_key, category, attempt, status, \
+                           user_message, evaluation, error, cost_usd, latency_ms, tool_path";
+
+fn result_row(row: &PgRow) -> StoreResult<ResultRow> {
+    let error: Option<Json<AgentFailure>> = row.try_get("error")?;
+    Ok(ResultRowParts {
+        id: row.try_get("id")?,
+        run_id: row.try_get("run_id")?,
+        scenario_key: row.try_get("scenario_key")?,
+        category: row.try_get("category")?,
+        attempt: row.try_get::<i32, _>("attempt")?.max(0) as u32,
+        status: name("result status", row.try_get("status")?)?,
+        user_message: row.try_get("user_message")?,
+        evaluation: from_jsonb(row, "evaluation")?,
+        error: error.map(|e| e.0),
+        cost_usd: row.try_get("cost_usd")?,
+        latency_ms: row.try_get("latency_ms")?,
+        tool_path: row.try_get("tool_path")?,
+    }
+    .into())
+}
+
+/// The results with `ids` as a page lists them, in the order of `ids` (those gone are left
+/// out).
+pub(super) async fn results_by_id(pool: &PgPool, ids: &[Uuid]) -> StoreResult<Vec<ResultRow>> {
+    let rows = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM results WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    let mut found: HashMap<Uuid, ResultRow> = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let r = result_row(row)?;
+        found.insert(r.id, r);
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+pub(super) async fn list(
+    store: &PgStore,
+    run_id: Uuid,
+    filter: &ResultFilter,
+) -> StoreResult<Page<ResultRow>> {
+    let limit = page_limit(filter.limit);
+    let after = parse_cursor(&filter.cursor)?;
+    let push_filters = |q: &mut QueryBuilder<Postgres>| {
+        q.push(" WHERE run_id = ").push_bind(run_id);
+        if let Some(status) = filter.status {
+            q.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(category) = filter.category {
+            q.push(" AND ")
+                .push_bind(category.to_string())
+                .push(" = ANY(failure_categories)");
+        }
+        if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
+            let p = contains_pattern(text);
+            q.push(" AND (user_message ILIKE ").push_bind(p.clone());
+            q.push(" OR scenario_key ILIKE ").push_bind(p).push(")");
+        }
+    };
+    let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM results");
+    push_filters(&mut count);
+    let total: i64 = count.build().fetch_one(&store.pool).await?.try_get(0)?;
+
+    let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ROW_COLUMNS} FROM results"));
+    push_filters(&mut q);
+    if let Some(after) = after {
+        q.push(" AND seq > ").push_bind(after);
+    }
+    q.push(" ORDER BY seq LIMIT ")
+        .push_bind(i64::from(limit) + 1);
+    let rows = q.build().fetch_all(&store.pool).await?;
+    let more = rows.len() > limit as usize;
+    let mut items = Vec::with_capacity(limit as usize);
+    let mut last_seq = None;
+    for row in rows.iter().take(limit as usize) {
+        items.push(result_row(row)?);
+        last_seq = Some(row.try_get::<i64, _>("seq")?);
+    }
+    Ok(Page {
+        next_cursor: more.then_some(last_seq).flatten().map(|s| s.to_string()),
+        items,
+        total: total as u64,
+    })
+}
+
+pub(super) async fn case_rows(
+    store: &PgStore,
+    run_id: Uuid,
+    after: Option<&(String, u32)>,
+    limit: u32,
+) -> StoreResult<Vec<CaseRow>> {
+    let mut q = QueryBuilder::<Postgres>::new(
+        "SELECT id, scenario_key, attempt, status, cost_usd, cost_complete, latency_ms, tool_path
+         FROM results WHERE run_id = ",
+    );
+    q.push_bind(run_id);
+    if let Some((key, attempt)) = after {
+        q.push(" AND (scenario_key, attempt) > (")
+            .push_bind(key.clone())
+            .push(", ")
+            .push_bind(i32::try_from(*attempt).unwrap_or(i32::MAX))
+            .push(")");
+    }
+    q.push(" ORDER BY scenario_key, attempt LIMIT ")
+        .push_bind(i64::from(limit));
+    let rows = q.build().fetch_all(&store.pool).await?;
+    rows.iter()
+        .map(|row| {
+            let cost: f64 = row.try_get("cost_usd")?;
+            Ok(CaseRow {
+                id: row.try_get("id")?,
+                scenario_key: row.try_get("scenario_key")?,
+                attempt: row.try_get::<i32, _>("attempt")?.max(0) as u32,
+                status: name("result status", row.try_get("status")?)?,
+                known_cost_usd: row.try_get::<bool, _>("cost_complete")?.then_some(cost),
+                latency_ms: row.try_get("latency_ms")?,
+                tool_path: row.try_get("tool_path")?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn get(store: &PgStore, id: Uuid) -> StoreResult<Option<TestResult>> {
+    let row = sqlx::query("SELECT * FROM results WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await?;
+    row.as_ref().map(result_from_row).transpose()
+}
+
+fn result_from_row(row: &PgRow) -> StoreResult<TestResult> {
+    let error: Option<Json<AgentFailure>> = row.try_get("error")?;
+    Ok(TestResult {
+        id: row.try_get("id")?,
+        run_id: row.try_get("run_id")?,
+        scenario_id: row.try_get("scenario_id")?,
+        scenario_key: row.try_get("scenario_key")?,
+        category: row.try_get("category")?,
+        attempt: row.try_get::<i32, _>("attempt")?.max(0) as u32,
+        status: name("result status", row.try_get("status")?)?,
+        user_message: row.try_get("user_message")?,
+        agent_response: row.try_get("agent_response")?,
+        trace: from_jsonb(row, "trace")?,
+        evaluation: from_jsonb(row, "evaluation")?,
+        cost: from_jsonb(row, "cost")?,
+        duration_ms: row.try_get("duration_ms")?,
+        error: error.map(|e| e.0),
+        created_at: row.try_get("created_at")?,
+    })
+}
