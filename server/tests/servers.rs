@@ -64,7 +64,10 @@ async fn a_sync_on_one_server_is_seen_live_on_another() {
             "case-{i} arrived"
         );
     }
-    assert!(text.contains(&long), "a result too long for a notification arrives whole");
+    assert!(
+        text.contains(&long),
+        "a result too long for a notification arrives whole"
+    );
     assert!(text.contains("event: summary") && text.contains("\"total\":400"));
 }
 
@@ -152,7 +155,10 @@ async fn workers_on_two_servers_never_run_the_same_run() {
         .map(|i| json!({"key": format!("case-{i}"), "user_message": format!("request {i}")}))
         .collect();
     let (st, body) = a
-        .post("/api/v1/agents/quick/scenarios", &json!({ "scenarios": scenarios }))
+        .post(
+            "/api/v1/agents/quick/scenarios",
+            &json!({ "scenarios": scenarios }),
+        )
         .await;
     assert_eq!(st, 200, "{body}");
     let mut runs = Vec::new();
@@ -173,7 +179,10 @@ async fn workers_on_two_servers_never_run_the_same_run() {
                 .arg(dir.path().join(name))
                 .current_dir(dir.path())
                 .env("PROCTOR_SERVER", server.url(""))
-                .env("PROCTOR_PYTHON", std::env::var("PROCTOR_PYTHON").expect("PROCTOR_PYTHON"))
+                .env(
+                    "PROCTOR_PYTHON",
+                    std::env::var("PROCTOR_PYTHON").expect("PROCTOR_PYTHON"),
+                )
                 .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
                 .env("PROCTOR_LOG", "warn")
                 .env_remove("CI")
@@ -191,7 +200,10 @@ async fn workers_on_two_servers_never_run_the_same_run() {
                 assert_eq!(view["summary"]["total"], 4, "every case once: {view}");
                 break;
             }
-            assert!(std::time::Instant::now() < deadline, "run {run} finishes: {view}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {run} finishes: {view}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

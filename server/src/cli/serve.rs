@@ -23,7 +23,8 @@ pub struct ServeArgs {
     #[arg(long, env = "PROCTOR_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
     /// `sqlite://path.db` (created if missing; sqlx's URL form, `?mode=…` included) or a plain
-    /// file path.
+    /// file path for the embedded store; `postgres://user:password@host/db` for PostgreSQL,
+    /// which several servers may share.
     #[arg(
         long,
         env = "PROCTOR_DATABASE_URL",
@@ -283,7 +284,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let running = start(&args).await?;
     // Tests and scripts read this line to find an ephemeral port.
     println!("proctor listening on {}", running.url());
-    tracing::info!(database = %args.database_url, dist = %args.dist.display(), "serving");
+    tracing::info!(database = %crate::service::shown_database_url(&args.database_url), dist = %args.dist.display(), "serving");
     running.task.await??;
     Ok(())
 }

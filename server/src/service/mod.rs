@@ -26,6 +26,8 @@ use crate::backend::{Backend, Outcome};
 use crate::events::EventHub;
 use store::{RunQuery, Store};
 
+pub use store::without_password as shown_database_url;
+
 /// Proctor's operations, over one store, one price table and one live-event hub.
 pub struct Service {
     store: Arc<dyn Store>,
@@ -58,8 +60,9 @@ fn run_not_found(id: Uuid) -> ProctorError {
 }
 
 impl Service {
-    /// Opens the database `url` names (`sqlite://path.db`, sqlx URL parameters included, or a
-    /// plain path; migrations applied) and serves it with `prices`.
+    /// Opens the database `url` names (`postgres://…`, or `sqlite://path.db` with sqlx's URL
+    /// parameters, or a plain path; migrations applied) and serves it with `prices`. On
+    /// PostgreSQL, live events are shared with the other servers on the same database.
     pub async fn open(url: &str, prices: PriceTable) -> Outcome<Service> {
         let store = store::open(url).await?;
         let events = EventHub::default();

@@ -113,7 +113,10 @@ impl Cluster {
                 .status()
                 .map_err(|e| e.to_string())?;
             if !ok.success() {
-                return Err(format!("cannot hand {} to the postgres user", dir.display()));
+                return Err(format!(
+                    "cannot hand {} to the postgres user",
+                    dir.display()
+                ));
             }
         }
         let data = dir.join("data");
@@ -121,7 +124,16 @@ impl Cluster {
         run(
             &bin,
             "initdb",
-            &["-D", &data_s, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
         )?;
         let port = free_port();
         let options = format!(
@@ -133,7 +145,9 @@ impl Cluster {
         run(
             &bin,
             "pg_ctl",
-            &["-D", &data_s, "-o", &options, "-l", &log, "-w", "-t", "60", "start"],
+            &[
+                "-D", &data_s, "-o", &options, "-l", &log, "-w", "-t", "60", "start",
+            ],
         )?;
         Ok(Cluster { dir, bin, port })
     }
@@ -141,7 +155,11 @@ impl Cluster {
     /// Stops the cluster at once and removes its files.
     pub fn stop(&self) {
         let data = self.dir.join("data").to_string_lossy().into_owned();
-        let _ = run(&self.bin, "pg_ctl", &["-D", &data, "-m", "immediate", "stop"]);
+        let _ = run(
+            &self.bin,
+            "pg_ctl",
+            &["-D", &data, "-m", "immediate", "stop"],
+        );
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 

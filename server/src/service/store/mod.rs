@@ -210,7 +210,9 @@ pub trait Store: Send + Sync {
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, ProctorError> {
     let opened: StoreResult<Arc<dyn Store>> =
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            PgStore::open(url).await.map(|s| Arc::new(s) as Arc<dyn Store>)
+            PgStore::open(url)
+                .await
+                .map(|s| Arc::new(s) as Arc<dyn Store>)
         } else {
             SqliteStore::open(url)
                 .await
@@ -226,7 +228,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, ProctorError> {
 }
 
 /// A database URL fit for a message: its password, if any, replaced by `***`.
-fn without_password(url: &str) -> String {
+pub fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -255,6 +257,9 @@ mod tests {
             without_password("postgres://proctor@db/proctor"),
             "postgres://proctor@db/proctor"
         );
-        assert_eq!(without_password("/var/lib/proctor.db"), "/var/lib/proctor.db");
+        assert_eq!(
+            without_password("/var/lib/proctor.db"),
+            "/var/lib/proctor.db"
+        );
     }
 }

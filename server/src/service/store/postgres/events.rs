@@ -40,9 +40,14 @@ struct Envelope {
 enum Body {
     Event(RunEvent),
     /// Results stored for a run, in the order they were published: the receiver reads them.
-    Results { run_id: Uuid, ids: Vec<Uuid> },
+    Results {
+        run_id: Uuid,
+        ids: Vec<Uuid>,
+    },
     /// A summary event too large to carry: the receiver reads the run.
-    Summary { run_id: Uuid },
+    Summary {
+        run_id: Uuid,
+    },
 }
 
 /// Starts relaying `hub`'s events to the other servers on `pool`'s database and theirs to
@@ -157,7 +162,9 @@ async fn receive(pool: PgPool, me: Uuid, hub: EventHub) {
         }
         match resolve(&pool, envelope.body).await {
             Ok(events) => events.into_iter().for_each(|e| hub.deliver(e)),
-            Err(e) => tracing::warn!(error = %e, "a live event from another server could not be read back"),
+            Err(e) => {
+                tracing::warn!(error = %e, "a live event from another server could not be read back")
+            }
         }
     }
 }
@@ -169,10 +176,7 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
 }
 
 /// The events a notification stands for (fewer when what it refers to is gone already).
-async fn resolve(
-    pool: &PgPool,
-    body: Body,
-) -> crate::service::store::StoreResult<Vec<RunEvent>> {
+async fn resolve(pool: &PgPool, body: Body) -> crate::service::store::StoreResult<Vec<RunEvent>> {
     Ok(match body {
         Body::Event(event) => vec![event],
         Body::Results { run_id, ids } => results_by_id(pool, &ids)

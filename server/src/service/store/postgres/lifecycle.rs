@@ -12,7 +12,10 @@ use crate::service::store::StoreResult;
 /// Makes the space of deleted rows reusable now. Runs outside a transaction, as `VACUUM` must;
 /// a failure only delays the reclaim to autovacuum, so it is logged, not returned.
 async fn reclaim(store: &PgStore) {
-    if let Err(e) = sqlx::query("VACUUM (ANALYZE) results").execute(&store.pool).await {
+    if let Err(e) = sqlx::query("VACUUM (ANALYZE) results")
+        .execute(&store.pool)
+        .await
+    {
         tracing::warn!(error = %e, "VACUUM after a delete failed; autovacuum reclaims the space later");
     }
 }

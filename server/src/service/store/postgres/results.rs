@@ -370,10 +370,12 @@ fn result_row(row: &PgRow) -> StoreResult<ResultRow> {
 /// The results with `ids` as a page lists them, in the order of `ids` (those gone are left
 /// out).
 pub(super) async fn results_by_id(pool: &PgPool, ids: &[Uuid]) -> StoreResult<Vec<ResultRow>> {
-    let rows = sqlx::query(&format!("SELECT {ROW_COLUMNS} FROM results WHERE id = ANY($1)"))
-        .bind(ids)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {ROW_COLUMNS} FROM results WHERE id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
     let mut found: HashMap<Uuid, ResultRow> = HashMap::with_capacity(rows.len());
     for row in &rows {
         let r = result_row(row)?;
