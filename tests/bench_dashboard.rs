@@ -1,7 +1,11 @@
 //! How quickly the page of a 10,000- and a 100,000-result run shows its first rows in headless
 //! Chromium:
 //! `cargo bench -p e2e --bench dashboard` (needs the built dashboard and chromium-driver).
-//! Prints figures; asserts nothing about time.
+//! Prints figures; asserts nothing about time. On SQLite, then on PostgreSQL (a throwaway
+//! cluster with durable defaults); `PROCTOR_BENCH_STORES=sqlite` (or `postgres`) for one.
+
+#[path = "../server/tests/common/postgres.rs"]
+mod postgres;
 
 use std::time::Instant;
 
@@ -9,9 +13,21 @@ use e2e::{Browser, Proctor};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let p = Proctor::start(vec![]).await;
+    let stores = std::env::var("PROCTOR_BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".into());
+    for store in stores.split(',').map(str::trim) {
+        let (name, url) = match store {
+            "sqlite" => ("SQLite", None),
+            "postgres" => ("PostgreSQL", Some(postgres::durable_cluster().database())),
+            other => panic!("PROCTOR_BENCH_STORES names sqlite and postgres, not {other:?}"),
+        };
+        let p = Proctor::start_on(url, vec![], None).await;
+        println!("proctor dashboard benchmark (headless Chromium, {name})");
+        bench(&p).await;
+    }
+}
+
+async fn bench(p: &Proctor) {
     p.agent("support").await;
-    println!("proctor dashboard benchmark (headless Chromium, SQLite)");
     let b = Browser::open().await;
     for size in [10_000, 100_000] {
         let t = Instant::now();

@@ -33,6 +33,15 @@ impl Proctor {
 
     /// A server that needs `token` for everything; this helper's own requests carry it.
     pub async fn start_with_token(agents: Vec<PathBuf>, token: Option<&str>) -> Proctor {
+        Self::start_on(None, agents, token).await
+    }
+
+    /// A server on the database `url` (a fresh SQLite file when `None`).
+    pub async fn start_on(
+        url: Option<String>,
+        agents: Vec<PathBuf>,
+        token: Option<&str>,
+    ) -> Proctor {
         let dir = tempfile::tempdir().unwrap();
         let dist = repo().join("dist");
         assert!(
@@ -43,7 +52,9 @@ impl Proctor {
             api_token: token.map(String::from),
             agents,
             ..ServeArgs::local(
-                format!("sqlite://{}", dir.path().join("proctor.db").display()),
+                url.unwrap_or_else(|| {
+                    format!("sqlite://{}", dir.path().join("proctor.db").display())
+                }),
                 dist,
                 ExecArgs {
                     concurrency: 2,

@@ -1,7 +1,11 @@
-//! Sync and read-path figures on SQLite, through the real HTTP API of an in-process server:
-//! `cargo bench -p server --bench sync`. Prints figures; asserts nothing about time.
-//! Runs of 10,000 and 100,000 results, then a load of ten syncing clients with and without
-//! twenty readers.
+//! Sync and read-path figures on SQLite and on PostgreSQL, through the real HTTP API of an
+//! in-process server: `cargo bench -p server --bench sync`. Prints figures; asserts nothing
+//! about time. Runs of 10,000 and 100,000 results, then a load of ten syncing clients with and
+//! without twenty readers. `PROCTOR_BENCH_STORES=sqlite` (or `postgres`) measures one store;
+//! PostgreSQL runs on a throwaway cluster with its durable defaults (fsync on).
+
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,14 +53,69 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let stores = std::env::var("PROCTOR_BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".into());
+    for store in stores.split(',').map(str::trim) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = match store {
+            "sqlite" => Store::Sqlite(dir.path().join("bench.db")),
+            "postgres" => Store::Postgres(postgres::durable_cluster().database()),
+            other => panic!("PROCTOR_BENCH_STORES names sqlite and postgres, not {other:?}"),
+        };
+        bench(&store, dir.path()).await;
+    }
+}
+
+/// The store a round of the benchmark measures.
+enum Store {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Store {
+    fn url(&self) -> String {
+        match self {
+            Store::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Store::Postgres(url) => url.clone(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "SQLite",
+            Store::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// The bytes the store takes on disk.
+    async fn bytes(&self) -> u64 {
+        match self {
+            Store::Sqlite(path) => ["", "-wal"]
+                .iter()
+                .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+                .map(|m| m.len())
+                .sum(),
+            Store::Postgres(url) => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                size as u64
+            }
+        }
+    }
+}
+
+async fn bench(store: &Store, dir: &std::path::Path) {
+    let url = store.url();
+    let empty = store.bytes().await;
     let service = Service::open(&url, shared::cost::PriceTable::builtin().clone())
         .await
         .unwrap();
     let app = router(
         AppState::new(Arc::new(service), Access::open()),
-        &dir.path().join("no-dist"),
+        &dir.join("no-dist"),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -110,7 +169,10 @@ async fn main() {
         }
     };
 
-    println!("Proctor sync benchmark (SQLite, in-process server over loopback HTTP)");
+    println!(
+        "Proctor sync benchmark ({}, in-process server over loopback HTTP)",
+        store.name()
+    );
     // `PROCTOR_BENCH_SIZES=10000,30000` measures other run sizes.
     let sizes: Vec<usize> = std::env::var("PROCTOR_BENCH_SIZES")
         .ok()
@@ -187,11 +249,7 @@ async fn main() {
     }
 
     let total = 2 * sizes.iter().sum::<usize>() as u64;
-    let bytes: u64 = ["bench.db", "bench.db-wal"]
-        .iter()
-        .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
-        .map(|m| m.len())
-        .sum();
+    let bytes = store.bytes().await - empty;
     println!(
         "  bytes stored per result: {} ({} results, {} MB on disk)",
         bytes / total,

@@ -19,17 +19,31 @@ pub struct Cluster {
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static DURABLE: OnceLock<Cluster> = OnceLock::new();
 
-/// The cluster of this process, started on first use.
+/// The cluster of this process's tests, started on first use. It skips flushing to disk: a
+/// test's data need not survive a power cut, and tests run several times faster.
 pub fn cluster() -> &'static Cluster {
-    CLUSTER.get_or_init(|| {
-        let cluster = Cluster::start().unwrap_or_else(|e| panic!("{e}"));
+    started(&CLUSTER, false)
+}
+
+/// A cluster with PostgreSQL's durable defaults (every commit flushed), for benchmarks.
+pub fn durable_cluster() -> &'static Cluster {
+    started(&DURABLE, true)
+}
+
+fn started(cell: &'static OnceLock<Cluster>, durable: bool) -> &'static Cluster {
+    cell.get_or_init(|| {
+        let cluster = Cluster::start(durable).unwrap_or_else(|e| panic!("{e}"));
         extern "C" fn stop_at_exit() {
-            if let Some(c) = CLUSTER.get() {
-                c.stop();
+            for c in [&CLUSTER, &DURABLE] {
+                if let Some(c) = c.get() {
+                    c.stop();
+                }
             }
         }
-        // SAFETY: registers a plain function to run at process exit.
+        // SAFETY: registers a plain function to run at process exit; registering it twice
+        // only stops an already stopped cluster again.
         unsafe { libc::atexit(stop_at_exit) };
         cluster
     })
@@ -99,7 +113,7 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    fn start() -> Result<Cluster, String> {
+    fn start(durable: bool) -> Result<Cluster, String> {
         let bin = bin_dir()?;
         let dir = tempfile::Builder::new()
             .prefix("proctor-pg-")
@@ -136,11 +150,13 @@ impl Cluster {
             ],
         )?;
         let port = free_port();
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400 \
-             -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        let mut options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=400",
             dir.display()
         );
+        if !durable {
+            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
         let log = dir.join("log").to_string_lossy().into_owned();
         run(
             &bin,

@@ -294,8 +294,8 @@ async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
          SELECT u.id, $1, u.scenario_id, u.scenario_key, u.category, u.attempt, u.status,
              ARRAY(SELECT jsonb_array_elements_text(u.failed::jsonb)), u.user_message,
              u.agent_response, u.score, u.cost_usd, u.cost_complete, u.duration_ms, u.latency_ms,
-             ARRAY(SELECT jsonb_array_elements_text(u.tool_path::jsonb)), u.verdict::jsonb,
-             u.trace::jsonb, u.evaluation::jsonb, u.cost::jsonb, u.error::jsonb, u.created_at
+             ARRAY(SELECT jsonb_array_elements_text(u.tool_path::jsonb)), u.verdict::json,
+             u.trace::json, u.evaluation::json, u.cost::jsonb, u.error::jsonb, u.created_at
          FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::text[],
              $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::bool[],
              $14::float8[], $15::float8[], $16::text[], $17::text[], $18::text[], $19::text[],
