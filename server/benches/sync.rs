@@ -94,15 +94,7 @@ impl Store {
                 .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
                 .map(|m| m.len())
                 .sum(),
-            Store::Postgres(url) => {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-                let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-                size as u64
-            }
+            Store::Postgres(url) => postgres::database_bytes(url).await,
         }
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::Server;
+use common::{repo, Server};
 use serde_json::{json, Value};
 
 fn python() -> String {
@@ -15,13 +15,6 @@ fn python() -> String {
         "these tests run Python agents on the real SDKs: run them through `bash .ci/test`, or set \
          PROCTOR_PYTHON to a Python with tracer/[test] installed",
     )
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
 }
 
 /// The fake LLM as a child process, stopped on drop.

@@ -6,8 +6,7 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::Duration;
 
 use common::{postgres, results, Database, Server};
@@ -114,13 +113,6 @@ async fn queued_runs_are_claimed_once_across_servers() {
     assert_eq!(distinct, queued, "every queued run is claimed");
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 /// The runs whose results a worker wrote to its local files.
 fn runs_written(dir: &Path) -> HashSet<String> {
     std::fs::read_dir(dir)
@@ -169,29 +161,11 @@ async fn workers_on_two_servers_never_run_the_same_run() {
         assert_eq!(st, 201, "{run}");
         runs.push(run["run"]["id"].as_str().unwrap().to_string());
     }
-    let mut workers: Vec<_> = [("left", &a), ("right", &b)]
-        .into_iter()
-        .map(|(name, server)| {
-            common::proctor()
-                .args(["worker", "--agent", "agent.yaml", "--name", name])
-                .args(["--concurrency", "2", "--poll", "0.1", "--no-progress"])
-                .arg("--results-dir")
-                .arg(dir.path().join(name))
-                .current_dir(dir.path())
-                .env("PROCTOR_SERVER", server.url(""))
-                .env(
-                    "PROCTOR_PYTHON",
-                    std::env::var("PROCTOR_PYTHON").expect("PROCTOR_PYTHON"),
-                )
-                .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
-                .env("PROCTOR_LOG", "warn")
-                .env_remove("CI")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let agent = dir.path().join("agent.yaml");
+    let mut workers = [
+        common::worker(&a, &agent, "left", dir.path(), 2),
+        common::worker(&b, &agent, "right", dir.path(), 2),
+    ];
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     for run in &runs {
         loop {

@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::Server;
@@ -20,13 +20,6 @@ print("done: " + message)
 "#;
 
 const CASES: usize = 10;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// An agent whose every case takes a while, with `CASES` scenarios, registered on the server
 /// with its scenarios, and a queued run of it.
@@ -60,33 +53,7 @@ async fn queued_run(s: &Server, dir: &Path) -> (PathBuf, String) {
 }
 
 fn worker(s: &Server, agent: &Path, name: &str, dir: &Path) -> Child {
-    common::proctor()
-        .args(["worker", "--agent"])
-        .arg(agent)
-        .args([
-            "--name",
-            name,
-            "--concurrency",
-            "1",
-            "--poll",
-            "0.2",
-            "--no-progress",
-        ])
-        .arg("--results-dir")
-        .arg(dir.join(name))
-        .current_dir(dir)
-        .env("PROCTOR_SERVER", s.url(""))
-        .env(
-            "PROCTOR_PYTHON",
-            std::env::var("PROCTOR_PYTHON").expect("PROCTOR_PYTHON"),
-        )
-        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
-        .env("PROCTOR_LOG", "warn")
-        .env_remove("CI")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap()
+    common::worker(s, agent, name, dir, 1)
 }
 
 async fn stored(s: &Server, run: &str) -> Vec<(String, u64)> {

@@ -175,15 +175,7 @@ impl Server {
                 .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
                 .map(|m| m.len())
                 .sum(),
-            Database::Postgres(url) => {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-                let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-                size as u64
-            }
+            Database::Postgres(url) => postgres::database_bytes(url).await,
         }
     }
 
@@ -270,6 +262,45 @@ impl Server {
         assert_eq!(s, 201, "{run}");
         run["run"]["id"].as_str().unwrap().to_string()
     }
+}
+
+/// The repository's root.
+pub fn repo() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// `proctor worker` for the agent file `agent` against `s`, running `concurrency` cases at once
+/// and keeping its local files in `dir/name`. Needs `PROCTOR_PYTHON`.
+pub fn worker(
+    s: &Server,
+    agent: &std::path::Path,
+    name: &str,
+    dir: &std::path::Path,
+    concurrency: u32,
+) -> Child {
+    proctor()
+        .args(["worker", "--agent"])
+        .arg(agent)
+        .args(["--name", name, "--poll", "0.1", "--no-progress"])
+        .args(["--concurrency", &concurrency.to_string()])
+        .arg("--results-dir")
+        .arg(dir.join(name))
+        .current_dir(dir)
+        .env("PROCTOR_SERVER", s.url(""))
+        .env(
+            "PROCTOR_PYTHON",
+            std::env::var("PROCTOR_PYTHON").expect("PROCTOR_PYTHON"),
+        )
+        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
+        .env("PROCTOR_LOG", "warn")
+        .env_remove("CI")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
 }
 
 /// `n` minimal results for distinct cases `case-{offset}`…, every other one missing `verify_id`.

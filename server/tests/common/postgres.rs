@@ -202,3 +202,14 @@ impl Cluster {
 pub fn selected() -> bool {
     std::env::var("PROCTOR_TEST_STORE").is_ok_and(|s| s == "postgres")
 }
+
+/// The bytes the database `url` names takes on disk.
+pub async fn database_bytes(url: &str) -> u64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    size as u64
+}

@@ -39,3 +39,32 @@ pub(super) fn parse_cursor(cursor: &Option<String>) -> StoreResult<Option<i64>> 
         })
         .transpose()
 }
+
+/// The statement that sends runs whose lease lapsed before `{now}` back to the queue, or fails
+/// them once `{max_lost}` leases have lapsed, with the reason on the run; it returns each run's
+/// id and new status. Written once for both stores, with each store's placeholders.
+pub(super) fn lapse_statement(max_lost: &str, now: &str) -> String {
+    format!(
+        "UPDATE runs SET
+             lost_leases = lost_leases + 1,
+             status = CASE WHEN lost_leases + 1 >= {max_lost} THEN 'failed' ELSE 'queued' END,
+             finished_at = CASE WHEN lost_leases + 1 >= {max_lost} THEN {now} ELSE finished_at END,
+             reason = CASE WHEN lost_leases + 1 >= {max_lost}
+                 THEN 'failed: ' || (lost_leases + 1) || ' workers in a row lost this run (the last was '
+                      || claimed_by || ') without finishing it'
+                 ELSE 'back in the queue: worker ' || claimed_by || ' stopped renewing its lease' END,
+             claimed_by = NULL,
+             lease_until = NULL
+         WHERE status = 'running' AND lease_until IS NOT NULL AND lease_until < {now}
+         RETURNING id, status"
+    )
+}
+
+/// What a worker's renewal or release did: a conflict when no row matched (the worker no
+/// longer holds the run).
+pub(super) fn held(rows_affected: u64, run_id: uuid::Uuid, worker: &str) -> StoreResult<()> {
+    if rows_affected == 0 {
+        return Err(StoreError::lost_lease(run_id, worker));
+    }
+    Ok(())
+}

@@ -7,7 +7,8 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use super::{name, PgStore};
-use crate::service::store::{Lapsed, StoreError, StoreResult};
+use crate::service::store::sql::{held, lapse_statement};
+use crate::service::store::{Lapsed, StoreResult};
 
 /// Moves the oldest queued run of one of `agents` to `running`, leased to `worker` until
 /// `until`; `None` when none is waiting.
@@ -52,10 +53,7 @@ pub(super) async fn renew(
     .bind(worker)
     .execute(&store.pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::lost_lease(run_id, worker));
-    }
-    Ok(())
+    held(done.rows_affected(), run_id, worker)
 }
 
 /// Hands a running run back to the queue (its stored cases kept), as its worker asks.
@@ -68,10 +66,7 @@ pub(super) async fn release(store: &PgStore, run_id: Uuid, worker: &str) -> Stor
     .bind(worker)
     .execute(&store.pool)
     .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::lost_lease(run_id, worker));
-    }
-    Ok(())
+    held(done.rows_affected(), run_id, worker)
 }
 
 /// Runs whose lease lapsed before `now` go back to the queue, or fail once `max_lost` leases
@@ -82,24 +77,11 @@ pub(super) async fn lapse(
     now: DateTime<Utc>,
     max_lost: u32,
 ) -> StoreResult<Vec<Lapsed>> {
-    let rows = sqlx::query(
-        "UPDATE runs SET
-             lost_leases = lost_leases + 1,
-             status = CASE WHEN lost_leases + 1 >= $1 THEN 'failed' ELSE 'queued' END,
-             finished_at = CASE WHEN lost_leases + 1 >= $1 THEN $2 ELSE finished_at END,
-             reason = CASE WHEN lost_leases + 1 >= $1
-                 THEN 'failed: ' || (lost_leases + 1) || ' workers in a row lost this run (the last was '
-                      || claimed_by || ') without finishing it'
-                 ELSE 'back in the queue: worker ' || claimed_by || ' stopped renewing its lease' END,
-             claimed_by = NULL,
-             lease_until = NULL
-         WHERE status = 'running' AND lease_until IS NOT NULL AND lease_until < $2
-         RETURNING id, status",
-    )
-    .bind(i32::try_from(max_lost).unwrap_or(i32::MAX))
-    .bind(now)
-    .fetch_all(&store.pool)
-    .await?;
+    let rows = sqlx::query(&lapse_statement("$1", "$2"))
+        .bind(i32::try_from(max_lost).unwrap_or(i32::MAX))
+        .bind(now)
+        .fetch_all(&store.pool)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(Lapsed {

@@ -453,7 +453,18 @@ pub(super) async fn case_rows(
     }
     q.push(" ORDER BY scenario_key, attempt LIMIT ")
         .push_bind(i64::from(limit));
-    let rows = q.build().fetch_all(&store.pool).await?;
+    // The only good plan walks the case index in order and stops at the limit. Without fresh
+    // statistics (a run just loaded, before autovacuum analyzes it) the planner may instead
+    // gather the rest of the run and sort it, tens of milliseconds a chunk; so that plan is
+    // ruled out for this query.
+    let mut tx = store.pool.begin().await?;
+    sqlx::query(
+        "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let rows = q.build().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     rows.iter()
         .map(|row| {
             let cost: f64 = row.try_get("cost_usd")?;
