@@ -13,6 +13,10 @@ use server::runner::agent_file::AgentFile;
 use server::runner::{self, Execution};
 use shared::RunSource;
 
+// The allocator the `proctor` binary uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let python = std::env::var("PROCTOR_PYTHON").expect("set PROCTOR_PYTHON (run `. .ci/setup`)");

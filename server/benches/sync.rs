@@ -51,6 +51,10 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+// The allocator the `proctor` binary uses, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let stores = std::env::var("PROCTOR_BENCH_STORES").unwrap_or_else(|_| "sqlite,postgres".into());
