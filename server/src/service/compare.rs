@@ -76,6 +76,11 @@ impl Service {
         let page = filter.page()?;
         let base_view = self.run(base).await?;
         let head_view = self.run(head).await?;
+        let _turn = self
+            .compares
+            .acquire()
+            .await
+            .expect("the comparison semaphore is never closed");
         let mut comparer = Comparer::new(page);
         let mut base_cases = Cases::new(self.store.as_ref(), base);
         let mut head_cases = Cases::new(self.store.as_ref(), head);

@@ -34,6 +34,10 @@ pub struct Service {
     prices: PriceTable,
     events: EventHub,
     leases: LeasePolicy,
+    /// Comparisons allowed to run at once. Each streams two whole runs and keeps a core busy, so
+    /// running more than half the machine's cores only slows them all and starves the syncs
+    /// beside them; the rest wait their turn, in order.
+    compares: Arc<tokio::sync::Semaphore>,
 }
 
 /// How long a worker's claim on a run holds without renewal, and how many lapsed leases fail
@@ -67,10 +71,12 @@ impl Service {
         let store = store::open(url).await?;
         let events = EventHub::default();
         store.share_events(&events);
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Service {
             store,
             prices,
             events,
+            compares: Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))),
             leases: LeasePolicy::default(),
         })
     }
