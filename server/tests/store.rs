@@ -444,3 +444,70 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
         assert_eq!(view["summary"]["total"], 2000, "{view}");
     }
 }
+
+/// Puts a database back as the release before latency histograms left it: verdicts with
+/// `has_latency` and no latency, tallies with a count of latencies, the latency index, and the
+/// migration not yet applied.
+async fn rewind_to_before_latency_histograms(db: &Database) {
+    match db {
+        Database::Sqlite(_) => {
+            let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+            for statement in [
+                "UPDATE results SET verdict = json_set(json_remove(verdict, '$.latency_ms'),
+                     '$.has_latency', json(CASE WHEN latency_ms IS NULL THEN 'false' ELSE 'true' END))",
+                "UPDATE runs SET tally = json_set(json_remove(tally, '$.latency'), '$.latencies',
+                     (SELECT COUNT(latency_ms) FROM results WHERE run_id = runs.id))",
+                "CREATE INDEX results_by_latency ON results (run_id, latency_ms)
+                     WHERE latency_ms IS NOT NULL",
+                "DELETE FROM _sqlx_migrations WHERE version = 5",
+            ] {
+                sqlx::query(statement).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        Database::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            for statement in [
+                "UPDATE results SET verdict = ((verdict::jsonb - 'latency_ms')
+                     || jsonb_build_object('has_latency', latency_ms IS NOT NULL))::json",
+                "UPDATE runs SET tally = (tally - 'latency') || jsonb_build_object('latencies',
+                     (SELECT COUNT(latency_ms) FROM results WHERE run_id = runs.id))",
+                "ALTER TABLE runs ALTER COLUMN tally SET NOT NULL",
+                "CREATE INDEX results_by_latency ON results (run_id, latency_ms)
+                     WHERE latency_ms IS NOT NULL",
+                "DELETE FROM _sqlx_migrations WHERE version = 2",
+            ] {
+                sqlx::query(statement).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn runs_stored_before_latency_histograms_keep_their_percentiles_and_replacements_move_them() {
+    let mut old = Server::start().await;
+    let run = old.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    let (st, body) = old.post(&path, &varied(0..80, 1, 0)).await;
+    assert_eq!(st, 200, "{body}");
+    let (before, _) = recount(&old, &run).await;
+    let db = old.db.clone();
+    old.kill();
+    rewind_to_before_latency_histograms(&db).await;
+
+    let upgraded = Server::start_with_db(&db).await;
+    let (kept, recounted) = recount(&upgraded, &run).await;
+    assert_eq!(kept, before, "the upgrade recounts the same figures");
+    assert_eq!(kept, recounted);
+    // Replacing upgraded results takes their old latencies out of the histogram.
+    let (st, body) = upgraded.post(&path, &varied(0..60, 1, 7)).await;
+    assert_eq!(st, 200, "{body}");
+    let (kept, recounted) = recount(&upgraded, &run).await;
+    assert_ne!(
+        kept.latency_p50_ms, before.latency_p50_ms,
+        "the replacement moved the median"
+    );
+    assert_eq!(kept, recounted);
+    drop(old);
+}

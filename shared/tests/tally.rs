@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use shared::eval::{CaseTally, CheckKind, RunSummary, RunTally, RunTiming, SequenceDiff, Verdict};
+use shared::eval::{CaseTally, CheckKind, RunSummary, RunTally, SequenceDiff, Verdict};
 use shared::model::{LlmCall, ResultStatus, TestResult, ToolCall};
 use shared::redact::PiiKind;
 
@@ -131,9 +131,23 @@ proptest! {
         }
         let results: Vec<TestResult> = stored.into_values().collect();
         prop_assert_eq!(&tally, &RunTally::of(&results));
-        prop_assert_eq!(
-            tally.summary(&["lookup_order".to_string(), "refund".to_string()], RunTiming::of(None, &results)),
-            RunSummary::compute(None, &results, &["lookup_order".to_string(), "refund".to_string()])
-        );
+        let tools = ["lookup_order".to_string(), "refund".to_string()];
+        let first = results.iter().map(|r| r.created_at).min();
+        let last = results.iter().map(|r| r.created_at).max();
+        let summary = tally.summary(&tools, shared::eval::summary::wall_clock_ms(None, first, last));
+        prop_assert_eq!(&summary, &RunSummary::compute(None, &results, &tools));
+        // Each percentile is the nearest-rank one of the stored latencies, to within its bucket.
+        let mut latencies: Vec<f64> = results.iter().filter_map(|r| r.latency_ms()).collect();
+        latencies.sort_by(f64::total_cmp);
+        for (p, got) in [(50.0, summary.latency_p50_ms), (95.0, summary.latency_p95_ms)] {
+            let exact = (!latencies.is_empty()).then(|| {
+                let rank = ((p / 100.0 * latencies.len() as f64).ceil() as usize).max(1);
+                latencies[rank - 1]
+            });
+            match (got, exact) {
+                (Some(got), Some(exact)) => prop_assert!((got - exact).abs() <= exact * 0.005, "p{} {} vs {}", p, got, exact),
+                (got, exact) => prop_assert_eq!(got, exact),
+            }
+        }
     }
 }

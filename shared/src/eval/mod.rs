@@ -6,6 +6,7 @@ pub mod checks;
 pub mod classify;
 pub mod compare;
 pub mod diff;
+pub mod latency;
 pub mod summary;
 pub mod tally;
 
@@ -16,8 +17,9 @@ pub use checks::{evaluate, CaseOutcome, Check, CheckKind};
 pub use classify::{Failure, FailureCategory, Severity};
 pub use compare::{CaseChange, CaseComparison, RunComparison};
 pub use diff::{DiffOp, SequenceDiff};
+pub use latency::LatencyHistogram;
 pub use summary::RunSummary;
-pub use tally::{CaseTally, RunTally, RunTiming, Verdict};
+pub use tally::{CaseTally, RunTally, Verdict};
 
 use crate::model::ResultStatus;
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aqs::Aqs;
 use super::classify::{FailureCategory, Severity};
-use super::tally::{RunTally, RunTiming};
+use super::tally::RunTally;
 use crate::cost::CostEstimate;
 use crate::model::{TestResult, TestRun};
 use crate::redact::RedactionCounts;
@@ -79,40 +79,13 @@ pub struct ToolCount {
     pub cases: u64,
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    Some(sorted[nearest_rank(sorted.len() as u64, p) as usize - 1])
-}
-
-/// The 1-based rank of the `p`th percentile among `n` values (nearest-rank method): what a
-/// store asks its latency index for.
-pub fn nearest_rank(n: u64, p: f64) -> u64 {
-    ((p / 100.0 * n as f64).ceil() as u64).clamp(1, n.max(1))
-}
-
 impl RunSummary {
     /// The summary of a run's results held in memory; a store keeps the same figures as a
-    /// [`RunTally`] instead and reads [`RunTiming`] off its indexes.
+    /// [`RunTally`] instead, batch by batch.
     pub fn compute(run: Option<&TestRun>, results: &[TestResult], agent_tools: &[String]) -> Self {
-        RunTally::of(results).summary(agent_tools, RunTiming::of(run, results))
-    }
-}
-
-impl RunTiming {
-    /// The latency percentiles and wall clock of results held in memory.
-    pub fn of(run: Option<&TestRun>, results: &[TestResult]) -> Self {
-        let mut latencies: Vec<f64> = results.iter().filter_map(|r| r.latency_ms()).collect();
-        latencies.sort_by(f64::total_cmp);
         let first = results.iter().map(|r| r.created_at).min();
         let last = results.iter().map(|r| r.created_at).max();
-        RunTiming {
-            latency_p50_ms: percentile(&latencies, 50.0),
-            latency_p95_ms: percentile(&latencies, 95.0),
-            duration_ms: wall_clock_ms(run, first, last),
-        }
+        RunTally::of(results).summary(agent_tools, wall_clock_ms(run, first, last))
     }
 }
 
@@ -125,18 +98,4 @@ pub fn wall_clock_ms(
     let start = run.and_then(|r| r.started_at).or(first_result)?;
     let end = run.and_then(|r| r.finished_at).or(last_result)?;
     Some((end - start).num_milliseconds().max(0) as f64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percentile;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=20).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), Some(10.0));
-        assert_eq!(percentile(&v, 95.0), Some(19.0));
-        assert_eq!(percentile(&[7.0], 95.0), Some(7.0));
-        assert_eq!(percentile(&[], 50.0), None);
-    }
 }

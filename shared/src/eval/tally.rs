@@ -1,8 +1,8 @@
 //! A run's figures kept as sums, so storing a batch of results costs O(batch) however large the
 //! run: each result's [`Verdict`] is added to its run's [`RunTally`], a replaced result takes its
-//! old verdict back out, and the [`RunSummary`] is read off the tally. The two figures that are
-//! not sums (latency percentiles and the wall clock) come in as a [`RunTiming`], which a store
-//! reads off its indexes and [`RunSummary::compute`] off the results in memory.
+//! old verdict back out, and the [`RunSummary`] is read off the tally. Latency percentiles come
+//! from a histogram the tally carries ([`LatencyHistogram`]); the one figure that is not a sum,
+//! the wall clock, is passed in by whoever knows when the run's results arrived.
 //!
 //! Every count is an integer (cost in nano-dollars), and a count that falls to zero leaves its map,
 //! so adding and then removing a verdict gives back exactly the tally before: a tally kept up
@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::aqs::{severity_weight, Aqs, MAX_RESULT_PENALTY};
 use super::classify::{FailureCategory, Severity};
 use super::diff::DiffOp;
+use super::latency::LatencyHistogram;
 use super::summary::{DiffInsights, RunSummary, StepIssue, StepStat, ToolCount};
 use crate::cost::CostEstimate;
 use crate::model::{ResultStatus, TestResult};
@@ -54,7 +55,7 @@ pub struct Verdict {
     pub price_version: String,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    pub has_latency: bool,
+    pub latency_ms: Option<f64>,
 }
 
 impl Verdict {
@@ -120,7 +121,7 @@ impl Verdict {
             price_version: r.cost.price_version.clone(),
             input_tokens,
             output_tokens,
-            has_latency: r.latency_ms().is_some(),
+            latency_ms: r.latency_ms(),
         }
     }
 }
@@ -140,15 +141,6 @@ impl CaseTally {
     fn agrees(self) -> bool {
         self.passed == 0 || self.passed == self.judged
     }
-}
-
-/// The two figures of a summary that are not sums, read where the rows are.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct RunTiming {
-    pub latency_p50_ms: Option<f64>,
-    pub latency_p95_ms: Option<f64>,
-    /// The run's start to its end (or to its latest result).
-    pub duration_ms: Option<f64>,
 }
 
 /// A run's figures as sums over its results' verdicts (see the module docs).
@@ -176,8 +168,8 @@ pub struct RunTally {
     pub price_versions: BTreeMap<String, u64>,
     pub input_tokens: u64,
     pub output_tokens: u64,
-    /// Results with a latency (the percentiles' population).
-    pub latencies: u64,
+    /// The latencies of the results that have one.
+    pub latency: LatencyHistogram,
     /// Cases with two or more judged attempts, and those of them whose attempts agree.
     pub repeated_cases: u64,
     pub agreeing_cases: u64,
@@ -277,8 +269,10 @@ impl RunTally {
         }
         adjust(&mut self.input_tokens, v.input_tokens, add);
         adjust(&mut self.output_tokens, v.output_tokens, add);
-        if v.has_latency {
-            adjust(&mut self.latencies, 1, add);
+        match (v.latency_ms, add) {
+            (Some(ms), true) => self.latency.add(ms),
+            (Some(ms), false) => self.latency.remove(ms),
+            (None, _) => {}
         }
     }
 
@@ -353,9 +347,9 @@ impl RunTally {
         }
     }
 
-    /// The run summary these sums and `timing` make, with AQS tool coverage measured against
-    /// `agent_tools`.
-    pub fn summary(&self, agent_tools: &[String], timing: RunTiming) -> RunSummary {
+    /// The run summary these sums make, with AQS tool coverage measured against `agent_tools`
+    /// and the run's wall clock `duration_ms`.
+    pub fn summary(&self, agent_tools: &[String], duration_ms: Option<f64>) -> RunSummary {
         let total = self.total();
         let judged = self.judged();
         let cost = self.cost();
@@ -371,9 +365,9 @@ impl RunTally {
             severity_breakdown: self.severity_breakdown.clone(),
             cost_per_result_usd: (total > 0).then(|| cost.usd / total as f64),
             cost,
-            duration_ms: timing.duration_ms,
-            latency_p50_ms: timing.latency_p50_ms,
-            latency_p95_ms: timing.latency_p95_ms,
+            duration_ms,
+            latency_p50_ms: self.latency.percentile(50.0),
+            latency_p95_ms: self.latency.percentile(95.0),
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
             insights: self.insights(),

@@ -67,7 +67,9 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(sqlx::Error::from)?;
-        Ok(Self { pool })
+        let store = Self { pool };
+        results::recount_tallies(&store).await?;
+        Ok(store)
     }
 }
 

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use shared::api::{ResultFilter, ResultRow, ResultRowParts};
 use shared::eval::compare::CaseRow;
-use shared::eval::summary::{nearest_rank, wall_clock_ms};
-use shared::eval::{CaseTally, RunSummary, RunTally, RunTiming};
+use shared::eval::summary::wall_clock_ms;
+use shared::eval::{CaseTally, RunSummary, RunTally, Verdict};
 use shared::{AgentFailure, TestResult, TestRun};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -101,50 +101,14 @@ async fn case_tallies(
     Ok(cases)
 }
 
-/// The `p`th percentile latency of a run with `n` latencies, read off the latency index from
-/// whichever end is nearer.
-async fn latency_percentile(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-    n: u64,
-    p: f64,
-) -> StoreResult<Option<f64>> {
-    if n == 0 {
-        return Ok(None);
-    }
-    let rank = nearest_rank(n, p);
-    let (order, offset) = if rank <= n / 2 {
-        ("ASC", rank - 1)
-    } else {
-        ("DESC", n - rank)
-    };
-    let value: Option<f64> = sqlx::query_scalar(&format!(
-        "SELECT latency_ms FROM results WHERE run_id = $1 AND latency_ms IS NOT NULL
-         ORDER BY latency_ms {order} LIMIT 1 OFFSET $2"
-    ))
-    .bind(run_id)
-    .bind(offset as i64)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(value)
-}
-
-/// The figures of a run that are not sums, from its indexes.
-async fn timing(
-    conn: &mut PgConnection,
-    run: &TestRun,
-    tally: &RunTally,
-) -> StoreResult<RunTiming> {
+/// The run's wall clock: its start (or first result) to its end (or latest result).
+async fn duration_ms(conn: &mut PgConnection, run: &TestRun) -> StoreResult<Option<f64>> {
     let (first, last): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
         sqlx::query_as("SELECT MIN(created_at), MAX(created_at) FROM results WHERE run_id = $1")
             .bind(run.id)
             .fetch_one(&mut *conn)
             .await?;
-    Ok(RunTiming {
-        latency_p50_ms: latency_percentile(conn, run.id, tally.latencies, 50.0).await?,
-        latency_p95_ms: latency_percentile(conn, run.id, tally.latencies, 95.0).await?,
-        duration_ms: wall_clock_ms(Some(run), first, last),
-    })
+    Ok(wall_clock_ms(Some(run), first, last))
 }
 
 /// A run with its tally, its row locked until the transaction ends: batches of one run take
@@ -165,7 +129,7 @@ async fn save_run_figures(
     tally: &RunTally,
     agent_tools: &[String],
 ) -> StoreResult<RunSummary> {
-    let summary = tally.summary(agent_tools, timing(conn, run, tally).await?);
+    let summary = tally.summary(agent_tools, duration_ms(conn, run).await?);
     sqlx::query(
         "UPDATE runs SET tally = $1::jsonb, summary = $2::jsonb, status = $3, started_at = $4,
              finished_at = $5
@@ -508,4 +472,37 @@ fn result_from_row(row: &PgRow) -> StoreResult<TestResult> {
         error: error.map(|e| e.0),
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// Recounts every run whose tally a migration cleared, from its results' verdicts. Servers
+/// starting together may both look: each run is recounted by whichever locks it first.
+pub(super) async fn recount_tallies(store: &PgStore) -> StoreResult<()> {
+    let runs: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM runs WHERE tally IS NULL")
+        .fetch_all(&store.pool)
+        .await?;
+    for run_id in runs {
+        let mut tx = store.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "SELECT r.*, a.tools FROM runs r JOIN agents a ON a.id = r.agent_id
+             WHERE r.id = $1 AND r.tally IS NULL FOR UPDATE OF r",
+        )
+        .bind(run_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            continue;
+        };
+        let tools: Vec<shared::ToolSpec> = from_jsonb(&row, "tools")?;
+        let tool_names: Vec<String> = tools.into_iter().map(|t| t.name).collect();
+        let verdicts: Vec<Json<Verdict>> =
+            sqlx::query_scalar("SELECT verdict FROM results WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        let verdicts: Vec<Verdict> = verdicts.into_iter().map(|v| v.0).collect();
+        let tally = RunTally::of_verdicts(&verdicts);
+        save_run_figures(&mut tx, &run_from_row(&row)?, &tally, &tool_names).await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use shared::api::{ResultFilter, ResultRow, ResultRowParts};
 use shared::eval::compare::CaseRow;
-use shared::eval::summary::{nearest_rank, wall_clock_ms};
-use shared::eval::{CaseTally, RunSummary, RunTally, RunTiming, Verdict};
+use shared::eval::summary::wall_clock_ms;
+use shared::eval::{CaseTally, RunSummary, RunTally, Verdict};
 use shared::{TestResult, TestRun};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -114,40 +114,8 @@ async fn case_tallies(
     Ok(cases)
 }
 
-/// The `p`th percentile latency of a run with `n` latencies, read off the latency index from
-/// whichever end is nearer.
-async fn latency_percentile(
-    conn: &mut SqliteConnection,
-    run_id: Uuid,
-    n: u64,
-    p: f64,
-) -> StoreResult<Option<f64>> {
-    if n == 0 {
-        return Ok(None);
-    }
-    let rank = nearest_rank(n, p);
-    let (order, offset) = if rank <= n / 2 {
-        ("ASC", rank - 1)
-    } else {
-        ("DESC", n - rank)
-    };
-    let value: Option<f64> = sqlx::query_scalar(&format!(
-        "SELECT latency_ms FROM results WHERE run_id = ? AND latency_ms IS NOT NULL
-         ORDER BY latency_ms {order} LIMIT 1 OFFSET ?"
-    ))
-    .bind(run_id.to_string())
-    .bind(offset as i64)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(value)
-}
-
-/// The figures of a run that are not sums, from its indexes.
-async fn timing(
-    conn: &mut SqliteConnection,
-    run: &TestRun,
-    tally: &RunTally,
-) -> StoreResult<RunTiming> {
+/// The run's wall clock: its start (or first result) to its end (or latest result).
+async fn duration_ms(conn: &mut SqliteConnection, run: &TestRun) -> StoreResult<Option<f64>> {
     // Two statements: SQLite answers a lone MIN or MAX from one end of the index, but both at
     // once by scanning the run.
     let first: Option<String> =
@@ -160,15 +128,11 @@ async fn timing(
             .bind(run.id.to_string())
             .fetch_one(&mut *conn)
             .await?;
-    Ok(RunTiming {
-        latency_p50_ms: latency_percentile(conn, run.id, tally.latencies, 50.0).await?,
-        latency_p95_ms: latency_percentile(conn, run.id, tally.latencies, 95.0).await?,
-        duration_ms: wall_clock_ms(
-            Some(run),
-            first.as_deref().map(parse_ts).transpose()?,
-            last.as_deref().map(parse_ts).transpose()?,
-        ),
-    })
+    Ok(wall_clock_ms(
+        Some(run),
+        first.as_deref().map(parse_ts).transpose()?,
+        last.as_deref().map(parse_ts).transpose()?,
+    ))
 }
 
 /// A run row with its tally (a run created before tallies existed has one once the server
@@ -197,7 +161,7 @@ async fn save_run_figures(
     tally: &RunTally,
     agent_tools: &[String],
 ) -> StoreResult<RunSummary> {
-    let summary = tally.summary(agent_tools, timing(conn, run, tally).await?);
+    let summary = tally.summary(agent_tools, duration_ms(conn, run).await?);
     sqlx::query(
         "UPDATE runs SET tally = ?, summary = ?, status = ?, started_at = ?, finished_at = ?
          WHERE id = ?",
