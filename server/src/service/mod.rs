@@ -31,7 +31,7 @@ pub use store::without_password as shown_database_url;
 /// Proctor's operations, over one store, one price table and one live-event hub.
 pub struct Service {
     store: Arc<dyn Store>,
-    prices: PriceTable,
+    prices: Arc<PriceTable>,
     events: EventHub,
     leases: LeasePolicy,
     /// Comparisons allowed to run at once. Each streams two whole runs and keeps a core busy, so
@@ -74,7 +74,7 @@ impl Service {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Service {
             store,
-            prices,
+            prices: Arc::new(prices),
             events,
             compares: Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))),
             leases: LeasePolicy::default(),
@@ -142,7 +142,7 @@ impl Service {
 #[async_trait]
 impl Backend for Service {
     async fn prices(&self) -> Outcome<PriceTable> {
-        Ok(self.prices.clone())
+        Ok(PriceTable::clone(&self.prices))
     }
 
     async fn upsert_agent(&self, spec: AgentSpec) -> Outcome<Agent> {

@@ -3,6 +3,9 @@
 //! and every watcher told.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use shared::api::{
     ResultInput, ResultRow, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC,
@@ -64,25 +67,17 @@ impl Service {
         })
     }
 
-    /// Judges every result of a batch; within one batch the last copy of a case wins, as it
-    /// would across batches.
+    /// Judges every result of a batch, on every core and off the async runtime (judging and
+    /// redacting 1,000 traces is most of a sync's work); within one batch the last copy of a
+    /// case wins, as it would across batches.
     async fn judge_batch(
         &self,
         run_id: Uuid,
         agent: &Agent,
         items: Vec<ResultInput>,
     ) -> Outcome<Vec<TestResult>> {
-        let scenarios = self.referenced_scenarios(agent, &items).await?;
-        let tools = agent.spec.tool_names();
-        let judge = Judge {
-            run_id,
-            agent_tools: &tools,
-            prices: &self.prices,
-        };
-        let mut batch: Vec<TestResult> = Vec::with_capacity(items.len());
-        let mut position: HashMap<(String, u32), usize> = HashMap::new();
         let mut ids: HashMap<Uuid, usize> = HashMap::new();
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
             if let Some(first) = item.id.and_then(|id| ids.insert(id, i)) {
                 return Err(ProctorError::invalid(format!(
                     "results[{i}]: id {} is also the id of results[{first}]; one batch may not \
@@ -90,10 +85,33 @@ impl Service {
                     item.id.unwrap_or_default()
                 )));
             }
-            let result = scenarios
-                .resolve(&item)
-                .and_then(|scenario| judge.judge(item, scenario))
-                .map_err(|e| e.context(format_args!("results[{i}]")))?;
+        }
+        let scenarios = self.referenced_scenarios(agent, &items).await?;
+        let tools = agent.spec.tool_names();
+        let prices = Arc::clone(&self.prices);
+        let judged = tokio::task::spawn_blocking(move || {
+            let judge = Judge {
+                run_id,
+                agent_tools: &tools,
+                prices: &prices,
+            };
+            items
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    scenarios
+                        .resolve(&item)
+                        .and_then(|scenario| judge.judge(item, scenario))
+                        .map_err(|e| e.context(format_args!("results[{i}]")))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ProctorError::internal(format!("judging the batch failed: {e}")))?;
+        let mut batch: Vec<TestResult> = Vec::with_capacity(judged.len());
+        let mut position: HashMap<(String, u32), usize> = HashMap::new();
+        for result in judged {
+            let result = result?;
             match position.get(&(result.scenario_key.clone(), result.attempt)) {
                 Some(&at) => batch[at] = result,
                 None => {

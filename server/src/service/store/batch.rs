@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
+use rayon::prelude::*;
 use shared::eval::{CaseTally, RunTally, Verdict};
 use shared::{RunStatus, TestResult, TestRun};
 use uuid::Uuid;
@@ -50,6 +51,14 @@ impl Prepared {
             result,
         }
     }
+}
+
+/// Prepares a whole batch on every core, off the async runtime: serializing 1,000 traces
+/// would otherwise hold a runtime thread for tens of milliseconds.
+pub(super) async fn prepare(results: Vec<TestResult>) -> Vec<Prepared> {
+    tokio::task::spawn_blocking(move || results.into_par_iter().map(Prepared::of).collect())
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// A stored result a batch may replace, found by case or by id; the verdict it would take out

@@ -152,7 +152,7 @@ pub(super) async fn store(
     results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
-    let mut prepared: Vec<Prepared> = results.into_iter().map(Prepared::of).collect();
+    let mut prepared = batch::prepare(results).await;
     let mut tx = store.pool.begin().await?;
     let (mut run, mut tally) = lock_run(&mut tx, run_id).await?;
     let (by_case, by_id) = existing_rows(&mut tx, run_id, &prepared).await?;

@@ -46,6 +46,8 @@ impl Drop for SqliteStore {
     }
 }
 
+/// The writer's page cache.
+const WRITER_CACHE_BYTES: u64 = 64 << 20;
 /// How often the background checkpointer copies the WAL into the database.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -105,6 +107,10 @@ impl SqliteStore {
                 options
                     .clone()
                     .pragma("wal_autocheckpoint", "16384")
+                    // A batch touches pages all over six indexes; with SQLite's default 2 MB
+                    // cache most of them were read back from the file on every sync (a
+                    // 1,000-result insert took 50% longer).
+                    .pragma("cache_size", format!("-{}", WRITER_CACHE_BYTES / 1024))
                     // After a checkpoint the WAL file is cut back to 64 MB, not kept at its peak.
                     .pragma("journal_size_limit", "67108864")
                     // Takes effect on a new database only: deleted data's pages can then be
