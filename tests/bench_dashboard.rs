@@ -1,7 +1,8 @@
 //! How quickly the page of a 10,000- and a 100,000-result run shows its first rows in headless
 //! Chromium:
 //! `cargo bench -p e2e --bench dashboard` (needs the built dashboard and chromium-driver).
-//! Prints figures; asserts nothing about time. On SQLite, then on PostgreSQL (a throwaway
+//! Times are the page's own (navigation start to the rows in the document), so WebDriver's
+//! round trips are not counted. Prints figures; asserts nothing about time. On SQLite, then on PostgreSQL (a throwaway
 //! cluster with durable defaults); `PROCTOR_BENCH_STORES=sqlite` (or `postgres`) for one.
 
 #[path = "../server/tests/common/postgres.rs"]
@@ -51,28 +52,24 @@ async fn bench(p: &Proctor) {
         let mut cold = Vec::new();
         for _ in 0..5 {
             b.client.goto("about:blank").await.unwrap();
-            let t = Instant::now();
             b.client
                 .goto(&p.url(&format!("/runs/{run}")))
                 .await
                 .unwrap();
-            b.texts("table.grid tbody tr", 100).await;
-            cold.push(t.elapsed().as_secs_f64() * 1000.0);
+            cold.push(b.shown_after_ms("table.grid tbody tr", 100).await);
         }
         cold.sort_by(f64::total_cmp);
         println!(
             "  {size}-result run page, navigation to first 100 rows shown: median {:.0} ms (min {:.0}, max {:.0})",
             cold[2], cold[0], cold[4]
         );
-        let t = Instant::now();
         b.client
             .goto(&p.url(&format!("/runs/{run}?status=failed&q=ORD-99")))
             .await
             .unwrap();
-        b.texts("table.grid tbody tr", 1).await;
         println!(
             "  same page filtered (failed, text search): {:.0} ms",
-            t.elapsed().as_secs_f64() * 1000.0
+            b.shown_after_ms("table.grid tbody tr", 1).await
         );
     }
     b.close().await;

@@ -245,6 +245,28 @@ impl Browser {
         }
     }
 
+    /// Milliseconds from the start of the current page's navigation until `n` elements match
+    /// `css`, by the page's own clock (checked every 5 ms in the page). Reading the elements'
+    /// text over WebDriver, as [`Browser::texts`] does, costs a round trip per element: for a
+    /// hundred rows that is over a second that the page itself did not take.
+    pub async fn shown_after_ms(&self, css: &str, n: usize) -> f64 {
+        let script = "const [css, n, done] = arguments;
+            const deadline = performance.now() + 15000;
+            (function check() {
+                if (document.querySelectorAll(css).length >= n) done(performance.now());
+                else if (performance.now() > deadline) done(null);
+                else setTimeout(check, 5);
+            })();";
+        let shown = self
+            .client
+            .execute_async(script, vec![css.into(), n.into()])
+            .await
+            .unwrap();
+        shown.as_f64().unwrap_or_else(|| {
+            panic!("`{css}` never matched {n} element(s) within 15 s of navigation")
+        })
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.texts(css, 1).await.remove(0)
     }

@@ -445,10 +445,10 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
     }
 }
 
-/// Puts a database back as the release before latency histograms left it: verdicts with
-/// `has_latency` and no latency, tallies with a count of latencies, the latency index, and the
-/// migration not yet applied.
-async fn rewind_to_before_latency_histograms(db: &Database) {
+/// Puts a database back as the release before latency histograms and case facts left it:
+/// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
+/// index, the case index over separate columns, and neither migration applied.
+async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
             let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
@@ -459,7 +459,11 @@ async fn rewind_to_before_latency_histograms(db: &Database) {
                      (SELECT COUNT(latency_ms) FROM results WHERE run_id = runs.id))",
                 "CREATE INDEX results_by_latency ON results (run_id, latency_ms)
                      WHERE latency_ms IS NOT NULL",
-                "DELETE FROM _sqlx_migrations WHERE version = 5",
+                "DROP INDEX results_cases",
+                "ALTER TABLE results DROP COLUMN case_facts",
+                "CREATE INDEX results_cases ON results (run_id, scenario_key, attempt, status,
+                     cost_usd, cost_complete, latency_ms, tool_path, id)",
+                "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();
             }
@@ -475,7 +479,11 @@ async fn rewind_to_before_latency_histograms(db: &Database) {
                 "ALTER TABLE runs ALTER COLUMN tally SET NOT NULL",
                 "CREATE INDEX results_by_latency ON results (run_id, latency_ms)
                      WHERE latency_ms IS NOT NULL",
-                "DELETE FROM _sqlx_migrations WHERE version = 2",
+                "DROP INDEX results_cases",
+                "ALTER TABLE results DROP COLUMN case_facts",
+                "CREATE UNIQUE INDEX results_cases ON results (run_id, scenario_key, attempt)
+                     INCLUDE (status, cost_usd, cost_complete, latency_ms, tool_path, id)",
+                "DELETE FROM _sqlx_migrations WHERE version >= 2",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();
             }
@@ -485,21 +493,37 @@ async fn rewind_to_before_latency_histograms(db: &Database) {
 }
 
 #[tokio::test]
-async fn runs_stored_before_latency_histograms_keep_their_percentiles_and_replacements_move_them() {
+async fn runs_stored_before_histograms_and_case_facts_are_upgraded_in_place() {
     let mut old = Server::start().await;
     let run = old.agent_and_run().await;
     let path = format!("/api/v1/runs/{run}/results");
     let (st, body) = old.post(&path, &varied(0..80, 1, 0)).await;
     assert_eq!(st, 200, "{body}");
+    let head = old.new_run().await;
+    let (st, body) = old
+        .post(
+            &format!("/api/v1/runs/{head}/results"),
+            &varied(10..90, 1, 1),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let compare = format!("/api/v1/compare?base={run}&head={head}");
+    let (_, compared) = old.get(&compare).await;
     let (before, _) = recount(&old, &run).await;
     let db = old.db.clone();
     old.kill();
-    rewind_to_before_latency_histograms(&db).await;
+    rewind_to_before_histograms_and_case_facts(&db).await;
 
     let upgraded = Server::start_with_db(&db).await;
     let (kept, recounted) = recount(&upgraded, &run).await;
     assert_eq!(kept, before, "the upgrade recounts the same figures");
     assert_eq!(kept, recounted);
+    let (st, compared_after) = upgraded.get(&compare).await;
+    assert_eq!(st, 200, "{compared_after}");
+    assert_eq!(
+        compared_after, compared,
+        "case facts made by the migration compare as those made by a sync"
+    );
     // Replacing upgraded results takes their old latencies out of the histogram.
     let (st, body) = upgraded.post(&path, &varied(0..60, 1, 7)).await;
     assert_eq!(st, 200, "{body}");

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use rayon::prelude::*;
+use shared::eval::compare::CaseRow;
 use shared::eval::{CaseTally, RunTally, Verdict};
 use shared::{RunStatus, TestResult, TestRun};
 use uuid::Uuid;
@@ -50,6 +51,12 @@ impl Prepared {
             verdict,
             result,
         }
+    }
+
+    /// What a comparison reads of it (see [`super::sql::case_facts`]); only once [`plan`] has
+    /// given the result its id.
+    pub fn case_facts(&self) -> String {
+        super::sql::case_facts(CaseRow::from(&self.result))
     }
 }
 

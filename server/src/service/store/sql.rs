@@ -3,7 +3,64 @@
 
 use std::str::FromStr;
 
+use shared::eval::compare::CaseRow;
+use shared::ResultStatus;
+use uuid::Uuid;
+
 use super::{StoreError, StoreResult, DEFAULT_PAGE, MAX_PAGE};
+
+/// One attempt's [`CaseRow`] as the stores keep it beside the result, in their case index: a
+/// JSON array, so a comparison reads a whole chunk of a run as one string the database only
+/// concatenates (`[` facts `,` facts … `]`) and Rust parses in one pass — where having the
+/// database build JSON from columns (or decoding rows one by one) cost several times as much.
+type CaseFacts = (
+    Uuid,
+    String,
+    u32,
+    ResultStatus,
+    Option<f64>,
+    Option<f64>,
+    Vec<String>,
+);
+
+pub(super) fn case_facts(row: CaseRow) -> String {
+    let facts: CaseFacts = (
+        row.id,
+        row.scenario_key,
+        row.attempt,
+        row.status,
+        row.known_cost_usd,
+        row.latency_ms,
+        row.tool_path,
+    );
+    serde_json::to_string(&facts).expect("case facts serialize to JSON")
+}
+
+/// The attempts of a chunk of concatenated [`case_facts`] (`None`: no rows), in case order.
+pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
+    let Some(chunk) = chunk else {
+        return Ok(Vec::new());
+    };
+    let facts: Vec<CaseFacts> =
+        serde_json::from_str(chunk).map_err(|e| StoreError::Corrupt(format!("case facts: {e}")))?;
+    let mut rows: Vec<CaseRow> = facts
+        .into_iter()
+        .map(
+            |(id, scenario_key, attempt, status, known_cost_usd, latency_ms, tool_path)| CaseRow {
+                id,
+                scenario_key,
+                attempt,
+                status,
+                known_cost_usd,
+                latency_ms,
+                tool_path,
+            },
+        )
+        .collect();
+    // An aggregate does not promise to keep its input's order.
+    rows.sort_by(|a, b| (&a.scenario_key, a.attempt).cmp(&(&b.scenario_key, b.attempt)));
+    Ok(rows)
+}
 
 /// A stored name (a status, a source) read back into its enum.
 pub(super) fn name<T: FromStr>(what: &str, text: &str) -> StoreResult<T>

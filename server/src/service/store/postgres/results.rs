@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{from_jsonb, json, name, page_limit, parse_cursor, run_from_row, PgStore};
 use crate::service::store::batch::{self, Existing, Prepared};
-use crate::service::store::sql::contains_pattern;
+use crate::service::store::sql::{self, contains_pattern};
 use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
 
 fn existing(row: &PgRow) -> StoreResult<Existing> {
@@ -223,6 +223,7 @@ async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
     let mut costs = Vec::with_capacity(n);
     let mut errors = Vec::with_capacity(n);
     let mut created = Vec::with_capacity(n);
+    let mut facts = Vec::with_capacity(n);
     for p in rows {
         let r = &p.result;
         ids.push(r.id);
@@ -248,25 +249,27 @@ async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
         costs.push(p.cost.as_str());
         errors.push(p.error.as_deref());
         created.push(r.created_at);
+        facts.push(p.case_facts());
     }
     let run_id = rows.first().map(|p| p.result.run_id);
     sqlx::query(
         "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
              failure_categories, user_message, agent_response, score, cost_usd, cost_complete,
              duration_ms, latency_ms, tool_path, verdict, trace, evaluation, cost, error,
-             created_at)
+             created_at, case_facts)
          SELECT u.id, $1, u.scenario_id, u.scenario_key, u.category, u.attempt, u.status,
              ARRAY(SELECT jsonb_array_elements_text(u.failed::jsonb)), u.user_message,
              u.agent_response, u.score, u.cost_usd, u.cost_complete, u.duration_ms, u.latency_ms,
              ARRAY(SELECT jsonb_array_elements_text(u.tool_path::jsonb)), u.verdict::json,
-             u.trace::json, u.evaluation::json, u.cost::jsonb, u.error::jsonb, u.created_at
+             u.trace::json, u.evaluation::json, u.cost::jsonb, u.error::jsonb, u.created_at,
+             u.case_facts
          FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::text[],
              $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::bool[],
              $14::float8[], $15::float8[], $16::text[], $17::text[], $18::text[], $19::text[],
-             $20::text[], $21::text[], $22::timestamptz[])
+             $20::text[], $21::text[], $22::timestamptz[], $23::text[])
              AS u(id, scenario_id, scenario_key, category, attempt, status, failed, user_message,
                   agent_response, score, cost_usd, cost_complete, duration_ms, latency_ms,
-                  tool_path, verdict, trace, evaluation, cost, error, created_at)",
+                  tool_path, verdict, trace, evaluation, cost, error, created_at, case_facts)",
     )
     .bind(run_id)
     .bind(&ids)
@@ -290,6 +293,7 @@ async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
     .bind(&costs)
     .bind(&errors)
     .bind(&created)
+    .bind(&facts)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -404,8 +408,8 @@ pub(super) async fn case_rows(
     limit: u32,
 ) -> StoreResult<Vec<CaseRow>> {
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT id, scenario_key, attempt, status, cost_usd, cost_complete, latency_ms, tool_path
-         FROM results WHERE run_id = ",
+        "SELECT '[' || string_agg(case_facts, ',') || ']'
+         FROM (SELECT case_facts FROM results WHERE run_id = ",
     );
     q.push_bind(run_id);
     if let Some((key, attempt)) = after {
@@ -416,7 +420,8 @@ pub(super) async fn case_rows(
             .push(")");
     }
     q.push(" ORDER BY scenario_key, attempt LIMIT ")
-        .push_bind(i64::from(limit));
+        .push_bind(i64::from(limit))
+        .push(") chunk");
     // The only good plan walks the case index in order and stops at the limit. Without fresh
     // statistics (a run just loaded, before autovacuum analyzes it) the planner may instead
     // gather the rest of the run and sort it, tens of milliseconds a chunk; so that plan is
@@ -427,22 +432,9 @@ pub(super) async fn case_rows(
     )
     .execute(&mut *tx)
     .await?;
-    let rows = q.build().fetch_all(&mut *tx).await?;
+    let chunk: Option<String> = q.build_query_scalar().fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|row| {
-            let cost: f64 = row.try_get("cost_usd")?;
-            Ok(CaseRow {
-                id: row.try_get("id")?,
-                scenario_key: row.try_get("scenario_key")?,
-                attempt: row.try_get::<i32, _>("attempt")?.max(0) as u32,
-                status: name("result status", row.try_get("status")?)?,
-                known_cost_usd: row.try_get::<bool, _>("cost_complete")?.then_some(cost),
-                latency_ms: row.try_get("latency_ms")?,
-                tool_path: row.try_get("tool_path")?,
-            })
-        })
-        .collect()
+    sql::case_rows(chunk.as_deref())
 }
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> StoreResult<Option<TestResult>> {

@@ -19,7 +19,7 @@ use super::{
     run_from_row, ts, uuid, SqliteStore,
 };
 use crate::service::store::batch::{self, Existing, Prepared};
-use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
+use crate::service::store::{sql, Page, StoreError, StoreResult, StoredBatch};
 
 fn existing(row: &SqliteRow) -> StoreResult<Existing> {
     let verdict: String = row.try_get("verdict")?;
@@ -223,7 +223,8 @@ async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<(
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
              failure_categories, user_message, agent_response, score, cost_usd, duration_ms, trace,
-             evaluation, cost, error, created_at, latency_ms, cost_complete, tool_path, verdict) ",
+             evaluation, cost, error, created_at, latency_ms, cost_complete, tool_path, verdict,
+             case_facts) ",
     );
     q.push_values(rows, |mut b, p| {
         let r = &p.result;
@@ -248,7 +249,8 @@ async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<(
             .push_bind(r.latency_ms())
             .push_bind(r.cost.is_complete())
             .push_bind(json(&p.tool_path))
-            .push_bind(p.verdict_json.clone());
+            .push_bind(p.verdict_json.clone())
+            .push_bind(p.case_facts());
     });
     q.build().execute(&mut *conn).await?;
     Ok(())
@@ -349,13 +351,9 @@ pub(super) async fn case_rows(
     after: Option<&(String, u32)>,
     limit: u32,
 ) -> StoreResult<Vec<CaseRow>> {
-    // One row holding the chunk as JSON: SQLite builds it in C and serde parses it in one
-    // pass, where decoding thousands of rows one by one costs several times as much.
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT json_group_array(json_array(id, scenario_key, attempt, status, cost_usd,
-             cost_complete, latency_ms, json(tool_path)))
-         FROM (SELECT id, scenario_key, attempt, status, cost_usd, cost_complete, latency_ms,
-             tool_path FROM results WHERE run_id = ",
+        "SELECT '[' || group_concat(case_facts, ',') || ']'
+         FROM (SELECT case_facts FROM results WHERE run_id = ",
     );
     q.push_bind(run_id.to_string());
     if let Some((key, attempt)) = after {
@@ -368,40 +366,9 @@ pub(super) async fn case_rows(
     q.push(" ORDER BY scenario_key, attempt LIMIT ")
         .push_bind(i64::from(limit))
         .push(")");
-    let chunk: String = q.build_query_scalar().fetch_one(&store.reader).await?;
-    let rows: Vec<CaseColumns> = from_json("case rows", &chunk)?;
-    let mut rows = rows
-        .into_iter()
-        .map(
-            |(id, scenario_key, attempt, status, cost, complete, latency_ms, tool_path)| {
-                Ok(CaseRow {
-                    id: uuid("result id", &id)?,
-                    scenario_key,
-                    attempt,
-                    status: name("result status", &status)?,
-                    known_cost_usd: (complete != 0).then_some(cost),
-                    latency_ms,
-                    tool_path,
-                })
-            },
-        )
-        .collect::<StoreResult<Vec<CaseRow>>>()?;
-    // An aggregate does not promise to keep its input's order.
-    rows.sort_by(|a, b| (&a.scenario_key, a.attempt).cmp(&(&b.scenario_key, b.attempt)));
-    Ok(rows)
+    let chunk: Option<String> = q.build_query_scalar().fetch_one(&store.reader).await?;
+    sql::case_rows(chunk.as_deref())
 }
-
-/// One attempt as [`case_rows`] reads it: the columns of a `json_array`, by position.
-type CaseColumns = (
-    String,
-    String,
-    u32,
-    String,
-    f64,
-    i64,
-    Option<f64>,
-    Vec<String>,
-);
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> StoreResult<Option<TestResult>> {
     let row = sqlx::query("SELECT * FROM results WHERE id = ?")
@@ -426,13 +393,15 @@ pub(super) async fn backfill(store: &SqliteStore) -> StoreResult<()> {
         for row in &rows {
             let r = result_from_row(row)?;
             sqlx::query(
-                "UPDATE results SET verdict = ?, latency_ms = ?, cost_complete = ?, tool_path = ?
+                "UPDATE results SET verdict = ?, latency_ms = ?, cost_complete = ?, tool_path = ?,
+                     case_facts = ?
                  WHERE id = ?",
             )
             .bind(json(&Verdict::of(&r)))
             .bind(r.latency_ms())
             .bind(r.cost.is_complete())
             .bind(json(&r.trace.tool_names()))
+            .bind(sql::case_facts(CaseRow::from(&r)))
             .bind(r.id.to_string())
             .execute(&mut *tx)
             .await?;
