@@ -181,24 +181,55 @@ impl From<&TestResult> for CaseRow {
     }
 }
 
-fn side(rows: &[CaseRow]) -> CaseSide {
-    let judged: Vec<&CaseRow> = rows.iter().filter(|r| r.status.is_judged()).collect();
-    let passed = judged.iter().filter(|r| r.status.is_pass()).count() as u32;
-    let costs: Option<Vec<f64>> = rows.iter().map(|r| r.known_cost_usd).collect();
-    let latencies: Vec<f64> = rows.iter().filter_map(|r| r.latency_ms).collect();
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let first = rows
-        .iter()
-        .min_by_key(|r| r.attempt)
-        .expect("a side has at least one result");
-    CaseSide {
-        result_ids: rows.iter().map(|r| r.id).collect(),
-        attempts: rows.len() as u32,
-        passed,
-        pass_rate: (!judged.is_empty()).then(|| passed as f64 / judged.len() as f64),
-        mean_cost_usd: costs.as_deref().and_then(mean),
-        mean_latency_ms: mean(&latencies),
-        tool_path: first.tool_path.clone(),
+/// One side of a case as the comparison reads it, borrowed from its rows: every case is
+/// classified and counted, but only the cases a page lists are copied into a [`CaseSide`].
+struct SideFacts<'a> {
+    rows: &'a [CaseRow],
+    passed: u32,
+    pass_rate: Option<f64>,
+    mean_cost_usd: Option<f64>,
+    mean_latency_ms: Option<f64>,
+    /// The tool path of its first attempt.
+    tool_path: &'a [String],
+}
+
+impl<'a> SideFacts<'a> {
+    /// `None` for a side with no attempts.
+    fn of(rows: &'a [CaseRow]) -> Option<Self> {
+        let first = rows.iter().min_by_key(|r| r.attempt)?;
+        let (mut judged, mut passed) = (0u32, 0u32);
+        let (mut cost, mut latency, mut latencies) = (Some(0.0), 0.0, 0u32);
+        for r in rows {
+            if r.status.is_judged() {
+                judged += 1;
+                passed += u32::from(r.status.is_pass());
+            }
+            cost = cost.zip(r.known_cost_usd).map(|(sum, c)| sum + c);
+            if let Some(ms) = r.latency_ms {
+                latency += ms;
+                latencies += 1;
+            }
+        }
+        Some(SideFacts {
+            rows,
+            passed,
+            pass_rate: (judged > 0).then(|| f64::from(passed) / f64::from(judged)),
+            mean_cost_usd: cost.map(|sum| sum / rows.len() as f64),
+            mean_latency_ms: (latencies > 0).then(|| latency / f64::from(latencies)),
+            tool_path: &first.tool_path,
+        })
+    }
+
+    fn side(&self) -> CaseSide {
+        CaseSide {
+            result_ids: self.rows.iter().map(|r| r.id).collect(),
+            attempts: self.rows.len() as u32,
+            passed: self.passed,
+            pass_rate: self.pass_rate,
+            mean_cost_usd: self.mean_cost_usd,
+            mean_latency_ms: self.mean_latency_ms,
+            tool_path: self.tool_path.to_vec(),
+        }
     }
 }
 
@@ -213,8 +244,17 @@ fn grew(base: Option<f64>, head: Option<f64>, ratio: f64, floor: f64) -> bool {
     }
 }
 
-fn compare_case(key: &str, base: Option<CaseSide>, head: Option<CaseSide>) -> CaseComparison {
-    let (change, same_verdict) = match (&base, &head) {
+/// How a case changed: everything of a [`CaseComparison`] but its sides.
+#[derive(Debug, Clone, Copy)]
+struct Classified {
+    change: CaseChange,
+    path_changed: bool,
+    cost_regression: bool,
+    latency_regression: bool,
+}
+
+fn classify(base: Option<&SideFacts>, head: Option<&SideFacts>) -> Classified {
+    let (change, same_verdict) = match (base, head) {
         (None, _) => (CaseChange::New, false),
         (_, None) => (CaseChange::Removed, false),
         (Some(b), Some(h)) => {
@@ -229,7 +269,7 @@ fn compare_case(key: &str, base: Option<CaseSide>, head: Option<CaseSide>) -> Ca
             }
         }
     };
-    let (cost_regression, latency_regression, path_changed) = match (&base, &head) {
+    let (cost_regression, latency_regression, path_changed) = match (base, head) {
         (Some(b), Some(h)) => (
             same_verdict
                 && grew(
@@ -249,11 +289,8 @@ fn compare_case(key: &str, base: Option<CaseSide>, head: Option<CaseSide>) -> Ca
         ),
         _ => (false, false, false),
     };
-    CaseComparison {
-        scenario_key: key.to_string(),
+    Classified {
         change,
-        base,
-        head,
         path_changed,
         cost_regression,
         latency_regression,
@@ -339,8 +376,8 @@ impl Comparer {
     /// One case: its attempts in the base run and in the head run (at least one side has some).
     /// Cases must come in ascending key order.
     pub fn case(&mut self, key: &str, base: &[CaseRow], head: &[CaseRow]) {
-        let side_of = |rows: &[CaseRow]| (!rows.is_empty()).then(|| side(rows));
-        let case = compare_case(key, side_of(base), side_of(head));
+        let (base, head) = (SideFacts::of(base), SideFacts::of(head));
+        let case = classify(base.as_ref(), head.as_ref());
         *self.counts.entry(case.change).or_default() += 1;
         self.cost_regressions += u64::from(case.cost_regression);
         self.latency_regressions += u64::from(case.latency_regression);
@@ -349,7 +386,15 @@ impl Comparer {
             self.wanted += 1;
             let listed = self.listed.entry(case.change).or_default();
             if listed.len() < self.page.limit {
-                listed.push(case);
+                listed.push(CaseComparison {
+                    scenario_key: key.to_string(),
+                    change: case.change,
+                    base: base.as_ref().map(SideFacts::side),
+                    head: head.as_ref().map(SideFacts::side),
+                    path_changed: case.path_changed,
+                    cost_regression: case.cost_regression,
+                    latency_regression: case.latency_regression,
+                });
             }
         }
     }
