@@ -1,6 +1,8 @@
 //! Comparing two runs from their compact rows: both runs are read in scenario-key order, a
 //! chunk at a time, and merged case by case into a [`Comparer`], so memory stays bounded by the
-//! chunk and the page however large the runs are.
+//! chunks and the page however large the runs are.
+
+use std::sync::Arc;
 
 use shared::api::CompareFilter;
 use shared::eval::compare::{CaseRow, Comparer};
@@ -14,39 +16,52 @@ use crate::backend::{Backend, Outcome};
 /// Rows read from the store per query.
 const CHUNK: u32 = 2_000;
 
-/// One run's attempts, case by case, in scenario-key order.
-struct Cases<'a> {
-    store: &'a dyn Store,
-    run_id: Uuid,
+/// One run's attempts, case by case, in scenario-key order. The next chunk is read while the
+/// comparer works through this one, so the database and the comparison overlap instead of
+/// taking turns; at most two chunks per run are held.
+struct Cases {
     buffer: std::collections::VecDeque<CaseRow>,
-    after: Option<(String, u32)>,
-    exhausted: bool,
+    next: Option<tokio::task::JoinHandle<Outcome<Vec<CaseRow>>>>,
+    store: Arc<dyn Store>,
+    run_id: Uuid,
 }
 
-impl<'a> Cases<'a> {
-    fn new(store: &'a dyn Store, run_id: Uuid) -> Self {
+impl Cases {
+    fn new(store: Arc<dyn Store>, run_id: Uuid) -> Self {
+        let next = Some(Self::read(Arc::clone(&store), run_id, None));
         Cases {
+            buffer: Default::default(),
+            next,
             store,
             run_id,
-            buffer: Default::default(),
-            after: None,
-            exhausted: false,
         }
     }
 
-    /// Reads the next chunk when the buffer is empty.
+    fn read(
+        store: Arc<dyn Store>,
+        run_id: Uuid,
+        after: Option<(String, u32)>,
+    ) -> tokio::task::JoinHandle<Outcome<Vec<CaseRow>>> {
+        tokio::spawn(async move { Ok(store.case_rows(run_id, after.as_ref(), CHUNK).await?) })
+    }
+
+    /// Takes in the chunk being read when the buffer is empty, and starts reading the one
+    /// after it.
     async fn fill(&mut self) -> Outcome<()> {
-        if self.buffer.is_empty() && !self.exhausted {
-            let rows = self
-                .store
-                .case_rows(self.run_id, self.after.as_ref(), CHUNK)
-                .await?;
-            self.exhausted = rows.len() < CHUNK as usize;
-            if let Some(last) = rows.last() {
-                self.after = Some((last.scenario_key.clone(), last.attempt));
-            }
-            self.buffer.extend(rows);
+        if !self.buffer.is_empty() {
+            return Ok(());
         }
+        let Some(reading) = self.next.take() else {
+            return Ok(());
+        };
+        let rows = reading
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        if rows.len() == CHUNK as usize {
+            let last = rows.last().map(|r| (r.scenario_key.clone(), r.attempt));
+            self.next = Some(Self::read(Arc::clone(&self.store), self.run_id, last));
+        }
+        self.buffer.extend(rows);
         Ok(())
     }
 
@@ -66,6 +81,15 @@ impl<'a> Cases<'a> {
     }
 }
 
+impl Drop for Cases {
+    /// A comparison that stops early (an error on the other run) stops reading this one.
+    fn drop(&mut self) {
+        if let Some(reading) = &self.next {
+            reading.abort();
+        }
+    }
+}
+
 impl Service {
     pub(super) async fn compare_runs(
         &self,
@@ -82,10 +106,9 @@ impl Service {
             .await
             .expect("the comparison semaphore is never closed");
         let mut comparer = Comparer::new(page);
-        let mut base_cases = Cases::new(self.store.as_ref(), base);
-        let mut head_cases = Cases::new(self.store.as_ref(), head);
+        let mut base_cases = Cases::new(Arc::clone(&self.store), base);
+        let mut head_cases = Cases::new(Arc::clone(&self.store), head);
         loop {
-            // Both runs' next chunks are read at once, on two reader connections.
             futures::try_join!(base_cases.fill(), head_cases.fill())?;
             let b = base_cases.peek_key().await?.map(str::to_string);
             let h = head_cases.peek_key().await?.map(str::to_string);
