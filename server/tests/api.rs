@@ -317,6 +317,39 @@ async fn results_filter_by_status_category_and_text_with_a_cursor() {
     s.post(&path, &results(30, 0)).await;
     let (_, tool_usage) = s.get(&format!("{path}?category=tool_usage")).await;
     assert_eq!(tool_usage["total"], 15);
+    // Re-sent cases change status, so the totals the run's tally answers must follow.
+    let mut resent = results(10, 0);
+    for r in resent["results"].as_array_mut().unwrap() {
+        r["tool_calls"] = json!(["lookup_order", "refund"]);
+    }
+    s.post(&path, &resent).await;
+    let (_, all) = s.get(&format!("{path}?limit=1000")).await;
+    let items = all["items"].as_array().unwrap();
+    let counted = |keep: &dyn Fn(&Value) -> bool| items.iter().filter(|r| keep(r)).count();
+    let failed_tool_usage = |r: &Value| {
+        r["failure_categories"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c == "tool_usage"))
+    };
+    for (query, expected) in [
+        ("", items.len()),
+        ("status=failed", counted(&|r| r["status"] == "failed")),
+        ("status=passed", counted(&|r| r["status"] == "passed")),
+        ("category=tool_usage", counted(&failed_tool_usage)),
+        (
+            "status=failed&category=tool_usage",
+            counted(&|r| r["status"] == "failed" && failed_tool_usage(r)),
+        ),
+    ] {
+        let (_, page) = s.get(&format!("{path}?limit=1&{query}")).await;
+        assert_eq!(page["total"], expected, "total of ?{query}");
+    }
+    assert_eq!(all["total"], 30);
+    assert_ne!(
+        counted(&|r| r["status"] == "failed"),
+        15,
+        "the re-sent cases changed some statuses"
+    );
     let (_, text) = s.get(&format!("{path}?q=ORDER%2012")).await;
     assert_eq!(
         text["total"], 1,

@@ -375,9 +375,23 @@ pub(super) async fn list(
             q.push(" OR scenario_key ILIKE ").push_bind(p).push(")");
         }
     };
-    let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM results");
-    push_filters(&mut count);
-    let total: i64 = count.build().fetch_one(&store.pool).await?.try_get(0)?;
+    let tally: Option<Option<Json<RunTally>>> =
+        sqlx::query_scalar("SELECT tally FROM runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&store.pool)
+            .await?;
+    let tallied = tally
+        .flatten()
+        .and_then(|t| sql::tallied_total(&t.0, filter));
+    let total = match tallied {
+        Some(n) => n,
+        None => {
+            let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM results");
+            push_filters(&mut count);
+            let n: i64 = count.build().fetch_one(&store.pool).await?.try_get(0)?;
+            n.max(0) as u64
+        }
+    };
 
     let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {ROW_COLUMNS} FROM results"));
     push_filters(&mut q);
@@ -397,7 +411,7 @@ pub(super) async fn list(
     Ok(Page {
         next_cursor: more.then_some(last_seq).flatten().map(|s| s.to_string()),
         items,
-        total: total as u64,
+        total,
     })
 }
 

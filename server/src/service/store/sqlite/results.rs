@@ -319,9 +319,23 @@ pub(super) async fn list(
                 .push(" ESCAPE '\\')");
         }
     };
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM results");
-    push_filters(&mut count);
-    let total: i64 = count.build().fetch_one(&store.reader).await?.try_get(0)?;
+    let tally: Option<Option<String>> = sqlx::query_scalar("SELECT tally FROM runs WHERE id = ?")
+        .bind(run_id.to_string())
+        .fetch_optional(&store.reader)
+        .await?;
+    let tallied = match tally.flatten() {
+        Some(t) => sql::tallied_total(&from_json("run tally", &t)?, filter),
+        None => None,
+    };
+    let total = match tallied {
+        Some(n) => n,
+        None => {
+            let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM results");
+            push_filters(&mut count);
+            let n: i64 = count.build().fetch_one(&store.reader).await?.try_get(0)?;
+            n.max(0) as u64
+        }
+    };
 
     let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {ROW_COLUMNS} FROM results"));
     push_filters(&mut q);
@@ -341,7 +355,7 @@ pub(super) async fn list(
     Ok(Page {
         next_cursor: more.then_some(last_seq).flatten().map(|s| s.to_string()),
         items,
-        total: total as u64,
+        total,
     })
 }
 
