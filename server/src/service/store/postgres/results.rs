@@ -486,6 +486,12 @@ pub(super) async fn recount_tallies(store: &PgStore) -> StoreResult<()> {
     let runs: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM runs WHERE tally IS NULL")
         .fetch_all(&store.pool)
         .await?;
+    if !runs.is_empty() {
+        tracing::info!(
+            runs = runs.len(),
+            "recounting runs' figures from their stored verdicts (once, after an upgrade)"
+        );
+    }
     for run_id in runs {
         let mut tx = store.pool.begin().await?;
         let Some(row) = sqlx::query(

@@ -427,6 +427,12 @@ pub(super) async fn backfill(store: &SqliteStore) -> StoreResult<()> {
     )
     .fetch_all(&store.writer)
     .await?;
+    if !runs.is_empty() {
+        tracing::info!(
+            runs = runs.len(),
+            "recounting runs' figures from their stored verdicts (once, after an upgrade)"
+        );
+    }
     for (id, tools) in runs {
         let tools: Vec<shared::ToolSpec> = from_json("agent tools", &tools)?;
         let tool_names: Vec<String> = tools.into_iter().map(|t| t.name).collect();
