@@ -271,6 +271,34 @@ pub struct ResultFilter {
     pub limit: Option<u32>,
 }
 
+impl ResultFilter {
+    /// How many of a run's results the filter matches, when the run's summary already counts
+    /// them (no filter, a status alone or a failure category alone): counting the matching
+    /// rows instead visits every one of them, which on a large run costs more than the page.
+    pub fn total_in(&self, summary: &crate::eval::RunSummary) -> Option<u64> {
+        if self.q.as_deref().is_some_and(|q| !q.is_empty()) {
+            return None;
+        }
+        match (self.status, self.category) {
+            (None, None) => Some(summary.total),
+            (Some(status), None) => Some(match status {
+                ResultStatus::Passed => summary.passed,
+                ResultStatus::Failed => summary.failed,
+                ResultStatus::Error => summary.errored,
+                ResultStatus::Pending => summary.pending,
+            }),
+            (None, Some(category)) => Some(
+                summary
+                    .failure_breakdown
+                    .get(&category)
+                    .copied()
+                    .unwrap_or(0),
+            ),
+            (Some(_), Some(_)) => None,
+        }
+    }
+}
+
 /// Which cases of a comparison to list: a page (500 cases unless `limit` says; at most 5,000),
 /// optionally of one kind of change. The counts always cover every case.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -241,8 +241,9 @@ impl Backend for Service {
     }
 
     async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>> {
-        self.run(run).await?;
-        Ok(self.store.list_results(run, filter).await?)
+        let view = self.run(run).await?;
+        let total = view.summary.and_then(|s| filter.total_in(&s));
+        Ok(self.store.list_results(run, filter, total).await?)
     }
 
     async fn result(&self, id: Uuid) -> Outcome<TestResult> {

@@ -182,10 +182,13 @@ pub trait Store: Send + Sync {
         results: Vec<TestResult>,
         agent_tools: &[String],
     ) -> StoreResult<StoredBatch>;
+    /// A page of a run's results; `total` is the number the filter matches when the caller
+    /// already knows it, else the store counts them.
     async fn list_results(
         &self,
         run_id: Uuid,
         filter: &ResultFilter,
+        total: Option<u64>,
     ) -> StoreResult<Page<ResultRow>>;
     /// Up to `limit` of a run's attempts as comparisons read them, in (scenario key, attempt)
     /// order, after `after`.

@@ -3,9 +3,7 @@
 
 use std::str::FromStr;
 
-use shared::api::ResultFilter;
 use shared::eval::compare::CaseRow;
-use shared::eval::RunTally;
 use shared::ResultStatus;
 use uuid::Uuid;
 
@@ -80,22 +78,6 @@ pub(super) fn contains_pattern(q: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
-}
-
-/// How many of a run's results `filter` matches, when the run's tally already counts them (no
-/// filter, a status alone or a failure category alone): counting the matching rows instead
-/// visits every one of them, which on a large run costs more than the page itself.
-pub(super) fn tallied_total(tally: &RunTally, filter: &ResultFilter) -> Option<u64> {
-    if filter.q.as_deref().is_some_and(|q| !q.is_empty()) {
-        return None;
-    }
-    let count = |n: Option<&u64>| n.copied().unwrap_or(0);
-    match (filter.status, filter.category) {
-        (None, None) => Some(tally.total()),
-        (Some(status), None) => Some(count(tally.statuses.get(&status))),
-        (None, Some(category)) => Some(count(tally.failure_breakdown.get(&category))),
-        (Some(_), Some(_)) => None,
-    }
 }
 
 pub(super) fn page_limit(limit: Option<u32>) -> u32 {

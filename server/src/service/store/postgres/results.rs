@@ -356,6 +356,7 @@ pub(super) async fn list(
     store: &PgStore,
     run_id: Uuid,
     filter: &ResultFilter,
+    total: Option<u64>,
 ) -> StoreResult<Page<ResultRow>> {
     let limit = page_limit(filter.limit);
     let after = parse_cursor(&filter.cursor)?;
@@ -375,15 +376,7 @@ pub(super) async fn list(
             q.push(" OR scenario_key ILIKE ").push_bind(p).push(")");
         }
     };
-    let tally: Option<Option<Json<RunTally>>> =
-        sqlx::query_scalar("SELECT tally FROM runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(&store.pool)
-            .await?;
-    let tallied = tally
-        .flatten()
-        .and_then(|t| sql::tallied_total(&t.0, filter));
-    let total = match tallied {
+    let total = match total {
         Some(n) => n,
         None => {
             let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM results");

@@ -592,8 +592,9 @@ impl Store for SqliteStore {
         &self,
         run_id: Uuid,
         filter: &ResultFilter,
+        total: Option<u64>,
     ) -> StoreResult<Page<ResultRow>> {
-        results::list(self, run_id, filter).await
+        results::list(self, run_id, filter, total).await
     }
 
     async fn case_rows(

@@ -297,6 +297,7 @@ pub(super) async fn list(
     store: &SqliteStore,
     run_id: Uuid,
     filter: &ResultFilter,
+    total: Option<u64>,
 ) -> StoreResult<Page<ResultRow>> {
     let limit = page_limit(filter.limit);
     let after = parse_cursor(&filter.cursor)?;
@@ -319,15 +320,7 @@ pub(super) async fn list(
                 .push(" ESCAPE '\\')");
         }
     };
-    let tally: Option<Option<String>> = sqlx::query_scalar("SELECT tally FROM runs WHERE id = ?")
-        .bind(run_id.to_string())
-        .fetch_optional(&store.reader)
-        .await?;
-    let tallied = match tally.flatten() {
-        Some(t) => sql::tallied_total(&from_json("run tally", &t)?, filter),
-        None => None,
-    };
-    let total = match tallied {
+    let total = match total {
         Some(n) => n,
         None => {
             let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM results");
