@@ -100,6 +100,20 @@ pub enum PriceTableError {
     BadRate(String),
 }
 
+/// Whether the lower-cased model `name` is the table's `entry` (in any case), alone or followed
+/// by a version (`-2024-08-06`, `@001`, `:free`). Compared as it goes: the table is scanned for
+/// every LLM call judged.
+fn names_entry(name: &str, entry: &str) -> bool {
+    let mut rest = name.chars();
+    for c in entry.chars().flat_map(char::to_lowercase) {
+        if rest.next() != Some(c) {
+            return false;
+        }
+    }
+    let rest = rest.as_str();
+    rest.is_empty() || rest.starts_with(['-', '@', ':'])
+}
+
 const PROVIDER_PREFIXES: &[&str] = &[
     "openai/",
     "anthropic/",
@@ -166,13 +180,7 @@ impl PriceTable {
         }
         self.models
             .iter()
-            .filter(|m| {
-                let entry = m.model.to_lowercase();
-                name == entry
-                    || name
-                        .strip_prefix(&entry)
-                        .is_some_and(|rest| rest.starts_with(['-', '@', ':']))
-            })
+            .filter(|m| names_entry(&name, &m.model))
             .max_by_key(|m| m.model.len())
     }
 

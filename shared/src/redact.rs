@@ -34,7 +34,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -272,6 +272,11 @@ fn key_words(key: &str) -> Vec<String> {
 /// `X-Auth-Token` and `DB_PASSWORD` are secrets while `secretary`, `cookie_policy` and
 /// `next_page_token` are not.
 pub fn is_sensitive_key(key: &str) -> bool {
+    may_name_secret(key) && words_name_secret(key)
+}
+
+/// The rule of [`is_sensitive_key`], word by word.
+fn words_name_secret(key: &str) -> bool {
     let mut words = key_words(key);
     while words.len() > 1
         && words
@@ -289,6 +294,21 @@ pub fn is_sensitive_key(key: &str) -> bool {
         || words
             .last()
             .is_some_and(|last| SECRET_ENDINGS.iter().any(|e| last.ends_with(e)))
+}
+
+/// Whether a key holds any secret name or ending among its letters. Each is a run of the
+/// lower-cased letters of the words it must match, so a key with none of them (most keys) is
+/// not split into words at all.
+fn may_name_secret(key: &str) -> bool {
+    let letters: String = key
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    SECRET_NAMES
+        .iter()
+        .chain(SECRET_ENDINGS)
+        .any(|name| letters.contains(name))
 }
 
 /// Keys named for tokens hold token *counts* when their value is a number (`prompt_token`).
@@ -394,6 +414,9 @@ fn redact_string(s: &str, counts: &mut RedactionCounts) -> Option<String> {
 }
 
 struct Patterns {
+    /// Every pattern below in one automaton: most text matches none of them, and one pass
+    /// over it says so instead of eight.
+    any: RegexSet,
     bearer: Regex,
     key_value: Regex,
     key_format: Regex,
@@ -407,30 +430,39 @@ struct Patterns {
 fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        let re = |p: &str| Regex::new(p).expect("built-in redaction pattern compiles");
+        let sources = [
+            r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})",
+            r#"(?i)\b((?:[a-z]+[_-]?)?(?:password|passwd|pwd|secret|api[_-]?key|token|private[_-]?key|access[_-]?key))(\s*[:=]\s*)("?)([^\s"',;&}\]]+)"#,
+            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})",
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
+            r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}",
+            r"\d{3}[- ]\d{2}[- ]\d{4}",
+            r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b",
+            r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
+        ];
+        let [bearer, key_value, key_format, email, card, ssn, ssn_labelled, phone] =
+            sources.map(|p| Regex::new(p).expect("built-in redaction pattern compiles"));
         Patterns {
-            bearer: re(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})"),
-            key_value: re(
-                r#"(?i)\b((?:[a-z]+[_-]?)?(?:password|passwd|pwd|secret|api[_-]?key|token|private[_-]?key|access[_-]?key))(\s*[:=]\s*)("?)([^\s"',;&}\]]+)"#,
-            ),
-            key_format: re(
-                r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})",
-            ),
-            email: re(
-                r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
-            ),
-            card: re(r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}"),
-            ssn: re(r"\d{3}[- ]\d{2}[- ]\d{4}"),
-            ssn_labelled: re(r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b"),
-            phone: re(
-                r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
-            ),
+            any: RegexSet::new(sources).expect("built-in redaction patterns compile together"),
+            bearer,
+            key_value,
+            key_format,
+            email,
+            card,
+            ssn,
+            ssn_labelled,
+            phone,
         }
     })
 }
 
 fn redact_str<'a>(text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
     let p = patterns();
+    // Replacements only ever happen where some pattern matches, so text that none matches
+    // comes back as it is.
+    if !p.any.is_match(text) {
+        return Cow::Borrowed(text);
+    }
     let mut out = Cow::Borrowed(text);
 
     out = replace(out, &p.bearer, |c| {
@@ -694,6 +726,23 @@ mod tests {
             "api_key_id",
         ] {
             assert!(!is_sensitive_key(k), "{k}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn only_keys_holding_a_secret_name_are_split_into_words(
+            words in prop::collection::vec(
+                prop::sample::select(vec![
+                    "client", "Secret", "API", "key", "x", "Auth", "token", "next", "page",
+                    "DB", "password", "value", "cookie", "policy", "max", "tokens", "pin", "id",
+                ]),
+                1..5,
+            ),
+            sep in prop::sample::select(vec!["_", "-", "", " ", "."]),
+        ) {
+            let key = words.join(sep);
+            prop_assert!(!words_name_secret(&key) || may_name_secret(&key), "{key}");
         }
     }
 

@@ -68,7 +68,12 @@ impl Cases {
     /// The key of the next case, reading a chunk when the buffer is empty.
     async fn peek_key(&mut self) -> Outcome<Option<&str>> {
         self.fill().await?;
-        Ok(self.buffer.front().map(|r| r.scenario_key.as_str()))
+        Ok(self.front_key())
+    }
+
+    /// The key of the next case among those already read.
+    fn front_key(&self) -> Option<&str> {
+        self.buffer.front().map(|r| r.scenario_key.as_str())
     }
 
     /// Every attempt of case `key` (which must be the next one), across chunk boundaries.
@@ -110,13 +115,11 @@ impl Service {
         let mut head_cases = Cases::new(Arc::clone(&self.store), head);
         loop {
             futures::try_join!(base_cases.fill(), head_cases.fill())?;
-            let b = base_cases.peek_key().await?.map(str::to_string);
-            let h = head_cases.peek_key().await?.map(str::to_string);
-            let key = match (b, h) {
+            let key = match (base_cases.front_key(), head_cases.front_key()) {
                 (None, None) => break,
-                (Some(b), None) => b,
-                (None, Some(h)) => h,
-                (Some(b), Some(h)) => b.min(h),
+                (Some(b), None) => b.to_owned(),
+                (None, Some(h)) => h.to_owned(),
+                (Some(b), Some(h)) => b.min(h).to_owned(),
             };
             let base_rows = base_cases.take(&key).await?;
             let head_rows = head_cases.take(&key).await?;

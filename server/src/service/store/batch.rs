@@ -124,7 +124,9 @@ pub(super) fn plan(
             }
         }
         if r.id.is_nil() {
-            r.id = Uuid::new_v4();
+            // Time-ordered, so a batch's new ids land together at the end of the id index
+            // instead of dirtying a page of it per result.
+            r.id = Uuid::now_v7();
         }
         for old in same_case.into_iter().chain(same_id) {
             if replaced_ids.insert(old.id) {

@@ -94,6 +94,10 @@ impl SqliteStore {
                 .create_if_missing(true)
         };
         let options = options
+            // Results are 3–6 KB: on SQLite's default 4 KB pages nearly every one spilled into
+            // an overflow page of its own; on 16 KB pages several share a leaf (a 1,000-result
+            // sync writes fewer pages). Takes effect on a new database only.
+            .page_size(16384)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
