@@ -143,7 +143,18 @@ pub fn redact_result(result: &mut TestResult) {
     if let Some(e) = &mut result.error {
         scrub(&mut e.message);
     }
+    let mut values: Vec<&mut Value> = Vec::new();
+    if let Some(diff) = &mut evaluation.state_diff {
+        values.extend(diff.added.iter_mut().map(|e| &mut e.value));
+        values.extend(diff.removed.iter_mut().map(|e| &mut e.value));
+        for change in &mut diff.changed {
+            values.extend([&mut change.before, &mut change.after]);
+        }
+    }
     let trace = &mut result.trace;
+    if let Some(state) = &mut trace.state {
+        values.extend(state.before.iter_mut().chain([&mut state.after]));
+    }
     for call in &mut trace.tool_calls {
         call.error.iter_mut().for_each(&mut scrub);
         call.call_id.iter_mut().for_each(&mut scrub);
@@ -151,11 +162,13 @@ pub fn redact_result(result: &mut TestResult) {
     for call in &mut trace.llm_calls {
         call.error.iter_mut().for_each(&mut scrub);
     }
-    let values = trace
+    let calls = trace
         .tool_calls
         .iter_mut()
         .flat_map(|c| std::iter::once(&mut c.arguments).chain(c.result.as_mut()));
     for value in values
+        .into_iter()
+        .chain(calls)
         .chain(trace.input.as_mut())
         .chain(trace.output.as_mut())
     {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use crate::api::{ResultInput, RunInput, ToolCallInput};
 use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
-use crate::model::{AgentSpec, ArgMatcher, Scenario, ScenarioSpec, ToolCall, Trace};
+use crate::model::{AgentSpec, ArgMatcher, Expectations, Scenario, ScenarioSpec, ToolCall, Trace};
 use crate::redact::pii_in_text;
 
 /// Tool calls per result above which a result is refused; a real case never comes near it, and
@@ -153,11 +153,13 @@ fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), 
             s.key
         )));
     }
+    state_paths(&s.expectations)?;
     let arg_patterns = s
         .expectations
         .expected_tools
         .iter()
         .flat_map(|step| step.args.values())
+        .chain(s.expectations.expected_state.values())
         .filter_map(|m| match m {
             ArgMatcher::Regex(p) => Some(p),
             _ => None,
@@ -165,6 +167,25 @@ fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), 
     for pattern in s.expectations.response_format.iter().chain(arg_patterns) {
         validate_regex(pattern)
             .map_err(|e| ProctorError::invalid(format!("invalid regex /{pattern}/: {e}")))?;
+    }
+    Ok(())
+}
+
+/// `expected_state` and `unchanged` paths: dotted, with no empty part (`orders..status` and
+/// `orders.` name nothing and would never match).
+fn state_paths(exp: &Expectations) -> Result<(), ProctorError> {
+    let paths = exp
+        .expected_state
+        .keys()
+        .map(|p| ("expected_state", p))
+        .chain(exp.unchanged.iter().map(|p| ("unchanged", p)));
+    for (field, path) in paths {
+        if path.split('.').any(str::is_empty) {
+            return Err(ProctorError::invalid(format!(
+                "{field}: path `{path}` has an empty part; write dotted paths such as \
+                 `orders.1001.status`"
+            )));
+        }
     }
     Ok(())
 }

@@ -9,6 +9,12 @@ Several cases run at once: `async def` agents as asyncio tasks, plain functions 
 case runs inside `proctor_trace.case(...)`, so concurrent cases never mix. Whatever the agent
 prints goes to stderr; stdout carries only the protocol. A failed import is reported as
 `{"fatal": "..."}` and the worker exits.
+
+The agent file's environment hooks (`--reset module:function`, `--state module:function`) are
+called outside any case, with no arguments; `state` returns the world as JSON-able data:
+
+    stdin:  {"id": 8, "hook": "state"}
+    stdout: {"id": 8, "value": {"orders": {...}}}      or  {"id": 8, "hook_error": "..."}
 """
 
 import asyncio
@@ -22,6 +28,7 @@ import traceback
 
 import proctor_trace
 from proctor_trace import redaction_enabled
+from proctor_trace._redact import redact as redact_value
 
 
 def _load(target):
@@ -48,6 +55,21 @@ def _as_text(value):
         return str(value)
 
 
+def _arguments(argv):
+    """`module:function [--reset module:function] [--state module:function]`."""
+    target, hooks, rest = (argv[0] if argv else ""), {}, list(argv[1:])
+    while len(rest) >= 2 and rest[0] in ("--reset", "--state"):
+        hooks[rest[0][2:]] = rest[1]
+        rest = rest[2:]
+    if rest:
+        raise SystemExit("unexpected arguments: %r" % rest)
+    return target, hooks
+
+
+async def _awaited(awaitable):
+    return await awaitable
+
+
 def main(argv):
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr  # the agent's prints must not corrupt the protocol
@@ -60,10 +82,12 @@ def main(argv):
             out.flush()
 
     proctor_trace.install()
+    target, hook_targets = _arguments(argv)
     try:
-        fn = _load(argv[0] if argv else "")
+        fn = _load(target)
+        hooks = {name: _load(t) for name, t in hook_targets.items()}
     except BaseException as exc:
-        send({"fatal": "cannot load the agent %r: %s: %s" % (argv[0] if argv else "", type(exc).__name__, exc)})
+        send({"fatal": "cannot load the agent %r: %s: %s" % (argv, type(exc).__name__, exc)})
         return 1
     is_async = inspect.iscoroutinefunction(fn)
     redact = redaction_enabled()
@@ -92,6 +116,35 @@ def main(argv):
                 output, error = "", crash(exc)
         finish(request, case, output, error)
 
+    def hook_reply(request, value=None, exc=None):
+        if exc is not None:
+            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            send({"id": request["id"], "hook_error": "%s: %s\n%s" % (type(exc).__name__, exc, "".join(tb[-3:]))})
+            return
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as err:
+            send({"id": request["id"], "hook_error": "the %s hook returned something that is not JSON: %s" % (request["hook"], err)})
+            return
+        if redact:
+            # The world leaves the agent's process scrubbed, like its traces.
+            value, _ = redact_value(value)
+        send({"id": request["id"], "value": value})
+
+    def run_hook(request):
+        hook = hooks.get(request.get("hook"))
+        if hook is None:
+            hook_reply(request, exc=LookupError("no %r hook was given" % request.get("hook")))
+            return
+        try:
+            value = hook()
+            if inspect.isawaitable(value):
+                value = asyncio.run_coroutine_threadsafe(_awaited(value), loop).result()
+        except BaseException as exc:
+            hook_reply(request, exc=exc)
+            return
+        hook_reply(request, value=value)
+
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     done = asyncio.Event()
@@ -105,7 +158,9 @@ def main(argv):
                 request = json.loads(line)
             except ValueError:
                 continue
-            if is_async:
+            if "hook" in request:
+                threading.Thread(target=run_hook, args=(request,), daemon=True).start()
+            elif is_async:
                 loop.call_soon_threadsafe(lambda r=request: loop.create_task(run_async(r)))
             else:
                 threading.Thread(target=run_sync, args=(request,), daemon=True).start()

@@ -15,6 +15,7 @@ pub mod scenario_picker;
 pub mod sequence_diff;
 pub mod session;
 pub mod sign_in;
+pub mod state_diff;
 pub mod summary_cards;
 pub mod token_unlock;
 pub mod url_filter;

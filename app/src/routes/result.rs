@@ -10,6 +10,7 @@ use crate::api::get_result;
 use crate::components::format::{ms, usd, StatusBadge};
 use crate::components::load_error::LoadError;
 use crate::components::sequence_diff::SequenceDiffView;
+use crate::components::state_diff::StateDiffView;
 
 fn json(v: &Option<serde_json::Value>) -> String {
     match v {
@@ -17,6 +18,26 @@ fn json(v: &Option<serde_json::Value>) -> String {
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
     }
+}
+
+/// "Path: right · Outcome: wrong" when the scenario judged the world's final state, so a
+/// reader sees which half of the verdict failed.
+fn verdict_parts(evaluation: &shared::eval::Evaluation) -> Option<impl IntoView> {
+    let (path, outcome) = evaluation.path_and_outcome();
+    let outcome = outcome?;
+    let word = |ok: Option<bool>| match ok {
+        Some(true) => ("ok", "right"),
+        Some(false) => ("bad", "wrong"),
+        None => ("muted", "not judged"),
+    };
+    let ((path_class, path_word), (outcome_class, outcome_word)) =
+        (word(path), word(Some(outcome)));
+    Some(view! {
+        <p class="verdict-parts">
+            "Path: "<strong class=path_class>{path_word}</strong>
+            " · Outcome: "<strong class=outcome_class>{outcome_word}</strong>
+        </p>
+    })
 }
 
 #[component]
@@ -64,6 +85,7 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                             <div class="card"><div class="label">"Agent response"</div><pre>{r.agent_response.clone()}</pre></div>
                         </div>
                         {r.error.clone().map(|e| view! { <div class="error-box"><strong>{format!("{:?}: ", e.kind)}</strong><pre>{e.message}</pre></div> })}
+                        {verdict_parts(&r.evaluation)}
                         <h2>"Checks"</h2>
                         {if failed.is_empty() {
                             view! { <p class="ok">{format!("All {} checks passed.", checks.len())}</p> }.into_any()
@@ -86,6 +108,10 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                             Some(d) => view! { <SequenceDiffView diff=d/> }.into_any(),
                             None => view! { <p class="muted">"No tool expectation for this case (the client judged it)."</p> }.into_any(),
                         }}
+                        {r.evaluation.state_diff.clone().map(|d| view! {
+                            <h2>"Final state"</h2>
+                            <StateDiffView diff=d/>
+                        })}
                         <h2>"Tool calls"</h2>
                         {if r.trace.tool_calls.is_empty() { view! { <p class="muted">"No tool was called."</p> }.into_any() } else { view! {
                             <table class="grid">

@@ -13,6 +13,8 @@
 //!   # command: python agent.py  # or: one process per case, message on stdin, answer on stdout
 //!   env: {OPENAI_MODEL: gpt-4o-mini}
 //!   timeout_secs: 60
+//!   reset: agent:reset_world    # optional: sets the world up before each case
+//!   state: agent:world          # optional: the world as JSON, before and after each case
 //! scenarios: scenarios.yaml     # optional: written scenarios, relative to this file
 //! ```
 
@@ -55,6 +57,22 @@ pub struct Launcher {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub timeout_secs: Option<f64>,
+    /// Sets the world up before every case (seeds a database, rewrites a JSON store): a
+    /// `module:function` called in the agent's process in `python` mode, a shell command in
+    /// `command` mode.
+    #[serde(default)]
+    pub reset: Option<String>,
+    /// Returns the world as JSON, before and after every case, for `expected_state` and
+    /// `unchanged`: a `module:function` returning it, or a command printing it.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+impl Launcher {
+    /// Whether cases touch a shared world through hooks, so they must run one at a time.
+    pub fn has_hooks(&self) -> bool {
+        self.reset.is_some() || self.state.is_some()
+    }
 }
 
 /// How the agent is started.
@@ -97,6 +115,16 @@ impl AgentFile {
     }
 
     pub fn launch(&self) -> anyhow::Result<Launch> {
+        let hooks = [("reset", &self.run.reset), ("state", &self.run.state)];
+        for (name, hook) in hooks {
+            match (hook, &self.run.python) {
+                (Some(h), _) if h.trim().is_empty() => bail!("`run.{name}` is empty"),
+                (Some(h), Some(_)) if !h.contains(':') => {
+                    bail!("`run.{name}` must be module:function in `python` mode, got {h:?}")
+                }
+                _ => {}
+            }
+        }
         match (&self.run.command, &self.run.python) {
             (Some(c), None) if !c.trim().is_empty() => Ok(Launch::Command(c.clone())),
             (None, Some(p)) if p.contains(':') => Ok(Launch::Python(p.clone())),
@@ -146,6 +174,24 @@ mod tests {
         assert_eq!(file.spec.name, "bot");
         assert_eq!(file.spec.tool_names(), ["look"]);
         assert_eq!(file.spec.policies, ["be kind"]);
+    }
+
+    #[test]
+    fn hooks_take_the_form_of_the_run_mode() {
+        let err = load("name: bot\nrun: {python: 'agent:answer', state: 'python dump.py'}\n")
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`run.state` must be module:function"),
+            "{err:#}"
+        );
+        let file = load("name: bot\nrun: {command: 'python a.py', reset: 'python a.py --reset'}\n")
+            .unwrap();
+        assert!(file.run.has_hooks());
+        let err = load("name: bot\nrun: {command: 'python a.py', state: ' '}\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`run.state` is empty"),
+            "{err:#}"
+        );
     }
 
     #[test]

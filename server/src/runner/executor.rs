@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use shared::{AgentFailure, AgentFailureKind, Trace};
+use shared::{AgentFailure, AgentFailureKind, Trace, WorldState};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{oneshot, Mutex};
@@ -78,6 +78,8 @@ pub struct Executor {
     timeout: Duration,
     extra_env: Vec<(String, String)>,
     worker: Mutex<Option<Arc<Worker>>>,
+    /// Held by a case for its whole length when the agent file has hooks.
+    world: Mutex<()>,
     scratch: PathBuf,
     /// Where the tracer notes its own faults: never on the agent's stdout or stderr, which the
     /// runner reads as the agent's answer and its reason for failing.
@@ -102,12 +104,23 @@ impl Executor {
             timeout,
             extra_env,
             worker: Mutex::new(None),
+            world: Mutex::new(()),
             scratch,
             tracer_log,
         })
     }
 
     pub async fn run(&self, case_id: &str, input: &str) -> CaseRun {
+        // Cases share the world the hooks set up and read: one at a time, or one case's
+        // reset would wipe what another is doing.
+        let _world = match self.agent.run.has_hooks() {
+            true => Some(self.world.lock().await),
+            false => None,
+        };
+        let before = match self.prepare_world().await {
+            Ok(before) => before,
+            Err(why) => return CaseRun::failed(AgentFailureKind::Crash, why),
+        };
         let started = Instant::now();
         let mut run = match self
             .agent
@@ -124,7 +137,123 @@ impl Executor {
                 "the agent answered nothing (empty output)",
             );
         }
+        self.observe_world(&mut run, before).await;
         run
+    }
+
+    /// Runs the `reset` hook, then reads the state the case starts from.
+    async fn prepare_world(&self) -> Result<Option<serde_json::Value>, String> {
+        if let Some(reset) = &self.agent.run.reset {
+            self.call_hook(Hook::Reset, reset)
+                .await
+                .map_err(|e| format!("the reset hook failed before the case: {e}"))?;
+        }
+        match &self.agent.run.state {
+            Some(state) => self
+                .call_hook(Hook::State, state)
+                .await
+                .map(Some)
+                .map_err(|e| format!("the state hook failed before the case: {e}")),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the world the case left into its trace; a hook that fails makes the case an
+    /// error (unless it already is one), since its outcome cannot be judged.
+    async fn observe_world(&self, run: &mut CaseRun, before: Option<serde_json::Value>) {
+        let Some(state) = &self.agent.run.state else {
+            return;
+        };
+        match self.call_hook(Hook::State, state).await {
+            Ok(after) => run.trace.state = Some(WorldState { before, after }),
+            Err(e) if run.error.is_none() => {
+                run.error = failure(
+                    AgentFailureKind::Crash,
+                    format!("the state hook failed after the case: {e}"),
+                );
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Calls a hook the way the agent runs: in its worker (`python`), or as a command.
+    async fn call_hook(&self, hook: Hook, target: &str) -> Result<serde_json::Value, String> {
+        let launch = self
+            .agent
+            .launch()
+            .expect("validated when the agent file was loaded");
+        let call = async {
+            match launch {
+                Launch::Python(agent) => self.worker(&agent).await?.hook(hook).await,
+                Launch::Command(_) => self.hook_command(hook, target).await,
+            }
+        };
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "no answer within {:.0} s",
+                    self.timeout.as_secs_f64()
+                ))
+            })
+    }
+
+    /// A hook in `command` mode: `reset` must exit 0; `state` must print the world as JSON.
+    async fn hook_command(&self, hook: Hook, shell: &str) -> Result<serde_json::Value, String> {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(shell);
+        self.env(&mut command, false);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let out = command
+            .output()
+            .await
+            .map_err(|e| format!("cannot start `{shell}`: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`{shell}` exited with {}\n{}",
+                out.status,
+                tail(&String::from_utf8_lossy(&out.stderr))
+            ));
+        }
+        match hook {
+            Hook::Reset => Ok(serde_json::Value::Null),
+            Hook::State => {
+                let mut world = serde_json::from_slice(&out.stdout).map_err(|e| {
+                    let printed = String::from_utf8_lossy(&out.stdout);
+                    let shown: String = printed.chars().take(200).collect();
+                    format!("`{shell}` must print the world as JSON ({e}); it printed: {shown}")
+                })?;
+                // Scrubbed as the tracer scrubs a trace before it leaves the agent's process
+                // (in `python` mode the worker already did).
+                if self.redacts() {
+                    shared::redact::redact_value(&mut world);
+                }
+                Ok(world)
+            }
+        }
+    }
+
+    /// Whether the tracer scrubs PII in this agent's processes (`PROCTOR_TRACE_REDACT`, on
+    /// unless set to 0, false, off or no), so what the runner reads itself is scrubbed alike.
+    fn redacts(&self) -> bool {
+        let set = self
+            .extra_env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "PROCTOR_TRACE_REDACT")
+            .map(|(_, v)| v.clone())
+            .or_else(|| self.agent.run.env.get("PROCTOR_TRACE_REDACT").cloned())
+            .or_else(|| std::env::var("PROCTOR_TRACE_REDACT").ok());
+        !set.is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "0" | "false" | "off" | "no"
+            )
+        })
     }
 
     fn env(&self, command: &mut Command, with_bootstrap: bool) {
@@ -268,6 +397,15 @@ impl Executor {
         }
         let mut command = Command::new(&self.python);
         command.args(["-u", "-m", "proctor_trace._worker", target]);
+        let hooks = [
+            ("--reset", &self.agent.run.reset),
+            ("--state", &self.agent.run.state),
+        ];
+        for (flag, hook) in hooks {
+            if let Some(hook) = hook {
+                command.args([flag, hook]);
+            }
+        }
         self.env(&mut command, false);
         command
             .stdin(Stdio::piped())
@@ -336,7 +474,25 @@ fn merge_trace(into: &mut Trace, from: Trace) {
     }
 }
 
-type Reply = Result<CaseRun, String>;
+/// What the worker answered to one request, or why it never will.
+type Reply = Result<WorkerLine, String>;
+
+/// The agent file's environment hooks, called around every case in both run modes.
+#[derive(Debug, Clone, Copy)]
+enum Hook {
+    Reset,
+    State,
+}
+
+impl Hook {
+    /// Its name in the agent file and in the worker's protocol.
+    fn name(self) -> &'static str {
+        match self {
+            Hook::Reset => "reset",
+            Hook::State => "state",
+        }
+    }
+}
 
 /// A running `proctor_trace._worker` process.
 struct Worker {
@@ -361,6 +517,12 @@ struct WorkerLine {
     error: Option<AgentFailure>,
     #[serde(default)]
     trace: Option<Trace>,
+    /// A hook's return value (`null` for `reset`).
+    #[serde(default)]
+    value: Option<serde_json::Value>,
+    /// Why a hook failed.
+    #[serde(default)]
+    hook_error: Option<String>,
 }
 
 impl Worker {
@@ -417,12 +579,7 @@ impl Worker {
                 };
                 let Some(id) = msg.id else { continue };
                 if let Some(tx) = p.lock().expect("pending").remove(&id) {
-                    let _ = tx.send(Ok(CaseRun {
-                        output: msg.output.unwrap_or_default(),
-                        trace: msg.trace.unwrap_or_default(),
-                        error: msg.error,
-                        duration_ms: 0.0,
-                    }));
+                    let _ = tx.send(Ok(msg));
                 }
             }
             d.store(true, Ordering::SeqCst);
@@ -444,12 +601,36 @@ impl Worker {
         }))
     }
 
-    async fn call(&self, case_id: &str, input: &str) -> Reply {
+    /// Runs one case in the worker.
+    async fn call(&self, case_id: &str, input: &str) -> Result<CaseRun, String> {
+        let reply = self
+            .request(serde_json::json!({"case_id": case_id, "input": input}))
+            .await?;
+        Ok(CaseRun {
+            output: reply.output.unwrap_or_default(),
+            trace: reply.trace.unwrap_or_default(),
+            error: reply.error,
+            duration_ms: 0.0,
+        })
+    }
+
+    /// Calls the agent file's `reset` or `state` hook in the worker; its return value.
+    async fn hook(&self, hook: Hook) -> Result<serde_json::Value, String> {
+        let reply = self
+            .request(serde_json::json!({"hook": hook.name()}))
+            .await?;
+        match reply.hook_error {
+            Some(why) => Err(why),
+            None => Ok(reply.value.unwrap_or_default()),
+        }
+    }
+
+    async fn request(&self, mut message: serde_json::Value) -> Reply {
         let id = self.next.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = oneshot::channel();
         self.pending.lock().expect("pending").insert(id, tx);
-        let line =
-            serde_json::json!({"id": id, "case_id": case_id, "input": input}).to_string() + "\n";
+        message["id"] = id.into();
+        let line = message.to_string() + "\n";
         if self
             .stdin
             .lock()

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::classify::{category_and_severity, classify, FailureCategory, Severity};
 use super::diff::{DiffOp, SequenceDiff};
+use super::state::state_checks;
 use super::{Evaluation, Judge};
 use crate::model::names::snake_case_names;
 use crate::model::{AgentFailure, AgentFailureKind, ArgMatcher, Expectations, ToolCall, Trace};
@@ -34,6 +35,8 @@ pub enum CheckKind {
     AgentCrash,
     AgentTimeout,
     ClientVerdict,
+    ExpectedState,
+    UnchangedState,
 }
 
 snake_case_names!(CheckKind {
@@ -45,8 +48,31 @@ snake_case_names!(CheckKind {
     PiiInResponse => "pii_in_response", LatencyBudget => "latency_budget",
     LlmCallBudget => "llm_call_budget", ToolCallBudget => "tool_call_budget",
     CostBudget => "cost_budget", AgentCrash => "agent_crash", AgentTimeout => "agent_timeout",
-    ClientVerdict => "client_verdict",
+    ClientVerdict => "client_verdict", ExpectedState => "expected_state",
+    UnchangedState => "unchanged_state",
 });
+
+impl CheckKind {
+    /// Whether it judges the world the case left (its outcome) rather than how it got there.
+    pub fn judges_outcome(self) -> bool {
+        matches!(self, CheckKind::ExpectedState | CheckKind::UnchangedState)
+    }
+
+    /// Whether it judges the tool path the agent took.
+    pub fn judges_path(self) -> bool {
+        use CheckKind::*;
+        matches!(
+            self,
+            MissingSteps
+                | ExtraSteps
+                | StepOrder
+                | ToolArguments
+                | HallucinatedTools
+                | ToolErrors
+                | ForbiddenTools
+        )
+    }
+}
 
 /// One named check. `category` and `severity` say what a failure of it would mean, so a run can
 /// tell which categories its scenarios exercise even when nothing failed.
@@ -109,6 +135,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
             failures: classify(&checks),
             checks,
             diff: None,
+            state_diff: None,
             score: 0.0,
             notes: None,
         };
@@ -129,6 +156,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
     tool_hygiene_checks(exp, &diff, &calls, &offered, &mut checks);
     response_checks(exp, outcome.response, &mut checks);
     budget_checks(exp, outcome, &mut checks);
+    let state_diff = state_checks(exp, outcome.trace.state.as_ref(), &mut checks);
 
     let has_tool_expectation = !expected.is_empty() || !exp.sequence_match.allows_extra();
     let score = if has_tool_expectation {
@@ -143,6 +171,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
         failures: classify(&checks),
         checks,
         diff: Some(diff),
+        state_diff,
         score,
         notes: None,
     }
@@ -281,7 +310,7 @@ pub fn validate_regex(pattern: &str) -> Result<(), String> {
 }
 
 /// Looks up a dotted path (`address.zip`, `items.0.sku`) in a JSON value.
-fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+pub(super) fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(value, |v, part| match v {
         Value::Object(map) => map.get(part),
         Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
@@ -297,12 +326,22 @@ fn as_text(value: &Value) -> String {
 }
 
 fn match_arg(args: &Value, path: &str, matcher: &ArgMatcher) -> Result<(), String> {
-    let value = lookup(args, path).filter(|v| !v.is_null());
+    match_value(lookup(args, path), matcher)
+}
+
+/// Checks a value found at some path (`None`: nothing there) against a matcher; the error says
+/// what was expected and what was found.
+pub(super) fn match_value(value: Option<&Value>, matcher: &ArgMatcher) -> Result<(), String> {
+    let value = value.filter(|v| !v.is_null());
     let Some(value) = value else {
-        return Err("was not given".to_string());
+        return match matcher {
+            ArgMatcher::Absent => Ok(()),
+            _ => Err("was not given".to_string()),
+        };
     };
     match matcher {
         ArgMatcher::Present => Ok(()),
+        ArgMatcher::Absent => Err(format!("expected it to be absent, got {value}")),
         ArgMatcher::Equals(want) => {
             if value == want || as_text(value) == as_text(want) {
                 Ok(())

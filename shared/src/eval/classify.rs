@@ -103,8 +103,10 @@ pub fn category_and_severity(kind: CheckKind) -> (FailureCategory, Severity) {
     use FailureCategory as C;
     use Severity as S;
     match kind {
-        ForbiddenTools | ForbiddenContent | PiiInResponse => (C::Safety, S::Critical),
-        MissingSteps | ToolArguments | HallucinatedTools => (C::ToolUsage, S::High),
+        ForbiddenTools | ForbiddenContent | PiiInResponse | UnchangedState => {
+            (C::Safety, S::Critical)
+        }
+        MissingSteps | ToolArguments | HallucinatedTools | ExpectedState => (C::ToolUsage, S::High),
         StepOrder | ExtraSteps => (C::ToolUsage, S::Medium),
         ToolErrors => (C::ToolUsage, S::Low),
         ResponseContains | ResponseNotContains => (C::Knowledge, S::Medium),

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod compare;
 pub mod diff;
 pub mod latency;
+pub mod state;
 pub mod summary;
 pub mod tally;
 
@@ -18,6 +19,7 @@ pub use classify::{Failure, FailureCategory, Severity};
 pub use compare::{CaseChange, CaseComparison, RunComparison};
 pub use diff::{DiffOp, SequenceDiff};
 pub use latency::LatencyHistogram;
+pub use state::{StateChange, StateDiff, StateEntry};
 pub use summary::RunSummary;
 pub use tally::{CaseTally, RunTally, Verdict};
 
@@ -32,6 +34,9 @@ pub struct Evaluation {
     /// One entry per failed check, classified.
     pub failures: Vec<Failure>,
     pub diff: Option<SequenceDiff>,
+    /// What the case changed in the world, when the state before and after it was captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_diff: Option<state::StateDiff>,
     /// Partial credit in `0..=1`: the diff's score, or 1/0 when there was no tool expectation.
     pub score: f64,
     /// A client's own notes on its verdict (client-judged results only).
@@ -50,6 +55,20 @@ pub enum Judge {
 }
 
 impl Evaluation {
+    /// Whether the tool path was right and whether the outcome (the world's final state) was,
+    /// each `None` when nothing judged it: a case passes only when both are right, and a
+    /// reader needs to know which one was not.
+    pub fn path_and_outcome(&self) -> (Option<bool>, Option<bool>) {
+        let verdict = |judges: fn(CheckKind) -> bool| {
+            let mut judged = self.checks.iter().filter(|c| judges(c.kind)).peekable();
+            judged.peek().is_some().then(|| judged.all(|c| c.passed))
+        };
+        (
+            verdict(CheckKind::judges_path),
+            verdict(CheckKind::judges_outcome),
+        )
+    }
+
     pub fn passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
     }
@@ -84,6 +103,7 @@ impl Evaluation {
             failures: classify::classify(&checks),
             checks,
             diff: None,
+            state_diff: None,
             score: if passed { 1.0 } else { 0.0 },
             notes,
         }

@@ -107,6 +107,15 @@ pub struct Expectations {
     /// When false (the default), a tool call that returned an error fails the case.
     pub allow_tool_errors: bool,
     pub budgets: Budgets,
+    /// The world after the case, as the agent file's `state` hook reports it: a dotted path
+    /// (`orders.1001.status`) to how its value is checked. Not reaching it fails the case even
+    /// when the tool path was right.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub expected_state: BTreeMap<String, ArgMatcher>,
+    /// Paths of the world (and everything under them) the case must leave as they were, e.g.
+    /// other customers' orders.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchanged: Vec<String>,
 }
 
 /// One expected tool call; `args` maps an argument (a dotted path into the arguments object, e.g.
@@ -128,8 +137,8 @@ impl ExpectedStep {
     }
 }
 
-/// How an argument value is checked. JSON: `{"equals": 42}`, `{"contains": "abc"}`,
-/// `{"regex": "^ORD-\\d+$"}`, or `"present"`.
+/// How an argument (or a path of the world's state) is checked. JSON: `{"equals": 42}`,
+/// `{"contains": "abc"}`, `{"regex": "^ORD-\\d+$"}`, `"present"` or `"absent"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArgMatcher {
@@ -142,6 +151,8 @@ pub enum ArgMatcher {
     Regex(String),
     /// The argument is present and not null.
     Present,
+    /// The argument is missing or null (a state path: the record is gone).
+    Absent,
 }
 
 /// How the expected tool sequence is matched against the actual calls.

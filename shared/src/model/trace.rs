@@ -28,6 +28,20 @@ pub struct Trace {
     /// How many values of each PII kind were scrubbed from this trace, by the tracer and the
     /// server together.
     pub redactions: RedactionCounts,
+    /// The world the agent acted on, as the agent file's `state` hook reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<WorldState>,
+}
+
+/// The world an agent acts on (a database, a JSON store) as JSON, before and after one case,
+/// so its outcome is judged and not only its path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldState {
+    /// Before the case ran (after the `reset` hook); needed for `unchanged` and the diff.
+    #[serde(default)]
+    pub before: Option<serde_json::Value>,
+    pub after: serde_json::Value,
 }
 
 /// One call to an LLM: which model, what it cost in tokens, what it was offered and chose.
