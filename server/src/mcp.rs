@@ -287,7 +287,7 @@ impl ProctorMcp {
     }
 
     #[tool(
-        description = "Compare two runs of an agent (base = before, head = after) and conclude: AQS change, regressions with the failure that appeared, improvements, new and removed cases, flaky cases, category shift, changed tool paths, cost and latency regressions."
+        description = "Compare two runs of an agent (base = before, head = after) and conclude: AQS change, regressions with the failure that appeared, improvements, new and removed cases, flaky cases, category shift, changed tool paths, changed outcomes (final state), cost and latency regressions."
     )]
     async fn compare_test_runs(
         &self,
@@ -336,6 +336,12 @@ impl ProctorMcp {
                 "case": c.scenario_key,
                 "before": c.base.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
                 "after": c.head.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
+            })).collect::<Vec<_>>(),
+            "outcome_changes": cmp.cases.iter().filter(|c| c.outcome_changed).map(|c| json!({
+                "case": c.scenario_key,
+                "outcome_reached_before": c.base.as_ref().and_then(|s| s.outcome_reached),
+                "outcome_reached_after": c.head.as_ref().and_then(|s| s.outcome_reached),
+                "tool_path_changed": c.path_changed,
             })).collect::<Vec<_>>(),
             "more_cases": cmp.next_cursor.is_some(),
             "cost_regressions": cmp.cases.iter().filter(|c| c.cost_regression).map(|c| &c.scenario_key).collect::<Vec<_>>(),
@@ -448,6 +454,13 @@ fn conclusion(cmp: &RunComparison) -> String {
             out,
             " {} case(s) took a different tool path.",
             cmp.path_changes
+        );
+    }
+    if cmp.outcome_changes > 0 {
+        let _ = write!(
+            out,
+            " {} case(s) changed whether they reached the expected final state.",
+            cmp.outcome_changes
         );
     }
     out

@@ -300,3 +300,40 @@ fn pages_followed_by_cursor_list_every_case_once_in_order() {
     );
     assert_eq!(CasePage::parse_cursor("nonsense"), None);
 }
+
+/// A result whose final state was checked and reached (its state check passed).
+fn reached(mut r: TestResult) -> TestResult {
+    r.evaluation
+        .checks
+        .push(shared::eval::Check::new(ExpectedState, true, "reached"));
+    r
+}
+
+#[test]
+fn an_outcome_that_changed_on_the_same_path_is_flagged_and_the_reverse() {
+    let path = ["lookup_order", "refund"];
+    let other_path = ["lookup_order", "verify_id", "refund"];
+    let base = vec![
+        with_path(reached(passing("new-path", 1)), &path),
+        with_path(reached(passing("same-path", 1)), &path),
+    ];
+    // "same-path" calls the same tools but no longer reaches the state; "new-path" reaches it
+    // by another path.
+    let head = vec![
+        with_path(reached(passing("new-path", 1)), &other_path),
+        with_path(failing("same-path", 1, &[ExpectedState]), &path),
+    ];
+    let c = compare(&base, &head);
+    let case = |key: &str| c.cases.iter().find(|x| x.scenario_key == key).unwrap();
+    assert!(case("same-path").outcome_changed && !case("same-path").path_changed);
+    assert_eq!(
+        case("same-path").base.as_ref().unwrap().outcome_reached,
+        Some(true)
+    );
+    assert_eq!(
+        case("same-path").head.as_ref().unwrap().outcome_reached,
+        Some(false)
+    );
+    assert!(!case("new-path").outcome_changed && case("new-path").path_changed);
+    assert_eq!((c.outcome_changes, c.path_changes), (1, 1));
+}

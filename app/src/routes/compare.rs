@@ -123,6 +123,15 @@ fn CaseTable(rows: Vec<CaseComparison>) -> impl IntoView {
                     if c.cost_regression { notes.push("dearer"); }
                     if c.latency_regression { notes.push("slower"); }
                     if c.change == CaseChange::Flaky { notes.push("attempts disagree"); }
+                    if c.outcome_changed {
+                        let reached = c.head.as_ref().and_then(|s| s.outcome_reached) == Some(true);
+                        notes.push(match (reached, c.path_changed) {
+                            (false, false) => "same path, final state now wrong",
+                            (true, false) => "same path, final state now right",
+                            (false, true) => "final state now wrong",
+                            (true, true) => "final state now right",
+                        });
+                    }
                     let pair = match (c.base.as_ref().and_then(|s| s.result_ids.first()), c.head.as_ref().and_then(|s| s.result_ids.first())) {
                         (Some(b), Some(h)) => Some(format!("/results/pair?base={b}&head={h}")),
                         _ => None,

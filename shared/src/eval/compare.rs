@@ -79,6 +79,10 @@ pub struct CaseSide {
     pub mean_cost_usd: Option<f64>,
     pub mean_latency_ms: Option<f64>,
     pub tool_path: Vec<String>,
+    /// Whether every attempt whose final state was checked reached the expected one; `None`
+    /// when the scenario checks no state.
+    #[serde(default)]
+    pub outcome_reached: Option<bool>,
 }
 
 /// One scenario in both runs: how it changed, and its attempts on each side.
@@ -89,6 +93,10 @@ pub struct CaseComparison {
     pub base: Option<CaseSide>,
     pub head: Option<CaseSide>,
     pub path_changed: bool,
+    /// The world's final state was right on one side and wrong on the other, whether or not
+    /// the tool path changed with it.
+    #[serde(default)]
+    pub outcome_changed: bool,
     pub cost_regression: bool,
     pub latency_regression: bool,
 }
@@ -151,6 +159,8 @@ pub struct RunComparison {
     pub cost_regressions: u64,
     pub latency_regressions: u64,
     pub path_changes: u64,
+    #[serde(default)]
+    pub outcome_changes: u64,
 }
 
 /// The facts of one attempt that a comparison reads — a few columns a store keeps beside each
@@ -165,6 +175,8 @@ pub struct CaseRow {
     pub known_cost_usd: Option<f64>,
     pub latency_ms: Option<f64>,
     pub tool_path: Vec<String>,
+    /// Whether it reached the expected final state; `None` when no state was checked.
+    pub outcome_reached: Option<bool>,
 }
 
 impl From<&TestResult> for CaseRow {
@@ -177,6 +189,7 @@ impl From<&TestResult> for CaseRow {
             known_cost_usd: r.cost.known_usd(),
             latency_ms: r.latency_ms(),
             tool_path: r.trace.tool_names(),
+            outcome_reached: r.evaluation.path_and_outcome().1,
         }
     }
 }
@@ -191,6 +204,7 @@ struct SideFacts<'a> {
     mean_latency_ms: Option<f64>,
     /// The tool path of its first attempt.
     tool_path: &'a [String],
+    outcome_reached: Option<bool>,
 }
 
 impl<'a> SideFacts<'a> {
@@ -199,7 +213,11 @@ impl<'a> SideFacts<'a> {
         let first = rows.iter().min_by_key(|r| r.attempt)?;
         let (mut judged, mut passed) = (0u32, 0u32);
         let (mut cost, mut latency, mut latencies) = (Some(0.0), 0.0, 0u32);
+        let mut outcome_reached: Option<bool> = None;
         for r in rows {
+            if let Some(reached) = r.outcome_reached {
+                outcome_reached = Some(outcome_reached.unwrap_or(true) && reached);
+            }
             if r.status.is_judged() {
                 judged += 1;
                 passed += u32::from(r.status.is_pass());
@@ -217,6 +235,7 @@ impl<'a> SideFacts<'a> {
             mean_cost_usd: cost.map(|sum| sum / rows.len() as f64),
             mean_latency_ms: (latencies > 0).then(|| latency / f64::from(latencies)),
             tool_path: &first.tool_path,
+            outcome_reached,
         })
     }
 
@@ -229,6 +248,7 @@ impl<'a> SideFacts<'a> {
             mean_cost_usd: self.mean_cost_usd,
             mean_latency_ms: self.mean_latency_ms,
             tool_path: self.tool_path.to_vec(),
+            outcome_reached: self.outcome_reached,
         }
     }
 }
@@ -249,6 +269,7 @@ fn grew(base: Option<f64>, head: Option<f64>, ratio: f64, floor: f64) -> bool {
 struct Classified {
     change: CaseChange,
     path_changed: bool,
+    outcome_changed: bool,
     cost_regression: bool,
     latency_regression: bool,
 }
@@ -268,6 +289,13 @@ fn classify(base: Option<&SideFacts>, head: Option<&SideFacts>) -> Classified {
                 }
             }
         }
+    };
+    let outcome_changed = match (base, head) {
+        (Some(b), Some(h)) => matches!(
+            (b.outcome_reached, h.outcome_reached),
+            (Some(x), Some(y)) if x != y
+        ),
+        _ => false,
     };
     let (cost_regression, latency_regression, path_changed) = match (base, head) {
         (Some(b), Some(h)) => (
@@ -292,6 +320,7 @@ fn classify(base: Option<&SideFacts>, head: Option<&SideFacts>) -> Classified {
     Classified {
         change,
         path_changed,
+        outcome_changed,
         cost_regression,
         latency_regression,
     }
@@ -355,6 +384,7 @@ pub struct Comparer {
     cost_regressions: u64,
     latency_regressions: u64,
     path_changes: u64,
+    outcome_changes: u64,
     /// Per kind of change, the first cases the page wants (never more than the page holds).
     listed: BTreeMap<CaseChange, Vec<CaseComparison>>,
     wanted: u64,
@@ -368,6 +398,7 @@ impl Comparer {
             cost_regressions: 0,
             latency_regressions: 0,
             path_changes: 0,
+            outcome_changes: 0,
             listed: BTreeMap::new(),
             wanted: 0,
         }
@@ -382,6 +413,7 @@ impl Comparer {
         self.cost_regressions += u64::from(case.cost_regression);
         self.latency_regressions += u64::from(case.latency_regression);
         self.path_changes += u64::from(case.path_changed);
+        self.outcome_changes += u64::from(case.outcome_changed);
         if self.page.wants(case.change, key) {
             self.wanted += 1;
             let listed = self.listed.entry(case.change).or_default();
@@ -392,6 +424,7 @@ impl Comparer {
                     base: base.as_ref().map(SideFacts::side),
                     head: head.as_ref().map(SideFacts::side),
                     path_changed: case.path_changed,
+                    outcome_changed: case.outcome_changed,
                     cost_regression: case.cost_regression,
                     latency_regression: case.latency_regression,
                 });
@@ -431,6 +464,7 @@ impl Comparer {
             cost_regressions: self.cost_regressions,
             latency_regressions: self.latency_regressions,
             path_changes: self.path_changes,
+            outcome_changes: self.outcome_changes,
             cases,
             next_cursor,
             base,

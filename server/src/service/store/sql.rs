@@ -13,7 +13,10 @@ use super::{StoreError, StoreResult, DEFAULT_PAGE, MAX_PAGE};
 /// JSON array, so a comparison reads a whole chunk of a run as one string the database only
 /// concatenates (`[` facts `,` facts … `]`) and Rust parses in one pass — where having the
 /// database build JSON from columns (or decoding rows one by one) cost several times as much.
-type CaseFacts = (
+///
+/// Facts stored before the outcome was kept have seven elements; the eighth reads as `None`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CaseFacts(
     Uuid,
     String,
     u32,
@@ -21,10 +24,11 @@ type CaseFacts = (
     Option<f64>,
     Option<f64>,
     Vec<String>,
+    #[serde(default)] Option<bool>,
 );
 
 pub(super) fn case_facts(row: CaseRow) -> String {
-    let facts: CaseFacts = (
+    let facts = CaseFacts(
         row.id,
         row.scenario_key,
         row.attempt,
@@ -32,6 +36,7 @@ pub(super) fn case_facts(row: CaseRow) -> String {
         row.known_cost_usd,
         row.latency_ms,
         row.tool_path,
+        row.outcome_reached,
     );
     serde_json::to_string(&facts).expect("case facts serialize to JSON")
 }
@@ -46,7 +51,7 @@ pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
     let mut rows: Vec<CaseRow> = facts
         .into_iter()
         .map(
-            |(id, scenario_key, attempt, status, known_cost_usd, latency_ms, tool_path)| CaseRow {
+            |CaseFacts(
                 id,
                 scenario_key,
                 attempt,
@@ -54,6 +59,18 @@ pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
                 known_cost_usd,
                 latency_ms,
                 tool_path,
+                outcome_reached,
+            )| {
+                CaseRow {
+                    id,
+                    scenario_key,
+                    attempt,
+                    status,
+                    known_cost_usd,
+                    latency_ms,
+                    tool_path,
+                    outcome_reached,
+                }
             },
         )
         .collect();
@@ -124,4 +141,24 @@ pub(super) fn held(rows_affected: u64, run_id: uuid::Uuid, worker: &str) -> Stor
         return Err(StoreError::lost_lease(run_id, worker));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_stored_before_outcomes_were_kept_still_read() {
+        let id = Uuid::nil();
+        let old = format!(r#"[["{id}","refund",1,"passed",0.25,1200.0,["lookup","refund"]]]"#);
+        let rows = case_rows(Some(&old)).unwrap();
+        assert_eq!(rows[0].outcome_reached, None);
+        assert_eq!(rows[0].tool_path, ["lookup", "refund"]);
+        let row = CaseRow {
+            outcome_reached: Some(false),
+            ..rows[0].clone()
+        };
+        let rows = case_rows(Some(&format!("[{}]", case_facts(row.clone())))).unwrap();
+        assert_eq!(rows, [row]);
+    }
 }
