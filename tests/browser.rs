@@ -340,10 +340,19 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
             &format!("/api/v1/runs/{run}/results"),
             &json!({"results": [{
                 "scenario_key": "refund-one",
-                "user_message": "Refund ORD-1",
+                "user_message": "Where is ORD-1?",
                 "agent_response": "Done.",
-                "tool_calls": ["lookup_order", "refund"],
-                "trace": {"state": {"before": before, "after": after}},
+                "trace": {
+                    "state": {"before": before, "after": after},
+                    "turns": [
+                        {"user": "Where is ORD-1?", "agent": "It was delivered."},
+                        {"user": "Refund ORD-1", "agent": "Done."}
+                    ],
+                    "tool_calls": [
+                        {"name": "lookup_order", "order": 0, "turn": 1},
+                        {"name": "refund", "order": 1, "turn": 2}
+                    ]
+                },
                 "expectations": {
                     "expected_tools": [{"tool": "lookup_order"}, {"tool": "refund"}],
                     "expected_state": {"orders.ORD-1.status": {"equals": "refunded"}},
@@ -359,6 +368,17 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
         .goto(&p.url(&format!("/results/{id}")))
         .await
         .unwrap();
+    let turns = b.texts("ol.transcript li.turn", 2).await;
+    assert!(
+        turns[0].contains("Where is ORD-1?")
+            && turns[0].contains("called lookup_order")
+            && turns[0].contains("It was delivered."),
+        "{turns:?}"
+    );
+    assert!(
+        turns[1].contains("called refund") && turns[1].contains("Done."),
+        "{turns:?}"
+    );
     let parts = b.text(".verdict-parts").await;
     assert_eq!(parts, "Path: right · Outcome: wrong");
     let rows = b.texts("table.state-diff tbody tr", 3).await;

@@ -967,3 +967,158 @@ async fn final_state_checks_judge_the_outcome_in_both_run_modes() {
         }
     }
 }
+
+/// A support desk on the plain `openai` SDK that holds a conversation in both run modes: in
+/// `python` mode its function takes the history, in `command` mode it reads one JSON line per
+/// user turn.
+const CONVERSING_AGENT: &str = r#"
+import json, os, sys
+import openai
+
+TOOLS = [{"type": "function", "function": {"name": name, "description": text,
+          "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]}}}
+         for name, text in [("lookup_order", "Look up the status of an order"),
+                            ("issue_refund", "Refund a purchase to the card it was paid with")]]
+
+def reply(history):
+    client = openai.OpenAI()
+    messages = [{"role": "system", "content": "You are a support desk."}] + list(history)
+    for _ in range(6):
+        msg = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=TOOLS).choices[0].message
+        if not msg.tool_calls:
+            return msg.content or ""
+        messages.append(msg.model_dump(exclude_none=True))
+        for call in msg.tool_calls:
+            order_id = json.loads(call.function.arguments or "{}").get("order_id", "")
+            result = {"refunded": order_id} if call.function.name == "issue_refund" else {"order_id": order_id, "status": "delivered"}
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+    return "Sorry."
+
+def answer(message_or_history):
+    if isinstance(message_or_history, list):
+        return reply(message_or_history)
+    return reply([{"role": "user", "content": message_or_history}])
+
+if __name__ == "__main__":
+    if os.environ.get("PROCTOR_CONVERSATION") == "1":
+        history = []
+        for line in sys.stdin:
+            history.append(json.loads(line))
+            text = reply(history)
+            history.append({"role": "assistant", "content": text})
+            print(json.dumps({"content": text}), flush=True)
+    else:
+        print(answer(sys.stdin.read().strip()))
+"#;
+
+#[tokio::test]
+async fn scripted_conversations_are_traced_turn_by_turn_in_both_run_modes() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.py"), CONVERSING_AGENT).unwrap();
+    let pinned = json!({"expected_tools": [
+        {"tool": "lookup_order", "turn": 1}, {"tool": "issue_refund", "turn": 2}
+    ]});
+    let scenarios = json!({"scenarios": [
+        {"key": "status-then-refund", "user_message": "Where is my order ORD-1001?",
+         "user_turns": ["It arrived broken. Please refund order ORD-1001."], "expectations": pinned},
+        // The refund comes a turn early: the same tools, in the wrong turn.
+        {"key": "refund-too-soon", "user_message": "Please refund order ORD-1001.",
+         "user_turns": ["Where is my order ORD-1001?"], "expectations": pinned},
+    ]});
+    std::fs::write(dir.path().join("scenarios.yaml"), scenarios.to_string()).unwrap();
+    for (mode, run) in [
+        ("python", "python: agent:answer"),
+        ("command", "command: python3 agent.py"),
+    ] {
+        let name = format!("talker-{mode}");
+        std::fs::write(
+            dir.path().join("agent.yaml"),
+            format!("name: {name}\ntools: [{{name: lookup_order}}, {{name: issue_refund}}]\nrun:\n  {run}\nscenarios: scenarios.yaml\n"),
+        )
+        .unwrap();
+        let out = proctor(
+            &s.base,
+            &llm,
+            &["run", "agent.yaml", "--no-progress", "--concurrency", "2"],
+            dir.path(),
+        );
+        assert!(
+            text(&out).contains("1 passed, 1 failed"),
+            "{mode}: {}",
+            text(&out)
+        );
+        let (_, runs) = s.get(&format!("/api/v1/runs?agent={name}")).await;
+        let run_id = runs["items"][0]["run"]["id"].as_str().unwrap().to_string();
+        let (_, page) = s.get(&format!("/api/v1/runs/{run_id}/results")).await;
+        for row in page["items"].as_array().unwrap() {
+            let key = row["scenario_key"].as_str().unwrap();
+            let (_, result) = s
+                .get(&format!("/api/v1/results/{}", row["id"].as_str().unwrap()))
+                .await;
+            let trace = &result["trace"];
+            let turns = trace["turns"].as_array().unwrap();
+            assert_eq!(turns.len(), 2, "{mode} {key}: {trace}");
+            assert_eq!(turns[0]["user"], result["user_message"], "{mode} {key}");
+            assert!(
+                turns[1]["agent"].as_str().unwrap().starts_with("Done."),
+                "{mode} {key}: {trace}"
+            );
+            assert_eq!(result["agent_response"], turns[1]["agent"], "{mode} {key}");
+            let called: Vec<(String, u64)> = trace["tool_calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        c["name"].as_str().unwrap().to_string(),
+                        c["turn"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            let calls_in = |turn: u64| -> Vec<&str> {
+                called
+                    .iter()
+                    .filter(|(_, t)| *t == turn)
+                    .map(|(n, _)| n.as_str())
+                    .collect()
+            };
+            // The LLM calls are attributed too: each turn made at least one.
+            let llm_turns: Vec<u64> = trace["llm_calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["turn"].as_u64().unwrap())
+                .collect();
+            assert!(
+                llm_turns.contains(&1) && llm_turns.contains(&2),
+                "{mode} {key}: {llm_turns:?}"
+            );
+            match key {
+                "status-then-refund" => {
+                    assert_eq!(row["status"], "passed", "{mode}: {}", result["evaluation"]);
+                    // Turn 2's history holds only the words of turn 1, so the model looks
+                    // the order up again before refunding it.
+                    assert_eq!(calls_in(1), ["lookup_order"], "{mode}");
+                    assert_eq!(
+                        calls_in(2).last(),
+                        Some(&"issue_refund"),
+                        "{mode}: {called:?}"
+                    );
+                }
+                "refund-too-soon" => {
+                    assert_eq!(row["status"], "failed", "{mode}");
+                    assert!(calls_in(1).contains(&"issue_refund"), "{mode}: {called:?}");
+                    let failures = result["evaluation"]["failures"].to_string();
+                    assert!(
+                        failures
+                            .contains("`issue_refund` was expected in turn 2 but called in turn 1"),
+                        "{mode}: {failures}"
+                    );
+                }
+                other => panic!("unexpected case {other}"),
+            }
+        }
+    }
+}

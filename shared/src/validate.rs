@@ -154,6 +154,7 @@ fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), 
         )));
     }
     state_paths(&s.expectations)?;
+    conversation(s)?;
     let arg_patterns = s
         .expectations
         .expected_tools
@@ -167,6 +168,33 @@ fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), 
     for pattern in s.expectations.response_format.iter().chain(arg_patterns) {
         validate_regex(pattern)
             .map_err(|e| ProctorError::invalid(format!("invalid regex /{pattern}/: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A scripted conversation: no empty user turn, and every step pinned to a turn that exists.
+fn conversation(s: &ScenarioSpec) -> Result<(), ProctorError> {
+    few("user_turns", s.user_turns.len())?;
+    for (i, turn) in s.user_turns.iter().enumerate() {
+        if turn.trim().is_empty() {
+            return Err(ProctorError::invalid(format!(
+                "user_turns[{i}] is empty; every scripted user turn needs a message"
+            )));
+        }
+        bounded("user_turns[]", turn, MAX_TEXT)?;
+    }
+    let turns = 1 + s.user_turns.len() as u32;
+    for step in &s.expectations.expected_tools {
+        match step.turn {
+            Some(t) if t == 0 || t > turns => {
+                return Err(ProctorError::invalid(format!(
+                    "expected_tools: `{}` is pinned to turn {t}, but the conversation has turns 1 \
+                     to {turns}",
+                    step.tool
+                )))
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

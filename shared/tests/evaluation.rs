@@ -153,8 +153,8 @@ fn argument_matchers_check_values_paths_and_types() {
     args.insert("reason".into(), ArgMatcher::Present);
     let exp = Expectations {
         expected_tools: vec![ExpectedStep {
-            tool: "refund".into(),
             args,
+            ..ExpectedStep::tool("refund")
         }],
         ..Default::default()
     };
@@ -323,6 +323,7 @@ fn budgets_become_operational_checks() {
             max_llm_calls: Some(0),
             max_tool_calls: Some(5),
             max_cost_usd: Some(1.0),
+            max_turns: None,
         },
         ..Default::default()
     };

@@ -10,6 +10,9 @@ case runs inside `proctor_trace.case(...)`, so concurrent cases never mix. Whate
 prints goes to stderr; stdout carries only the protocol. A failed import is reported as
 `{"fatal": "..."}` and the worker exits.
 
+In a scripted conversation the function is called once per user turn with the history so far
+instead of the message (`{"id": 9, "case_id": "...", "input": "...", "history": [...]}`).
+
 The agent file's environment hooks (`--reset module:function`, `--state module:function`) are
 called outside any case, with no arguments; `state` returns the world as JSON-able data:
 
@@ -66,6 +69,13 @@ def _arguments(argv):
     return target, hooks
 
 
+def _argument(request):
+    """What the agent's function is called with: the message, or in a conversation the
+    history so far (`[{"role": "user" | "assistant", "content": ...}, ...]`, the user's new
+    message last)."""
+    return request["history"] if "history" in request else request.get("input")
+
+
 async def _awaited(awaitable):
     return await awaitable
 
@@ -103,7 +113,7 @@ def main(argv):
     def run_sync(request):
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
-                output, error = _as_text(fn(request.get("input"))), None
+                output, error = _as_text(fn(_argument(request))), None
             except BaseException as exc:
                 output, error = "", crash(exc)
         finish(request, case, output, error)
@@ -111,7 +121,7 @@ def main(argv):
     async def run_async(request):
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
-                output, error = _as_text(await fn(request.get("input"))), None
+                output, error = _as_text(await fn(_argument(request))), None
             except BaseException as exc:
                 output, error = "", crash(exc)
         finish(request, case, output, error)

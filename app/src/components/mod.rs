@@ -18,4 +18,5 @@ pub mod sign_in;
 pub mod state_diff;
 pub mod summary_cards;
 pub mod token_unlock;
+pub mod transcript;
 pub mod url_filter;

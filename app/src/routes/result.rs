@@ -11,6 +11,7 @@ use crate::components::format::{ms, usd, StatusBadge};
 use crate::components::load_error::LoadError;
 use crate::components::sequence_diff::SequenceDiffView;
 use crate::components::state_diff::StateDiffView;
+use crate::components::transcript::Transcript;
 
 fn json(v: &Option<serde_json::Value>) -> String {
     match v {
@@ -84,6 +85,10 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                             <div class="card"><div class="label">"User message"</div><pre>{r.user_message.clone()}</pre></div>
                             <div class="card"><div class="label">"Agent response"</div><pre>{r.agent_response.clone()}</pre></div>
                         </div>
+                        {(!r.trace.turns.is_empty()).then(|| view! {
+                            <h2>{format!("Conversation ({} turns)", r.trace.turns.len())}</h2>
+                            <Transcript trace=r.trace.clone()/>
+                        })}
                         {r.error.clone().map(|e| view! { <div class="error-box"><strong>{format!("{:?}: ", e.kind)}</strong><pre>{e.message}</pre></div> })}
                         {verdict_parts(&r.evaluation)}
                         <h2>"Checks"</h2>

@@ -16,12 +16,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use shared::{AgentFailure, AgentFailureKind, Trace, WorldState};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{oneshot, Mutex};
 
 use super::agent_file::{AgentFile, Launch};
+use super::conversation::{self, History};
 use super::tracer::TracerPaths;
 
 /// What one case produced.
@@ -34,6 +36,16 @@ pub struct CaseRun {
 }
 
 impl CaseRun {
+    /// A case before anything happened, to be filled turn by turn.
+    fn empty() -> CaseRun {
+        CaseRun {
+            output: String::new(),
+            trace: Trace::default(),
+            error: None,
+            duration_ms: 0.0,
+        }
+    }
+
     /// A case that produced nothing but the reason it failed.
     fn failed(kind: AgentFailureKind, message: impl Into<String>) -> CaseRun {
         CaseRun {
@@ -54,6 +66,14 @@ fn read_all(
         let _ = pipe.read_to_string(&mut s).await;
         s
     })
+}
+
+/// A failure of one turn of a conversation, saying which.
+fn in_turn(error: AgentFailure, turn: u32) -> AgentFailure {
+    AgentFailure {
+        kind: error.kind,
+        message: format!("in turn {turn}: {}", error.message),
+    }
 }
 
 fn failure(kind: AgentFailureKind, message: impl Into<String>) -> Option<AgentFailure> {
@@ -110,7 +130,9 @@ impl Executor {
         })
     }
 
-    pub async fn run(&self, case_id: &str, input: &str) -> CaseRun {
+    /// Runs one case: a single message, or a scripted conversation of several user messages
+    /// (the agent's answers in between), with the hooks around it.
+    pub async fn run(&self, case_id: &str, messages: &[String]) -> CaseRun {
         // Cases share the world the hooks set up and read: one at a time, or one case's
         // reset would wipe what another is doing.
         let _world = match self.agent.run.has_hooks() {
@@ -122,13 +144,19 @@ impl Executor {
             Err(why) => return CaseRun::failed(AgentFailureKind::Crash, why),
         };
         let started = Instant::now();
-        let mut run = match self
+        let launch = self
             .agent
             .launch()
-            .expect("validated when the agent file was loaded")
-        {
-            Launch::Command(command) => self.run_command(&command, case_id, input).await,
-            Launch::Python(target) => self.run_python(&target, case_id, input).await,
+            .expect("validated when the agent file was loaded");
+        let mut run = match (launch, messages) {
+            (Launch::Command(command), [input]) => self.run_command(&command, case_id, input).await,
+            (Launch::Python(target), [input]) => {
+                self.run_python(&target, case_id, input, None).await
+            }
+            (Launch::Command(command), _) => {
+                self.converse_command(&command, case_id, messages).await
+            }
+            (Launch::Python(target), _) => self.converse_python(&target, case_id, messages).await,
         };
         run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         if run.error.is_none() && run.output.trim().is_empty() {
@@ -369,12 +397,154 @@ impl Executor {
         }
     }
 
-    async fn run_python(&self, target: &str, case_id: &str, input: &str) -> CaseRun {
+    /// A conversation with a `python` agent: its function is called once per user turn with the
+    /// history so far, each turn traced on its own. The first turn that fails ends it.
+    async fn converse_python(&self, target: &str, case_id: &str, messages: &[String]) -> CaseRun {
+        let mut whole = CaseRun::empty();
+        let mut history = History::default();
+        for (i, message) in messages.iter().enumerate() {
+            let turn = i as u32 + 1;
+            history.user(message);
+            let started_at = Utc::now();
+            let turn_id = format!("{case_id}/turn-{turn}");
+            let mut reply = self
+                .run_python(target, &turn_id, message, Some(history.messages()))
+                .await;
+            conversation::tag_turn(&mut reply.trace, turn);
+            merge_trace(&mut whole.trace, reply.trace);
+            whole
+                .trace
+                .turns
+                .push(conversation::turn(message, &reply.output, started_at));
+            history.agent(&reply.output);
+            whole.output = reply.output;
+            if let Some(error) = reply.error {
+                whole.error = Some(in_turn(error, turn));
+                break;
+            }
+            if whole.output.trim().is_empty() {
+                break;
+            }
+        }
+        whole
+    }
+
+    /// A conversation with a `command` agent: one process, one JSON line per user turn on its
+    /// stdin, one answer line per turn on its stdout (see [`conversation`]); each turn bounded
+    /// by the timeout.
+    async fn converse_command(&self, shell: &str, case_id: &str, messages: &[String]) -> CaseRun {
+        let trace_file = self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()));
+        let mut child = match self.spawn_conversation(shell, case_id, &messages[0], &trace_file) {
+            Ok(child) => child,
+            Err(e) => {
+                return CaseRun::failed(
+                    AgentFailureKind::Crash,
+                    format!("cannot start `{shell}`: {e}"),
+                )
+            }
+        };
+        let mut stdin = child.stdin.take().expect("piped");
+        let mut answers = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let read_err = read_all(child.stderr.take().expect("piped"));
+        let mut whole = CaseRun::empty();
+        for (i, message) in messages.iter().enumerate() {
+            let turn = i as u32 + 1;
+            let started_at = Utc::now();
+            let sent = stdin
+                .write_all(conversation::user_line(message).as_bytes())
+                .await;
+            let line = match sent {
+                Ok(()) => tokio::time::timeout(self.timeout, answers.next_line()).await,
+                Err(_) => Ok(Ok(None)),
+            };
+            match line {
+                Ok(Ok(Some(line))) => {
+                    let answer = conversation::answer_of(&line);
+                    whole
+                        .trace
+                        .turns
+                        .push(conversation::turn(message, &answer, started_at));
+                    whole.output = answer;
+                }
+                Ok(_) => {
+                    kill_group(&child);
+                    let _ = child.wait().await;
+                    let err = read_err.await.unwrap_or_default();
+                    whole.error = failure(
+                        AgentFailureKind::Crash,
+                        format!(
+                            "the agent stopped before answering turn {turn}\n{}",
+                            tail(&err)
+                        ),
+                    );
+                    break;
+                }
+                Err(_) => {
+                    kill_group(&child);
+                    let _ = child.wait().await;
+                    whole.error = failure(
+                        AgentFailureKind::Timeout,
+                        format!(
+                            "no answer to turn {turn} within {:.0} s; the agent was stopped",
+                            self.timeout.as_secs_f64()
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+        drop(stdin);
+        if whole.error.is_none() {
+            if let Err(_) | Ok(Err(_)) = tokio::time::timeout(self.timeout, child.wait()).await {
+                kill_group(&child);
+                let _ = child.wait().await;
+            }
+        }
+        let turns = std::mem::take(&mut whole.trace.turns);
+        whole.trace = read_traces(&trace_file);
+        whole.trace.turns = turns;
+        conversation::attribute_turns(&mut whole.trace);
+        let _ = std::fs::remove_file(&trace_file);
+        whole
+    }
+
+    fn spawn_conversation(
+        &self,
+        shell: &str,
+        case_id: &str,
+        first: &str,
+        trace_file: &std::path::Path,
+    ) -> std::io::Result<Child> {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(shell);
+        self.env(&mut command, true);
+        command
+            .env("PROCTOR_TRACE_FILE", trace_file)
+            .env("PROCTOR_CASE_ID", case_id)
+            .env("PROCTOR_INPUT", first)
+            .env("PROCTOR_CONVERSATION", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        command.spawn()
+    }
+
+    /// One call of the agent's function in the worker: with the message, or (in a
+    /// conversation) with the history so far.
+    async fn run_python(
+        &self,
+        target: &str,
+        case_id: &str,
+        input: &str,
+        history: Option<&[serde_json::Value]>,
+    ) -> CaseRun {
         let worker = match self.worker(target).await {
             Ok(w) => w,
             Err(message) => return CaseRun::failed(AgentFailureKind::Crash, message),
         };
-        match tokio::time::timeout(self.timeout, worker.call(case_id, input)).await {
+        match tokio::time::timeout(self.timeout, worker.call(case_id, input, history)).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(message)) => {
                 // The worker died; the next case starts a fresh one.
@@ -601,11 +771,18 @@ impl Worker {
         }))
     }
 
-    /// Runs one case in the worker.
-    async fn call(&self, case_id: &str, input: &str) -> Result<CaseRun, String> {
-        let reply = self
-            .request(serde_json::json!({"case_id": case_id, "input": input}))
-            .await?;
+    /// Runs one case (or one turn of a conversation, given its history) in the worker.
+    async fn call(
+        &self,
+        case_id: &str,
+        input: &str,
+        history: Option<&[serde_json::Value]>,
+    ) -> Result<CaseRun, String> {
+        let mut request = serde_json::json!({"case_id": case_id, "input": input});
+        if let Some(history) = history {
+            request["history"] = history.into();
+        }
+        let reply = self.request(request).await?;
         Ok(CaseRun {
             output: reply.output.unwrap_or_default(),
             trace: reply.trace.unwrap_or_default(),

@@ -476,6 +476,7 @@ pub fn generate(agent: &AgentFile, opts: &GenerateOptions) -> Vec<ScenarioSpec> 
                 key,
                 title: d.title,
                 user_message: voice(persona, &d.message, &mut rng),
+                user_turns: Vec::new(),
                 tags: d.tags,
                 category: Some(d.category.to_string()),
                 source: ScenarioSource::Generated,

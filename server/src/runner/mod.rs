@@ -5,6 +5,7 @@
 //! say so — `proctor sync` later hands the results to the server for the real verdict.
 
 pub mod agent_file;
+mod conversation;
 pub mod executor;
 pub mod generate;
 pub mod report;
@@ -269,7 +270,11 @@ pub async fn execute(
             let executor = executor.clone();
             async move {
                 let case_id = format!("{}#{attempt}", scenario.spec.key);
-                let case = executor.run(&case_id, &scenario.spec.user_message).await;
+                let messages: Vec<String> = std::iter::once(&scenario.spec.user_message)
+                    .chain(&scenario.spec.user_turns)
+                    .cloned()
+                    .collect();
+                let case = executor.run(&case_id, &messages).await;
                 (scenario, attempt, case)
             }
         })

@@ -37,6 +37,8 @@ pub enum CheckKind {
     ClientVerdict,
     ExpectedState,
     UnchangedState,
+    TurnSteps,
+    TurnBudget,
 }
 
 snake_case_names!(CheckKind {
@@ -49,7 +51,7 @@ snake_case_names!(CheckKind {
     LlmCallBudget => "llm_call_budget", ToolCallBudget => "tool_call_budget",
     CostBudget => "cost_budget", AgentCrash => "agent_crash", AgentTimeout => "agent_timeout",
     ClientVerdict => "client_verdict", ExpectedState => "expected_state",
-    UnchangedState => "unchanged_state",
+    UnchangedState => "unchanged_state", TurnSteps => "turn_steps", TurnBudget => "turn_budget",
 });
 
 impl CheckKind {
@@ -66,6 +68,7 @@ impl CheckKind {
             MissingSteps
                 | ExtraSteps
                 | StepOrder
+                | TurnSteps
                 | ToolArguments
                 | HallucinatedTools
                 | ToolErrors
@@ -153,6 +156,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
     let mut checks = Vec::new();
     sequence_checks(exp, &diff, &mut checks);
     argument_check(exp, &diff, &calls, &mut checks);
+    turn_check(exp, &calls, &mut checks);
     tool_hygiene_checks(exp, &diff, &calls, &offered, &mut checks);
     response_checks(exp, outcome.response, &mut checks);
     budget_checks(exp, outcome, &mut checks);
@@ -531,8 +535,80 @@ fn response_checks(exp: &Expectations, response: &str, checks: &mut Vec<Check>) 
     });
 }
 
+/// Steps pinned to a turn of the conversation (`turn: 2`) must be called in that turn, with
+/// their arguments; a single message is turn 1.
+fn turn_check(exp: &Expectations, calls: &[&ToolCall], checks: &mut Vec<Check>) {
+    let pinned = exp
+        .expected_tools
+        .iter()
+        .filter_map(|s| s.turn.map(|turn| (s, turn)));
+    let mut any = false;
+    let mut problems = Vec::new();
+    for (step, turn) in pinned {
+        any = true;
+        let named: Vec<&&ToolCall> = calls.iter().filter(|c| c.name == step.tool).collect();
+        let in_turn: Vec<&&ToolCall> = named
+            .iter()
+            .copied()
+            .filter(|c| c.turn.unwrap_or(1) == turn)
+            .collect();
+        if in_turn.is_empty() {
+            let mut elsewhere: Vec<String> = named
+                .iter()
+                .map(|c| c.turn.unwrap_or(1).to_string())
+                .collect();
+            elsewhere.dedup();
+            problems.push(if elsewhere.is_empty() {
+                format!(
+                    "`{}` was expected in turn {turn} but never called",
+                    step.tool
+                )
+            } else {
+                format!(
+                    "`{}` was expected in turn {turn} but called in turn {}",
+                    step.tool,
+                    elsewhere.join(", ")
+                )
+            });
+            continue;
+        }
+        let matched = in_turn.iter().any(|c| {
+            let args = c.arguments_value();
+            step.args
+                .iter()
+                .all(|(path, m)| match_arg(&args, path, m).is_ok())
+        });
+        if !matched {
+            problems.push(format!(
+                "`{}` in turn {turn} was not called with the expected arguments",
+                step.tool
+            ));
+        }
+    }
+    if !any {
+        return;
+    }
+    checks.push(if problems.is_empty() {
+        Check::new(
+            CheckKind::TurnSteps,
+            true,
+            "every step pinned to a turn was called in it",
+        )
+    } else {
+        Check::new(CheckKind::TurnSteps, false, problems.join("; "))
+    });
+}
+
 fn budget_checks(exp: &Expectations, outcome: &CaseOutcome, checks: &mut Vec<Check>) {
     let b = &exp.budgets;
+    if let Some(max) = b.max_turns {
+        let n = outcome.trace.turns.len().max(1);
+        checks.push(Check::new(
+            CheckKind::TurnBudget,
+            n <= max as usize,
+            format!("{n} turns, budget {max}"),
+        ));
+    }
     if let Some(max) = b.max_latency_ms {
         checks.push(match outcome.latency_ms {
             Some(ms) if ms <= max => Check::new(

@@ -16,4 +16,4 @@ pub use scenario::{
     ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario, ScenarioSource,
     ScenarioSpec, SequenceMatch,
 };
-pub use trace::{DurationSource, LlmCall, ToolCall, Trace, WorldState};
+pub use trace::{DurationSource, LlmCall, ToolCall, Trace, Turn, WorldState};

@@ -33,6 +33,10 @@ pub struct ScenarioSpec {
     #[serde(default)]
     pub title: String,
     pub user_message: String,
+    /// A scripted conversation: the user's next messages, each sent once the agent has
+    /// answered the one before (`user_message` is the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_turns: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
     /// Broad grouping used by filters, e.g. `tool`, `workflow`, `out_of_scope`, `safety`.
@@ -126,6 +130,9 @@ pub struct ExpectedStep {
     pub tool: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub args: BTreeMap<String, ArgMatcher>,
+    /// In a conversation, the turn (1-based) the call must be made in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
 }
 
 impl ExpectedStep {
@@ -133,6 +140,7 @@ impl ExpectedStep {
         Self {
             tool: name.into(),
             args: BTreeMap::new(),
+            turn: None,
         }
     }
 }
@@ -196,6 +204,8 @@ pub struct Budgets {
     pub max_llm_calls: Option<u32>,
     pub max_tool_calls: Option<u32>,
     pub max_cost_usd: Option<f64>,
+    /// The agent's answers a conversation may take.
+    pub max_turns: Option<u32>,
 }
 
 snake_case_names!(ScenarioSource { Generated => "generated", Written => "written" });

@@ -31,6 +31,20 @@ pub struct Trace {
     /// The world the agent acted on, as the agent file's `state` hook reported it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<WorldState>,
+    /// A conversation's exchanges in order; empty for a single message. Each LLM and tool call
+    /// names the turn it belongs to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<Turn>,
+}
+
+/// One exchange of a conversation: the user's message and the agent's answer to it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Turn {
+    pub user: String,
+    pub agent: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// The world an agent acts on (a database, a JSON store) as JSON, before and after one case,
@@ -48,6 +62,9 @@ pub struct WorldState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LlmCall {
+    /// The conversation turn (1-based) it was made in; `None` outside a conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
     /// `openai`, `anthropic`, `gemini`, `langchain`, or a custom client's name.
     pub provider: String,
     pub model: String,
@@ -70,6 +87,9 @@ pub struct LlmCall {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ToolCall {
+    /// The conversation turn (1-based) it was made in; `None` outside a conversation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
     /// The provider's call id, which ties a model's tool call to its result message.
     pub call_id: Option<String>,
     pub name: String,

@@ -97,6 +97,7 @@ fn scenario_from_row(row: &PgRow) -> StoreResult<Scenario> {
             key: row.try_get("key")?,
             title: row.try_get("title")?,
             user_message: row.try_get("user_message")?,
+            user_turns: from_jsonb(row, "user_turns")?,
             tags: from_jsonb(row, "tags")?,
             category: row.try_get("category")?,
             source: name("scenario source", row.try_get("source")?)?,
@@ -199,10 +200,12 @@ impl Store for PgStore {
         for s in &inputs {
             let row = sqlx::query(
                 "INSERT INTO scenarios (id, agent_id, key, title, user_message, tags, category,
-                     source, complexity, persona, expectations, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11::jsonb, $12, $12)
+                     source, complexity, persona, expectations, created_at, updated_at, user_turns)
+                 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11::jsonb, $12, $12,
+                     $13::jsonb)
                  ON CONFLICT (agent_id, key) DO UPDATE SET title = excluded.title,
-                     user_message = excluded.user_message, tags = excluded.tags,
+                     user_message = excluded.user_message, user_turns = excluded.user_turns,
+                     tags = excluded.tags,
                      category = excluded.category, source = excluded.source,
                      complexity = excluded.complexity, persona = excluded.persona,
                      expectations = excluded.expectations, updated_at = excluded.updated_at
@@ -220,6 +223,7 @@ impl Store for PgStore {
             .bind(s.persona.map(|p| p.as_str()))
             .bind(json(&s.expectations))
             .bind(now)
+            .bind(json(&s.user_turns))
             .fetch_one(&mut *tx)
             .await?;
             stored.push(scenario_from_row(&row)?);

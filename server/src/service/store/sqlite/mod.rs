@@ -191,6 +191,7 @@ fn scenario_from_row(row: &SqliteRow) -> StoreResult<Scenario> {
             key: row.try_get("key")?,
             title: row.try_get("title")?,
             user_message: row.try_get("user_message")?,
+            user_turns: from_json("user turns", row.try_get("user_turns")?)?,
             tags: from_json("scenario tags", row.try_get("tags")?)?,
             category: row.try_get("category")?,
             source: name("scenario source", row.try_get("source")?)?,
@@ -312,10 +313,11 @@ impl Store for SqliteStore {
         for s in &inputs {
             sqlx::query(
                 "INSERT INTO scenarios (id, agent_id, key, title, user_message, tags, category, source,
-                     complexity, persona, expectations, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     complexity, persona, expectations, created_at, updated_at, user_turns)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (agent_id, key) DO UPDATE SET title = excluded.title,
-                     user_message = excluded.user_message, tags = excluded.tags,
+                     user_message = excluded.user_message, user_turns = excluded.user_turns,
+                     tags = excluded.tags,
                      category = excluded.category, source = excluded.source,
                      complexity = excluded.complexity, persona = excluded.persona,
                      expectations = excluded.expectations, updated_at = excluded.updated_at",
@@ -333,6 +335,7 @@ impl Store for SqliteStore {
             .bind(json(&s.expectations))
             .bind(&now)
             .bind(&now)
+            .bind(json(&s.user_turns))
             .execute(&mut *tx)
             .await?;
             keys.push(s.key.clone());
