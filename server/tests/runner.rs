@@ -781,6 +781,36 @@ async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server(
     );
 }
 
+/// Writes `agent.yaml` for agent `name` (tools lookup_order and issue_refund, the given `run:`
+/// lines, `scenarios.yaml`), runs it, and returns the output with the id of its run.
+async fn run_desk(
+    s: &Server,
+    llm: &FakeLlm,
+    dir: &Path,
+    name: &str,
+    run: &str,
+) -> (Output, String) {
+    std::fs::write(
+        dir.join("agent.yaml"),
+        format!(
+            "name: {name}\ntools: [{{name: lookup_order}}, {{name: issue_refund}}]\nrun:\n  {run}\nscenarios: scenarios.yaml\n"
+        ),
+    )
+    .unwrap();
+    let out = proctor(
+        &s.base,
+        llm,
+        &["run", "agent.yaml", "--no-progress", "--concurrency", "3"],
+        dir,
+    );
+    let (_, runs) = s.get(&format!("/api/v1/runs?agent={name}")).await;
+    let run_id = runs["items"][0]["run"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no run of {name}: {}", text(&out)))
+        .to_string();
+    (out, run_id)
+}
+
 /// A support desk whose orders live in `orders.json`, on the plain `openai` SDK. Its bugs are
 /// keyed on the request: "quietly" refunds without writing, "generously" also refunds ORD-1002.
 const STATEFUL_AGENT: &str = r#"
@@ -866,27 +896,12 @@ async fn final_state_checks_judge_the_outcome_in_both_run_modes() {
         ),
     ];
     for (mode, run) in modes {
-        let name = format!("desk-{mode}");
-        std::fs::write(
-            dir.path().join("agent.yaml"),
-            format!(
-                "name: {name}\ntools: [{{name: lookup_order}}, {{name: issue_refund}}]\nrun:\n  {run}\nscenarios: scenarios.yaml\n"
-            ),
-        )
-        .unwrap();
-        let out = proctor(
-            &s.base,
-            &llm,
-            &["run", "agent.yaml", "--no-progress", "--concurrency", "3"],
-            dir.path(),
-        );
+        let (out, run_id) = run_desk(&s, &llm, dir.path(), &format!("desk-{mode}"), run).await;
         assert!(
             text(&out).contains("1 passed, 2 failed"),
             "{mode}: {}",
             text(&out)
         );
-        let (_, runs) = s.get(&format!("/api/v1/runs?agent={name}")).await;
-        let run_id = runs["items"][0]["run"]["id"].as_str().unwrap().to_string();
         // The world is scrubbed before it leaves the agent's processes, as traces are.
         let local =
             std::fs::read_to_string(dir.path().join(format!(".proctor/results/{run_id}.jsonl")))
@@ -1032,25 +1047,12 @@ async fn scripted_conversations_are_traced_turn_by_turn_in_both_run_modes() {
         ("python", "python: agent:answer"),
         ("command", "command: python3 agent.py"),
     ] {
-        let name = format!("talker-{mode}");
-        std::fs::write(
-            dir.path().join("agent.yaml"),
-            format!("name: {name}\ntools: [{{name: lookup_order}}, {{name: issue_refund}}]\nrun:\n  {run}\nscenarios: scenarios.yaml\n"),
-        )
-        .unwrap();
-        let out = proctor(
-            &s.base,
-            &llm,
-            &["run", "agent.yaml", "--no-progress", "--concurrency", "2"],
-            dir.path(),
-        );
+        let (out, run_id) = run_desk(&s, &llm, dir.path(), &format!("talker-{mode}"), run).await;
         assert!(
             text(&out).contains("1 passed, 1 failed"),
             "{mode}: {}",
             text(&out)
         );
-        let (_, runs) = s.get(&format!("/api/v1/runs?agent={name}")).await;
-        let run_id = runs["items"][0]["run"]["id"].as_str().unwrap().to_string();
         let (_, page) = s.get(&format!("/api/v1/runs/{run_id}/results")).await;
         for row in page["items"].as_array().unwrap() {
             let key = row["scenario_key"].as_str().unwrap();

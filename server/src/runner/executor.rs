@@ -49,10 +49,8 @@ impl CaseRun {
     /// A case that produced nothing but the reason it failed.
     fn failed(kind: AgentFailureKind, message: impl Into<String>) -> CaseRun {
         CaseRun {
-            output: String::new(),
-            trace: Trace::default(),
             error: failure(kind, message),
-            duration_ms: 0.0,
+            ..CaseRun::empty()
         }
     }
 }
@@ -313,7 +311,7 @@ impl Executor {
     /// the trace in a file the tracer writes.
     async fn run_command(&self, shell: &str, case_id: &str, input: &str) -> CaseRun {
         let trace_file = self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()));
-        let child = match self.spawn_command(shell, case_id, input, &trace_file) {
+        let child = match self.spawn_command(shell, case_id, input, &trace_file, false) {
             Ok(child) => child,
             Err(e) => {
                 return CaseRun::failed(
@@ -333,16 +331,22 @@ impl Executor {
         }
     }
 
+    /// The agent's process for one case; `conversation` tells it (`PROCTOR_CONVERSATION=1`) to
+    /// read one JSON line per user turn instead of one message.
     fn spawn_command(
         &self,
         shell: &str,
         case_id: &str,
         input: &str,
         trace_file: &std::path::Path,
+        conversation: bool,
     ) -> std::io::Result<Child> {
         let mut command = Command::new("sh");
         command.arg("-c").arg(shell);
         self.env(&mut command, true);
+        if conversation {
+            command.env("PROCTOR_CONVERSATION", "1");
+        }
         command
             .env("PROCTOR_TRACE_FILE", trace_file)
             .env("PROCTOR_CASE_ID", case_id)
@@ -434,7 +438,7 @@ impl Executor {
     /// by the timeout.
     async fn converse_command(&self, shell: &str, case_id: &str, messages: &[String]) -> CaseRun {
         let trace_file = self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()));
-        let mut child = match self.spawn_conversation(shell, case_id, &messages[0], &trace_file) {
+        let mut child = match self.spawn_command(shell, case_id, &messages[0], &trace_file, true) {
             Ok(child) => child,
             Err(e) => {
                 return CaseRun::failed(
@@ -506,29 +510,6 @@ impl Executor {
         conversation::attribute_turns(&mut whole.trace);
         let _ = std::fs::remove_file(&trace_file);
         whole
-    }
-
-    fn spawn_conversation(
-        &self,
-        shell: &str,
-        case_id: &str,
-        first: &str,
-        trace_file: &std::path::Path,
-    ) -> std::io::Result<Child> {
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(shell);
-        self.env(&mut command, true);
-        command
-            .env("PROCTOR_TRACE_FILE", trace_file)
-            .env("PROCTOR_CASE_ID", case_id)
-            .env("PROCTOR_INPUT", first)
-            .env("PROCTOR_CONVERSATION", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        command.spawn()
     }
 
     /// One call of the agent's function in the worker: with the message, or (in a
