@@ -70,10 +70,12 @@ def run_tool(name, args):
     return {"error": "unknown tool " + name}
 
 
-def answer(message: str) -> str:
+def answer(message):
+    """One message, or in a conversation the history so far (`[{"role", "content"}, ...]`)."""
     client = openai.OpenAI()
     model = os.environ.get("OPENAI_MODEL", "gpt-4o-mini")
-    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": message}]
+    history = message if isinstance(message, list) else [{"role": "user", "content": message}]
+    messages = [{"role": "system", "content": SYSTEM}, *history]
     for _ in range(8):
         msg = client.chat.completions.create(model=model, messages=messages, tools=TOOLS).choices[0].message
         if not msg.tool_calls:

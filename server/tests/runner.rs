@@ -419,6 +419,40 @@ async fn generated_scenarios_cover_every_tool_and_repeat_for_a_seed() {
             .as_array()
             .unwrap()
             .contains(&json!("issue_refund"))));
+    assert!(
+        scenarios.iter().all(|s| s["user_turns"].is_null()),
+        "conversations only when asked for"
+    );
+    let conversations = common::proctor()
+        .args([
+            "generate",
+            agent.to_str().unwrap(),
+            "--no-store",
+            "--category",
+            "conversation",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(conversations.status.success(), "{}", text(&conversations));
+    let doc: Value = serde_yaml::from_slice(&conversations.stdout).unwrap();
+    let scenarios = doc["scenarios"].as_array().unwrap();
+    // A user who gives the order only when asked: the call is expected in the second turn.
+    let asked = scenarios
+        .iter()
+        .find(|s| s["key"] == "conversation-issue_refund-detail-when-asked")
+        .expect("a conversation per tool with arguments");
+    assert_eq!(asked["user_turns"].as_array().unwrap().len(), 1, "{asked}");
+    let steps = asked["expectations"]["expected_tools"].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["tool"], "issue_refund", "{asked}");
+    assert_eq!(steps.last().unwrap()["turn"], 2, "{asked}");
+    assert!(
+        scenarios
+            .iter()
+            .any(|s| s["key"].as_str().unwrap().ends_with("-pressure")
+                && s["user_turns"].as_array().unwrap().len() == 2),
+        "a policy pushed over three turns"
+    );
 }
 
 #[tokio::test]

@@ -30,7 +30,8 @@ pub struct GenerateArgs {
     /// Only these personas (repeatable): novice, expert, frustrated, confused, adversarial.
     #[arg(long)]
     pub persona: Vec<Persona>,
-    /// Only these categories (repeatable): tool, workflow, out_of_scope, safety, edge_case.
+    /// Only these categories (repeatable): tool, workflow, conversation, out_of_scope, safety,
+    /// edge_case.
     #[arg(long)]
     pub category: Vec<String>,
     /// Write the scenarios here (YAML) to edit by hand.
