@@ -1158,3 +1158,81 @@ async fn scripted_conversations_are_traced_turn_by_turn_in_both_run_modes() {
         }
     }
 }
+
+/// A command agent that answers turn by turn until a message tells it to misbehave.
+const TURN_FAULTS_AGENT: &str = r#"
+import json, sys, time
+for n, line in enumerate(sys.stdin, 1):
+    text = json.loads(line)["content"]
+    if "crash" in text:
+        sys.exit("the database is on fire")
+    if "hang" in text:
+        time.sleep(60)
+    print(json.dumps({"content": "" if "silent" in text else "answer %d" % n}), flush=True)
+"#;
+
+#[tokio::test]
+async fn a_turn_that_crashes_hangs_or_answers_nothing_ends_the_conversation_with_its_reason() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.py"), TURN_FAULTS_AGENT).unwrap();
+    let scenarios = json!({"scenarios": [
+        {"key": "fine", "user_message": "hello", "user_turns": ["again", "once more"]},
+        {"key": "crash", "user_message": "hello", "user_turns": ["please crash", "never sent"]},
+        {"key": "hang", "user_message": "hello", "user_turns": ["please hang"]},
+        {"key": "silent", "user_message": "hello", "user_turns": ["stay silent"]},
+    ]});
+    std::fs::write(dir.path().join("scenarios.yaml"), scenarios.to_string()).unwrap();
+    let (out, run_id) = run_desk(
+        &s,
+        &llm,
+        dir.path(),
+        "turn-faults",
+        "command: python3 agent.py\n  timeout_secs: 2",
+    )
+    .await;
+    assert!(
+        text(&out).contains("1 passed, 0 failed, 3 errors"),
+        "{}",
+        text(&out)
+    );
+    let (_, page) = s.get(&format!("/api/v1/runs/{run_id}/results")).await;
+    let reason = |key: &str| -> String {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["scenario_key"] == key)
+            .and_then(|r| r["first_failure"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        reason("crash").contains("stopped before answering turn 2")
+            && reason("crash").contains("the database is on fire"),
+        "{}",
+        reason("crash")
+    );
+    assert!(
+        reason("hang").contains("no answer to turn 2 within 2 s"),
+        "{}",
+        reason("hang")
+    );
+    assert!(
+        reason("silent").contains("answered nothing in turn 2"),
+        "{}",
+        reason("silent")
+    );
+    let fine = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["scenario_key"] == "fine")
+        .unwrap();
+    let (_, result) = s
+        .get(&format!("/api/v1/results/{}", fine["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(result["agent_response"], "answer 3");
+    assert_eq!(result["trace"]["turns"].as_array().unwrap().len(), 3);
+}

@@ -427,6 +427,10 @@ impl Executor {
                 break;
             }
             if whole.output.trim().is_empty() {
+                whole.error = failure(
+                    AgentFailureKind::Crash,
+                    format!("the agent answered nothing in turn {turn}"),
+                );
                 break;
             }
         }
@@ -469,6 +473,15 @@ impl Executor {
                         .turns
                         .push(conversation::turn(message, &answer, started_at));
                     whole.output = answer;
+                    if whole.output.trim().is_empty() {
+                        kill_group(&child);
+                        let _ = child.wait().await;
+                        whole.error = failure(
+                            AgentFailureKind::Crash,
+                            format!("the agent answered nothing in turn {turn}"),
+                        );
+                        break;
+                    }
                 }
                 Ok(_) => {
                     kill_group(&child);
