@@ -152,6 +152,10 @@ pub fn redact_result(result: &mut TestResult) {
         }
     }
     let trace = &mut result.trace;
+    for turn in &mut trace.turns {
+        scrub(&mut turn.user);
+        scrub(&mut turn.agent);
+    }
     if let Some(state) = &mut trace.state {
         values.extend(state.before.iter_mut().chain([&mut state.after]));
     }

@@ -183,3 +183,28 @@ fn scripted_turns_are_validated() {
         .to_string();
     assert!(err.contains("user_turns[0] is empty"), "{err}");
 }
+
+#[test]
+fn a_conversation_is_stored_scrubbed_turn_by_turn() {
+    let mut trace = conversation(&[&[], &[]]);
+    trace.turns[0].user = "I'm ann@example.com".into();
+    trace.turns[1].agent = "Your card 4111 1111 1111 1111 is refunded".into();
+    let input = shared::api::ResultInput {
+        scenario_key: Some("talk".into()),
+        user_message: Some("I'm ann@example.com".into()),
+        agent_response: "Done.".into(),
+        trace: Some(trace),
+        ..Default::default()
+    };
+    let judge = shared::judge::Judge {
+        run_id: uuid::Uuid::nil(),
+        agent_tools: &[],
+        prices: shared::cost::PriceTable::builtin(),
+    };
+    let result = judge.judge(input, None).unwrap();
+    assert_eq!(result.trace.turns[0].user, "I'm [REDACTED:EMAIL]");
+    assert_eq!(
+        result.trace.turns[1].agent,
+        "Your card [REDACTED:CARD] is refunded"
+    );
+}
