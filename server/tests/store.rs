@@ -447,7 +447,8 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 
 /// Puts a database back as the release before latency histograms and case facts left it:
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
-/// index, the case index over separate columns, and neither migration applied.
+/// index, the case index over separate columns, no scenario `user_turns`, and none of the
+/// migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
@@ -463,6 +464,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "ALTER TABLE results DROP COLUMN case_facts",
                 "CREATE INDEX results_cases ON results (run_id, scenario_key, attempt, status,
                      cost_usd, cost_complete, latency_ms, tool_path, id)",
+                "ALTER TABLE scenarios DROP COLUMN user_turns",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();
@@ -483,6 +485,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "ALTER TABLE results DROP COLUMN case_facts",
                 "CREATE UNIQUE INDEX results_cases ON results (run_id, scenario_key, attempt)
                      INCLUDE (status, cost_usd, cost_complete, latency_ms, tool_path, id)",
+                "ALTER TABLE scenarios DROP COLUMN user_turns",
                 "DELETE FROM _sqlx_migrations WHERE version >= 2",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();
