@@ -76,6 +76,7 @@ impl Proctor {
         }
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            .pool_idle_timeout(server::client::POOLED_IDLE)
             .build()
             .unwrap();
         Proctor {

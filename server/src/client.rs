@@ -74,11 +74,17 @@ pub struct ApiClient {
     http: reqwest::Client,
 }
 
+/// How long a client keeps an idle connection to the server for reuse: well under the time
+/// after which the server closes it (`--idle-timeout-secs`, 60 s by default), or a request
+/// sent on it just then races the close and fails.
+pub const POOLED_IDLE: Duration = Duration::from_secs(30);
+
 impl ApiClient {
     pub fn new(server: &str, token: Option<String>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(POOLED_IDLE)
             .build()
             .expect("an HTTP client with default settings builds");
         Self {

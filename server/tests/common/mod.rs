@@ -123,7 +123,10 @@ impl Server {
             dir,
             db,
             child,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(server::client::POOLED_IDLE)
+                .build()
+                .unwrap(),
         }
     }
 
