@@ -9,7 +9,9 @@ use super::diff::{DiffOp, SequenceDiff};
 use super::state::state_checks;
 use super::{Evaluation, Judge};
 use crate::model::names::snake_case_names;
-use crate::model::{AgentFailure, AgentFailureKind, ArgMatcher, Expectations, ToolCall, Trace};
+use crate::model::{
+    AgentFailure, AgentFailureKind, ArgMatcher, Expectations, ExpectedStep, ToolCall, Trace,
+};
 use crate::redact::{pii_in_text, PiiKind};
 
 /// Every check a result can be judged by; its category and severity follow from its kind.
@@ -538,14 +540,16 @@ fn response_checks(exp: &Expectations, response: &str, checks: &mut Vec<Check>) 
 /// Steps pinned to a turn of the conversation (`turn: 2`) must be called in that turn, with
 /// their arguments; a single message is turn 1.
 fn turn_check(exp: &Expectations, calls: &[&ToolCall], checks: &mut Vec<Check>) {
-    let pinned = exp
+    let pinned: Vec<(&ExpectedStep, u32)> = exp
         .expected_tools
         .iter()
-        .filter_map(|s| s.turn.map(|turn| (s, turn)));
-    let mut any = false;
+        .filter_map(|s| s.turn.map(|turn| (s, turn)))
+        .collect();
+    if pinned.is_empty() {
+        return;
+    }
     let mut problems = Vec::new();
     for (step, turn) in pinned {
-        any = true;
         let named: Vec<&&ToolCall> = calls.iter().filter(|c| c.name == step.tool).collect();
         let in_turn: Vec<&&ToolCall> = named
             .iter()
@@ -584,9 +588,6 @@ fn turn_check(exp: &Expectations, calls: &[&ToolCall], checks: &mut Vec<Check>) 
                 step.tool
             ));
         }
-    }
-    if !any {
-        return;
     }
     checks.push(if problems.is_empty() {
         Check::new(
