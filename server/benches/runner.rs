@@ -92,6 +92,7 @@ async fn main() {
                 ],
                 results_dir: dir.path().join("results"),
                 progress: false,
+                user_llm: None,
             };
             let run = runner::create_run(
                 client.as_ref(),

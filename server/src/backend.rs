@@ -13,6 +13,7 @@ use shared::api::{
 };
 use shared::cost::PriceTable;
 use shared::eval::RunComparison;
+use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult};
 use uuid::Uuid;
 
@@ -40,6 +41,9 @@ pub trait Backend: Send + Sync {
         specs: Vec<ScenarioSpec>,
     ) -> Outcome<Vec<Scenario>>;
     async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>>;
+    /// What a scenario's simulated user said in earlier runs, by the conversation that led to
+    /// each message, for a new run to replay.
+    async fn recorded_turns(&self, scenario: Uuid) -> Outcome<Vec<RecordedTurn>>;
 
     async fn create_run(&self, input: RunInput) -> Outcome<RunView>;
     async fn run(&self, id: Uuid) -> Outcome<RunView>;

@@ -13,6 +13,7 @@ use shared::api::{
 };
 use shared::cost::PriceTable;
 use shared::eval::RunComparison;
+use shared::simulate::RecordedTurn;
 use shared::{
     Agent, AgentSpec, ErrorKind, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult,
 };
@@ -206,6 +207,12 @@ impl Backend for ApiClient {
     async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>> {
         let path = format!("/agents/{}/scenarios", encode(agent));
         self.get(&path, filter, "listing scenarios").await
+    }
+
+    async fn recorded_turns(&self, scenario: Uuid) -> Outcome<Vec<RecordedTurn>> {
+        let path = format!("/scenarios/{scenario}/recorded-turns");
+        self.get(&path, NONE, "reading the simulated user's recorded turns")
+            .await
     }
 
     async fn create_run(&self, input: RunInput) -> Outcome<RunView> {

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod judge;
 pub mod model;
 pub mod redact;
+pub mod simulate;
 pub mod validate;
 
 pub use error::{ErrorKind, ProctorError};

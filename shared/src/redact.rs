@@ -155,6 +155,9 @@ pub fn redact_result(result: &mut TestResult) {
     for turn in &mut trace.turns {
         scrub(&mut turn.user);
         scrub(&mut turn.agent);
+        if let Some(replay) = &mut turn.replay {
+            scrub(replay);
+        }
     }
     if let Some(state) = &mut trace.state {
         values.extend(state.before.iter_mut().chain([&mut state.after]));

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use crate::api::{ResultInput, RunInput, ToolCallInput};
 use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
-use crate::model::{AgentSpec, ArgMatcher, Expectations, Scenario, ScenarioSpec, ToolCall, Trace};
+use crate::model::{
+    AgentSpec, ArgMatcher, Expectations, Scenario, ScenarioSpec, SimulatedUser, ToolCall, Trace,
+};
 use crate::redact::pii_in_text;
 
 /// Tool calls per result above which a result is refused; a real case never comes near it, and
@@ -172,7 +174,12 @@ fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), 
     Ok(())
 }
 
-/// A scripted conversation: no empty user turn, and every step pinned to a turn that exists.
+/// The most user turns a simulated user may be given: a conversation is a test case, not a
+/// session, and each turn costs two LLM calls or more.
+pub const MAX_SIMULATED_TURNS: u32 = 50;
+
+/// A conversation, scripted or simulated: no empty user turn, a simulated user with a goal and
+/// a turn limit in range, and every step pinned to a turn that can exist.
 fn conversation(s: &ScenarioSpec) -> Result<(), ProctorError> {
     few("user_turns", s.user_turns.len())?;
     for (i, turn) in s.user_turns.iter().enumerate() {
@@ -183,7 +190,10 @@ fn conversation(s: &ScenarioSpec) -> Result<(), ProctorError> {
         }
         bounded("user_turns[]", turn, MAX_TEXT)?;
     }
-    let turns = 1 + s.user_turns.len() as u32;
+    let turns = match &s.simulated_user {
+        Some(user) => simulated_user(user, s)?,
+        None => 1 + s.user_turns.len() as u32,
+    };
     for step in &s.expectations.expected_tools {
         match step.turn {
             Some(t) if t == 0 || t > turns => {
@@ -197,6 +207,39 @@ fn conversation(s: &ScenarioSpec) -> Result<(), ProctorError> {
         }
     }
     Ok(())
+}
+
+/// A simulated user's brief; its turn limit.
+fn simulated_user(user: &SimulatedUser, s: &ScenarioSpec) -> Result<u32, ProctorError> {
+    if !s.user_turns.is_empty() {
+        return Err(ProctorError::invalid(
+            "a scenario has scripted `user_turns` or a `simulated_user`, not both",
+        ));
+    }
+    if user.goal.trim().is_empty() {
+        return Err(ProctorError::invalid(
+            "simulated_user.goal is empty; say what the user wants, e.g. \"a refund for order \
+             ORD-1001\"",
+        ));
+    }
+    bounded("simulated_user.goal", &user.goal, MAX_TEXT)?;
+    bounded("simulated_user.persona", &user.persona, MAX_TEXT)?;
+    few("simulated_user.knows", user.knows.len())?;
+    for (fact, value) in &user.knows {
+        name("simulated_user.knows key", fact)?;
+        bounded("simulated_user.knows value", value, MAX_TEXT)?;
+    }
+    few("simulated_user.stop_on_tools", user.stop_on_tools.len())?;
+    for tool in &user.stop_on_tools {
+        name("simulated_user.stop_on_tools[]", tool)?;
+    }
+    let turns = user.max_turns();
+    if !(1..=MAX_SIMULATED_TURNS).contains(&turns) {
+        return Err(ProctorError::invalid(format!(
+            "simulated_user.max_turns is {turns}; it must be 1 to {MAX_SIMULATED_TURNS}"
+        )));
+    }
+    Ok(turns)
 }
 
 /// `expected_state` and `unchanged` paths: dotted, with no empty part (`orders..status` and

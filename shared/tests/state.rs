@@ -382,3 +382,32 @@ fn personal_data_in_the_world_is_judged_raw_and_stored_scrubbed() {
     let diff = result.evaluation.state_diff.unwrap();
     assert_eq!(diff.changed[0].path, "customers.c1.tier");
 }
+
+#[test]
+fn an_amount_equals_whichever_way_the_store_writes_it() {
+    let exp = Expectations {
+        expected_state: [(
+            "orders.1001.total".to_string(),
+            ArgMatcher::Equals(json!(40)),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    for (written, passes) in [
+        (json!(40.0), true),
+        (json!(40), true),
+        (json!("40.00"), true),
+        (json!(40.5), false),
+        (json!("forty"), false),
+    ] {
+        let mut after = world();
+        after["orders"]["1001"]["total"] = written.clone();
+        let e = judge(&exp, &trace(&[], Some(world()), after));
+        assert_eq!(
+            check(&e, CheckKind::ExpectedState).passed,
+            passes,
+            "{written}: {:?}",
+            e.checks
+        );
+    }
+}

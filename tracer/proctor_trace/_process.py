@@ -8,11 +8,21 @@ trace is appended as one JSON line to the file `PROCTOR_TRACE_FILE` names:
 
 A process the agent starts inherits the environment, so it writes its own line with the same
 `case_id`; the runner merges them.
+
+In a conversation (`PROCTOR_CONVERSATION=1`: one JSON line per user turn on stdin, one answer
+line per turn on stdout) each answer line the agent's process prints ends a turn: the calls made
+since the previous answer are written as a line of their own, each call tagged with its turn,
+before the answer reaches stdout — so the runner knows which tools a turn called before it sends
+the next message. Only the first traced process counts turns (the runner's `PROCTOR_TRACE_TURNS`
+is taken out of the environment its children inherit): a helper process printing lines is no
+answer.
 """
 
 import atexit
 import json
 import os
+import sys
+import threading
 
 from . import _case
 from ._hooks import install
@@ -22,22 +32,27 @@ def start():
     install()
     case = _case.Case(os.environ.get("PROCTOR_CASE_ID"), input=os.environ.get("PROCTOR_INPUT"))
     _case.set_process_case(case)
-    atexit.register(write, case)
+    if os.environ.pop("PROCTOR_TRACE_TURNS", None) == "1":
+        turns = _Turns(case)
+        sys.stdout = _AnswerStream(sys.stdout, turns.close)
+        atexit.register(turns.finish)
+    else:
+        atexit.register(write, case)
     return case
 
 
 def write(case):
+    from . import redaction_enabled
+
+    _append(case.case_id, lambda: case.to_trace(redact=redaction_enabled()))
+
+
+def _append(case_id, trace_of):
     path = os.environ.get("PROCTOR_TRACE_FILE")
     if not path:
         return
-    from . import redaction_enabled
-
     try:
-        line = json.dumps(
-            {"case_id": case.case_id, "pid": os.getpid(), "trace": case.to_trace(redact=redaction_enabled())},
-            default=str,
-            ensure_ascii=False,
-        )
+        line = json.dumps({"case_id": case_id, "pid": os.getpid(), "trace": trace_of()}, default=str, ensure_ascii=False)
         # One write of one line: appends from several processes stay whole lines.
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -48,3 +63,62 @@ def write(case):
         from ._fault import fault
 
         fault("writing the trace", exc)
+
+
+class _Turns:
+    """The turns of a command agent's conversation: each closes when its answer is printed."""
+
+    def __init__(self, case):
+        self.case = case
+        self.turn = 1
+        self.written = 0
+        self.lock = threading.Lock()
+
+    def close(self):
+        with self.lock:
+            self._write()
+            self.turn += 1
+
+    def finish(self):
+        """At exit: what came after the last answer, with the case's duration and output."""
+        with self.lock:
+            self._write()
+
+    def _write(self):
+        from . import redaction_enabled
+
+        case = self.case
+        end = len(case.log)
+        part = _case.Case(case.case_id, input=case.input if self.written == 0 else None)
+        part.log = case.log[self.written:end]
+        part.t0 = case.t0
+        part.started_at = case.started_at
+        part.open_calls = case.open_calls
+        part.output = case.output
+        self.written = end
+        turn = self.turn
+
+        def trace():
+            out = part.to_trace(redact=redaction_enabled())
+            for call in out["llm_calls"] + out["tool_calls"]:
+                call["turn"] = turn
+            return out
+
+        _append(case.case_id, trace)
+
+
+class _AnswerStream:
+    """`sys.stdout` of an agent in a conversation: a newline written ends an answer, and with
+    it a turn, which is written to the trace before the newline goes out."""
+
+    def __init__(self, stream, on_answer):
+        self._stream = stream
+        self._on_answer = on_answer
+
+    def write(self, text):
+        if "\n" in text:
+            self._on_answer()
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)

@@ -8,9 +8,14 @@ and Google Gemini wire protocols, JSON and SSE streams, so agents and tests run 
 It is scripted, not random: each turn it calls the next offered tool relevant to the user's
 message (see `Conversation.next_step`) that it has not called yet, honouring "call A before B"
 in the system prompt and filling required arguments from the message; when no tool is left to
-call, it answers in text, citing the tool results. A message
-containing `trigger-error` gets a 400 error in the provider's format. Token counts are the text
-length divided by four.
+call, it answers in text, citing the tool results. A tool that needs an id the user never gave
+makes it ask for the id instead. A message containing `trigger-error` gets a 400 error in the
+provider's format. Token counts are the text length divided by four.
+
+Asked to play a simulated user (Proctor's prompt: the brief with `- name: value` facts and the
+`[[DONE]]` marker), it answers the assistant's question with the facts it asked about, says it
+does not know when asked for anything else, and answers `[[DONE]]` once the assistant asks
+nothing more.
 """
 
 import argparse
@@ -33,11 +38,37 @@ def _words(text):
     return out
 
 
+_DONE = "[[DONE]]"
+_ID = r"\b[A-Z]{2,}-?\d+\b|\b\d{3,}\b"
+
+
+def _needs_id(key):
+    return "id" in key.lower().split("_") or "number" in key.lower()
+
+
+def _play_user(conv):
+    """The simulated user's next message: see the module's docstring."""
+    facts = re.findall(r"^- ([^:\n]+): (.+)$", conv.system, re.M)
+    goal = re.search(r"Your goal: (.+)", conv.system)
+    said = " ".join(conv.own_messages)
+    asked = conv.user_text
+    if "?" not in asked:
+        return _DONE
+    words = _words(asked)
+    wanted = [(n, v) for n, v in facts if _words(n.replace("_", " ")) & words and v not in said]
+    if wanted:
+        # Only the values, as a terse user gives them: no words that would read as a new request.
+        return " ".join("It's %s." % v for _, v in wanted)
+    return "I don't know that, sorry. %s" % (goal.group(1) if goal else "")
+
+
 class Conversation:
     """A request reduced to what the script needs."""
 
-    def __init__(self, user_text, tools, called, results, all_text, system=""):
+    def __init__(self, user_text, tools, called, results, all_text, system="", user_texts=(), own_messages=()):
         self.user_text = user_text  # the latest user message
+        self.user_texts = list(user_texts) or [user_text]  # every user message, in order
+        self.own_messages = list(own_messages)  # the assistant's text messages, in order
         self.tools = tools  # [(name, description, json schema)], in the order declared
         self.called = called  # names of tools already called
         self.results = results  # [(name, result text)]
@@ -63,27 +94,53 @@ class Conversation:
         """
         if "trigger-error" in self.user_text:
             return ("error", "the fake LLM was asked to fail (trigger-error)")
+        if _DONE in self.system and "role-playing a user" in self.system:
+            return ("text", _play_user(self))
         if "rephrase" in self.system.lower() and not self.tools:
             return ("text", _rephrase(self.user_text))
-        said = _words(self.user_text)
-        scores = []
-        for name, description, schema in self.tools:
-            name_words = _words(name.replace("_", " ").replace("-", " "))
-            scores.append(2 * len(name_words & said) + len(_words(description) & said))
+        scores = self._scores(self.user_text)
+        request = self.user_text
+        if not any(scores) and len(self.user_texts) > 1:
+            # A reply such as "It's ORD-1001." carries no request: the conversation's does.
+            request = " ".join(self.user_texts)
+            scores = self._scores(request)
         best = max(scores or [0])
         schemas = {t[0]: t[2] for t in self.tools}
         before = self.prerequisites()
         for (name, _d, _s), score in zip(self.tools, scores):
             if best == 0 or score * 2 < best or name in self.called:
                 continue
+            missing = self._missing_id(schemas[name], request)
+            if missing:
+                return ("text", "Could you tell me the %s?" % missing.replace("_", " "))
             for first in before.get(name, ()):
                 if first not in self.called:
-                    return ("tool", first, _arguments(schemas[first], self.user_text))
-            return ("tool", name, _arguments(schemas[name], self.user_text))
+                    return ("tool", first, _arguments(schemas[first], request))
+            return ("tool", name, _arguments(schemas[name], request))
         if self.results:
             cited = "; ".join("%s returned %s" % (n, r[:200]) for n, r in self.results)
             return ("text", "Done. %s." % cited)
         return ("text", "I can help with that. You said: %s" % self.user_text[:200])
+
+
+    def _scores(self, text):
+        """Two points per word of a tool's name in `text`, one per word of its description."""
+        said = _words(text)
+        scores = []
+        for name, description, schema in self.tools:
+            name_words = _words(name.replace("_", " ").replace("-", " "))
+            scores.append(2 * len(name_words & said) + len(_words(description) & said))
+        return scores
+
+    def _missing_id(self, schema, request):
+        """The first required id argument of a tool that no user message gave."""
+        if re.search(_ID, request):
+            return None
+        props = (schema or {}).get("properties") or {}
+        for key in (schema or {}).get("required") or list(props):
+            if _needs_id(key) and (props.get(key) or {}).get("type", "string") == "string":
+                return key
+        return None
 
 
 _OPENERS = ("Could you", "I'd like you to", "Can you please", "I need you to")
@@ -103,7 +160,7 @@ def _arguments(schema, text):
     props = (schema or {}).get("properties") or {}
     required = (schema or {}).get("required") or list(props)
     numbers = re.findall(r"\d+(?:\.\d+)?", text)
-    ids = re.findall(r"\b[A-Z]{2,}-?\d+\b|\b\d{3,}\b", text)
+    ids = re.findall(_ID, text)
     emails = re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
     quoted = re.findall(r'"([^"]+)"', text)
     names = [w for w in re.findall(r"\b[A-Z][a-z]+\b", text)[1:]]
@@ -149,16 +206,20 @@ def _text_of(content):
 def _openai_chat(body):
     tools = [(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters")) for t in body.get("tools") or () if "function" in t]
     user, called, results, ids = "", [], [], {}
+    users, own = [], []
     for m in body.get("messages") or ():
         if m.get("role") == "user":
             user = _text_of(m.get("content"))
+            users.append(user)
+        if m.get("role") == "assistant" and m.get("content"):
+            own.append(_text_of(m.get("content")))
         for tc in m.get("tool_calls") or ():
             called.append(tc["function"]["name"])
             ids[tc.get("id")] = tc["function"]["name"]
         if m.get("role") == "tool":
             results.append((ids.get(m.get("tool_call_id"), "tool"), _text_of(m.get("content"))))
     system = " ".join(_text_of(m.get("content")) for m in body.get("messages") or () if m.get("role") in ("system", "developer"))
-    return Conversation(user, tools, called, results, json.dumps(body.get("messages")), system)
+    return Conversation(user, tools, called, results, json.dumps(body.get("messages")), system, users, own)
 
 
 def _openai_responses(body):

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::backend::Backend;
 use crate::client::ApiClient;
 use crate::runner::agent_file::AgentFile;
+use crate::runner::user_llm::UserLlmConfig;
 use crate::runner::{self, report, Execution, Finished, Judged, Selection};
 
 /// Where the server is, for every command that talks to one.
@@ -58,6 +59,16 @@ pub struct ExecArgs {
     /// No progress bar (logs and CI).
     #[arg(long)]
     pub no_progress: bool,
+    /// An OpenAI-compatible API (its base URL, e.g. https://api.openai.com/v1) whose model plays
+    /// scenarios' simulated users where no earlier run's recording reaches.
+    #[arg(long, env = "PROCTOR_USER_LLM")]
+    pub user_llm: Option<String>,
+    /// The model that plays simulated users.
+    #[arg(long, env = "PROCTOR_USER_MODEL", default_value = "gpt-4o-mini")]
+    pub user_model: String,
+    /// The API key for --user-llm, sent as a bearer token.
+    #[arg(long, env = "PROCTOR_USER_LLM_KEY", hide_env_values = true)]
+    pub user_llm_key: Option<String>,
 }
 
 impl ExecArgs {
@@ -90,6 +101,11 @@ impl ExecArgs {
             extra_env,
             results_dir: self.results_dir.clone(),
             progress: !self.no_progress,
+            user_llm: self.user_llm.clone().map(|url| UserLlmConfig {
+                url,
+                model: self.user_model.clone(),
+                api_key: self.user_llm_key.clone().filter(|k| !k.is_empty()),
+            }),
         })
     }
 }

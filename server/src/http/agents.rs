@@ -3,7 +3,9 @@
 use axum::extract::State;
 use axum::Json;
 use shared::api::{ScenarioFilter, ScenariosInput};
+use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, Scenario};
+use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
@@ -55,4 +57,13 @@ pub async fn delete(
 ) -> Result<axum::http::StatusCode, ApiError> {
     state.service.delete_agent(&agent).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// `GET /scenarios/{id}/recorded-turns`: what the scenario's simulated user said in earlier
+/// runs, by transcript hash, for a runner to replay.
+pub async fn recorded_turns(
+    State(state): State<AppState>,
+    ApiPath(scenario): ApiPath<Uuid>,
+) -> Result<Json<Vec<RecordedTurn>>, ApiError> {
+    Ok(Json(state.service.recorded_turns(scenario).await?))
 }

@@ -104,6 +104,10 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             "/agents/{agent}/scenarios",
             get(agents::list_scenarios).post(agents::upsert_scenarios),
         )
+        .route(
+            "/scenarios/{id}/recorded-turns",
+            get(agents::recorded_turns),
+        )
         .route("/runs", get(runs::list).post(runs::create))
         .route("/runs/claim", post(runs::claim))
         .route("/runs/{id}/lease", post(runs::renew_lease))

@@ -1,6 +1,7 @@
-//! What the runner needs to hold a scripted conversation with an agent, whichever way it runs:
-//! the history a `python` agent receives each turn, the line protocol of a `command` agent, and
-//! which turn each traced call belongs to.
+//! What the runner needs to hold a conversation with an agent, whichever way it runs: who says
+//! what next (a script, or a simulated user replayed or asked afresh), the history a `python`
+//! agent receives each turn, the line protocol of a `command` agent, and which turn each traced
+//! call belongs to.
 //!
 //! `command` mode protocol: one process per conversation, started with
 //! `PROCTOR_CONVERSATION=1`. Proctor writes one JSON line per user turn on its stdin,
@@ -10,7 +11,182 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use shared::{Trace, Turn};
+use shared::simulate::{expand, template, transcript_hash, ReplayBook, UserReply, DONE};
+use shared::{ConversationEnd, ScenarioSpec, SimulatedUser, Trace, Turn, TurnOrigin};
+
+use super::user_llm::UserLlm;
+
+/// Who plays the user of one case.
+pub enum UserSide {
+    /// The scenario's own messages: one (a single message) or several (a scripted conversation).
+    Script(Vec<String>),
+    /// A simulated user, replayed from earlier runs where they reached the same point.
+    Simulated(Simulation),
+}
+
+/// A simulated user for one scenario: its brief, its opening line, what it said before, and the
+/// LLM that plays it where no recording reaches.
+pub struct Simulation {
+    pub brief: SimulatedUser,
+    pub opening: String,
+    pub book: ReplayBook,
+    pub llm: Option<UserLlm>,
+}
+
+impl UserSide {
+    /// The user of a scenario: its simulated user when it has one, else its script.
+    pub fn of(spec: &ScenarioSpec, book: ReplayBook, llm: Option<UserLlm>) -> UserSide {
+        match &spec.simulated_user {
+            Some(brief) => UserSide::Simulated(Simulation {
+                brief: brief.clone(),
+                opening: spec.user_message.clone(),
+                book,
+                llm,
+            }),
+            None => UserSide::Script(
+                std::iter::once(&spec.user_message)
+                    .chain(&spec.user_turns)
+                    .cloned()
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The message of a case that is no conversation: one scripted message.
+    pub fn single(&self) -> Option<&str> {
+        match self {
+            UserSide::Script(messages) if messages.len() == 1 => Some(&messages[0]),
+            _ => None,
+        }
+    }
+
+    /// The first thing the user says.
+    pub fn opening(&self) -> &str {
+        match self {
+            UserSide::Script(messages) => &messages[0],
+            UserSide::Simulated(sim) => &sim.opening,
+        }
+    }
+}
+
+/// One user message of a conversation, with where it came from.
+#[derive(Debug, Clone)]
+pub struct UserTurn {
+    pub text: String,
+    pub origin: TurnOrigin,
+    pub transcript_hash: Option<String>,
+    pub replay: Option<String>,
+}
+
+impl UserTurn {
+    fn scripted(text: &str) -> UserTurn {
+        UserTurn {
+            text: text.to_string(),
+            origin: TurnOrigin::Scripted,
+            transcript_hash: None,
+            replay: None,
+        }
+    }
+}
+
+/// What the user does next.
+pub enum Next {
+    Says(UserTurn),
+    Ends(ConversationEnd),
+}
+
+/// A conversation in progress: what was said so far, and who says what next.
+pub struct Dialogue<'a> {
+    side: &'a UserSide,
+    exchanges: Vec<(String, String)>,
+    /// The first turn simulated afresh although the scenario had recordings.
+    pub diverged_at: Option<u32>,
+}
+
+impl<'a> Dialogue<'a> {
+    pub fn new(side: &'a UserSide) -> Self {
+        Dialogue {
+            side,
+            exchanges: Vec::new(),
+            diverged_at: None,
+        }
+    }
+
+    /// The number (1-based) of the turn [`Dialogue::next`] opens.
+    pub fn turn(&self) -> u32 {
+        self.exchanges.len() as u32 + 1
+    }
+
+    /// The user's next message, given the tools the agent called in the turn before; or why
+    /// the conversation ends; or why the simulated user cannot go on.
+    pub async fn next(&mut self, tools_called: &[String]) -> Result<Next, String> {
+        let index = self.exchanges.len();
+        let sim = match self.side {
+            UserSide::Script(messages) => {
+                return Ok(match messages.get(index) {
+                    Some(text) => Next::Says(UserTurn::scripted(text)),
+                    None => Next::Ends(ConversationEnd::Script),
+                })
+            }
+            UserSide::Simulated(sim) if index == 0 => {
+                return Ok(Next::Says(UserTurn::scripted(&sim.opening)))
+            }
+            UserSide::Simulated(sim) => sim,
+        };
+        if let Some(tool) = tools_called
+            .iter()
+            .find(|t| sim.brief.stop_on_tools.contains(t))
+        {
+            return Ok(Next::Ends(ConversationEnd::Tool { tool: tool.clone() }));
+        }
+        if self.turn() > sim.brief.max_turns() {
+            return Ok(Next::Ends(ConversationEnd::TurnLimit));
+        }
+        let hash = transcript_hash(&sim.brief, &self.exchanges);
+        if let Some(recorded) = sim.book.get(&hash) {
+            if recorded == DONE {
+                return Ok(Next::Ends(ConversationEnd::User {
+                    transcript_hash: Some(hash),
+                }));
+            }
+            return Ok(Next::Says(UserTurn {
+                text: expand(recorded, &sim.brief.knows),
+                origin: TurnOrigin::Replayed,
+                transcript_hash: Some(hash),
+                replay: Some(recorded.to_string()),
+            }));
+        }
+        let Some(llm) = &sim.llm else {
+            return Err(format!(
+                "the simulated user has no recording of this point of the conversation {} and no \
+                 LLM to play it; pass --user-llm URL (and --user-model)",
+                match sim.book.is_empty() {
+                    true => "(the scenario never ran with one)",
+                    false => "(the agent answered differently than before)",
+                }
+            ));
+        };
+        if !sim.book.is_empty() && self.diverged_at.is_none() {
+            self.diverged_at = Some(self.turn());
+        }
+        match llm.next(&sim.brief, &self.exchanges).await? {
+            UserReply::Done => Ok(Next::Ends(ConversationEnd::User {
+                transcript_hash: Some(hash),
+            })),
+            UserReply::Says(text) => Ok(Next::Says(UserTurn {
+                replay: Some(template(&text, &sim.brief.knows)),
+                text,
+                origin: TurnOrigin::Simulated,
+                transcript_hash: Some(hash),
+            })),
+        }
+    }
+
+    /// Records the agent's answer to the user's message.
+    pub fn answered(&mut self, user: &UserTurn, answer: &str) {
+        self.exchanges.push((user.text.clone(), answer.to_string()));
+    }
+}
 
 /// The messages of a conversation so far, as OpenAI-style `{role, content}` objects: what a
 /// `python` agent's function receives each turn (the last one is the user's new message).
@@ -56,9 +232,10 @@ pub fn tag_turn(trace: &mut Trace, turn: u32) {
         .for_each(|c| c.turn = Some(turn));
 }
 
-/// Gives each call of a whole conversation's trace (a `command` agent traces its process as
-/// one) the turn whose window holds its start: a turn runs from its user message to the next
-/// one. A call with no start time stays unattributed.
+/// Gives each call of a `command` agent's conversation that its tracer did not attribute (a
+/// process that is not the one answering, or not Python) the turn whose window holds its
+/// start: a turn runs from its user message to the next one. A call with no start time stays
+/// unattributed.
 pub fn attribute_turns(trace: &mut Trace) {
     let starts: Vec<DateTime<Utc>> = trace.turns.iter().filter_map(|t| t.started_at).collect();
     if starts.len() != trace.turns.len() {
@@ -69,22 +246,35 @@ pub fn attribute_turns(trace: &mut Trace) {
         let before = starts.partition_point(|s| *s <= at);
         Some(before.max(1) as u32)
     };
-    for c in &mut trace.llm_calls {
+    for c in trace.llm_calls.iter_mut().filter(|c| c.turn.is_none()) {
         c.turn = turn_of(c.started_at);
     }
-    for c in &mut trace.tool_calls {
+    for c in trace.tool_calls.iter_mut().filter(|c| c.turn.is_none()) {
         c.turn = turn_of(c.started_at);
     }
 }
 
 /// A turn as it happened.
-pub fn turn(user: &str, agent: &str, started_at: DateTime<Utc>) -> Turn {
+pub fn turn(user: &UserTurn, agent: &str, started_at: DateTime<Utc>) -> Turn {
     Turn {
-        user: user.to_string(),
+        user: user.text.clone(),
         agent: agent.to_string(),
         started_at: Some(started_at),
         ended_at: Some(Utc::now()),
+        origin: Some(user.origin),
+        transcript_hash: user.transcript_hash.clone(),
+        replay: user.replay.clone(),
     }
+}
+
+/// The tools called in one turn of a trace.
+pub fn tools_in_turn(trace: &Trace, turn: u32) -> Vec<String> {
+    trace
+        .tool_calls
+        .iter()
+        .filter(|c| c.turn == Some(turn))
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 #[cfg(test)]

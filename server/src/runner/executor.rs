@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use shared::{AgentFailure, AgentFailureKind, Trace, WorldState};
+use shared::{AgentFailure, AgentFailureKind, ConversationEnd, Trace, WorldState};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{oneshot, Mutex};
 
 use super::agent_file::{AgentFile, Launch};
-use super::conversation::{self, History};
+use super::conversation::{self, Dialogue, History, Next, UserSide};
 use super::tracer::TracerPaths;
 
 /// What one case produced.
@@ -44,6 +44,12 @@ impl CaseRun {
             error: None,
             duration_ms: 0.0,
         }
+    }
+
+    /// Ends a conversation on a failed turn: the case's error, and why it ended.
+    fn stop(&mut self, kind: AgentFailureKind, message: String) {
+        self.error = failure(kind, message);
+        self.trace.conversation_end = Some(ConversationEnd::Error);
     }
 
     /// A case that produced nothing but the reason it failed.
@@ -128,9 +134,9 @@ impl Executor {
         })
     }
 
-    /// Runs one case: a single message, or a scripted conversation of several user messages
-    /// (the agent's answers in between), with the hooks around it.
-    pub async fn run(&self, case_id: &str, messages: &[String]) -> CaseRun {
+    /// Runs one case: a single message, or a conversation (scripted or with a simulated user),
+    /// with the hooks around it.
+    pub async fn run(&self, case_id: &str, user: &UserSide) -> CaseRun {
         // Cases share the world the hooks set up and read: one at a time, or one case's
         // reset would wipe what another is doing.
         let _world = match self.agent.run.has_hooks() {
@@ -146,15 +152,17 @@ impl Executor {
             .agent
             .launch()
             .expect("validated when the agent file was loaded");
-        let mut run = match (launch, messages) {
-            (Launch::Command(command), [input]) => self.run_command(&command, case_id, input).await,
-            (Launch::Python(target), [input]) => {
+        let mut run = match (launch, user.single()) {
+            (Launch::Command(command), Some(input)) => {
+                self.run_command(&command, case_id, input).await
+            }
+            (Launch::Python(target), Some(input)) => {
                 self.run_python(&target, case_id, input, None).await
             }
-            (Launch::Command(command), _) => {
-                self.converse_command(&command, case_id, messages).await
+            (Launch::Command(command), None) => {
+                self.converse_command(&command, case_id, user).await
             }
-            (Launch::Python(target), _) => self.converse_python(&target, case_id, messages).await,
+            (Launch::Python(target), None) => self.converse_python(&target, case_id, user).await,
         };
         run.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         if run.error.is_none() && run.output.trim().is_empty() {
@@ -345,7 +353,10 @@ impl Executor {
         command.arg("-c").arg(shell);
         self.env(&mut command, true);
         if conversation {
-            command.env("PROCTOR_CONVERSATION", "1");
+            // The first is the agent's protocol; the second tells its tracer to count turns.
+            command
+                .env("PROCTOR_CONVERSATION", "1")
+                .env("PROCTOR_TRACE_TURNS", "1");
         }
         command
             .env("PROCTOR_TRACE_FILE", trace_file)
@@ -403,46 +414,64 @@ impl Executor {
 
     /// A conversation with a `python` agent: its function is called once per user turn with the
     /// history so far, each turn traced on its own. The first turn that fails ends it.
-    async fn converse_python(&self, target: &str, case_id: &str, messages: &[String]) -> CaseRun {
+    async fn converse_python(&self, target: &str, case_id: &str, user: &UserSide) -> CaseRun {
         let mut whole = CaseRun::empty();
         let mut history = History::default();
-        for (i, message) in messages.iter().enumerate() {
-            let turn = i as u32 + 1;
-            history.user(message);
+        let mut dialogue = Dialogue::new(user);
+        let mut called = Vec::new();
+        loop {
+            let turn = dialogue.turn();
+            let said = match dialogue.next(&called).await {
+                Ok(Next::Says(said)) => said,
+                Ok(Next::Ends(end)) => {
+                    whole.trace.conversation_end = Some(end);
+                    break;
+                }
+                Err(why) => {
+                    whole.stop(AgentFailureKind::Crash, format!("in turn {turn}: {why}"));
+                    break;
+                }
+            };
+            history.user(&said.text);
             let started_at = Utc::now();
             let turn_id = format!("{case_id}/turn-{turn}");
             let mut reply = self
-                .run_python(target, &turn_id, message, Some(history.messages()))
+                .run_python(target, &turn_id, &said.text, Some(history.messages()))
                 .await;
             conversation::tag_turn(&mut reply.trace, turn);
+            called = conversation::tools_in_turn(&reply.trace, turn);
             merge_trace(&mut whole.trace, reply.trace);
             whole
                 .trace
                 .turns
-                .push(conversation::turn(message, &reply.output, started_at));
+                .push(conversation::turn(&said, &reply.output, started_at));
             history.agent(&reply.output);
+            dialogue.answered(&said, &reply.output);
             whole.output = reply.output;
             if let Some(error) = reply.error {
-                whole.error = Some(in_turn(error, turn));
+                whole.stop(error.kind, in_turn(error, turn).message);
                 break;
             }
             if whole.output.trim().is_empty() {
-                whole.error = failure(
+                whole.stop(
                     AgentFailureKind::Crash,
                     format!("the agent answered nothing in turn {turn}"),
                 );
                 break;
             }
         }
+        whole.trace.diverged_at = dialogue.diverged_at;
         whole
     }
 
     /// A conversation with a `command` agent: one process, one JSON line per user turn on its
     /// stdin, one answer line per turn on its stdout (see [`conversation`]); each turn bounded
-    /// by the timeout.
-    async fn converse_command(&self, shell: &str, case_id: &str, messages: &[String]) -> CaseRun {
+    /// by the timeout. The tracer writes each turn's calls before the answer line goes out, so
+    /// the tools a turn called are known before the next turn.
+    async fn converse_command(&self, shell: &str, case_id: &str, user: &UserSide) -> CaseRun {
         let trace_file = self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()));
-        let mut child = match self.spawn_command(shell, case_id, &messages[0], &trace_file, true) {
+        let spawned = self.spawn_command(shell, case_id, user.opening(), &trace_file, true);
+        let mut child = match spawned {
             Ok(child) => child,
             Err(e) => {
                 return CaseRun::failed(
@@ -455,39 +484,38 @@ impl Executor {
         let mut answers = BufReader::new(child.stdout.take().expect("piped")).lines();
         let read_err = read_all(child.stderr.take().expect("piped"));
         let mut whole = CaseRun::empty();
-        for (i, message) in messages.iter().enumerate() {
-            let turn = i as u32 + 1;
+        let mut dialogue = Dialogue::new(user);
+        let mut called = Vec::new();
+        loop {
+            let turn = dialogue.turn();
+            let said = match dialogue.next(&called).await {
+                Ok(Next::Says(said)) => said,
+                Ok(Next::Ends(end)) => {
+                    whole.trace.conversation_end = Some(end);
+                    break;
+                }
+                Err(why) => {
+                    kill_group(&child);
+                    let _ = child.wait().await;
+                    whole.stop(AgentFailureKind::Crash, format!("in turn {turn}: {why}"));
+                    break;
+                }
+            };
             let started_at = Utc::now();
             let sent = stdin
-                .write_all(conversation::user_line(message).as_bytes())
+                .write_all(conversation::user_line(&said.text).as_bytes())
                 .await;
             let line = match sent {
                 Ok(()) => tokio::time::timeout(self.timeout, answers.next_line()).await,
                 Err(_) => Ok(Ok(None)),
             };
-            match line {
-                Ok(Ok(Some(line))) => {
-                    let answer = conversation::answer_of(&line);
-                    whole
-                        .trace
-                        .turns
-                        .push(conversation::turn(message, &answer, started_at));
-                    whole.output = answer;
-                    if whole.output.trim().is_empty() {
-                        kill_group(&child);
-                        let _ = child.wait().await;
-                        whole.error = failure(
-                            AgentFailureKind::Crash,
-                            format!("the agent answered nothing in turn {turn}"),
-                        );
-                        break;
-                    }
-                }
+            let answer = match line {
+                Ok(Ok(Some(line))) => conversation::answer_of(&line),
                 Ok(_) => {
                     kill_group(&child);
                     let _ = child.wait().await;
                     let err = read_err.await.unwrap_or_default();
-                    whole.error = failure(
+                    whole.stop(
                         AgentFailureKind::Crash,
                         format!(
                             "the agent stopped before answering turn {turn}\n{}",
@@ -499,7 +527,7 @@ impl Executor {
                 Err(_) => {
                     kill_group(&child);
                     let _ = child.wait().await;
-                    whole.error = failure(
+                    whole.stop(
                         AgentFailureKind::Timeout,
                         format!(
                             "no answer to turn {turn} within {:.0} s; the agent was stopped",
@@ -508,7 +536,23 @@ impl Executor {
                     );
                     break;
                 }
+            };
+            whole
+                .trace
+                .turns
+                .push(conversation::turn(&said, &answer, started_at));
+            dialogue.answered(&said, &answer);
+            whole.output = answer;
+            if whole.output.trim().is_empty() {
+                kill_group(&child);
+                let _ = child.wait().await;
+                whole.stop(
+                    AgentFailureKind::Crash,
+                    format!("the agent answered nothing in turn {turn}"),
+                );
+                break;
             }
+            called = conversation::tools_in_turn(&read_traces(&trace_file), turn);
         }
         drop(stdin);
         if whole.error.is_none() {
@@ -518,8 +562,11 @@ impl Executor {
             }
         }
         let turns = std::mem::take(&mut whole.trace.turns);
+        let end = whole.trace.conversation_end.take();
         whole.trace = read_traces(&trace_file);
         whole.trace.turns = turns;
+        whole.trace.conversation_end = end;
+        whole.trace.diverged_at = dialogue.diverged_at;
         conversation::attribute_turns(&mut whole.trace);
         let _ = std::fs::remove_file(&trace_file);
         whole

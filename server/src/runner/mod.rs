@@ -11,6 +11,7 @@ pub mod generate;
 pub mod report;
 pub mod sync;
 pub mod tracer;
+pub mod user_llm;
 pub mod worker;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,12 +26,15 @@ use shared::api::{ResultInput, ResultRow, RunFilter, RunInput, RunView, Scenario
 use shared::cost::PriceTable;
 use shared::eval::RunSummary;
 use shared::judge::Judge;
+use shared::simulate::ReplayBook;
 use shared::{ProctorError, RunSource, RunSpec, RunStatus, Scenario};
 use uuid::Uuid;
 
 use self::agent_file::{load_scenarios, AgentFile};
+use self::conversation::UserSide;
 use self::executor::Executor;
 use self::sync::{SyncReport, Syncer};
+use self::user_llm::{UserLlm, UserLlmConfig};
 use crate::backend::Backend;
 
 /// How to run the agent's cases.
@@ -43,6 +47,8 @@ pub struct Execution {
     pub extra_env: Vec<(String, String)>,
     pub results_dir: PathBuf,
     pub progress: bool,
+    /// The LLM that plays scenarios' simulated users where no recording reaches.
+    pub user_llm: Option<UserLlmConfig>,
 }
 
 /// Which scenarios to run.
@@ -224,8 +230,40 @@ pub async fn create_run(
     Ok(backend.create_run(input).await?)
 }
 
-/// One case to run: a scenario and which attempt of it.
-type Job = (Arc<Scenario>, u32);
+/// One case to run: a scenario, who plays its user, and which attempt of it.
+type Job = (Arc<Scenario>, Arc<UserSide>, u32);
+
+/// Who plays the user of each scenario, in order: its script, or its simulated user with what
+/// it said in earlier runs (read once per run, so every attempt replays the same recordings).
+async fn users_of(
+    backend: &dyn Backend,
+    scenarios: &[Scenario],
+    exec: &Execution,
+) -> Vec<Arc<UserSide>> {
+    let llm = exec
+        .user_llm
+        .clone()
+        .map(|config| UserLlm::new(config, exec.timeout));
+    let mut users = Vec::with_capacity(scenarios.len());
+    for scenario in scenarios {
+        let book = match &scenario.spec.simulated_user {
+            Some(_) => match backend.recorded_turns(scenario.id).await {
+                Ok(recorded) => ReplayBook::new(recorded),
+                Err(e) => {
+                    eprintln!(
+                        "proctor: {}: the simulated user's earlier turns could not be read, so \
+                         nothing is replayed: {e}",
+                        scenario.spec.key
+                    );
+                    ReplayBook::default()
+                }
+            },
+            None => ReplayBook::default(),
+        };
+        users.push(Arc::new(UserSide::of(&scenario.spec, book, llm.clone())));
+    }
+    users
+}
 
 /// Runs every scenario × attempt of an existing run and syncs the results into it.
 pub async fn execute(
@@ -252,11 +290,13 @@ pub async fn execute(
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
     let syncer = Syncer::start(backend.clone(), run.run.id, results_file.clone())?;
 
+    let users = users_of(backend.as_ref(), &scenarios, exec).await;
     let jobs: Vec<Job> = scenarios
         .into_iter()
         .map(Arc::new)
-        .flat_map(|s| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), a)))
-        .filter(|(s, a)| !resume.done.contains(&(s.spec.key.clone(), *a)))
+        .zip(users)
+        .flat_map(|(s, u)| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), u.clone(), a)))
+        .filter(|(s, _, a)| !resume.done.contains(&(s.spec.key.clone(), *a)))
         .collect();
     let planned = jobs.len();
     let stop = resume.stop.clone();
@@ -266,15 +306,11 @@ pub async fn execute(
     // Once told to stop, no case starts; those in flight finish and are synced.
     let mut stream = futures::stream::iter(jobs)
         .take_while(move |_| std::future::ready(!stop.is_raised()))
-        .map(|(scenario, attempt)| {
+        .map(|(scenario, user, attempt)| {
             let executor = executor.clone();
             async move {
                 let case_id = format!("{}#{attempt}", scenario.spec.key);
-                let messages: Vec<String> = std::iter::once(&scenario.spec.user_message)
-                    .chain(&scenario.spec.user_turns)
-                    .cloned()
-                    .collect();
-                let case = executor.run(&case_id, &messages).await;
+                let case = executor.run(&case_id, &user).await;
                 (scenario, attempt, case)
             }
         })

@@ -17,6 +17,7 @@ use shared::api::{
 };
 use shared::cost::PriceTable;
 use shared::eval::RunComparison;
+use shared::simulate::RecordedTurn;
 use shared::{
     validate, Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult,
 };
@@ -175,6 +176,16 @@ impl Backend for Service {
     async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>> {
         let agent = self.agent(agent).await?;
         Ok(self.store.list_scenarios(agent.id, filter).await?)
+    }
+
+    async fn recorded_turns(&self, scenario: Uuid) -> Outcome<Vec<RecordedTurn>> {
+        if self.store.scenarios_by_id(&[scenario]).await?.is_empty() {
+            return Err(ProctorError::not_found(format!(
+                "scenario {scenario} not found; list an agent's scenarios with \
+                 GET /api/v1/agents/{{agent}}/scenarios"
+            )));
+        }
+        Ok(self.store.recorded_turns(scenario).await?)
     }
 
     async fn create_run(&self, input: RunInput) -> Outcome<RunView> {

@@ -337,6 +337,15 @@ fn match_arg(args: &Value, path: &str, matcher: &ArgMatcher) -> Result<(), Strin
 
 /// Checks a value found at some path (`None`: nothing there) against a matcher; the error says
 /// what was expected and what was found.
+/// A number, or a string that holds one: `45`, `45.0` and `"45.00"` are one amount.
+fn as_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+        _ => None,
+    }
+}
+
 pub(super) fn match_value(value: Option<&Value>, matcher: &ArgMatcher) -> Result<(), String> {
     let value = value.filter(|v| !v.is_null());
     let Some(value) = value else {
@@ -349,7 +358,9 @@ pub(super) fn match_value(value: Option<&Value>, matcher: &ArgMatcher) -> Result
         ArgMatcher::Present => Ok(()),
         ArgMatcher::Absent => Err(format!("expected it to be absent, got {value}")),
         ArgMatcher::Equals(want) => {
-            if value == want || as_text(value) == as_text(want) {
+            let same_number =
+                matches!((as_number(value), as_number(want)), (Some(a), Some(b)) if a == b);
+            if value == want || as_text(value) == as_text(want) || same_number {
                 Ok(())
             } else {
                 Err(format!("expected {want}, got {value}"))

@@ -14,6 +14,8 @@ pub use result::{AgentFailure, AgentFailureKind, ResultStatus, TestResult};
 pub use run::{Lease, RunSource, RunSpec, RunStatus, TestRun};
 pub use scenario::{
     ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario, ScenarioSource,
-    ScenarioSpec, SequenceMatch,
+    ScenarioSpec, SequenceMatch, SimulatedUser,
 };
-pub use trace::{DurationSource, LlmCall, ToolCall, Trace, Turn, WorldState};
+pub use trace::{
+    ConversationEnd, DurationSource, LlmCall, ToolCall, Trace, Turn, TurnOrigin, WorldState,
+};

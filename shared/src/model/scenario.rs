@@ -37,6 +37,10 @@ pub struct ScenarioSpec {
     /// answered the one before (`user_message` is the first).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub user_turns: Vec<String>,
+    /// A conversation with a user Proctor plays with an LLM (`proctor run --user-llm`) instead
+    /// of a script: `user_message` opens it, the simulated user writes the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated_user: Option<SimulatedUser>,
     #[serde(default)]
     pub tags: Vec<String>,
     /// Broad grouping used by filters, e.g. `tool`, `workflow`, `out_of_scope`, `safety`.
@@ -50,6 +54,33 @@ pub struct ScenarioSpec {
     pub persona: Option<Persona>,
     #[serde(default)]
     pub expectations: Expectations,
+}
+
+/// The brief of a simulated user: who they are, what they want, what they know, and when the
+/// conversation stops. It is also part of every replayed turn's transcript hash, so editing it
+/// makes the next run simulate afresh.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimulatedUser {
+    /// Who they are and how they talk, e.g. "a busy customer who answers in few words".
+    pub persona: String,
+    /// What they want from the conversation, e.g. "a refund for the broken mug".
+    pub goal: String,
+    /// Facts they give only when the agent asks for them: name → value (`order number: ORD-1001`).
+    pub knows: BTreeMap<String, String>,
+    /// User messages at most, the opening included (default 6).
+    pub max_turns: Option<u32>,
+    /// The conversation ends after a turn in which the agent called one of these tools.
+    pub stop_on_tools: Vec<String>,
+}
+
+impl SimulatedUser {
+    /// The turn limit when the brief sets none.
+    pub const DEFAULT_MAX_TURNS: u32 = 6;
+
+    pub fn max_turns(&self) -> u32 {
+        self.max_turns.unwrap_or(Self::DEFAULT_MAX_TURNS)
+    }
 }
 
 /// Whether a scenario was written by a person or drafted by `proctor generate`.
@@ -151,7 +182,8 @@ impl ExpectedStep {
 #[serde(rename_all = "snake_case")]
 pub enum ArgMatcher {
     /// Equal JSON values; a string and a number with the same text (`"42"` vs `42`) are equal,
-    /// because models routinely quote numbers.
+    /// because models routinely quote numbers, and so are equal amounts (`45`, `45.0`, `"45.00"`),
+    /// because stores write them differently.
     Equals(serde_json::Value),
     /// The value, as text, contains this substring (case-insensitive).
     Contains(String),

@@ -35,6 +35,13 @@ pub struct Trace {
     /// names the turn it belongs to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub turns: Vec<Turn>,
+    /// Why a conversation ended; `None` for a single message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_end: Option<ConversationEnd>,
+    /// The first turn a simulated user wrote afresh although an earlier run of the scenario had
+    /// been recorded: from here on the agent had answered differently, so the user did too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged_at: Option<u32>,
 }
 
 /// One exchange of a conversation: the user's message and the agent's answer to it.
@@ -45,6 +52,65 @@ pub struct Turn {
     pub agent: String,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// Who wrote the user's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<TurnOrigin>,
+    /// A simulated user's turn: the hash of the conversation that led to it (the simulated
+    /// user's brief and every message before), by which a later run replays it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcript_hash: Option<String>,
+    /// A simulated user's message with the facts of its brief as `{{name}}` placeholders: what
+    /// a replay sends, the facts filled back in. Stored apart from `user` because a fact may look
+    /// like PII (an email address) and `user` is scrubbed of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
+}
+
+/// Who wrote a user message of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnOrigin {
+    /// The scenario's author (`user_message`, `user_turns`).
+    Scripted,
+    /// The simulated user's LLM, in this run.
+    Simulated,
+    /// An earlier run's simulated user, replayed because the conversation had reached this
+    /// point the same way.
+    Replayed,
+}
+
+/// Why a conversation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum ConversationEnd {
+    /// Every scripted user turn was sent.
+    Script,
+    /// The simulated user said it was done: its goal was met, or the agent closed the
+    /// conversation. Recorded by the hash of the conversation so far, like a message, so a
+    /// replay ends where the recording did.
+    User {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transcript_hash: Option<String>,
+    },
+    /// The agent called a tool the simulated user's brief stops at.
+    Tool { tool: String },
+    /// The simulated user's turn limit was reached with its goal still open.
+    TurnLimit,
+    /// A turn failed (a crash or timeout, recorded as the case's error).
+    Error,
+}
+
+impl ConversationEnd {
+    /// How the result view and reports say it.
+    pub fn describe(&self) -> String {
+        match self {
+            ConversationEnd::Script => "every scripted turn was sent".into(),
+            ConversationEnd::User { .. } => "the simulated user was done".into(),
+            ConversationEnd::Tool { tool } => format!("the agent called `{tool}`"),
+            ConversationEnd::TurnLimit => "the turn limit was reached, goal still open".into(),
+            ConversationEnd::Error => "a turn failed".into(),
+        }
+    }
 }
 
 /// The world an agent acts on (a database, a JSON store) as JSON, before and after one case,

@@ -9,6 +9,7 @@ use chrono::Utc;
 use rayon::prelude::*;
 use shared::eval::compare::CaseRow;
 use shared::eval::{CaseTally, RunTally, Verdict};
+use shared::simulate::{recordings, RecordedTurn};
 use shared::{RunStatus, TestResult, TestRun};
 use uuid::Uuid;
 
@@ -27,6 +28,8 @@ pub(super) struct Prepared {
     pub error: Option<String>,
     pub tool_path: Vec<String>,
     pub verdict_json: String,
+    /// The simulated user messages it holds, kept by scenario so a later run replays them.
+    pub recorded: Vec<RecordedTurn>,
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -48,6 +51,10 @@ impl Prepared {
             error: result.error.as_ref().map(json),
             tool_path: result.trace.tool_names(),
             verdict_json: json(&verdict),
+            recorded: match result.scenario_id {
+                Some(_) => recordings(&result.trace),
+                None => Vec::new(),
+            },
             verdict,
             result,
         }

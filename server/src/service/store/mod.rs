@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
+use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, ScenarioSpec};
 use shared::{TestResult, TestRun};
 use uuid::Uuid;
@@ -199,6 +200,9 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<CaseRow>>;
     async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>>;
+    /// The simulated user messages recorded for a scenario, newest first (stored with the
+    /// results that hold them).
+    async fn recorded_turns(&self, scenario_id: Uuid) -> StoreResult<Vec<RecordedTurn>>;
 
     /// Shares live events with the other servers on the same database, if there can be any:
     /// `hub`'s events go out to them, theirs come into `hub`. One server on an embedded

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::{RunSummary, RunTally};
+use shared::simulate::RecordedTurn;
 use shared::{
     Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
 };
@@ -98,6 +99,7 @@ fn scenario_from_row(row: &PgRow) -> StoreResult<Scenario> {
             title: row.try_get("title")?,
             user_message: row.try_get("user_message")?,
             user_turns: from_jsonb(row, "user_turns")?,
+            simulated_user: from_jsonb(row, "simulated_user")?,
             tags: from_jsonb(row, "tags")?,
             category: row.try_get("category")?,
             source: name("scenario source", row.try_get("source")?)?,
@@ -200,11 +202,13 @@ impl Store for PgStore {
         for s in &inputs {
             let row = sqlx::query(
                 "INSERT INTO scenarios (id, agent_id, key, title, user_message, tags, category,
-                     source, complexity, persona, expectations, created_at, updated_at, user_turns)
+                     source, complexity, persona, expectations, created_at, updated_at, user_turns,
+                     simulated_user)
                  VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11::jsonb, $12, $12,
-                     $13::jsonb)
+                     $13::jsonb, $14::jsonb)
                  ON CONFLICT (agent_id, key) DO UPDATE SET title = excluded.title,
                      user_message = excluded.user_message, user_turns = excluded.user_turns,
+                     simulated_user = excluded.simulated_user,
                      tags = excluded.tags,
                      category = excluded.category, source = excluded.source,
                      complexity = excluded.complexity, persona = excluded.persona,
@@ -224,6 +228,7 @@ impl Store for PgStore {
             .bind(json(&s.expectations))
             .bind(now)
             .bind(json(&s.user_turns))
+            .bind(json(&s.simulated_user))
             .fetch_one(&mut *tx)
             .await?;
             stored.push(scenario_from_row(&row)?);
@@ -471,6 +476,10 @@ impl Store for PgStore {
 
     async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>> {
         results::get(self, id).await
+    }
+
+    async fn recorded_turns(&self, scenario_id: Uuid) -> StoreResult<Vec<RecordedTurn>> {
+        results::recorded_turns(self, scenario_id).await
     }
 
     fn share_events(&self, hub: &EventHub) {

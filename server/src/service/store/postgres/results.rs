@@ -10,6 +10,7 @@ use shared::api::{ResultFilter, ResultRow, ResultRowParts};
 use shared::eval::compare::CaseRow;
 use shared::eval::summary::wall_clock_ms;
 use shared::eval::{CaseTally, RunSummary, RunTally, Verdict};
+use shared::simulate::RecordedTurn;
 use shared::{AgentFailure, TestResult, TestRun};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -169,6 +170,7 @@ pub(super) async fn store(
     if let Err(e) = insert(&mut tx, &prepared).await {
         return Err(taken_id(e, run_id));
     }
+    record_turns(&mut tx, &prepared).await?;
     let replaced = plan.replacing;
     let started = plan.apply(&prepared, cases, &mut run, &mut tally);
     let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
@@ -180,6 +182,49 @@ pub(super) async fn store(
         started,
         summary,
     })
+}
+
+/// Keeps the simulated user messages of a batch by scenario, the newest recording of a
+/// conversation replacing an older one; a result naming no stored scenario records nothing.
+async fn record_turns(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
+    for p in rows.iter().filter(|p| !p.recorded.is_empty()) {
+        for turn in &p.recorded {
+            sqlx::query(
+                "INSERT INTO recorded_turns (scenario_id, transcript_hash, replay, recorded_at)
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM scenarios WHERE id = $1)
+                 ON CONFLICT (scenario_id, transcript_hash) DO UPDATE SET
+                     replay = excluded.replay, recorded_at = excluded.recorded_at",
+            )
+            .bind(p.result.scenario_id)
+            .bind(&turn.transcript_hash)
+            .bind(&turn.replay)
+            .bind(p.result.created_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn recorded_turns(
+    store: &PgStore,
+    scenario_id: Uuid,
+) -> StoreResult<Vec<RecordedTurn>> {
+    let rows = sqlx::query(
+        "SELECT transcript_hash, replay FROM recorded_turns WHERE scenario_id = $1
+         ORDER BY recorded_at DESC",
+    )
+    .bind(scenario_id)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RecordedTurn {
+                transcript_hash: row.try_get("transcript_hash")?,
+                replay: row.try_get("replay")?,
+            })
+        })
+        .collect()
 }
 
 /// A result id another run's batch stored between this batch's lookup and its insert is the

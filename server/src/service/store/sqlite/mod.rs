@@ -18,6 +18,7 @@ use serde::Serialize;
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::{RunSummary, RunTally};
+use shared::simulate::RecordedTurn;
 use shared::{
     Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
 };
@@ -192,6 +193,7 @@ fn scenario_from_row(row: &SqliteRow) -> StoreResult<Scenario> {
             title: row.try_get("title")?,
             user_message: row.try_get("user_message")?,
             user_turns: from_json("user turns", row.try_get("user_turns")?)?,
+            simulated_user: from_json("simulated user", row.try_get("simulated_user")?)?,
             tags: from_json("scenario tags", row.try_get("tags")?)?,
             category: row.try_get("category")?,
             source: name("scenario source", row.try_get("source")?)?,
@@ -313,10 +315,12 @@ impl Store for SqliteStore {
         for s in &inputs {
             sqlx::query(
                 "INSERT INTO scenarios (id, agent_id, key, title, user_message, tags, category, source,
-                     complexity, persona, expectations, created_at, updated_at, user_turns)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     complexity, persona, expectations, created_at, updated_at, user_turns,
+                     simulated_user)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (agent_id, key) DO UPDATE SET title = excluded.title,
                      user_message = excluded.user_message, user_turns = excluded.user_turns,
+                     simulated_user = excluded.simulated_user,
                      tags = excluded.tags,
                      category = excluded.category, source = excluded.source,
                      complexity = excluded.complexity, persona = excluded.persona,
@@ -336,6 +340,7 @@ impl Store for SqliteStore {
             .bind(&now)
             .bind(&now)
             .bind(json(&s.user_turns))
+            .bind(json(&s.simulated_user))
             .execute(&mut *tx)
             .await?;
             keys.push(s.key.clone());
@@ -615,6 +620,10 @@ impl Store for SqliteStore {
 
     async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>> {
         results::get(self, id).await
+    }
+
+    async fn recorded_turns(&self, scenario_id: Uuid) -> StoreResult<Vec<RecordedTurn>> {
+        results::recorded_turns(self, scenario_id).await
     }
 }
 

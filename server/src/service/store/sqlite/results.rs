@@ -9,6 +9,7 @@ use shared::api::{ResultFilter, ResultRow, ResultRowParts};
 use shared::eval::compare::CaseRow;
 use shared::eval::summary::wall_clock_ms;
 use shared::eval::{CaseTally, RunSummary, RunTally, Verdict};
+use shared::simulate::RecordedTurn;
 use shared::{TestResult, TestRun};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
@@ -206,6 +207,7 @@ pub(super) async fn store(
     for chunk in prepared.chunks(INSERT_ROWS) {
         insert(&mut tx, chunk).await?;
     }
+    record_turns(&mut tx, &prepared).await?;
     let replaced = plan.replacing;
     let started = plan.apply(&prepared, cases, &mut run, &mut tally);
     let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
@@ -254,6 +256,50 @@ async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<(
     });
     q.build().execute(&mut *conn).await?;
     Ok(())
+}
+
+/// Keeps the simulated user messages of a batch by scenario, the newest recording of a
+/// conversation replacing an older one; a result naming no stored scenario records nothing.
+async fn record_turns(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<()> {
+    for p in rows.iter().filter(|p| !p.recorded.is_empty()) {
+        let scenario = p.result.scenario_id.map(|id| id.to_string());
+        for turn in &p.recorded {
+            sqlx::query(
+                "INSERT INTO recorded_turns (scenario_id, transcript_hash, replay, recorded_at)
+                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM scenarios WHERE id = ?1)
+                 ON CONFLICT (scenario_id, transcript_hash) DO UPDATE SET
+                     replay = excluded.replay, recorded_at = excluded.recorded_at",
+            )
+            .bind(&scenario)
+            .bind(&turn.transcript_hash)
+            .bind(&turn.replay)
+            .bind(ts(p.result.created_at))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn recorded_turns(
+    store: &SqliteStore,
+    scenario_id: Uuid,
+) -> StoreResult<Vec<RecordedTurn>> {
+    let rows = sqlx::query(
+        "SELECT transcript_hash, replay FROM recorded_turns WHERE scenario_id = ?
+         ORDER BY recorded_at DESC",
+    )
+    .bind(scenario_id.to_string())
+    .fetch_all(&store.reader)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RecordedTurn {
+                transcript_hash: row.try_get("transcript_hash")?,
+                replay: row.try_get("replay")?,
+            })
+        })
+        .collect()
 }
 
 /// Re-reads a run's summary off its tally (after its status or start changed).
