@@ -63,6 +63,9 @@ impl Proctor {
                     python: std::env::var("PROCTOR_PYTHON").unwrap_or_else(|_| "python3".into()),
                     results_dir: dir.path().join("results"),
                     no_progress: true,
+                    user_llm: None,
+                    user_model: "gpt-4o-mini".into(),
+                    user_llm_key: None,
                 },
             )
         };

@@ -47,6 +47,9 @@ async fn main() {
             python: python.clone(),
             results_dir: dir.path().join("results"),
             no_progress: true,
+            user_llm: None,
+            user_model: "gpt-4o-mini".into(),
+            user_llm_key: None,
         },
     );
     let server = serve::start(&args).await.unwrap();

@@ -420,7 +420,9 @@ async fn generated_scenarios_cover_every_tool_and_repeat_for_a_seed() {
             .unwrap()
             .contains(&json!("issue_refund"))));
     assert!(
-        scenarios.iter().all(|s| s["user_turns"].is_null()),
+        scenarios
+            .iter()
+            .all(|s| s["user_turns"].is_null() && s["simulated_user"].is_null()),
         "conversations only when asked for"
     );
     let conversations = common::proctor()
@@ -437,12 +439,24 @@ async fn generated_scenarios_cover_every_tool_and_repeat_for_a_seed() {
     assert!(conversations.status.success(), "{}", text(&conversations));
     let doc: Value = serde_yaml::from_slice(&conversations.stdout).unwrap();
     let scenarios = doc["scenarios"].as_array().unwrap();
-    // A user who gives the order only when asked: the call is expected in the second turn.
+    // A simulated user who gives the order only when asked: the call is expected in the
+    // second turn, and the conversation stops once it is made.
     let asked = scenarios
         .iter()
         .find(|s| s["key"] == "conversation-issue_refund-detail-when-asked")
         .expect("a conversation per tool with arguments");
-    assert_eq!(asked["user_turns"].as_array().unwrap().len(), 1, "{asked}");
+    let user = &asked["simulated_user"];
+    assert!(asked["user_turns"].is_null(), "{asked}");
+    assert_eq!(user["knows"].as_object().unwrap().len(), 1, "{asked}");
+    assert!(user["knows"]["order_id"].is_string(), "{asked}");
+    assert_eq!(user["stop_on_tools"], json!(["issue_refund"]), "{asked}");
+    assert!(
+        !asked["user_message"]
+            .as_str()
+            .unwrap()
+            .contains(user["knows"]["order_id"].as_str().unwrap()),
+        "the detail is withheld: {asked}"
+    );
     let steps = asked["expectations"]["expected_tools"].as_array().unwrap();
     assert_eq!(steps.last().unwrap()["tool"], "issue_refund", "{asked}");
     assert_eq!(steps.last().unwrap()["turn"], 2, "{asked}");
@@ -452,6 +466,23 @@ async fn generated_scenarios_cover_every_tool_and_repeat_for_a_seed() {
             .any(|s| s["key"].as_str().unwrap().ends_with("-pressure")
                 && s["user_turns"].as_array().unwrap().len() == 2),
         "a policy pushed over three turns"
+    );
+    // A user who changes their mind: the second request is the one expected, in turn 2.
+    let changed = scenarios
+        .iter()
+        .find(|s| s["key"] == "conversation-change-of-mind")
+        .expect("a change of mind");
+    assert!(
+        changed["user_turns"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Actually, forget that."),
+        "{changed}"
+    );
+    assert_eq!(
+        changed["expectations"]["expected_tools"],
+        json!([{"tool": "verify_customer", "turn": 2}]),
+        "{changed}"
     );
 }
 
@@ -1235,4 +1266,211 @@ async fn a_turn_that_crashes_hangs_or_answers_nothing_ends_the_conversation_with
         .await;
     assert_eq!(result["agent_response"], "answer 3");
     assert_eq!(result["trace"]["turns"].as_array().unwrap().len(), 3);
+}
+
+/// The results of a run by scenario key, each whole (trace and evaluation).
+async fn results_by_key(s: &Server, run_id: &str) -> std::collections::BTreeMap<String, Value> {
+    let (_, page) = s.get(&format!("/api/v1/runs/{run_id}/results")).await;
+    let mut out = std::collections::BTreeMap::new();
+    for row in page["items"].as_array().unwrap() {
+        let (_, result) = s
+            .get(&format!("/api/v1/results/{}", row["id"].as_str().unwrap()))
+            .await;
+        out.insert(row["scenario_key"].as_str().unwrap().to_string(), result);
+    }
+    out
+}
+
+/// The failed checks of a result, by kind.
+fn failed_kinds(result: &Value) -> Vec<String> {
+    result["evaluation"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// (origin, user message, transcript hash) of each turn.
+fn turns_of(result: &Value) -> Vec<(String, String, String)> {
+    result["trace"]["turns"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|t| {
+            (
+                t["origin"].as_str().unwrap_or_default().to_string(),
+                t["user"].as_str().unwrap().to_string(),
+                t["transcript_hash"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The tools a result called, with the turn each was attributed to.
+fn tools_by_turn(result: &Value) -> Vec<(String, u64)> {
+    result["trace"]["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["turn"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Runs the desk example (copied, renamed `name`) from `dir`; the run's results by key.
+async fn run_example_desk(
+    s: &Server,
+    llm: &FakeLlm,
+    dir: &Path,
+    agent_file: &str,
+    extra: &[&str],
+) -> (Output, std::collections::BTreeMap<String, Value>) {
+    let mut args = vec!["run", agent_file, "--no-progress"];
+    args.extend_from_slice(extra);
+    let out = proctor(&s.base, llm, &args, dir);
+    let run_id = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.len() == 36 && uuid::Uuid::parse_str(w).is_ok())
+        .unwrap_or_else(|| panic!("no run id: {}", text(&out)))
+        .to_string();
+    let results = results_by_key(s, &run_id).await;
+    (out, results)
+}
+
+#[tokio::test]
+async fn simulated_users_are_recorded_replayed_byte_for_byte_and_diverge_marked_in_both_run_modes()
+{
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let user_llm = format!("{}/v1", llm.url);
+    for (mode, file) in [("python", "agent.yaml"), ("command", "agent-command.yaml")] {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "agent.py",
+            "agent.yaml",
+            "agent-command.yaml",
+            "scenarios.yaml",
+        ] {
+            let text = std::fs::read_to_string(repo().join("examples/desk").join(f)).unwrap();
+            // A name per mode: each starts with no recording of its simulated users.
+            let text = text.replace("name: acme-desk", &format!("name: desk-{mode}"));
+            std::fs::write(dir.path().join(f), text).unwrap();
+        }
+
+        // With no recording and no user LLM, the simulated user cannot go on: an error that
+        // says what to pass, and nothing recorded.
+        let (out, stranded) =
+            run_example_desk(&s, &llm, dir.path(), file, &["--key", "refund-when-asked"]).await;
+        let stranded = &stranded["refund-when-asked"];
+        assert_eq!(stranded["status"], "error", "{mode}: {}", text(&out));
+        let why = stranded["error"]["message"].as_str().unwrap();
+        assert!(
+            why.contains("in turn 2") && why.contains("--user-llm"),
+            "{mode}: {why}"
+        );
+
+        // First run: the fake LLM plays the user, who gives the order id once asked.
+        let (out, first) =
+            run_example_desk(&s, &llm, dir.path(), file, &["--user-llm", &user_llm]).await;
+        let asked = &first["refund-when-asked"];
+        assert_eq!(asked["status"], "passed", "{mode}: {}", text(&out));
+        let turns = turns_of(asked);
+        assert_eq!(turns.len(), 2, "{mode}: {turns:?}");
+        assert_eq!(turns[0].0, "scripted", "{mode}");
+        assert_eq!(
+            (turns[1].0.as_str(), turns[1].1.as_str()),
+            ("simulated", "It's ORD-1001."),
+            "{mode}"
+        );
+        assert_eq!(turns[1].2.len(), 64, "{mode}: a SHA-256 per simulated turn");
+        assert_eq!(
+            tools_by_turn(asked),
+            [("verify_customer".into(), 2), ("issue_refund".into(), 2)],
+            "{mode}: the tracer attributes each call to the turn that made it"
+        );
+        assert_eq!(asked["trace"]["conversation_end"]["by"], "user", "{mode}");
+        assert!(asked["trace"]["diverged_at"].is_null(), "{mode}");
+        // The right tools, the wrong state: the tool's bug refunds one item of two.
+        let multi = &first["refund-multi-item"];
+        assert_eq!(multi["status"], "failed", "{mode}");
+        assert_eq!(
+            failed_kinds(multi),
+            ["expected_state"],
+            "{mode}: {}",
+            multi["evaluation"]
+        );
+        assert_eq!(
+            first["status-changes-nothing"]["status"], "passed",
+            "{mode}"
+        );
+
+        // Second run with no user LLM at all: every simulated turn, and the user's "done",
+        // is replayed from the recording.
+        let (out, second) = run_example_desk(&s, &llm, dir.path(), file, &[]).await;
+        for key in ["refund-when-asked", "refund-over-limit-asked"] {
+            let (before, after) = (turns_of(&first[key]), turns_of(&second[key]));
+            assert_eq!(before.len(), after.len(), "{mode} {key}: {}", text(&out));
+            for (b, a) in before.iter().zip(&after).skip(1) {
+                assert_eq!(a.0, "replayed", "{mode} {key}");
+                assert_eq!((&a.1, &a.2), (&b.1, &b.2), "{mode} {key}: byte for byte");
+            }
+            assert_eq!(
+                first[key]["trace"]["conversation_end"], second[key]["trace"]["conversation_end"],
+                "{mode} {key}"
+            );
+            assert!(
+                second[key]["trace"]["diverged_at"].is_null(),
+                "{mode} {key}"
+            );
+            assert!(
+                second[key]["error"].is_null(),
+                "{mode} {key}: {}",
+                second[key]["error"]
+            );
+        }
+        assert_eq!(second["refund-when-asked"]["status"], "passed", "{mode}");
+
+        // A prompt edit drops the verification rule: the user's reply to the same question is
+        // replayed, the agent answers differently, and the user is simulated afresh from there.
+        let (out, edited) = run_example_desk(
+            &s,
+            &llm,
+            dir.path(),
+            file,
+            &[
+                "--user-llm",
+                &user_llm,
+                "--env",
+                "PROCTOR_EXAMPLE_VARIANT=regressed",
+            ],
+        )
+        .await;
+        let asked = &edited["refund-when-asked"];
+        assert_eq!(turns_of(asked)[1].0, "replayed", "{mode}: {}", text(&out));
+        assert_eq!(
+            asked["trace"]["diverged_at"], 3,
+            "{mode}: {}",
+            asked["trace"]
+        );
+        // The right state, reached by breaking the policy: it fails on its path.
+        assert_eq!(asked["status"], "failed", "{mode}");
+        let failed = failed_kinds(asked);
+        assert!(
+            failed.contains(&"missing_steps".to_string()),
+            "{mode}: {failed:?}"
+        );
+        assert!(
+            !failed.contains(&"expected_state".to_string()),
+            "{mode}: {failed:?}"
+        );
+    }
 }

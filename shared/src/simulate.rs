@@ -87,26 +87,57 @@ pub fn transcript_hash(user: &SimulatedUser, turns: &[(String, String)]) -> Stri
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The message with every fact of the brief it contains replaced by `{{name}}`, longest value
-/// first (so a value inside another is not split).
+/// The message with every fact of the brief it contains replaced by `{{name}}`, in one pass
+/// from the left, the longest fact first where several start at one place (so a value inside
+/// another, or inside a placeholder already written, is never split).
 pub fn template(message: &str, knows: &BTreeMap<String, String>) -> String {
     let mut facts: Vec<(&String, &String)> = knows.iter().filter(|(_, v)| !v.is_empty()).collect();
     facts.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
-    facts
-        .into_iter()
-        .fold(message.to_string(), |text, (name, value)| {
-            text.replace(value.as_str(), &format!("{{{{{name}}}}}"))
-        })
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        match facts.iter().find(|(_, v)| rest.starts_with(v.as_str())) {
+            Some((name, value)) => {
+                out.push_str(&placeholder(name));
+                rest = &rest[value.len()..];
+            }
+            None => {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
 }
 
-/// A recorded message with its facts filled back in; a placeholder the brief no longer knows
-/// stays as written.
+/// A recorded message with its facts filled back in, in one pass; a placeholder the brief no
+/// longer knows stays as written.
 pub fn expand(template: &str, knows: &BTreeMap<String, String>) -> String {
-    knows
-        .iter()
-        .fold(template.to_string(), |text, (name, value)| {
-            text.replace(&format!("{{{{{name}}}}}"), value)
-        })
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        match after
+            .find("}}")
+            .and_then(|close| Some((close, knows.get(&after[..close])?)))
+        {
+            Some((close, value)) => {
+                out.push_str(value);
+                rest = &after[close + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn placeholder(name: &str) -> String {
+    format!("{{{{{name}}}}}")
 }
 
 /// One simulated user message as a later run replays it: the conversation it answered (by hash)
@@ -151,13 +182,13 @@ pub struct ReplayBook {
 }
 
 impl ReplayBook {
+    /// From recordings newest first: where two hold the same hash, the newest wins.
     pub fn new(recorded: impl IntoIterator<Item = RecordedTurn>) -> Self {
-        ReplayBook {
-            turns: recorded
-                .into_iter()
-                .map(|r| (r.transcript_hash, r.replay))
-                .collect(),
+        let mut turns = HashMap::new();
+        for r in recorded {
+            turns.entry(r.transcript_hash).or_insert(r.replay);
         }
+        ReplayBook { turns }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -21,7 +21,7 @@ pub enum UserSide {
     /// The scenario's own messages: one (a single message) or several (a scripted conversation).
     Script(Vec<String>),
     /// A simulated user, replayed from earlier runs where they reached the same point.
-    Simulated(Simulation),
+    Simulated(Box<Simulation>),
 }
 
 /// A simulated user for one scenario: its brief, its opening line, what it said before, and the
@@ -37,12 +37,12 @@ impl UserSide {
     /// The user of a scenario: its simulated user when it has one, else its script.
     pub fn of(spec: &ScenarioSpec, book: ReplayBook, llm: Option<UserLlm>) -> UserSide {
         match &spec.simulated_user {
-            Some(brief) => UserSide::Simulated(Simulation {
+            Some(brief) => UserSide::Simulated(Box::new(Simulation {
                 brief: brief.clone(),
                 opening: spec.user_message.clone(),
                 book,
                 llm,
-            }),
+            })),
             None => UserSide::Script(
                 std::iter::once(&spec.user_message)
                     .chain(&spec.user_turns)
