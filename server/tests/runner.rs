@@ -1474,3 +1474,33 @@ async fn simulated_users_are_recorded_replayed_byte_for_byte_and_diverge_marked_
         );
     }
 }
+
+#[test]
+fn the_demo_shows_a_conversation_whose_path_was_right_and_outcome_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::proctor()
+        .args(["demo", "--no-serve", "--no-progress", "--addr", "127.0.0.1:0"])
+        .arg("--database")
+        .arg(dir.path().join("demo.db"))
+        .arg("--results-dir")
+        .arg(dir.path().join("results"))
+        .current_dir(repo())
+        .env("PROCTOR_PYTHON", python())
+        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("acme-desk — conversations with a simulated user"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(
+            "The desk's `refund-multi-item` called the right tools and still left the wrong state"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("/results/"), "{shown}");
+}

@@ -1,7 +1,9 @@
 //! `proctor demo`: the whole loop on one machine, offline. Starts the server on a fresh SQLite
 //! file and the fake LLM, runs the example agent as it is and then with a prompt change that
-//! breaks its refund workflow, and prints where to see the runs and their comparison. The server
-//! keeps running (and executes runs started from the dashboard) until interrupted.
+//! breaks its refund workflow, runs the stateful support desk in conversations with a simulated
+//! user (the fake LLM plays it) and points at the case whose path was right and outcome wrong,
+//! and prints where to see it all. The server keeps running (and executes runs started from the
+//! dashboard) until interrupted.
 
 use shared::api::CompareFilter;
 use std::path::PathBuf;
@@ -18,6 +20,7 @@ use super::serve::{self, ServeArgs};
 use crate::announce;
 use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
+use crate::runner::user_llm::UserLlmConfig;
 use crate::runner::{self, report, tracer, Selection};
 
 /// `proctor demo`'s arguments.
@@ -33,6 +36,9 @@ pub struct DemoArgs {
     /// The example agent to run.
     #[arg(long, default_value = "examples/support/agent.yaml")]
     pub example: PathBuf,
+    /// The stateful, multi-turn example agent to run with a simulated user.
+    #[arg(long, default_value = "examples/desk/agent.yaml")]
+    pub desk: PathBuf,
     #[command(flatten)]
     pub exec: ExecArgs,
     /// Exit after the two runs instead of serving the dashboard.
@@ -50,9 +56,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let agent = AgentFile::load(&args.example)?;
+    let desk = AgentFile::load(&args.desk)?;
     let serve_args = ServeArgs {
         addr: args.addr,
-        agents: vec![args.example.clone()],
+        agents: vec![args.example.clone(), args.desk.clone()],
         ..ServeArgs::local(
             format!("sqlite://{}", args.database.display()),
             args.dist.clone(),
@@ -113,6 +120,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let cmp = backend
         .compare(runs[0], runs[1], &CompareFilter::default())
         .await?;
+    let mut exec = args.exec.execution(&desk, llm_env.clone())?;
+    exec.user_llm = Some(UserLlmConfig {
+        url: format!("{fake_url}/v1"),
+        model: "fake-user".into(),
+        api_key: None,
+    });
+    let (desk_run, wrong_outcome) = run_desk(&backend, &desk, &exec).await?;
     let url = server.url();
     println!(
         "\nThe prompt edit broke {} case(s); AQS {}.",
@@ -128,12 +142,60 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "  comparison: {url}/compare?base={}&head={}",
         runs[0], runs[1]
     );
+    println!("  desk:       {url}/runs/{desk_run}");
+    if let Some((key, result)) = wrong_outcome {
+        println!(
+            "\nThe desk's `{key}` called the right tools and still left the wrong state (path \
+             right, outcome wrong):\n  {url}/results/{result}"
+        );
+    }
     if args.no_serve {
         return Ok(ExitCode::SUCCESS);
     }
     println!("\nServing until Ctrl-C.");
     server.task.await??;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the stateful desk once, its simulated users played by the fake LLM; the run, and the
+/// first case whose path was right but outcome wrong.
+async fn run_desk(
+    backend: &Arc<dyn Backend>,
+    desk: &AgentFile,
+    exec: &runner::Execution,
+) -> anyhow::Result<(uuid::Uuid, Option<(String, uuid::Uuid)>)> {
+    let scenarios = runner::prepare(backend.as_ref(), desk, &Selection::default()).await?;
+    let run = runner::create_run(
+        backend.as_ref(),
+        desk,
+        &scenarios,
+        Some("conversations".into()),
+        Default::default(),
+        RunSource::Cli,
+        1,
+    )
+    .await?;
+    let finished = runner::execute(
+        backend.clone(),
+        desk,
+        run,
+        scenarios,
+        exec,
+        &runner::Resume::default(),
+    )
+    .await?;
+    println!(
+        "\n{} — conversations with a simulated user — run {}",
+        desk.spec.name, finished.run.run.id
+    );
+    print!("{}", report::summary_table(&finished.summary));
+    for row in &finished.verdicts {
+        let result = backend.result(row.id).await?;
+        if result.evaluation.path_and_outcome() == (Some(true), Some(false)) {
+            return Ok((finished.run.run.id, Some((result.scenario_key, result.id))));
+        }
+    }
+    Ok((finished.run.run.id, None))
 }
 
 /// The fake LLM from the tracer package, on a free loopback port, and its address.
