@@ -345,12 +345,17 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
                 "trace": {
                     "state": {"before": before, "after": after},
                     "turns": [
-                        {"user": "Where is ORD-1?", "agent": "It was delivered."},
-                        {"user": "Refund ORD-1", "agent": "Done."}
+                        {"user": "Where is ORD-1?", "agent": "It was delivered.", "origin": "scripted"},
+                        {"user": "Refund ORD-1", "agent": "Which order do you mean?",
+                         "origin": "replayed", "transcript_hash": "a1", "replay": "Refund ORD-1"},
+                        {"user": "ORD-1, as I said.", "agent": "Done.",
+                         "origin": "simulated", "transcript_hash": "b2", "replay": "ORD-1, as I said."}
                     ],
+                    "conversation_end": {"by": "user", "transcript_hash": "c3"},
+                    "diverged_at": 3,
                     "tool_calls": [
                         {"name": "lookup_order", "order": 0, "turn": 1},
-                        {"name": "refund", "order": 1, "turn": 2}
+                        {"name": "refund", "order": 1, "turn": 3}
                     ]
                 },
                 "expectations": {
@@ -368,16 +373,36 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
         .goto(&p.url(&format!("/results/{id}")))
         .await
         .unwrap();
-    let turns = b.texts("ol.transcript li.turn", 2).await;
+    let turns = b.texts("ol.transcript li.turn", 3).await;
     assert!(
         turns[0].contains("Where is ORD-1?")
             && turns[0].contains("called lookup_order")
             && turns[0].contains("It was delivered."),
         "{turns:?}"
     );
+    // Who wrote each user message, and where the simulated user left the recording (labels
+    // are shown in capitals).
+    let turns: Vec<String> = turns.iter().map(|t| t.to_lowercase()).collect();
     assert!(
-        turns[1].contains("called refund") && turns[1].contains("Done."),
+        turns[1].contains("simulated user (replayed)") && turns[1].contains("no tool called"),
         "{turns:?}"
+    );
+    assert!(
+        turns[2].contains("simulated afresh from here")
+            && turns[2].contains("simulated user")
+            && !turns[2].contains("(replayed)")
+            && turns[2].contains("called refund")
+            && turns[2].contains("done."),
+        "{turns:?}"
+    );
+    let diverged = b.texts("ol.transcript li.turn.diverged", 1).await;
+    assert!(
+        diverged[0].to_lowercase().starts_with("turn 3"),
+        "{diverged:?}"
+    );
+    assert_eq!(
+        b.text(".conversation-end").await,
+        "Ended: the simulated user was done."
     );
     let parts = b.text(".verdict-parts").await;
     assert_eq!(parts, "Path: right · Outcome: wrong");

@@ -1479,7 +1479,13 @@ async fn simulated_users_are_recorded_replayed_byte_for_byte_and_diverge_marked_
 fn the_demo_shows_a_conversation_whose_path_was_right_and_outcome_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let out = common::proctor()
-        .args(["demo", "--no-serve", "--no-progress", "--addr", "127.0.0.1:0"])
+        .args([
+            "demo",
+            "--no-serve",
+            "--no-progress",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .arg("--database")
         .arg(dir.path().join("demo.db"))
         .arg("--results-dir")
