@@ -347,11 +347,11 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
                     "turns": [
                         {"user": "Where is ORD-1?", "agent": "It was delivered.", "origin": "scripted"},
                         {"user": "Refund ORD-1", "agent": "Which order do you mean?",
-                         "origin": "replayed", "transcript_hash": "a1", "replay": "Refund ORD-1"},
+                         "origin": "replayed", "transcript_hash": "a1".repeat(32), "replay": "Refund ORD-1"},
                         {"user": "ORD-1, as I said.", "agent": "Done.",
-                         "origin": "simulated", "transcript_hash": "b2", "replay": "ORD-1, as I said."}
+                         "origin": "simulated", "transcript_hash": "b2".repeat(32), "replay": "ORD-1, as I said."}
                     ],
-                    "conversation_end": {"by": "user", "transcript_hash": "c3"},
+                    "conversation_end": {"by": "user", "transcript_hash": "c3".repeat(32)},
                     "diverged_at": 3,
                     "tool_calls": [
                         {"name": "lookup_order", "order": 0, "turn": 1},

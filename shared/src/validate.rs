@@ -8,7 +8,8 @@ use crate::api::{ResultInput, RunInput, ToolCallInput};
 use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
 use crate::model::{
-    AgentSpec, ArgMatcher, Expectations, Scenario, ScenarioSpec, SimulatedUser, ToolCall, Trace,
+    AgentSpec, ArgMatcher, ConversationEnd, Expectations, Scenario, ScenarioSpec, SimulatedUser,
+    ToolCall, Trace,
 };
 use crate::redact::pii_in_text;
 
@@ -363,8 +364,32 @@ fn trace_of(input: &mut ResultInput) -> Result<Trace, ProctorError> {
             "tool call {i} has no `name`"
         )));
     }
+    recorded_turns(&trace)?;
     number_calls(&mut trace);
     Ok(trace)
+}
+
+/// A simulated turn's hash is what later runs replay it by: a SHA-256 in hex, as the runner
+/// writes it, or nothing.
+fn recorded_turns(trace: &Trace) -> Result<(), ProctorError> {
+    let ends = trace.conversation_end.iter().filter_map(|e| match e {
+        ConversationEnd::User { transcript_hash } => transcript_hash.as_ref(),
+        _ => None,
+    });
+    let hashes = trace
+        .turns
+        .iter()
+        .filter_map(|t| t.transcript_hash.as_ref())
+        .chain(ends);
+    for hash in hashes {
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ProctorError::invalid(format!(
+                "`transcript_hash` {:?} is not a SHA-256 in hex (64 characters)",
+                hash.chars().take(80).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Gives tool calls their positions when the client sent none (or sent duplicates), keeping

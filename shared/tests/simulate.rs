@@ -238,3 +238,26 @@ fn a_simulated_user_is_validated_with_the_field_named() {
     late.expectations.expected_tools = vec![step];
     assert!(refused(late).contains("pinned to turn 5, but the conversation has turns 1 to 4"));
 }
+
+#[test]
+fn a_synced_turn_hash_must_be_a_sha256_in_hex() {
+    let input = |hash: &str| shared::api::ResultInput {
+        scenario_key: Some("k".into()),
+        user_message: Some("hi".into()),
+        trace: Some(Trace {
+            turns: vec![Turn {
+                origin: Some(TurnOrigin::Simulated),
+                transcript_hash: Some(hash.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let good = transcript_hash(&brief(), &exchanges());
+    assert!(validate::result(input(&good), None).is_ok());
+    for bad in ["abc", &"z".repeat(64), &format!("{good}0")] {
+        let e = validate::result(input(bad), None).err().expect(bad).to_string();
+        assert!(e.contains("is not a SHA-256 in hex"), "{e}");
+    }
+}
