@@ -447,8 +447,8 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 
 /// Puts a database back as the release before latency histograms and case facts left it:
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
-/// index, the case index over separate columns, no scenario `user_turns`, and none of the
-/// migrations since applied.
+/// index, the case index over separate columns, no scenario `user_turns` or `simulated_user`, no
+/// recorded turns, and none of the migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
@@ -465,6 +465,8 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "CREATE INDEX results_cases ON results (run_id, scenario_key, attempt, status,
                      cost_usd, cost_complete, latency_ms, tool_path, id)",
                 "ALTER TABLE scenarios DROP COLUMN user_turns",
+                "ALTER TABLE scenarios DROP COLUMN simulated_user",
+                "DROP TABLE recorded_turns",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();
@@ -486,6 +488,8 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "CREATE UNIQUE INDEX results_cases ON results (run_id, scenario_key, attempt)
                      INCLUDE (status, cost_usd, cost_complete, latency_ms, tool_path, id)",
                 "ALTER TABLE scenarios DROP COLUMN user_turns",
+                "ALTER TABLE scenarios DROP COLUMN simulated_user",
+                "DROP TABLE recorded_turns",
                 "DELETE FROM _sqlx_migrations WHERE version >= 2",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();

@@ -23,7 +23,7 @@ use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::{oneshot, Mutex};
 
 use super::agent_file::{AgentFile, Launch};
-use super::conversation::{self, Dialogue, History, Next, UserSide};
+use super::conversation::{self, Dialogue, History, Next, UserSide, UserTurn};
 use super::tracer::TracerPaths;
 
 /// What one case produced.
@@ -421,16 +421,8 @@ impl Executor {
         let mut called = Vec::new();
         loop {
             let turn = dialogue.turn();
-            let said = match dialogue.next(&called).await {
-                Ok(Next::Says(said)) => said,
-                Ok(Next::Ends(end)) => {
-                    whole.trace.conversation_end = Some(end);
-                    break;
-                }
-                Err(why) => {
-                    whole.stop(AgentFailureKind::Crash, format!("in turn {turn}: {why}"));
-                    break;
-                }
+            let Some(said) = next_message(&mut dialogue, &called, &mut whole).await else {
+                break;
             };
             history.user(&said.text);
             let started_at = Utc::now();
@@ -488,18 +480,12 @@ impl Executor {
         let mut called = Vec::new();
         loop {
             let turn = dialogue.turn();
-            let said = match dialogue.next(&called).await {
-                Ok(Next::Says(said)) => said,
-                Ok(Next::Ends(end)) => {
-                    whole.trace.conversation_end = Some(end);
-                    break;
-                }
-                Err(why) => {
+            let Some(said) = next_message(&mut dialogue, &called, &mut whole).await else {
+                if whole.error.is_some() {
                     kill_group(&child);
                     let _ = child.wait().await;
-                    whole.stop(AgentFailureKind::Crash, format!("in turn {turn}: {why}"));
-                    break;
                 }
+                break;
             };
             let started_at = Utc::now();
             let sent = stdin
@@ -632,6 +618,27 @@ impl Executor {
 impl Drop for Executor {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// The user's next message, or `None` once the conversation is over: why it ended (or why the
+/// user could not go on, as the case's error) is then recorded in `whole`.
+async fn next_message(
+    dialogue: &mut Dialogue<'_>,
+    called: &[String],
+    whole: &mut CaseRun,
+) -> Option<UserTurn> {
+    let turn = dialogue.turn();
+    match dialogue.next(called).await {
+        Ok(Next::Says(said)) => Some(said),
+        Ok(Next::Ends(end)) => {
+            whole.trace.conversation_end = Some(end);
+            None
+        }
+        Err(why) => {
+            whole.stop(AgentFailureKind::Crash, format!("in turn {turn}: {why}"));
+            None
+        }
     }
 }
 
