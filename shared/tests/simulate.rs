@@ -257,7 +257,10 @@ fn a_synced_turn_hash_must_be_a_sha256_in_hex() {
     let good = transcript_hash(&brief(), &exchanges());
     assert!(validate::result(input(&good), None).is_ok());
     for bad in ["abc", &"z".repeat(64), &format!("{good}0")] {
-        let e = validate::result(input(bad), None).err().expect(bad).to_string();
+        let Err(e) = validate::result(input(bad), None) else {
+            panic!("{bad} was taken");
+        };
+        let e = e.to_string();
         assert!(e.contains("is not a SHA-256 in hex"), "{e}");
     }
 }
