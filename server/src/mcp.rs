@@ -317,6 +317,12 @@ impl ProctorMcp {
             };
             regressions.push(json!({
                 "case": c.scenario_key, "now_fails_with": why,
+                "p_value": c.p_value,
+                "scenario_changed": c.expectations_changed,
+                "significance": match c.p_value {
+                    Some(_) => "tested (Fisher's exact, one-sided)",
+                    None => "one attempt on each side: not tested",
+                },
                 "tool_path_before": c.base.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
                 "tool_path_now": c.head.as_ref().map(|s| shared::eval::diff::tool_path(&s.tool_path)),
             }));
@@ -328,6 +334,13 @@ impl ProctorMcp {
             "counts": cmp.counts,
             "regressions": regressions,
             "improvements": keys(&cmp, CaseChange::Improvement),
+            "changed_not_significant": cmp.cases.iter().filter(|c| c.change == CaseChange::Changed).map(|c| json!({
+                "case": c.scenario_key,
+                "pass_rate_before": c.base.as_ref().and_then(|s| s.pass_rate),
+                "pass_rate_after": c.head.as_ref().and_then(|s| s.pass_rate),
+                "p_value": c.p_value,
+            })).collect::<Vec<_>>(),
+            "reliability": {"before": cmp.base.reliability, "after": cmp.head.reliability},
             "flaky": keys(&cmp, CaseChange::Flaky),
             "new_cases": keys(&cmp, CaseChange::New),
             "removed_cases": keys(&cmp, CaseChange::Removed),
@@ -440,10 +453,27 @@ fn conclusion(cmp: &RunComparison) -> String {
     } else {
         write!(out, "No regressions. ")
     };
+    if cmp.expectations_changes > 0 {
+        let _ = write!(
+            out,
+            "{} case(s) ran against an edited scenario: their change may be the test's, not the \
+             agent's. ",
+            cmp.expectations_changes
+        );
+    }
+    if cmp.untested_changes > 0 {
+        let _ = write!(
+            out,
+            "{} change(s) rest on a single attempt per side and were not tested for \
+             significance; rerun with repeats to be sure. ",
+            cmp.untested_changes
+        );
+    }
     let _ = write!(
         out,
-        "{} improved, {} flaky, {} new, {} removed, {} unchanged.",
+        "{} improved, {} changed but not significantly, {} flaky, {} new, {} removed, {} unchanged.",
         cmp.count(CaseChange::Improvement),
+        cmp.count(CaseChange::Changed),
         cmp.count(CaseChange::Flaky),
         cmp.count(CaseChange::New),
         cmp.count(CaseChange::Removed),

@@ -1510,3 +1510,113 @@ fn the_demo_shows_a_conversation_whose_path_was_right_and_outcome_wrong() {
     );
     assert!(shown.contains("/results/"), "{shown}");
 }
+
+/// Answers "ok" unless `MODE=drop`: then `flip` fails every attempt and `wobble` its first.
+const COIN_AGENT: &str = r##"
+import os
+key, attempt = os.environ["PROCTOR_CASE_ID"].rsplit("#", 1)
+dropped = os.environ.get("MODE") == "drop" and (key == "flip" or (key == "wobble" and attempt == "1"))
+print("no" if dropped else "ok")
+"##;
+
+#[tokio::test]
+async fn repeats_gate_on_pass_hat_k_and_only_significant_drops_are_regressions() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.py"), COIN_AGENT).unwrap();
+    let expect_ok = json!({"response_contains": ["ok"]});
+    let scenarios = json!({"scenarios": [
+        {"key": "flip", "user_message": "hi", "expectations": expect_ok},
+        {"key": "wobble", "user_message": "hi", "expectations": expect_ok},
+    ]});
+    std::fs::write(dir.path().join("scenarios.yaml"), scenarios.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        "name: coin\nrun:\n  command: python3 agent.py\nscenarios: scenarios.yaml\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "agent.yaml", "--no-progress", "--repeats", "4"];
+        args.extend_from_slice(extra);
+        proctor(&s.base, &llm, &args, dir.path())
+    };
+
+    let base = run(&["--min-pass-hat-k", "4:100"]);
+    assert!(base.status.success(), "{}", text(&base));
+    assert!(
+        text(&base).contains("pass^k      k=1 100.0%, k=2 100.0%, k=3 100.0%, k=4 100.0%"),
+        "{}",
+        text(&base)
+    );
+    let base_id = String::from_utf8_lossy(&base.stdout)
+        .split_whitespace()
+        .find(|w| w.len() == 36 && uuid::Uuid::parse_str(w).is_ok())
+        .unwrap()
+        .to_string();
+
+    // flip: 4/4 → 0/4 (p = 0.014), a regression; wobble: 4/4 → 3/4 (p = 0.5), not significant.
+    let head = run(&[
+        "--env",
+        "MODE=drop",
+        "--baseline",
+        &base_id,
+        "--min-pass-hat-k",
+        "4:80",
+    ]);
+    let said = text(&head);
+    assert_eq!(head.status.code(), Some(1), "{said}");
+    assert!(said.contains("1 regression(s) against"), "{said}");
+    assert!(
+        said.contains(": flip") && !said.contains("flip, wobble"),
+        "{said}"
+    );
+    // pass^4: flip 0, wobble C(3,4)/C(4,4) = 0.
+    assert!(
+        said.contains("pass^4 0.0% (over 2 case(s)) is below --min-pass-hat-k 4:80"),
+        "{said}"
+    );
+    assert!(!said.contains("--fail-on any"), "{said}");
+
+    let any = run(&[
+        "--env",
+        "MODE=drop",
+        "--baseline",
+        &base_id,
+        "--fail-on",
+        "any",
+    ]);
+    let said = text(&any);
+    assert!(
+        said.contains("1 case(s) passed less often than in")
+            && said.contains("not significantly (--fail-on any): wobble"),
+        "{said}"
+    );
+
+    let (_, runs) = s.get("/api/v1/runs?agent=coin").await;
+    let head_id = runs["items"][0]["run"]["id"].as_str().unwrap();
+    let (_, cmp) = s
+        .get(&format!("/api/v1/compare?base={base_id}&head={head_id}"))
+        .await;
+    let case = |key: &str| {
+        cmp["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["scenario_key"] == key)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(case("flip")["change"], "regression", "{cmp}");
+    assert_eq!(case("flip")["p_value"], 0.0143, "{cmp}");
+    assert_eq!(case("wobble")["change"], "changed", "{cmp}");
+    assert_eq!(case("wobble")["p_value"], 0.5, "{cmp}");
+    assert_eq!(cmp["insignificant_drops"], 1, "{cmp}");
+
+    let too_many = run(&["--min-pass-hat-k", "6:50"]);
+    assert!(
+        text(&too_many).contains("pass^6 needs cases with 6 judged attempts or more"),
+        "{}",
+        text(&too_many)
+    );
+}

@@ -10,7 +10,7 @@ use crate::api::ResultInput;
 use crate::cost::PriceTable;
 use crate::error::ProctorError;
 use crate::eval::{evaluate, CaseOutcome, Evaluation};
-use crate::model::{Expectations, Scenario, TestResult};
+use crate::model::{content_hash, Expectations, Scenario, TestResult};
 use crate::redact::redact_result;
 use crate::validate;
 
@@ -48,13 +48,19 @@ impl Judge<'_> {
             cost_usd: cost.known_usd(),
             latency_ms,
         };
-        let evaluation = match (expectations, item.passed) {
+        let scenario_hash = match (scenario, expectations) {
+            (Some(s), _) if item.expectations.is_none() => Some(s.spec.content_hash()),
+            (_, Some(exp)) => Some(content_hash(&checked.user_message, exp)),
+            (_, None) => None,
+        };
+        let mut evaluation = match (expectations, item.passed) {
             (Some(exp), _) => evaluate(exp, &outcome),
             (None, Some(passed)) if item.error.is_none() => {
                 Evaluation::client_judged(passed, item.notes.clone())
             }
             (None, _) => evaluate(&Expectations::default(), &outcome),
         };
+        evaluation.scenario_hash = scenario_hash;
         let mut result = TestResult {
             id: item.id.unwrap_or(Uuid::nil()),
             run_id: self.run_id,

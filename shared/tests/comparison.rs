@@ -72,12 +72,67 @@ fn regressions_improvements_new_and_removed_cases() {
     assert_eq!(c.count(CaseChange::Regression), 1);
 }
 
+/// `passed` passing and `failed` failing attempts of case `key`.
+fn attempts(key: &str, passed: u32, failed: u32) -> Vec<TestResult> {
+    (1..=passed)
+        .map(|a| passing(key, a))
+        .chain((passed + 1..=passed + failed).map(|a| failing(key, a, &[MissingSteps])))
+        .collect()
+}
+
+fn case<'a>(c: &'a RunComparison, key: &str) -> &'a shared::eval::CaseComparison {
+    c.cases.iter().find(|x| x.scenario_key == key).unwrap()
+}
+
 #[test]
-fn disagreeing_attempts_are_flaky_not_a_regression() {
+fn a_drop_over_repeats_is_a_regression_only_when_it_is_significant() {
+    let base = [
+        attempts("noise", 7, 3),
+        attempts("real", 10, 0),
+        attempts("flip", 3, 0),
+    ]
+    .concat();
+    let head = [
+        attempts("noise", 5, 5),
+        attempts("real", 2, 8),
+        attempts("flip", 0, 3),
+    ]
+    .concat();
+    let c = compare(&base, &head);
+    // 7/10 → 5/10: Fisher's exact test, one-sided, p = 0.325.
+    assert_eq!(change_of(&c, "noise"), CaseChange::Changed);
+    assert_eq!(case(&c, "noise").p_value, Some(0.325));
+    assert_eq!(CaseChange::Changed.describe(), "changed, not significant");
+    // 10/10 → 2/10: p = 0.00036.
+    assert_eq!(change_of(&c, "real"), CaseChange::Regression);
+    assert_eq!(case(&c, "real").p_value, Some(0.0004));
+    // 3/3 → 0/3 is exactly p = 0.05: the smallest significant table.
+    assert_eq!(change_of(&c, "flip"), CaseChange::Regression);
+    assert_eq!(case(&c, "flip").p_value, Some(0.05));
+    assert_eq!((c.untested_changes, c.insignificant_drops), (0, 1));
+    // The same drop the other way round is an improvement by the same test.
+    let back = compare(&head, &base);
+    assert_eq!(change_of(&back, "real"), CaseChange::Improvement);
+    assert_eq!(change_of(&back, "noise"), CaseChange::Changed);
+    assert_eq!(back.insignificant_drops, 0);
+}
+
+#[test]
+fn a_single_attempt_each_is_a_regression_that_says_it_was_not_tested() {
+    let c = compare(&attempts("a", 1, 0), &attempts("a", 0, 1));
+    assert_eq!(change_of(&c, "a"), CaseChange::Regression);
+    assert_eq!(case(&c, "a").p_value, None);
+    assert_eq!(c.untested_changes, 1);
+}
+
+#[test]
+fn disagreeing_attempts_at_the_same_rate_are_flaky_and_a_small_move_is_not_a_regression() {
+    let c = compare(&attempts("a", 1, 1), &attempts("a", 1, 1));
+    assert_eq!(change_of(&c, "a"), CaseChange::Flaky);
     let base = vec![passing("a", 1), passing("a", 2)];
     let head = vec![passing("a", 1), failing("a", 2, &[MissingSteps])];
     let c = compare(&base, &head);
-    assert_eq!(change_of(&c, "a"), CaseChange::Flaky);
+    assert_eq!(change_of(&c, "a"), CaseChange::Changed);
     assert_eq!(c.cases[0].head.as_ref().unwrap().pass_rate, Some(0.5));
     assert_eq!(c.count(CaseChange::Regression), 0);
 }
@@ -336,4 +391,47 @@ fn an_outcome_that_changed_on_the_same_path_is_flagged_and_the_reverse() {
     );
     assert!(!case("new-path").outcome_changed && case("new-path").path_changed);
     assert_eq!((c.outcome_changes, c.path_changes), (1, 1));
+}
+
+#[test]
+fn an_edited_scenario_shows_as_expectations_changed() {
+    let judged_by = |mut r: TestResult, hash: &str| {
+        r.evaluation.scenario_hash = Some(hash.into());
+        r
+    };
+    let base = vec![
+        judged_by(passing("edited", 1), "aaaa"),
+        judged_by(passing("same", 1), "bbbb"),
+    ];
+    let head = vec![
+        judged_by(failing("edited", 1, &[MissingSteps]), "cccc"),
+        judged_by(passing("same", 1), "bbbb"),
+    ];
+    let c = compare(&base, &head);
+    assert!(case(&c, "edited").expectations_changed);
+    assert!(!case(&c, "same").expectations_changed);
+    assert_eq!(c.expectations_changes, 1);
+}
+
+#[test]
+fn the_content_hash_moves_with_what_is_tested_not_with_its_name() {
+    let spec: shared::ScenarioSpec = serde_json::from_value(serde_json::json!({
+        "key": "refund", "title": "Refunds", "user_message": "Refund ORD-1",
+        "expectations": {"expected_tools": [{"tool": "refund"}]}
+    }))
+    .unwrap();
+    let renamed = shared::ScenarioSpec {
+        title: "Refunds an order".into(),
+        tags: vec!["refunds".into()],
+        ..spec.clone()
+    };
+    assert_eq!(spec.content_hash(), renamed.content_hash());
+    assert_eq!(spec.content_hash().len(), 16);
+    let mut stricter = spec.clone();
+    stricter.expectations.forbidden_tools = vec!["escalate".into()];
+    let mut reworded = spec.clone();
+    reworded.user_message = "Please refund ORD-1".into();
+    for changed in [stricter, reworded] {
+        assert_ne!(spec.content_hash(), changed.content_hash());
+    }
 }

@@ -1,5 +1,5 @@
-//! The run summary at a glance: pass rate, AQS and its parts, failure breakdown, cost, duration,
-//! and what the run's diffs have in common.
+//! The run summary at a glance: pass rate, AQS and its parts, failure breakdown, reliability
+//! over repeats (pass^k, pass@k), cost, duration, and what the run's diffs have in common.
 
 use leptos::prelude::*;
 use shared::eval::summary::StepIssue;
@@ -62,6 +62,21 @@ pub fn SummaryCards(summary: RunSummary) -> impl IntoView {
                     }.into_any()
                 }}
             </div>
+            {(summary.reliability.len() > 1).then(|| view! {
+                <div class="card wide reliability">
+                    <div class="label">"Reliability over repeats"</div>
+                    <table class="grid compact" aria-label="pass^k and pass@k">
+                        <thead><tr><th>"k"</th><th class="num">"pass^k"</th><th class="num">"pass@k"</th><th class="num">"cases"</th></tr></thead>
+                        <tbody>
+                            {summary.reliability.iter().map(|f| view! {
+                                <tr><td>{f.k}</td><td class="num">{pct(Some(f.pass_hat_k))}</td>
+                                    <td class="num">{pct(Some(f.pass_at_k))}</td><td class="num">{f.cases}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <div class="muted">"pass^k: all k attempts pass · pass@k: at least one does"</div>
+                </div>
+            })}
             <div class="card">
                 <div class="label">"Cost"</div>
                 <div class="figure">{usd(summary.cost.usd)}</div>

@@ -45,7 +45,7 @@ pub fn ComparePage() -> impl IntoView {
                 Err(e) => view! { <LoadError error=e hint="Open a comparison by selecting two runs on the Test Runs page."/> }.into_any(),
                 Ok(cmp) => {
                     let cases = cmp.cases.clone();
-                    let groups = [CaseChange::Regression, CaseChange::Improvement, CaseChange::Flaky, CaseChange::New, CaseChange::Removed];
+                    let groups = [CaseChange::Regression, CaseChange::Improvement, CaseChange::Changed, CaseChange::Flaky, CaseChange::New, CaseChange::Removed];
                     let unchanged: Vec<_> = cases.iter().filter(|c| c.change == CaseChange::Unchanged).cloned().collect();
                     view! {
                         <div class="page-head"><h1>"Compare runs"</h1></div>
@@ -82,7 +82,7 @@ pub fn ComparePage() -> impl IntoView {
                         })}
                         {groups.into_iter().map(|g| {
                             let rows: Vec<_> = cases.iter().filter(|c| c.change == g).cloned().collect();
-                            let heading = listed(g.as_str(), rows.len(), cmp.count(g));
+                            let heading = listed(g.describe(), rows.len(), cmp.count(g));
                             (!rows.is_empty()).then(|| view! {
                                 <h2 class=format!("change-{}", g.as_str())>{heading}</h2>
                                 <CaseTable rows=rows/>
@@ -119,10 +119,18 @@ fn CaseTable(rows: Vec<CaseComparison>) -> impl IntoView {
                     } else {
                         c.head.as_ref().or(c.base.as_ref()).map(|s| shared::eval::diff::tool_path(&s.tool_path)).unwrap_or_default()
                     };
-                    let mut notes = Vec::new();
-                    if c.cost_regression { notes.push("dearer"); }
-                    if c.latency_regression { notes.push("slower"); }
-                    if c.change == CaseChange::Flaky { notes.push("attempts disagree"); }
+                    let mut notes: Vec<String> = Vec::new();
+                    let moved = matches!(c.change, CaseChange::Regression | CaseChange::Improvement | CaseChange::Changed);
+                    if moved {
+                        notes.push(match c.p_value {
+                            Some(p) => format!("p = {p} (Fisher, one-sided)"),
+                            None => "one attempt each: not tested for significance".into(),
+                        });
+                    }
+                    if c.expectations_changed { notes.push("the scenario changed, not only the agent".into()); }
+                    if c.cost_regression { notes.push("dearer".into()); }
+                    if c.latency_regression { notes.push("slower".into()); }
+                    if c.change == CaseChange::Flaky { notes.push("attempts disagree".into()); }
                     if c.outcome_changed {
                         let reached = c.head.as_ref().and_then(|s| s.outcome_reached) == Some(true);
                         notes.push(match (reached, c.path_changed) {
@@ -130,7 +138,7 @@ fn CaseTable(rows: Vec<CaseComparison>) -> impl IntoView {
                             (true, false) => "same path, final state now right",
                             (false, true) => "final state now wrong",
                             (true, true) => "final state now right",
-                        });
+                        }.into());
                     }
                     let pair = match (c.base.as_ref().and_then(|s| s.result_ids.first()), c.head.as_ref().and_then(|s| s.result_ids.first())) {
                         (Some(b), Some(h)) => Some(format!("/results/pair?base={b}&head={h}")),

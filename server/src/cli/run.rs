@@ -146,9 +146,46 @@ pub struct RunArgs {
     /// Fail when the AQS is below this.
     #[arg(long)]
     pub min_aqs: Option<f64>,
+    /// Fail when the run's pass^K (the chance that K attempts of a case all pass, averaged over
+    /// the cases) is below PCT percent, e.g. `4:80` with `--repeats 4` or more.
+    #[arg(long, value_parser = parse_pass_hat_k)]
+    pub min_pass_hat_k: Option<(u64, f64)>,
+    /// With --baseline: fail on `significant` regressions only (the default), or on `any` drop
+    /// of a case's pass rate, significant or not.
+    #[arg(long, value_enum, default_value_t = FailOn::Significant)]
+    pub fail_on: FailOn,
     /// Write JUnit XML here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+}
+
+/// Which drops against the baseline fail a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Regressions: a significant drop, or a pass turned failure with one attempt each.
+    Significant,
+    /// Regressions and every "changed, not significant" drop too.
+    Any,
+}
+
+/// `K:PCT`, e.g. `4:80`.
+fn parse_pass_hat_k(s: &str) -> Result<(u64, f64), String> {
+    let (k, pct) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected K:PCT such as 4:80, got {s:?}"))?;
+    let k: u64 = k
+        .trim()
+        .parse()
+        .ok()
+        .filter(|k| *k >= 1)
+        .ok_or_else(|| format!("K in {s:?} must be a whole number of attempts, 1 or more"))?;
+    let pct: f64 = pct
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p| (0.0..=100.0).contains(p))
+        .ok_or_else(|| format!("PCT in {s:?} must be a percentage from 0 to 100"))?;
+    Ok((k, pct))
 }
 
 pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -209,7 +246,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let mut failures = gate_on_summary(&args, &finished);
     if let Some(baseline) = &args.baseline {
-        failures.extend(gate_on_baseline(&client, &agent.spec.name, baseline, run_id).await?);
+        let gate = gate_on_baseline(&client, &agent.spec.name, baseline, run_id, args.fail_on);
+        failures.extend(gate.await?);
     }
     if failures.is_empty() {
         Ok(ExitCode::SUCCESS)
@@ -272,15 +310,30 @@ fn gate_on_summary(args: &RunArgs, finished: &Finished) -> Vec<String> {
             failures.push(format!("AQS {aqs:.1} is below --min-aqs {min}{local}"));
         }
     }
+    if let Some((k, min)) = args.min_pass_hat_k {
+        match summary.reliability.iter().find(|f| f.k == k) {
+            Some(f) if f.pass_hat_k * 100.0 < min => failures.push(format!(
+                "pass^{k} {:.1}% (over {} case(s)) is below --min-pass-hat-k {k}:{min}{local}",
+                f.pass_hat_k * 100.0,
+                f.cases
+            )),
+            Some(_) => {}
+            None => failures.push(format!(
+                "pass^{k} needs cases with {k} judged attempts or more; run with --repeats {k}"
+            )),
+        }
+    }
     failures
 }
 
-/// The `--baseline` gate: no case may regress against the baseline run.
+/// The `--baseline` gate: no case may regress against the baseline run (with `--fail-on any`,
+/// nor drop at all).
 async fn gate_on_baseline(
     client: &ApiClient,
     agent: &str,
     baseline: &str,
     run_id: Uuid,
+    fail_on: FailOn,
 ) -> anyhow::Result<Vec<String>> {
     let Some(base) = runner::resolve_baseline(client, agent, baseline, run_id).await? else {
         eprintln!("proctor: no earlier completed run to compare with; --baseline latest passes");
@@ -294,12 +347,6 @@ async fn gate_on_baseline(
         .compare(base, run_id, &only_regressions)
         .await
         .context("comparing with the baseline")?;
-    let regressions: Vec<&str> = cmp
-        .cases
-        .iter()
-        .filter(|c| c.change == CaseChange::Regression)
-        .map(|c| c.scenario_key.as_str())
-        .collect();
     if let Some(aqs) = &cmp.aqs {
         println!("  vs {base}: AQS {}", aqs.describe());
     }
@@ -307,21 +354,71 @@ async fn gate_on_baseline(
         "  compare: {}/compare?base={base}&head={run_id}",
         client.base()
     );
+    let mut failures = Vec::new();
     let count = cmp.count(CaseChange::Regression);
-    let unlisted = count.saturating_sub(regressions.len() as u64);
-    Ok(if count == 0 {
-        Vec::new()
-    } else {
-        let more = if unlisted > 0 {
-            format!(" and {unlisted} more")
-        } else {
-            String::new()
+    if count > 0 {
+        let untested = match cmp.untested_changes {
+            0 => String::new(),
+            n => format!(
+                " ({n} decided by a single attempt on each side, untested for significance: \
+                 run with --repeats to know)"
+            ),
         };
-        vec![format!(
-            "{count} regression(s) against {base}: {}{more}",
-            regressions.join(", ")
-        )]
-    })
+        let edited = cmp
+            .cases
+            .iter()
+            .filter(|c| c.change == CaseChange::Regression && c.expectations_changed)
+            .count();
+        let edited = match edited {
+            0 => String::new(),
+            n => format!(" ({n} listed ran against an edited scenario)"),
+        };
+        failures.push(format!(
+            "{count} regression(s) against {base}: {}{untested}{edited}",
+            listed(&cmp, count)
+        ));
+    }
+    if fail_on == FailOn::Any && cmp.insignificant_drops > 0 {
+        let only_changed = CompareFilter {
+            change: Some(CaseChange::Changed),
+            ..Default::default()
+        };
+        let changed = client
+            .compare(base, run_id, &only_changed)
+            .await
+            .context("comparing with the baseline")?;
+        let drops: Vec<&str> = changed
+            .cases
+            .iter()
+            .filter(|c| {
+                let rate = |s: &Option<shared::eval::compare::CaseSide>| {
+                    s.as_ref().and_then(|s| s.pass_rate)
+                };
+                rate(&c.head) < rate(&c.base)
+            })
+            .map(|c| c.scenario_key.as_str())
+            .collect();
+        failures.push(format!(
+            "{} case(s) passed less often than in {base}, not significantly (--fail-on any): {}",
+            cmp.insignificant_drops,
+            drops.join(", ")
+        ));
+    }
+    Ok(failures)
+}
+
+/// The keys of the listed regressions, and how many more there are.
+fn listed(cmp: &shared::eval::RunComparison, count: u64) -> String {
+    let keys: Vec<&str> = cmp
+        .cases
+        .iter()
+        .filter(|c| c.change == CaseChange::Regression)
+        .map(|c| c.scenario_key.as_str())
+        .collect();
+    match count.saturating_sub(keys.len() as u64) {
+        0 => keys.join(", "),
+        more => format!("{} and {more} more", keys.join(", ")),
+    }
 }
 
 fn write_junit(

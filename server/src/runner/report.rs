@@ -36,6 +36,18 @@ pub fn summary_table(summary: &RunSummary) -> String {
             consistency
         );
     }
+    if summary.reliability.len() > 1 {
+        let figures = |of: fn(&shared::eval::reliability::KFigure) -> f64| {
+            summary
+                .reliability
+                .iter()
+                .map(|f| format!("k={} {:.1}%", f.k, of(f) * 100.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(out, "  pass^k      {}", figures(|f| f.pass_hat_k));
+        let _ = writeln!(out, "  pass@k      {}", figures(|f| f.pass_at_k));
+    }
     if !summary.failure_breakdown.is_empty() {
         let parts: Vec<String> = summary
             .failure_breakdown

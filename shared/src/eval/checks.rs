@@ -143,6 +143,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
             state_diff: None,
             score: 0.0,
             notes: None,
+            scenario_hash: None,
         };
     }
 
@@ -180,6 +181,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
         state_diff,
         score,
         notes: None,
+        scenario_hash: None,
     }
 }
 

@@ -3,8 +3,13 @@
 //! Each case's attempts are reduced to a pass rate (passed ÷ judged attempts, errors counting as
 //! not passed). Then, in this order of priority:
 //! - only in head → **new**; only in base → **removed** (a missing case is not a passing one);
-//! - attempts that disagree on either side → **flaky**, never a regression or improvement;
-//! - all passed before and all fail now → **regression**; the reverse → **improvement**;
+//! - one judged attempt on each side: passed before and fails now → **regression**, the reverse
+//!   → **improvement** — no significance test is possible, and the case says so (`p_value` is
+//!   `None`);
+//! - with repeats, the pass rate fell (rose) and Fisher's exact test, one-sided, gives
+//!   `p ≤` [`SIGNIFICANCE`] → **regression** (**improvement**); a move that is not significant is
+//!   **changed** ("changed, not significant"), never a regression;
+//! - the same pass rate with attempts that disagree → **flaky**;
 //! - otherwise **unchanged**.
 //!
 //! A case with the same verdict on both sides is also flagged as a **cost regression** when its
@@ -21,6 +26,7 @@ use uuid::Uuid;
 
 use super::aqs::{Aqs, AqsComponents};
 use super::classify::FailureCategory;
+use super::reliability::{fisher_one_sided, Attempts, SIGNIFICANCE};
 use super::summary::RunSummary;
 use crate::model::names::snake_case_names;
 use crate::model::{ResultStatus, TestResult};
@@ -36,6 +42,8 @@ pub const LATENCY_REGRESSION_MIN_MS: f64 = 500.0;
 pub enum CaseChange {
     Regression,
     Improvement,
+    /// The pass rate moved, but not significantly (with repeats).
+    Changed,
     Flaky,
     New,
     Removed,
@@ -43,9 +51,19 @@ pub enum CaseChange {
 }
 
 snake_case_names!(CaseChange {
-    Regression => "regression", Improvement => "improvement", Flaky => "flaky", New => "new",
-    Removed => "removed", Unchanged => "unchanged",
+    Regression => "regression", Improvement => "improvement", Changed => "changed",
+    Flaky => "flaky", New => "new", Removed => "removed", Unchanged => "unchanged",
 });
+
+impl CaseChange {
+    /// How reports and the dashboard name it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            CaseChange::Changed => "changed, not significant",
+            other => other.as_str(),
+        }
+    }
+}
 
 /// Which way a figure moved between two runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +101,10 @@ pub struct CaseSide {
     /// when the scenario checks no state.
     #[serde(default)]
     pub outcome_reached: Option<bool>,
+    /// The scenario content its first attempt was judged against (see
+    /// [`crate::ScenarioSpec::content_hash`]).
+    #[serde(default)]
+    pub scenario_hash: Option<String>,
 }
 
 /// One scenario in both runs: how it changed, and its attempts on each side.
@@ -99,6 +121,14 @@ pub struct CaseComparison {
     pub outcome_changed: bool,
     pub cost_regression: bool,
     pub latency_regression: bool,
+    /// The scenario itself changed between the runs (its messages or expectations): a changed
+    /// verdict may be the test's doing, not the agent's.
+    #[serde(default)]
+    pub expectations_changed: bool,
+    /// Fisher's exact test, one-sided in the direction the pass rate moved; `None` when it did
+    /// not move, or when each side has a single attempt (no test is possible).
+    #[serde(default)]
+    pub p_value: Option<f64>,
 }
 
 /// How each AQS component moved, head minus base.
@@ -161,6 +191,15 @@ pub struct RunComparison {
     pub path_changes: u64,
     #[serde(default)]
     pub outcome_changes: u64,
+    /// Cases whose scenario changed between the runs.
+    #[serde(default)]
+    pub expectations_changes: u64,
+    /// Regressions and improvements decided by a single attempt on each side, untested.
+    #[serde(default)]
+    pub untested_changes: u64,
+    /// "Changed, not significant" cases whose pass rate fell.
+    #[serde(default)]
+    pub insignificant_drops: u64,
 }
 
 /// The facts of one attempt that a comparison reads — a few columns a store keeps beside each
@@ -177,6 +216,9 @@ pub struct CaseRow {
     pub tool_path: Vec<String>,
     /// Whether it reached the expected final state; `None` when no state was checked.
     pub outcome_reached: Option<bool>,
+    /// The hash of the scenario content it was judged against; `None` for results judged
+    /// before it was kept.
+    pub scenario_hash: Option<String>,
 }
 
 impl From<&TestResult> for CaseRow {
@@ -190,6 +232,7 @@ impl From<&TestResult> for CaseRow {
             latency_ms: r.latency_ms(),
             tool_path: r.trace.tool_names(),
             outcome_reached: r.evaluation.path_and_outcome().1,
+            scenario_hash: r.evaluation.scenario_hash.clone(),
         }
     }
 }
@@ -198,6 +241,7 @@ impl From<&TestResult> for CaseRow {
 /// classified and counted, but only the cases a page lists are copied into a [`CaseSide`].
 struct SideFacts<'a> {
     rows: &'a [CaseRow],
+    judged: u32,
     passed: u32,
     pass_rate: Option<f64>,
     mean_cost_usd: Option<f64>,
@@ -205,6 +249,8 @@ struct SideFacts<'a> {
     /// The tool path of its first attempt.
     tool_path: &'a [String],
     outcome_reached: Option<bool>,
+    /// The scenario content of its first attempt.
+    scenario_hash: Option<&'a str>,
 }
 
 impl<'a> SideFacts<'a> {
@@ -230,12 +276,14 @@ impl<'a> SideFacts<'a> {
         }
         Some(SideFacts {
             rows,
+            judged,
             passed,
             pass_rate: (judged > 0).then(|| f64::from(passed) / f64::from(judged)),
             mean_cost_usd: cost.map(|sum| sum / rows.len() as f64),
             mean_latency_ms: (latencies > 0).then(|| latency / f64::from(latencies)),
             tool_path: &first.tool_path,
             outcome_reached,
+            scenario_hash: first.scenario_hash.as_deref(),
         })
     }
 
@@ -249,12 +297,52 @@ impl<'a> SideFacts<'a> {
             mean_latency_ms: self.mean_latency_ms,
             tool_path: self.tool_path.to_vec(),
             outcome_reached: self.outcome_reached,
+            scenario_hash: self.scenario_hash.map(str::to_owned),
         }
     }
 }
 
-fn is_flaky(rate: Option<f64>) -> bool {
-    rate.is_some_and(|r| r > 0.0 && r < 1.0)
+impl SideFacts<'_> {
+    fn attempts(&self) -> Attempts {
+        Attempts {
+            judged: u64::from(self.judged),
+            passed: u64::from(self.passed),
+        }
+    }
+}
+
+fn is_flaky(rate: f64) -> bool {
+    rate > 0.0 && rate < 1.0
+}
+
+/// How a case's pass rate moved between two judged sides, and the p-value of the move (see the
+/// module docs).
+fn judge_move(base: Attempts, head: Attempts) -> (CaseChange, Option<f64>) {
+    let (Some(b), Some(h)) = (base.rate(), head.rate()) else {
+        return (CaseChange::Unchanged, None);
+    };
+    if b == h {
+        let change = match is_flaky(b) {
+            true => CaseChange::Flaky,
+            false => CaseChange::Unchanged,
+        };
+        return (change, None);
+    }
+    let fell = h < b;
+    if base.judged == 1 && head.judged == 1 {
+        let change = match fell {
+            true => CaseChange::Regression,
+            false => CaseChange::Improvement,
+        };
+        return (change, None);
+    }
+    let p = fisher_one_sided(base, head, fell);
+    let change = match (p <= SIGNIFICANCE, fell) {
+        (true, true) => CaseChange::Regression,
+        (true, false) => CaseChange::Improvement,
+        (false, _) => CaseChange::Changed,
+    };
+    (change, Some((p * 10_000.0).round() / 10_000.0))
 }
 
 fn grew(base: Option<f64>, head: Option<f64>, ratio: f64, floor: f64) -> bool {
@@ -268,6 +356,10 @@ fn grew(base: Option<f64>, head: Option<f64>, ratio: f64, floor: f64) -> bool {
 #[derive(Debug, Clone, Copy)]
 struct Classified {
     change: CaseChange,
+    p_value: Option<f64>,
+    /// The pass rate fell.
+    fell: bool,
+    expectations_changed: bool,
     path_changed: bool,
     outcome_changed: bool,
     cost_regression: bool,
@@ -275,20 +367,24 @@ struct Classified {
 }
 
 fn classify(base: Option<&SideFacts>, head: Option<&SideFacts>) -> Classified {
-    let (change, same_verdict) = match (base, head) {
-        (None, _) => (CaseChange::New, false),
-        (_, None) => (CaseChange::Removed, false),
+    let (change, p_value, same_verdict) = match (base, head) {
+        (None, _) => (CaseChange::New, None, false),
+        (_, None) => (CaseChange::Removed, None, false),
         (Some(b), Some(h)) => {
-            if is_flaky(b.pass_rate) || is_flaky(h.pass_rate) {
-                (CaseChange::Flaky, false)
-            } else {
-                match (b.pass_rate, h.pass_rate) {
-                    (Some(b), Some(h)) if b == 1.0 && h == 0.0 => (CaseChange::Regression, false),
-                    (Some(b), Some(h)) if b == 0.0 && h == 1.0 => (CaseChange::Improvement, false),
-                    (b, h) => (CaseChange::Unchanged, b == h),
-                }
-            }
+            let (change, p) = judge_move(b.attempts(), h.attempts());
+            (change, p, b.pass_rate == h.pass_rate)
         }
+    };
+    let expectations_changed = match (base, head) {
+        (Some(b), Some(h)) => matches!(
+            (b.scenario_hash, h.scenario_hash),
+            (Some(x), Some(y)) if x != y
+        ),
+        _ => false,
+    };
+    let fell = match (base, head) {
+        (Some(b), Some(h)) => matches!((b.pass_rate, h.pass_rate), (Some(x), Some(y)) if y < x),
+        _ => false,
     };
     let outcome_changed = match (base, head) {
         (Some(b), Some(h)) => matches!(
@@ -319,6 +415,9 @@ fn classify(base: Option<&SideFacts>, head: Option<&SideFacts>) -> Classified {
     };
     Classified {
         change,
+        p_value,
+        fell,
+        expectations_changed,
         path_changed,
         outcome_changed,
         cost_regression,
@@ -385,6 +484,9 @@ pub struct Comparer {
     latency_regressions: u64,
     path_changes: u64,
     outcome_changes: u64,
+    untested_changes: u64,
+    insignificant_drops: u64,
+    expectations_changes: u64,
     /// Per kind of change, the first cases the page wants (never more than the page holds).
     listed: BTreeMap<CaseChange, Vec<CaseComparison>>,
     wanted: u64,
@@ -399,6 +501,9 @@ impl Comparer {
             latency_regressions: 0,
             path_changes: 0,
             outcome_changes: 0,
+            untested_changes: 0,
+            insignificant_drops: 0,
+            expectations_changes: 0,
             listed: BTreeMap::new(),
             wanted: 0,
         }
@@ -414,6 +519,13 @@ impl Comparer {
         self.latency_regressions += u64::from(case.latency_regression);
         self.path_changes += u64::from(case.path_changed);
         self.outcome_changes += u64::from(case.outcome_changed);
+        let moved = matches!(
+            case.change,
+            CaseChange::Regression | CaseChange::Improvement
+        );
+        self.untested_changes += u64::from(moved && case.p_value.is_none());
+        self.insignificant_drops += u64::from(case.change == CaseChange::Changed && case.fell);
+        self.expectations_changes += u64::from(case.expectations_changed);
         if self.page.wants(case.change, key) {
             self.wanted += 1;
             let listed = self.listed.entry(case.change).or_default();
@@ -427,6 +539,8 @@ impl Comparer {
                     outcome_changed: case.outcome_changed,
                     cost_regression: case.cost_regression,
                     latency_regression: case.latency_regression,
+                    p_value: case.p_value,
+                    expectations_changed: case.expectations_changed,
                 });
             }
         }
@@ -465,6 +579,9 @@ impl Comparer {
             latency_regressions: self.latency_regressions,
             path_changes: self.path_changes,
             outcome_changes: self.outcome_changes,
+            untested_changes: self.untested_changes,
+            insignificant_drops: self.insignificant_drops,
+            expectations_changes: self.expectations_changes,
             cases,
             next_cursor,
             base,

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod compare;
 pub mod diff;
 pub mod latency;
+pub mod reliability;
 pub mod state;
 pub mod summary;
 pub mod tally;
@@ -39,6 +40,10 @@ pub struct Evaluation {
     pub state_diff: Option<state::StateDiff>,
     /// Partial credit in `0..=1`: the diff's score, or 1/0 when there was no tool expectation.
     pub score: f64,
+    /// The hash of what the case ran and expected ([`crate::ScenarioSpec::content_hash`]) when
+    /// it was judged: two results with different hashes were held to different scenarios.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario_hash: Option<String>,
     /// A client's own notes on its verdict (client-judged results only).
     pub notes: Option<String>,
 }
@@ -106,6 +111,7 @@ impl Evaluation {
             state_diff: None,
             score: if passed { 1.0 } else { 0.0 },
             notes,
+            scenario_hash: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::aqs::Aqs;
 use super::classify::{FailureCategory, Severity};
+use super::reliability::KFigure;
 use super::tally::RunTally;
 use crate::cost::CostEstimate;
 use crate::model::{TestResult, TestRun};
@@ -39,6 +40,10 @@ pub struct RunSummary {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub insights: DiffInsights,
+    /// pass^k and pass@k for k = 1 up to the most attempts a case has (see
+    /// [`super::reliability`]).
+    #[serde(default)]
+    pub reliability: Vec<KFigure>,
 }
 
 /// What a run's diffs have in common.

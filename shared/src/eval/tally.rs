@@ -16,6 +16,7 @@ use super::aqs::{severity_weight, Aqs, MAX_RESULT_PENALTY};
 use super::classify::{FailureCategory, Severity};
 use super::diff::DiffOp;
 use super::latency::LatencyHistogram;
+use super::reliability::{Attempts, CaseCounts};
 use super::summary::{DiffInsights, RunSummary, StepIssue, StepStat, ToolCount};
 use crate::cost::CostEstimate;
 use crate::model::{ResultStatus, TestResult};
@@ -173,6 +174,8 @@ pub struct RunTally {
     /// Cases with two or more judged attempts, and those of them whose attempts agree.
     pub repeated_cases: u64,
     pub agreeing_cases: u64,
+    /// Cases by how many of their judged attempts passed: pass^k and pass@k come from it.
+    pub case_counts: CaseCounts,
 }
 
 /// Adds `by` to (or, with `add` false, takes it from) the count under `key`; a zero count
@@ -307,6 +310,13 @@ impl RunTally {
     /// Moves one case's standing from `before` to `after` (its judged attempts changed).
     pub fn move_case(&mut self, before: CaseTally, after: CaseTally) {
         for (case, add) in [(before, false), (after, true)] {
+            self.case_counts.bump(
+                Attempts {
+                    judged: case.judged,
+                    passed: case.passed,
+                },
+                add,
+            );
             if case.repeated() {
                 adjust(&mut self.repeated_cases, 1, add);
                 if case.agrees() {
@@ -371,6 +381,7 @@ impl RunTally {
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
             insights: self.insights(),
+            reliability: self.case_counts.figures(),
         }
     }
 
@@ -442,6 +453,9 @@ mod tests {
         t.move_case(two_agree, two_split);
         assert_eq!((t.repeated_cases, t.agreeing_cases), (1, 0));
         t.move_case(two_split, one);
+        assert_eq!((t.repeated_cases, t.agreeing_cases), (0, 0));
+        assert_eq!(t.case_counts.0, [((1, 1), 1)].into());
+        t.move_case(one, CaseTally::default());
         assert_eq!(t, RunTally::default());
     }
 }

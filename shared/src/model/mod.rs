@@ -13,8 +13,8 @@ pub use names::UnknownName;
 pub use result::{AgentFailure, AgentFailureKind, ResultStatus, TestResult};
 pub use run::{Lease, RunSource, RunSpec, RunStatus, TestRun};
 pub use scenario::{
-    ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario, ScenarioSource,
-    ScenarioSpec, SequenceMatch, SimulatedUser,
+    content_hash, ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario,
+    ScenarioSource, ScenarioSpec, SequenceMatch, SimulatedUser,
 };
 pub use trace::{
     ConversationEnd, DurationSource, LlmCall, ToolCall, Trace, Turn, TurnOrigin, WorldState,

@@ -56,6 +56,36 @@ pub struct ScenarioSpec {
     pub expectations: Expectations,
 }
 
+impl ScenarioSpec {
+    /// What the case runs and expects, hashed: a result keeps it, so a comparison can tell "the
+    /// expectations changed" from "the agent changed". The key, title, tags and category are
+    /// left out (renaming a scenario changes nothing it tests).
+    pub fn content_hash(&self) -> String {
+        let content = serde_json::json!({
+            "user_message": self.user_message,
+            "user_turns": self.user_turns,
+            "simulated_user": self.simulated_user,
+            "expectations": self.expectations,
+        });
+        short_hash(&content)
+    }
+}
+
+/// The content hash of a case judged by expectations sent with its result (no stored scenario).
+pub fn content_hash(user_message: &str, expectations: &Expectations) -> String {
+    short_hash(&serde_json::json!({
+        "user_message": user_message,
+        "expectations": expectations,
+    }))
+}
+
+/// 16 hex digits of SHA-256 over the JSON: enough to tell two versions of one scenario apart.
+fn short_hash(value: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The brief of a simulated user: who they are, what they want, what they know, and when the
 /// conversation stops. It is also part of every replayed turn's transcript hash, so editing it
 /// makes the next run simulate afresh.

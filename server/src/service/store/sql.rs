@@ -14,7 +14,8 @@ use super::{StoreError, StoreResult, DEFAULT_PAGE, MAX_PAGE};
 /// concatenates (`[` facts `,` facts … `]`) and Rust parses in one pass — where having the
 /// database build JSON from columns (or decoding rows one by one) cost several times as much.
 ///
-/// Facts stored before the outcome was kept have seven elements; the eighth reads as `None`.
+/// Facts stored before the outcome was kept have seven elements, and before the scenario hash
+/// eight; the missing ones read as `None`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CaseFacts(
     Uuid,
@@ -25,6 +26,7 @@ struct CaseFacts(
     Option<f64>,
     Vec<String>,
     #[serde(default)] Option<bool>,
+    #[serde(default)] Option<String>,
 );
 
 pub(super) fn case_facts(row: CaseRow) -> String {
@@ -37,6 +39,7 @@ pub(super) fn case_facts(row: CaseRow) -> String {
         row.latency_ms,
         row.tool_path,
         row.outcome_reached,
+        row.scenario_hash,
     );
     serde_json::to_string(&facts).expect("case facts serialize to JSON")
 }
@@ -60,6 +63,7 @@ pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
                 latency_ms,
                 tool_path,
                 outcome_reached,
+                scenario_hash,
             )| {
                 CaseRow {
                     id,
@@ -70,6 +74,7 @@ pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
                     latency_ms,
                     tool_path,
                     outcome_reached,
+                    scenario_hash,
                 }
             },
         )
@@ -154,8 +159,16 @@ mod tests {
         let rows = case_rows(Some(&old)).unwrap();
         assert_eq!(rows[0].outcome_reached, None);
         assert_eq!(rows[0].tool_path, ["lookup", "refund"]);
+        let newer =
+            format!(r#"[["{id}","refund",1,"passed",0.25,1200.0,["lookup","refund"],true]]"#);
+        let rows = case_rows(Some(&newer)).unwrap();
+        assert_eq!(
+            (rows[0].outcome_reached, &rows[0].scenario_hash),
+            (Some(true), &None)
+        );
         let row = CaseRow {
             outcome_reached: Some(false),
+            scenario_hash: Some("0123456789abcdef".into()),
             ..rows[0].clone()
         };
         let rows = case_rows(Some(&format!("[{}]", case_facts(row.clone())))).unwrap();
