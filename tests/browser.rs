@@ -355,7 +355,12 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
                     "diverged_at": 3,
                     "tool_calls": [
                         {"name": "lookup_order", "order": 0, "turn": 1},
-                        {"name": "refund", "order": 1, "turn": 3}
+                        {"name": "refund", "order": 1, "turn": 3,
+                         "arguments": {"order_id": "ORD-1"}, "result": {"refunded": true}}
+                    ],
+                    "llm_calls": [
+                        {"model": "gpt-4o-mini", "turn": 3, "input_tokens": 120, "output_tokens": 8,
+                         "latency_ms": 310.0, "tools_chosen": ["refund"]}
                     ]
                 },
                 "expectations": {
@@ -394,6 +399,29 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
             && turns[2].contains("called refund")
             && turns[2].contains("done."),
         "{turns:?}"
+    );
+    // Each turn's calls fold open to their arguments, results and tokens.
+    b.texts("ol.transcript li.turn.diverged details.calls summary", 1)
+        .await;
+    b.client
+        .find(Locator::Css(
+            "ol.transcript li.turn.diverged details.calls summary",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let calls = b
+        .texts("ol.transcript li.turn.diverged ul.turn-calls li", 2)
+        .await;
+    assert!(
+        calls[0].contains("gpt-4o-mini · 120 in / 8 out tokens · 310 ms · chose refund"),
+        "{calls:?}"
+    );
+    assert!(
+        calls[1].contains(r#"refund({"order_id":"ORD-1"}) → {"refunded":true}"#),
+        "{calls:?}"
     );
     let diverged = b.texts("ol.transcript li.turn.diverged", 1).await;
     assert!(
