@@ -3,7 +3,7 @@
 mod common;
 
 use chrono::Duration;
-use common::{failing, passing};
+use common::{attempts, failing, passing};
 use shared::cost::CostEstimate;
 use shared::eval::checks::CheckKind::*;
 use shared::eval::compare::{CaseChange, Direction, RunComparison};
@@ -70,14 +70,6 @@ fn regressions_improvements_new_and_removed_cases() {
     assert_eq!(order[0], CaseChange::Regression, "regressions come first");
     assert!(order.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(c.count(CaseChange::Regression), 1);
-}
-
-/// `passed` passing and `failed` failing attempts of case `key`.
-fn attempts(key: &str, passed: u32, failed: u32) -> Vec<TestResult> {
-    (1..=passed)
-        .map(|a| passing(key, a))
-        .chain((passed + 1..=passed + failed).map(|a| failing(key, a, &[MissingSteps])))
-        .collect()
 }
 
 fn case<'a>(c: &'a RunComparison, key: &str) -> &'a shared::eval::CaseComparison {

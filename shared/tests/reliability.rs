@@ -2,11 +2,9 @@
 
 mod common;
 
-use common::{failing, passing};
-use shared::eval::checks::CheckKind::MissingSteps;
+use common::attempts;
 use shared::eval::reliability::{fisher_one_sided, pass_at_k, pass_hat_k, Attempts, KFigure};
 use shared::eval::RunSummary;
-use shared::TestResult;
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
@@ -34,13 +32,6 @@ fn pass_hat_k_and_pass_at_k_of_one_case() {
     // No k of 0, and no k beyond the attempts made.
     assert_eq!((pass_hat_k(5, 3, 0), pass_hat_k(5, 3, 6)), (None, None));
     assert_eq!(pass_at_k(5, 3, 6), None);
-}
-
-fn attempts(key: &str, passed: u32, failed: u32) -> Vec<TestResult> {
-    (1..=passed)
-        .map(|a| passing(key, a))
-        .chain((passed + 1..=passed + failed).map(|a| failing(key, a, &[MissingSteps])))
-        .collect()
 }
 
 #[test]

@@ -61,6 +61,15 @@ pub fn failing(key: &str, attempt: u32, failed: &[CheckKind]) -> TestResult {
     result(key, attempt, ALL_CATEGORIES, failed)
 }
 
+/// `passed` passing and then `failed` failing attempts of case `key`.
+#[allow(dead_code)]
+pub fn attempts(key: &str, passed: u32, failed: u32) -> Vec<TestResult> {
+    (1..=passed)
+        .map(|a| passing(key, a))
+        .chain((passed + 1..=passed + failed).map(|a| failing(key, a, &[CheckKind::MissingSteps])))
+        .collect()
+}
+
 #[allow(dead_code)]
 pub fn pending(key: &str) -> TestResult {
     let mut r = passing(key, 1);
