@@ -372,6 +372,17 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
         )
         .await;
     let id = synced["result_ids"][0].as_str().unwrap();
+    // A reviewer confirms the first check; the page shows who and why beside the verdicts.
+    let reviewed = p
+        .post(
+            &format!("/api/v1/results/{id}/review"),
+            &json!({"check": 0, "passed": true, "reviewer": "Dana", "note": "checked the log"}),
+        )
+        .await;
+    let confirmed = reviewed["evaluation"]["checks"][0]["kind"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let b = Browser::open().await;
     b.client
@@ -450,6 +461,12 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
     assert!(
         checks.contains("Safety") && checks.contains("unchanged_state"),
         "{checks}"
+    );
+    let reviews = b.texts("ul.reviews li", 1).await;
+    assert!(
+        reviews[0].starts_with(&format!("{confirmed} confirmed passed by Dana on "))
+            && reviews[0].ends_with("— checked the log"),
+        "{reviews:?}"
     );
     b.screenshot("result-state").await;
     b.close().await;

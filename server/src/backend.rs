@@ -12,6 +12,7 @@ use shared::api::{
     SyncOutput,
 };
 use shared::cost::PriceTable;
+use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult};
@@ -67,6 +68,8 @@ pub trait Backend: Send + Sync {
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput>;
     async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>>;
     async fn result(&self, id: Uuid) -> Outcome<TestResult>;
+    /// A person confirms or overrides one check of a result; the result as now stored.
+    async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult>;
     /// Compares two runs: counts over every case, one page of the cases `filter` asks for.
     async fn compare(
         &self,

@@ -12,6 +12,7 @@ use shared::api::{
     SyncInput, SyncOutput,
 };
 use shared::cost::PriceTable;
+use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::simulate::RecordedTurn;
 use shared::{
@@ -278,6 +279,11 @@ impl Backend for ApiClient {
     async fn result(&self, id: Uuid) -> Outcome<TestResult> {
         self.get(&format!("/results/{id}"), NONE, "reading the result")
             .await
+    }
+
+    async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult> {
+        let path = format!("/results/{result}/review");
+        self.post(&path, &input, "reviewing the check").await
     }
 
     async fn compare(

@@ -1154,3 +1154,94 @@ async fn an_oversized_body_is_refused_before_it_is_read() {
         "{response}"
     );
 }
+
+#[tokio::test]
+async fn a_human_override_moves_the_status_summary_and_comparison_and_keeps_the_original() {
+    let s = Server::start().await;
+    let base = s.agent_and_run().await;
+    let path = |run: &str| format!("/api/v1/runs/{run}/results");
+    let right = json!({"results": [{"scenario_key": "refund-basic", "agent_response": "Refunded.",
+        "tool_calls": ["lookup_order", "verify_id", "refund"]}]});
+    let (st, _) = s.post(&path(&base), &right).await;
+    assert_eq!(st, 200);
+    let head = s.new_run().await;
+    // The agent skipped verification: a missing step fails the case, a regression.
+    let skipped = json!({"results": [{"scenario_key": "refund-basic", "agent_response": "Refunded.",
+        "tool_calls": ["lookup_order", "refund"]}]});
+    let (st, synced) = s.post(&path(&head), &skipped).await;
+    assert_eq!(st, 200, "{synced}");
+    let id = synced["result_ids"][0].as_str().unwrap().to_string();
+    let compare = format!("/api/v1/compare?base={base}&head={head}");
+    let (_, before) = s.get(&compare).await;
+    assert_eq!(before["counts"]["regression"], 1, "{before}");
+
+    let (_, result) = s.get(&format!("/api/v1/results/{id}")).await;
+    let checks = result["evaluation"]["checks"].as_array().unwrap();
+    let failed: Vec<usize> = (0..checks.len())
+        .filter(|i| checks[*i]["passed"] == false)
+        .collect();
+    assert!(!failed.is_empty(), "{result}");
+    for check in failed {
+        let (st, reviewed) = s
+            .post(
+                &format!("/api/v1/results/{id}/review"),
+                &json!({"check": check, "passed": true, "reviewer": "Dana",
+                        "note": "verification happened by phone, ann@example.com confirmed"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{reviewed}");
+    }
+    let (_, result) = s.get(&format!("/api/v1/results/{id}")).await;
+    assert_eq!(result["status"], "passed", "{result}");
+    assert_eq!(result["evaluation"]["failures"], json!([]), "{result}");
+    let reviewed: Vec<&Value> = result["evaluation"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| !c["review"].is_null())
+        .collect();
+    assert!(!reviewed.is_empty());
+    for check in reviewed {
+        let review = &check["review"];
+        assert_eq!(
+            review["original"], false,
+            "the original verdict stays: {check}"
+        );
+        assert_eq!(review["by"], "Dana");
+        let note = review["note"].as_str().unwrap();
+        assert!(note.starts_with("verification happened by phone"), "{note}");
+        assert!(
+            !note.contains("ann@example.com"),
+            "the note is scrubbed: {note}"
+        );
+        assert!(review["at"].is_string());
+    }
+    let (_, run) = s.get(&format!("/api/v1/runs/{head}")).await;
+    assert_eq!(run["summary"]["passed"], 1, "{run}");
+    assert_eq!(run["summary"]["failed"], 0, "{run}");
+    let (_, after) = s.get(&compare).await;
+    assert!(after["counts"]["regression"].is_null(), "{after}");
+    assert_eq!(after["counts"]["unchanged"], 1, "{after}");
+
+    // Out of range, no reviewer, unknown field: refused with the field named, nothing moved.
+    for (body, says) in [
+        (
+            json!({"check": 99, "passed": false, "reviewer": "Dana"}),
+            "out of range",
+        ),
+        (
+            json!({"check": 0, "passed": false, "reviewer": " "}),
+            "reviewer",
+        ),
+        (
+            json!({"check": 0, "passed": false, "reviewer": "Dana", "who": 1}),
+            "who",
+        ),
+    ] {
+        let (st, err) = s.post(&format!("/api/v1/results/{id}/review"), &body).await;
+        assert_eq!(st, 422, "{err}");
+        assert!(err["error"].as_str().unwrap().contains(says), "{err}");
+    }
+    let (_, run) = s.get(&format!("/api/v1/runs/{head}")).await;
+    assert_eq!(run["summary"]["passed"], 1, "{run}");
+}

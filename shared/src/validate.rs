@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use crate::api::{ResultInput, RunInput, ToolCallInput};
 use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
+use crate::eval::review::ReviewInput;
 use crate::model::{
     AgentSpec, ArgMatcher, ConversationEnd, Expectations, Scenario, ScenarioSpec, SimulatedUser,
     ToolCall, Trace,
@@ -129,6 +130,12 @@ pub fn run(input: &RunInput) -> Result<(), ProctorError> {
         bounded("metadata value", v, MAX_TEXT)?;
     }
     Ok(())
+}
+
+/// A human review: a reviewer who names themselves, and a note of bounded length.
+pub fn review(input: &ReviewInput) -> Result<(), ProctorError> {
+    name("reviewer", &input.reviewer)?;
+    bounded("note", &input.note, MAX_TEXT)
 }
 
 /// Scenarios of one request: each with a key, no key twice, every regex compiling.

@@ -41,6 +41,32 @@ fn verdict_parts(evaluation: &shared::eval::Evaluation) -> Option<impl IntoView>
     })
 }
 
+/// The checks a person reviewed: their verdict, the original beside it, who, when and why.
+fn reviews(checks: &[shared::eval::Check]) -> Option<impl IntoView> {
+    let reviewed: Vec<(shared::eval::Check, shared::eval::review::Review)> = checks
+        .iter()
+        .filter_map(|c| c.review.clone().map(|r| (c.clone(), r)))
+        .collect();
+    let word = |passed: bool| if passed { "passed" } else { "failed" };
+    (!reviewed.is_empty()).then(|| view! {
+        <h2>"Human review"</h2>
+        <ul class="reviews">
+            {reviewed.into_iter().map(|(c, r)| {
+                let what = match r.overrides(c.passed) {
+                    true => format!("overridden to {} (was {})", word(c.passed), word(r.original)),
+                    false => format!("confirmed {}", word(c.passed)),
+                };
+                view! {
+                    <li>
+                        <code>{c.kind.as_str()}</code>{format!(" {what} by {} on {}", r.by, r.at.format("%Y-%m-%d %H:%M UTC"))}
+                        {(!r.note.is_empty()).then(|| view! { <span class="muted">{format!(" — {}", r.note)}</span> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    })
+}
+
 #[component]
 pub fn ResultPage() -> impl IntoView {
     let params = use_params_map();
@@ -108,6 +134,7 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                                 <p class="muted">{format!("{} of {} checks passed", checks.iter().filter(|c| c.passed).count(), checks.len())}</p>
                             }.into_any()
                         }}
+                        {reviews(&checks)}
                         <h2>"Expected vs actual"</h2>
                         {match r.evaluation.diff.clone() {
                             Some(d) => view! { <SequenceDiffView diff=d/> }.into_any(),

@@ -116,6 +116,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .route("/runs/{id}/status", post(runs::set_status))
         .route("/runs/{id}/results", get(results::list).post(results::sync))
         .route("/results/{id}", get(results::get))
+        .route("/results/{id}/review", post(results::review))
         .route("/compare", get(runs::compare))
         .route("/prices", get(results::prices));
     let rest = shed_load(limited, &in_flight)

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::Json;
 use shared::api::{Page, ResultFilter, ResultRow, SyncInput, SyncOutput};
 use shared::cost::PriceTable;
+use shared::eval::review::ReviewInput;
 use shared::TestResult;
 use uuid::Uuid;
 
@@ -33,6 +34,15 @@ pub async fn get(
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TestResult>, ApiError> {
     Ok(Json(state.service.result(id).await?))
+}
+
+/// `POST /results/{id}/review`: a person confirms or overrides one check's verdict.
+pub async fn review(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<ReviewInput>,
+) -> Result<Json<TestResult>, ApiError> {
+    Ok(Json(state.service.review(id, input).await?))
 }
 
 /// `GET /prices`: the price table this server judges costs by (built-in prices with the

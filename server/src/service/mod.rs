@@ -16,6 +16,7 @@ use shared::api::{
     RunView, ScenarioFilter, SyncInput, SyncOutput,
 };
 use shared::cost::PriceTable;
+use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::simulate::RecordedTurn;
 use shared::{
@@ -263,6 +264,10 @@ impl Backend for Service {
                 "result {id} not found; list a run's results with GET /api/v1/runs/{{run_id}}/results"
             ))
         })
+    }
+
+    async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult> {
+        self.review_check(result, input).await
     }
 
     async fn compare(

@@ -10,10 +10,13 @@ use rayon::prelude::*;
 use shared::api::{
     ResultInput, ResultRow, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC,
 };
+use shared::eval::review::{self, ReviewInput};
 use shared::judge::Judge;
-use shared::{Agent, ProctorError, Scenario, TestResult};
+use shared::redact::redact_text;
+use shared::{validate, Agent, ProctorError, ResultStatus, Scenario, TestResult};
 use uuid::Uuid;
 
+use super::store::StoredBatch;
 use super::Service;
 use crate::backend::{Backend, Outcome};
 
@@ -35,8 +38,46 @@ impl Service {
             .store
             .store_results(run_id, batch, &agent.spec.tool_names())
             .await?;
-        let (run, started, summary) = (stored.run, stored.started, stored.summary);
+        Ok(self.announce(run_id, agent.spec.name, stored))
+    }
 
+    /// A human review of one check of a stored result: the check takes the reviewer's verdict
+    /// (its original kept), the result its new status, and the run's figures follow — stored as a
+    /// replacement of the result, exactly as a re-sync of it would be, and announced alike.
+    pub(super) async fn review_check(
+        &self,
+        result_id: Uuid,
+        input: ReviewInput,
+    ) -> Outcome<TestResult> {
+        validate::review(&input)?;
+        let mut result = self.result(result_id).await?;
+        if result.status == ResultStatus::Pending {
+            return Err(ProctorError::invalid(
+                "this result has no verdict yet (pending); review it once it is judged",
+            ));
+        }
+        review::apply(&mut result.evaluation, &input, chrono::Utc::now())?;
+        if let Some(review) = &mut result.evaluation.checks[input.check].review {
+            // A note is free text a person typed: scrubbed like everything else stored.
+            review.note = redact_text(&review.note).0;
+        }
+        result.status = result.evaluation.status();
+        let run_id = result.run_id;
+        let view = self.run(run_id).await?;
+        let agent = self.agent(&view.run.agent_id.to_string()).await?;
+        let stored = self
+            .store
+            .store_results(run_id, vec![result], &agent.spec.tool_names())
+            .await?;
+        let mut out = self.announce(run_id, agent.spec.name, stored);
+        let row = out.verdicts.pop().expect("the reviewed result was stored");
+        self.result(row.id).await
+    }
+
+    /// Tells every watcher what a stored batch changed: each result, the run's start, its
+    /// summary.
+    fn announce(&self, run_id: Uuid, agent_name: String, stored: StoredBatch) -> SyncOutput {
+        let (run, started, summary) = (stored.run, stored.started, stored.summary);
         let verdicts: Vec<ResultRow> = stored.results.iter().map(ResultRow::from).collect();
         for row in &verdicts {
             self.events.publish(RunEvent::Result {
@@ -54,17 +95,17 @@ impl Service {
             run_id,
             summary: Box::new(summary.clone()),
         });
-        Ok(SyncOutput {
+        SyncOutput {
             stored: stored.results.len(),
             replaced: stored.replaced,
             result_ids: verdicts.iter().map(|r| r.id).collect(),
             verdicts,
             run: RunView {
                 run,
-                agent_name: agent.spec.name,
+                agent_name,
                 summary: Some(summary),
             },
-        })
+        }
     }
 
     /// Judges every result of a batch, on every core and off the async runtime (judging and

@@ -84,10 +84,14 @@ impl CheckKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     pub kind: CheckKind,
+    /// The verdict that counts: a reviewer's, when there is one (see `review`).
     pub passed: bool,
     pub reason: String,
     pub category: FailureCategory,
     pub severity: Severity,
+    /// A person who confirmed or overrode the verdict; the original stays in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<super::review::Review>,
 }
 
 impl Check {
@@ -99,6 +103,7 @@ impl Check {
             reason: reason.into(),
             category,
             severity,
+            review: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod diff;
 pub mod latency;
 pub mod reliability;
+pub mod review;
 pub mod state;
 pub mod summary;
 pub mod tally;
