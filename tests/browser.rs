@@ -471,3 +471,89 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
     b.screenshot("result-state").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_overrides_a_verdict_and_the_run_summary_follows() {
+    let p = Proctor::start(vec![]).await;
+    p.agent("desk").await;
+    let run = p.post("/api/v1/runs", &json!({"agent": "desk"})).await;
+    let run = run["run"]["id"].as_str().unwrap().to_string();
+    let synced = p
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &json!({"results": [
+                {"scenario_key": "refund", "user_message": "Refund ORD-1", "agent_response": "Done.",
+                 "tool_calls": ["lookup_order", "refund"],
+                 "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "verify_id"}, {"tool": "refund"}],
+                                  "sequence_match": "superset"}},
+                {"scenario_key": "status", "user_message": "Where is ORD-1?", "agent_response": "Shipped.",
+                 "tool_calls": ["lookup_order"],
+                 "expectations": {"expected_tools": [{"tool": "lookup_order"}]}}
+            ]}),
+        )
+        .await;
+    let id = synced["result_ids"][0].as_str().unwrap();
+    assert_eq!(synced["run"]["summary"]["passed"], 1, "{synced}");
+
+    let b = Browser::open().await;
+    b.client
+        .goto(&p.url(&format!("/results/{id}")))
+        .await
+        .unwrap();
+    let click = |css: &'static str| {
+        let client = b.client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap()
+        }
+    };
+    b.texts("details.all-checks summary", 1).await;
+    click("details.all-checks summary").await;
+    let failed = b.texts("ul.check-list li.failed", 1).await;
+    assert!(failed[0].contains("missing_steps"), "{failed:?}");
+    click("ul.check-list li.failed button.link").await;
+    let form = b.texts("form.review-form", 1).await;
+    assert!(form[0].contains("Save review"), "{form:?}");
+    let field = |css: &'static str| {
+        let client = b.client.clone();
+        async move { client.find(Locator::Css(css)).await.unwrap() }
+    };
+    field("form.review-form input[name='reviewer']")
+        .await
+        .send_keys("Dana")
+        .await
+        .unwrap();
+    field("form.review-form input[name='note']")
+        .await
+        .send_keys("verified by phone")
+        .await
+        .unwrap();
+    click("form.review-form button[type='submit']").await;
+    let reviews = b.texts("ul.reviews li", 1).await;
+    assert!(
+        reviews[0].starts_with("missing_steps overridden to passed (was failed) by Dana on ")
+            && reviews[0].ends_with("— verified by phone"),
+        "{reviews:?}"
+    );
+    assert_eq!(b.text(".page-head .badge").await.to_lowercase(), "passed");
+
+    b.client
+        .goto(&p.url(&format!("/runs/{run}")))
+        .await
+        .unwrap();
+    let cards = b.texts(".cards .card", 1).await;
+    assert!(
+        cards
+            .iter()
+            .any(|c| c.to_lowercase().starts_with("pass rate")
+                && c.contains("100.0%")
+                && c.contains("2 passed · 0 failed")),
+        "{cards:?}"
+    );
+    b.close().await;
+}

@@ -11,6 +11,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use shared::api::{AgentDetail, Overview, Page, ResultRow, RunView};
+use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::{Agent, ProctorError, TestResult};
 
@@ -26,6 +27,7 @@ pub use data::{DashboardData, ResultsQuery, RunsQuery};
 #[cfg(feature = "ssr")]
 mod data {
     use shared::api::{AgentDetail, Overview, Page, ResultRow, RunView};
+    use shared::eval::review::ReviewInput;
     use shared::eval::RunComparison;
     use shared::{Agent, ProctorError, TestResult};
 
@@ -64,6 +66,11 @@ mod data {
         async fn result(&self, id: &str) -> Result<TestResult, ProctorError>;
         async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError>;
         async fn delete_run(&self, id: &str) -> Result<(), ProctorError>;
+        async fn review(
+            &self,
+            result: &str,
+            input: ReviewInput,
+        ) -> Result<TestResult, ProctorError>;
         async fn agents(&self) -> Result<Vec<Agent>, ProctorError>;
         async fn agent(&self, name: &str) -> Result<AgentDetail, ProctorError>;
         async fn start_run(
@@ -156,6 +163,12 @@ pub async fn compare_runs(base: String, head: String) -> Result<RunComparison, P
 #[server(name = DeleteRun, prefix = "/api/fn", endpoint = "delete_run", input = Json)]
 pub async fn delete_run(id: String) -> Result<(), ProctorError> {
     data()?.delete_run(&id).await
+}
+
+/// A person confirms or overrides one check of a result; the result as now stored.
+#[server(name = ReviewCheck, prefix = "/api/fn", endpoint = "review", input = Json)]
+pub async fn review_check(result: String, input: ReviewInput) -> Result<TestResult, ProctorError> {
+    data()?.review(&result, input).await
 }
 
 #[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents", input = Json)]

@@ -6,6 +6,7 @@ use app::api::{DashboardData, ResultsQuery, RunsQuery};
 use shared::api::CompareFilter;
 use shared::api::RunView;
 use shared::api::{AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput};
+use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::{Agent, ProctorError, RunSource, RunSpec, TestResult};
 use uuid::Uuid;
@@ -101,6 +102,10 @@ impl DashboardData for Service {
 
     async fn delete_run(&self, run: &str) -> Result<(), ProctorError> {
         Backend::delete_run(self, id("run", run)?).await
+    }
+
+    async fn review(&self, result: &str, input: ReviewInput) -> Result<TestResult, ProctorError> {
+        Backend::review(self, id("result", result)?, input).await
     }
 
     async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError> {

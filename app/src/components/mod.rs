@@ -1,6 +1,7 @@
 //! Pieces shared by the pages.
 
 pub mod chart;
+pub mod check_review;
 pub mod delete_run;
 pub mod format;
 pub mod live;

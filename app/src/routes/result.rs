@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 use shared::DurationSource;
 
 use crate::api::get_result;
+use crate::components::check_review::CheckReview;
 use crate::components::format::{ms, usd, StatusBadge};
 use crate::components::load_error::LoadError;
 use crate::components::sequence_diff::SequenceDiffView;
@@ -135,6 +136,8 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                             }.into_any()
                         }}
                         {reviews(&checks)}
+                        <CheckReview result_id=r.id.to_string() checks=checks.clone()
+                            reviewed=move |_| result.refetch()/>
                         <h2>"Expected vs actual"</h2>
                         {match r.evaluation.diff.clone() {
                             Some(d) => view! { <SequenceDiffView diff=d/> }.into_any(),
