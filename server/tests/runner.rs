@@ -1268,6 +1268,15 @@ async fn a_turn_that_crashes_hangs_or_answers_nothing_ends_the_conversation_with
     assert_eq!(result["trace"]["turns"].as_array().unwrap().len(), 3);
 }
 
+/// The id of the run `proctor run` printed.
+fn run_id_in(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.len() == 36 && uuid::Uuid::parse_str(w).is_ok())
+        .unwrap_or_else(|| panic!("no run id: {}", text(out)))
+        .to_string()
+}
+
 /// The results of a run by scenario key, each whole (trace and evaluation).
 async fn results_by_key(s: &Server, run_id: &str) -> std::collections::BTreeMap<String, Value> {
     let (_, page) = s.get(&format!("/api/v1/runs/{run_id}/results")).await;
@@ -1337,12 +1346,7 @@ async fn run_example_desk(
     let mut args = vec!["run", agent_file, "--no-progress"];
     args.extend_from_slice(extra);
     let out = proctor(&s.base, llm, &args, dir);
-    let run_id = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .find(|w| w.len() == 36 && uuid::Uuid::parse_str(w).is_ok())
-        .unwrap_or_else(|| panic!("no run id: {}", text(&out)))
-        .to_string();
-    let results = results_by_key(s, &run_id).await;
+    let results = results_by_key(s, &run_id_in(&out)).await;
     (out, results)
 }
 
@@ -1549,11 +1553,7 @@ async fn repeats_gate_on_pass_hat_k_and_only_significant_drops_are_regressions()
         "{}",
         text(&base)
     );
-    let base_id = String::from_utf8_lossy(&base.stdout)
-        .split_whitespace()
-        .find(|w| w.len() == 36 && uuid::Uuid::parse_str(w).is_ok())
-        .unwrap()
-        .to_string();
+    let base_id = run_id_in(&base);
 
     // flip: 4/4 → 0/4 (p = 0.014), a regression; wobble: 4/4 → 3/4 (p = 0.5), not significant.
     let head = run(&[

@@ -60,6 +60,12 @@ impl UserSide {
         }
     }
 
+    /// Whether the conversation ends when the agent calls certain tools: only then does the
+    /// runner need each turn's calls before it sends the next message.
+    pub fn stops_on_tools(&self) -> bool {
+        matches!(self, UserSide::Simulated(sim) if !sim.brief.stop_on_tools.is_empty())
+    }
+
     /// The first thing the user says.
     pub fn opening(&self) -> &str {
         match self {
@@ -161,8 +167,8 @@ impl<'a> Dialogue<'a> {
                 "the simulated user has no recording of this point of the conversation {} and no \
                  LLM to play it; pass --user-llm URL (and --user-model)",
                 match sim.book.is_empty() {
-                    true => "(the scenario never ran with one)",
-                    false => "(the agent answered differently than before)",
+                    true => "(no earlier run of this scenario recorded its simulated user)",
+                    false => "(the agent answered differently than in the recorded runs)",
                 }
             ));
         };

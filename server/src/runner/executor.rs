@@ -538,7 +538,9 @@ impl Executor {
                 );
                 break;
             }
-            called = conversation::tools_in_turn(&read_traces(&trace_file), turn);
+            if user.stops_on_tools() {
+                called = conversation::tools_in_turn(&read_traces(&trace_file), turn);
+            }
         }
         drop(stdin);
         if whole.error.is_none() {
