@@ -6,7 +6,10 @@ Imports the agent once, then serves test cases over a pipe — one JSON object p
     stdout: {"id": 7, "output": "Done.", "error": null, "trace": {...}}
 
 Several cases run at once: `async def` agents as asyncio tasks, plain functions on threads. Each
-case runs inside `proctor_trace.case(...)`, so concurrent cases never mix. Whatever the agent
+case runs inside `proctor_trace.case(...)`, so concurrent cases never mix. The first case runs
+alone: an agent that imports its SDKs or builds its clients on its first call does that once, not
+in several threads at the same moment (openai 3 reads `sys.modules["httpx"]` while another thread
+may still be executing it). Whatever the agent
 prints goes to stderr; stdout carries only the protocol. A failed import is reported as
 `{"fatal": "..."}` and the worker exits.
 
@@ -110,7 +113,22 @@ def main(argv):
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         return {"kind": "crash", "message": "%s: %s\n%s" % (type(exc).__name__, exc, "".join(tb[-3:]))}
 
+    # Held by the first case for as long as it runs; every later case passes through it once.
+    first_case = threading.Lock()
+    warmed = threading.Event()
+
     def run_sync(request):
+        if not warmed.is_set():
+            with first_case:
+                if not warmed.is_set():
+                    try:
+                        run_sync_case(request)
+                    finally:
+                        warmed.set()
+                    return
+        run_sync_case(request)
+
+    def run_sync_case(request):
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
                 output, error = _as_text(fn(_argument(request))), None
@@ -119,6 +137,17 @@ def main(argv):
         finish(request, case, output, error)
 
     async def run_async(request):
+        if not warmed.is_set():
+            async with first_async_case:
+                if not warmed.is_set():
+                    try:
+                        await run_async_case(request)
+                    finally:
+                        warmed.set()
+                    return
+        await run_async_case(request)
+
+    async def run_async_case(request):
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
                 output, error = _as_text(await fn(_argument(request))), None
@@ -158,6 +187,7 @@ def main(argv):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     done = asyncio.Event()
+    first_async_case = asyncio.Lock()
 
     def reader():
         for line in sys.stdin:

@@ -1,0 +1,66 @@
+"""The python-mode worker runs cases concurrently, but its first case alone: an agent whose first
+call sets itself up lazily (imports, clients) must not do so in two threads at once."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# A first call that is not thread-safe: a second call during it sees the half-built state.
+AGENT = '''
+import time{imports}
+
+state = {{}}
+active = []
+
+def _setup():
+    if "client" not in state:
+        state["client"] = "partial"
+        time.sleep(0.3)
+        state["client"] = "ready"
+    if state["client"] != "ready":
+        raise RuntimeError("saw a half-built client")
+
+{kind}def answer(message):
+    _setup()
+    active.append(message)
+    {pause}
+    overlapped = len(active) > 1
+    active.remove(message)
+    return "%s overlapped=%s" % (message, overlapped)
+'''
+
+
+def _serve(tmp_path, kind, cases):
+    pause = "await asyncio.sleep(0.3)" if kind else "time.sleep(0.3)"
+    imports = "\nimport asyncio" if kind else ""
+    (tmp_path / "lazy_agent.py").write_text(AGENT.format(kind=kind, pause=pause, imports=imports))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
+    proc = subprocess.Popen([sys.executable, "-m", "proctor_trace._worker", "lazy_agent:answer"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    try:
+        assert json.loads(proc.stdout.readline())["ready"] is True
+        for i in range(cases):
+            proc.stdin.write(json.dumps({"id": i, "case_id": "case-%d" % i, "input": "m%d" % i}) + "\n")
+        proc.stdin.flush()
+        replies = [json.loads(proc.stdout.readline()) for _ in range(cases)]
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+    return {r["id"]: r for r in replies}
+
+
+@pytest.mark.parametrize("kind", ["", "async "])
+def test_the_first_case_runs_alone_and_the_rest_together(tmp_path, kind):
+    replies = _serve(tmp_path, kind, 4)
+    assert all(r["error"] is None for r in replies.values()), replies
+    # The first case sent finished before any other began; the others ran at once.
+    assert replies[0]["output"] == "m0 overlapped=False"
+    assert any(r["output"].endswith("overlapped=True") for i, r in replies.items() if i > 0), replies
