@@ -66,6 +66,9 @@ impl Proctor {
                     user_llm: None,
                     user_model: "gpt-4o-mini".into(),
                     user_llm_key: None,
+                    judge: None,
+                    judge_model: "gpt-4o-mini".into(),
+                    judge_key: None,
                 },
             )
         };

@@ -50,6 +50,9 @@ async fn main() {
             user_llm: None,
             user_model: "gpt-4o-mini".into(),
             user_llm_key: None,
+            judge: None,
+            judge_model: "gpt-4o-mini".into(),
+            judge_key: None,
         },
     );
     let server = serve::start(&args).await.unwrap();
@@ -96,6 +99,7 @@ async fn main() {
                 results_dir: dir.path().join("results"),
                 progress: false,
                 user_llm: None,
+                judge: None,
             };
             let run = runner::create_run(
                 client.as_ref(),

@@ -8,12 +8,13 @@
 use async_trait::async_trait;
 use shared::api::CompareFilter;
 use shared::api::{
-    Page, ResultFilter, ResultRow, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput,
-    SyncOutput,
+    JudgementLookup, Page, ResultFilter, ResultRow, ReviewQueue, RunFilter, RunInput, RunView,
+    ScenarioFilter, SyncInput, SyncOutput,
 };
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
+use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult};
 use uuid::Uuid;
@@ -70,6 +71,11 @@ pub trait Backend: Send + Sync {
     async fn result(&self, id: Uuid) -> Outcome<TestResult>;
     /// A person confirms or overrides one check of a result; the result as now stored.
     async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult>;
+    /// The LLM judge's cached verdicts among the keys asked for (the rest were never judged).
+    async fn judgements(&self, lookup: JudgementLookup) -> Outcome<Vec<Judgement>>;
+    /// The results of an agent's latest runs most worth a person's look, and how often
+    /// reviewers agreed with the judge.
+    async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue>;
     /// Compares two runs: counts over every case, one page of the cases `filter` asks for.
     async fn compare(
         &self,

@@ -1,7 +1,8 @@
 //! A typed client for Proctor's REST API: the [`Backend`] of every process that is not the
 //! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
 
-use shared::api::CompareFilter;
+use shared::api::{CompareFilter, JudgementLookup, ReviewQueue};
+use shared::judgement::Judgement;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -284,6 +285,20 @@ impl Backend for ApiClient {
     async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult> {
         let path = format!("/results/{result}/review");
         self.post(&path, &input, "reviewing the check").await
+    }
+
+    async fn judgements(&self, lookup: JudgementLookup) -> Outcome<Vec<Judgement>> {
+        self.post(
+            "/judgements/lookup",
+            &lookup,
+            "reading the judge's cached verdicts",
+        )
+        .await
+    }
+
+    async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue> {
+        let path = format!("/agents/{}/review-queue", encode(agent));
+        self.get(&path, NONE, "reading the review queue").await
     }
 
     async fn compare(

@@ -91,6 +91,10 @@ pub struct ResultInput {
     pub error: Option<AgentFailure>,
     pub duration_ms: Option<f64>,
     pub category: Option<String>,
+    /// What an LLM judge said about each rubric criterion of the case (`proctor run --judge`);
+    /// each is checked against the case's evidence before it counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub judgements: Vec<crate::judgement::Judgement>,
 }
 
 /// A tool call given as just its name, or in full.
@@ -145,6 +149,79 @@ pub struct ResultRow {
     pub cost_usd: f64,
     pub duration_ms: Option<f64>,
     pub tool_path: Vec<String>,
+    /// Judge verdicts worth a person's look: unsure or undecided (reviewed ones left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsure: Vec<UnsureJudgement>,
+    /// Whether a person reviewed some check of it.
+    #[serde(default)]
+    pub reviewed: bool,
+}
+
+/// Below this confidence a judge's verdict goes to the review queue.
+pub const LOW_CONFIDENCE: f64 = 0.7;
+
+/// A judge verdict a person should check: the judge said it was unsure, or could not decide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnsureJudgement {
+    pub criterion: String,
+    pub confidence: Option<f64>,
+    /// The judge could not decide (a `judge_error` check).
+    pub error: bool,
+}
+
+impl UnsureJudgement {
+    fn of(evaluation: &crate::eval::Evaluation) -> Vec<Self> {
+        use crate::eval::CheckKind;
+        evaluation
+            .checks
+            .iter()
+            .filter(|c| c.review.is_none())
+            .filter_map(|c| {
+                let j = c.judgement.as_deref()?;
+                let error = c.kind == CheckKind::JudgeError;
+                let unsure = j.confidence.is_some_and(|x| x < LOW_CONFIDENCE);
+                (error || unsure).then(|| UnsureJudgement {
+                    criterion: j.criterion.clone(),
+                    confidence: j.confidence,
+                    error,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Why a result is in the review queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum QueueReason {
+    /// The judge was unsure of, or could not decide, a criterion.
+    UnsureJudge {
+        criterion: String,
+        confidence: Option<f64>,
+        error: bool,
+    },
+    /// The case's attempts in this run did not agree.
+    RepeatsDisagree { passed: u32, attempts: u32 },
+    /// The case passed in the run before and fails now.
+    Regression { baseline: Uuid },
+}
+
+/// One result worth a look, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueItem {
+    pub result: ResultRow,
+    pub run_label: Option<String>,
+    pub reasons: Vec<QueueReason>,
+}
+
+/// `GET /agents/{agent}/review-queue`: the unreviewed results of the agent's latest runs most
+/// worth a person's look, and how often reviewers agreed with the judge per criterion.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReviewQueue {
+    pub items: Vec<QueueItem>,
+    /// The runs looked through, newest first.
+    pub runs: Vec<Uuid>,
+    pub agreement: Vec<CriterionAgreement>,
 }
 
 /// What a [`ResultRow`] is made of: the columns a store keeps beside each result, so a page
@@ -181,6 +258,8 @@ impl From<ResultRowParts> for ResultRow {
             user_message: p.user_message,
             failure_categories,
             first_failure: p.evaluation.failures.first().map(|f| f.reason.clone()),
+            unsure: UnsureJudgement::of(&p.evaluation),
+            reviewed: p.evaluation.checks.iter().any(|c| c.review.is_some()),
             error: p.error.map(|e| e.message),
             score: p.evaluation.score,
             failures: p.evaluation.failures,
@@ -387,4 +466,38 @@ pub struct AgentDetail {
     pub agent: crate::model::Agent,
     pub scenarios: Vec<crate::model::Scenario>,
     pub runs: Vec<RunView>,
+}
+
+/// `POST /judgements/lookup`: the judge's cached verdicts for these keys
+/// ([`crate::rubric::judgement_key`]); keys never judged are simply absent from the answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgementLookup {
+    pub keys: Vec<String>,
+}
+
+/// The most keys one lookup may ask for.
+pub const MAX_JUDGEMENT_KEYS: usize = 1_000;
+
+/// How often reviewers agreed with the LLM judge on one criterion of an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CriterionAgreement {
+    pub criterion: String,
+    /// Judge verdicts a person reviewed.
+    pub reviewed: u64,
+    /// Of those, the ones the reviewer confirmed.
+    pub agreed: u64,
+}
+
+/// A reviewer's decision on a judge's verdict, by the case it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JudgeReview {
+    pub run_id: Uuid,
+    pub agent_id: Uuid,
+    pub scenario_key: String,
+    pub attempt: u32,
+    pub check: usize,
+    pub criterion: String,
+    pub agreed: bool,
+    pub at: DateTime<Utc>,
 }

@@ -9,17 +9,23 @@ use uuid::Uuid;
 use crate::api::ResultInput;
 use crate::cost::PriceTable;
 use crate::error::ProctorError;
+use crate::eval::classify::classify;
+use crate::eval::judged::{self, rubric_checks};
 use crate::eval::{evaluate, CaseOutcome, Evaluation};
-use crate::model::{content_hash, Expectations, Scenario, TestResult};
+use crate::model::{content_hash, Expectations, LlmCall, Scenario, TestResult};
 use crate::redact::redact_result;
+use crate::rubric::{self, RubricEntry};
 use crate::validate;
 
 /// What a verdict depends on besides the result: the run it joins, the agent's declared tools
-/// (to spot invented ones) and the prices its LLM calls are charged at.
+/// (to spot invented ones), its rubric and policies (what the LLM judge decided) and the prices
+/// its LLM calls (and the judge's) are charged at.
 #[derive(Debug, Clone, Copy)]
 pub struct Judge<'a> {
     pub run_id: Uuid,
     pub agent_tools: &'a [String],
+    pub agent_rubric: &'a [RubricEntry],
+    pub policies: &'a [String],
     pub prices: &'a PriceTable,
 }
 
@@ -61,6 +67,27 @@ impl Judge<'_> {
             (None, _) => evaluate(&Expectations::default(), &outcome),
         };
         evaluation.scenario_hash = scenario_hash;
+        if item.error.is_none() && evaluation.judged_by == crate::eval::Judge::Proctor {
+            let scenario_rubric = expectations.map_or(&[][..], |e| &e.rubric[..]);
+            let criteria = rubric::criteria(self.agent_rubric, scenario_rubric, self.policies);
+            let case = rubric::Case {
+                request: &checked.user_message,
+                response: &item.agent_response,
+                trace: &trace,
+            };
+            let (checks, unjudged) = rubric_checks(&criteria, &case, &item.judgements)?;
+            evaluation.checks.extend(checks);
+            evaluation.failures = classify(&evaluation.checks);
+            evaluation.unjudged = unjudged;
+            evaluation.judge_spend = judged::spend(&item.judgements, |model, input, output| {
+                self.prices.call_cost(&LlmCall {
+                    model: model.into(),
+                    input_tokens: input,
+                    output_tokens: output,
+                    ..Default::default()
+                })
+            });
+        }
         let mut result = TestResult {
             id: item.id.unwrap_or(Uuid::nil()),
             run_id: self.run_id,

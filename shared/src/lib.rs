@@ -10,8 +10,10 @@ pub mod cost;
 pub mod error;
 pub mod eval;
 pub mod judge;
+pub mod judgement;
 pub mod model;
 pub mod redact;
+pub mod rubric;
 pub mod simulate;
 pub mod validate;
 

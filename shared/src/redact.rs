@@ -129,10 +129,13 @@ pub fn redact_result(result: &mut TestResult) {
     scrub(&mut result.user_message);
     scrub(&mut result.agent_response);
     let evaluation = &mut result.evaluation;
-    evaluation
-        .checks
-        .iter_mut()
-        .for_each(|c| scrub(&mut c.reason));
+    for check in &mut evaluation.checks {
+        scrub(&mut check.reason);
+        if let Some(j) = &mut check.judgement {
+            scrub(&mut j.reason);
+            j.quotes.iter_mut().for_each(&mut scrub);
+        }
+    }
     evaluation
         .failures
         .iter_mut()

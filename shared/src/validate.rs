@@ -41,7 +41,7 @@ fn bounded(what: &str, value: &str, max: usize) -> Result<(), ProctorError> {
 }
 
 /// A name people type and read: not blank, bounded, no control characters.
-fn name(what: &str, value: &str) -> Result<(), ProctorError> {
+pub(crate) fn name(what: &str, value: &str) -> Result<(), ProctorError> {
     if value.trim().is_empty() {
         return Err(ProctorError::invalid(format!("`{what}` must not be empty")));
     }
@@ -99,6 +99,7 @@ pub fn agent(input: &AgentSpec) -> Result<(), ProctorError> {
     for policy in &input.policies {
         bounded("policies[]", policy, MAX_TEXT)?;
     }
+    crate::rubric::validate(&input.rubric, "rubric")?;
     let mut seen = HashSet::new();
     for tool in &input.tools {
         name("tools[].name", &tool.name)?;
@@ -164,6 +165,7 @@ fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), 
         )));
     }
     state_paths(&s.expectations)?;
+    crate::rubric::validate(&s.expectations.rubric, "expectations.rubric")?;
     conversation(s)?;
     let arg_patterns = s
         .expectations

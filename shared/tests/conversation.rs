@@ -199,6 +199,8 @@ fn a_conversation_is_stored_scrubbed_turn_by_turn() {
     let judge = shared::judge::Judge {
         run_id: uuid::Uuid::nil(),
         agent_tools: &[],
+        agent_rubric: &[],
+        policies: &[],
         prices: shared::cost::PriceTable::builtin(),
     };
     let result = judge.judge(input, None).unwrap();

@@ -113,6 +113,8 @@ proptest! {
         let judge = Judge {
             run_id: Uuid::nil(),
             agent_tools: &["lookup_order".to_string()],
+            agent_rubric: &[],
+            policies: &[],
             prices: PriceTable::builtin(),
         };
         for item in input.results {
@@ -134,6 +136,8 @@ proptest! {
             let judge = Judge {
                 run_id: Uuid::nil(),
                 agent_tools: &["lookup_order".to_string()],
+                agent_rubric: &[],
+                policies: &[],
                 prices: PriceTable::builtin(),
             };
             for item in input.results {

@@ -364,6 +364,8 @@ fn personal_data_in_the_world_is_judged_raw_and_stored_scrubbed() {
     let judge = shared::judge::Judge {
         run_id: uuid::Uuid::nil(),
         agent_tools: &[],
+        agent_rubric: &[],
+        policies: &[],
         prices: shared::cost::PriceTable::builtin(),
     };
     let result = judge.judge(input, None).unwrap();

@@ -12,6 +12,13 @@ call, it answers in text, citing the tool results. A tool that needs an id the u
 makes it ask for the id instead. A message containing `trigger-error` gets a 400 error in the
 provider's format. Token counts are the text length divided by four.
 
+Asked to judge (Proctor's judge prompt), it answers the verdict JSON by fixed rules: a criterion
+about invented figures (`grounded`, or one that says "invent") fails when the answer holds a
+number found nowhere else in the evidence; a criterion with 'single-quoted' phrases fails when
+the answer contains one; any other passes when the answer shares a word with the request. An
+answer with "maybe", "perhaps" or "might" makes it unsure (confidence 0.55), and one containing
+`judge-malformed` gets an answer that is not JSON.
+
 Asked to play a simulated user (Proctor's prompt: the brief with `- name: value` facts and the
 `[[DONE]]` marker), it answers the assistant's question with the facts it asked about, says it
 does not know when asked for anything else, and answers `[[DONE]]` once the assistant asks
@@ -96,6 +103,8 @@ class Conversation:
             return ("error", "the fake LLM was asked to fail (trigger-error)")
         if _DONE in self.system and "role-playing a user" in self.system:
             return ("text", _play_user(self))
+        if self.system.startswith("You are Proctor's judge"):
+            return ("text", _judge(self.user_text))
         if "rephrase" in self.system.lower() and not self.tools:
             return ("text", _rephrase(self.user_text))
         scores = self._scores(self.user_text)
@@ -144,6 +153,45 @@ class Conversation:
 
 
 _OPENERS = ("Could you", "I'd like you to", "Can you please", "I need you to")
+
+
+def _sections(prompt):
+    """The judge prompt's criterion line and its `## ` sections by title."""
+    head, *parts = re.split(r"^## ", prompt, flags=re.M)
+    sections = {}
+    for part in parts:
+        title, _, body = part.partition("\n")
+        sections[title.strip()] = body.strip()
+    return head.strip(), sections
+
+
+def _judge(prompt):
+    """The fake judge's verdict JSON: see the module's docstring."""
+    criterion, sections = _sections(prompt)
+    conversation = sections.get("The conversation", "")
+    answer = sections.get("The agent's answer") or "\n".join(
+        l[len("Agent: "):] for l in conversation.splitlines() if l.startswith("Agent: "))
+    if "judge-malformed" in answer:
+        return "I think it passes."
+    request = sections.get("The user's request") or "\n".join(
+        l[len("User: "):] for l in conversation.splitlines() if l.startswith("User: "))
+    unsure = re.search(r"\b(maybe|perhaps|might)\b", answer.lower()) is not None
+    verdict, reason, quotes = "pass", "The answer meets the criterion.", []
+    if criterion.startswith("Criterion (grounded)") or "invent" in criterion.lower():
+        known = " ".join(v for k, v in sections.items() if k != "The agent's answer") + " " + request
+        invented = [n for n in re.findall(r"\d+(?:\.\d+)?", answer) if n not in known]
+        if invented:
+            verdict, quotes = "fail", invented
+            reason = "The answer states %s, which no tool result or user message gave." % ", ".join(invented)
+    elif re.search(r"'([^']+)'", criterion):
+        said = [p for p in re.findall(r"'([^']+)'", criterion) if p.lower() in answer.lower()]
+        if said:
+            verdict, quotes = "fail", said
+            reason = "The answer says %s." % ", ".join(repr(p) for p in said)
+    elif not (_words(answer) & _words(request)):
+        verdict, reason = "fail", "The answer does not take up anything the user asked."
+    return json.dumps({"verdict": verdict, "reason": reason, "evidence": quotes,
+                       "confidence": 0.55 if unsure else 0.9})
 
 
 def _rephrase(text):

@@ -20,7 +20,7 @@ use super::serve::{self, ServeArgs};
 use crate::announce;
 use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
-use crate::runner::user_llm::UserLlmConfig;
+use crate::runner::chat::ChatConfig;
 use crate::runner::{self, report, tracer, Selection};
 
 /// `proctor demo`'s arguments.
@@ -121,7 +121,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .compare(runs[0], runs[1], &CompareFilter::default())
         .await?;
     let mut exec = args.exec.execution(&desk, llm_env.clone())?;
-    exec.user_llm = Some(UserLlmConfig {
+    exec.user_llm = Some(ChatConfig {
         url: format!("{fake_url}/v1"),
         model: "fake-user".into(),
         api_key: None,

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::backend::Backend;
 use crate::client::ApiClient;
 use crate::runner::agent_file::AgentFile;
-use crate::runner::user_llm::UserLlmConfig;
+use crate::runner::chat::ChatConfig;
 use crate::runner::{self, report, Execution, Finished, Judged, Selection};
 
 /// Where the server is, for every command that talks to one.
@@ -69,6 +69,16 @@ pub struct ExecArgs {
     /// The API key for --user-llm, sent as a bearer token.
     #[arg(long, env = "PROCTOR_USER_LLM_KEY", hide_env_values = true)]
     pub user_llm_key: Option<String>,
+    /// An OpenAI-compatible API (its base URL) whose model judges the scenarios' rubric
+    /// criteria; without it those criteria are listed as not judged.
+    #[arg(long, env = "PROCTOR_JUDGE")]
+    pub judge: Option<String>,
+    /// The judge's model. Part of every cached verdict's key: changing it judges afresh.
+    #[arg(long, env = "PROCTOR_JUDGE_MODEL", default_value = "gpt-4o-mini")]
+    pub judge_model: String,
+    /// The API key for --judge, sent as a bearer token (best given in the environment).
+    #[arg(long, env = "PROCTOR_JUDGE_KEY", hide_env_values = true)]
+    pub judge_key: Option<String>,
 }
 
 impl ExecArgs {
@@ -101,10 +111,15 @@ impl ExecArgs {
             extra_env,
             results_dir: self.results_dir.clone(),
             progress: !self.no_progress,
-            user_llm: self.user_llm.clone().map(|url| UserLlmConfig {
+            user_llm: self.user_llm.clone().map(|url| ChatConfig {
                 url,
                 model: self.user_model.clone(),
                 api_key: self.user_llm_key.clone().filter(|k| !k.is_empty()),
+            }),
+            judge: self.judge.clone().map(|url| ChatConfig {
+                url,
+                model: self.judge_model.clone(),
+                api_key: self.judge_key.clone().filter(|k| !k.is_empty()),
             }),
         })
     }

@@ -117,6 +117,8 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .route("/runs/{id}/results", get(results::list).post(results::sync))
         .route("/results/{id}", get(results::get))
         .route("/results/{id}/review", post(results::review))
+        .route("/judgements/lookup", post(results::judgements))
+        .route("/agents/{agent}/review-queue", get(results::review_queue))
         .route("/compare", get(runs::compare))
         .route("/prices", get(results::prices));
     let rest = shed_load(limited, &in_flight)

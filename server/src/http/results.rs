@@ -3,9 +3,12 @@
 
 use axum::extract::State;
 use axum::Json;
-use shared::api::{Page, ResultFilter, ResultRow, SyncInput, SyncOutput};
+use shared::api::{
+    JudgementLookup, Page, ResultFilter, ResultRow, ReviewQueue, SyncInput, SyncOutput,
+};
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
+use shared::judgement::Judgement;
 use shared::TestResult;
 use uuid::Uuid;
 
@@ -43,6 +46,24 @@ pub async fn review(
     ApiJson(input): ApiJson<ReviewInput>,
 ) -> Result<Json<TestResult>, ApiError> {
     Ok(Json(state.service.review(id, input).await?))
+}
+
+/// `POST /judgements/lookup`: the LLM judge's cached verdicts for the keys asked for, so a
+/// runner judges only what changed.
+pub async fn judgements(
+    State(state): State<AppState>,
+    ApiJson(lookup): ApiJson<JudgementLookup>,
+) -> Result<Json<Vec<Judgement>>, ApiError> {
+    Ok(Json(state.service.judgements(lookup).await?))
+}
+
+/// `GET /agents/{agent}/review-queue`: the results most worth a person's look and the judge's
+/// agreement with reviewers per criterion.
+pub async fn review_queue(
+    State(state): State<AppState>,
+    ApiPath(agent): ApiPath<String>,
+) -> Result<Json<ReviewQueue>, ApiError> {
+    Ok(Json(state.service.review_queue(&agent).await?))
 }
 
 /// `GET /prices`: the price table this server judges costs by (built-in prices with the

@@ -5,9 +5,11 @@
 //! say so — `proctor sync` later hands the results to the server for the real verdict.
 
 pub mod agent_file;
+pub mod chat;
 mod conversation;
 pub mod executor;
 pub mod generate;
+pub mod judge_llm;
 pub mod report;
 pub mod sync;
 pub mod tracer;
@@ -26,15 +28,19 @@ use shared::api::{ResultInput, ResultRow, RunFilter, RunInput, RunView, Scenario
 use shared::cost::PriceTable;
 use shared::eval::RunSummary;
 use shared::judge::Judge;
+use shared::judgement::Judgement;
+use shared::rubric;
 use shared::simulate::ReplayBook;
-use shared::{ProctorError, RunSource, RunSpec, RunStatus, Scenario};
+use shared::{validate, AgentSpec, ProctorError, RunSource, RunSpec, RunStatus, Scenario};
 use uuid::Uuid;
 
 use self::agent_file::{load_scenarios, AgentFile};
+use self::chat::ChatConfig;
 use self::conversation::UserSide;
 use self::executor::Executor;
+use self::judge_llm::JudgeLlm;
 use self::sync::{SyncReport, Syncer};
-use self::user_llm::{UserLlm, UserLlmConfig};
+use self::user_llm::UserLlm;
 use crate::backend::Backend;
 
 /// How to run the agent's cases.
@@ -48,7 +54,9 @@ pub struct Execution {
     pub results_dir: PathBuf,
     pub progress: bool,
     /// The LLM that plays scenarios' simulated users where no recording reaches.
-    pub user_llm: Option<UserLlmConfig>,
+    pub user_llm: Option<ChatConfig>,
+    /// The LLM judge of rubric criteria; without it they are listed as not judged.
+    pub judge: Option<ChatConfig>,
 }
 
 /// Which scenarios to run.
@@ -291,6 +299,7 @@ pub async fn execute(
     let syncer = Syncer::start(backend.clone(), run.run.id, results_file.clone())?;
 
     let users = users_of(backend.as_ref(), &scenarios, exec).await;
+    let judge = judge_of(agent, &scenarios, exec);
     let jobs: Vec<Job> = scenarios
         .into_iter()
         .map(Arc::new)
@@ -308,25 +317,31 @@ pub async fn execute(
         .take_while(move |_| std::future::ready(!stop.is_raised()))
         .map(|(scenario, user, attempt)| {
             let executor = executor.clone();
+            let (backend, judge) = (backend.clone(), judge.clone());
             async move {
                 let case_id = format!("{}#{attempt}", scenario.spec.key);
                 let case = executor.run(&case_id, &user).await;
-                (scenario, attempt, case)
+                let mut input = ResultInput {
+                    scenario_id: Some(scenario.id),
+                    scenario_key: Some(scenario.spec.key.clone()),
+                    attempt: Some(attempt),
+                    user_message: Some(scenario.spec.user_message.clone()),
+                    agent_response: case.output,
+                    trace: Some(case.trace),
+                    error: case.error,
+                    duration_ms: Some(case.duration_ms),
+                    ..Default::default()
+                };
+                if let Some(judging) = &judge {
+                    let (judge, agent) = judging.as_ref();
+                    input.judgements =
+                        judge_case(judge, backend.as_ref(), agent, &scenario, &input).await;
+                }
+                (scenario, input)
             }
         })
         .buffer_unordered(exec.concurrency.max(1));
-    while let Some((scenario, attempt, case)) = stream.next().await {
-        let input = ResultInput {
-            scenario_id: Some(scenario.id),
-            scenario_key: Some(scenario.spec.key.clone()),
-            attempt: Some(attempt),
-            user_message: Some(scenario.spec.user_message.clone()),
-            agent_response: case.output,
-            trace: Some(case.trace),
-            error: case.error,
-            duration_ms: Some(case.duration_ms),
-            ..Default::default()
-        };
+    while let Some((scenario, input)) = stream.next().await {
         syncer.push(input.clone());
         cases.push((scenario, input));
         bar.set_message(tally.describe());
@@ -352,6 +367,65 @@ pub async fn execute(
         tracer_faults: TracerFaults::since(tracer_log, tracer_log_start),
         interrupted,
     })
+}
+
+/// The LLM judge with the agent's rubric when the run has one; a rubric with no judge is said
+/// once, here, rather than passed over in silence.
+fn judge_of(
+    agent: &AgentFile,
+    scenarios: &[Scenario],
+    exec: &Execution,
+) -> Option<Arc<(JudgeLlm, AgentSpec)>> {
+    let judged = scenarios
+        .iter()
+        .filter(|s| !s.spec.expectations.rubric.is_empty())
+        .count();
+    match &exec.judge {
+        Some(config) => Some(Arc::new((
+            JudgeLlm::new(config.clone(), exec.timeout),
+            agent.spec.clone(),
+        ))),
+        None => {
+            if judged > 0 || !agent.spec.rubric.is_empty() {
+                eprintln!(
+                    "proctor: the rubric criteria of this agent and {judged} scenario(s) are not                      judged: give --judge URL (an OpenAI-compatible API) and --judge-model"
+                );
+            }
+            None
+        }
+    }
+}
+
+/// The judge's verdict on every rubric criterion of one case (none when the agent failed: there
+/// is no answer to judge).
+async fn judge_case(
+    judge: &JudgeLlm,
+    backend: &dyn Backend,
+    agent: &AgentSpec,
+    scenario: &Scenario,
+    input: &ResultInput,
+) -> Vec<Judgement> {
+    if input.error.is_some() {
+        return Vec::new();
+    }
+    let criteria = rubric::criteria(
+        &agent.rubric,
+        &scenario.spec.expectations.rubric,
+        &agent.policies,
+    );
+    if criteria.is_empty() {
+        return Vec::new();
+    }
+    // The server judges the validated trace; the evidence must be drawn from the same one.
+    let Ok(checked) = validate::result(input.clone(), Some(scenario)) else {
+        return Vec::new();
+    };
+    let case = rubric::Case {
+        request: &checked.user_message,
+        response: &checked.input.agent_response,
+        trace: &checked.trace,
+    };
+    judge.judge(backend, &criteria, &case).await
 }
 
 fn progress_bar(visible: bool, len: usize) -> ProgressBar {
@@ -394,6 +468,8 @@ async fn conclude(
     let judge = Judge {
         run_id: run.run.id,
         agent_tools: &tools,
+        agent_rubric: &agent.spec.rubric,
+        policies: &agent.spec.policies,
         prices: &prices,
     };
     let mut results = Vec::with_capacity(cases.len());

@@ -4,35 +4,18 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use shared::simulate::{chat_messages, read_reply, UserReply};
 use shared::SimulatedUser;
 
-/// Where the simulated user's LLM is and which model plays it.
-#[derive(Debug, Clone)]
-pub struct UserLlmConfig {
-    /// The API's base URL, e.g. `https://api.openai.com/v1`; `/chat/completions` is appended.
-    pub url: String,
-    pub model: String,
-    /// Sent as a bearer token when set.
-    pub api_key: Option<String>,
-}
+use super::chat::{Chat, ChatConfig};
 
 /// A client of the simulated user's LLM.
 #[derive(Debug, Clone)]
-pub struct UserLlm {
-    config: UserLlmConfig,
-    http: reqwest::Client,
-}
+pub struct UserLlm(Chat);
 
 impl UserLlm {
-    pub fn new(config: UserLlmConfig, timeout: Duration) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .pool_idle_timeout(crate::client::POOLED_IDLE)
-            .build()
-            .expect("a TLS-less HTTP client builds");
-        UserLlm { config, http }
+    pub fn new(config: ChatConfig, timeout: Duration) -> Self {
+        UserLlm(Chat::new(config, "the simulated user's LLM", timeout))
     }
 
     /// The user's next message after `exchanges` (its messages and the agent's answers so far),
@@ -42,42 +25,7 @@ impl UserLlm {
         brief: &SimulatedUser,
         exchanges: &[(String, String)],
     ) -> Result<UserReply, String> {
-        let url = format!("{}/chat/completions", self.config.url.trim_end_matches('/'));
-        let body = json!({
-            "model": self.config.model,
-            "messages": chat_messages(brief, exchanges),
-            "temperature": 0,
-        });
-        let mut request = self.http.post(&url).json(&body);
-        if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| format!("the simulated user's LLM at {url} could not be reached: {e}"))?;
-        let status = response.status();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            let shown: String = text.chars().take(300).collect();
-            return Err(format!(
-                "the simulated user's LLM at {url} answered {status}: {shown}"
-            ));
-        }
-        let content = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| {
-                v.pointer("/choices/0/message/content")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .ok_or_else(|| {
-                let shown: String = text.chars().take(300).collect();
-                format!(
-                    "the simulated user's LLM at {url} answered no message \
-                     (expected choices[0].message.content): {shown}"
-                )
-            })?;
-        Ok(read_reply(&content))
+        let messages = serde_json::Value::Array(chat_messages(brief, exchanges));
+        Ok(read_reply(&self.0.complete(messages).await?.content))
     }
 }

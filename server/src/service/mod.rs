@@ -4,6 +4,7 @@
 //! is applied once, here, whichever surface a request came through.
 
 mod compare;
+mod review;
 mod runs;
 mod store;
 mod sync;
@@ -12,12 +13,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::api::{
-    AgentDetail, CompareFilter, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput,
-    RunView, ScenarioFilter, SyncInput, SyncOutput,
+    AgentDetail, CompareFilter, JudgementLookup, Overview, Page, ResultFilter, ResultRow,
+    ReviewQueue, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput, SyncOutput,
 };
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
+use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{
     validate, Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult,
@@ -268,6 +270,14 @@ impl Backend for Service {
 
     async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult> {
         self.review_check(result, input).await
+    }
+
+    async fn judgements(&self, lookup: JudgementLookup) -> Outcome<Vec<Judgement>> {
+        self.cached_judgements(lookup).await
+    }
+
+    async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue> {
+        self.queue(agent).await
     }
 
     async fn compare(

@@ -71,7 +71,10 @@ impl Service {
             .await?;
         let mut out = self.announce(run_id, agent.spec.name, stored);
         let row = out.verdicts.pop().expect("the reviewed result was stored");
-        self.result(row.id).await
+        let stored = self.result(row.id).await?;
+        self.record_agreement(agent.id, &stored, input.check)
+            .await?;
+        Ok(stored)
     }
 
     /// Tells every watcher what a stored batch changed: each result, the run's start, its
@@ -129,11 +132,14 @@ impl Service {
         }
         let scenarios = self.referenced_scenarios(agent, &items).await?;
         let tools = agent.spec.tool_names();
+        let (rubric, policies) = (agent.spec.rubric.clone(), agent.spec.policies.clone());
         let prices = Arc::clone(&self.prices);
         let judged = tokio::task::spawn_blocking(move || {
             let judge = Judge {
                 run_id,
                 agent_tools: &tools,
+                agent_rubric: &rubric,
+                policies: &policies,
                 prices: &prices,
             };
             items

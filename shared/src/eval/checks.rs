@@ -41,6 +41,11 @@ pub enum CheckKind {
     UnchangedState,
     TurnSteps,
     TurnBudget,
+    /// A rubric criterion an LLM judge decided (`judgement` on the check says how).
+    Rubric,
+    /// A rubric criterion the judge could not decide: failed call, answer out of shape, or a
+    /// judgement of other evidence. The result is an error until it is judged or reviewed.
+    JudgeError,
 }
 
 snake_case_names!(CheckKind {
@@ -54,6 +59,7 @@ snake_case_names!(CheckKind {
     CostBudget => "cost_budget", AgentCrash => "agent_crash", AgentTimeout => "agent_timeout",
     ClientVerdict => "client_verdict", ExpectedState => "expected_state",
     UnchangedState => "unchanged_state", TurnSteps => "turn_steps", TurnBudget => "turn_budget",
+    Rubric => "rubric", JudgeError => "judge_error",
 });
 
 impl CheckKind {
@@ -92,6 +98,9 @@ pub struct Check {
     /// A person who confirmed or overrode the verdict; the original stays in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<super::review::Review>,
+    /// What the LLM judge said, for a rubric check (its criterion, reason, quotes, confidence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judgement: Option<Box<crate::judgement::Judgement>>,
 }
 
 impl Check {
@@ -104,6 +113,7 @@ impl Check {
             category,
             severity,
             review: None,
+            judgement: None,
         }
     }
 }
@@ -149,6 +159,8 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
             score: 0.0,
             notes: None,
             scenario_hash: None,
+            unjudged: Vec::new(),
+            judge_spend: None,
         };
     }
 
@@ -187,6 +199,8 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
         score,
         notes: None,
         scenario_hash: None,
+        unjudged: Vec::new(),
+        judge_spend: None,
     }
 }
 

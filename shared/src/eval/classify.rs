@@ -121,6 +121,9 @@ pub fn category_and_severity(kind: CheckKind) -> (FailureCategory, Severity) {
             (C::Operational, S::Low)
         }
         ClientVerdict => (C::Unclassified, S::Medium),
+        // A criterion's own category and severity replace these (`eval::judged`).
+        Rubric => (C::Reasoning, S::Medium),
+        JudgeError => (C::Operational, S::Medium),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod classify;
 pub mod compare;
 pub mod diff;
+pub mod judged;
 pub mod latency;
 pub mod reliability;
 pub mod review;
@@ -20,6 +21,7 @@ pub use checks::{evaluate, CaseOutcome, Check, CheckKind};
 pub use classify::{Failure, FailureCategory, Severity};
 pub use compare::{CaseChange, CaseComparison, RunComparison};
 pub use diff::{DiffOp, SequenceDiff};
+pub use judged::JudgeSpend;
 pub use latency::LatencyHistogram;
 pub use state::{StateChange, StateDiff, StateEntry};
 pub use summary::RunSummary;
@@ -47,6 +49,12 @@ pub struct Evaluation {
     pub scenario_hash: Option<String>,
     /// A client's own notes on its verdict (client-judged results only).
     pub notes: Option<String>,
+    /// Rubric criteria of the case that no judge decided (the run had no `--judge`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unjudged: Vec<String>,
+    /// What the judge's calls for this result cost, apart from the agent's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge_spend: Option<JudgeSpend>,
 }
 
 /// Who decided the verdict.
@@ -79,10 +87,14 @@ impl Evaluation {
         self.checks.iter().all(|c| c.passed)
     }
 
-    /// `error` when the agent crashed or timed out, else `passed` or `failed`.
+    /// `error` when the agent crashed or timed out or a judge could not decide, else `passed` or `failed`.
     pub fn status(&self) -> ResultStatus {
         let crashed = self.checks.iter().any(|c| {
-            !c.passed && matches!(c.kind, CheckKind::AgentCrash | CheckKind::AgentTimeout)
+            !c.passed
+                && matches!(
+                    c.kind,
+                    CheckKind::AgentCrash | CheckKind::AgentTimeout | CheckKind::JudgeError
+                )
         });
         if crashed {
             ResultStatus::Error
@@ -113,6 +125,8 @@ impl Evaluation {
             score: if passed { 1.0 } else { 0.0 },
             notes,
             scenario_hash: None,
+            unjudged: Vec::new(),
+            judge_spend: None,
         }
     }
 }

@@ -44,6 +44,9 @@ pub struct RunSummary {
     /// [`super::reliability`]).
     #[serde(default)]
     pub reliability: Vec<KFigure>,
+    /// What the LLM judge cost the run, apart from `cost` and the tokens above (the agent's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge: Option<super::judged::JudgeSpend>,
 }
 
 /// What a run's diffs have in common.

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::aqs::{severity_weight, Aqs, MAX_RESULT_PENALTY};
 use super::classify::{FailureCategory, Severity};
 use super::diff::DiffOp;
+use super::judged::JudgeSpend;
 use super::latency::LatencyHistogram;
 use super::reliability::{Attempts, CaseCounts};
 use super::summary::{DiffInsights, RunSummary, StepIssue, StepStat, ToolCount};
@@ -57,6 +58,61 @@ pub struct Verdict {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub latency_ms: Option<f64>,
+    /// The LLM judge's part, kept apart from the agent's cost and tokens.
+    pub judge: JudgeTally,
+}
+
+/// Judge calls, cached verdicts, tokens and cost (nano-dollars), summed like the agent's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JudgeTally {
+    pub calls: u64,
+    pub cached: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_nano_usd: i64,
+    /// Results whose judge model had no price.
+    pub unpriced: u64,
+}
+
+impl JudgeTally {
+    fn of(spend: Option<&JudgeSpend>) -> Self {
+        let Some(s) = spend else {
+            return Self::default();
+        };
+        JudgeTally {
+            calls: s.calls,
+            cached: s.cached,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            cost_nano_usd: (s.cost_usd.unwrap_or(0.0) * NANOS_PER_USD).round() as i64,
+            unpriced: u64::from(s.cost_usd.is_none()),
+        }
+    }
+
+    fn apply(&mut self, v: &JudgeTally, add: bool) {
+        adjust(&mut self.calls, v.calls, add);
+        adjust(&mut self.cached, v.cached, add);
+        adjust(&mut self.input_tokens, v.input_tokens, add);
+        adjust(&mut self.output_tokens, v.output_tokens, add);
+        adjust(&mut self.unpriced, v.unpriced, add);
+        self.cost_nano_usd += if add {
+            v.cost_nano_usd
+        } else {
+            -v.cost_nano_usd
+        };
+    }
+
+    /// The run's judge figures, `None` when no judge was asked about any of its results.
+    fn spend(&self) -> Option<JudgeSpend> {
+        (self.calls + self.cached > 0).then(|| JudgeSpend {
+            calls: self.calls,
+            cached: self.cached,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cost_usd: (self.unpriced == 0).then(|| self.cost_nano_usd as f64 / NANOS_PER_USD),
+        })
+    }
 }
 
 impl Verdict {
@@ -123,6 +179,7 @@ impl Verdict {
             input_tokens,
             output_tokens,
             latency_ms: r.latency_ms(),
+            judge: JudgeTally::of(r.evaluation.judge_spend.as_ref()),
         }
     }
 }
@@ -176,6 +233,7 @@ pub struct RunTally {
     pub agreeing_cases: u64,
     /// Cases by how many of their judged attempts passed: pass^k and pass@k come from it.
     pub case_counts: CaseCounts,
+    pub judge: JudgeTally,
 }
 
 /// Adds `by` to (or, with `add` false, takes it from) the count under `key`; a zero count
@@ -272,6 +330,7 @@ impl RunTally {
         }
         adjust(&mut self.input_tokens, v.input_tokens, add);
         adjust(&mut self.output_tokens, v.output_tokens, add);
+        self.judge.apply(&v.judge, add);
         match (v.latency_ms, add) {
             (Some(ms), true) => self.latency.add(ms),
             (Some(ms), false) => self.latency.remove(ms),
@@ -382,6 +441,7 @@ impl RunTally {
             output_tokens: self.output_tokens,
             insights: self.insights(),
             reliability: self.case_counts.figures(),
+            judge: self.judge.spend(),
         }
     }
 

@@ -32,6 +32,10 @@ pub struct AgentSpec {
     /// generation turns them into safety probes.
     #[serde(default)]
     pub policies: Vec<String>,
+    /// What an LLM judge decides about every case of the agent (a scenario's own rubric adds
+    /// to it): criteria, or built-ins such as `grounded` and `policies`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rubric: Vec<crate::rubric::RubricEntry>,
 }
 
 /// One tool offered to the agent, as an LLM provider would see it.

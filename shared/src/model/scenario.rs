@@ -181,6 +181,11 @@ pub struct Expectations {
     /// other customers' orders.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unchanged: Vec<String>,
+    /// What an LLM judge decides about the case (`proctor run --judge`), on top of the agent's
+    /// rubric: criteria in plain words, or built-ins (`grounded`, `addresses_request`,
+    /// `policies`). See [`crate::rubric`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rubric: Vec<crate::rubric::RubricEntry>,
 }
 
 /// One expected tool call; `args` maps an argument (a dotted path into the arguments object, e.g.

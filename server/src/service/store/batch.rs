@@ -9,6 +9,7 @@ use chrono::Utc;
 use rayon::prelude::*;
 use shared::eval::compare::CaseRow;
 use shared::eval::{CaseTally, RunTally, Verdict};
+use shared::judgement::JudgeVerdict;
 use shared::simulate::{recordings, RecordedTurn};
 use shared::{RunStatus, TestResult, TestRun};
 use uuid::Uuid;
@@ -30,6 +31,9 @@ pub(super) struct Prepared {
     pub verdict_json: String,
     /// The simulated user messages it holds, kept by scenario so a later run replays them.
     pub recorded: Vec<RecordedTurn>,
+    /// The judge's fresh verdicts it holds (key, judgement as JSON), cached so an unchanged
+    /// case is never judged twice.
+    pub judgements: Vec<(String, String)>,
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
@@ -55,6 +59,7 @@ impl Prepared {
                 Some(_) => recordings(&result.trace),
                 None => Vec::new(),
             },
+            judgements: fresh_judgements(&result),
             verdict,
             result,
         }
@@ -65,6 +70,19 @@ impl Prepared {
     pub fn case_facts(&self) -> String {
         super::sql::case_facts(CaseRow::from(&self.result))
     }
+}
+
+/// The pass/fail verdicts a judge gave this result in a call of its own (errors are not kept:
+/// the next run asks again).
+fn fresh_judgements(result: &TestResult) -> Vec<(String, String)> {
+    result
+        .evaluation
+        .checks
+        .iter()
+        .filter_map(|c| c.judgement.as_deref())
+        .filter(|j| !j.cached && j.verdict != JudgeVerdict::Error && !j.key.is_empty())
+        .map(|j| (j.key.clone(), json(j)))
+        .collect()
 }
 
 /// Prepares a whole batch on every core, off the async runtime: serializing 1,000 traces

@@ -12,9 +12,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use shared::api::{CriterionAgreement, JudgeReview};
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
+use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, ScenarioSpec};
 use shared::{TestResult, TestRun};
@@ -203,6 +205,12 @@ pub trait Store: Send + Sync {
     /// The simulated user messages recorded for a scenario, newest first (stored with the
     /// results that hold them).
     async fn recorded_turns(&self, scenario_id: Uuid) -> StoreResult<Vec<RecordedTurn>>;
+    /// The judge's cached verdicts among `keys` (stored with the results that hold them).
+    async fn judgements(&self, keys: &[String]) -> StoreResult<Vec<Judgement>>;
+    /// Keeps how a reviewer decided on a judge's verdict, replacing an earlier review of it.
+    async fn record_judge_review(&self, review: &JudgeReview) -> StoreResult<()>;
+    /// Per criterion of the agent, how many judge verdicts were reviewed and confirmed.
+    async fn judge_agreement(&self, agent_id: Uuid) -> StoreResult<Vec<CriterionAgreement>>;
 
     /// Shares live events with the other servers on the same database, if there can be any:
     /// `hub`'s events go out to them, theirs come into `hub`. One server on an embedded

@@ -15,9 +15,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use shared::api::{CriterionAgreement, JudgeReview};
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::{RunSummary, RunTally};
+use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{
     Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
@@ -82,6 +84,7 @@ fn agent_from_row(row: &PgRow) -> StoreResult<Agent> {
             description: row.try_get("description")?,
             tools: from_jsonb(row, "tools")?,
             policies: from_jsonb(row, "policies")?,
+            rubric: from_jsonb(row, "rubric")?,
         },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -157,10 +160,12 @@ impl Store for PgStore {
     async fn upsert_agent(&self, input: AgentSpec) -> StoreResult<Agent> {
         let now = Utc::now();
         let row = sqlx::query(
-            "INSERT INTO agents (id, name, description, tools, policies, created_at, updated_at)
-             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $6)
+            "INSERT INTO agents (id, name, description, tools, policies, rubric, created_at,
+                 updated_at)
+             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $7)
              ON CONFLICT (name) DO UPDATE SET description = excluded.description,
-                 tools = excluded.tools, policies = excluded.policies, updated_at = excluded.updated_at
+                 tools = excluded.tools, policies = excluded.policies, rubric = excluded.rubric,
+                 updated_at = excluded.updated_at
              RETURNING *",
         )
         .bind(Uuid::new_v4())
@@ -168,6 +173,7 @@ impl Store for PgStore {
         .bind(&input.description)
         .bind(json(&input.tools))
         .bind(json(&input.policies))
+        .bind(json(&input.rubric))
         .bind(now)
         .fetch_one(&self.pool)
         .await?;
@@ -480,6 +486,18 @@ impl Store for PgStore {
 
     async fn recorded_turns(&self, scenario_id: Uuid) -> StoreResult<Vec<RecordedTurn>> {
         results::recorded_turns(self, scenario_id).await
+    }
+
+    async fn judgements(&self, keys: &[String]) -> StoreResult<Vec<Judgement>> {
+        results::judgements(self, keys).await
+    }
+
+    async fn record_judge_review(&self, review: &JudgeReview) -> StoreResult<()> {
+        results::record_judge_review(self, review).await
+    }
+
+    async fn judge_agreement(&self, agent_id: Uuid) -> StoreResult<Vec<CriterionAgreement>> {
+        results::judge_agreement(self, agent_id).await
     }
 
     fn share_events(&self, hub: &EventHub) {

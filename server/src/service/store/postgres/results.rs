@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use shared::api::{CriterionAgreement, JudgeReview};
 use shared::api::{ResultFilter, ResultRow, ResultRowParts};
 use shared::eval::compare::CaseRow;
 use shared::eval::summary::wall_clock_ms;
 use shared::eval::{CaseTally, RunSummary, RunTally, Verdict};
+use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{AgentFailure, TestResult, TestRun};
 use sqlx::postgres::PgRow;
@@ -171,6 +173,7 @@ pub(super) async fn store(
         return Err(taken_id(e, run_id));
     }
     record_turns(&mut tx, &prepared).await?;
+    keep_judgements(&mut tx, &prepared).await?;
     let replaced = plan.replacing;
     let started = plan.apply(&prepared, cases, &mut run, &mut tally);
     let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
@@ -204,6 +207,78 @@ async fn record_turns(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult
         }
     }
     Ok(())
+}
+
+/// Caches the judge's fresh verdicts of a batch by their key; the first verdict for a key stays.
+async fn keep_judgements(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
+    for p in rows {
+        for (key, judgement) in &p.judgements {
+            sqlx::query(
+                "INSERT INTO judgements (key, judgement, created_at) VALUES ($1, $2::jsonb, $3)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(judgement)
+            .bind(p.result.created_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn judgements(store: &PgStore, keys: &[String]) -> StoreResult<Vec<Judgement>> {
+    let rows = sqlx::query("SELECT judgement FROM judgements WHERE key = ANY($1)")
+        .bind(keys)
+        .fetch_all(&store.pool)
+        .await?;
+    rows.iter()
+        .map(|row| from_jsonb(row, "judgement"))
+        .collect()
+}
+
+pub(super) async fn record_judge_review(store: &PgStore, review: &JudgeReview) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO judge_reviews (run_id, scenario_key, attempt, check_index, agent_id,
+             criterion, agreed, reviewed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (run_id, scenario_key, attempt, check_index) DO UPDATE SET
+             criterion = excluded.criterion, agreed = excluded.agreed,
+             reviewed_at = excluded.reviewed_at",
+    )
+    .bind(review.run_id)
+    .bind(&review.scenario_key)
+    .bind(review.attempt as i32)
+    .bind(review.check as i32)
+    .bind(review.agent_id)
+    .bind(&review.criterion)
+    .bind(review.agreed)
+    .bind(review.at)
+    .execute(&store.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn judge_agreement(
+    store: &PgStore,
+    agent_id: Uuid,
+) -> StoreResult<Vec<CriterionAgreement>> {
+    let rows = sqlx::query(
+        "SELECT criterion, COUNT(*) AS reviewed, COUNT(*) FILTER (WHERE agreed) AS agreed
+         FROM judge_reviews WHERE agent_id = $1 GROUP BY criterion ORDER BY criterion",
+    )
+    .bind(agent_id)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CriterionAgreement {
+                criterion: row.try_get("criterion")?,
+                reviewed: row.try_get::<i64, _>("reviewed")? as u64,
+                agreed: row.try_get::<i64, _>("agreed")? as u64,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn recorded_turns(

@@ -15,9 +15,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use shared::api::{CriterionAgreement, JudgeReview};
 use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::{RunSummary, RunTally};
+use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{
     Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
@@ -176,6 +178,7 @@ fn agent_from_row(row: &SqliteRow) -> StoreResult<Agent> {
             description: row.try_get("description")?,
             tools: from_json("agent tools", row.try_get("tools")?)?,
             policies: from_json("agent policies", row.try_get("policies")?)?,
+            rubric: from_json("agent rubric", row.try_get("rubric")?)?,
         },
         created_at: parse_ts(row.try_get("created_at")?)?,
         updated_at: parse_ts(row.try_get("updated_at")?)?,
@@ -266,16 +269,18 @@ impl Store for SqliteStore {
     async fn upsert_agent(&self, input: AgentSpec) -> StoreResult<Agent> {
         let now = ts(Utc::now());
         sqlx::query(
-            "INSERT INTO agents (id, name, description, tools, policies, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO agents (id, name, description, tools, policies, rubric, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET description = excluded.description,
-                 tools = excluded.tools, policies = excluded.policies, updated_at = excluded.updated_at",
+                 tools = excluded.tools, policies = excluded.policies, rubric = excluded.rubric,
+                 updated_at = excluded.updated_at",
         )
         .bind(Uuid::new_v4().to_string())
         .bind(&input.name)
         .bind(&input.description)
         .bind(json(&input.tools))
         .bind(json(&input.policies))
+        .bind(json(&input.rubric))
         .bind(&now)
         .bind(&now)
         .execute(&self.writer)
@@ -625,6 +630,18 @@ impl Store for SqliteStore {
     async fn recorded_turns(&self, scenario_id: Uuid) -> StoreResult<Vec<RecordedTurn>> {
         results::recorded_turns(self, scenario_id).await
     }
+
+    async fn judgements(&self, keys: &[String]) -> StoreResult<Vec<Judgement>> {
+        results::judgements(self, keys).await
+    }
+
+    async fn record_judge_review(&self, review: &JudgeReview) -> StoreResult<()> {
+        results::record_judge_review(self, review).await
+    }
+
+    async fn judge_agreement(&self, agent_id: Uuid) -> StoreResult<Vec<CriterionAgreement>> {
+        results::judge_agreement(self, agent_id).await
+    }
 }
 
 #[cfg(test)]
@@ -690,6 +707,7 @@ mod upgrade_tests {
                 description: String::new(),
                 tools: Vec::new(),
                 policies: Vec::new(),
+                rubric: Vec::new(),
             })
             .await
             .unwrap();

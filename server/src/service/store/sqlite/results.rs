@@ -5,10 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use shared::api::{CriterionAgreement, JudgeReview};
 use shared::api::{ResultFilter, ResultRow, ResultRowParts};
 use shared::eval::compare::CaseRow;
 use shared::eval::summary::wall_clock_ms;
 use shared::eval::{CaseTally, RunSummary, RunTally, Verdict};
+use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{TestResult, TestRun};
 use sqlx::sqlite::SqliteRow;
@@ -208,6 +210,7 @@ pub(super) async fn store(
         insert(&mut tx, chunk).await?;
     }
     record_turns(&mut tx, &prepared).await?;
+    keep_judgements(&mut tx, &prepared).await?;
     let replaced = plan.replacing;
     let started = plan.apply(&prepared, cases, &mut run, &mut tally);
     let summary = save_run_figures(&mut tx, &run, &tally, agent_tools).await?;
@@ -279,6 +282,92 @@ async fn record_turns(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreRe
         }
     }
     Ok(())
+}
+
+/// Caches the judge's fresh verdicts of a batch by their key; the first verdict for a key stays.
+async fn keep_judgements(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<()> {
+    for p in rows {
+        for (key, judgement) in &p.judgements {
+            sqlx::query(
+                "INSERT INTO judgements (key, judgement, created_at) VALUES (?, ?, ?)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(key)
+            .bind(judgement)
+            .bind(ts(p.result.created_at))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn judgements(
+    store: &SqliteStore,
+    keys: &[String],
+) -> StoreResult<Vec<Judgement>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT judgement FROM judgements WHERE key IN (");
+    let mut list = q.separated(", ");
+    for key in keys {
+        list.push_bind(key);
+    }
+    q.push(")");
+    q.build()
+        .fetch_all(&store.reader)
+        .await?
+        .iter()
+        .map(|row| from_json("cached judgement", &row.try_get::<String, _>("judgement")?))
+        .collect()
+}
+
+pub(super) async fn record_judge_review(
+    store: &SqliteStore,
+    review: &JudgeReview,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO judge_reviews (run_id, scenario_key, attempt, check_index, agent_id,
+             criterion, agreed, reviewed_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, scenario_key, attempt, check_index) DO UPDATE SET
+             criterion = excluded.criterion, agreed = excluded.agreed,
+             reviewed_at = excluded.reviewed_at",
+    )
+    .bind(review.run_id.to_string())
+    .bind(&review.scenario_key)
+    .bind(review.attempt)
+    .bind(review.check as i64)
+    .bind(review.agent_id.to_string())
+    .bind(&review.criterion)
+    .bind(review.agreed)
+    .bind(ts(review.at))
+    .execute(&store.writer)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn judge_agreement(
+    store: &SqliteStore,
+    agent_id: Uuid,
+) -> StoreResult<Vec<CriterionAgreement>> {
+    let rows = sqlx::query(
+        "SELECT criterion, COUNT(*) AS reviewed, SUM(agreed) AS agreed FROM judge_reviews
+         WHERE agent_id = ? GROUP BY criterion ORDER BY criterion",
+    )
+    .bind(agent_id.to_string())
+    .fetch_all(&store.reader)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(CriterionAgreement {
+                criterion: row.try_get("criterion")?,
+                reviewed: row.try_get::<i64, _>("reviewed")? as u64,
+                agreed: row.try_get::<i64, _>("agreed")? as u64,
+            })
+        })
+        .collect()
 }
 
 pub(super) async fn recorded_turns(
