@@ -1620,3 +1620,147 @@ async fn repeats_gate_on_pass_hat_k_and_only_significant_drops_are_regressions()
         text(&too_many)
     );
 }
+
+/// Answers by its case: grounded, with an invented figure, unsure, or provoking a malformed
+/// verdict from the fake judge.
+const JUDGED_AGENT: &str = r##"
+import os
+key = os.environ["PROCTOR_CASE_ID"].rsplit("#", 1)[0]
+print({
+    "grounded": "Order 1001 has shipped.",
+    "invented": "Order 1001 has shipped and arrives in 3 days.",
+    "unsure": "Order 1001 might have shipped.",
+    "rude": "Order 1001 has shipped, calm down.",
+    "malformed": "Order 1001 judge-malformed.",
+}[key])
+"##;
+
+/// Rubric criteria judged by the fake LLM judge: pass, fail (with the judge's reason and
+/// quotes), unsure (to the review queue) and malformed (an error, never a pass); a second run
+/// makes no judge call for what it judged before (its judge endpoint is dead); without a judge
+/// the criteria are listed as not judged; a reviewer's override counts toward agreement.
+#[tokio::test]
+async fn rubric_criteria_are_judged_cached_by_evidence_and_reviewed() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("agent.py"), JUDGED_AGENT).unwrap();
+    let ask = "Where is order 1001?";
+    let polite = json!({"name": "polite", "criterion": "Never say 'calm down'",
+                        "category": "communication", "severity": "low"});
+    let scenarios = json!({"scenarios": [
+        {"key": "grounded", "user_message": ask},
+        {"key": "invented", "user_message": ask},
+        {"key": "unsure", "user_message": ask},
+        {"key": "rude", "user_message": ask, "expectations": {"rubric": [polite]}},
+        {"key": "malformed", "user_message": ask},
+    ]});
+    std::fs::write(dir.path().join("scenarios.yaml"), scenarios.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        "name: judged\nrubric: [grounded]\nrun:\n  command: python3 agent.py\nscenarios: scenarios.yaml\n",
+    )
+    .unwrap();
+    let judge_url = format!("{}/v1", llm.url);
+    let run = |judge: Option<&str>| {
+        let mut args = vec!["run", "agent.yaml", "--no-progress"];
+        if let Some(url) = judge {
+            args.extend(["--judge", url, "--judge-model", "fake-judge"]);
+        }
+        proctor(&s.base, &llm, &args, dir.path())
+    };
+
+    let first = run(Some(&judge_url));
+    let said = text(&first);
+    assert!(said.contains("2 passed, 2 failed, 1 errors"), "{said}");
+    let id = run_id_in(&first);
+    let results = results_by_key(&s, &id).await;
+    let rubric_checks = |key: &str| -> Vec<Value> {
+        results[key]["evaluation"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["kind"] == "rubric" || c["kind"] == "judge_error")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(results["grounded"]["status"], "passed");
+    let invented = &rubric_checks("invented")[0];
+    assert_eq!(invented["passed"], false);
+    assert_eq!(invented["category"], "reasoning");
+    assert_eq!(invented["judgement"]["quotes"], json!(["3"]));
+    assert_eq!(invented["judgement"]["model"], "fake-judge");
+    let rude = rubric_checks("rude");
+    assert_eq!(rude.len(), 2, "the agent's grounded and the scenario's polite");
+    assert_eq!((rude[0]["passed"].clone(), rude[1]["passed"].clone()), (json!(true), json!(false)));
+    assert_eq!(results["rude"]["evaluation"]["failures"][0]["category"], "communication");
+    assert_eq!(results["unsure"]["status"], "passed");
+    assert_eq!(rubric_checks("unsure")[0]["judgement"]["confidence"], 0.55);
+    assert_eq!(results["malformed"]["status"], "error");
+    let malformed = &rubric_checks("malformed")[0];
+    assert_eq!(malformed["kind"], "judge_error");
+    assert!(
+        malformed["reason"].as_str().unwrap().contains("not the verdict JSON"),
+        "{malformed}"
+    );
+    let (_, view) = s.get(&format!("/api/v1/runs/{id}")).await;
+    let judge = &view["summary"]["judge"];
+    assert_eq!((judge["calls"].clone(), judge["cached"].clone()), (json!(6), json!(0)));
+    assert!(judge["input_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(view["summary"]["input_tokens"], 0, "the agent itself made no LLM call");
+
+    // Again, with a judge nobody answers at: every verdict but the malformed one is cached.
+    let second = run(Some("http://127.0.0.1:9/v1"));
+    let said = text(&second);
+    assert!(said.contains("2 passed, 2 failed, 1 errors"), "{said}");
+    let second_id = run_id_in(&second);
+    let (_, view) = s.get(&format!("/api/v1/runs/{second_id}")).await;
+    let judge = &view["summary"]["judge"];
+    assert_eq!((judge["calls"].clone(), judge["cached"].clone()), (json!(1), json!(5)));
+    let again = results_by_key(&s, &second_id).await;
+    let reason = again["malformed"]["evaluation"]["failures"][0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("could not be reached"), "{reason}");
+
+    // No judge: nothing is judged, and the run says so instead of passing the criteria by.
+    let third = run(None);
+    let said = text(&third);
+    assert!(said.contains("are not judged: give --judge"), "{said}");
+    let unjudged = results_by_key(&s, &run_id_in(&third)).await;
+    assert_eq!(unjudged["rude"]["evaluation"]["unjudged"], json!(["grounded", "polite"]));
+    assert_eq!(unjudged["invented"]["status"], "passed");
+
+    // The queue: the unsure verdict and the judge's errors of the judged runs.
+    let (status, queue) = s.get("/api/v1/agents/judged/review-queue").await;
+    assert_eq!(status, 200, "{queue}");
+    let listed = |key: &str, why: &str| {
+        queue["items"].as_array().unwrap().iter().any(|i| {
+            i["result"]["scenario_key"] == key
+                && i["reasons"].as_array().unwrap().iter().any(|r| r["why"] == why)
+        })
+    };
+    assert!(listed("unsure", "unsure_judge"), "{queue}");
+    assert!(listed("malformed", "unsure_judge"), "{queue}");
+    assert!(!listed("grounded", "unsure_judge"), "{queue}");
+
+    // A reviewer overrides the judge on the invented figure (first run): agreement 0 of 1.
+    let invented_result = results["invented"]["id"].as_str().unwrap();
+    let index = results["invented"]["evaluation"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["kind"] == "rubric")
+        .unwrap();
+    let (status, reviewed) = s
+        .post(
+            &format!("/api/v1/results/{invented_result}/review"),
+            &json!({"check": index, "passed": true, "note": "3 days is the policy", "reviewer": "ana"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reviewed}");
+    assert_eq!(reviewed["status"], "passed");
+    let (_, queue) = s.get("/api/v1/agents/judged/review-queue").await;
+    assert_eq!(
+        queue["agreement"],
+        json!([{"criterion": "grounded", "reviewed": 1, "agreed": 0}])
+    );
+}

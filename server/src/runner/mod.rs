@@ -388,7 +388,8 @@ fn judge_of(
         None => {
             if judged > 0 || !agent.spec.rubric.is_empty() {
                 eprintln!(
-                    "proctor: the rubric criteria of this agent and {judged} scenario(s) are not                      judged: give --judge URL (an OpenAI-compatible API) and --judge-model"
+                    "proctor: the rubric criteria of this agent and {judged} scenario(s) are not \
+                     judged: give --judge URL (an OpenAI-compatible API) and --judge-model"
                 );
             }
             None
