@@ -425,6 +425,25 @@ async fn generated_scenarios_cover_every_tool_and_repeat_for_a_seed() {
             .all(|s| s["user_turns"].is_null() && s["simulated_user"].is_null()),
         "conversations only when asked for"
     );
+    assert!(scenarios
+        .iter()
+        .all(|s| s["expectations"]["rubric"].is_null()));
+    let judged = common::proctor()
+        .args(["generate", agent.to_str().unwrap(), "--no-store"])
+        .args(["--judge", "http://127.0.0.1:9/v1"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(judged.status.success(), "{}", text(&judged));
+    let doc: Value = serde_yaml::from_slice(&judged.stdout).unwrap();
+    assert!(
+        doc["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["expectations"]["rubric"] == json!(["grounded", "addresses_request"])),
+        "with a judge set, every scenario gets the built-in criteria: {doc}"
+    );
     let conversations = common::proctor()
         .args([
             "generate",
@@ -1691,34 +1710,60 @@ async fn rubric_criteria_are_judged_cached_by_evidence_and_reviewed() {
     assert_eq!(invented["judgement"]["quotes"], json!(["3"]));
     assert_eq!(invented["judgement"]["model"], "fake-judge");
     let rude = rubric_checks("rude");
-    assert_eq!(rude.len(), 2, "the agent's grounded and the scenario's polite");
-    assert_eq!((rude[0]["passed"].clone(), rude[1]["passed"].clone()), (json!(true), json!(false)));
-    assert_eq!(results["rude"]["evaluation"]["failures"][0]["category"], "communication");
+    assert_eq!(
+        rude.len(),
+        2,
+        "the agent's grounded and the scenario's polite"
+    );
+    assert_eq!(
+        (rude[0]["passed"].clone(), rude[1]["passed"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        results["rude"]["evaluation"]["failures"][0]["category"],
+        "communication"
+    );
     assert_eq!(results["unsure"]["status"], "passed");
     assert_eq!(rubric_checks("unsure")[0]["judgement"]["confidence"], 0.55);
     assert_eq!(results["malformed"]["status"], "error");
     let malformed = &rubric_checks("malformed")[0];
     assert_eq!(malformed["kind"], "judge_error");
     assert!(
-        malformed["reason"].as_str().unwrap().contains("not the verdict JSON"),
+        malformed["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not the verdict JSON"),
         "{malformed}"
     );
     let (_, view) = s.get(&format!("/api/v1/runs/{id}")).await;
     let judge = &view["summary"]["judge"];
-    assert_eq!((judge["calls"].clone(), judge["cached"].clone()), (json!(6), json!(0)));
+    assert_eq!(
+        (judge["calls"].clone(), judge["cached"].clone()),
+        (json!(6), json!(0))
+    );
     assert!(judge["input_tokens"].as_u64().unwrap() > 0);
-    assert_eq!(view["summary"]["input_tokens"], 0, "the agent itself made no LLM call");
+    assert_eq!(
+        view["summary"]["input_tokens"], 0,
+        "the agent itself made no LLM call"
+    );
 
     // Again, with a judge nobody answers at: every verdict but the malformed one is cached.
     let second = run(Some("http://127.0.0.1:9/v1"));
     let said = text(&second);
     assert!(said.contains("2 passed, 2 failed, 1 errors"), "{said}");
+    assert!(said.contains("judge       1 call(s), 5 cached;"), "{said}");
     let second_id = run_id_in(&second);
     let (_, view) = s.get(&format!("/api/v1/runs/{second_id}")).await;
     let judge = &view["summary"]["judge"];
-    assert_eq!((judge["calls"].clone(), judge["cached"].clone()), (json!(1), json!(5)));
+    assert_eq!(
+        (judge["calls"].clone(), judge["cached"].clone()),
+        (json!(1), json!(5))
+    );
     let again = results_by_key(&s, &second_id).await;
-    let reason = again["malformed"]["evaluation"]["failures"][0]["reason"].as_str().unwrap().to_string();
+    let reason = again["malformed"]["evaluation"]["failures"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(reason.contains("could not be reached"), "{reason}");
 
     // No judge: nothing is judged, and the run says so instead of passing the criteria by.
@@ -1726,7 +1771,10 @@ async fn rubric_criteria_are_judged_cached_by_evidence_and_reviewed() {
     let said = text(&third);
     assert!(said.contains("are not judged: give --judge"), "{said}");
     let unjudged = results_by_key(&s, &run_id_in(&third)).await;
-    assert_eq!(unjudged["rude"]["evaluation"]["unjudged"], json!(["grounded", "polite"]));
+    assert_eq!(
+        unjudged["rude"]["evaluation"]["unjudged"],
+        json!(["grounded", "polite"])
+    );
     assert_eq!(unjudged["invented"]["status"], "passed");
 
     // The queue: the unsure verdict and the judge's errors of the judged runs.
@@ -1735,7 +1783,11 @@ async fn rubric_criteria_are_judged_cached_by_evidence_and_reviewed() {
     let listed = |key: &str, why: &str| {
         queue["items"].as_array().unwrap().iter().any(|i| {
             i["result"]["scenario_key"] == key
-                && i["reasons"].as_array().unwrap().iter().any(|r| r["why"] == why)
+                && i["reasons"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["why"] == why)
         })
     };
     assert!(listed("unsure", "unsure_judge"), "{queue}");

@@ -448,7 +448,7 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 /// Puts a database back as the release before latency histograms and case facts left it:
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
 /// index, the case index over separate columns, no scenario `user_turns` or `simulated_user`, no
-/// recorded turns, and none of the migrations since applied.
+/// recorded turns, no judges' tables or agent rubric, and none of the migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
@@ -467,6 +467,9 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "ALTER TABLE scenarios DROP COLUMN user_turns",
                 "ALTER TABLE scenarios DROP COLUMN simulated_user",
                 "DROP TABLE recorded_turns",
+                "DROP TABLE judgements",
+                "DROP TABLE judge_reviews",
+                "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();
@@ -490,6 +493,9 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "ALTER TABLE scenarios DROP COLUMN user_turns",
                 "ALTER TABLE scenarios DROP COLUMN simulated_user",
                 "DROP TABLE recorded_turns",
+                "DROP TABLE judgements",
+                "DROP TABLE judge_reviews",
+                "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 2",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();

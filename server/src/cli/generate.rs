@@ -50,6 +50,10 @@ pub struct GenerateArgs {
     /// The API key for --llm.
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     pub llm_key: Option<String>,
+    /// The LLM judge `proctor run` will use (the same variable): when set, every scenario gets
+    /// the built-in `grounded` and `addresses_request` rubric criteria.
+    #[arg(long, env = "PROCTOR_JUDGE", value_name = "BASE_URL")]
+    pub judge: Option<String>,
 }
 
 /// Rewords each scenario's message with an LLM; on any failure the original wording stays and
@@ -108,6 +112,7 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             complexity: args.complexity.clone(),
             persona: args.persona.clone(),
             category: args.category.clone(),
+            judged: args.judge.is_some(),
         },
     );
     if let Some(base) = &args.llm {

@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use shared::rubric::{Builtin, RubricEntry};
 use shared::ScenarioSpec;
 use shared::{
     ArgMatcher, Complexity, Expectations, ExpectedStep, Persona, ScenarioSource, SequenceMatch,
@@ -56,6 +57,9 @@ pub struct GenerateOptions {
     pub complexity: Vec<Complexity>,
     pub persona: Vec<Persona>,
     pub category: Vec<String>,
+    /// Give every scenario the built-in `grounded` and `addresses_request` criteria, for the LLM
+    /// judge `proctor run --judge` names.
+    pub judged: bool,
 }
 
 const DESTRUCTIVE: &[&str] = &[
@@ -607,7 +611,17 @@ pub fn generate(agent: &AgentFile, opts: &GenerateOptions) -> Vec<ScenarioSpec> 
                 source: ScenarioSource::Generated,
                 complexity: Some(d.complexity),
                 persona: Some(persona),
-                expectations: d.expectations,
+                expectations: Expectations {
+                    rubric: if opts.judged {
+                        vec![
+                            RubricEntry::Builtin(Builtin::Grounded),
+                            RubricEntry::Builtin(Builtin::AddressesRequest),
+                        ]
+                    } else {
+                        Vec::new()
+                    },
+                    ..d.expectations
+                },
             }
         })
         .collect()

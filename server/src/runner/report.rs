@@ -69,6 +69,16 @@ pub fn summary_table(summary: &RunSummary) -> String {
         "  cost        {cost}  ({} input / {} output tokens)",
         summary.input_tokens, summary.output_tokens
     );
+    if let Some(judge) = &summary.judge {
+        let cost = judge
+            .cost_usd
+            .map_or_else(|| "unpriced".to_string(), |usd| format!("${usd:.4}"));
+        let _ = writeln!(
+            out,
+            "  judge       {} call(s), {} cached; {cost}  ({} input / {} output tokens)",
+            judge.calls, judge.cached, judge.input_tokens, judge.output_tokens
+        );
+    }
     let ms = |x: Option<f64>| {
         x.map(|v| format!("{:.0} ms", v))
             .unwrap_or_else(|| "–".into())
