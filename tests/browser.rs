@@ -557,3 +557,148 @@ async fn a_reviewer_overrides_a_verdict_and_the_run_summary_follows() {
     );
     b.close().await;
 }
+
+/// A result whose LLM judge verdict was unsure waits in the agent's review queue; a reviewer
+/// overrides the judge on the result page, the run's summary follows, the queue empties and
+/// counts the judge's agreement on that criterion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_it() {
+    use shared::judgement::Judgement;
+    use shared::rubric::{judgement_key, Case, Criterion, Evidence};
+
+    let p = Proctor::start(vec![]).await;
+    p.agent("desk").await;
+    let polite = Criterion {
+        name: "polite".into(),
+        criterion: "Never say 'calm down'".into(),
+        category: shared::eval::FailureCategory::Communication,
+        severity: shared::eval::Severity::Low,
+        evidence: vec![Evidence::Response],
+    };
+    let trace = shared::Trace::default();
+    let judged = |response: &str, answer: &str| {
+        let case = Case {
+            request: "Where is ORD-1?",
+            response,
+            trace: &trace,
+        };
+        let key = judgement_key(&polite, "fake-judge", &polite.evidence_text(&case));
+        Judgement {
+            input_tokens: 120,
+            output_tokens: 30,
+            ..Judgement::parse(key, &polite, "fake-judge", answer)
+        }
+    };
+    let rude = "Shipped, calm down.";
+    let unsure = judged(
+        rude,
+        r#"{"verdict": "fail", "reason": "It tells the customer to calm down.", "evidence": ["calm down"], "confidence": 0.6}"#,
+    );
+    let sure = judged(
+        "Shipped.",
+        r#"{"verdict": "pass", "reason": "Courteous.", "evidence": [], "confidence": 0.95}"#,
+    );
+    let run = p.post("/api/v1/runs", &json!({"agent": "desk"})).await;
+    let run = run["run"]["id"].as_str().unwrap().to_string();
+    let expectations = json!({"rubric": [polite]});
+    let synced = p
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &json!({"results": [
+                {"scenario_key": "rude", "user_message": "Where is ORD-1?", "agent_response": rude,
+                 "expectations": expectations, "judgements": [unsure]},
+                {"scenario_key": "fine", "user_message": "Where is ORD-1?", "agent_response": "Shipped.",
+                 "expectations": expectations, "judgements": [sure]}
+            ]}),
+        )
+        .await;
+    assert_eq!(synced["run"]["summary"]["passed"], 1, "{synced}");
+    assert_eq!(synced["run"]["summary"]["judge"]["calls"], 2, "{synced}");
+
+    let b = Browser::open().await;
+    b.client.goto(&p.url("/agents/desk/review")).await.unwrap();
+    let rows = b.texts("table.queue tbody tr", 1).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0].starts_with("rude")
+            && rows[0].contains("the judge was unsure of `polite` (confidence 0.60)"),
+        "{rows:?}"
+    );
+    assert!(b
+        .text("main")
+        .await
+        .contains("No judge verdict has been reviewed yet."));
+    b.screenshot("review-queue").await;
+
+    b.client
+        .find(Locator::Css("table.queue tbody tr a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let judge = b.texts("table.judge tbody tr", 1).await;
+    assert!(
+        judge[0].starts_with("polite")
+            && judge[0].contains("It tells the customer to calm down.")
+            && judge[0].contains("calm down")
+            && judge[0].contains("0.60")
+            && judge[0].contains("fake-judge"),
+        "{judge:?}"
+    );
+    b.screenshot("result-judge").await;
+    let click = |css: &'static str| {
+        let client = b.client.clone();
+        async move {
+            client
+                .find(Locator::Css(css))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap()
+        }
+    };
+    click("details.all-checks summary").await;
+    let failed = b.texts("ul.check-list li.failed", 1).await;
+    assert!(failed[0].contains("rubric"), "{failed:?}");
+    click("ul.check-list li.failed button.link").await;
+    b.client
+        .find(Locator::Css("form.review-form input[name='reviewer']"))
+        .await
+        .unwrap()
+        .send_keys("Dana")
+        .await
+        .unwrap();
+    click("form.review-form button[type='submit']").await;
+    let reviews = b.texts("ul.reviews li", 1).await;
+    assert!(
+        reviews[0].starts_with("rubric overridden to passed (was failed) by Dana"),
+        "{reviews:?}"
+    );
+
+    b.client
+        .goto(&p.url(&format!("/runs/{run}")))
+        .await
+        .unwrap();
+    let cards = b.texts(".cards .card", 1).await;
+    assert!(
+        cards
+            .iter()
+            .any(|c| c.to_lowercase().starts_with("pass rate") && c.contains("2 passed · 0 failed")),
+        "{cards:?}"
+    );
+    assert!(
+        cards
+            .iter()
+            .any(|c| c.to_lowercase().starts_with("llm judge")
+                && c.contains("2 call(s) · 0 cached · 240 in / 60 out tokens")),
+        "{cards:?}"
+    );
+
+    b.client.goto(&p.url("/agents/desk/review")).await.unwrap();
+    let agreement = b.texts("table.agreement tbody tr", 1).await;
+    assert_eq!(agreement, ["polite 1 0 0%"], "{agreement:?}");
+    assert!(b.text("main").await.contains("Nothing waits for review."));
+    b.close().await;
+}

@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
-use shared::api::{AgentDetail, Overview, Page, ResultRow, RunView};
+use shared::api::{AgentDetail, Overview, Page, ResultRow, ReviewQueue, RunView};
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::{Agent, ProctorError, TestResult};
@@ -18,7 +18,15 @@ use shared::{Agent, ProctorError, TestResult};
 /// The server functions that only read (endpoint names under `/api/fn/`). The server guards every
 /// other one like a REST write, so a server function added without a thought is guarded.
 pub const READ_ONLY: &[&str] = &[
-    "overview", "runs", "run", "results", "result", "compare", "agents", "agent",
+    "overview",
+    "runs",
+    "run",
+    "results",
+    "result",
+    "compare",
+    "agents",
+    "agent",
+    "review_queue",
 ];
 
 #[cfg(feature = "ssr")]
@@ -26,7 +34,7 @@ pub use data::{DashboardData, ResultsQuery, RunsQuery};
 
 #[cfg(feature = "ssr")]
 mod data {
-    use shared::api::{AgentDetail, Overview, Page, ResultRow, RunView};
+    use shared::api::{AgentDetail, Overview, Page, ResultRow, ReviewQueue, RunView};
     use shared::eval::review::ReviewInput;
     use shared::eval::RunComparison;
     use shared::{Agent, ProctorError, TestResult};
@@ -73,6 +81,7 @@ mod data {
         ) -> Result<TestResult, ProctorError>;
         async fn agents(&self) -> Result<Vec<Agent>, ProctorError>;
         async fn agent(&self, name: &str) -> Result<AgentDetail, ProctorError>;
+        async fn review_queue(&self, agent: &str) -> Result<ReviewQueue, ProctorError>;
         async fn start_run(
             &self,
             agent: &str,
@@ -179,6 +188,12 @@ pub async fn list_agents() -> Result<Vec<Agent>, ProctorError> {
 #[server(name = GetAgent, prefix = "/api/fn", endpoint = "agent", input = Json)]
 pub async fn get_agent(name: String) -> Result<AgentDetail, ProctorError> {
     data()?.agent(&name).await
+}
+
+/// The agent's results most worth a person's look, and the judge's agreement with reviewers.
+#[server(name = GetReviewQueue, prefix = "/api/fn", endpoint = "review_queue", input = Json)]
+pub async fn get_review_queue(agent: String) -> Result<ReviewQueue, ProctorError> {
+    data()?.review_queue(&agent).await
 }
 
 /// Queues a run of the chosen scenarios (ids joined by commas) for a worker.

@@ -30,6 +30,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compare") view=routes::compare::ComparePage/>
                     <Route path=path!("/agents") view=routes::agents::AgentsPage/>
                     <Route path=path!("/agents/:name") view=routes::agent::AgentPage/>
+                    <Route path=path!("/agents/:name/review") view=routes::review_queue::ReviewQueuePage/>
                 </Routes>
             </main>
         </Router>

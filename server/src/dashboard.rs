@@ -4,8 +4,8 @@
 
 use app::api::{DashboardData, ResultsQuery, RunsQuery};
 use shared::api::CompareFilter;
-use shared::api::RunView;
 use shared::api::{AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput};
+use shared::api::{ReviewQueue, RunView};
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::{Agent, ProctorError, RunSource, RunSpec, TestResult};
@@ -124,6 +124,10 @@ impl DashboardData for Service {
 
     async fn agent(&self, name: &str) -> Result<AgentDetail, ProctorError> {
         self.agent_detail(name, AGENT_RUNS).await
+    }
+
+    async fn review_queue(&self, agent: &str) -> Result<ReviewQueue, ProctorError> {
+        Backend::review_queue(self, agent).await
     }
 
     async fn start_run(

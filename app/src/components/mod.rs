@@ -4,6 +4,7 @@ pub mod chart;
 pub mod check_review;
 pub mod delete_run;
 pub mod format;
+pub mod judge_verdicts;
 pub mod live;
 pub mod load_error;
 pub mod result_filters;

@@ -1,5 +1,5 @@
 //! The run summary at a glance: pass rate, AQS and its parts, failure breakdown, reliability
-//! over repeats (pass^k, pass@k), cost, duration, and what the run's diffs have in common.
+//! over repeats (pass^k, pass@k), cost (the LLM judge's apart), duration, and what the run's diffs have in common.
 
 use leptos::prelude::*;
 use shared::eval::summary::StepIssue;
@@ -82,6 +82,13 @@ pub fn SummaryCards(summary: RunSummary) -> impl IntoView {
                 <div class="figure">{usd(summary.cost.usd)}</div>
                 <div class="muted">{format!("{} in / {} out tokens{cost_note}", summary.input_tokens, summary.output_tokens)}</div>
             </div>
+            {summary.judge.clone().map(|j| view! {
+                <div class="card judge-cost">
+                    <div class="label">"LLM judge"</div>
+                    <div class="figure">{j.cost_usd.map_or_else(|| "unpriced".to_string(), usd)}</div>
+                    <div class="muted">{format!("{} call(s) · {} cached · {} in / {} out tokens", j.calls, j.cached, j.input_tokens, j.output_tokens)}</div>
+                </div>
+            })}
             <div class="card">
                 <div class="label">"Duration"</div>
                 <div class="figure">{ms(summary.duration_ms)}</div>

@@ -25,6 +25,7 @@ pub fn AgentPage() -> impl IntoView {
                 Ok(d) => view! {
                     <div class="page-head">
                         <h1>{d.agent.spec.name.clone()}</h1>
+                        <A href=format!("/agents/{}/review", d.agent.spec.name) attr:class="button">"Review queue"</A>
                         <button class="primary" on:click=move |_| drawer.set(true) disabled=d.scenarios.is_empty()>"Run Tests"</button>
                     </div>
                     <p class="muted">{d.agent.spec.description.clone()}</p>

@@ -9,6 +9,7 @@ use shared::DurationSource;
 use crate::api::get_result;
 use crate::components::check_review::CheckReview;
 use crate::components::format::{ms, usd, StatusBadge};
+use crate::components::judge_verdicts::JudgeVerdicts;
 use crate::components::load_error::LoadError;
 use crate::components::sequence_diff::SequenceDiffView;
 use crate::components::state_diff::StateDiffView;
@@ -135,6 +136,7 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                                 <p class="muted">{format!("{} of {} checks passed", checks.iter().filter(|c| c.passed).count(), checks.len())}</p>
                             }.into_any()
                         }}
+                        <JudgeVerdicts evaluation=r.evaluation.clone()/>
                         {reviews(&checks)}
                         <CheckReview result_id=r.id.to_string() checks=checks.clone()
                             reviewed=move |_| result.refetch()/>
