@@ -676,6 +676,31 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
         reviews[0].starts_with("rubric overridden to passed (was failed) by Dana"),
         "{reviews:?}"
     );
+    // The name is the session's now: the next review form starts with it.
+    let here = b.client.current_url().await.unwrap();
+    b.client.goto(here.as_str()).await.unwrap();
+    b.texts("details.all-checks summary", 1).await;
+    click("details.all-checks summary").await;
+    click("ul.check-list li button.link").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let name = b
+            .client
+            .find(Locator::Css("form.review-form input[name='reviewer']"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        if name.as_deref() == Some("Dana") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the form did not take the session's name: {name:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     b.client
         .goto(&p.url(&format!("/runs/{run}")))

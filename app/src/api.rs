@@ -30,7 +30,7 @@ pub const READ_ONLY: &[&str] = &[
 ];
 
 #[cfg(feature = "ssr")]
-pub use data::{DashboardData, ResultsQuery, RunsQuery};
+pub use data::{DashboardData, ResultsQuery, RunsQuery, SessionReviewer};
 
 #[cfg(feature = "ssr")]
 mod data {
@@ -38,6 +38,11 @@ mod data {
     use shared::eval::review::ReviewInput;
     use shared::eval::RunComparison;
     use shared::{Agent, ProctorError, TestResult};
+
+    /// The name of the person whose dashboard session sent the request, if they gave one: their
+    /// reviews are stored under it, whatever the request says.
+    #[derive(Debug, Clone, Default)]
+    pub struct SessionReviewer(pub Option<String>);
 
     /// The runs list's filters, as text from the page's URL.
     pub struct RunsQuery {
@@ -177,6 +182,11 @@ pub async fn delete_run(id: String) -> Result<(), ProctorError> {
 /// A person confirms or overrides one check of a result; the result as now stored.
 #[server(name = ReviewCheck, prefix = "/api/fn", endpoint = "review", input = Json)]
 pub async fn review_check(result: String, input: ReviewInput) -> Result<TestResult, ProctorError> {
+    let reviewer = match use_context::<SessionReviewer>() {
+        Some(SessionReviewer(Some(name))) => name,
+        _ => input.reviewer,
+    };
+    let input = ReviewInput { reviewer, ..input };
     data()?.review(&result, input).await
 }
 

@@ -625,6 +625,78 @@ async fn a_dashboard_session_is_an_opaque_cookie() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
+
+    // The session names its user, and a review through it is stored under that name, whatever
+    // the request claims.
+    let named = s
+        .client
+        .post(s.url("/api/v1/session"))
+        .header("cookie", &pair)
+        .json(&json!({"name": "  Dana  "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(named.status(), 204);
+    let state: Value = s
+        .client
+        .get(s.url("/api/v1/session"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["name"], "Dana", "{state}");
+    let nameless: Value = s
+        .client
+        .get(s.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(nameless["name"].is_null(), "{nameless}");
+    let (st, _) = s.post("/api/v1/session", &json!({"name": "Eve"})).await;
+    assert_eq!(st, 401, "no session to name, and no token");
+
+    // On a server with no token, naming opens a session that holds just the name.
+    let s = Server::start().await;
+    let opened = s
+        .client
+        .post(s.url("/api/v1/session"))
+        .json(&json!({"name": "Dana"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 204);
+    let cookie = opened.headers()["set-cookie"].to_str().unwrap().to_string();
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let run = s.agent_and_run().await;
+    let (_, synced) = s
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &json!({"results": [{"scenario_key": "k", "user_message": "hi", "agent_response": "no",
+                    "expectations": {"response_contains": ["yes"]}}]}),
+        )
+        .await;
+    let id = synced["result_ids"][0].as_str().unwrap();
+    let reviewed: Value = s
+        .client
+        .post(s.url(&format!("/api/v1/results/{id}/review")))
+        .header("cookie", &pair)
+        .json(&json!({"check": 0, "passed": true, "reviewer": "Mallory"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        reviewed["evaluation"]["checks"][0]["review"]["by"], "Dana",
+        "{reviewed}"
+    );
 }
 
 /// No other site can write through the user's browser (a foreign `Origin` or

@@ -134,6 +134,13 @@ pub fn run(input: &RunInput) -> Result<(), ProctorError> {
 }
 
 /// A human review: a reviewer who names themselves, and a note of bounded length.
+/// The name a dashboard session's reviews are stored under, trimmed.
+pub fn reviewer(given: &str) -> Result<String, ProctorError> {
+    let trimmed = given.trim();
+    name("name", trimmed)?;
+    Ok(trimmed.to_string())
+}
+
 pub fn review(input: &ReviewInput) -> Result<(), ProctorError> {
     name("reviewer", &input.reviewer)?;
     bounded("note", &input.note, MAX_TEXT)

@@ -1,30 +1,14 @@
 //! Every check of a result with its verdict, and a reviewer's way to confirm or override one:
-//! a name (remembered in this browser), the verdict, a note. The server stores the decision
-//! beside the original verdict, and the result, its run's summary and comparisons follow.
+//! the verdict and a note, under the name this browser's session holds (asked once, then kept
+//! by the session). The server stores the decision beside the original verdict, and the result,
+//! its run's summary and comparisons follow.
 
 use leptos::prelude::*;
 use shared::eval::review::ReviewInput;
 use shared::eval::{Check, CheckKind};
 
+use super::session::{open_session, session_state};
 use crate::api::review_check;
-
-/// Where the reviewer's name is kept between reviews.
-const REVIEWER_KEY: &str = "proctor.reviewer";
-
-fn remembered_reviewer() -> String {
-    window()
-        .local_storage()
-        .ok()
-        .flatten()
-        .and_then(|s| s.get_item(REVIEWER_KEY).ok().flatten())
-        .unwrap_or_default()
-}
-
-fn remember_reviewer(name: &str) {
-    if let Some(storage) = window().local_storage().ok().flatten() {
-        let _ = storage.set_item(REVIEWER_KEY, name);
-    }
-}
 
 /// The list of all checks; `reviewed` is called once a review is stored, to show it.
 #[component]
@@ -62,7 +46,7 @@ pub fn CheckReview(
 }
 
 /// The form for one check: the verdict starts opposite to the current one (an override is the
-/// usual reason to review), the reviewer's name as last given.
+/// usual reason to review), the name the session holds (a new name renames the session first).
 #[component]
 fn ReviewForm(
     result_id: String,
@@ -71,7 +55,14 @@ fn ReviewForm(
     #[prop(into)] done: Callback<()>,
 ) -> impl IntoView {
     let verdict = RwSignal::new(!passed);
-    let reviewer = RwSignal::new(remembered_reviewer());
+    let reviewer = RwSignal::new(String::new());
+    let session_name = RwSignal::new(None::<String>);
+    leptos::task::spawn_local(async move {
+        if let Ok(Some(name)) = session_state().await.map(|s| s.name) {
+            reviewer.set(name.clone());
+            session_name.set(Some(name));
+        }
+    });
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -83,10 +74,19 @@ fn ReviewForm(
             note: note.get(),
             reviewer: reviewer.get(),
         };
-        remember_reviewer(&input.reviewer);
         busy.set(true);
         let result_id = result_id.clone();
+        let named = session_name.get();
         leptos::task::spawn_local(async move {
+            let name = input.reviewer.trim().to_string();
+            if named.as_deref() != Some(name.as_str()) {
+                if let Err(e) = open_session(String::new(), Some(name.clone())).await {
+                    error.set(Some(format!("Your name was not taken: {e}")));
+                    busy.set(false);
+                    return;
+                }
+                session_name.set(Some(name));
+            }
             match review_check(result_id, input).await {
                 Ok(_) => done.run(()),
                 Err(e) => error.set(Some(format!("The review was not stored: {e}"))),

@@ -1,7 +1,19 @@
-//! The dashboard's write access on a server with an API token: the token is traded once for a
-//! session cookie (`/api/v1/session`), which the browser then sends with every write.
+//! The dashboard's session: on a server with an API token the token is traded once for a session
+//! cookie (`/api/v1/session`), which the browser then sends with every write. A session also
+//! holds the name of the person using it, which the server stores their reviews under.
 
 use shared::ProctorError;
+
+/// What the server says about this browser's session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionState {
+    /// Writes need the token.
+    pub required: bool,
+    /// This browser has given it (always true when none is required).
+    pub signed_in: bool,
+    /// The name its reviews are stored under, once given.
+    pub name: Option<String>,
+}
 
 /// The browser could not talk to the server at all.
 #[cfg(feature = "csr")]
@@ -9,9 +21,8 @@ fn unreachable(e: gloo_net::Error) -> ProctorError {
     ProctorError::unavailable(format!("the server cannot be reached: {e}"))
 }
 
-/// (writes need a token, this browser has given it).
 #[cfg(feature = "csr")]
-pub async fn session_state() -> Result<(bool, bool), ProctorError> {
+pub async fn session_state() -> Result<SessionState, ProctorError> {
     let reply: serde_json::Value = gloo_net::http::Request::get("/api/v1/session")
         .send()
         .await
@@ -19,16 +30,18 @@ pub async fn session_state() -> Result<(bool, bool), ProctorError> {
         .json()
         .await
         .map_err(unreachable)?;
-    Ok((
-        reply["required"].as_bool().unwrap_or(false),
-        reply["signed_in"].as_bool().unwrap_or(true),
-    ))
+    Ok(SessionState {
+        required: reply["required"].as_bool().unwrap_or(false),
+        signed_in: reply["signed_in"].as_bool().unwrap_or(true),
+        name: reply["name"].as_str().map(str::to_owned),
+    })
 }
 
+/// Signs in with `token`, or (with an empty token) names this browser's session `name`.
 #[cfg(feature = "csr")]
-pub async fn open_session(token: String) -> Result<(), ProctorError> {
+pub async fn open_session(token: String, name: Option<String>) -> Result<(), ProctorError> {
     let resp = gloo_net::http::Request::post("/api/v1/session")
-        .json(&serde_json::json!({ "token": token }))
+        .json(&serde_json::json!({ "token": token, "name": name }))
         .map_err(unreachable)?
         .send()
         .await
@@ -40,18 +53,18 @@ pub async fn open_session(token: String) -> Result<(), ProctorError> {
     Err(resp.json::<ProctorError>().await.unwrap_or_else(|_| {
         ProctorError::new(
             shared::ErrorKind::from_status(status),
-            "the server refused the token",
+            "the server refused the session",
         )
     }))
 }
 
 // The server build links the components but never runs these browser-side calls.
 #[cfg(not(feature = "csr"))]
-pub async fn session_state() -> Result<(bool, bool), ProctorError> {
+pub async fn session_state() -> Result<SessionState, ProctorError> {
     Err(ProctorError::internal("only available in the browser"))
 }
 
 #[cfg(not(feature = "csr"))]
-pub async fn open_session(_token: String) -> Result<(), ProctorError> {
+pub async fn open_session(_token: String, _name: Option<String>) -> Result<(), ProctorError> {
     Err(ProctorError::internal("only available in the browser"))
 }

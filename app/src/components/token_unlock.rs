@@ -12,8 +12,8 @@ pub fn TokenUnlock(open: RwSignal<bool>, locked: RwSignal<bool>) -> impl IntoVie
     Effect::new(move || {
         if open.get() {
             leptos::task::spawn_local(async move {
-                if let Ok((required, signed_in)) = session_state().await {
-                    locked.set(required && !signed_in);
+                if let Ok(session) = session_state().await {
+                    locked.set(session.required && !session.signed_in);
                 }
             });
         }

@@ -6,6 +6,10 @@
 //! secret in its code, trades it once for a session (`POST /api/v1/session`): an opaque random
 //! id in an HttpOnly, SameSite=Strict cookie, so the token itself never sits in the browser.
 //! Failed sign-ins are counted per client address and refused for a while past a limit.
+//!
+//! A session also carries the name of the person using the dashboard, given when signing in
+//! (or later, on a live session; on a server with no token a session holds just the name): a
+//! review is stored under the session's name, not under whatever a request claims.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -28,13 +32,19 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(10 * 60);
 /// The shortest token accepted when the server listens beyond loopback.
 pub const MIN_TOKEN_LEN: usize = 16;
 
+/// One dashboard session: until when it holds, and who is using it.
+struct Session {
+    expires: Instant,
+    reviewer: Option<String>,
+}
+
 /// The server's access rules and the state they keep (sessions, failed sign-ins). The maps sit
 /// behind std mutexes: no `.await` happens while one is held.
 pub struct Access {
     token: Option<String>,
     public_read: bool,
     pub hosts: AllowedHosts,
-    sessions: Mutex<HashMap<String, Instant>>,
+    sessions: Mutex<HashMap<String, Session>>,
     failures: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
@@ -105,28 +115,64 @@ impl Access {
 
     fn session_alive(&self, id: &str) -> bool {
         let sessions = self.sessions.lock().expect("sessions lock");
-        sessions
-            .get(id)
-            .is_some_and(|expires| *expires > Instant::now())
+        sessions.get(id).is_some_and(|s| s.expires > Instant::now())
     }
 
-    /// Checks a token a client signs in with and opens a session for it; too many failures
-    /// from one address are refused for a while.
-    pub fn sign_in(&self, client: Option<IpAddr>, token: &str) -> Result<String, ProctorError> {
-        let client = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.refuse_if_locked_out(client)?;
-        let expected = self.token.as_deref().unwrap_or_default();
-        if !constant_time_eq(token.trim().as_bytes(), expected.as_bytes()) {
-            self.count_failure(client);
-            return Err(ProctorError::unauthorized(
-                "the token does not match PROCTOR_API_TOKEN on the server",
-            ));
+    /// The name of the person whose live session sent these headers, if they gave one.
+    pub fn reviewer(&self, headers: &HeaderMap) -> Option<String> {
+        let id = session_id(headers)?;
+        let sessions = self.sessions.lock().expect("sessions lock");
+        sessions
+            .get(id)
+            .filter(|s| s.expires > Instant::now())
+            .and_then(|s| s.reviewer.clone())
+    }
+
+    /// Names the person of the live session these headers carry; `false` when there is none.
+    pub fn rename(&self, headers: &HeaderMap, reviewer: String) -> bool {
+        let Some(id) = session_id(headers) else {
+            return false;
+        };
+        let mut sessions = self.sessions.lock().expect("sessions lock");
+        match sessions.get_mut(id).filter(|s| s.expires > Instant::now()) {
+            Some(session) => {
+                session.reviewer = Some(reviewer);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Opens a session for `reviewer`, checking the token a client signs in with when the server
+    /// has one; too many failures from one address are refused for a while.
+    pub fn sign_in(
+        &self,
+        client: Option<IpAddr>,
+        token: &str,
+        reviewer: Option<String>,
+    ) -> Result<String, ProctorError> {
+        if self.required() {
+            let client = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+            self.refuse_if_locked_out(client)?;
+            let expected = self.token.as_deref().unwrap_or_default();
+            if !constant_time_eq(token.trim().as_bytes(), expected.as_bytes()) {
+                self.count_failure(client);
+                return Err(ProctorError::unauthorized(
+                    "the token does not match PROCTOR_API_TOKEN on the server",
+                ));
+            }
         }
         let id = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
         let now = Instant::now();
         let mut sessions = self.sessions.lock().expect("sessions lock");
-        sessions.retain(|_, expires| *expires > now);
-        sessions.insert(id.clone(), now + SESSION_LIFETIME);
+        sessions.retain(|_, s| s.expires > now);
+        sessions.insert(
+            id.clone(),
+            Session {
+                expires: now + SESSION_LIFETIME,
+                reviewer,
+            },
+        );
         Ok(id)
     }
 
@@ -203,7 +249,16 @@ mod tests {
             false,
             AllowedHosts::default(),
         );
-        let id = access.sign_in(None, "a-long-enough-token").unwrap();
+        let id = access
+            .sign_in(None, "a-long-enough-token", Some("Dana".into()))
+            .unwrap();
+        assert_eq!(access.reviewer(&with_cookie(&id)).as_deref(), Some("Dana"));
+        assert!(access.rename(&with_cookie(&id), "Dana K.".into()));
+        assert_eq!(
+            access.reviewer(&with_cookie(&id)).as_deref(),
+            Some("Dana K.")
+        );
+        assert!(!access.rename(&with_cookie("forged"), "Eve".into()));
         assert!(!id.contains("a-long-enough-token"));
         assert!(access.authorize(&with_cookie(&id)).is_ok());
         assert!(access
@@ -221,16 +276,20 @@ mod tests {
         );
         let ip: IpAddr = "10.0.0.7".parse().unwrap();
         for _ in 0..MAX_FAILURES {
-            let e = access.sign_in(Some(ip), "guess").unwrap_err();
+            let e = access.sign_in(Some(ip), "guess", None).unwrap_err();
             assert_eq!(e.kind, shared::ErrorKind::Unauthorized);
         }
-        let e = access.sign_in(Some(ip), "a-long-enough-token").unwrap_err();
+        let e = access
+            .sign_in(Some(ip), "a-long-enough-token", None)
+            .unwrap_err();
         assert_eq!(
             e.kind,
             shared::ErrorKind::RateLimited,
             "even the right token waits"
         );
         let other: IpAddr = "10.0.0.8".parse().unwrap();
-        assert!(access.sign_in(Some(other), "a-long-enough-token").is_ok());
+        assert!(access
+            .sign_in(Some(other), "a-long-enough-token", None)
+            .is_ok());
     }
 }

@@ -61,10 +61,15 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The body of `POST /session`.
+/// The body of `POST /session`: the token (when the server has one and this browser has no
+/// live session yet) and the name its reviews are stored under.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SessionInput {
+    #[serde(default)]
     token: String,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// `GET /session`: whether the server needs a token, and whether this browser has a session.
@@ -74,21 +79,37 @@ pub async fn session_state(
 ) -> Json<serde_json::Value> {
     let required = state.access.required();
     let signed_in = !required || state.access.authorize(&headers).is_ok();
-    Json(serde_json::json!({ "required": required, "signed_in": signed_in }))
+    let name = state.access.reviewer(&headers);
+    Json(serde_json::json!({ "required": required, "signed_in": signed_in, "name": name }))
 }
 
-/// `POST /session`: checks the token and opens a dashboard session in a cookie.
+/// `POST /session`: checks the token and opens a dashboard session in a cookie, holding the
+/// name given; with no token, names the browser's live session (or, on a server without a
+/// token, opens one for the name).
 pub async fn open_session(
     State(state): State<AppState>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
     ApiJson(input): ApiJson<SessionInput>,
 ) -> Result<Response, ApiError> {
-    if !state.access.required() {
+    let name = input
+        .name
+        .as_deref()
+        .map(shared::validate::reviewer)
+        .transpose()?;
+    if input.token.is_empty() {
+        if let Some(name) = &name {
+            if state.access.rename(&headers, name.clone()) {
+                return Ok(StatusCode::NO_CONTENT.into_response());
+            }
+        }
+    }
+    if !state.access.required() && name.is_none() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let id = state
         .access
-        .sign_in(client.map(|c| c.0 .0 .0.ip()), &input.token)?;
+        .sign_in(client.map(|c| c.0 .0 .0.ip()), &input.token, name)?;
     let cookie = format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }

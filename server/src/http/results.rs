@@ -43,8 +43,12 @@ pub async fn get(
 pub async fn review(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(input): ApiJson<ReviewInput>,
+    headers: axum::http::HeaderMap,
+    ApiJson(mut input): ApiJson<ReviewInput>,
 ) -> Result<Json<TestResult>, ApiError> {
+    if let Some(name) = state.access.reviewer(&headers) {
+        input.reviewer = name;
+    }
     Ok(Json(state.service.review(id, input).await?))
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use app::api::DashboardData;
+use app::api::{DashboardData, SessionReviewer};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -19,10 +19,16 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub async fn handle(State(state): State<AppState>, request: Request<Body>) -> Response {
     let data: Arc<dyn DashboardData> = state.service.clone();
-    let response =
-        leptos_axum::handle_server_fns_with_context(move || provide_context(data.clone()), request)
-            .await
-            .into_response();
+    let reviewer = SessionReviewer(state.access.reviewer(request.headers()));
+    let response = leptos_axum::handle_server_fns_with_context(
+        move || {
+            provide_context(data.clone());
+            provide_context(reviewer.clone());
+        },
+        request,
+    )
+    .await
+    .into_response();
     with_error_status(response).await
 }
 
