@@ -111,7 +111,7 @@ async fn with_a_token_the_dashboard_writes_only_after_trading_it_for_a_session()
     let (_, state) = s.get("/api/v1/session").await;
     assert_eq!(
         state,
-        serde_json::json!({"required": true, "signed_in": false})
+        serde_json::json!({"required": true, "signed_in": false, "name": null})
     );
 
     let wrong = browser
