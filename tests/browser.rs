@@ -133,13 +133,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         .await
         .unwrap();
     b.texts("table.grid tbody tr", 1).await;
-    b.client
-        .find(Locator::Css("table.grid tbody tr a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("table.grid tbody tr a").await;
     let moved = b.texts("table.diff tr.reordered", 1).await;
     assert!(
         moved[0].contains("verify_id") || moved[0].contains("lookup_order"),
@@ -171,14 +165,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     );
     fresh.screenshot("compare").await;
     // Each case opens both of its results side by side.
-    fresh
-        .client
-        .find(Locator::Css("table.grid tbody tr td a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fresh.click("table.grid tbody tr td a").await;
     let sides = fresh.texts(".pair > section", 2).await;
     let badges = fresh.texts(".pair .page-head .badge", 2).await;
     assert_eq!(badges, ["passed", "failed"], "{sides:?}");
@@ -209,13 +196,7 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     let b = Browser::open().await;
     b.client.goto(&p.url("/agents/echo-agent")).await.unwrap();
     b.texts("button.primary", 1).await;
-    b.client
-        .find(Locator::Css(".page-head button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click(".page-head button.primary").await;
     b.texts(".drawer.open .scenario-list li", 6).await;
     // Keep four scenarios: clear two of them.
     for key in ["s0", "s1"] {
@@ -230,13 +211,7 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     }
     assert!(b.text(".drawer .row .muted").await.contains("4 selected"));
     b.screenshot("drawer").await;
-    b.client
-        .find(Locator::Css(".drawer button.primary"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click(".drawer button.primary").await;
 
     // The view moves to the queued run, and its results appear as the worker syncs them.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -259,13 +234,7 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     // Deleting the run from its page asks first, then leaves for the run list; the run is gone.
     let run_path = b.client.current_url().await.unwrap().path().to_string();
     let run_id = run_path.trim_start_matches("/runs/").to_string();
-    b.client
-        .find(Locator::Css(".page-head button.danger"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click(".page-head button.danger").await;
     b.client.accept_alert().await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while b.client.current_url().await.unwrap().path() != "/runs" {
@@ -301,24 +270,12 @@ async fn with_a_token_the_dashboard_asks_for_it_once_then_shows_the_runs() {
         .await
         .unwrap();
     field.send_keys("wrong-token").await.unwrap();
-    b.client
-        .find(Locator::Css(".error-box button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click(".error-box button").await;
     let said = b.text(".error-box .error").await;
     assert!(said.contains("does not match"), "{said}");
     field.clear().await.unwrap();
     field.send_keys("correct-horse-battery").await.unwrap();
-    b.client
-        .find(Locator::Css(".error-box button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click(".error-box button").await;
     let rows = b.texts("table.grid tbody tr", 1).await;
     assert!(rows[0].contains("guarded"), "{rows:?}");
     b.screenshot("signed-in").await;
@@ -414,15 +371,8 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
     // Each turn's calls fold open to their arguments, results and tokens.
     b.texts("ol.transcript li.turn.diverged details.calls summary", 1)
         .await;
-    b.client
-        .find(Locator::Css(
-            "ol.transcript li.turn.diverged details.calls summary",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("ol.transcript li.turn.diverged details.calls summary")
+        .await;
     let calls = b
         .texts("ol.transcript li.turn.diverged ul.turn-calls li", 2)
         .await;
@@ -500,40 +450,24 @@ async fn a_reviewer_overrides_a_verdict_and_the_run_summary_follows() {
         .goto(&p.url(&format!("/results/{id}")))
         .await
         .unwrap();
-    let click = |css: &'static str| {
-        let client = b.client.clone();
-        async move {
-            client
-                .find(Locator::Css(css))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap()
-        }
-    };
     b.texts("details.all-checks summary", 1).await;
-    click("details.all-checks summary").await;
+    b.click("details.all-checks summary").await;
     let failed = b.texts("ul.check-list li.failed", 1).await;
     assert!(failed[0].contains("missing_steps"), "{failed:?}");
-    click("ul.check-list li.failed button.link").await;
+    b.click("ul.check-list li.failed button.link").await;
     let form = b.texts("form.review-form", 1).await;
     assert!(form[0].contains("Save review"), "{form:?}");
-    let field = |css: &'static str| {
-        let client = b.client.clone();
-        async move { client.find(Locator::Css(css)).await.unwrap() }
-    };
-    field("form.review-form input[name='reviewer']")
+    b.find("form.review-form input[name='reviewer']")
         .await
         .send_keys("Dana")
         .await
         .unwrap();
-    field("form.review-form input[name='note']")
+    b.find("form.review-form input[name='note']")
         .await
         .send_keys("verified by phone")
         .await
         .unwrap();
-    click("form.review-form button[type='submit']").await;
+    b.click("form.review-form button[type='submit']").await;
     let reviews = b.texts("ul.reviews li", 1).await;
     assert!(
         reviews[0].starts_with("missing_steps overridden to passed (was failed) by Dana on ")
@@ -630,13 +564,7 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
         .contains("No judge verdict has been reviewed yet."));
     b.screenshot("review-queue").await;
 
-    b.client
-        .find(Locator::Css("table.queue tbody tr a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("table.queue tbody tr a").await;
     let judge = b.texts("table.judge tbody tr", 1).await;
     assert!(
         judge[0].starts_with("polite")
@@ -647,30 +575,16 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
         "{judge:?}"
     );
     b.screenshot("result-judge").await;
-    let click = |css: &'static str| {
-        let client = b.client.clone();
-        async move {
-            client
-                .find(Locator::Css(css))
-                .await
-                .unwrap()
-                .click()
-                .await
-                .unwrap()
-        }
-    };
-    click("details.all-checks summary").await;
+    b.click("details.all-checks summary").await;
     let failed = b.texts("ul.check-list li.failed", 1).await;
     assert!(failed[0].contains("rubric"), "{failed:?}");
-    click("ul.check-list li.failed button.link").await;
-    b.client
-        .find(Locator::Css("form.review-form input[name='reviewer']"))
+    b.click("ul.check-list li.failed button.link").await;
+    b.find("form.review-form input[name='reviewer']")
         .await
-        .unwrap()
         .send_keys("Dana")
         .await
         .unwrap();
-    click("form.review-form button[type='submit']").await;
+    b.click("form.review-form button[type='submit']").await;
     let reviews = b.texts("ul.reviews li", 1).await;
     assert!(
         reviews[0].starts_with("rubric overridden to passed (was failed) by Dana"),
@@ -680,15 +594,13 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
     let here = b.client.current_url().await.unwrap();
     b.client.goto(here.as_str()).await.unwrap();
     b.texts("details.all-checks summary", 1).await;
-    click("details.all-checks summary").await;
-    click("ul.check-list li button.link").await;
+    b.click("details.all-checks summary").await;
+    b.click("ul.check-list li button.link").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let name = b
-            .client
-            .find(Locator::Css("form.review-form input[name='reviewer']"))
+            .find("form.review-form input[name='reviewer']")
             .await
-            .unwrap()
             .prop("value")
             .await
             .unwrap();

@@ -225,6 +225,23 @@ impl Browser {
         }
     }
 
+    /// The first element `css` matches (it must exist).
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
+    /// Clicks the first element `css` matches.
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+    }
+
     /// Waits until `css` matches at least `n` elements; returns their texts.
     pub async fn texts(&self, css: &str, n: usize) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(15);

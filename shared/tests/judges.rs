@@ -140,19 +140,22 @@ fn an_answer_out_of_shape_is_an_error_judgement_naming_what_is_wrong() {
     );
 }
 
+/// Proctor's judge for an agent with no tools, rubric or policies of its own.
+fn judge() -> Judge<'static> {
+    Judge {
+        run_id: Uuid::nil(),
+        agent_tools: &[],
+        agent_rubric: &[],
+        policies: &[],
+        prices: PriceTable::builtin(),
+    }
+}
+
 fn judge_result(
     exp: Expectations,
     response: &str,
     judgements: Vec<Judgement>,
 ) -> shared::TestResult {
-    let prices = PriceTable::builtin().clone();
-    let judge = Judge {
-        run_id: Uuid::nil(),
-        agent_tools: &[],
-        agent_rubric: &[],
-        policies: &[],
-        prices: &prices,
-    };
     let input = ResultInput {
         scenario_key: Some("case".into()),
         user_message: Some("Where is my order?".into()),
@@ -161,7 +164,7 @@ fn judge_result(
         judgements,
         ..Default::default()
     };
-    judge.judge(input, None).unwrap()
+    judge().judge(input, None).unwrap()
 }
 
 #[test]
@@ -263,14 +266,6 @@ fn a_judgement_of_a_criterion_the_case_does_not_have_is_refused() {
         response: "x",
         trace: &t,
     };
-    let prices = PriceTable::builtin().clone();
-    let judge = Judge {
-        run_id: Uuid::nil(),
-        agent_tools: &[],
-        agent_rubric: &[],
-        policies: &[],
-        prices: &prices,
-    };
     let input = ResultInput {
         scenario_key: Some("case".into()),
         user_message: Some("Where is my order?".into()),
@@ -279,7 +274,7 @@ fn a_judgement_of_a_criterion_the_case_does_not_have_is_refused() {
         judgements: vec![judged(&c, &case, PASS)],
         ..Default::default()
     };
-    let err = judge.judge(input, None).unwrap_err();
+    let err = judge().judge(input, None).unwrap_err();
     assert!(
         err.to_string().contains("not a criterion of this case"),
         "{err}"
