@@ -595,6 +595,13 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
     b.client.goto(here.as_str()).await.unwrap();
     b.texts("details.all-checks summary", 1).await;
     b.click("details.all-checks summary").await;
+    let listed = b.texts("ul.check-list li", 1).await;
+    assert!(
+        listed
+            .iter()
+            .any(|c| c.contains("rubric") && c.contains("reviewed by Dana (was failed)")),
+        "the check list shows the review: {listed:?}"
+    );
     b.click("ul.check-list li button.link").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {

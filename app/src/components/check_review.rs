@@ -30,6 +30,10 @@ pub fn CheckReview(
                     view! {
                         <li class=format!("check {verdict}")>
                             <span class="verdict">{verdict}</span>" "<code>{c.kind.as_str()}</code>" "{c.reason.clone()}
+                            {c.review.as_ref().map(|r| view! {
+                                <span class="muted reviewed">{format!(" — reviewed by {}{}", r.by,
+                                    if r.overrides(c.passed) { if r.original { " (was passed)" } else { " (was failed)" } } else { " (confirmed)" })}</span>
+                            })}
                             {reviewable.then(|| view! {
                                 " "<button class="link" on:click=move |_| open.set(Some(i))>"Review"</button>
                             })}
