@@ -67,6 +67,8 @@ async def drive(read, write):
         seen["compare"] = cmp
         ok, breakdown = await call(session, "get_failure_breakdown", {"run": head["run"]})
         seen["breakdown"] = breakdown
+        ok, queue = await call(session, "get_review_queue", {"agent": "support"})
+        seen["queue"] = queue
         ok, runs = await call(session, "list_test_runs", {"agent": "support", "limit": 5})
         seen["list_test_runs"] = runs
         seen["errors"] = {

@@ -97,6 +97,13 @@ pub struct RunsArg {
     pub limit: Option<u32>,
 }
 
+/// Arguments of `get_review_queue`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct QueueArg {
+    /// The agent's name or id.
+    pub agent: String,
+}
+
 /// Arguments of the tools that read one run.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RunArg {
@@ -265,7 +272,7 @@ impl ProctorMcp {
     }
 
     #[tool(
-        description = "One result: user message, agent response, tool-call sequence with arguments and results, the expected-vs-actual diff, and every failed check with its reason, category and severity."
+        description = "One result: user message, agent response, tool-call sequence with arguments and results, the expected-vs-actual diff, every failed check with its reason, category and severity, the LLM judge's verdicts (reason, quotes, confidence) and any human reviews."
     )]
     async fn get_result(&self, Parameters(a): Parameters<ResultArg>) -> Result<String, ErrorData> {
         let id = Uuid::parse_str(a.result.trim()).map_err(|_| {
@@ -278,11 +285,38 @@ impl ProctorMcp {
             )
         })?;
         let r = self.api.result(id).await.map_err(api_error)?;
+        let judged: Vec<Value> = r
+            .evaluation
+            .checks
+            .iter()
+            .filter_map(|c| {
+                let j = c.judgement.as_deref()?;
+                Some(
+                    json!({"criterion": j.criterion, "passed": c.passed, "check": c.kind,
+                    "reason": j.reason, "quotes": j.quotes, "confidence": j.confidence,
+                    "model": j.model, "cached": j.cached}),
+                )
+            })
+            .collect();
+        let reviews: Vec<Value> = r
+            .evaluation
+            .checks
+            .iter()
+            .filter_map(|c| {
+                let review = c.review.as_ref()?;
+                Some(
+                    json!({"check": c.kind, "passed": c.passed, "original": review.original,
+                    "by": review.by, "at": review.at, "note": review.note}),
+                )
+            })
+            .collect();
         text(&json!({
             "id": r.id, "run": r.run_id, "scenario_key": r.scenario_key, "attempt": r.attempt, "status": r.status,
             "user_message": r.user_message, "agent_response": r.agent_response, "error": r.error,
             "tool_calls": r.trace.tool_calls, "llm_calls": r.trace.llm_calls,
             "diff": r.evaluation.diff, "failed_checks": r.evaluation.failures, "cost": r.cost, "duration_ms": r.duration_ms,
+            "judged": judged, "unjudged": r.evaluation.unjudged, "judge_spend": r.evaluation.judge_spend,
+            "reviews": reviews,
         }))
     }
 
@@ -360,6 +394,29 @@ impl ProctorMcp {
             "cost_regressions": cmp.cases.iter().filter(|c| c.cost_regression).map(|c| &c.scenario_key).collect::<Vec<_>>(),
             "latency_regressions": cmp.cases.iter().filter(|c| c.latency_regression).map(|c| &c.scenario_key).collect::<Vec<_>>(),
         }))
+    }
+
+    #[tool(
+        description = "The results of an agent's latest runs most worth a person's review — LLM judge verdicts it was unsure of or could not give, attempts of one case that disagree, regressions since the run before — each with why, and how often reviewers agreed with the judge per criterion."
+    )]
+    async fn get_review_queue(
+        &self,
+        Parameters(a): Parameters<QueueArg>,
+    ) -> Result<String, ErrorData> {
+        let queue = self.api.review_queue(&a.agent).await.map_err(api_error)?;
+        let items: Vec<Value> = queue
+            .items
+            .iter()
+            .map(|i| {
+                json!({
+                    "result": i.result.id, "run": i.result.run_id, "run_label": i.run_label,
+                    "scenario_key": i.result.scenario_key, "attempt": i.result.attempt,
+                    "status": i.result.status, "first_failure": i.result.first_failure,
+                    "reasons": i.reasons,
+                })
+            })
+            .collect();
+        text(&json!({"items": items, "runs": queue.runs, "agreement": queue.agreement}))
     }
 
     #[tool(

@@ -48,6 +48,7 @@ async fn check(s: &Server, seen: &Value) {
         "get_result",
         "compare_test_runs",
         "get_failure_breakdown",
+        "get_review_queue",
         "sync_results",
     ] {
         assert!(tools.contains(&t), "{t} in {tools:?}");
@@ -95,6 +96,21 @@ async fn check(s: &Server, seen: &Value) {
         "lookup_order→refund"
     );
     assert_eq!(seen["breakdown"]["by_category"]["tool_usage"], 100);
+    let (_, queue) = s.get("/api/v1/agents/support/review-queue").await;
+    let regressions = |items: &Value| {
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["reasons"][0]["why"] == "regression")
+            .count()
+    };
+    assert_eq!(regressions(&queue["items"]), 100, "{queue}");
+    assert_eq!(
+        regressions(&seen["queue"]["items"]),
+        100,
+        "MCP and REST agree on the queue"
+    );
 
     let errors = &seen["errors"];
     for (name, must) in [
