@@ -15,6 +15,7 @@ pub mod model;
 pub mod redact;
 pub mod rubric;
 pub mod simulate;
+pub mod spans;
 pub mod validate;
 
 pub use error::{ErrorKind, ProctorError};
