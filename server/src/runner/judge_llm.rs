@@ -14,11 +14,16 @@ use shared::rubric::{judgement_key, Case, Criterion};
 use super::chat::{Chat, ChatConfig};
 use crate::backend::Backend;
 
+/// Judge calls in flight at once, across the run's cases: a hosted judge's rate limit is met
+/// by waiting here rather than by a storm of 429s.
+const CALLS_AT_ONCE: usize = 8;
+
 /// A client of the judge, with the verdicts it gave in this run.
 #[derive(Debug)]
 pub struct JudgeLlm {
     chat: Chat,
     asked: Mutex<HashMap<String, Judgement>>,
+    calls: tokio::sync::Semaphore,
 }
 
 impl JudgeLlm {
@@ -26,6 +31,7 @@ impl JudgeLlm {
         JudgeLlm {
             chat: Chat::new(config, "the LLM judge", timeout),
             asked: Mutex::new(HashMap::new()),
+            calls: tokio::sync::Semaphore::new(CALLS_AT_ONCE),
         }
     }
 
@@ -95,7 +101,15 @@ impl JudgeLlm {
             {"role": "system", "content": judgement::SYSTEM_PROMPT},
             {"role": "user", "content": judgement::prompt(criterion, evidence)},
         ]);
-        let judged = match self.chat.complete(messages).await {
+        let answer = {
+            let _turn = self
+                .calls
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            self.chat.complete(messages).await
+        };
+        let judged = match answer {
             Ok(answer) => Judgement {
                 input_tokens: answer.input_tokens,
                 output_tokens: answer.output_tokens,
