@@ -336,6 +336,9 @@ pub fn result(
     if input.duration_ms.is_some_and(|d| d < 0.0) {
         return Err(ProctorError::invalid("`duration_ms` cannot be negative"));
     }
+    if let Some(exp) = &input.expectations {
+        crate::rubric::validate(&exp.rubric, "expectations.rubric")?;
+    }
     let trace = trace_of(&mut input)?;
     Ok(CheckedResult {
         input,

@@ -279,4 +279,18 @@ fn a_judgement_of_a_criterion_the_case_does_not_have_is_refused() {
         err.to_string().contains("not a criterion of this case"),
         "{err}"
     );
+
+    // A rubric sent with the result is held to the rules of a stored one.
+    let twice = ResultInput {
+        scenario_key: Some("case".into()),
+        user_message: Some("Where is my order?".into()),
+        agent_response: "x".into(),
+        expectations: Some(Expectations {
+            rubric: vec![RubricEntry::Criterion(c.clone()), RubricEntry::Criterion(c)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let err = judge().judge(twice, None).unwrap_err();
+    assert!(err.to_string().contains("already in this rubric"), "{err}");
 }
