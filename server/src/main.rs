@@ -30,6 +30,7 @@ async fn main() -> ExitCode {
         Command::Mcp(args) => server::cli::mcp::run(args).await,
         Command::Worker(args) => server::cli::worker::run(args).await,
         Command::Delete(args) => server::cli::delete::run(args).await,
+        Command::Compare(args) => server::cli::compare::run(args).await,
     };
     match outcome {
         Ok(code) => code,

@@ -138,6 +138,7 @@ async fn the_example_agent_runs_end_to_end_and_the_baseline_catches_its_regressi
         .contains(&json!("safety")));
 
     let junit = work.path().join("junit.xml");
+    let summary_md = work.path().join("reports/summary.md");
     let second = proctor(
         &s.base,
         &llm,
@@ -151,6 +152,8 @@ async fn the_example_agent_runs_end_to_end_and_the_baseline_catches_its_regressi
             "latest",
             "--junit",
             junit.to_str().unwrap(),
+            "--summary-md",
+            summary_md.to_str().unwrap(),
         ],
         work.path(),
     );
@@ -174,6 +177,51 @@ async fn the_example_agent_runs_end_to_end_and_the_baseline_catches_its_regressi
         xml.contains("expected `verify_customer` after `lookup_order`, but it was never called"),
         "{xml}"
     );
+
+    // The same comparison, written for a pull request and a terminal, and as JSON.
+    let (_, runs) = s.get("/api/v1/runs?agent=acme-support").await;
+    let head = runs["items"][0]["run"]["id"].as_str().unwrap().to_string();
+    let compare = |format: &str| {
+        let out = proctor(
+            &s.base,
+            &llm,
+            &["compare", &base, &head, "--format", format],
+            work.path(),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let markdown = compare("markdown");
+    assert_eq!(
+        std::fs::read_to_string(&summary_md).unwrap(),
+        markdown,
+        "--summary-md writes what `proctor compare --format markdown` does"
+    );
+    assert!(
+        markdown.starts_with(&format!("## Proctor: {} vs base", &head[..8])),
+        "{markdown}"
+    );
+    assert!(markdown.contains("2 regression(s)"), "{markdown}");
+    assert!(
+        markdown.contains("| `refund-small-order` | 100.0% → 0.0% | expected `verify_customer` after `lookup_order`, but it was never called |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains(&format!(
+            "[Open the comparison]({}/compare?base={base}&head={head})",
+            s.base
+        )),
+        "{markdown}"
+    );
+    let plain = compare("text");
+    assert!(
+        plain.contains(
+            "  regression  refund-small-order: 100.0% → 0.0% — expected `verify_customer`"
+        ),
+        "{plain}"
+    );
+    let json: Value = serde_json::from_str(&compare("json")).unwrap();
+    assert_eq!(json["counts"]["regression"], 2, "{json}");
 }
 
 const FLAKY_AGENT: &str = r#"

@@ -427,3 +427,67 @@ fn the_content_hash_moves_with_what_is_tested_not_with_its_name() {
         assert_ne!(spec.content_hash(), changed.content_hash());
     }
 }
+
+#[test]
+fn a_written_comparison_leads_with_regressions_and_their_failing_check() {
+    let base = vec![
+        with_path(
+            passing("refund", 1),
+            &["lookup_order", "verify_id", "refund"],
+        ),
+        failing("status", 1, &[MissingSteps]),
+        passing("gone", 1),
+    ];
+    let head = vec![
+        with_path(
+            failing("refund", 1, &[MissingSteps]),
+            &["lookup_order", "refund"],
+        ),
+        passing("status", 1),
+        passing("fresh", 1),
+    ];
+    let cmp = compare(&base, &head);
+    let failures: std::collections::BTreeMap<String, String> = [(
+        "refund".to_string(),
+        "expected `verify_id` | after `lookup_order`".to_string(),
+    )]
+    .into();
+    let report = shared::eval::compare_report::ComparisonReport {
+        comparison: &cmp,
+        base: "main",
+        head: "pr-7",
+        failures: &failures,
+        link: Some("http://proctor/compare?base=a&head=b"),
+    };
+    let md = report.markdown();
+    assert!(md.starts_with("## Proctor: pr-7 vs main\n"), "{md}");
+    assert!(md.contains("**pass rate** 66.7% → 66.7%"), "{md}");
+    assert!(
+        md.contains("1 regression(s) · 1 improvement(s) · 0 changed, not significant"),
+        "{md}"
+    );
+    let regressions = md.find("### Regressions").unwrap();
+    assert!(
+        regressions < md.find("### Improvements").unwrap(),
+        "regressions first: {md}"
+    );
+    assert!(
+        md.contains(
+            "| `refund` | 100.0% → 0.0% | expected `verify_id` \\| after `lookup_order` | lookup_order→refund |"
+        ),
+        "the failing check, its pipe escaped: {md}"
+    );
+    assert!(md.contains("### New\n\n- `fresh`"), "{md}");
+    assert!(md.contains("### Removed\n\n- `gone`"), "{md}");
+    assert!(
+        md.contains("- `refund`: lookup_order→verify_id→refund → lookup_order→refund"),
+        "{md}"
+    );
+    assert!(md.ends_with("[Open the comparison](http://proctor/compare?base=a&head=b)\n"));
+    let text = report.text();
+    assert!(
+        text.contains("  regression  refund: 100.0% → 0.0% — expected `verify_id`"),
+        "{text}"
+    );
+    assert!(text.contains("  improved    status"), "{text}");
+}

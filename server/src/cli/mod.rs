@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand.
 
+pub mod compare;
 pub mod delete;
 pub mod demo;
 pub mod generate;
@@ -38,4 +39,6 @@ pub enum Command {
     Worker(worker::WorkerArgs),
     /// Delete a run, or an agent with everything it owns.
     Delete(delete::DeleteArgs),
+    /// Compare two runs, as text, Markdown (for a pull request) or JSON.
+    Compare(compare::CompareArgs),
 }

@@ -172,6 +172,10 @@ pub struct RunArgs {
     /// Write JUnit XML here.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Write a Markdown summary here for a CI system to post: the comparison with --baseline
+    /// (as `proctor compare --format markdown` writes it), else the run's figures.
+    #[arg(long)]
+    pub summary_md: Option<PathBuf>,
 }
 
 /// Which drops against the baseline fail a run.
@@ -259,6 +263,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let label = finished.run.run.spec.label.as_deref().unwrap_or("");
         write_junit(path, &agent.spec.name, label, &finished.verdicts)?;
     }
+    if let Some(path) = &args.summary_md {
+        let markdown = summary_markdown(&client, &agent.spec.name, &args, &finished).await?;
+        write_file(path, &markdown)?;
+    }
     let mut failures = gate_on_summary(&args, &finished);
     if let Some(baseline) = &args.baseline {
         let gate = gate_on_baseline(&client, &agent.spec.name, baseline, run_id, args.fail_on);
@@ -272,6 +280,39 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::from(1))
     }
+}
+
+/// The run in Markdown: its comparison with the baseline when there is one, else its figures.
+async fn summary_markdown(
+    client: &ApiClient,
+    agent: &str,
+    args: &RunArgs,
+    finished: &Finished,
+) -> anyhow::Result<String> {
+    let run_id = finished.run.run.id;
+    if let Some(baseline) = &args.baseline {
+        if let Some(base) = runner::resolve_baseline(client, agent, baseline, run_id).await? {
+            let format = super::compare::Format::Markdown;
+            return super::compare::written(client, base, run_id, format).await;
+        }
+    }
+    let s = &finished.summary;
+    let label = finished.run.run.spec.label.as_deref().unwrap_or(agent);
+    let aqs = s
+        .aqs
+        .as_ref()
+        .map_or_else(|| "not measured".to_string(), |a| format!("{:.1}", a.score));
+    let rate = s
+        .pass_rate
+        .map_or_else(|| "–".to_string(), |r| format!("{:.1}%", r * 100.0));
+    Ok(format!(
+        "## Proctor: {label}\n\n**AQS** {aqs} · **pass rate** {rate} · {} passed · {} failed · \
+         {} errors\n\n[Open the run]({}/runs/{run_id})\n",
+        s.passed,
+        s.failed,
+        s.errored,
+        client.base()
+    ))
 }
 
 /// Prints the run's summary, who judged it, and what went wrong on the way.
@@ -442,9 +483,13 @@ fn write_junit(
     label: &str,
     verdicts: &[ResultRow],
 ) -> anyhow::Result<()> {
+    write_file(path, &report::junit(agent, label, verdicts))
+}
+
+/// Writes a report, making its directory first.
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(path, report::junit(agent, label, verdicts))
-        .with_context(|| format!("writing {}", path.display()))
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }

@@ -5,6 +5,7 @@ pub mod aqs;
 pub mod checks;
 pub mod classify;
 pub mod compare;
+pub mod compare_report;
 pub mod diff;
 pub mod judged;
 pub mod latency;
