@@ -164,6 +164,30 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         "{first_table}"
     );
     fresh.screenshot("compare").await;
+    // Copied as Markdown: the same text `proctor compare --format markdown` writes.
+    fresh.click(".copy-markdown button").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let markdown = loop {
+        let text = match fresh.client.find(Locator::Css("textarea.markdown")).await {
+            Ok(area) => area.prop("value").await.unwrap().unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if !text.is_empty() || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(markdown.starts_with("## Proctor: v2 vs v1\n"), "{markdown}");
+    assert!(
+        markdown.contains(&format!("{failed} regression(s)"))
+            && markdown.contains("| `case-00000` | 100.0% → 0.0% | expected `verify_id` after `lookup_order`, but it was never called | lookup_order→refund |"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("(http://")
+            && markdown.contains(&format!("/compare?base={base}&head={head})")),
+        "{markdown}"
+    );
     // Each case opens both of its results side by side.
     fresh.click("table.grid tbody tr td a").await;
     let sides = fresh.texts(".pair > section", 2).await;

@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod check_review;
+pub mod copy_markdown;
 pub mod delete_run;
 pub mod format;
 pub mod judge_verdicts;

@@ -1,6 +1,6 @@
 //! Compare two runs at a shareable URL: AQS delta, regressions first, then improvements, flaky,
 //! new, removed and (collapsed) unchanged cases; changed tool paths; the trend over the agent's
-//! recent runs.
+//! recent runs; the comparison copied as Markdown for a pull request.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -9,6 +9,7 @@ use shared::eval::compare::{CaseChange, CaseComparison, Direction};
 
 use crate::api::{compare_runs, list_runs};
 use crate::components::chart::TrendChart;
+use crate::components::copy_markdown::CopyMarkdown;
 use crate::components::format::{pct, usd};
 use crate::components::load_error::LoadError;
 
@@ -53,6 +54,7 @@ pub fn ComparePage() -> impl IntoView {
                             "Base " <A href=format!("/runs/{}", cmp.base_run_id)>{cmp.base_run_id.to_string()[..8].to_string()}</A>
                             " → head " <A href=format!("/runs/{}", cmp.head_run_id)>{cmp.head_run_id.to_string()[..8].to_string()}</A>
                         </p>
+                        <CopyMarkdown comparison=cmp.clone()/>
                         <div class="cards">
                             <div class="card">
                                 <div class="label">"AQS"</div>
