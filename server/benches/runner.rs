@@ -100,6 +100,7 @@ async fn main() {
                 progress: false,
                 user_llm: None,
                 judge: None,
+                otlp: None,
             };
             let run = runner::create_run(
                 client.as_ref(),

@@ -6,7 +6,7 @@
 //! verdicts and errors are the same types.
 
 use async_trait::async_trait;
-use shared::api::CompareFilter;
+use shared::api::{CaseSpans, CompareFilter};
 use shared::api::{
     JudgementLookup, Page, ResultFilter, ResultRow, ReviewQueue, RunFilter, RunInput, RunView,
     ScenarioFilter, SyncInput, SyncOutput,
@@ -76,6 +76,9 @@ pub trait Backend: Send + Sync {
     /// The results of an agent's latest runs most worth a person's look, and how often
     /// reviewers agreed with the judge.
     async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue>;
+    /// The spans an OpenTelemetry-instrumented agent sent for one case (`scenario_key#attempt`)
+    /// of a run, read as its trace.
+    async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans>;
     /// Compares two runs: counts over every case, one page of the cases `filter` asks for.
     async fn compare(
         &self,

@@ -1,7 +1,7 @@
 //! A typed client for Proctor's REST API: the [`Backend`] of every process that is not the
 //! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
 
-use shared::api::{CompareFilter, JudgementLookup, ReviewQueue};
+use shared::api::{CaseSpans, CompareFilter, JudgementLookup, ReviewQueue};
 use shared::judgement::Judgement;
 use std::time::Duration;
 
@@ -299,6 +299,16 @@ impl Backend for ApiClient {
     async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue> {
         let path = format!("/agents/{}/review-queue", encode(agent));
         self.get(&path, NONE, "reading the review queue").await
+    }
+
+    async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans> {
+        let path = format!("/runs/{run}/spans");
+        self.get(
+            &path,
+            &[("case", case_id)],
+            "reading the case's OpenTelemetry spans",
+        )
+        .await
     }
 
     async fn compare(

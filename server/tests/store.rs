@@ -469,6 +469,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "DROP TABLE recorded_turns",
                 "DROP TABLE judgements",
                 "DROP TABLE judge_reviews",
+                "DROP TABLE spans",
                 "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
@@ -495,6 +496,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "DROP TABLE recorded_turns",
                 "DROP TABLE judgements",
                 "DROP TABLE judge_reviews",
+                "DROP TABLE spans",
                 "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 2",
             ] {

@@ -105,6 +105,15 @@ pub enum ToolCallInput {
     Call(Box<ToolCall>),
 }
 
+/// `GET /runs/{id}/spans?case=…`: the spans an OpenTelemetry-instrumented agent sent for one
+/// case, read as its trace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseSpans {
+    /// How many spans are stored for the case: the runner waits until they stop coming.
+    pub spans: usize,
+    pub trace: Trace,
+}
+
 /// `POST /runs/{id}/results`: at most [`MAX_RESULTS_PER_SYNC`] results for one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -28,13 +28,16 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::model::{DurationSource, LlmCall, ToolCall, Trace};
+use crate::redact::{redact_text, redact_value, RedactionCounts};
 
 /// One span as Proctor reads it, whatever encoding carried it. Attribute values are JSON
 /// (strings, numbers, booleans, arrays); ids are lowercase hex.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Span {
     pub trace_id: String,
     pub span_id: String,
@@ -45,6 +48,48 @@ pub struct Span {
     pub attributes: BTreeMap<String, Value>,
     /// The status message of a span whose status is `ERROR` (empty when it gave none).
     pub error: Option<String>,
+}
+
+/// The attribute naming the run a span belongs to (on the span or its resource).
+pub const RUN_ID: &str = "proctor.run_id";
+/// The case of a run the runner is executing (`scenario_key#attempt`): its spans are held for
+/// the runner, which judges the case itself.
+pub const CASE_ID: &str = "proctor.case_id";
+/// The scenario an agent ran without the runner: its spans become a result of the run.
+pub const SCENARIO_KEY: &str = "proctor.scenario_key";
+/// Which attempt of that scenario (1 when absent).
+pub const ATTEMPT: &str = "proctor.attempt";
+
+/// Which case of which run a span belongs to, and who turns it into a result.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Owner {
+    pub run_id: Uuid,
+    pub scenario_key: String,
+    pub attempt: u32,
+    /// The runner executes this case and judges it: the server only keeps its spans. Otherwise
+    /// the server makes (and remakes, as spans arrive) the case's result from them.
+    pub by_runner: bool,
+}
+
+impl Owner {
+    /// The case's id as the runner names it, and the key its spans are stored under.
+    pub fn case_id(&self) -> String {
+        case_id(&self.scenario_key, self.attempt)
+    }
+}
+
+/// A case's id: `scenario_key#attempt`.
+pub fn case_id(scenario_key: &str, attempt: u32) -> String {
+    format!("{scenario_key}#{attempt}")
+}
+
+/// Why a span cannot be filed under a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unowned {
+    /// It names no run: it was sent by something Proctor does not run.
+    NoRun,
+    /// It names a run but the rest does not make sense; the message says what.
+    Invalid(String),
 }
 
 /// What a span is to Proctor.
@@ -106,6 +151,71 @@ impl Span {
             }
         }
         groups.into_values().collect()
+    }
+
+    /// The case this span belongs to, from its `proctor.*` attributes.
+    pub fn owner(&self) -> Result<Owner, Unowned> {
+        let run = self.text(RUN_ID).ok_or(Unowned::NoRun)?;
+        let run_id = Uuid::parse_str(run.trim()).map_err(|_| {
+            Unowned::Invalid(format!("`{RUN_ID}` must be a run id (a UUID), got {run:?}"))
+        })?;
+        if let Some(case) = self.text(CASE_ID) {
+            let (key, attempt) = case
+                .rsplit_once('#')
+                .and_then(|(k, a)| Some((k, a.parse::<u32>().ok()?)))
+                .filter(|(k, a)| !k.is_empty() && *a >= 1)
+                .ok_or_else(|| {
+                    Unowned::Invalid(format!(
+                        "`{CASE_ID}` must be `scenario_key#attempt`, got {case:?}"
+                    ))
+                })?;
+            return Ok(Owner {
+                run_id,
+                scenario_key: key.to_string(),
+                attempt,
+                by_runner: true,
+            });
+        }
+        let key = self.text(SCENARIO_KEY).ok_or_else(|| {
+            Unowned::Invalid(format!(
+                "a span of run {run_id} needs `{SCENARIO_KEY}` (or `{CASE_ID}` when the runner \
+                 started the agent) to say which case it belongs to"
+            ))
+        })?;
+        let attempt = match self.attributes.get(ATTEMPT) {
+            None => 1,
+            Some(v) => v
+                .as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                .and_then(|a| u32::try_from(a).ok())
+                .filter(|a| *a >= 1)
+                .ok_or_else(|| {
+                    Unowned::Invalid(format!("`{ATTEMPT}` must be a number from 1, got {v}"))
+                })?,
+        };
+        Ok(Owner {
+            run_id,
+            scenario_key: key.trim().to_string(),
+            attempt,
+            by_runner: false,
+        })
+    }
+
+    /// Scrubs personal data from every attribute and the error message, in place, before the
+    /// span is stored: what a model was sent and answered is free text.
+    pub fn redact(&mut self) -> RedactionCounts {
+        let mut attributes =
+            Value::Object(std::mem::take(&mut self.attributes).into_iter().collect());
+        let mut counts = redact_value(&mut attributes);
+        if let Value::Object(map) = attributes {
+            self.attributes = map.into_iter().collect();
+        }
+        if let Some(error) = &mut self.error {
+            let (clean, found) = redact_text(error);
+            *error = clean;
+            counts.merge(&found);
+        }
+        counts
     }
 
     pub fn kind(&self) -> SpanKind {
@@ -356,6 +466,94 @@ fn fed(span: &Span) -> Vec<Fed> {
     out
 }
 
+/// The text of a message in any convention's shape: a string, a list of parts, or a content
+/// field holding either.
+fn message_text(message: &Value) -> Option<String> {
+    let text = match message {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter(|p| {
+                p.get("type")
+                    .and_then(Value::as_str)
+                    .is_none_or(|t| t == "text")
+            })
+            .filter_map(|p| {
+                p.get("content")
+                    .or_else(|| p.get("text"))
+                    .and_then(Value::as_str)
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Object(_) => {
+            let content = message.get("parts").or_else(|| message.get("content"))?;
+            return message_text(content);
+        }
+        _ => return None,
+    };
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// The text the model answered in this call, if it answered with text.
+fn answer_text(span: &Span) -> Option<String> {
+    if let Some(Value::Array(messages)) = span.json("gen_ai.output.messages") {
+        if let Some(text) = messages.iter().rev().find_map(message_text) {
+            return Some(text);
+        }
+    }
+    for (prefix, content) in [
+        ("llm.output_messages", "message.content"),
+        ("gen_ai.completion", "content"),
+    ] {
+        if let Some(text) = span
+            .indexed(prefix)
+            .iter()
+            .rev()
+            .find_map(|m| m.get(content).and_then(|v| message_text(v)))
+        {
+            return Some(text);
+        }
+    }
+    span.text("ai.response.text").map(str::to_owned)
+}
+
+/// The last message the user wrote in this call's input: what the agent was asked.
+fn user_text(span: &Span) -> Option<String> {
+    let is_user = |role: Option<&Value>| role.and_then(Value::as_str) == Some("user");
+    if let Some(Value::Array(messages)) = span.json("gen_ai.input.messages") {
+        if let Some(text) = messages
+            .iter()
+            .rev()
+            .filter(|m| is_user(m.get("role")))
+            .find_map(message_text)
+        {
+            return Some(text);
+        }
+    }
+    for (prefix, role, content) in [
+        ("llm.input_messages", "message.role", "message.content"),
+        ("gen_ai.prompt", "role", "content"),
+    ] {
+        if let Some(text) = span
+            .indexed(prefix)
+            .iter()
+            .rev()
+            .filter(|m| is_user(m.get(role).copied()))
+            .find_map(|m| m.get(content).and_then(|v| message_text(v)))
+        {
+            return Some(text);
+        }
+    }
+    if let Some(Value::Array(messages)) = span.json("ai.prompt.messages") {
+        return messages
+            .iter()
+            .rev()
+            .filter(|m| is_user(m.get("role")))
+            .find_map(message_text);
+    }
+    None
+}
+
 fn streamed(span: &Span) -> bool {
     let flag = |key: &str| span.attributes.get(key).and_then(Value::as_bool) == Some(true);
     flag("gen_ai.request.stream")
@@ -506,6 +704,8 @@ pub fn trace_of(spans: &[Span]) -> Trace {
             _ => t.name == c.name,
         })
     };
+    let mut answer = None;
+    let mut request = None;
     for span in &spans {
         match span.kind() {
             SpanKind::Llm if !wrappers.contains(span.span_id.as_str()) => {
@@ -537,12 +737,14 @@ pub fn trace_of(spans: &[Span]) -> Trace {
                         .filter(|c| !reported(c))
                         .map(|c| (c, span.end_unix_nano)),
                 );
+                request = request.or_else(|| user_text(span));
+                answer = answer_text(span).or(answer);
                 trace.llm_calls.push(llm_call(span));
             }
-            SpanKind::Tool => tools.push(tool_span_call(span)),
             _ => {}
         }
     }
+    tools.extend(tool_spans.iter().cloned());
     // Chosen but never answered (the case ended, or failed, first): called, result unknown.
     tools.extend(waiting.into_iter().map(|(call, chosen_at)| ToolCall {
         call_id: call.id,
@@ -557,6 +759,8 @@ pub fn trace_of(spans: &[Span]) -> Trace {
         tool.order = i as u32;
     }
     trace.tool_calls = tools;
+    trace.input = request.map(Value::String);
+    trace.output = answer.map(Value::String);
     let first = spans
         .iter()
         .map(|s| s.start_unix_nano)

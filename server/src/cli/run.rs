@@ -18,6 +18,7 @@ use crate::backend::Backend;
 use crate::client::ApiClient;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::chat::ChatConfig;
+use crate::runner::otel::OtlpExport;
 use crate::runner::{self, report, Execution, Finished, Judged, Selection};
 
 /// Where the server is, for every command that talks to one.
@@ -34,6 +35,14 @@ pub struct ServerArgs {
 impl ServerArgs {
     pub fn client(&self) -> ApiClient {
         ApiClient::new(&self.server, self.token.clone().filter(|t| !t.is_empty()))
+    }
+
+    /// Agents instrumented with OpenTelemetry export their spans to this server.
+    pub fn otlp(&self) -> OtlpExport {
+        OtlpExport {
+            endpoint: self.server.trim_end_matches('/').to_string(),
+            token: self.token.clone().filter(|t| !t.is_empty()),
+        }
     }
 }
 
@@ -121,6 +130,7 @@ impl ExecArgs {
                 model: self.judge_model.clone(),
                 api_key: self.judge_key.clone().filter(|k| !k.is_empty()),
             }),
+            otlp: None,
         })
     }
 }
@@ -218,7 +228,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let agent = AgentFile::load(&args.agent_file)?;
     let client = args.server.client();
     let backend: Arc<dyn Backend> = Arc::new(client.clone());
-    let exec = args.exec.execution(&agent, args.env.clone())?;
+    let mut exec = args.exec.execution(&agent, args.env.clone())?;
+    exec.otlp = Some(args.server.otlp());
     let selection = Selection {
         file: args.scenarios.clone(),
         tags: args.tags.clone(),

@@ -12,6 +12,7 @@ use shared::cost::PriceTable;
 use super::run::ExecArgs;
 use crate::http::{self, Access, AllowedHosts, AppState, BoundedListener, ClientAddr, Limits};
 use crate::runner::agent_file::AgentFile;
+use crate::runner::otel::OtlpExport;
 use crate::runner::worker::work;
 use crate::runner::Stop;
 use crate::service::{LeasePolicy, Service};
@@ -182,7 +183,7 @@ fn api_token(args: &ServeArgs) -> anyhow::Result<Option<String>> {
 pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     let token = api_token(args)?;
     let access = Access::new(
-        token,
+        token.clone(),
         args.public_read,
         AllowedHosts::new(&args.allowed_hosts),
     );
@@ -230,7 +231,17 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
             .await
     });
     if let Some(first) = agents.first() {
-        let exec = args.exec.execution(first, Vec::new())?;
+        let mut exec = args.exec.execution(first, Vec::new())?;
+        // The server's own agents export their spans to it, over loopback when it listens on
+        // every interface.
+        let mut own = addr;
+        if own.ip().is_unspecified() {
+            own.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        exec.otlp = Some(OtlpExport {
+            endpoint: format!("http://{own}"),
+            token,
+        });
         tokio::spawn(work(
             service.clone(),
             agents,

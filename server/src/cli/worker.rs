@@ -44,7 +44,8 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
         .map(|p| AgentFile::load(p))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let first = agents.first().expect("clap requires at least one agent");
-    let exec = args.exec.execution(first, Vec::new())?;
+    let mut exec = args.exec.execution(first, Vec::new())?;
+    exec.otlp = Some(args.server.otlp());
     eprintln!(
         "proctor worker {}: waiting for queued runs of {} on {}",
         args.name,

@@ -10,6 +10,7 @@ mod events;
 mod extract;
 mod listener;
 mod origin;
+mod otlp;
 mod results;
 mod runs;
 mod server_fns;
@@ -33,6 +34,9 @@ pub use listener::{BoundedListener, ClientAddr, Limits};
 pub use origin::AllowedHosts;
 
 use crate::service::Service;
+
+/// Where OpenTelemetry exporters send spans: OTLP/HTTP's path under the server's address.
+pub const OTLP_TRACES: &str = "/v1/traces";
 
 /// The largest request body accepted: 1,000 results with rich traces fit comfortably.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -119,6 +123,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .route("/results/{id}/review", post(results::review))
         .route("/judgements/lookup", post(results::judgements))
         .route("/agents/{agent}/review-queue", get(results::review_queue))
+        .route("/runs/{id}/spans", get(runs::case_spans))
         .route("/compare", get(runs::compare))
         .route("/prices", get(results::prices));
     let rest = shed_load(limited, &in_flight)
@@ -142,8 +147,13 @@ pub fn router(state: AppState, dist: &Path) -> Router {
             state.clone(),
             count_api_request,
         ));
-    // Layered before the dashboard's files are added, so it guards the API and MCP only.
+    // Layered before the dashboard's files are added, so it guards the API and MCP only. The
+    // OTLP receiver checks the token itself, to answer in OTLP's own shape.
     let router = api
+        .merge(shed_load(
+            Router::new().route(OTLP_TRACES, post(otlp::export)),
+            &in_flight,
+        ))
         .nest_service("/mcp", mcp_service(state.service.clone()))
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
     let index = dist.join("index.html");

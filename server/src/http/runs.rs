@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use shared::api::CompareFilter;
+use shared::api::{CaseSpans, CompareFilter};
 use shared::api::{Page, RunFilter, RunInput, RunView};
 use shared::eval::CaseChange;
 use shared::eval::RunComparison;
@@ -135,4 +135,20 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     state.service.delete_run(id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The query of `GET /runs/{id}/spans`.
+#[derive(Debug, Deserialize)]
+pub struct SpansQuery {
+    /// `scenario_key#attempt`.
+    case: String,
+}
+
+/// The spans an OpenTelemetry-instrumented agent sent for one case, read as its trace.
+pub async fn case_spans(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<SpansQuery>,
+) -> Result<Json<CaseSpans>, ApiError> {
+    Ok(Json(state.service.case_spans(id, &query.case).await?))
 }

@@ -15,6 +15,7 @@
 //!   timeout_secs: 60
 //!   reset: agent:reset_world    # optional: sets the world up before each case
 //!   state: agent:world          # optional: the world as JSON, before and after each case
+//!   # trace: otlp               # `command` agents: auto (default), otlp or tracer
 //! scenarios: scenarios.yaml     # optional: written scenarios, relative to this file
 //! ```
 
@@ -24,6 +25,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use serde::Deserialize;
 use shared::{AgentSpec, ScenarioSpec};
+
+use super::otel::TraceSource;
 
 /// An agent file: the agent as the server should know it, how to start it, and where its
 /// written scenarios are.
@@ -66,6 +69,10 @@ pub struct Launcher {
     /// `unchanged`: a `module:function` returning it, or a command printing it.
     #[serde(default)]
     pub state: Option<String>,
+    /// Where a `command` agent's trace comes from: `auto`, `otlp` or `tracer` (see
+    /// [`super::otel`]).
+    #[serde(default)]
+    pub trace: TraceSource,
 }
 
 impl Launcher {
@@ -124,6 +131,12 @@ impl AgentFile {
                 }
                 _ => {}
             }
+        }
+        if self.run.trace == TraceSource::Otlp && self.run.python.is_some() {
+            bail!(
+                "`run.trace: otlp` needs `run.command`: a `python` agent runs in one process for \
+                 every case, so its spans cannot say which case they belong to (the tracer traces it)"
+            );
         }
         match (&self.run.command, &self.run.python) {
             (Some(c), None) if !c.trim().is_empty() => Ok(Launch::Command(c.clone())),

@@ -24,6 +24,7 @@ use tokio::sync::{oneshot, Mutex};
 
 use super::agent_file::{AgentFile, Launch};
 use super::conversation::{self, Dialogue, History, Next, UserSide, UserTurn};
+use super::otel::Spans;
 use super::tracer::TracerPaths;
 
 /// What one case produced.
@@ -108,6 +109,8 @@ pub struct Executor {
     /// Where the tracer notes its own faults: never on the agent's stdout or stderr, which the
     /// runner reads as the agent's answer and its reason for failing.
     tracer_log: PathBuf,
+    /// Where a `command` agent's OpenTelemetry spans go and are read back from.
+    spans: Option<Spans>,
 }
 
 impl Executor {
@@ -118,6 +121,7 @@ impl Executor {
         timeout: Duration,
         extra_env: Vec<(String, String)>,
         tracer_log: PathBuf,
+        spans: Option<Spans>,
     ) -> anyhow::Result<Self> {
         let scratch = std::env::temp_dir().join(format!("proctor-run-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&scratch)?;
@@ -131,6 +135,7 @@ impl Executor {
             world: Mutex::new(()),
             scratch,
             tracer_log,
+            spans,
         })
     }
 
@@ -328,14 +333,25 @@ impl Executor {
                 )
             }
         };
-        let (output, error) = self.answer_of(child, input).await;
-        let trace = read_traces(&trace_file);
+        let (output, mut error) = self.answer_of(child, input).await;
+        let mut trace = read_traces(&trace_file);
         let _ = std::fs::remove_file(&trace_file);
+        if let Err(why) = self.collect_spans(case_id, &mut trace).await {
+            error = error.or(failure(AgentFailureKind::Crash, why));
+        }
         CaseRun {
             output,
             trace,
             error,
             duration_ms: 0.0,
+        }
+    }
+
+    /// The case's exported spans into its trace, as the agent file's `run.trace` says.
+    async fn collect_spans(&self, case_id: &str, trace: &mut Trace) -> Result<(), String> {
+        match &self.spans {
+            Some(spans) => spans.collect(case_id, trace).await,
+            None => Ok(()),
         }
     }
 
@@ -351,7 +367,11 @@ impl Executor {
     ) -> std::io::Result<Child> {
         let mut command = Command::new("sh");
         command.arg("-c").arg(shell);
-        self.env(&mut command, true);
+        let loads_tracer = self.spans.as_ref().is_none_or(Spans::loads_tracer);
+        self.env(&mut command, loads_tracer);
+        if let Some(spans) = &self.spans {
+            command.envs(spans.env(case_id, &self.agent.run.env));
+        }
         if conversation {
             // The first is the agent's protocol; the second tells its tracer to count turns.
             command
@@ -552,6 +572,11 @@ impl Executor {
         let turns = std::mem::take(&mut whole.trace.turns);
         let end = whole.trace.conversation_end.take();
         whole.trace = read_traces(&trace_file);
+        if let Err(why) = self.collect_spans(case_id, &mut whole.trace).await {
+            if whole.error.is_none() {
+                whole.stop(AgentFailureKind::Crash, why);
+            }
+        }
         whole.trace.turns = turns;
         whole.trace.conversation_end = end;
         whole.trace.diverged_at = dialogue.diverged_at;

@@ -10,6 +10,7 @@ mod conversation;
 pub mod executor;
 pub mod generate;
 pub mod judge_llm;
+pub mod otel;
 pub mod report;
 pub mod sync;
 pub mod tracer;
@@ -39,6 +40,7 @@ use self::chat::ChatConfig;
 use self::conversation::UserSide;
 use self::executor::Executor;
 use self::judge_llm::JudgeLlm;
+use self::otel::{OtlpExport, Spans};
 use self::sync::{SyncReport, Syncer};
 use self::user_llm::UserLlm;
 use crate::backend::Backend;
@@ -57,6 +59,8 @@ pub struct Execution {
     pub user_llm: Option<ChatConfig>,
     /// The LLM judge of rubric criteria; without it they are listed as not judged.
     pub judge: Option<ChatConfig>,
+    /// The server agents export OpenTelemetry spans to; without it they are not asked to.
+    pub otlp: Option<OtlpExport>,
 }
 
 /// Which scenarios to run.
@@ -285,6 +289,12 @@ pub async fn execute(
     let tracer = tracer::locate()?;
     let tracer_log = std::path::absolute(exec.results_dir.join("tracer.log"))?;
     let tracer_log_start = std::fs::metadata(&tracer_log).map(|m| m.len()).unwrap_or(0);
+    let spans = exec.otlp.clone().map(|export| Spans {
+        export,
+        backend: backend.clone(),
+        run_id: run.run.id,
+        source: agent.run.trace,
+    });
     let executor = Arc::new(Executor::new(
         agent.clone(),
         tracer,
@@ -292,6 +302,7 @@ pub async fn execute(
         exec.timeout,
         exec.extra_env.clone(),
         tracer_log.clone(),
+        spans,
     )?);
     // Asked first, while the server is surely up: a local judgement later charges the same.
     let prices = backend.prices().await;

@@ -6,15 +6,18 @@
 mod compare;
 mod review;
 mod runs;
+mod spans;
 mod store;
 mod sync;
+
+pub use spans::Ingested;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::api::{
-    AgentDetail, CompareFilter, JudgementLookup, Overview, Page, ResultFilter, ResultRow,
-    ReviewQueue, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput, SyncOutput,
+    AgentDetail, CaseSpans, CompareFilter, JudgementLookup, Overview, Page, ResultFilter,
+    ResultRow, ReviewQueue, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput, SyncOutput,
 };
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
@@ -42,6 +45,9 @@ pub struct Service {
     /// running more than half the machine's cores only slows them all and starves the syncs
     /// beside them; the rest wait their turn, in order.
     compares: Arc<tokio::sync::Semaphore>,
+    /// Held while spans become results, so two requests with spans of one case never each
+    /// make its result from half of them.
+    span_results: tokio::sync::Mutex<()>,
 }
 
 /// How long a worker's claim on a run holds without renewal, and how many lapsed leases fail
@@ -82,6 +88,7 @@ impl Service {
             events,
             compares: Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))),
             leases: LeasePolicy::default(),
+            span_results: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -278,6 +285,10 @@ impl Backend for Service {
 
     async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue> {
         self.queue(agent).await
+    }
+
+    async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans> {
+        self.spans_of_case(run, case_id).await
     }
 
     async fn compare(

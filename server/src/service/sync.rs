@@ -33,12 +33,21 @@ impl Service {
         let view = self.run(run_id).await?;
         let agent = self.agent(&view.run.agent_id.to_string()).await?;
         let batch = self.judge_batch(run_id, &agent, input.results).await?;
+        self.store_judged(run_id, &agent, batch).await
+    }
 
+    /// Stores results the server judged into their run and tells every watcher.
+    pub(super) async fn store_judged(
+        &self,
+        run_id: Uuid,
+        agent: &Agent,
+        batch: Vec<TestResult>,
+    ) -> Outcome<SyncOutput> {
         let stored = self
             .store
             .store_results(run_id, batch, &agent.spec.tool_names())
             .await?;
-        Ok(self.announce(run_id, agent.spec.name, stored))
+        Ok(self.announce(run_id, agent.spec.name.clone(), stored))
     }
 
     /// A human review of one check of a stored result: the check takes the reviewer's verdict
@@ -114,7 +123,7 @@ impl Service {
     /// Judges every result of a batch, on every core and off the async runtime (judging and
     /// redacting 1,000 traces is most of a sync's work); within one batch the last copy of a
     /// case wins, as it would across batches.
-    async fn judge_batch(
+    pub(super) async fn judge_batch(
         &self,
         run_id: Uuid,
         agent: &Agent,

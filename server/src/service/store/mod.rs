@@ -18,6 +18,7 @@ use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
 use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
+use shared::spans::Span;
 use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, ScenarioSpec};
 use shared::{TestResult, TestRun};
 use uuid::Uuid;
@@ -104,6 +105,15 @@ pub struct StoredBatch {
     pub run: TestRun,
     pub started: bool,
     pub summary: RunSummary,
+}
+
+/// A span received over OTLP and the case it is filed under.
+#[derive(Debug, Clone)]
+pub struct OwnedSpan {
+    pub run_id: Uuid,
+    /// `scenario_key#attempt`.
+    pub case_id: String,
+    pub span: Span,
 }
 
 /// A run whose lease lapsed, and where it went (back to `queued`, or `failed`).
@@ -211,6 +221,12 @@ pub trait Store: Send + Sync {
     async fn record_judge_review(&self, review: &JudgeReview) -> StoreResult<()>;
     /// Per criterion of the agent, how many judge verdicts were reviewed and confirmed.
     async fn judge_agreement(&self, agent_id: Uuid) -> StoreResult<Vec<CriterionAgreement>>;
+
+    /// Keeps spans received over OTLP under their cases, all or none; a span stored before
+    /// (same run, case, trace and span id) is replaced.
+    async fn store_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()>;
+    /// Every span stored for one case of a run, in no particular order.
+    async fn case_spans(&self, run_id: Uuid, case_id: &str) -> StoreResult<Vec<Span>>;
 
     /// Shares live events with the other servers on the same database, if there can be any:
     /// `hub`'s events go out to them, theirs come into `hub`. One server on an embedded

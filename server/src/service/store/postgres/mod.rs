@@ -9,6 +9,7 @@ mod events;
 mod leases;
 mod lifecycle;
 mod results;
+mod spans;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use shared::eval::compare::CaseRow;
 use shared::eval::{RunSummary, RunTally};
 use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
+use shared::spans::Span;
 use shared::{
     Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
 };
@@ -30,7 +32,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::sql::{contains_pattern, name, page_limit, parse_cursor};
-use super::{Lapsed, RunQuery, Store, StoreError, StoreResult, StoredBatch};
+use super::{Lapsed, OwnedSpan, RunQuery, Store, StoreError, StoreResult, StoredBatch};
 use crate::events::EventHub;
 
 /// The team store: a pool of connections to one PostgreSQL database that other Proctor
@@ -498,6 +500,14 @@ impl Store for PgStore {
 
     async fn judge_agreement(&self, agent_id: Uuid) -> StoreResult<Vec<CriterionAgreement>> {
         results::judge_agreement(self, agent_id).await
+    }
+
+    async fn store_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()> {
+        spans::store_spans(self, spans).await
+    }
+
+    async fn case_spans(&self, run_id: Uuid, case_id: &str) -> StoreResult<Vec<Span>> {
+        spans::case_spans(self, run_id, case_id).await
     }
 
     fn share_events(&self, hub: &EventHub) {

@@ -7,6 +7,7 @@
 mod leases;
 mod lifecycle;
 mod results;
+mod spans;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use shared::eval::compare::CaseRow;
 use shared::eval::{RunSummary, RunTally};
 use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
+use shared::spans::Span;
 use shared::{
     Agent, AgentSpec, Lease, RunSpec, RunStatus, Scenario, ScenarioSpec, TestResult, TestRun,
 };
@@ -32,7 +34,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::sql::{contains_pattern, name, page_limit, parse_cursor};
-use super::{Lapsed, RunQuery, Store, StoreError, StoreResult, StoredBatch};
+use super::{Lapsed, OwnedSpan, RunQuery, Store, StoreError, StoreResult, StoredBatch};
 
 /// The embedded store: one SQLite file in WAL mode, one writer connection (SQLite allows one
 /// writer at a time, and a single connection makes claims atomic) and a pool of readers.
@@ -641,6 +643,14 @@ impl Store for SqliteStore {
 
     async fn judge_agreement(&self, agent_id: Uuid) -> StoreResult<Vec<CriterionAgreement>> {
         results::judge_agreement(self, agent_id).await
+    }
+
+    async fn store_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()> {
+        spans::store_spans(self, spans).await
+    }
+
+    async fn case_spans(&self, run_id: Uuid, case_id: &str) -> StoreResult<Vec<Span>> {
+        spans::case_spans(self, run_id, case_id).await
     }
 }
 
