@@ -7,7 +7,8 @@ case in `OTEL_RESOURCE_ATTRIBUTES`.
 
     proctor run examples/otel-python/agent.yaml --env PROCTOR_OTEL=openinference
 
-The message is read from stdin, the answer written to stdout.
+`PROCTOR_STREAM=1` streams every model call. The message is read from stdin, the answer
+written to stdout.
 """
 
 import json
@@ -57,6 +58,30 @@ def instrument():
     OpenAIInstrumentor().instrument(tracer_provider=provider)
 
 
+def complete(client, messages):
+    """One model call: the assistant's message as a dict, streamed when PROCTOR_STREAM=1."""
+    if os.environ.get("PROCTOR_STREAM") != "1":
+        reply = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)
+        return reply.choices[0].message.model_dump(exclude_none=True)
+    stream = client.chat.completions.create(
+        model=MODEL, messages=messages, tools=TOOLS, stream=True, stream_options={"include_usage": True}
+    )
+    content, calls = "", {}
+    for chunk in stream:
+        for choice in chunk.choices:
+            content += choice.delta.content or ""
+            for delta in choice.delta.tool_calls or []:
+                call = calls.setdefault(delta.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}})
+                call["id"] = delta.id or call["id"]
+                if delta.function:
+                    call["function"]["name"] += delta.function.name or ""
+                    call["function"]["arguments"] += delta.function.arguments or ""
+    message = {"role": "assistant", "content": content}
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    return message
+
+
 def answer(question):
     client = OpenAI(max_retries=0)
     messages = [
@@ -64,14 +89,13 @@ def answer(question):
         {"role": "user", "content": question},
     ]
     for _ in range(5):
-        reply = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)
-        message = reply.choices[0].message
-        if not message.tool_calls:
-            return message.content or ""
-        messages.append(message.model_dump(exclude_none=True))
-        for call in message.tool_calls:
-            result = lookup_order(**json.loads(call.function.arguments))
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+        message = complete(client, messages)
+        if not message.get("tool_calls"):
+            return message.get("content") or ""
+        messages.append(message)
+        for call in message["tool_calls"]:
+            result = lookup_order(**json.loads(call["function"]["arguments"]))
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": json.dumps(result)})
     return "I could not finish looking that up."
 
 

@@ -13,7 +13,8 @@
 //! | tools offered | `gen_ai.tool.definitions` (JSON) | `llm.tools.N.tool.json_schema` | `llm.request.functions.N.name` | `ai.prompt.tools` |
 //! | tools chosen | `gen_ai.output.messages` parts `tool_call` | `llm.output_messages.N.message.tool_calls.M.tool_call.function.name` | `gen_ai.completion.N.tool_calls.M.name` | `ai.response.toolCalls` |
 //! | tool results fed back | `gen_ai.input.messages` parts `tool_call_response` | `llm.input_messages.N.message` with role `tool` | `gen_ai.prompt.N` with role `tool` | — (the tool span has it) |
-//! | streamed | `gen_ai.request.stream` | `llm.invocation_parameters` `stream` | `llm.is_streaming` | a `.doStream` span |
+//! | streamed | `gen_ai.request.stream` | `llm.invocation_parameters` `stream` | `gen_ai.is_streaming`, `llm.is_streaming` | a `.doStream` span |
+//! | the request, the answer | the last user message of the first call's `gen_ai.input.messages`, the last text of the last call's `gen_ai.output.messages` | `llm.input_messages` / `llm.output_messages` `message.content` | `gen_ai.prompt.N` / `gen_ai.completion.N` `content` | `ai.prompt.messages`, `ai.response.text` |
 //! | tool name, call id | `gen_ai.tool.name`, `gen_ai.tool.call.id` | `tool.name`, `tool_call.id` | `traceloop.entity.name` | `ai.toolCall.name`, `ai.toolCall.id` |
 //! | tool arguments, result | `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` | `input.value`, `output.value` | `traceloop.entity.input`, `traceloop.entity.output` | `ai.toolCall.args` / `input`, `ai.toolCall.result` / `output` |
 //!
@@ -24,6 +25,11 @@
 //! **inferred** (the gap between the two calls). When one LLM call is reported twice — a
 //! framework's span around an SDK's span — only the innermost is kept. Spans may arrive in any
 //! order and in several requests: they are ordered by start time here.
+//!
+//! OpenLLMetry since 0.50 and the Vercel AI SDK since 7 speak the GenAI conventions (`gen_ai.*`
+//! messages and `chat` / `execute_tool` / `invoke_agent` spans); their older attributes are read
+//! too. `tests/fixtures/spans/` holds spans recorded from each instrumentation against Proctor's
+//! fake LLM.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -557,6 +563,7 @@ fn user_text(span: &Span) -> Option<String> {
 fn streamed(span: &Span) -> bool {
     let flag = |key: &str| span.attributes.get(key).and_then(Value::as_bool) == Some(true);
     flag("gen_ai.request.stream")
+        || flag("gen_ai.is_streaming")
         || flag("llm.is_streaming")
         || span
             .json("llm.invocation_parameters")

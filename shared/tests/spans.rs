@@ -349,3 +349,67 @@ fn a_failed_llm_call_keeps_its_error() {
         Some("429 Too Many Requests")
     );
 }
+
+/// Spans recorded from the real instrumentations (`examples/otel-python` with OpenLLMetry and
+/// OpenInference, plain and streamed; `examples/otel-ts` on the Vercel AI SDK 7) against the
+/// fake LLM, as the server stored them: each reads as the two model calls and the one tool call
+/// the agent made, in any arrival order.
+#[test]
+fn spans_recorded_from_real_instrumentations_read_as_the_calls_the_agent_made() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spans");
+    for (name, streamed, measured) in [
+        ("openllmetry", false, false),
+        ("openllmetry-stream", true, false),
+        ("openinference", false, false),
+        ("openinference-stream", true, false),
+        ("vercel-ai", false, true),
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let spans: Vec<Span> = serde_json::from_str(&text).unwrap();
+        let trace = same_in_any_order(&spans);
+        let calls = &trace.llm_calls;
+        assert_eq!(calls.len(), 2, "{name}: {calls:?}");
+        for call in calls {
+            assert_eq!(
+                (call.provider.as_str(), call.model.as_str()),
+                ("openai", "gpt-4o-mini"),
+                "{name}"
+            );
+            assert!(
+                call.input_tokens > 0 && call.output_tokens > 0,
+                "{name}: {call:?}"
+            );
+            assert_eq!(call.tools_offered, ["lookup_order"], "{name}");
+            assert_eq!(call.streamed, streamed, "{name}");
+            assert!(call.latency_ms > 0.0, "{name}");
+        }
+        assert_eq!(calls[0].tools_chosen, ["lookup_order"], "{name}");
+        assert!(calls[1].tools_chosen.is_empty(), "{name}");
+        assert_eq!(trace.tool_calls.len(), 1, "{name}: {:?}", trace.tool_calls);
+        let tool = &trace.tool_calls[0];
+        assert_eq!(tool.name, "lookup_order");
+        assert_eq!(tool.arguments, json!({"order_id": "ORD-1001"}), "{name}");
+        assert_eq!(tool.result.as_ref().unwrap()["status"], "shipped", "{name}");
+        let source = if measured {
+            DurationSource::Measured
+        } else {
+            DurationSource::Inferred
+        };
+        assert_eq!(tool.duration_source, source, "{name}");
+        assert_eq!(
+            trace.input,
+            Some(json!("Where is my order ORD-1001?")),
+            "{name}"
+        );
+        let answer = trace
+            .output
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        assert!(answer.contains("shipped"), "{name}: {answer}");
+        // Delivered in two requests, in either order, the spans make the same trace.
+        let (a, b) = spans.split_at(spans.len() / 2);
+        let later_first: Vec<Span> = b.iter().chain(a).cloned().collect();
+        assert_eq!(trace_of(&later_first), trace, "{name}");
+    }
+}

@@ -104,7 +104,12 @@ pub async fn export(State(state): State<AppState>, headers: HeaderMap, body: Bod
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let Some(encoding) = Encoding::of(content_type) else {
+    let encoding = Encoding::of(content_type);
+    let access = same_origin_write(&headers).and_then(|()| state.access.authorize(&headers));
+    if let Err(refused) = access {
+        return Refusal::of_access(refused).answer(encoding.unwrap_or(Encoding::Json));
+    }
+    let Some(encoding) = encoding else {
         return Refusal::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
@@ -150,11 +155,6 @@ async fn receive(
     body: &[u8],
     encoding: Encoding,
 ) -> Result<ExportTraceServiceResponse, Refusal> {
-    same_origin_write(headers).map_err(Refusal::of_access)?;
-    state
-        .access
-        .authorize(headers)
-        .map_err(Refusal::of_access)?;
     let body = inflate(headers, body)?;
     let request =
         otlp::decode(&body, encoding).map_err(|why| Refusal::new(StatusCode::BAD_REQUEST, why))?;

@@ -81,15 +81,23 @@ impl Service {
             }
             let view = self.run(run_id).await?;
             let agent = self.agent(&view.run.agent_id.to_string()).await?;
-            let judged = self.judge_batch(run_id, &agent, inputs).await?;
-            if let Some(unknown) = judged.iter().find(|r| r.scenario_id.is_none()) {
+            let keys: Vec<String> = inputs
+                .iter()
+                .filter_map(|i| i.scenario_key.clone())
+                .collect();
+            let stored = self.store.scenarios_by_key(agent.id, &keys).await?;
+            if let Some(unknown) = keys
+                .iter()
+                .find(|k| !stored.iter().any(|s| &s.spec.key == *k))
+            {
                 return Err(ProctorError::invalid(format!(
-                    "`proctor.scenario_key` {:?} is not a scenario of agent {:?}: spans become a \
-                     result only of a stored scenario, which says what to expect (register it \
-                     with POST /api/v1/agents/{}/scenarios); nothing was stored",
-                    unknown.scenario_key, agent.spec.name, agent.spec.name
+                    "`proctor.scenario_key` {unknown:?} is not a scenario of agent {:?}: spans \
+                     become a result only of a stored scenario, which says what to expect \
+                     (register it with POST /api/v1/agents/{}/scenarios); nothing was stored",
+                    agent.spec.name, agent.spec.name
                 )));
             }
+            let judged = self.judge_batch(run_id, &agent, inputs).await?;
             results.push((agent, judged));
         }
         self.store.store_spans(&owned).await?;
