@@ -1324,3 +1324,84 @@ async fn a_human_override_moves_the_status_summary_and_comparison_and_keeps_the_
     let (_, run) = s.get(&format!("/api/v1/runs/{head}")).await;
     assert_eq!(run["summary"]["passed"], 1, "{run}");
 }
+
+/// The API is a published contract: `/api/v1/openapi.json` is an OpenAPI 3.1 document, open to
+/// read like the health check, whose every operation has a summary, a success answer and a
+/// route behind it; and every route the server answers under `/api/v1` is in it.
+#[tokio::test]
+async fn every_route_is_described_in_the_openapi_document() {
+    let s = Server::start_with(&[("PROCTOR_API_TOKEN", "s3cret")]).await;
+    let (st, doc) = s.get("/api/v1/openapi.json").await;
+    assert_eq!(st, 200, "the document is open: {doc}");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["servers"][0]["url"], "/api/v1");
+    let mut described = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has no summary"
+            );
+            assert!(
+                op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|code| code.starts_with('2')),
+                "{method} {path} describes no success"
+            );
+            let concrete = path
+                .replace("{agent}", "a")
+                .replace("{id}", "6f1c2b1e-0000-4000-8000-000000000000");
+            let url = format!("/api/v1{concrete}");
+            assert!(
+                routed(&s, &method.to_uppercase(), &url).await,
+                "{method} {path}: described but not routed"
+            );
+            described.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    for (method, path) in REST_PROBES {
+        let Some(rest) = path.strip_prefix("/api/v1") else {
+            continue;
+        };
+        let rest = rest.split('?').next().unwrap();
+        if !routed(&s, method, path).await {
+            continue;
+        }
+        let matches = |template: &str| {
+            let (a, b): (Vec<&str>, Vec<&str>) =
+                (template.split('/').collect(), rest.split('/').collect());
+            a.len() == b.len()
+                && a.iter()
+                    .zip(&b)
+                    .all(|(t, p)| t == p || (t.starts_with('{') && t.ends_with('}')))
+        };
+        assert!(
+            described.iter().any(|(m, t)| m == method && matches(t)) || rest == "/openapi.json",
+            "{method} {path} is served but not described in the OpenAPI document"
+        );
+    }
+}
+
+/// Whether the server has a route for the request (with the token): its answer is neither 405
+/// nor the API's "no such route".
+async fn routed(s: &Server, method: &str, path: &str) -> bool {
+    let resp = s
+        .client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            s.url(path),
+        )
+        .bearer_auth("s3cret")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let code = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    code != 405
+        && !body["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("no API route"))
+}

@@ -19,6 +19,7 @@ pub const MAX_RESULTS_PER_SYNC: usize = 1_000;
 
 /// `POST /agents/{agent}/scenarios`: scenarios to create or update, by key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScenariosInput {
     pub scenarios: Vec<ScenarioSpec>,
@@ -26,6 +27,7 @@ pub struct ScenariosInput {
 
 /// `POST /runs`: create a run of an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunInput {
     /// The agent's id or name.
     pub agent: String,
@@ -56,6 +58,7 @@ impl RunInput {
 
 /// A run with the figures shown wherever runs are listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunView {
     pub run: TestRun,
     pub agent_name: String,
@@ -70,6 +73,7 @@ pub struct RunView {
 /// agent) or `expectations` given here — evaluated by Proctor; else the client's `passed` and
 /// `notes`, kept and marked client-judged; else Proctor's general checks alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[serde(deny_unknown_fields)]
 pub struct ResultInput {
@@ -99,6 +103,7 @@ pub struct ResultInput {
 
 /// A tool call given as just its name, or in full.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum ToolCallInput {
     Name(String),
@@ -108,6 +113,7 @@ pub enum ToolCallInput {
 /// `GET /runs/{id}/spans?case=…`: the spans an OpenTelemetry-instrumented agent sent for one
 /// case, read as its trace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseSpans {
     /// How many spans are stored for the case: the runner waits until they stop coming.
     pub spans: usize,
@@ -116,6 +122,7 @@ pub struct CaseSpans {
 
 /// `POST /runs/{id}/results`: at most [`MAX_RESULTS_PER_SYNC`] results for one run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SyncInput {
     pub results: Vec<ResultInput>,
@@ -123,6 +130,7 @@ pub struct SyncInput {
 
 /// What a sync stored, the server's verdict on each result, and the run's new summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncOutput {
     /// Results stored by this call (new or replacing earlier ones).
     pub stored: usize,
@@ -137,6 +145,7 @@ pub struct SyncOutput {
 
 /// A result as listed in tables and live events: enough to render a row, without the trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultRow {
     pub id: Uuid,
     pub run_id: Uuid,
@@ -171,6 +180,7 @@ pub const LOW_CONFIDENCE: f64 = 0.7;
 
 /// A judge verdict a person should check: the judge said it was unsure, or could not decide.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnsureJudgement {
     pub criterion: String,
     pub confidence: Option<f64>,
@@ -201,6 +211,7 @@ impl UnsureJudgement {
 
 /// Why a result is in the review queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "why", rename_all = "snake_case")]
 pub enum QueueReason {
     /// The judge was unsure of, or could not decide, a criterion.
@@ -217,6 +228,7 @@ pub enum QueueReason {
 
 /// One result worth a look, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueItem {
     pub result: ResultRow,
     pub run_label: Option<String>,
@@ -226,6 +238,7 @@ pub struct QueueItem {
 /// `GET /agents/{agent}/review-queue`: the unreviewed results of the agent's latest runs most
 /// worth a person's look, and how often reviewers agreed with the judge per criterion.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewQueue {
     pub items: Vec<QueueItem>,
     /// The runs looked through, newest first.
@@ -301,6 +314,7 @@ impl From<&TestResult> for ResultRow {
 
 /// One page of a list; pass `next_cursor` back as `cursor` for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
@@ -310,6 +324,8 @@ pub struct Page<T> {
 
 /// Filters for an agent's scenarios.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(default)]
 pub struct ScenarioFilter {
     pub tag: Option<String>,
@@ -322,6 +338,8 @@ pub struct ScenarioFilter {
 /// Filters for runs, newest first. (Spelled out rather than flattened from the model, because
 /// query strings carry numbers as text, which `flatten` cannot parse.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(default)]
 pub struct RunFilter {
     /// The agent's id or name.
@@ -337,6 +355,7 @@ pub struct RunFilter {
 
 /// How a run's results came out, for filtering run lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     /// At least one result failed or errored.
@@ -349,6 +368,8 @@ crate::model::names::snake_case_names!(RunOutcome { Failures => "failures", Pass
 
 /// Filters for a run's results.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(default)]
 pub struct ResultFilter {
     pub status: Option<ResultStatus>,
@@ -390,6 +411,7 @@ impl ResultFilter {
 /// Which cases of a comparison to list: a page (500 cases unless `limit` says; at most 5,000),
 /// optionally of one kind of change. The counts always cover every case.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct CompareFilter {
     pub change: Option<CaseChange>,
@@ -428,6 +450,7 @@ impl CompareFilter {
 
 /// Live events of a run, sent over Server-Sent Events with the variant name as the event type.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunEvent {
     /// A result was stored (or replaced).
@@ -463,6 +486,7 @@ impl RunEvent {
 
 /// What Proctor holds, for the dashboard's landing page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Overview {
     pub version: String,
     pub agents: u64,
@@ -471,6 +495,7 @@ pub struct Overview {
 
 /// An agent with its scenarios and recent runs, for the agent page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentDetail {
     pub agent: crate::model::Agent,
     pub scenarios: Vec<crate::model::Scenario>,
@@ -480,6 +505,7 @@ pub struct AgentDetail {
 /// `POST /judgements/lookup`: the judge's cached verdicts for these keys
 /// ([`crate::rubric::judgement_key`]); keys never judged are simply absent from the answer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JudgementLookup {
     pub keys: Vec<String>,
@@ -490,6 +516,7 @@ pub const MAX_JUDGEMENT_KEYS: usize = 1_000;
 
 /// How often reviewers agreed with the LLM judge on one criterion of an agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CriterionAgreement {
     pub criterion: String,
     /// Judge verdicts a person reviewed.

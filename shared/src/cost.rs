@@ -24,6 +24,7 @@ use crate::model::{LlmCall, Trace};
 /// Prices per model, in USD per million tokens: the built-in table (`data/prices.json`) or it
 /// with a server's `--prices` overrides. Every cost Proctor shows is estimated from one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceTable {
     pub version: String,
     #[serde(default)]
@@ -33,6 +34,7 @@ pub struct PriceTable {
 
 /// Rates in USD per million tokens. Unset cache rates fall back to the input rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelPrice {
     pub model: String,
     pub input: f64,
@@ -47,6 +49,7 @@ pub struct ModelPrice {
 
 /// Rates that apply instead when a call's input is above `above_input_tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LongContextPrice {
     pub above_input_tokens: u64,
     pub input: f64,
@@ -59,6 +62,7 @@ pub struct LongContextPrice {
 
 /// The estimated cost of a result or a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct CostEstimate {
     /// Cost of the priced calls.

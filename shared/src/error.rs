@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// What went wrong, as a caller needs to tell it apart: its own mistake (fix and retry), a
 /// missing thing, a clash, a refusal, or the server's trouble (retry later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// The request cannot be read: malformed JSON, a bad id in a URL, a cursor this server never
@@ -89,6 +90,7 @@ impl ErrorKind {
 
 /// A failure with its kind and a message a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct ProctorError {
     #[serde(default = "unknown_kind")]

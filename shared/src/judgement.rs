@@ -26,6 +26,7 @@ pub fn prompt(criterion: &Criterion, evidence: &str) -> String {
 
 /// The judge's decision.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JudgeVerdict {
     Pass,
@@ -38,6 +39,7 @@ pub enum JudgeVerdict {
 /// One criterion judged for one case, as the runner sends it with the result and the server
 /// caches it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Judgement {
     /// [`crate::rubric::judgement_key`] of the criterion, model and evidence it judged.
@@ -60,6 +62,7 @@ pub struct Judgement {
 
 /// What a judge's answer must hold.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct Answer {
     verdict: String,

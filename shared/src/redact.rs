@@ -43,6 +43,7 @@ use crate::model::TestResult;
 
 /// The kinds of personal data redaction finds, each replaced by its own marker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PiiKind {
     Ssn,
@@ -68,6 +69,7 @@ impl PiiKind {
 
 /// How many values of each kind were replaced.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct RedactionCounts(pub BTreeMap<PiiKind, u64>);
 
@@ -681,6 +683,7 @@ mod tests {
     use serde_json::json;
 
     #[derive(Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     struct Vector {
         name: String,
         input: Value,

@@ -17,6 +17,7 @@ use crate::redact::redact_text;
 
 /// One rubric entry as written: a built-in criterion by name, or one spelled out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum RubricEntry {
     Builtin(Builtin),
@@ -25,6 +26,7 @@ pub enum RubricEntry {
 
 /// The criteria worth having on every agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Builtin {
     /// Every fact and figure in the answer comes from the tool results or the user.
@@ -37,6 +39,7 @@ pub enum Builtin {
 
 /// One thing a judge decides about a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
     /// Short and stable (`polite`, `grounded`): a check's name, and how reviews are counted.
@@ -67,6 +70,7 @@ fn default_evidence() -> Vec<Evidence> {
 
 /// A part of the case a judge can be shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Evidence {
     /// The agent's final answer.

@@ -143,6 +143,7 @@ fn placeholder(name: &str) -> String {
 /// One simulated user message as a later run replays it: the conversation it answered (by hash)
 /// and the message, its facts as placeholders (see [`template`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordedTurn {
     pub transcript_hash: String,
     pub replay: String,

@@ -44,6 +44,7 @@ use crate::redact::{redact_text, redact_value, RedactionCounts};
 /// One span as Proctor reads it, whatever encoding carried it. Attribute values are JSON
 /// (strings, numbers, booleans, arrays); ids are lowercase hex.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     pub trace_id: String,
     pub span_id: String,

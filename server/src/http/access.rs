@@ -73,7 +73,10 @@ impl Access {
     /// always; reads (REST GETs, the server functions the dashboard declares read-only) only
     /// with `--public-read`. MCP always needs it, because its tools write.
     pub fn is_open(&self, method: &Method, path: &str) -> bool {
-        if matches!(path, "/api/v1/health" | "/api/v1/session") {
+        if matches!(
+            path,
+            "/api/v1/health" | "/api/v1/session" | "/api/v1/openapi.json"
+        ) {
             return true;
         }
         if !self.public_read {

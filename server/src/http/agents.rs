@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use shared::api::{ScenarioFilter, ScenariosInput};
 use shared::simulate::RecordedTurn;
+use shared::ProctorError;
 use shared::{Agent, AgentSpec, Scenario};
 use uuid::Uuid;
 
@@ -11,6 +12,14 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
 use crate::backend::Backend;
 
+#[utoipa::path(
+    post,
+    path = "/agents",
+    tag = "agents",
+    summary = "Create or update an agent by name",
+    request_body = AgentSpec,
+    responses((status = 200, description = "The agent as stored", body = Agent), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn upsert(
     State(state): State<AppState>,
     ApiJson(spec): ApiJson<AgentSpec>,
@@ -18,10 +27,25 @@ pub async fn upsert(
     Ok(Json(state.service.upsert_agent(spec).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/agents",
+    tag = "agents",
+    summary = "Every agent",
+    responses((status = 200, description = "The agents", body = Vec<Agent>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError))
+)]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Agent>>, ApiError> {
     Ok(Json(state.service.agents().await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/agents/{agent}",
+    tag = "agents",
+    summary = "One agent",
+    params(("agent" = String, Path, description = "The agent's id or name")),
+    responses((status = 200, description = "The agent", body = Agent), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(agent): ApiPath<String>,
@@ -29,6 +53,15 @@ pub async fn get(
     Ok(Json(state.service.agent(&agent).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/agents/{agent}/scenarios",
+    tag = "agents",
+    summary = "Create or update scenarios by key",
+    params(("agent" = String, Path, description = "The agent's id or name")),
+    request_body = ScenariosInput,
+    responses((status = 200, description = "The scenarios as stored", body = Vec<Scenario>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn upsert_scenarios(
     State(state): State<AppState>,
     ApiPath(agent): ApiPath<String>,
@@ -42,6 +75,14 @@ pub async fn upsert_scenarios(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/agents/{agent}/scenarios",
+    tag = "agents",
+    summary = "An agent's scenarios",
+    params(("agent" = String, Path, description = "The agent's id or name"), ScenarioFilter),
+    responses((status = 200, description = "The scenarios", body = Vec<Scenario>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn list_scenarios(
     State(state): State<AppState>,
     ApiPath(agent): ApiPath<String>,
@@ -51,6 +92,14 @@ pub async fn list_scenarios(
 }
 
 /// `DELETE /agents/{agent}`: the agent, its scenarios, runs and results are gone (204).
+#[utoipa::path(
+    delete,
+    path = "/agents/{agent}",
+    tag = "agents",
+    summary = "Delete an agent with everything it owns",
+    params(("agent" = String, Path, description = "The agent's id or name")),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath(agent): ApiPath<String>,
@@ -61,6 +110,14 @@ pub async fn delete(
 
 /// `GET /scenarios/{id}/recorded-turns`: what the scenario's simulated user said in earlier
 /// runs, by transcript hash, for a runner to replay.
+#[utoipa::path(
+    get,
+    path = "/scenarios/{id}/recorded-turns",
+    tag = "scenarios",
+    summary = "What a scenario's simulated user said in earlier runs",
+    params(("id" = Uuid, Path, description = "The scenario's id")),
+    responses((status = 200, description = "The recorded turns, newest first", body = Vec<RecordedTurn>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn recorded_turns(
     State(state): State<AppState>,
     ApiPath(scenario): ApiPath<Uuid>,

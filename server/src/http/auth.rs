@@ -66,7 +66,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// The body of `POST /session`: the token (when the server has one and this browser has no
 /// live session yet) and the name its reviews are stored under.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionInput {
     #[serde(default)]
@@ -76,6 +76,13 @@ pub struct SessionInput {
 }
 
 /// `GET /session`: whether the server needs a token, and whether this browser has a session.
+#[utoipa::path(
+    get,
+    path = "/session",
+    tag = "session",
+    summary = "Whether the server needs a token, and whether this caller has a session",
+    responses((status = 200, description = "`required`, `signed_in` and the session's `name`", body = Object))
+)]
 pub async fn session_state(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -89,6 +96,21 @@ pub async fn session_state(
 /// `POST /session`: checks the token and opens a dashboard session in a cookie, holding the
 /// name given; with no token, names the browser's live session (or, on a server without a
 /// token, opens one for the name).
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    summary = "Open a dashboard session (an HttpOnly cookie) with the token, holding a reviewer's name",
+    request_body = SessionInput,
+    responses(
+        (status = 200, description = "The session is open", body = Object),
+        (status = 400, description = "Malformed JSON", body = ProctorError),
+        (status = 401, description = "The token does not match", body = ProctorError),
+        (status = 415, description = "The body is not JSON", body = ProctorError),
+        (status = 422, description = "The body breaks a rule", body = ProctorError),
+        (status = 429, description = "Too many failed attempts", body = ProctorError)
+    )
+)]
 pub async fn open_session(
     State(state): State<AppState>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,

@@ -15,6 +15,19 @@ use super::extract::ApiPath;
 use super::{ApiError, AppState};
 use crate::backend::Backend;
 
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/events",
+    tag = "runs",
+    summary = "Server-Sent Events of a run: `result`, `status`, `summary`",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A malformed id", body = shared::ProctorError),
+        (status = 401, description = "The server's token is needed", body = shared::ProctorError),
+        (status = 404, description = "No such run", body = shared::ProctorError)
+    )
+)]
 pub async fn stream(
     State(state): State<AppState>,
     ApiPath(run): ApiPath<Uuid>,

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod extract;
 mod listener;
+mod openapi;
 mod origin;
 mod otlp;
 mod results;
@@ -27,6 +28,11 @@ use axum::{middleware, Json, Router};
 use shared::ProctorError;
 use tokio::sync::Semaphore;
 use tower_http::services::{ServeDir, ServeFile};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use self::openapi::ApiDoc;
 
 pub use access::{Access, MIN_TOKEN_LEN};
 pub use error::ApiError;
@@ -97,38 +103,39 @@ fn shed_load(router: Router<AppState>, in_flight: &Arc<Semaphore>) -> Router<App
 /// Every route: the API, the server functions, MCP, and the dashboard's files from `dist`.
 pub fn router(state: AppState, dist: &Path) -> Router {
     let in_flight = Arc::new(Semaphore::new(state.max_requests));
-    let limited = Router::new()
-        .route(
-            "/session",
-            get(auth::session_state).post(auth::open_session),
-        )
-        .route("/agents", get(agents::list).post(agents::upsert))
-        .route("/agents/{agent}", get(agents::get).delete(agents::delete))
-        .route(
-            "/agents/{agent}/scenarios",
-            get(agents::list_scenarios).post(agents::upsert_scenarios),
-        )
-        .route(
-            "/scenarios/{id}/recorded-turns",
-            get(agents::recorded_turns),
-        )
-        .route("/runs", get(runs::list).post(runs::create))
-        .route("/runs/claim", post(runs::claim))
-        .route("/runs/{id}/lease", post(runs::renew_lease))
-        .route("/runs/{id}/release", post(runs::release))
-        .route("/runs/{id}", get(runs::get).delete(runs::delete))
-        .route("/runs/{id}/status", post(runs::set_status))
-        .route("/runs/{id}/results", get(results::list).post(results::sync))
-        .route("/results/{id}", get(results::get))
-        .route("/results/{id}/review", post(results::review))
-        .route("/judgements/lookup", post(results::judgements))
-        .route("/agents/{agent}/review-queue", get(results::review_queue))
-        .route("/runs/{id}/spans", get(runs::case_spans))
-        .route("/compare", get(runs::compare))
-        .route("/prices", get(results::prices));
+    let (limited, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::session_state, auth::open_session))
+        .routes(routes!(agents::list, agents::upsert))
+        .routes(routes!(agents::get, agents::delete))
+        .routes(routes!(agents::list_scenarios, agents::upsert_scenarios))
+        .routes(routes!(agents::recorded_turns))
+        .routes(routes!(runs::list, runs::create))
+        .routes(routes!(runs::claim))
+        .routes(routes!(runs::renew_lease))
+        .routes(routes!(runs::release))
+        .routes(routes!(runs::get, runs::delete))
+        .routes(routes!(runs::set_status))
+        .routes(routes!(results::list, results::sync))
+        .routes(routes!(results::get))
+        .routes(routes!(results::review))
+        .routes(routes!(results::judgements))
+        .routes(routes!(results::review_queue))
+        .routes(routes!(runs::case_spans))
+        .routes(routes!(runs::compare))
+        .routes(routes!(results::prices))
+        .split_for_parts();
+    let (unlimited, described) = OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(events::stream))
+        .split_for_parts();
+    openapi.merge(described);
+    let openapi = Arc::new(openapi::document(openapi));
     let rest = shed_load(limited, &in_flight)
-        .route("/health", get(health))
-        .route("/runs/{id}/events", get(events::stream))
+        .merge(unlimited)
+        .route(
+            "/openapi.json",
+            get(move || std::future::ready(Json(openapi.clone()))),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(api_not_found);
     let api = Router::new()
@@ -234,6 +241,13 @@ async fn dashboard_not_built() -> (StatusCode, Html<&'static str>) {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    summary = "Whether the server is up, its version, and the API requests served so far",
+    responses((status = 200, description = "`ok`, `version`, `api_requests`", body = Object))
+)]
 async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "ok": true,

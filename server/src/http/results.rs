@@ -9,6 +9,7 @@ use shared::api::{
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::judgement::Judgement;
+use shared::ProctorError;
 use shared::TestResult;
 use uuid::Uuid;
 
@@ -16,6 +17,15 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
 use crate::backend::Backend;
 
+#[utoipa::path(
+    post,
+    path = "/runs/{id}/results",
+    tag = "runs",
+    summary = "Sync up to 1,000 results into a run; the server judges them",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    request_body = SyncInput,
+    responses((status = 200, description = "The stored results' verdicts and the run's summary", body = SyncOutput), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "A result id that belongs to another run", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn sync(
     State(state): State<AppState>,
     ApiPath(run): ApiPath<Uuid>,
@@ -24,6 +34,14 @@ pub async fn sync(
     Ok(Json(state.service.sync(run, input).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/results",
+    tag = "runs",
+    summary = "A page of a run's result rows",
+    params(("id" = Uuid, Path, description = "The run's id"), ResultFilter),
+    responses((status = 200, description = "A page of result rows", body = Page<ResultRow>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiPath(run): ApiPath<Uuid>,
@@ -32,6 +50,14 @@ pub async fn list(
     Ok(Json(state.service.results(run, &filter).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/results/{id}",
+    tag = "results",
+    summary = "One result with its trace, diff and checks",
+    params(("id" = Uuid, Path, description = "The result's id")),
+    responses((status = 200, description = "The result", body = TestResult), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -40,6 +66,15 @@ pub async fn get(
 }
 
 /// `POST /results/{id}/review`: a person confirms or overrides one check's verdict.
+#[utoipa::path(
+    post,
+    path = "/results/{id}/review",
+    tag = "results",
+    summary = "A person confirms or overrides one check",
+    params(("id" = Uuid, Path, description = "The result's id")),
+    request_body = ReviewInput,
+    responses((status = 200, description = "The result as now stored", body = TestResult), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn review(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -54,6 +89,14 @@ pub async fn review(
 
 /// `POST /judgements/lookup`: the LLM judge's cached verdicts for the keys asked for, so a
 /// runner judges only what changed.
+#[utoipa::path(
+    post,
+    path = "/judgements/lookup",
+    tag = "judgements",
+    summary = "The LLM judge's cached verdicts among the keys",
+    request_body = JudgementLookup,
+    responses((status = 200, description = "The verdicts found", body = Vec<Judgement>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn judgements(
     State(state): State<AppState>,
     ApiJson(lookup): ApiJson<JudgementLookup>,
@@ -63,6 +106,14 @@ pub async fn judgements(
 
 /// `GET /agents/{agent}/review-queue`: the results most worth a person's look and the judge's
 /// agreement with reviewers per criterion.
+#[utoipa::path(
+    get,
+    path = "/agents/{agent}/review-queue",
+    tag = "agents",
+    summary = "The results of the agent's latest runs most worth a person's look",
+    params(("agent" = String, Path, description = "The agent's id or name")),
+    responses((status = 200, description = "The queue and the judge's agreement per criterion", body = ReviewQueue), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn review_queue(
     State(state): State<AppState>,
     ApiPath(agent): ApiPath<String>,
@@ -72,6 +123,13 @@ pub async fn review_queue(
 
 /// `GET /prices`: the price table this server judges costs by (built-in prices with the
 /// `--prices` overrides), so a runner judging offline charges the same.
+#[utoipa::path(
+    get,
+    path = "/prices",
+    tag = "prices",
+    summary = "The price table this server judges costs by",
+    responses((status = 200, description = "The prices", body = PriceTable), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError))
+)]
 pub async fn prices(State(state): State<AppState>) -> Result<Json<PriceTable>, ApiError> {
     Ok(Json(state.service.prices().await?))
 }

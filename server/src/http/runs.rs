@@ -8,6 +8,7 @@ use shared::api::{CaseSpans, CompareFilter};
 use shared::api::{Page, RunFilter, RunInput, RunView};
 use shared::eval::CaseChange;
 use shared::eval::RunComparison;
+use shared::ProctorError;
 use shared::RunStatus;
 use uuid::Uuid;
 
@@ -15,6 +16,14 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState};
 use crate::backend::Backend;
 
+#[utoipa::path(
+    post,
+    path = "/runs",
+    tag = "runs",
+    summary = "Create a run of an agent",
+    request_body = RunInput,
+    responses((status = 201, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn create(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<RunInput>,
@@ -25,6 +34,14 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs",
+    tag = "runs",
+    summary = "Runs, newest first, with their summaries",
+    params(RunFilter),
+    responses((status = 200, description = "A page of runs", body = Page<RunView>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<RunFilter>,
@@ -32,6 +49,14 @@ pub async fn list(
     Ok(Json(state.service.runs(&filter).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs/{id}",
+    tag = "runs",
+    summary = "One run with its summary",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -40,11 +65,20 @@ pub async fn get(
 }
 
 /// The body of `POST /runs/{id}/status`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StatusInput {
     status: RunStatus,
 }
 
+#[utoipa::path(
+    post,
+    path = "/runs/{id}/status",
+    tag = "runs",
+    summary = "Move a run forward (completed, failed, cancelled)",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    request_body = StatusInput,
+    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "A status change backwards", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn set_status(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -54,7 +88,8 @@ pub async fn set_status(
 }
 
 /// The query of `GET /compare`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CompareQuery {
     base: Uuid,
     head: Uuid,
@@ -65,6 +100,14 @@ pub struct CompareQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/compare",
+    tag = "compare",
+    summary = "Compare two runs",
+    params(CompareQuery),
+    responses((status = 200, description = "Counts over every case and one page of cases", body = RunComparison), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn compare(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<CompareQuery>,
@@ -86,7 +129,7 @@ pub async fn compare(
 }
 
 /// The body of `POST /runs/claim`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ClaimInput {
     worker: String,
     agents: Vec<String>,
@@ -94,6 +137,14 @@ pub struct ClaimInput {
 
 /// `POST /runs/claim`: the oldest queued run of one of the worker's agents, now running for it,
 /// or `null` when none is waiting.
+#[utoipa::path(
+    post,
+    path = "/runs/claim",
+    tag = "runs",
+    summary = "Claim the oldest queued run of the worker's agents",
+    request_body = ClaimInput,
+    responses((status = 200, description = "The run, leased to the worker, or null", body = Option<RunView>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn claim(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<ClaimInput>,
@@ -104,13 +155,22 @@ pub async fn claim(
 }
 
 /// The body of `POST /runs/{id}/lease` and `POST /runs/{id}/release`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkerInput {
     worker: String,
 }
 
 /// `POST /runs/{id}/lease`: the worker holding the run extends its lease; 409 when it lost it.
+#[utoipa::path(
+    post,
+    path = "/runs/{id}/lease",
+    tag = "runs",
+    summary = "Renew a worker's lease on a run",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    request_body = WorkerInput,
+    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "The worker no longer holds the run", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn renew_lease(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -120,6 +180,15 @@ pub async fn renew_lease(
 }
 
 /// `POST /runs/{id}/release`: the worker holding the run hands it back to the queue.
+#[utoipa::path(
+    post,
+    path = "/runs/{id}/release",
+    tag = "runs",
+    summary = "Hand a claimed run back to the queue",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    request_body = WorkerInput,
+    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "The worker no longer holds the run", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+)]
 pub async fn release(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -129,6 +198,14 @@ pub async fn release(
 }
 
 /// `DELETE /runs/{id}`: the run and its results are gone (204).
+#[utoipa::path(
+    delete,
+    path = "/runs/{id}",
+    tag = "runs",
+    summary = "Delete a run with its results",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
@@ -138,13 +215,22 @@ pub async fn delete(
 }
 
 /// The query of `GET /runs/{id}/spans`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SpansQuery {
     /// `scenario_key#attempt`.
     case: String,
 }
 
 /// The spans an OpenTelemetry-instrumented agent sent for one case, read as its trace.
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/spans",
+    tag = "runs",
+    summary = "One case's OpenTelemetry spans read as its trace",
+    params(("id" = Uuid, Path, description = "The run's id"), SpansQuery),
+    responses((status = 200, description = "How many spans arrived, and the trace", body = CaseSpans), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+)]
 pub async fn case_spans(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,

@@ -40,6 +40,7 @@ pub fn severity_weight(s: Severity) -> f64 {
 /// The Agent Quality Score of a run (0–100) with its band and the components it is made of
 /// (see `docs/aqs.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Aqs {
     pub score: f64,
     pub band: AqsBand,
@@ -48,6 +49,7 @@ pub struct Aqs {
 
 /// The parts of the AQS, each 0–100.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AqsComponents {
     pub pass_rate: f64,
     pub severity: f64,
@@ -58,6 +60,7 @@ pub struct AqsComponents {
 
 /// What an AQS means at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AqsBand {
     /// 90 and above.

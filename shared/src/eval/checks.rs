@@ -16,6 +16,7 @@ use crate::redact::{pii_in_text, PiiKind};
 
 /// Every check a result can be judged by; its category and severity follow from its kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     MissingSteps,
@@ -88,6 +89,7 @@ impl CheckKind {
 /// One named check. `category` and `severity` say what a failure of it would mean, so a run can
 /// tell which categories its scenarios exercise even when nothing failed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     pub kind: CheckKind,
     /// The verdict that counts: a reviewer's, when there is one (see `review`).

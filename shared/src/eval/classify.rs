@@ -33,6 +33,7 @@ use crate::model::names::snake_case_names;
 /// What kind of thing went wrong: the five a rule check reveals, three reserved for LLM judges
 /// (reasoning, context, communication), and `unclassified`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FailureCategory {
     ToolUsage,
@@ -80,6 +81,7 @@ impl FailureCategory {
 
 /// How bad a failure is; it weighs the AQS's severity component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -92,6 +94,7 @@ snake_case_names!(Severity { Low => "low", Medium => "medium", High => "high", C
 
 /// A failed check, classified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Failure {
     pub category: FailureCategory,
     pub severity: Severity,

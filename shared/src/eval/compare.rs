@@ -38,6 +38,7 @@ pub const LATENCY_REGRESSION_MIN_MS: f64 = 500.0;
 
 /// Listed in this order: what needs attention first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseChange {
     Regression,
@@ -67,6 +68,7 @@ impl CaseChange {
 
 /// Which way a figure moved between two runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     Up,
@@ -88,6 +90,7 @@ impl Direction {
 
 /// One side of a case: its attempts in one run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseSide {
     pub result_ids: Vec<Uuid>,
     pub attempts: u32,
@@ -109,6 +112,7 @@ pub struct CaseSide {
 
 /// One scenario in both runs: how it changed, and its attempts on each side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseComparison {
     pub scenario_key: String,
     pub change: CaseChange,
@@ -133,6 +137,7 @@ pub struct CaseComparison {
 
 /// How each AQS component moved, head minus base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentDeltas {
     pub pass_rate: f64,
     pub severity: f64,
@@ -142,6 +147,7 @@ pub struct ComponentDeltas {
 
 /// The AQS of both runs and its change, by component.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AqsDelta {
     pub base: f64,
     pub head: f64,
@@ -159,6 +165,7 @@ impl AqsDelta {
 
 /// Failures of one category in both runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryShift {
     pub category: FailureCategory,
     pub base: u64,
@@ -169,6 +176,7 @@ pub struct CategoryShift {
 /// Two runs of an agent side by side: what regressed, improved, turned flaky, appeared or
 /// went, and how the AQS, failure categories and tool paths moved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunComparison {
     pub base_run_id: Uuid,
     pub head_run_id: Uuid,
@@ -205,6 +213,7 @@ pub struct RunComparison {
 /// The facts of one attempt that a comparison reads — a few columns a store keeps beside each
 /// result, so two large runs are compared without reading a trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseRow {
     pub id: Uuid,
     pub scenario_key: String,

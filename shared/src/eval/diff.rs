@@ -36,6 +36,7 @@ pub const MAX_LCS_CELLS: usize = 4_000_000;
 /// One step of the alignment. Indices are 0-based positions in the expected and actual
 /// sequences.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum DiffOp {
     Match {
@@ -87,6 +88,7 @@ impl DiffOp {
 
 /// An actual call of a tool that was never offered to the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnofferedCall {
     pub actual: usize,
     pub tool: String,
@@ -95,6 +97,7 @@ pub struct UnofferedCall {
 /// Expected against actual tool calls, step by step, under a `SequenceMatch` mode, with
 /// the score that partial credit gives.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SequenceDiff {
     pub expected: Vec<String>,
     pub actual: Vec<String>,

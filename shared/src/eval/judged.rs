@@ -13,6 +13,7 @@ use crate::rubric::{judgement_key, Case, Criterion};
 
 /// What the judge calls of one result cost, apart from the agent's own.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct JudgeSpend {
     /// Judge calls made for this result.

@@ -24,6 +24,7 @@ const ZERO: i64 = 0;
 
 /// Latencies counted per three-significant-figure bucket (see the module docs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct LatencyHistogram(BTreeMap<i64, u64>);
 

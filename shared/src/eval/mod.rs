@@ -32,6 +32,7 @@ use crate::model::ResultStatus;
 
 /// The verdict on one result and everything that led to it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Evaluation {
     pub judged_by: Judge,
@@ -60,6 +61,7 @@ pub struct Evaluation {
 
 /// Who decided the verdict.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Judge {
     /// Proctor evaluated the trace against the scenario's expectations.

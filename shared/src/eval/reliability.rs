@@ -86,6 +86,7 @@ fn ln_factorial(n: u64) -> f64 {
 
 /// pass^k and pass@k of a run for one `k`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KFigure {
     pub k: u64,
     /// The cases with at least `k` judged attempts, over which the means are taken.
@@ -97,6 +98,7 @@ pub struct KFigure {
 /// How many cases stand at each (judged, passed) count of their attempts: what a run's pass^k
 /// and pass@k are computed from, kept up to date batch by batch like the rest of a tally.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = Vec<Vec<u64>>))]
 pub struct CaseCounts(pub BTreeMap<(u64, u64), u64>);
 
 impl CaseCounts {

@@ -12,6 +12,7 @@ use crate::error::ProctorError;
 
 /// A reviewer's decision on one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Review {
     /// What the check said before anyone reviewed it (the first review's original, however
     /// many reviews followed).
@@ -31,6 +32,7 @@ impl Review {
 
 /// What a reviewer sends: which check (its index in the result's checks), their verdict, why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReviewInput {
     pub check: usize,

@@ -17,6 +17,7 @@ use crate::model::{Expectations, WorldState};
 /// What a case changed in the world, path by path: what appeared or disappeared (a whole record
 /// at its own path) and the values that changed (down to the scalar that moved).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct StateDiff {
     pub added: Vec<StateEntry>,
@@ -26,6 +27,7 @@ pub struct StateDiff {
 
 /// A leaf of the world that is only on one side of a [`StateDiff`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateEntry {
     pub path: String,
     pub value: Value,
@@ -33,6 +35,7 @@ pub struct StateEntry {
 
 /// A leaf that is on both sides of a [`StateDiff`] with different values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateChange {
     pub path: String,
     pub before: Value,

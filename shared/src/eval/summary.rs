@@ -17,6 +17,7 @@ use crate::redact::RedactionCounts;
 /// A run's figures: counts, pass rate, AQS, failures by category and severity, cost, tokens,
 /// latency, and what its tool-call diffs have in common.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSummary {
     pub total: u64,
     pub passed: u64,
@@ -51,6 +52,7 @@ pub struct RunSummary {
 
 /// What a run's diffs have in common.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffInsights {
     /// Steps most often missing, extra or out of order, most frequent first.
     pub common_steps: Vec<StepStat>,
@@ -64,6 +66,7 @@ pub struct DiffInsights {
 
 /// How an expected tool step went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepIssue {
     Missing,
@@ -73,6 +76,7 @@ pub enum StepIssue {
 
 /// "`verify_id` missing in 14 of 50 cases".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepStat {
     pub tool: String,
     pub issue: StepIssue,
@@ -82,6 +86,7 @@ pub struct StepStat {
 
 /// A tool and in how many cases it was called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ToolCount {
     pub tool: String,
     pub cases: u64,

@@ -29,6 +29,7 @@ const NANOS_PER_USD: f64 = 1e9;
 /// The facts about one result that the run's figures are made of, small enough to store beside
 /// it and read back when it is replaced — never the trace itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Verdict {
     pub scenario_key: String,
@@ -64,6 +65,7 @@ pub struct Verdict {
 
 /// Judge calls, cached verdicts, tokens and cost (nano-dollars), summed like the agent's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct JudgeTally {
     pub calls: u64,
@@ -203,6 +205,7 @@ impl CaseTally {
 
 /// A run's figures as sums over its results' verdicts (see the module docs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RunTally {
     pub statuses: BTreeMap<ResultStatus, u64>,

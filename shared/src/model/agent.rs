@@ -7,6 +7,7 @@ use uuid::Uuid;
 /// An agent as Proctor knows it. Agents are identified to users by `name` (unique); `id` is the
 /// stable key every run and scenario refers to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     pub id: Uuid,
     /// What its owner declares; the same fields a client sends to create or update it.
@@ -19,6 +20,7 @@ pub struct Agent {
 /// What an agent is, as its owner declares it (the agent file, `POST /agents`): the part of an
 /// [`Agent`] a client writes, matched by `name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     pub name: String,
@@ -40,6 +42,7 @@ pub struct AgentSpec {
 
 /// One tool offered to the agent, as an LLM provider would see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ToolSpec {
     pub name: String,

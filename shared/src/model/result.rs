@@ -11,6 +11,7 @@ use crate::model::Trace;
 
 /// One attempt of one scenario in one run: what the agent did, and the verdict on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestResult {
     pub id: Uuid,
     pub run_id: Uuid,
@@ -51,6 +52,7 @@ fn first_attempt() -> u32 {
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResultStatus {
     Passed,
@@ -75,6 +77,7 @@ impl ResultStatus {
 
 /// Why an agent produced no usable answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentFailure {
     pub kind: AgentFailureKind,
     #[serde(default)]
@@ -83,6 +86,7 @@ pub struct AgentFailure {
 
 /// How an agent failed to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentFailureKind {
     Crash,

@@ -10,6 +10,7 @@ use super::names::snake_case_names;
 
 /// A run as stored: what was asked for, and where it stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestRun {
     pub id: Uuid,
     pub agent_id: Uuid,
@@ -36,6 +37,7 @@ pub struct TestRun {
 
 /// A worker's hold on a running run, renewed while it works.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lease {
     pub worker: String,
     pub until: DateTime<Utc>,
@@ -44,6 +46,7 @@ pub struct Lease {
 /// What a run is asked to cover and how it is labelled: the part of a [`TestRun`] its starter
 /// chooses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunSpec {
     #[serde(default)]
     pub label: Option<String>,
@@ -78,6 +81,7 @@ impl Default for RunSpec {
 
 /// Where a run was started from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunSource {
     Cli,
@@ -90,6 +94,7 @@ pub enum RunSource {
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     #[default]

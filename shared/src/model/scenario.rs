@@ -12,6 +12,7 @@ use crate::redact::PiiKind;
 
 /// A stored scenario of one agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scenario {
     pub id: Uuid,
     pub agent_id: Uuid,
@@ -25,6 +26,7 @@ pub struct Scenario {
 /// One test case as written: the part of a [`Scenario`] a client creates or updates, matched by
 /// `key` within its agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {
     /// Stable, human-readable key (e.g. `refund-over-limit`). Results of different runs are
@@ -90,6 +92,7 @@ fn short_hash(value: &serde_json::Value) -> String {
 /// conversation stops. It is also part of every replayed turn's transcript hash, so editing it
 /// makes the next run simulate afresh.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct SimulatedUser {
     /// Who they are and how they talk, e.g. "a busy customer who answers in few words".
@@ -115,6 +118,7 @@ impl SimulatedUser {
 
 /// Whether a scenario was written by a person or drafted by `proctor generate`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ScenarioSource {
     Generated,
@@ -124,6 +128,7 @@ pub enum ScenarioSource {
 
 /// How hard a scenario is meant to be, for choosing a mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Complexity {
     Simple,
@@ -135,6 +140,7 @@ pub enum Complexity {
 
 /// Who the simulated user is, which colours how the request is phrased.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Persona {
     Novice,
@@ -147,6 +153,7 @@ pub enum Persona {
 /// Everything a scenario expects. Every part is optional: an empty `Expectations` passes any
 /// response that did not crash.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
@@ -191,6 +198,7 @@ pub struct Expectations {
 /// One expected tool call; `args` maps an argument (a dotted path into the arguments object, e.g.
 /// `address.zip`) to how its value is checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedStep {
     pub tool: String,
@@ -214,6 +222,7 @@ impl ExpectedStep {
 /// How an argument (or a path of the world's state) is checked. JSON: `{"equals": 42}`,
 /// `{"contains": "abc"}`, `{"regex": "^ORD-\\d+$"}`, `"present"` or `"absent"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ArgMatcher {
     /// Equal JSON values; a string and a number with the same text (`"42"` vs `42`) are equal,
@@ -240,6 +249,7 @@ pub enum ArgMatcher {
 /// | `superset` (actual ⊇ expected) | fail | allowed | allowed |
 /// | `subset` (actual ⊆ expected) | allowed | fail | allowed |
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SequenceMatch {
     Strict,
@@ -264,6 +274,7 @@ impl SequenceMatch {
 
 /// Limits on one test case. Each set limit becomes a check.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 #[serde(deny_unknown_fields)]
 pub struct Budgets {

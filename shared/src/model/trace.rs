@@ -13,6 +13,7 @@ use crate::redact::RedactionCounts;
 /// Everything the tracer captured in one case: the LLM calls, the tool calls, and the case's
 /// input and output, with PII already scrubbed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Trace {
     pub llm_calls: Vec<LlmCall>,
@@ -46,6 +47,7 @@ pub struct Trace {
 
 /// One exchange of a conversation: the user's message and the agent's answer to it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Turn {
     pub user: String,
@@ -68,6 +70,7 @@ pub struct Turn {
 
 /// Who wrote a user message of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TurnOrigin {
     /// The scenario's author (`user_message`, `user_turns`).
@@ -81,6 +84,7 @@ pub enum TurnOrigin {
 
 /// Why a conversation ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum ConversationEnd {
     /// Every scripted user turn was sent.
@@ -116,6 +120,7 @@ impl ConversationEnd {
 /// The world an agent acts on (a database, a JSON store) as JSON, before and after one case,
 /// so its outcome is judged and not only its path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorldState {
     /// Before the case ran (after the `reset` hook); needed for `unchanged` and the diff.
@@ -126,6 +131,7 @@ pub struct WorldState {
 
 /// One call to an LLM: which model, what it cost in tokens, what it was offered and chose.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct LlmCall {
     /// The conversation turn (1-based) it was made in; `None` outside a conversation.
@@ -151,6 +157,7 @@ pub struct LlmCall {
 
 /// One tool call: what the agent asked for, what came back, and when.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ToolCall {
     /// The conversation turn (1-based) it was made in; `None` outside a conversation.
@@ -173,6 +180,7 @@ pub struct ToolCall {
 /// Whether a tool call's duration was timed around the tool itself or reconstructed from the
 /// gap between the LLM response that asked for it and the request that carried its result.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DurationSource {
     Measured,
