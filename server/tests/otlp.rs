@@ -30,7 +30,6 @@ fn kv(key: &str, value: &Value) -> KeyValue {
     KeyValue {
         key: key.into(),
         value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
     }
 }
 
