@@ -126,7 +126,12 @@ impl Spans {
         let spans = match self.source {
             TraceSource::Tracer => return Ok(()),
             TraceSource::Auto if traced => return Ok(()),
-            TraceSource::Auto => self.read(case_id).await?,
+            // Most agents in `auto` export nothing: spans that cannot be read leave the
+            // tracer's (empty) trace as it is rather than failing the case.
+            TraceSource::Auto => match self.read(case_id).await {
+                Ok(spans) => spans,
+                Err(_) => return Ok(()),
+            },
             TraceSource::Otlp => self.settled(case_id).await?,
         };
         if spans.spans == 0 {
