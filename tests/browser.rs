@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use e2e::{Browser, Proctor};
 use fantoccini::Locator;
-use serde_json::json;
+use serde_json::{json, Value};
 
 fn pct(rate: f64) -> String {
     format!("{:.1}%", rate * 100.0)
@@ -158,6 +158,61 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     assert_eq!(heading, format!("regression ({failed})"));
     let aqs = fresh.text(".cards .card").await;
     assert!(aqs.contains("→"), "{aqs}");
+    // The AQS delta chart carries the API's own figures: in its table and as the SVG's text.
+    fresh.find(".aqs-delta svg").await;
+    let cmp = p
+        .get(&format!("/api/v1/compare?base={base}&head={head}"))
+        .await;
+    let delta = &cmp["aqs"];
+    let (b, h) = (&cmp["base"]["aqs"]["components"], &cmp["head"]["aqs"]["components"]);
+    let f = |v: &Value| v.as_f64().unwrap();
+    let mut expected = vec![vec![
+        "AQS".to_string(),
+        format!("{:.1}", f(&delta["base"])),
+        format!("{:.1}", f(&delta["head"])),
+        format!("{:+.1}", f(&delta["delta"])),
+    ]];
+    for (label, key) in [("pass rate", "pass_rate"), ("severity", "severity"), ("coverage", "coverage")] {
+        expected.push(vec![
+            label.to_string(),
+            format!("{:.1}", f(&b[key])),
+            format!("{:.1}", f(&h[key])),
+            format!("{:+.1}", f(&delta["components"][key])),
+        ]);
+    }
+    let rows = fresh
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.aqs-delta-table tbody tr')]
+                .map(r => [...r.cells].map(c => c.textContent));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let rows: Vec<Vec<String>> = serde_json::from_value(rows).unwrap();
+    assert_eq!(rows, expected, "the chart's table against {cmp}");
+    let drawn = fresh
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.aqs-delta svg text')].map(t => t.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let drawn: Vec<String> = serde_json::from_value(drawn).unwrap();
+    for row in &expected {
+        assert!(drawn.contains(&row[3]), "{} is drawn: {drawn:?}", row[3]);
+        assert!(drawn.contains(&row[0]), "{} is labelled: {drawn:?}", row[0]);
+    }
+    let title = fresh
+        .client
+        .execute(
+            "return document.querySelector('.aqs-delta svg title').textContent;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(title, "AQS by component, base and head");
     let first_table = fresh.text("table.grid").await;
     assert!(
         first_table.contains("lookup_order→verify_id→refund ⇒ lookup_order→refund"),

@@ -1,5 +1,6 @@
 //! Pieces shared by the pages.
 
+pub mod aqs_delta_chart;
 pub mod chart;
 pub mod check_review;
 pub mod copy_markdown;

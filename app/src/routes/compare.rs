@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use shared::eval::compare::{CaseChange, CaseComparison, Direction};
 
 use crate::api::{compare_runs, list_runs};
+use crate::components::aqs_delta_chart::AqsDeltaChart;
 use crate::components::chart::TrendChart;
 use crate::components::copy_markdown::CopyMarkdown;
 use crate::components::format::{pct, usd};
@@ -79,6 +80,10 @@ pub fn ComparePage() -> impl IntoView {
                                 <div class="figure">{format!("{} → {}", usd(cmp.base.cost.usd), usd(cmp.head.cost.usd))}</div>
                                 <div class="muted">{format!("{} cost, {} latency regression(s)", cmp.cost_regressions, cmp.latency_regressions)}</div></div>
                         </div>
+                        {cmp.aqs.clone().map(|delta| view! {
+                            <h2>"How the AQS moved"</h2>
+                            <AqsDeltaChart delta=delta base=cmp.base.clone() head=cmp.head.clone()/>
+                        })}
                         {(!cmp.category_shift.is_empty()).then(|| view! {
                             <p class="shift">"Failure shift: " {cmp.category_shift.iter().map(|s| format!("{} {:+}", s.category.label(), s.delta)).collect::<Vec<_>>().join(" · ")}</p>
                         })}
