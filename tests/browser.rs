@@ -164,7 +164,10 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         .get(&format!("/api/v1/compare?base={base}&head={head}"))
         .await;
     let delta = &cmp["aqs"];
-    let (b, h) = (&cmp["base"]["aqs"]["components"], &cmp["head"]["aqs"]["components"]);
+    let (b, h) = (
+        &cmp["base"]["aqs"]["components"],
+        &cmp["head"]["aqs"]["components"],
+    );
     let f = |v: &Value| v.as_f64().unwrap();
     let mut expected = vec![vec![
         "AQS".to_string(),
@@ -172,7 +175,11 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         format!("{:.1}", f(&delta["head"])),
         format!("{:+.1}", f(&delta["delta"])),
     ]];
-    for (label, key) in [("pass rate", "pass_rate"), ("severity", "severity"), ("coverage", "coverage")] {
+    for (label, key) in [
+        ("pass rate", "pass_rate"),
+        ("severity", "severity"),
+        ("coverage", "coverage"),
+    ] {
         expected.push(vec![
             label.to_string(),
             format!("{:.1}", f(&b[key])),
@@ -194,7 +201,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     let drawn = fresh
         .client
         .execute(
-            "return [...document.querySelectorAll('.aqs-delta svg text')].map(t => t.textContent);",
+            "return [...document.querySelectorAll('.aqs-delta svg text')].map(t => t.textContent.trim());",
             vec![],
         )
         .await

@@ -35,11 +35,31 @@ pub fn pairs(delta: &AqsDelta, base: &RunSummary, head: &RunSummary) -> Vec<Pair
         return out;
     };
     let (b, h, d) = (&b.components, &h.components, &delta.components);
-    out.push(Pair { label: "pass rate", base: b.pass_rate, head: h.pass_rate, delta: d.pass_rate });
-    out.push(Pair { label: "severity", base: b.severity, head: h.severity, delta: d.severity });
-    out.push(Pair { label: "coverage", base: b.coverage, head: h.coverage, delta: d.coverage });
+    out.push(Pair {
+        label: "pass rate",
+        base: b.pass_rate,
+        head: h.pass_rate,
+        delta: d.pass_rate,
+    });
+    out.push(Pair {
+        label: "severity",
+        base: b.severity,
+        head: h.severity,
+        delta: d.severity,
+    });
+    out.push(Pair {
+        label: "coverage",
+        base: b.coverage,
+        head: h.coverage,
+        delta: d.coverage,
+    });
     if let (Some(bc), Some(hc), Some(dc)) = (b.consistency, h.consistency, d.consistency) {
-        out.push(Pair { label: "consistency", base: bc, head: hc, delta: dc });
+        out.push(Pair {
+            label: "consistency",
+            base: bc,
+            head: hc,
+            delta: dc,
+        });
     }
     out
 }
@@ -107,7 +127,15 @@ fn render(pairs: &[Pair]) -> Result<String, String> {
 fn described(svg: String, pairs: &[Pair]) -> String {
     let desc = pairs
         .iter()
-        .map(|p| format!("{} {:.1} to {:.1} ({})", p.label, p.base, p.head, signed(p.delta)))
+        .map(|p| {
+            format!(
+                "{} {:.1} to {:.1} ({})",
+                p.label,
+                p.base,
+                p.head,
+                signed(p.delta)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ");
     match svg.find('>') {
