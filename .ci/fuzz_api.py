@@ -109,7 +109,8 @@ def main():
                 "--max-examples", MAX_EXAMPLES,
                 # A live event stream never ends; its route is covered by the server's own tests.
                 "--exclude-path", "/runs/{id}/events",
-                "--workers", "2",
+                # Hypothesis, which draws the cases, is not thread-safe: one worker.
+                "--workers", "1",
                 "--seed", os.environ.get("PROCTOR_FUZZ_SEED", "20261127"),
             ]
             print("+", " ".join(command), flush=True)
