@@ -144,6 +144,66 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         checks.contains("Tool Usage") && checks.contains("step_order"),
         "{checks}"
     );
+    // The timeline: one bar per LLM and tool call, in the order they started.
+    let url = b.client.current_url().await.unwrap();
+    let id = url.path().rsplit('/').next().unwrap().to_string();
+    let result = p.get(&format!("/api/v1/results/{id}")).await;
+    let trace = &result["trace"];
+    let mut calls: Vec<(String, String)> = trace["llm_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["started_at"].as_str().unwrap_or("").to_string(),
+                format!("LLM {}", c["model"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    let mut tools = trace["tool_calls"].as_array().unwrap().clone();
+    tools.sort_by_key(|t| t["order"].as_u64());
+    calls.extend(tools.iter().map(|c| {
+        (
+            c["started_at"].as_str().unwrap_or("").to_string(),
+            format!("tool {}", c["name"].as_str().unwrap()),
+        )
+    }));
+    if calls.iter().all(|(at, _)| !at.is_empty()) {
+        calls.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+    let expected: Vec<String> = calls.into_iter().map(|(_, label)| label).collect();
+    assert!(!expected.is_empty(), "{result}");
+    b.find(".timeline svg").await;
+    let labels = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.timeline-table tbody tr')].map(r => r.cells[1].textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let labels: Vec<String> = serde_json::from_value(labels).unwrap();
+    assert_eq!(labels, expected, "one bar per call, in start order");
+    let drawn = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('.timeline svg text')].map(t => t.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let drawn: Vec<String> = serde_json::from_value(drawn).unwrap();
+    let captions: Vec<&String> = drawn
+        .iter()
+        .filter(|t| (t.starts_with("LLM ") || t.starts_with("tool ")) && t.contains(" · "))
+        .collect();
+    assert_eq!(captions.len(), expected.len(), "{drawn:?}");
+    for (caption, label) in captions.iter().zip(&expected) {
+        assert!(
+            caption.starts_with(&format!("{label} · ")),
+            "{caption} for {label}"
+        );
+    }
     b.screenshot("result").await;
     b.close().await;
 

@@ -16,6 +16,7 @@ pub mod redact;
 pub mod rubric;
 pub mod simulate;
 pub mod spans;
+pub mod timeline;
 pub mod validate;
 
 pub use error::{ErrorKind, ProctorError};

@@ -413,3 +413,38 @@ fn spans_recorded_from_real_instrumentations_read_as_the_calls_the_agent_made() 
         assert_eq!(trace_of(&later_first), trace, "{name}");
     }
 }
+
+/// The timeline of a trace read from spans: every call a bar in start order, the LLM calls and
+/// a measured tool (Vercel AI SDK) or an inferred one (OpenInference), on one axis from the
+/// case's start.
+#[test]
+fn a_traces_calls_make_one_timeline_bar_each_in_start_order() {
+    use shared::timeline::{bars, BarKind};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spans");
+    for (name, measured) in [("vercel-ai", true), ("openinference", false)] {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+        let spans: Vec<Span> = serde_json::from_str(&text).unwrap();
+        let bars = bars(&trace_of(&spans));
+        let labels: Vec<String> = bars.iter().map(|b| b.label()).collect();
+        assert_eq!(
+            labels,
+            ["LLM gpt-4o-mini", "tool lookup_order", "LLM gpt-4o-mini"],
+            "{name}"
+        );
+        assert!(
+            bars.windows(2).all(|w| w[0].start_ms <= w[1].start_ms),
+            "{name}: {bars:?}"
+        );
+        assert!(
+            bars[0].start_ms >= 0.0 && bars[0].duration_ms > 0.0,
+            "{name}"
+        );
+        assert!(
+            bars[1].start_ms >= bars[0].end_ms() - 1.0,
+            "the tool ran after the call chose it: {bars:?}"
+        );
+        assert_eq!(bars[1].kind, BarKind::Tool);
+        assert_eq!(bars[1].measured, measured, "{name}");
+        assert!(bars.iter().all(|b| !b.failed));
+    }
+}

@@ -13,6 +13,7 @@ use crate::components::judge_verdicts::JudgeVerdicts;
 use crate::components::load_error::LoadError;
 use crate::components::sequence_diff::SequenceDiffView;
 use crate::components::state_diff::StateDiffView;
+use crate::components::timeline::Timeline;
 use crate::components::transcript::Transcript;
 
 fn json(v: &Option<serde_json::Value>) -> String {
@@ -149,6 +150,8 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                             <h2>"Final state"</h2>
                             <StateDiffView diff=d/>
                         })}
+                        <h2>"Timeline"</h2>
+                        <Timeline trace=r.trace.clone()/>
                         <h2>"Tool calls"</h2>
                         {if r.trace.tool_calls.is_empty() { view! { <p class="muted">"No tool was called."</p> }.into_any() } else { view! {
                             <table class="grid">
