@@ -448,3 +448,23 @@ fn a_traces_calls_make_one_timeline_bar_each_in_start_order() {
         assert!(bars.iter().all(|b| !b.failed));
     }
 }
+
+/// A tool that threw, recorded from the Vercel AI SDK: its span's error is the tool call's
+/// error, the call keeps its arguments and has no result, and the model's next call still
+/// follows it.
+#[test]
+fn a_recorded_tool_that_threw_is_a_failed_tool_call() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spans");
+    let text = std::fs::read_to_string(dir.join("vercel-ai-tool-error.json")).unwrap();
+    let spans: Vec<Span> = serde_json::from_str(&text).unwrap();
+    let trace = same_in_any_order(&spans);
+    assert_eq!(trace.llm_calls.len(), 2);
+    assert!(trace.llm_calls.iter().all(|c| c.error.is_none()));
+    assert_eq!(trace.tool_calls.len(), 1, "{:?}", trace.tool_calls);
+    let tool = &trace.tool_calls[0];
+    assert_eq!(tool.name, "lookup_order");
+    assert_eq!(tool.arguments, json!({"order_id": "ORD-1001"}));
+    assert_eq!(tool.error.as_deref(), Some("order ORD-1001 is locked"));
+    assert_eq!(tool.result, None);
+    assert_eq!(tool.duration_source, DurationSource::Measured);
+}
