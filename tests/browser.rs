@@ -119,6 +119,29 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         .unwrap()
         .as_str()
         .contains("status=failed"));
+    // The download links carry the filters, and the file holds what the table shows.
+    let href = b
+        .find("a.download-csv")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        href.contains("format=csv") && href.contains("status=failed"),
+        "{href}"
+    );
+    let fetched = b
+        .client
+        .execute_async(
+            "const [href, done] = arguments; fetch(href).then(r => r.text()).then(done);",
+            vec![href.into()],
+        )
+        .await
+        .unwrap();
+    let csv = fetched.as_str().unwrap();
+    assert_eq!(csv.matches("\r\n").count(), failed + 1, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",failed,")), "{csv}");
     b.client
         .goto(&p.url(&format!("/runs/{head}?category=tool_usage&q=ORD-12")))
         .await

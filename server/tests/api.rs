@@ -485,6 +485,7 @@ const REST_PROBES: &[(&str, &str)] = &[
     ("POST", "/mcp"),
     ("POST", "/v1/traces"),
     ("GET", "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/spans?case=a%231"),
+    ("GET", "/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/export?format=csv"),
 ];
 
 /// The dashboard's server functions as registered, and a name nobody registered.
@@ -1404,4 +1405,88 @@ async fn routed(s: &Server, method: &str, path: &str) -> bool {
         && !body["error"]
             .as_str()
             .is_some_and(|e| e.starts_with("no API route"))
+}
+
+/// A run's results download as JSON lines and CSV, with the run page's filters and every page
+/// of them (more than one page is read), streamed as an attachment; CSV cells are quoted as RFC
+/// 4180 says and an agent's text never runs as a spreadsheet formula.
+#[tokio::test]
+async fn a_runs_results_download_as_json_lines_and_csv_with_the_filters() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    for batch in 0..2 {
+        let results: Vec<Value> = (batch * 600..(batch + 1) * 600)
+            .map(|i| {
+                let message = match i {
+                    6 => "=HYPERLINK(\"http://evil\"), then\nmore".to_string(),
+                    _ => format!("Refund order {i}"),
+                };
+                json!({"scenario_key": format!("case-{i:04}"), "user_message": message,
+                       "agent_response": "Done.", "passed": i % 3 != 0, "tool_calls": ["lookup_order"]})
+            })
+            .collect();
+        let (st, body) = s
+            .post(
+                &format!("/api/v1/runs/{run}/results"),
+                &json!({"results": results}),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+    }
+    let download = |query: &str| {
+        let url = s.url(&format!("/api/v1/runs/{run}/export?{query}"));
+        let client = s.client.clone();
+        async move {
+            let resp = client.get(url).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            (status, headers, resp.text().await.unwrap())
+        }
+    };
+    let (st, headers, jsonl) = download("format=jsonl").await;
+    assert_eq!(st, 200);
+    assert_eq!(headers["content-type"], "application/x-ndjson");
+    assert_eq!(
+        headers["content-disposition"],
+        format!("attachment; filename=\"run-{run}.jsonl\"")
+    );
+    let rows: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1200, "every page was read");
+    let ids: std::collections::HashSet<&str> =
+        rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1200, "no result twice");
+
+    let (_, page) = s
+        .get(&format!("/api/v1/runs/{run}/results?status=failed"))
+        .await;
+    let (st, headers, csv) = download("format=csv&status=failed").await;
+    assert_eq!(st, 200);
+    assert_eq!(headers["content-type"], "text/csv");
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert!(
+        lines[0].starts_with("id,scenario_key,attempt,status,"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines.len() as u64 - 1,
+        page["total"].as_u64().unwrap(),
+        "the filter applies"
+    );
+    assert_eq!(lines.len() - 1, 400);
+    assert!(lines[1..].iter().all(|l| l.contains(",failed,")));
+    assert!(
+        csv.contains(",\"'=HYPERLINK(\"\"http://evil\"\"), then\nmore\"\r\n"),
+        "quoted, quotes doubled, the formula defused: {}",
+        &csv[..csv.len().min(600)]
+    );
+    let (st, _, _) = download("format=xml").await;
+    assert_eq!(st, 400, "an unknown format is refused");
+    let (st, body) = s
+        .get("/api/v1/runs/6f1c2b1e-0000-4000-8000-000000000000/export?format=csv")
+        .await;
+    assert_eq!(st, 404, "{body}");
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cost;
 pub mod error;
 pub mod eval;
+pub mod export;
 pub mod judge;
 pub mod judgement;
 pub mod model;

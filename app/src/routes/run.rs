@@ -1,5 +1,5 @@
-//! A run: summary cards, what its diffs share, and its results with filters in the URL. While
-//! the run is going, results appear live.
+//! A run: summary cards, what its diffs share, and its results with filters in the URL (and as
+//! JSON lines or CSV with the same filters). While the run is going, results appear live.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -53,6 +53,13 @@ pub fn RunPage() -> impl IntoView {
         q.replace("cursor", cursor);
         format!("/runs/{}{}", id.get_untracked(), q.to_query_string())
     };
+    // The results the filters show, as a file: the same query, every page.
+    let download = move |format: &'static str| {
+        let mut q = query.get();
+        q.remove("cursor");
+        q.replace("format", format.to_string());
+        format!("/api/v1/runs/{}/export{}", id.get(), q.to_query_string())
+    };
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading the run…"</p> }>
             {move || run.get().map(|r| match r {
@@ -62,6 +69,10 @@ pub fn RunPage() -> impl IntoView {
         </Suspense>
         <section class="results">
             <ResultFilters run=id/>
+            <p class="downloads muted">"Download these results: "
+                <a class="download-jsonl" href=move || download("jsonl") download="">"JSON lines"</a>" · "
+                <a class="download-csv" href=move || download("csv") download="">"CSV"</a>
+            </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading results…"</p> }>
                 {move || results.get().map(|r| match r {
                     Err(e) => view! { <LoadError error=e/> }.into_any(),

@@ -121,6 +121,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .routes(routes!(results::judgements))
         .routes(routes!(results::review_queue))
         .routes(routes!(runs::case_spans))
+        .routes(routes!(results::export))
         .routes(routes!(runs::compare))
         .routes(routes!(results::prices))
         .split_for_parts();

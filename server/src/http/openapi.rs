@@ -24,7 +24,8 @@ use utoipa::OpenApi;
         shared::ScenarioSource,
         shared::api::RunOutcome,
         shared::eval::FailureCategory,
-        shared::eval::CaseChange
+        shared::eval::CaseChange,
+        shared::export::ExportFormat
     ))
 )]
 pub struct ApiDoc;

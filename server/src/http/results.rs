@@ -8,9 +8,11 @@ use shared::api::{
 };
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
+use shared::eval::FailureCategory;
+use shared::export::ExportFormat;
 use shared::judgement::Judgement;
 use shared::ProctorError;
-use shared::TestResult;
+use shared::{ResultStatus, TestResult};
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
@@ -132,4 +134,81 @@ pub async fn review_queue(
 )]
 pub async fn prices(State(state): State<AppState>) -> Result<Json<PriceTable>, ApiError> {
     Ok(Json(state.service.prices().await?))
+}
+
+/// The query of `GET /runs/{id}/export`: the format, and the result filters of the run page.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    format: ExportFormat,
+    status: Option<ResultStatus>,
+    category: Option<FailureCategory>,
+    q: Option<String>,
+}
+
+/// Results read per page while a download streams: the file never sits whole in memory.
+const EXPORT_PAGE: u32 = 500;
+
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/export",
+    tag = "runs",
+    summary = "Download a run's results (the filters applied) as JSON lines or CSV",
+    params(("id" = Uuid, Path, description = "The run's id"), ExportQuery),
+    responses(
+        (status = 200, description = "The results, one per line", content(
+            (String = "application/x-ndjson"),
+            (String = "text/csv")
+        )),
+        (status = 400, description = "Malformed: bad id or query", body = ProctorError),
+        (status = 401, description = "The server's token is needed", body = ProctorError),
+        (status = 404, description = "No such run", body = ProctorError)
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    ApiPath(run): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+
+    state.service.run(run).await?;
+    let format = query.format;
+    let filter = ResultFilter {
+        status: query.status,
+        category: query.category,
+        q: query.q,
+        cursor: None,
+        limit: Some(EXPORT_PAGE),
+    };
+    let service = state.service.clone();
+    // Pages are read as the client takes them; `None` once the last page went out.
+    let pages = futures::stream::unfold(Some(filter), move |next| {
+        let service = service.clone();
+        async move {
+            let mut filter = next?;
+            let chunk = match service.results(run, &filter).await {
+                Ok(page) => {
+                    let text: String = page.items.iter().map(|r| format.row(r)).collect();
+                    filter.cursor = page.next_cursor;
+                    let more = filter.cursor.is_some().then_some(filter);
+                    return Some((Ok::<_, std::io::Error>(text), more));
+                }
+                Err(e) => Err(std::io::Error::other(e.message)),
+            };
+            Some((chunk, None))
+        }
+    });
+    let header_line = futures::stream::once(std::future::ready(Ok(format.header())));
+    let body = axum::body::Body::from_stream(futures::StreamExt::chain(header_line, pages));
+    let file = format!("attachment; filename=\"run-{run}.{}\"", format.extension());
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, file),
+        ],
+        body,
+    )
+        .into_response())
 }
