@@ -8,6 +8,8 @@ use plotters::prelude::*;
 use shared::eval::compare::AqsDelta;
 use shared::eval::RunSummary;
 
+use super::svg_text::titled;
+
 const W: u32 = 640;
 const H: u32 = 240;
 const BASE: RGBColor = RGBColor(154, 163, 178);
@@ -123,9 +125,9 @@ fn render(pairs: &[Pair]) -> Result<String, String> {
     Ok(svg)
 }
 
-/// The SVG with a title and a description a screen reader announces.
-fn described(svg: String, pairs: &[Pair]) -> String {
-    let desc = pairs
+/// What the chart shows, in words.
+fn description(pairs: &[Pair]) -> String {
+    pairs
         .iter()
         .map(|p| {
             format!(
@@ -137,15 +139,7 @@ fn described(svg: String, pairs: &[Pair]) -> String {
             )
         })
         .collect::<Vec<_>>()
-        .join("; ");
-    match svg.find('>') {
-        Some(end) => format!(
-            "{}<title>AQS by component, base and head</title><desc>{desc}</desc>{}",
-            &svg[..=end],
-            &svg[end + 1..]
-        ),
-        None => svg,
-    }
+        .join("; ")
 }
 
 #[component]
@@ -155,7 +149,7 @@ pub fn AqsDeltaChart(delta: AqsDelta, base: RunSummary, head: RunSummary) -> imp
     match render(&pairs) {
         Ok(svg) => view! {
             <figure class="chart aqs-delta">
-                <div class="svg" inner_html=described(svg, &pairs)></div>
+                <div class="svg" inner_html=titled(svg, "AQS by component, base and head", &description(&pairs))></div>
                 <figcaption>
                     <span class="key base"></span>"base "<span class="key head"></span>"head; the change above each pair"
                 </figcaption>

@@ -21,6 +21,7 @@ pub mod session;
 pub mod sign_in;
 pub mod state_diff;
 pub mod summary_cards;
+pub mod svg_text;
 pub mod timeline;
 pub mod token_unlock;
 pub mod transcript;

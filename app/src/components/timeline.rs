@@ -8,6 +8,8 @@ use plotters::prelude::*;
 use shared::timeline::{bars, Bar, BarKind};
 use shared::Trace;
 
+use super::svg_text::titled;
+
 const W: u32 = 720;
 const ROW: u32 = 26;
 
@@ -89,20 +91,12 @@ fn render(bars: &[Bar]) -> Result<String, String> {
     Ok(svg)
 }
 
-fn described(svg: String, bars: &[Bar]) -> String {
-    let desc = bars
-        .iter()
+/// What the timeline shows, in words.
+fn description(bars: &[Bar]) -> String {
+    bars.iter()
         .map(|b| format!("{} from {:.0} ms", caption(b), b.start_ms))
         .collect::<Vec<_>>()
-        .join("; ");
-    match svg.find('>') {
-        Some(end) => format!(
-            "{}<title>The case's calls over time</title><desc>{desc}</desc>{}",
-            &svg[..=end],
-            &svg[end + 1..]
-        ),
-        None => svg,
-    }
+        .join("; ")
 }
 
 #[component]
@@ -115,7 +109,7 @@ pub fn Timeline(trace: Trace) -> impl IntoView {
     match render(&bars) {
         Ok(svg) => view! {
             <figure class="chart timeline">
-                <div class="svg" inner_html=described(svg, &bars)></div>
+                <div class="svg" inner_html=titled(svg, "The case's calls over time", &description(&bars))></div>
                 <figcaption>
                     <span class="key aqs"></span>"LLM call "<span class="key rate"></span>"tool call (outlined: duration inferred) "
                     <span class="key failed"></span>"failed"
