@@ -66,6 +66,12 @@ impl Refusal {
         Refusal::new(status, error.message)
     }
 
+    /// A refused token or a cross-site request, with the status the guard gives it elsewhere.
+    fn of_access(error: ProctorError) -> Refusal {
+        let status = StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        Refusal::new(status, error.message)
+    }
+
     /// The gRPC code a `google.rpc.Status` carries for this HTTP status.
     fn code(&self) -> i32 {
         match self.status {
@@ -169,13 +175,6 @@ async fn receive(
             error_message: message,
         }),
     })
-}
-
-impl Refusal {
-    fn of_access(error: ProctorError) -> Refusal {
-        let status = StatusCode::from_u16(error.kind.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-        Refusal::new(status, error.message)
-    }
 }
 
 /// The body as sent, or inflated when it says it is gzipped — never past the bound.

@@ -48,9 +48,9 @@ impl Service {
                 Err(Unowned::Invalid(why)) => return Err(ProctorError::invalid(why)),
             }
         }
-        let runs: BTreeSet<Uuid> = by_case.keys().map(|o| o.run_id).collect();
-        for run in &runs {
-            self.run(*run).await?;
+        let mut runs = HashMap::new();
+        for run in by_case.keys().map(|o| o.run_id).collect::<BTreeSet<Uuid>>() {
+            runs.insert(run, self.run(run).await?);
         }
         // One case's spans arrive in several requests: a result is made from all of them, so
         // two requests of one case must not each make it from half.
@@ -59,7 +59,7 @@ impl Service {
             false => None,
         };
         let mut owned = Vec::new();
-        let mut results: Vec<(Agent, Vec<TestResult>)> = Vec::new();
+        let mut results: Vec<(Uuid, Agent, Vec<TestResult>)> = Vec::new();
         let mut made = Vec::new();
         for (owner, mut spans) in by_case {
             for span in &mut spans {
@@ -82,8 +82,7 @@ impl Service {
             for (owner, new) in cases {
                 inputs.push(self.result_of_spans(&owner, new).await?);
             }
-            let view = self.run(run_id).await?;
-            let agent = self.agent(&view.run.agent_id.to_string()).await?;
+            let agent = self.agent(&runs[&run_id].run.agent_id.to_string()).await?;
             let keys: Vec<String> = inputs
                 .iter()
                 .filter_map(|i| i.scenario_key.clone())
@@ -101,11 +100,10 @@ impl Service {
                 )));
             }
             let judged = self.judge_batch(run_id, &agent, inputs).await?;
-            results.push((agent, judged));
+            results.push((run_id, agent, judged));
         }
         self.store.store_spans(&owned).await?;
-        for (agent, judged) in results {
-            let run_id = judged[0].run_id;
+        for (run_id, agent, judged) in results {
             for chunk in judged.chunks(MAX_RESULTS_PER_SYNC) {
                 self.store_judged(run_id, &agent, chunk.to_vec()).await?;
             }
