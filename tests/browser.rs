@@ -39,6 +39,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         "newest first: {rows:?}"
     );
     b.screenshot("runs").await;
+    b.assert_accessible("runs").await;
 
     // The outcome filter is the server's: only the run with failures is left.
     b.client
@@ -102,6 +103,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         "{insights}"
     );
     b.screenshot("run").await;
+    b.assert_accessible("run").await;
 
     // Filters live in the URL and narrow the table.
     let status = b
@@ -228,6 +230,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         );
     }
     b.screenshot("result").await;
+    b.assert_accessible("result").await;
     b.close().await;
 
     // A comparison link opened in a fresh browser shows the regressions first.
@@ -303,12 +306,128 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
         .await
         .unwrap();
     assert_eq!(title, "AQS by component, base and head");
+    // Failures by category: the chart's table is the API's category shift, row for row.
+    let shift: Vec<Vec<String>> = cmp["category_shift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            vec![
+                s["category"].as_str().unwrap().to_string(),
+                s["base"].to_string(),
+                s["head"].to_string(),
+                format!("{:+}", s["delta"].as_i64().unwrap()),
+            ]
+        })
+        .collect();
+    assert!(!shift.is_empty(), "{cmp}");
+    let drawn: Vec<Vec<String>> = fresh
+        .js(
+            "return [...document.querySelectorAll('.category-shift-table tbody tr')]
+                .map(r => [...r.cells].map(c => c.textContent));",
+        )
+        .await;
+    assert_eq!(drawn.len(), shift.len(), "{drawn:?} against {shift:?}");
+    for (row, api) in drawn.iter().zip(&shift) {
+        assert_eq!(
+            row[0].to_lowercase().replace(' ', "_"),
+            api[0],
+            "{drawn:?} against {shift:?}"
+        );
+        assert_eq!(&row[1..], &api[1..], "{drawn:?} against {shift:?}");
+    }
+    // Path score per case: one clickable mark per regression, linking its pair of results.
+    let pairs: Vec<String> = cmp["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["change"] == "regression")
+        .map(|c| {
+            format!(
+                "/results/pair?base={}&head={}",
+                c["base"]["result_ids"][0].as_str().unwrap(),
+                c["head"]["result_ids"][0].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(pairs.len(), failed);
+    let mut marks: Vec<String> = fresh
+        .js(
+            "return [...document.querySelectorAll('.score-slope a.regression-mark')]
+                .map(a => a.getAttribute('href'));",
+        )
+        .await;
+    marks.sort();
+    let mut expected_marks = pairs.clone();
+    expected_marks.sort();
+    assert_eq!(marks, expected_marks);
+    // Latency and cost spread: every attempt of both runs, in the API's bins.
+    for (class, key) in [("latency", "latency_ms"), ("cost", "cost_usd")] {
+        let rows: Vec<Vec<String>> = fresh
+            .js(&format!(
+                "return [...document.querySelectorAll('.spread-{class} tbody tr')]
+                    .map(r => [...r.cells].map(c => c.textContent));"
+            ))
+            .await;
+        let bins = cmp["distributions"][key]["bins"].as_array().unwrap();
+        assert_eq!(rows.len(), bins.len(), "{class}: {rows:?} against {bins:?}");
+        let counted =
+            |side: usize| -> u64 { rows.iter().map(|r| r[side].parse::<u64>().unwrap()).sum() };
+        assert_eq!((counted(1), counted(2)), (20, 20), "{class}: {rows:?}");
+        for (row, bin) in rows.iter().zip(bins) {
+            assert_eq!(
+                (row[1].clone(), row[2].clone()),
+                (bin["base"].to_string(), bin["head"].to_string())
+            );
+        }
+    }
+    // The trend: one point per judged run of the agent, oldest first, each linking its run,
+    // with base and head marked in its tooltip.
+    let points: Vec<(String, String)> = fresh
+        .js(
+            "return [...document.querySelectorAll('.trend svg a.trend-point')]
+                .map(a => [a.getAttribute('href'), a.querySelector('title').textContent]);",
+        )
+        .await;
+    assert_eq!(points.len(), 2, "{points:?}");
+    assert_eq!(points[0].0, format!("/runs/{base}"));
+    assert_eq!(points[1].0, format!("/runs/{head}"));
+    let base_aqs = format!("AQS {:.1}", f(&delta["base"]));
+    assert!(
+        points[0].1.starts_with("v1 (base) · ") && points[0].1.contains(&base_aqs),
+        "{points:?}"
+    );
+    assert!(points[1].1.starts_with("v2 (head) · "), "{points:?}");
+    let axis: Vec<String> = fresh
+        .js("return [...document.querySelectorAll('.trend svg text')].map(t => t.textContent.trim());")
+        .await;
+    for label in ["v1", "v2", "100", "run, oldest to newest", "base", "head"] {
+        assert!(axis.iter().any(|t| t == label), "{label} in {axis:?}");
+    }
     let first_table = fresh.text("table.grid").await;
     assert!(
         first_table.contains("lookup_order→verify_id→refund ⇒ lookup_order→refund"),
         "{first_table}"
     );
+    // Every chart keeps within the page from 1,024 to 1,920 px wide.
+    for width in [1024u32, 1920] {
+        fresh.client.set_window_size(width, 1000).await.unwrap();
+        fresh
+            .wait_for(
+                &format!(
+                    "const page = document.documentElement.clientWidth;
+                     const charts = [...document.querySelectorAll('figure.chart')];
+                     return window.outerWidth === {width} && charts.length >= 6
+                         && charts.every(c => c.getBoundingClientRect().right <= page)
+                         && document.documentElement.scrollWidth <= page;"
+                ),
+                &format!("the charts fit a {width} px window"),
+            )
+            .await;
+    }
+    fresh.client.set_window_size(1280, 1000).await.unwrap();
     fresh.screenshot("compare").await;
+    fresh.assert_accessible("compare").await;
     // Copied as Markdown: the same text `proctor compare --format markdown` writes.
     fresh.click(".copy-markdown button").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -333,12 +452,27 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
             && markdown.contains(&format!("/compare?base={base}&head={head})")),
         "{markdown}"
     );
+    // A point on the trend opens its run.
+    fresh
+        .click(&format!(".trend svg a.trend-point[href='/runs/{base}']"))
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while fresh.client.current_url().await.unwrap().path() != format!("/runs/{base}") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trend's point did not open the run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(fresh.text(".page-head h1").await, "v1");
+    fresh.client.back().await.unwrap();
     // Each case opens both of its results side by side.
     fresh.click("table.grid tbody tr td a").await;
     let sides = fresh.texts(".pair > section", 2).await;
     let badges = fresh.texts(".pair .page-head .badge", 2).await;
     assert_eq!(badges, ["passed", "failed"], "{sides:?}");
     fresh.screenshot("pair").await;
+    fresh.assert_accessible("pair").await;
     fresh.close().await;
 }
 
@@ -347,7 +481,8 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("agent.yaml"),
-        "name: echo-agent\ntools: [{name: lookup}]\nrun:\n  command: \"cat > /dev/null; sleep 0.4; echo done\"\n",
+        // Case sN takes N-1 seconds, so the four cases kept finish (and sync) one by one.
+        "name: echo-agent\ntools: [{name: lookup}]\nrun:\n  command: \"n=$(grep -o 'question [0-9]' | head -1 | cut -c10); sleep $((n - 1)); echo done\"\n",
     )
     .unwrap();
     let p = Proctor::start(vec![dir.path().join("agent.yaml")]).await;
@@ -363,8 +498,29 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     .await;
 
     let b = Browser::open().await;
+    b.client.goto(&p.url("/agents")).await.unwrap();
+    b.texts("table.grid tbody tr", 1).await;
+    b.screenshot("agents").await;
+    b.assert_accessible("agents").await;
+    // When the server cannot be reached (every fetch fails as it does on a refused
+    // connection), the next page says so and offers a retry; retrying once it is back loads
+    // the page, here the empty run list with what to do.
+    b.js::<Value>(
+        "window.fetch = () => Promise.reject(new TypeError('Failed to fetch')); return null;",
+    )
+    .await;
+    b.click("nav a[href='/runs']").await;
+    let gone = b.text(".error-box").await;
+    assert!(gone.starts_with("Could not load this page."), "{gone}");
+    b.screenshot("server-gone").await;
+    b.assert_accessible("server-gone").await;
+    b.click(".error-box button").await;
+    let empty = b.text(".empty").await;
+    assert!(empty.starts_with("No test runs yet."), "{empty}");
     b.client.goto(&p.url("/agents/echo-agent")).await.unwrap();
     b.texts("button.primary", 1).await;
+    b.screenshot("agent").await;
+    b.assert_accessible("agent").await;
     b.click(".page-head button.primary").await;
     b.texts(".drawer.open .scenario-list li", 6).await;
     // Keep four scenarios: clear two of them.
@@ -380,6 +536,32 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     }
     assert!(b.text(".drawer .row .muted").await.contains("4 selected"));
     b.screenshot("drawer").await;
+    b.assert_accessible("drawer").await;
+    // The open drawer holds the keyboard: Tab cycles through its controls, Escape closes it and
+    // gives focus back to the button that opened it.
+    let inside = "return document.querySelector('.drawer').contains(document.activeElement);";
+    assert!(b.js::<bool>(inside).await, "focus moved into the drawer");
+    let controls: usize = b
+        .js("return document.querySelectorAll('.drawer button:not([disabled]), .drawer input:not([disabled])').length;")
+        .await;
+    for i in 0..controls + 2 {
+        let focused = b.client.active_element().await.unwrap();
+        focused.send_keys("\u{E004}").await.unwrap();
+        assert!(b.js::<bool>(inside).await, "Tab {i} left the drawer");
+    }
+    let focused = b.client.active_element().await.unwrap();
+    focused.send_keys("\u{E00C}").await.unwrap();
+    b.wait_for(
+        "return !document.querySelector('.drawer.open') && document.activeElement.matches('.page-head button.primary');",
+        "Escape closes the drawer and gives focus back",
+    )
+    .await;
+    b.click(".page-head button.primary").await;
+    b.wait_for(
+        "const n = document.querySelector('.drawer.open .row .muted'); return !!n && n.textContent.includes('4 selected');",
+        "the drawer opens again with the same choice",
+    )
+    .await;
     b.click(".drawer button.primary").await;
 
     // The view moves to the queued run, and its results appear as the worker syncs them.
@@ -395,10 +577,49 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The progress bar fills from the event stream while the run is live: (done, total, live)
+    // as the page showed them, until all four are done.
+    let mut seen: Vec<(u64, u64, bool)> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now: Option<(u64, u64, bool)> = b
+            .js("const bar = document.querySelector('.progress-bar');
+                 return bar && [Number(bar.getAttribute('aria-valuenow')),
+                     Number(bar.getAttribute('aria-valuemax')),
+                     bar.parentElement.classList.contains('live')];")
+            .await;
+        if let Some(now) = now {
+            if seen.last() != Some(&now) {
+                seen.push(now);
+            }
+            if now.0 == 4 {
+                break;
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "progress: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.iter().all(|s| s.1 == 4), "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|&(done, _, live)| live && done > 0 && done < 4),
+        "the bar moved while the run was live: {seen:?}"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0].0 <= w[1].0),
+        "never went back: {seen:?}"
+    );
     let rows = b.texts("table.grid tbody tr", 4).await;
     assert_eq!(rows.len(), 4);
     assert!(b.text(".cards .card").await.contains("100.0%"));
+    assert!(
+        b.text(".progress-text")
+            .await
+            .contains("4 of 4 cases done · 4 passed"),
+        "{seen:?}"
+    );
     b.screenshot("live").await;
+    b.assert_accessible("live").await;
 
     // Deleting the run from its page asks first, then leaves for the run list; the run is gone.
     let run_path = b.client.current_url().await.unwrap().path().to_string();
@@ -588,6 +809,7 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
         "{reviews:?}"
     );
     b.screenshot("result-state").await;
+    b.assert_accessible("result-state").await;
     b.close().await;
 }
 
@@ -732,6 +954,7 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
         .await
         .contains("No judge verdict has been reviewed yet."));
     b.screenshot("review-queue").await;
+    b.assert_accessible("review-queue").await;
 
     b.click("table.queue tbody tr a").await;
     let judge = b.texts("table.judge tbody tr", 1).await;
@@ -744,6 +967,7 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
         "{judge:?}"
     );
     b.screenshot("result-judge").await;
+    b.assert_accessible("result-judge").await;
     b.click("details.all-checks summary").await;
     let failed = b.texts("ul.check-list li.failed", 1).await;
     assert!(failed[0].contains("rubric"), "{failed:?}");

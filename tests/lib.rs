@@ -291,17 +291,95 @@ impl Browser {
         })
     }
 
+    /// What `script` (a function body that returns a value) returns in the page, decoded.
+    pub async fn js<T: serde::de::DeserializeOwned>(&self, script: &str) -> T {
+        let value = self
+            .client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script} failed: {e}"));
+        serde_json::from_value(value.clone())
+            .unwrap_or_else(|e| panic!("{script} returned {value}: {e}"))
+    }
+
+    /// The accessibility violations of impact "serious" or "critical" that axe-core finds on the
+    /// page as it is now (axe-core from `tests/axe`, installed by `.ci/setup`), each as
+    /// "rule (impact): help — the offending elements".
+    pub async fn serious_violations(&self) -> Vec<String> {
+        let axe = repo().join("tests/axe/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run `. .ci/setup` (npm ci in tests/axe)",
+                axe.display()
+            )
+        });
+        self.client.execute(&source, vec![]).await.unwrap();
+        let script = "const done = arguments[0];
+            axe.run(document, { resultTypes: ['violations'] }).then(r => done(
+                r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                    .map(v => `${v.id} (${v.impact}): ${v.help} — ` +
+                        v.nodes.slice(0, 5).map(n => n.target.join(' ')).join(', ') +
+                        ` — ${v.nodes[0].failureSummary}`)),
+                e => done([`axe failed: ${e}`]));";
+        let found = self.client.execute_async(script, vec![]).await.unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
+    /// Waits (up to 10 s) until `script`, a function body, returns true in the page.
+    pub async fn wait_for(&self, script: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.js::<bool>(script).await {
+            assert!(Instant::now() < deadline, "{what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Asserts axe-core finds nothing serious or critical on the page (named in the message).
+    pub async fn assert_accessible(&self, page: &str) {
+        let violations = self.serious_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{page}: {} serious or critical accessibility violation(s):\n{}",
+            violations.len(),
+            violations.join("\n")
+        );
+    }
+
     pub async fn text(&self, css: &str) -> String {
         self.texts(css, 1).await.remove(0)
     }
 
-    /// Saves a screenshot under target/screenshots/ (and returns its path), for people to look at.
+    /// Saves a screenshot of the whole page (up to 4,000 px tall) under target/screenshots/, or
+    /// the directory `PROCTOR_SCREENSHOTS` names (`docs/screenshots` refreshes the README's),
+    /// and returns its path: the window grows to the page for the picture, then goes back.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let dir = repo().join("target/screenshots");
+        let dir = match std::env::var_os("PROCTOR_SCREENSHOTS") {
+            Some(dir) => repo().join(dir),
+            None => repo().join("target/screenshots"),
+        };
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.png"));
-        std::fs::write(&path, self.client.screenshot().await.unwrap()).unwrap();
+        let (width, height) = self.client.get_window_size().await.unwrap();
+        let page: u64 = self
+            .js("return Math.ceil(document.documentElement.scrollHeight);")
+            .await;
+        let tall = (page as u32 + (height as u32).saturating_sub(self.viewport_height().await))
+            .clamp(height as u32, 4000);
+        self.client
+            .set_window_size(width as u32, tall)
+            .await
+            .unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        self.client
+            .set_window_size(width as u32, height as u32)
+            .await
+            .unwrap();
+        std::fs::write(&path, png).unwrap();
         path
+    }
+
+    async fn viewport_height(&self) -> u32 {
+        self.js::<u32>("return window.innerHeight;").await
     }
 
     pub async fn close(self) {

@@ -86,6 +86,8 @@ mod data {
         ) -> Result<TestResult, ProctorError>;
         async fn agents(&self) -> Result<Vec<Agent>, ProctorError>;
         async fn agent(&self, name: &str) -> Result<AgentDetail, ProctorError>;
+        /// The latest runs of the agent that made `run`, newest first, for its trend.
+        async fn trend(&self, run: &str) -> Result<Vec<RunView>, ProctorError>;
         async fn review_queue(&self, agent: &str) -> Result<ReviewQueue, ProctorError>;
         async fn start_run(
             &self,
@@ -198,6 +200,16 @@ pub async fn list_agents() -> Result<Vec<Agent>, ProctorError> {
 #[server(name = GetAgent, prefix = "/api/fn", endpoint = "agent", input = Json)]
 pub async fn get_agent(name: String) -> Result<AgentDetail, ProctorError> {
     data()?.agent(&name).await
+}
+
+/// How many of an agent's latest runs its trend shows (and its page lists).
+pub const TREND_RUNS: u32 = 50;
+
+/// The latest runs (up to [`TREND_RUNS`]) of the agent that
+/// made `run`, newest first: a comparison's trend in one call.
+#[server(name = GetTrend, prefix = "/api/fn", endpoint = "trend", input = Json)]
+pub async fn get_trend(run: String) -> Result<Vec<RunView>, ProctorError> {
+    data()?.trend(&run).await
 }
 
 /// The agent's results most worth a person's look, and the judge's agreement with reviewers.

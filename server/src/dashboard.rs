@@ -2,7 +2,7 @@
 //! dashboard's query strings (text from the URL) become typed filters here, and a bad one is an
 //! `Malformed` error the page can show, not a failed request.
 
-use app::api::{DashboardData, ResultsQuery, RunsQuery};
+use app::api::{DashboardData, ResultsQuery, RunsQuery, TREND_RUNS};
 use shared::api::CompareFilter;
 use shared::api::{AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilter, RunInput};
 use shared::api::{ReviewQueue, RunView};
@@ -18,8 +18,6 @@ use crate::service::Service;
 const RUNS_PAGE: u32 = 50;
 /// Results per page of a run's results.
 const RESULTS_PAGE: u32 = 100;
-/// Recent runs on an agent's page.
-const AGENT_RUNS: u32 = 30;
 
 fn id(what: &str, text: &str) -> Result<Uuid, ProctorError> {
     Uuid::parse_str(text).map_err(|_| {
@@ -123,7 +121,17 @@ impl DashboardData for Service {
     }
 
     async fn agent(&self, name: &str) -> Result<AgentDetail, ProctorError> {
-        self.agent_detail(name, AGENT_RUNS).await
+        self.agent_detail(name, TREND_RUNS).await
+    }
+
+    async fn trend(&self, run: &str) -> Result<Vec<RunView>, ProctorError> {
+        let run = Backend::run(self, id("run", run)?).await?;
+        let filter = RunFilter {
+            agent: Some(run.run.agent_id.to_string()),
+            limit: Some(TREND_RUNS),
+            ..Default::default()
+        };
+        Ok(Backend::runs(self, &filter).await?.items)
     }
 
     async fn review_queue(&self, agent: &str) -> Result<ReviewQueue, ProctorError> {

@@ -460,6 +460,20 @@ fn a_written_comparison_leads_with_regressions_and_their_failing_check() {
         link: Some("http://proctor/compare?base=a&head=b"),
     };
     let md = report.markdown();
+    // The whole text against its fixture (also shown in the README);
+    // PROCTOR_BLESS=1 rewrites the fixture after a deliberate change.
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/compare/pr-7-vs-main.md");
+    if std::env::var_os("PROCTOR_BLESS").is_some() {
+        std::fs::create_dir_all(fixture.parent().unwrap()).unwrap();
+        std::fs::write(&fixture, &md).unwrap();
+    }
+    let expected =
+        std::fs::read_to_string(&fixture).unwrap_or_else(|e| panic!("{}: {e}", fixture.display()));
+    assert_eq!(
+        md, expected,
+        "the Markdown changed; PROCTOR_BLESS=1 accepts it"
+    );
     assert!(md.starts_with("## Proctor: pr-7 vs main\n"), "{md}");
     assert!(md.contains("**pass rate** 66.7% → 66.7%"), "{md}");
     assert!(

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use shared::eval::compare::AqsDelta;
 use shared::eval::RunSummary;
 
-use super::svg_text::titled;
+use super::chart_figure::{figures_table, ChartFigure};
 
 const W: u32 = 640;
 const H: u32 = 240;
@@ -145,33 +145,21 @@ fn description(pairs: &[Pair]) -> String {
 #[component]
 pub fn AqsDeltaChart(delta: AqsDelta, base: RunSummary, head: RunSummary) -> impl IntoView {
     let pairs = pairs(&delta, &base, &head);
-    let rows = pairs.clone();
-    match render(&pairs) {
-        Ok(svg) => view! {
-            <figure class="chart aqs-delta">
-                <div class="svg" inner_html=titled(svg, "AQS by component, base and head", &description(&pairs))></div>
-                <figcaption>
-                    <span class="key base"></span>"base "<span class="key head"></span>"head; the change above each pair"
-                </figcaption>
-                <details>
-                    <summary>"As a table"</summary>
-                    <table class="aqs-delta-table">
-                        <thead><tr><th>"Measure"</th><th>"Base"</th><th>"Head"</th><th>"Change"</th></tr></thead>
-                        <tbody>
-                            {rows.into_iter().map(|p| view! {
-                                <tr>
-                                    <td>{p.label}</td>
-                                    <td>{format!("{:.1}", p.base)}</td>
-                                    <td>{format!("{:.1}", p.head)}</td>
-                                    <td>{signed(p.delta)}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </details>
-            </figure>
-        }
-        .into_any(),
-        Err(e) => view! { <p class="muted">{format!("The chart could not be drawn: {e}")}</p> }.into_any(),
+    let rows = pairs
+        .iter()
+        .map(|p| {
+            vec![
+                p.label.to_string(),
+                format!("{:.1}", p.base),
+                format!("{:.1}", p.head),
+                signed(p.delta),
+            ]
+        })
+        .collect();
+    view! {
+        <ChartFigure class="aqs-delta" svg=render(&pairs) title="AQS by component, base and head"
+            desc=description(&pairs)
+            caption=view! { <span class="key base"></span>"base "<span class="key head"></span>"head; the change above each pair" }.into_any()
+            table=figures_table("aqs-delta-table", &["Measure", "Base", "Head", "Change"], rows)/>
     }
 }

@@ -1,10 +1,12 @@
 //! Pieces shared by the pages.
 
 pub mod aqs_delta_chart;
-pub mod chart;
+pub mod category_shift_chart;
+pub mod chart_figure;
 pub mod check_review;
 pub mod copy_markdown;
 pub mod delete_run;
+pub mod focus_trap;
 pub mod format;
 pub mod judge_verdicts;
 pub mod live;
@@ -14,15 +16,19 @@ pub mod results_table;
 pub mod run_drawer;
 pub mod run_filters;
 pub mod run_header;
+pub mod run_progress;
 pub mod runs_table;
 pub mod scenario_picker;
+pub mod score_slope_chart;
 pub mod sequence_diff;
 pub mod session;
 pub mod sign_in;
+pub mod spread_chart;
 pub mod state_diff;
 pub mod summary_cards;
 pub mod svg_text;
 pub mod timeline;
 pub mod token_unlock;
 pub mod transcript;
+pub mod trend_chart;
 pub mod url_filter;

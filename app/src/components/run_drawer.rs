@@ -1,5 +1,6 @@
 //! The Run Tests drawer: choose scenarios, a label and repeats, then queue the run and move to
-//! it. Choosing is the [`ScenarioPicker`]'s job, unlocking writes the [`TokenUnlock`]'s.
+//! it. Choosing is the [`ScenarioPicker`]'s job, unlocking writes the [`TokenUnlock`]'s; while
+//! open it holds the keyboard's focus ([`trap_focus`]) and Escape closes it.
 
 use std::collections::BTreeSet;
 
@@ -7,6 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use shared::Scenario;
 
+use super::focus_trap::trap_focus;
 use super::scenario_picker::ScenarioPicker;
 use super::token_unlock::TokenUnlock;
 use crate::api::start_run;
@@ -43,8 +45,11 @@ pub fn RunDrawer(agent: String, scenarios: Vec<Scenario>, open: RwSignal<bool>) 
             busy.set(false);
         });
     };
+    let drawer = NodeRef::<leptos::html::Aside>::new();
+    let keys = trap_focus(drawer, open);
     view! {
-        <aside class="drawer" class:open=move || open.get() role="dialog" aria-label="Run tests" aria-hidden=move || (!open.get()).to_string()>
+        <aside class="drawer" class:open=move || open.get() role="dialog" aria-modal="true" aria-label="Run tests"
+            aria-hidden=move || (!open.get()).to_string() node_ref=drawer on:keydown=keys>
             <header>
                 <h2>{format!("Run tests — {agent}")}</h2>
                 <button class="icon" on:click=move |_| open.set(false) aria-label="Close">"×"</button>

@@ -6,6 +6,7 @@ use shared::api::RunView;
 
 use crate::components::delete_run::DeleteRun;
 use crate::components::format::{short_id, when, RunStatusBadge};
+use crate::components::run_progress::RunProgress;
 use crate::components::summary_cards::SummaryCards;
 
 #[component]
@@ -30,6 +31,7 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
         .iter()
         .map(|(k, val)| format!(" · {k}={val}"))
         .collect();
+    let progress = v.clone();
     view! {
         <div class="page-head">
             <h1>{title}</h1>
@@ -42,6 +44,7 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
             {metadata}
         </p>
         {v.run.reason.clone().map(|r| view! { <p class="notice">{r}</p> })}
+        <RunProgress view=progress/>
         {match v.summary {
             Some(s) => view! { <SummaryCards summary=s/> }.into_any(),
             None => view! { <p class="empty">"No results yet. They appear here as the run syncs them."</p> }.into_any(),

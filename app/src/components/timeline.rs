@@ -8,7 +8,7 @@ use plotters::prelude::*;
 use shared::timeline::{bars, Bar, BarKind};
 use shared::Trace;
 
-use super::svg_text::titled;
+use super::chart_figure::{figures_table, ChartFigure};
 
 const W: u32 = 720;
 const ROW: u32 = 26;
@@ -105,36 +105,36 @@ pub fn Timeline(trace: Trace) -> impl IntoView {
     if bars.is_empty() {
         return view! { <p class="muted">"No LLM or tool call was recorded."</p> }.into_any();
     }
-    let rows = bars.clone();
-    match render(&bars) {
-        Ok(svg) => view! {
-            <figure class="chart timeline">
-                <div class="svg" inner_html=titled(svg, "The case's calls over time", &description(&bars))></div>
-                <figcaption>
-                    <span class="key aqs"></span>"LLM call "<span class="key rate"></span>"tool call (outlined: duration inferred) "
-                    <span class="key failed"></span>"failed"
-                </figcaption>
-                <details>
-                    <summary>"As a table"</summary>
-                    <table class="timeline-table">
-                        <thead><tr><th>"#"</th><th>"Call"</th><th>"Start"</th><th>"Duration"</th><th>"Measured"</th><th>"Outcome"</th></tr></thead>
-                        <tbody>
-                            {rows.into_iter().enumerate().map(|(i, b)| view! {
-                                <tr>
-                                    <td>{i + 1}</td>
-                                    <td>{b.label()}</td>
-                                    <td>{format!("{:.0} ms", b.start_ms)}</td>
-                                    <td>{if b.duration_known { format!("{:.0} ms", b.duration_ms) } else { "–".to_string() }}</td>
-                                    <td>{match (b.duration_known, b.measured) { (false, _) => "unknown", (true, true) => "measured", (true, false) => "inferred" }}</td>
-                                    <td>{if b.failed { "failed" } else { "ok" }}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </details>
-            </figure>
-        }
-        .into_any(),
-        Err(e) => view! { <p class="muted">{format!("The timeline could not be drawn: {e}")}</p> }.into_any(),
+    let rows = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            vec![
+                (i + 1).to_string(),
+                b.label(),
+                format!("{:.0} ms", b.start_ms),
+                if b.duration_known {
+                    format!("{:.0} ms", b.duration_ms)
+                } else {
+                    "–".to_string()
+                },
+                match (b.duration_known, b.measured) {
+                    (false, _) => "unknown",
+                    (true, true) => "measured",
+                    (true, false) => "inferred",
+                }
+                .to_string(),
+                if b.failed { "failed" } else { "ok" }.to_string(),
+            ]
+        })
+        .collect();
+    view! {
+        <ChartFigure class="timeline" svg=render(&bars) title="The case's calls over time" desc=description(&bars)
+            caption=view! {
+                <span class="key aqs"></span>"LLM call "<span class="key rate"></span>"tool call (outlined: duration inferred) "
+                <span class="key failed"></span>"failed"
+            }.into_any()
+            table=figures_table("timeline-table", &["#", "Call", "Start", "Duration", "Measured", "Outcome"], rows)/>
     }
+    .into_any()
 }

@@ -5,10 +5,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::get_agent;
-use crate::components::chart::TrendChart;
 use crate::components::format::{pct, short_id, when, RunStatusBadge};
 use crate::components::load_error::LoadError;
 use crate::components::run_drawer::RunDrawer;
+use crate::components::trend_chart::TrendChart;
 
 #[component]
 pub fn AgentPage() -> impl IntoView {

@@ -1,18 +1,22 @@
 //! Compare two runs at a shareable URL: AQS delta, regressions first, then improvements, flaky,
-//! new, removed and (collapsed) unchanged cases; changed tool paths; the trend over the agent's
-//! recent runs; the comparison copied as Markdown for a pull request.
+//! new, removed and (collapsed) unchanged cases; changed tool paths; charts of the AQS by
+//! component, failures by category, path score per case and the latency and cost spread; the
+//! trend over the agent's recent runs; the comparison copied as Markdown for a pull request.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use shared::eval::compare::{CaseChange, CaseComparison, Direction};
 
-use crate::api::{compare_runs, list_runs};
+use crate::api::{compare_runs, get_trend};
 use crate::components::aqs_delta_chart::AqsDeltaChart;
-use crate::components::chart::TrendChart;
+use crate::components::category_shift_chart::CategoryShiftChart;
 use crate::components::copy_markdown::CopyMarkdown;
 use crate::components::format::{pct, usd};
 use crate::components::load_error::LoadError;
+use crate::components::score_slope_chart::ScoreSlopeChart;
+use crate::components::spread_chart::{Measure, SpreadChart};
+use crate::components::trend_chart::TrendChart;
 
 fn side_link(c: &CaseComparison, head: bool) -> impl IntoView {
     let side = if head { &c.head } else { &c.base };
@@ -36,11 +40,14 @@ pub fn ComparePage() -> impl IntoView {
     });
     let history = LocalResource::new(move || {
         let head = query.read().get("head").unwrap_or_default();
-        async move {
-            let run = crate::api::get_run(head).await?;
-            list_runs(Some(run.agent_name), None, None, None, None, None, None).await
-        }
+        async move { get_trend(head).await }
     });
+    let marked = move |key: &str| {
+        query
+            .read()
+            .get(key)
+            .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+    };
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Comparing…"</p> }>
             {move || data.get().map(|r| match r {
@@ -84,9 +91,21 @@ pub fn ComparePage() -> impl IntoView {
                             <h2>"How the AQS moved"</h2>
                             <AqsDeltaChart delta=delta base=cmp.base.clone() head=cmp.head.clone()/>
                         })}
-                        {(!cmp.category_shift.is_empty()).then(|| view! {
-                            <p class="shift">"Failure shift: " {cmp.category_shift.iter().map(|s| format!("{} {:+}", s.category.label(), s.delta)).collect::<Vec<_>>().join(" · ")}</p>
-                        })}
+                        <div class="charts">
+                            <section>
+                                <h2>"Failures by category"</h2>
+                                <CategoryShiftChart shift=cmp.category_shift.clone()/>
+                            </section>
+                            <section>
+                                <h2>"Path score per case"</h2>
+                                <ScoreSlopeChart cases=cases.clone()/>
+                            </section>
+                        </div>
+                        <h2>"Latency and cost of every attempt"</h2>
+                        <div class="charts">
+                            <SpreadChart measure=Measure::Latency histogram=cmp.distributions.latency_ms.clone()/>
+                            <SpreadChart measure=Measure::Cost histogram=cmp.distributions.cost_usd.clone()/>
+                        </div>
                         {groups.into_iter().map(|g| {
                             let rows: Vec<_> = cases.iter().filter(|c| c.change == g).cloned().collect();
                             let heading = listed(g.describe(), rows.len(), cmp.count(g));
@@ -105,7 +124,7 @@ pub fn ComparePage() -> impl IntoView {
         <h2>"Trend"</h2>
         <Suspense fallback=|| ()>
             {move || history.get().map(|r| match r {
-                Ok(page) => view! { <TrendChart runs=page.items/> }.into_any(),
+                Ok(runs) => view! { <TrendChart runs=runs base=marked("base") head=marked("head")/> }.into_any(),
                 Err(_) => view! { <p class="muted">"No trend available."</p> }.into_any(),
             })}
         </Suspense>

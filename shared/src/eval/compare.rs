@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use super::aqs::{Aqs, AqsComponents};
 use super::classify::FailureCategory;
+use super::distribution::{Distributions, Spread};
 use super::reliability::{fisher_one_sided, Attempts, SIGNIFICANCE};
 use super::summary::RunSummary;
 use crate::model::names::snake_case_names;
@@ -99,6 +100,10 @@ pub struct CaseSide {
     pub pass_rate: Option<f64>,
     pub mean_cost_usd: Option<f64>,
     pub mean_latency_ms: Option<f64>,
+    /// The mean partial credit (`0..=1`, see [`super::Evaluation::score`]) of its judged
+    /// attempts; `None` when none was judged or the scores were stored before they were kept.
+    #[serde(default)]
+    pub mean_score: Option<f64>,
     pub tool_path: Vec<String>,
     /// Whether every attempt whose final state was checked reached the expected one; `None`
     /// when the scenario checks no state.
@@ -208,6 +213,9 @@ pub struct RunComparison {
     /// "Changed, not significant" cases whose pass rate fell.
     #[serde(default)]
     pub insignificant_drops: u64,
+    /// Every attempt's latency and cost in both runs.
+    #[serde(default)]
+    pub distributions: Distributions,
 }
 
 /// The facts of one attempt that a comparison reads — a few columns a store keeps beside each
@@ -222,6 +230,10 @@ pub struct CaseRow {
     /// The cost when every call was priced.
     pub known_cost_usd: Option<f64>,
     pub latency_ms: Option<f64>,
+    /// Its partial credit once judged; `None` while pending, or for a result stored before
+    /// scores were kept beside it.
+    #[serde(default)]
+    pub score: Option<f64>,
     pub tool_path: Vec<String>,
     /// Whether it reached the expected final state; `None` when no state was checked.
     pub outcome_reached: Option<bool>,
@@ -239,6 +251,7 @@ impl From<&TestResult> for CaseRow {
             status: r.status,
             known_cost_usd: r.cost.known_usd(),
             latency_ms: r.latency_ms(),
+            score: r.status.is_judged().then_some(r.evaluation.score),
             tool_path: r.trace.tool_names(),
             outcome_reached: r.evaluation.path_and_outcome().1,
             scenario_hash: r.evaluation.scenario_hash.clone(),
@@ -255,6 +268,7 @@ struct SideFacts<'a> {
     pass_rate: Option<f64>,
     mean_cost_usd: Option<f64>,
     mean_latency_ms: Option<f64>,
+    mean_score: Option<f64>,
     /// The tool path of its first attempt.
     tool_path: &'a [String],
     outcome_reached: Option<bool>,
@@ -269,7 +283,12 @@ impl<'a> SideFacts<'a> {
         let (mut judged, mut passed) = (0u32, 0u32);
         let (mut cost, mut latency, mut latencies) = (Some(0.0), 0.0, 0u32);
         let mut outcome_reached: Option<bool> = None;
+        let (mut score, mut scores) = (0.0, 0u32);
         for r in rows {
+            if let Some(s) = r.score {
+                score += s;
+                scores += 1;
+            }
             if let Some(reached) = r.outcome_reached {
                 outcome_reached = Some(outcome_reached.unwrap_or(true) && reached);
             }
@@ -290,6 +309,7 @@ impl<'a> SideFacts<'a> {
             pass_rate: (judged > 0).then(|| f64::from(passed) / f64::from(judged)),
             mean_cost_usd: cost.map(|sum| sum / rows.len() as f64),
             mean_latency_ms: (latencies > 0).then(|| latency / f64::from(latencies)),
+            mean_score: (scores > 0).then(|| score / f64::from(scores)),
             tool_path: &first.tool_path,
             outcome_reached,
             scenario_hash: first.scenario_hash.as_deref(),
@@ -304,6 +324,7 @@ impl<'a> SideFacts<'a> {
             pass_rate: self.pass_rate,
             mean_cost_usd: self.mean_cost_usd,
             mean_latency_ms: self.mean_latency_ms,
+            mean_score: self.mean_score,
             tool_path: self.tool_path.to_vec(),
             outcome_reached: self.outcome_reached,
             scenario_hash: self.scenario_hash.map(str::to_owned),
@@ -496,6 +517,7 @@ pub struct Comparer {
     untested_changes: u64,
     insignificant_drops: u64,
     expectations_changes: u64,
+    spread: Spread,
     /// Per kind of change, the first cases the page wants (never more than the page holds).
     listed: BTreeMap<CaseChange, Vec<CaseComparison>>,
     wanted: u64,
@@ -513,6 +535,7 @@ impl Comparer {
             untested_changes: 0,
             insignificant_drops: 0,
             expectations_changes: 0,
+            spread: Spread::default(),
             listed: BTreeMap::new(),
             wanted: 0,
         }
@@ -521,6 +544,7 @@ impl Comparer {
     /// One case: its attempts in the base run and in the head run (at least one side has some).
     /// Cases must come in ascending key order.
     pub fn case(&mut self, key: &str, base: &[CaseRow], head: &[CaseRow]) {
+        self.spread.add(base, head);
         let (base, head) = (SideFacts::of(base), SideFacts::of(head));
         let case = classify(base.as_ref(), head.as_ref());
         *self.counts.entry(case.change).or_default() += 1;
@@ -591,6 +615,7 @@ impl Comparer {
             untested_changes: self.untested_changes,
             insignificant_drops: self.insignificant_drops,
             expectations_changes: self.expectations_changes,
+            distributions: self.spread.finish(),
             cases,
             next_cursor,
             base,

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod compare;
 pub mod compare_report;
 pub mod diff;
+pub mod distribution;
 pub mod judged;
 pub mod latency;
 pub mod reliability;

@@ -14,8 +14,8 @@ use super::{StoreError, StoreResult, DEFAULT_PAGE, MAX_PAGE};
 /// concatenates (`[` facts `,` facts … `]`) and Rust parses in one pass — where having the
 /// database build JSON from columns (or decoding rows one by one) cost several times as much.
 ///
-/// Facts stored before the outcome was kept have seven elements, and before the scenario hash
-/// eight; the missing ones read as `None`.
+/// Facts stored before the outcome was kept have seven elements, before the scenario hash
+/// eight, and before the score nine; the missing ones read as `None`.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CaseFacts(
     Uuid,
@@ -27,6 +27,7 @@ struct CaseFacts(
     Vec<String>,
     #[serde(default)] Option<bool>,
     #[serde(default)] Option<String>,
+    #[serde(default)] Option<f64>,
 );
 
 pub(super) fn case_facts(row: CaseRow) -> String {
@@ -40,6 +41,7 @@ pub(super) fn case_facts(row: CaseRow) -> String {
         row.tool_path,
         row.outcome_reached,
         row.scenario_hash,
+        row.score,
     );
     serde_json::to_string(&facts).expect("case facts serialize to JSON")
 }
@@ -64,6 +66,7 @@ pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
                 tool_path,
                 outcome_reached,
                 scenario_hash,
+                score,
             )| {
                 CaseRow {
                     id,
@@ -72,6 +75,7 @@ pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
                     status,
                     known_cost_usd,
                     latency_ms,
+                    score,
                     tool_path,
                     outcome_reached,
                     scenario_hash,
@@ -163,12 +167,17 @@ mod tests {
             format!(r#"[["{id}","refund",1,"passed",0.25,1200.0,["lookup","refund"],true]]"#);
         let rows = case_rows(Some(&newer)).unwrap();
         assert_eq!(
-            (rows[0].outcome_reached, &rows[0].scenario_hash),
-            (Some(true), &None)
+            (
+                rows[0].outcome_reached,
+                &rows[0].scenario_hash,
+                rows[0].score
+            ),
+            (Some(true), &None, None)
         );
         let row = CaseRow {
             outcome_reached: Some(false),
             scenario_hash: Some("0123456789abcdef".into()),
+            score: Some(0.75),
             ..rows[0].clone()
         };
         let rows = case_rows(Some(&format!("[{}]", case_facts(row.clone())))).unwrap();
