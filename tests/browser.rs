@@ -466,6 +466,21 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     }
     assert_eq!(fresh.text(".page-head h1").await, "v1");
     fresh.client.back().await.unwrap();
+    // The agent's page draws the same trend, its points linking the same runs.
+    fresh.client.goto(&p.url("/agents/support")).await.unwrap();
+    fresh.texts(".trend svg a.trend-point", 2).await;
+    let links: Vec<String> = fresh
+        .js("return [...document.querySelectorAll('.trend svg a.trend-point')].map(a => a.getAttribute('href'));")
+        .await;
+    assert_eq!(links, [format!("/runs/{base}"), format!("/runs/{head}")]);
+    fresh.screenshot("agent").await;
+    fresh.assert_accessible("agent").await;
+    fresh
+        .client
+        .goto(&p.url(&format!("/compare?base={base}&head={head}")))
+        .await
+        .unwrap();
+    fresh.texts("h2.change-regression", 1).await;
     // Each case opens both of its results side by side.
     fresh.click("table.grid tbody tr td a").await;
     let sides = fresh.texts(".pair > section", 2).await;
@@ -519,8 +534,9 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     assert!(empty.starts_with("No test runs yet."), "{empty}");
     b.client.goto(&p.url("/agents/echo-agent")).await.unwrap();
     b.texts("button.primary", 1).await;
-    b.screenshot("agent").await;
-    b.assert_accessible("agent").await;
+    assert!(b.text(".empty").await.starts_with("No runs yet."));
+    b.screenshot("agent-no-runs").await;
+    b.assert_accessible("agent-no-runs").await;
     b.click(".page-head button.primary").await;
     b.texts(".drawer.open .scenario-list li", 6).await;
     // Keep four scenarios: clear two of them.

@@ -1,5 +1,7 @@
 //! Pieces shared by the pages.
 
+pub mod agent_runs;
+pub mod agent_scenarios;
 pub mod aqs_delta_chart;
 pub mod category_shift_chart;
 pub mod chart_figure;

@@ -138,7 +138,7 @@ pub fn ScoreSlopeChart(cases: Vec<CaseComparison>) -> impl IntoView {
     }
     let count = |c: CaseChange| slopes.iter().filter(|s| s.change == c).count();
     let desc = format!(
-        "{} cases scored in both runs: {} regressed, {} improved",
+        "{} of the cases listed below have a path score in both runs: {} regressed, {} improved",
         slopes.len(),
         count(CaseChange::Regression),
         count(CaseChange::Improvement)

@@ -5,7 +5,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::get_agent;
-use crate::components::format::{pct, short_id, when, RunStatusBadge};
+use crate::components::agent_runs::AgentRuns;
+use crate::components::agent_scenarios::AgentScenarios;
 use crate::components::load_error::LoadError;
 use crate::components::run_drawer::RunDrawer;
 use crate::components::trend_chart::TrendChart;
@@ -31,41 +32,20 @@ pub fn AgentPage() -> impl IntoView {
                     <p class="muted">{d.agent.spec.description.clone()}</p>
                     <div class="two">
                         <div class="card"><div class="label">"Tools"</div>
-                            <ul>{d.agent.spec.tools.clone().into_iter().map(|t| view! { <li><code>{t.name.clone()}</code>" — "{t.description.clone()}</li> }).collect_view()}</ul></div>
+                            <ul>{d.agent.spec.tools.clone().into_iter().map(|t| view! { <li><code>{t.name.clone()}</code>{(!t.description.is_empty()).then(|| format!(" — {}", t.description))}</li> }).collect_view()}</ul></div>
                         <div class="card"><div class="label">"Policies"</div>
-                            <ul>{d.agent.spec.policies.clone().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul></div>
+                            {if d.agent.spec.policies.is_empty() {
+                                view! { <p class="muted">"None stated."</p> }.into_any()
+                            } else {
+                                view! { <ul>{d.agent.spec.policies.clone().into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul> }.into_any()
+                            }}</div>
                     </div>
                     <h2>"Trend"</h2>
                     <TrendChart runs=d.runs.clone()/>
                     <h2>{format!("Runs ({})", d.runs.len())}</h2>
-                    <table class="grid">
-                        <thead><tr><th>"Run"</th><th>"Date"</th><th>"Status"</th><th class="num">"Pass rate"</th><th class="num">"AQS"</th></tr></thead>
-                        <tbody>
-                            {d.runs.clone().into_iter().map(|v| view! {
-                                <tr>
-                                    <td><A href=format!("/runs/{}", v.run.id)>{v.run.spec.label.clone().unwrap_or_else(|| short_id(&v.run.id))}</A></td>
-                                    <td>{when(&v.run.created_at)}</td>
-                                    <td><RunStatusBadge status=v.run.status/></td>
-                                    <td class="num">{pct(v.summary.as_ref().and_then(|s| s.pass_rate))}</td>
-                                    <td class="num">{v.summary.as_ref().and_then(|s| s.aqs.as_ref()).map(|a| format!("{:.1}", a.score)).unwrap_or_else(|| "–".into())}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <AgentRuns runs=d.runs.clone()/>
                     <h2>{format!("Scenarios ({})", d.scenarios.len())}</h2>
-                    <table class="grid">
-                        <thead><tr><th>"Key"</th><th>"Category"</th><th>"User message"</th><th>"Expected tools"</th></tr></thead>
-                        <tbody>
-                            {d.scenarios.clone().into_iter().map(|s| view! {
-                                <tr>
-                                    <td><code>{s.spec.key.clone()}</code></td>
-                                    <td>{s.spec.category.clone().unwrap_or_default()}</td>
-                                    <td class="message">{s.spec.user_message.clone()}</td>
-                                    <td>{shared::eval::diff::tool_path(&s.spec.expectations.expected_tools.iter().map(|t| t.tool.clone()).collect::<Vec<_>>())}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <AgentScenarios scenarios=d.scenarios.clone()/>
                     <RunDrawer agent=d.agent.spec.name.clone() scenarios=d.scenarios.clone() open=drawer/>
                 }.into_any(),
             })}
