@@ -40,6 +40,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     );
     b.screenshot("runs").await;
     b.assert_accessible("runs").await;
+    b.assert_keyboard_reachable("runs").await;
 
     // The outcome filter is the server's: only the run with failures is left.
     b.client
@@ -104,6 +105,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     );
     b.screenshot("run").await;
     b.assert_accessible("run").await;
+    b.assert_keyboard_reachable("run").await;
 
     // Filters live in the URL and narrow the table.
     let status = b
@@ -231,6 +233,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     }
     b.screenshot("result").await;
     b.assert_accessible("result").await;
+    b.assert_keyboard_reachable("result").await;
     b.close().await;
 
     // A comparison link opened in a fresh browser shows the regressions first.
@@ -428,6 +431,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     fresh.client.set_window_size(1280, 1000).await.unwrap();
     fresh.screenshot("compare").await;
     fresh.assert_accessible("compare").await;
+    fresh.assert_keyboard_reachable("compare").await;
     // Copied as Markdown: the same text `proctor compare --format markdown` writes.
     fresh.click(".copy-markdown button").await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -475,6 +479,7 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     assert_eq!(links, [format!("/runs/{base}"), format!("/runs/{head}")]);
     fresh.screenshot("agent").await;
     fresh.assert_accessible("agent").await;
+    fresh.assert_keyboard_reachable("agent").await;
     fresh
         .client
         .goto(&p.url(&format!("/compare?base={base}&head={head}")))
@@ -971,6 +976,7 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
         .contains("No judge verdict has been reviewed yet."));
     b.screenshot("review-queue").await;
     b.assert_accessible("review-queue").await;
+    b.assert_keyboard_reachable("review-queue").await;
 
     b.click("table.queue tbody tr a").await;
     let judge = b.texts("table.judge tbody tr", 1).await;

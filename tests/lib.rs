@@ -334,6 +334,60 @@ impl Browser {
         }
     }
 
+    /// Presses Tab from the top of the page until focus has visited every visible control (links,
+    /// SVG links included, buttons, fields, `<summary>`s), or four times as often as there are
+    /// controls; asserts none was skipped, naming those that were and where focus went.
+    pub async fn assert_keyboard_reachable(&self, page: &str) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let controls: usize = self
+            .js(
+                "const wanted = 'a[href], button:not([disabled]), input:not([disabled]), '
+                    + 'select:not([disabled]), textarea:not([disabled]), summary';
+                 const shown = [...document.querySelectorAll(wanted)]
+                     .filter(e => e.checkVisibility() && !e.closest('[aria-hidden=true]'));
+                 shown.forEach((e, i) => e.dataset.kb = i);
+                 if (document.activeElement) document.activeElement.blur();
+                 window.scrollTo(0, 0);
+                 return shown.length;",
+            )
+            .await;
+        let mut reached = std::collections::BTreeSet::new();
+        let mut trail = Vec::new();
+        // A date field takes a Tab per part (day, month, year), so allow a few per control.
+        for _ in 0..controls * 4 + 5 {
+            let tab = KeyActions::new("keyboard".into())
+                .then(KeyAction::Down { value: '\u{E004}' })
+                .then(KeyAction::Up { value: '\u{E004}' });
+            self.client.perform_actions(tab).await.unwrap();
+            let (at, what): (Option<usize>, String) = self
+                .js("const e = document.activeElement;
+                     const k = e && e.dataset && e.dataset.kb;
+                     return [k === undefined ? null : Number(k), e ? e.outerHTML.slice(0, 80) : 'none'];")
+                .await;
+            trail.push(what);
+            if let Some(at) = at {
+                reached.insert(at);
+            }
+            if reached.len() == controls {
+                return;
+            }
+        }
+        let reached: Vec<usize> = reached.into_iter().collect();
+        let missed: Vec<String> = self
+            .js(&format!(
+                "const reached = {reached:?};
+                 return [...document.querySelectorAll('[data-kb]')]
+                     .filter(e => !reached.includes(Number(e.dataset.kb)))
+                     .slice(0, 10).map(e => e.outerHTML.slice(0, 160));"
+            ))
+            .await;
+        panic!(
+            "{page}: {} of {controls} controls never took the keyboard's focus: {missed:#?}; \
+             focus went: {trail:#?}",
+            controls - reached.len()
+        );
+    }
+
     /// Asserts axe-core finds nothing serious or critical on the page (named in the message).
     pub async fn assert_accessible(&self, page: &str) {
         let violations = self.serious_violations().await;
