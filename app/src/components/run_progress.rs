@@ -64,7 +64,7 @@ pub fn RunProgress(view: RunView) -> impl IntoView {
     view! {
         <div class="progress" class:live=p.live>
             <div class="progress-bar" role="progressbar" aria-label="Cases done"
-                aria-valuemin="0" aria-valuemax=p.planned aria-valuenow=p.done aria-valuetext=words.clone()>
+                aria-valuemin="0" aria-valuemax=p.planned aria-valuenow=p.done.min(p.planned) aria-valuetext=words.clone()>
                 <span class="seg passed" style=p.width(p.passed)></span>
                 <span class="seg failed" style=p.width(p.failed)></span>
                 <span class="seg errored" style=p.width(p.errored)></span>

@@ -27,7 +27,8 @@ pub fn AgentPage() -> impl IntoView {
                     <div class="page-head">
                         <h1>{d.agent.spec.name.clone()}</h1>
                         <A href=format!("/agents/{}/review", d.agent.spec.name) attr:class="button">"Review queue"</A>
-                        <button class="primary" on:click=move |_| drawer.set(true) disabled=d.scenarios.is_empty()>"Run Tests"</button>
+                        <button class="primary" on:click=move |_| drawer.set(true) disabled=d.scenarios.is_empty()
+                            title=d.scenarios.is_empty().then_some("Add scenarios first: proctor generate my-agent.yaml")>"Run Tests"</button>
                     </div>
                     <p class="muted">{d.agent.spec.description.clone()}</p>
                     <div class="two">
