@@ -452,7 +452,13 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
-            let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+            // One connection: another one of a pool, its schema cached from before the DROP
+            // INDEX, can refuse the CREATE INDEX that follows as "already exists".
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect(&db.url())
+                .await
+                .unwrap();
             for statement in [
                 "UPDATE results SET verdict = json_set(json_remove(verdict, '$.latency_ms'),
                      '$.has_latency', json(CASE WHEN latency_ms IS NULL THEN 'false' ELSE 'true' END))",
