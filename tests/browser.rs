@@ -460,14 +460,12 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     fresh
         .click(&format!(".trend svg a.trend-point[href='/runs/{base}']"))
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while fresh.client.current_url().await.unwrap().path() != format!("/runs/{base}") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the trend's point did not open the run"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    fresh
+        .wait_for(
+            &format!("return location.pathname === '/runs/{base}';"),
+            "the trend's point did not open the run",
+        )
+        .await;
     assert_eq!(fresh.text(".page-head h1").await, "v1");
     fresh.client.back().await.unwrap();
     // The agent's page draws the same trend, its points linking the same runs.

@@ -9,11 +9,10 @@ use shared::eval::compare::AqsDelta;
 use shared::eval::RunSummary;
 
 use super::chart_figure::{figures_table, ChartFigure};
+use super::chart_palette::{BASE, BETTER, GRID, HEAD, INK, WORSE};
 
 const W: u32 = 640;
 const H: u32 = 240;
-const BASE: RGBColor = RGBColor(154, 163, 178);
-const HEAD: RGBColor = RGBColor(51, 85, 204);
 
 /// One pair of bars: what is measured, its value in each run, and the change.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +88,7 @@ fn render(pairs: &[Pair]) -> Result<String, String> {
             .disable_x_axis()
             .y_labels(6)
             .y_label_formatter(&|y| format!("{y:.0}"))
-            .light_line_style(RGBColor(236, 238, 242))
+            .light_line_style(GRID)
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, p) in pairs.iter().enumerate() {
@@ -101,8 +100,8 @@ fn render(pairs: &[Pair]) -> Result<String, String> {
                 ])
                 .map_err(|e| e.to_string())?;
             let color = match p.delta {
-                d if d > 0.0 => RGBColor(26, 127, 75),
-                d if d < 0.0 => RGBColor(180, 35, 24),
+                d if d > 0.0 => BETTER,
+                d if d < 0.0 => WORSE,
                 _ => RGBColor(90, 98, 112),
             };
             chart
@@ -115,7 +114,7 @@ fn render(pairs: &[Pair]) -> Result<String, String> {
                     Text::new(
                         p.label.to_string(),
                         (x + 0.2, -2.0),
-                        ("sans-serif", 12).into_font().color(&RGBColor(60, 66, 80)),
+                        ("sans-serif", 12).into_font().color(&INK),
                     ),
                 ])
                 .map_err(|e| e.to_string())?;

@@ -7,12 +7,10 @@ use plotters::prelude::*;
 use shared::eval::compare::CategoryShift;
 
 use super::chart_figure::{figures_table, ChartFigure};
+use super::chart_palette::{BETTER, GRID, INK, WORSE};
 
 const W: u32 = 640;
 const ROW: u32 = 30;
-const WORSE: RGBColor = RGBColor(180, 35, 24);
-const BETTER: RGBColor = RGBColor(26, 127, 75);
-const INK: RGBColor = RGBColor(60, 66, 80);
 
 /// How a category's line reads: "3 → 5 (+2)".
 pub fn describe(s: &CategoryShift) -> String {
@@ -55,7 +53,7 @@ fn render(shift: &[CategoryShift]) -> Result<String, String> {
             .x_label_formatter(&|x| format!("{x:+.0}"))
             .x_desc("failures in head minus base")
             .label_style(("sans-serif", 12))
-            .light_line_style(RGBColor(236, 238, 242))
+            .light_line_style(GRID)
             .draw()
             .map_err(|e| e.to_string())?;
         chart

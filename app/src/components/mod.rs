@@ -5,6 +5,7 @@ pub mod agent_scenarios;
 pub mod aqs_delta_chart;
 pub mod category_shift_chart;
 pub mod chart_figure;
+pub mod chart_palette;
 pub mod check_review;
 pub mod copy_markdown;
 pub mod delete_run;

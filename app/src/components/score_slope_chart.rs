@@ -7,12 +7,11 @@ use plotters::prelude::*;
 use shared::eval::compare::{CaseChange, CaseComparison};
 
 use super::chart_figure::ChartFigure;
+use super::chart_palette::{BETTER, GRID, WORSE};
 use super::svg_text::{escape, with_overlay};
 
 const W: u32 = 420;
 const H: u32 = 300;
-const WORSE: RGBColor = RGBColor(180, 35, 24);
-const BETTER: RGBColor = RGBColor(26, 127, 75);
 const SAME: RGBColor = RGBColor(175, 182, 194);
 
 /// One case on the chart: its scores (0–100) on each side and where its mark links.
@@ -85,7 +84,7 @@ fn render(slopes: &[Slope]) -> Result<String, String> {
             .y_label_formatter(&|y| format!("{y:.0}"))
             .y_desc("path score (%)")
             .label_style(("sans-serif", 12))
-            .light_line_style(RGBColor(236, 238, 242))
+            .light_line_style(GRID)
             .draw()
             .map_err(|e| e.to_string())?;
         for s in slopes {

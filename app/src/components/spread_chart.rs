@@ -7,12 +7,11 @@ use plotters::prelude::*;
 use shared::eval::distribution::{Bin, Histogram};
 
 use super::chart_figure::{figures_table, ChartFigure};
+use super::chart_palette::{BASE, GRID, HEAD};
 use super::format::ms;
 
 const W: u32 = 460;
 const H: u32 = 220;
-const BASE: RGBColor = RGBColor(154, 163, 178);
-const HEAD: RGBColor = RGBColor(51, 85, 204);
 
 /// Which measure a histogram bins, and how its bin edges are written.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,7 +98,7 @@ fn render(measure: Measure, bins: &[Bin]) -> Result<String, String> {
             .y_label_formatter(&|y| format!("{y:.0}%"))
             .y_desc("share of attempts")
             .label_style(("sans-serif", 11))
-            .light_line_style(RGBColor(236, 238, 242))
+            .light_line_style(GRID)
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, (b, h)) in base.iter().zip(&head).enumerate() {

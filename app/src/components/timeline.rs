@@ -9,15 +9,16 @@ use shared::timeline::{bars, Bar, BarKind};
 use shared::Trace;
 
 use super::chart_figure::{figures_table, ChartFigure};
+use super::chart_palette::{BETTER, GRID, HEAD, WORSE};
 
 const W: u32 = 720;
 const ROW: u32 = 26;
 
 fn color(bar: &Bar) -> RGBColor {
     match (bar.failed, bar.kind) {
-        (true, _) => RGBColor(180, 35, 24),
-        (false, BarKind::Llm) => RGBColor(51, 85, 204),
-        (false, BarKind::Tool) => RGBColor(26, 127, 75),
+        (true, _) => WORSE,
+        (false, BarKind::Llm) => HEAD,
+        (false, BarKind::Tool) => BETTER,
     }
 }
 
@@ -53,7 +54,7 @@ fn render(bars: &[Bar]) -> Result<String, String> {
                 e if e >= 10.0 => format!("{x:.0} ms"),
                 _ => format!("{x:.1} ms"),
             })
-            .light_line_style(RGBColor(236, 238, 242))
+            .light_line_style(GRID)
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, bar) in bars.iter().enumerate() {

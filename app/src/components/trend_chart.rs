@@ -8,13 +8,12 @@ use shared::api::RunView;
 use uuid::Uuid;
 
 use super::chart_figure::ChartFigure;
-use super::format::{pct, short_id};
+use super::chart_palette::{BETTER as RATE, GRID, HEAD as AQS};
+use super::format::{pct, short_id, when};
 use super::svg_text::{escape, with_overlay};
 
 const W: u32 = 760;
 const H: u32 = 260;
-const AQS: RGBColor = RGBColor(51, 85, 204);
-const RATE: RGBColor = RGBColor(26, 127, 75);
 const INK: &str = "#3c4250";
 
 /// One run on the trend: where it links, what its tooltip says.
@@ -54,7 +53,7 @@ pub fn points(runs: &[RunView], base: Option<Uuid>, head: Option<Uuid>) -> Vec<P
             Some(Point {
                 run: id,
                 name: v.run.spec.label.clone().unwrap_or_else(|| short_id(&id)),
-                date: v.run.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                date: when(&v.run.created_at),
                 aqs,
                 pass_rate: summary.pass_rate.unwrap_or(0.0) * 100.0,
                 mark: if Some(id) == base {
@@ -112,7 +111,7 @@ fn render(points: &[Point]) -> Result<String, String> {
             .y_label_formatter(&|y| format!("{y:.0}"))
             .x_desc("run, oldest to newest")
             .y_desc("score (0–100)")
-            .light_line_style(RGBColor(236, 238, 242))
+            .light_line_style(GRID)
             .label_style(("sans-serif", 12))
             .draw()
             .map_err(|e| e.to_string())?;
