@@ -46,6 +46,13 @@ impl EventHub {
         self.deliver(event);
     }
 
+    /// Whether an event published now reaches anyone: a client of this server or another
+    /// server. Publishing a sync's thousand results costs a copy of each, worth saving when
+    /// nobody watches.
+    pub fn is_watched(&self) -> bool {
+        self.relay.get().is_some() || self.sender.receiver_count() > 0
+    }
+
     /// An event to this server's clients only (one another server published).
     pub fn deliver(&self, event: RunEvent) {
         // No subscriber is not an error: nobody is watching.

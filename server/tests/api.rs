@@ -249,6 +249,20 @@ async fn bad_input_gets_a_4xx_with_a_message() {
     .await;
     assert_eq!(st, 422);
     assert!(msg.contains("results[0].attempt"), "{msg}");
+    // Results are parsed in parallel; a bad one deep in a batch is still named by its place.
+    let good = json!({"scenario_key": "a", "user_message": "m"});
+    let bad = json!({"scenario_key": "c", "user_message": "m",
+                     "trace": {"llm_calls": [{"input_tokens": -1}]}});
+    let (st, msg) = error_of(
+        s.post(&sync, &json!({"results": [good, good, bad, good]}))
+            .await,
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert!(
+        msg.contains("results[2].trace.llm_calls[0].input_tokens"),
+        "{msg}"
+    );
 
     let (st, msg) = error_of(s.post(&sync, &json!({"results": [{"scenario_key": "ok", "user_message": "m"}, {"user_message": "no key"}]})).await).await;
     assert_eq!(st, 422);

@@ -428,6 +428,55 @@ fn the_content_hash_moves_with_what_is_tested_not_with_its_name() {
     }
 }
 
+/// The hash as releases before this one computed it (a JSON value built, printed, hashed):
+/// results stored then keep those hashes, so the same content must still hash the same.
+fn hash_as_stored_before(value: serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn content_hashes_stay_those_already_stored() {
+    let specs = [
+        serde_json::json!({"key": "a", "user_message": "Refund ORD-1"}),
+        serde_json::json!({
+            "key": "b", "user_message": "Where is my parcel? \"urgent\" — ünïcode",
+            "user_turns": ["It is ORD-7", "Thanks"],
+            "simulated_user": {"persona": "terse", "goal": "a refund",
+                               "knows": {"order": "ORD-7", "email": "a@b.c"},
+                               "max_turns": 4, "stop_on_tools": ["refund"]},
+            "expectations": {
+                "expected_tools": [{"tool": "lookup_order", "args": {"order_id": {"equals": "ORD-7"}}},
+                                   {"tool": "refund"}],
+                "forbidden_tools": ["escalate"],
+                "response_contains": ["refund"],
+                "rubric": ["grounded"]
+            }
+        }),
+    ];
+    for spec in specs {
+        let parsed: shared::ScenarioSpec = serde_json::from_value(spec).unwrap();
+        let before = hash_as_stored_before(serde_json::json!({
+            "user_message": parsed.user_message,
+            "user_turns": parsed.user_turns,
+            "simulated_user": parsed.simulated_user,
+            "expectations": parsed.expectations,
+        }));
+        assert_eq!(parsed.content_hash(), before, "{}", parsed.key);
+        let inline = hash_as_stored_before(serde_json::json!({
+            "user_message": parsed.user_message,
+            "expectations": parsed.expectations,
+        }));
+        assert_eq!(
+            shared::model::content_hash(&parsed.user_message, &parsed.expectations),
+            inline,
+            "{}",
+            parsed.key
+        );
+    }
+}
+
 #[test]
 fn a_written_comparison_leads_with_regressions_and_their_failing_check() {
     let base = vec![

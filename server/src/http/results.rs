@@ -15,7 +15,7 @@ use shared::ProctorError;
 use shared::{ResultStatus, TestResult};
 use uuid::Uuid;
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, SyncBody};
 use super::{ApiError, AppState};
 use crate::backend::Backend;
 
@@ -31,7 +31,7 @@ use crate::backend::Backend;
 pub async fn sync(
     State(state): State<AppState>,
     ApiPath(run): ApiPath<Uuid>,
-    ApiJson(input): ApiJson<SyncInput>,
+    SyncBody(input): SyncBody,
 ) -> Result<Json<SyncOutput>, ApiError> {
     Ok(Json(state.service.sync(run, input).await?))
 }

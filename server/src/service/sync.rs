@@ -91,11 +91,13 @@ impl Service {
     fn announce(&self, run_id: Uuid, agent_name: String, stored: StoredBatch) -> SyncOutput {
         let (run, started, summary) = (stored.run, stored.started, stored.summary);
         let verdicts: Vec<ResultRow> = stored.results.iter().map(ResultRow::from).collect();
-        for row in &verdicts {
-            self.events.publish(RunEvent::Result {
-                run_id,
-                result: Box::new(row.clone()),
-            });
+        if self.events.is_watched() {
+            for row in &verdicts {
+                self.events.publish(RunEvent::Result {
+                    run_id,
+                    result: Box::new(row.clone()),
+                });
+            }
         }
         if started {
             self.events.publish(RunEvent::Status {

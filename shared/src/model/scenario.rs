@@ -63,29 +63,59 @@ impl ScenarioSpec {
     /// expectations changed" from "the agent changed". The key, title, tags and category are
     /// left out (renaming a scenario changes nothing it tests).
     pub fn content_hash(&self) -> String {
-        let content = serde_json::json!({
-            "user_message": self.user_message,
-            "user_turns": self.user_turns,
-            "simulated_user": self.simulated_user,
-            "expectations": self.expectations,
-        });
-        short_hash(&content)
+        short_hash(&HashedContent {
+            user_message: &self.user_message,
+            user_turns: Some(&self.user_turns),
+            simulated_user: Some(&self.simulated_user),
+            expectations: &self.expectations,
+        })
     }
 }
 
 /// The content hash of a case judged by expectations sent with its result (no stored scenario).
 pub fn content_hash(user_message: &str, expectations: &Expectations) -> String {
-    short_hash(&serde_json::json!({
-        "user_message": user_message,
-        "expectations": expectations,
-    }))
+    short_hash(&HashedContent {
+        user_message,
+        user_turns: None,
+        simulated_user: None,
+        expectations,
+    })
 }
 
-/// 16 hex digits of SHA-256 over the JSON: enough to tell two versions of one scenario apart.
-fn short_hash(value: &serde_json::Value) -> String {
+/// What a content hash covers, in the order its JSON has always been written (stored results
+/// keep hashes: the same content must hash the same across releases). A case judged by
+/// expectations sent with its result has no turns or simulated user: those fields are left out,
+/// not written as empty.
+#[derive(Serialize)]
+struct HashedContent<'a> {
+    user_message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_turns: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    simulated_user: Option<&'a Option<SimulatedUser>>,
+    expectations: &'a Expectations,
+}
+
+/// 16 hex digits of SHA-256 over the compact JSON of `content`, written straight into the
+/// hasher (a sync hashes every result it judges).
+fn short_hash(content: &HashedContent) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(value.to_string().as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    struct Hasher(Sha256);
+    impl std::io::Write for Hasher {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hasher = Hasher(Sha256::new());
+    serde_json::to_writer(&mut hasher, content).expect("scenario content serializes to JSON");
+    hasher.0.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The brief of a simulated user: who they are, what they want, what they know, and when the

@@ -206,7 +206,7 @@ pub(super) async fn store(
         q.push(")");
         q.build().execute(&mut *tx).await?;
     }
-    for chunk in prepared.chunks(INSERT_ROWS) {
+    for chunk in prepared.chunks_mut(INSERT_ROWS) {
         insert(&mut tx, chunk).await?;
     }
     record_turns(&mut tx, &prepared).await?;
@@ -224,14 +224,17 @@ pub(super) async fn store(
     })
 }
 
-async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<()> {
+/// Inserts `rows`, moving their serialized columns into the statement (they are not needed
+/// after it: a 1,000-result batch is megabytes of JSON, and sqlx copies each bound value again).
+async fn insert(conn: &mut SqliteConnection, rows: &mut [Prepared]) -> StoreResult<()> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
              failure_categories, user_message, agent_response, score, cost_usd, duration_ms, trace,
              evaluation, cost, error, created_at, latency_ms, cost_complete, tool_path, verdict,
              case_facts) ",
     );
-    q.push_values(rows, |mut b, p| {
+    q.push_values(rows.iter_mut(), |mut b, p| {
+        let case_facts = p.case_facts();
         let r = &p.result;
         b.push_bind(r.id.to_string())
             .push_bind(r.run_id.to_string())
@@ -246,16 +249,16 @@ async fn insert(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<(
             .push_bind(r.evaluation.score)
             .push_bind(r.cost.usd)
             .push_bind(r.duration_ms)
-            .push_bind(p.trace.clone())
-            .push_bind(p.evaluation.clone())
-            .push_bind(p.cost.clone())
-            .push_bind(p.error.clone())
+            .push_bind(std::mem::take(&mut p.trace))
+            .push_bind(std::mem::take(&mut p.evaluation))
+            .push_bind(std::mem::take(&mut p.cost))
+            .push_bind(p.error.take())
             .push_bind(ts(r.created_at))
             .push_bind(r.latency_ms())
             .push_bind(r.cost.is_complete())
             .push_bind(json(&p.tool_path))
-            .push_bind(p.verdict_json.clone())
-            .push_bind(p.case_facts());
+            .push_bind(std::mem::take(&mut p.verdict_json))
+            .push_bind(case_facts);
     });
     q.build().execute(&mut *conn).await?;
     Ok(())
