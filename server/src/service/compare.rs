@@ -13,10 +13,8 @@ use super::store::Store;
 use super::Service;
 use crate::backend::{Backend, Outcome};
 
-/// Rows read from the store per query: a chunk's concatenated facts (about 70 KB) stay under
-/// the C allocator's threshold for mapping fresh pages, which SQLite and sqlx each copying a
-/// 280 KB chunk (at 2,000 rows) paid in page faults on every query.
-const CHUNK: u32 = 500;
+/// Rows read from the store per query.
+const CHUNK: u32 = 2_000;
 
 /// One run's attempts, case by case, in scenario-key order. The next chunk is read while the
 /// comparer works through this one, so the database and the comparison overlap instead of
