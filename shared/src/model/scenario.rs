@@ -100,19 +100,9 @@ struct HashedContent<'a> {
 /// hasher (a sync hashes every result it judges).
 fn short_hash(content: &HashedContent) -> String {
     use sha2::{Digest, Sha256};
-    struct Hasher(Sha256);
-    impl std::io::Write for Hasher {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut hasher = Hasher(Sha256::new());
+    let mut hasher = Sha256::new();
     serde_json::to_writer(&mut hasher, content).expect("scenario content serializes to JSON");
-    hasher.0.finalize()[..8]
+    hasher.finalize()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
