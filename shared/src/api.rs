@@ -292,20 +292,23 @@ impl From<ResultRowParts> for ResultRow {
     }
 }
 
-impl From<&TestResult> for ResultRow {
-    fn from(r: &TestResult) -> Self {
+/// Takes the result apart rather than copying it: a sync answers with a row for each of up to
+/// 1,000 results it no longer needs.
+impl From<TestResult> for ResultRow {
+    fn from(r: TestResult) -> Self {
+        let latency_ms = r.latency_ms();
         ResultRowParts {
             id: r.id,
             run_id: r.run_id,
-            scenario_key: r.scenario_key.clone(),
-            category: r.category.clone(),
+            scenario_key: r.scenario_key,
+            category: r.category,
             attempt: r.attempt,
             status: r.status,
-            user_message: r.user_message.clone(),
-            evaluation: r.evaluation.clone(),
-            error: r.error.clone(),
+            user_message: r.user_message,
+            evaluation: r.evaluation,
+            error: r.error,
             cost_usd: r.cost.usd,
-            latency_ms: r.latency_ms(),
+            latency_ms,
             tool_path: r.trace.tool_names(),
         }
         .into()

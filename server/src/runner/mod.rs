@@ -496,7 +496,7 @@ async fn conclude(
         run.run.finished_at = Some(chrono::Utc::now());
     }
     let summary = RunSummary::compute(Some(&run.run), &results, &tools);
-    let verdicts = results.iter().map(ResultRow::from).collect();
+    let verdicts = results.into_iter().map(ResultRow::from).collect();
     (run, verdicts, summary, Judged::Locally { prices: source })
 }
 

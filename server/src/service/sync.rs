@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use shared::api::{
-    ResultInput, ResultRow, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC,
-};
+use shared::api::{ResultInput, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC};
 use shared::eval::review::{self, ReviewInput};
 use shared::judge::Judge;
 use shared::redact::redact_text;
@@ -89,8 +87,8 @@ impl Service {
     /// Tells every watcher what a stored batch changed: each result, the run's start, its
     /// summary.
     fn announce(&self, run_id: Uuid, agent_name: String, stored: StoredBatch) -> SyncOutput {
-        let (run, started, summary) = (stored.run, stored.started, stored.summary);
-        let verdicts: Vec<ResultRow> = stored.results.iter().map(ResultRow::from).collect();
+        let (run, started, summary, verdicts) =
+            (stored.run, stored.started, stored.summary, stored.rows);
         if self.events.is_watched() {
             for row in &verdicts {
                 self.events.publish(RunEvent::Result {
@@ -110,7 +108,7 @@ impl Service {
             summary: Box::new(summary.clone()),
         });
         SyncOutput {
-            stored: stored.results.len(),
+            stored: verdicts.len(),
             replaced: stored.replaced,
             result_ids: verdicts.iter().map(|r| r.id).collect(),
             verdicts,

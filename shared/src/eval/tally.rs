@@ -242,16 +242,19 @@ pub struct RunTally {
 /// Adds `by` to (or, with `add` false, takes it from) the count under `key`; a zero count
 /// leaves the map.
 fn bump<K: Ord + Clone>(map: &mut BTreeMap<K, u64>, key: &K, by: u64, add: bool) {
-    let n = map.get(key).copied().unwrap_or(0);
-    let n = if add {
-        n.saturating_add(by)
-    } else {
-        n.saturating_sub(by)
-    };
-    if n == 0 {
-        map.remove(key);
-    } else {
-        map.insert(key.clone(), n);
+    // The key is cloned only when it enters the map: a sync bumps a dozen counts per result,
+    // nearly all of them already there.
+    match map.get_mut(key) {
+        Some(n) => {
+            adjust(n, by, add);
+            if *n == 0 {
+                map.remove(key);
+            }
+        }
+        None if add && by > 0 => {
+            map.insert(key.clone(), by);
+        }
+        None => {}
     }
 }
 
@@ -343,25 +346,27 @@ impl RunTally {
 
     /// Brings the tally up to date with one stored batch: the `replaced` verdicts leave, the
     /// `stored` ones arrive, and `cases` says how every case either touches stood before.
-    pub fn apply_batch(
+    pub fn apply_batch<'a>(
         &mut self,
-        replaced: &[Verdict],
-        stored: &[Verdict],
+        replaced: impl IntoIterator<Item = &'a Verdict>,
+        stored: impl IntoIterator<Item = &'a Verdict>,
         mut cases: BTreeMap<String, CaseTally>,
     ) {
         let before = cases.clone();
-        for (verdicts, add) in [(replaced, false), (stored, true)] {
-            for v in verdicts {
-                if add {
-                    self.add(v);
-                } else {
-                    self.remove(v);
-                }
-                if v.status.is_judged() {
-                    let case = cases.entry(v.scenario_key.clone()).or_default();
-                    adjust(&mut case.judged, 1, add);
-                    adjust(&mut case.passed, u64::from(v.status.is_pass()), add);
-                }
+        let replaced = replaced.into_iter().map(|v| (v, false));
+        for (v, add) in replaced.chain(stored.into_iter().map(|v| (v, true))) {
+            if add {
+                self.add(v);
+            } else {
+                self.remove(v);
+            }
+            if v.status.is_judged() {
+                let case = match cases.get_mut(&v.scenario_key) {
+                    Some(case) => case,
+                    None => cases.entry(v.scenario_key.clone()).or_default(),
+                };
+                adjust(&mut case.judged, 1, add);
+                adjust(&mut case.passed, u64::from(v.status.is_pass()), add);
             }
         }
         for (key, after) in cases {

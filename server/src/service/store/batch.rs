@@ -5,30 +5,42 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rayon::prelude::*;
+use shared::api::ResultRow;
 use shared::eval::compare::CaseRow;
 use shared::eval::{CaseTally, RunTally, Verdict};
 use shared::judgement::JudgeVerdict;
 use shared::simulate::{recordings, RecordedTurn};
 use shared::{RunStatus, TestResult, TestRun};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{StoreError, StoreResult};
 
-/// A result ready to insert: everything serialized before the write transaction starts, so
-/// the transaction spends its time writing.
+/// A result ready to insert, its id and run already settled by [`plan`]: everything
+/// serialized and the answer's row built on every core, so the write transaction spends its
+/// time writing. The result itself is taken apart into `row`, not kept.
 pub(super) struct Prepared {
-    pub result: TestResult,
+    /// What the sync answers for it; also the source of the columns it shares with a page row.
+    pub row: ResultRow,
     pub verdict: Verdict,
+    pub scenario_id: Option<Uuid>,
+    pub agent_response: String,
+    /// As the agent reported it (the row's `duration_ms` falls back to the trace's).
+    pub duration_ms: Option<f64>,
+    pub created_at: DateTime<Utc>,
+    /// Whether every model it called had a price.
+    pub cost_complete: bool,
     /// The categories of its failed checks, as their names.
     pub failed_categories: Vec<String>,
     pub trace: String,
     pub evaluation: String,
     pub cost: String,
     pub error: Option<String>,
-    pub tool_path: Vec<String>,
     pub verdict_json: String,
+    /// What a comparison reads of it (see [`super::sql::case_facts`]).
+    pub case_facts: String,
     /// The simulated user messages it holds, kept by scenario so a later run replays them.
     pub recorded: Vec<RecordedTurn>,
     /// The judge's fresh verdicts it holds (key, judgement as JSON), cached so an unchanged
@@ -49,26 +61,25 @@ impl Prepared {
                 .iter()
                 .map(|c| c.to_string())
                 .collect(),
+            scenario_id: result.scenario_id,
+            agent_response: result.agent_response.clone(),
+            duration_ms: result.duration_ms,
+            created_at: result.created_at,
+            cost_complete: result.cost.is_complete(),
             trace: json(&result.trace),
             evaluation: json(&result.evaluation),
             cost: json(&result.cost),
             error: result.error.as_ref().map(json),
-            tool_path: result.trace.tool_names(),
             verdict_json: json(&verdict),
+            case_facts: super::sql::case_facts(CaseRow::from(&result)),
             recorded: match result.scenario_id {
                 Some(_) => recordings(&result.trace),
                 None => Vec::new(),
             },
             judgements: fresh_judgements(&result),
             verdict,
-            result,
+            row: ResultRow::from(result),
         }
-    }
-
-    /// What a comparison reads of it (see [`super::sql::case_facts`]); only once [`plan`] has
-    /// given the result its id.
-    pub fn case_facts(&self) -> String {
-        super::sql::case_facts(CaseRow::from(&self.result))
     }
 }
 
@@ -85,12 +96,25 @@ fn fresh_judgements(result: &TestResult) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Prepares a whole batch on every core, off the async runtime: serializing 1,000 traces
-/// would otherwise hold a runtime thread for tens of milliseconds.
-pub(super) async fn prepare(results: Vec<TestResult>) -> Vec<Prepared> {
-    tokio::task::spawn_blocking(move || results.into_par_iter().map(Prepared::of).collect())
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+/// Prepares a batch `rows` results at a time, in order, each chunk on every core and off the
+/// async runtime, so a store writes one chunk while the next is prepared instead of waiting
+/// for the whole batch. Dropping the receiver stops the preparation after the chunk at hand.
+pub(super) fn prepare(results: Vec<TestResult>, rows: usize) -> mpsc::Receiver<Vec<Prepared>> {
+    let (send, receive) = mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let mut results = results.into_iter();
+        loop {
+            let chunk: Vec<TestResult> = results.by_ref().take(rows).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let prepared = chunk.into_par_iter().map(Prepared::of).collect();
+            if send.blocking_send(prepared).is_err() {
+                break;
+            }
+        }
+    });
+    receive
 }
 
 /// A stored result a batch may replace, found by case or by id; the verdict it would take out
@@ -118,21 +142,20 @@ pub(super) struct Plan {
 /// belongs to another run is a conflict.
 pub(super) fn plan(
     run_id: Uuid,
-    batch: &mut [Prepared],
+    batch: &mut [TestResult],
     mut by_case: HashMap<(String, u32), Existing>,
     mut by_id: HashMap<Uuid, Existing>,
 ) -> StoreResult<Plan> {
     let given_ids: HashSet<Uuid> = batch
         .iter()
-        .filter(|p| !p.result.id.is_nil())
-        .map(|p| p.result.id)
+        .filter(|r| !r.id.is_nil())
+        .map(|r| r.id)
         .collect();
     let mut replaced = Vec::new();
     let mut replaced_ids = HashSet::new();
     let mut keys = BTreeSet::new();
     let mut replacing = 0;
-    for p in batch {
-        let r = &mut p.result;
+    for r in batch {
         let same_case = by_case.remove(&(r.scenario_key.clone(), r.attempt));
         let same_id = by_id.remove(&r.id);
         if let Some(other) = same_id.as_ref().filter(|e| e.run_id != run_id) {
@@ -179,9 +202,8 @@ impl Plan {
         run: &mut TestRun,
         tally: &mut RunTally,
     ) -> bool {
-        let old: Vec<Verdict> = self.replaced.into_iter().map(|r| r.verdict).collect();
-        let new: Vec<Verdict> = batch.iter().map(|p| p.verdict.clone()).collect();
-        tally.apply_batch(&old, &new, cases);
+        let old = self.replaced.iter().map(|r| &r.verdict);
+        tally.apply_batch(old, batch.iter().map(|p| &p.verdict), cases);
         let started = run.status == RunStatus::Queued;
         if started {
             run.status = RunStatus::Running;

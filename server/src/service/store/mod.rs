@@ -98,8 +98,9 @@ pub struct RunQuery {
 /// What storing a batch of results did.
 #[derive(Debug, Clone)]
 pub struct StoredBatch {
-    /// The results as stored (a replaced result keeps its earlier id unless a new one was given).
-    pub results: Vec<TestResult>,
+    /// The stored results' rows, in the batch's order (a replaced result keeps its earlier id
+    /// unless a new one was given).
+    pub rows: Vec<ResultRow>,
     pub replaced: usize,
     /// The run after the batch, and whether the batch started it (it was queued).
     pub run: TestRun,

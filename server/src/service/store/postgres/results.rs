@@ -37,12 +37,9 @@ fn existing(row: &PgRow) -> StoreResult<Existing> {
 async fn existing_rows(
     conn: &mut PgConnection,
     run_id: Uuid,
-    batch: &[Prepared],
+    batch: &[TestResult],
 ) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<Uuid, Existing>)> {
-    let keys: BTreeSet<&str> = batch
-        .iter()
-        .map(|p| p.result.scenario_key.as_str())
-        .collect();
+    let keys: BTreeSet<&str> = batch.iter().map(|r| r.scenario_key.as_str()).collect();
     let keys: Vec<&str> = keys.into_iter().collect();
     let mut by_case = HashMap::new();
     let rows = sqlx::query(
@@ -60,8 +57,8 @@ async fn existing_rows(
     }
     let ids: Vec<Uuid> = batch
         .iter()
-        .filter(|p| !p.result.id.is_nil())
-        .map(|p| p.result.id)
+        .filter(|r| !r.id.is_nil())
+        .map(|r| r.id)
         .collect();
     let mut by_id = HashMap::new();
     if !ids.is_empty() {
@@ -155,11 +152,11 @@ pub(super) async fn store(
     results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
-    let mut prepared = batch::prepare(results).await;
+    let mut results = results;
     let mut tx = store.pool.begin().await?;
     let (mut run, mut tally) = lock_run(&mut tx, run_id).await?;
-    let (by_case, by_id) = existing_rows(&mut tx, run_id, &prepared).await?;
-    let plan = batch::plan(run_id, &mut prepared, by_case, by_id)?;
+    let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
+    let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
     let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
 
     let old_ids: Vec<Uuid> = plan.replaced.iter().map(|r| r.id).collect();
@@ -169,8 +166,13 @@ pub(super) async fn store(
             .execute(&mut *tx)
             .await?;
     }
-    if let Err(e) = insert(&mut tx, &prepared).await {
-        return Err(taken_id(e, run_id));
+    let mut prepared = Vec::with_capacity(results.len());
+    let mut chunks = batch::prepare(results, INSERT_ROWS);
+    while let Some(mut chunk) = chunks.recv().await {
+        if let Err(e) = insert(&mut tx, run_id, &chunk).await {
+            return Err(taken_id(e, run_id));
+        }
+        prepared.append(&mut chunk);
     }
     record_turns(&mut tx, &prepared).await?;
     keep_judgements(&mut tx, &prepared).await?;
@@ -180,7 +182,7 @@ pub(super) async fn store(
     tx.commit().await?;
     Ok(StoredBatch {
         replaced,
-        results: prepared.into_iter().map(|p| p.result).collect(),
+        rows: prepared.into_iter().map(|p| p.row).collect(),
         run,
         started,
         summary,
@@ -198,10 +200,10 @@ async fn record_turns(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult
                  ON CONFLICT (scenario_id, transcript_hash) DO UPDATE SET
                      replay = excluded.replay, recorded_at = excluded.recorded_at",
             )
-            .bind(p.result.scenario_id)
+            .bind(p.scenario_id)
             .bind(&turn.transcript_hash)
             .bind(&turn.replay)
-            .bind(p.result.created_at)
+            .bind(p.created_at)
             .execute(&mut *conn)
             .await?;
         }
@@ -219,7 +221,7 @@ async fn keep_judgements(conn: &mut PgConnection, rows: &[Prepared]) -> StoreRes
             )
             .bind(key)
             .bind(judgement)
-            .bind(p.result.created_at)
+            .bind(p.created_at)
             .execute(&mut *conn)
             .await?;
         }
@@ -318,9 +320,12 @@ fn taken_id(e: StoreError, run_id: Uuid) -> StoreError {
     }
 }
 
-/// Inserts the batch in one statement, a column array per field (`UNNEST`), so a batch of any
-/// size is one round trip with 21 parameters.
-async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
+/// Rows per INSERT: the next chunk is prepared while this one is written.
+const INSERT_ROWS: usize = 250;
+
+/// Inserts a chunk of a batch in one statement, a column array per field (`UNNEST`), so any
+/// number of rows is one round trip with 23 parameters.
+async fn insert(conn: &mut PgConnection, run_id: Uuid, rows: &[Prepared]) -> StoreResult<()> {
     let n = rows.len();
     let mut ids = Vec::with_capacity(n);
     let mut scenario_ids = Vec::with_capacity(n);
@@ -345,9 +350,9 @@ async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
     let mut created = Vec::with_capacity(n);
     let mut facts = Vec::with_capacity(n);
     for p in rows {
-        let r = &p.result;
+        let r = &p.row;
         ids.push(r.id);
-        scenario_ids.push(r.scenario_id);
+        scenario_ids.push(p.scenario_id);
         keys.push(r.scenario_key.as_str());
         categories.push(r.category.as_deref());
         attempts.push(i32::try_from(r.attempt).unwrap_or(i32::MAX));
@@ -356,22 +361,21 @@ async fn insert(conn: &mut PgConnection, rows: &[Prepared]) -> StoreResult<()> {
         // text and is unpacked in the statement.
         failed.push(json(&p.failed_categories));
         messages.push(r.user_message.as_str());
-        responses.push(r.agent_response.as_str());
-        scores.push(r.evaluation.score);
-        costs_usd.push(r.cost.usd);
-        complete.push(r.cost.is_complete());
-        durations.push(r.duration_ms);
-        latencies.push(r.latency_ms());
-        paths.push(json(&p.tool_path));
+        responses.push(p.agent_response.as_str());
+        scores.push(r.score);
+        costs_usd.push(r.cost_usd);
+        complete.push(p.cost_complete);
+        durations.push(p.duration_ms);
+        latencies.push(r.duration_ms);
+        paths.push(json(&r.tool_path));
         verdicts.push(p.verdict_json.as_str());
         traces.push(p.trace.as_str());
         evaluations.push(p.evaluation.as_str());
         costs.push(p.cost.as_str());
         errors.push(p.error.as_deref());
-        created.push(r.created_at);
-        facts.push(p.case_facts());
+        created.push(p.created_at);
+        facts.push(p.case_facts.as_str());
     }
-    let run_id = rows.first().map(|p| p.result.run_id);
     sqlx::query(
         "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
              failure_categories, user_message, agent_response, score, cost_usd, cost_complete,

@@ -39,14 +39,11 @@ fn existing(row: &SqliteRow) -> StoreResult<Existing> {
 async fn existing_rows(
     conn: &mut SqliteConnection,
     run_id: Uuid,
-    batch: &[Prepared],
+    batch: &[TestResult],
 ) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<Uuid, Existing>)> {
     let mut by_case = HashMap::new();
     let mut by_id = HashMap::new();
-    let keys: BTreeSet<&str> = batch
-        .iter()
-        .map(|p| p.result.scenario_key.as_str())
-        .collect();
+    let keys: BTreeSet<&str> = batch.iter().map(|r| r.scenario_key.as_str()).collect();
     let keys: Vec<&str> = keys.into_iter().collect();
     for chunk in keys.chunks(500) {
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -67,8 +64,8 @@ async fn existing_rows(
     }
     let ids: Vec<String> = batch
         .iter()
-        .filter(|p| !p.result.id.is_nil())
-        .map(|p| p.result.id.to_string())
+        .filter(|r| !r.id.is_nil())
+        .map(|r| r.id.to_string())
         .collect();
     for chunk in ids.chunks(500) {
         let mut q =
@@ -189,11 +186,11 @@ pub(super) async fn store(
     results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
-    let mut prepared = batch::prepare(results).await;
+    let mut results = results;
     let mut tx = store.writer.begin().await?;
     let (mut run, mut tally) = run_with_tally(&mut tx, run_id).await?;
-    let (by_case, by_id) = existing_rows(&mut tx, run_id, &prepared).await?;
-    let plan = batch::plan(run_id, &mut prepared, by_case, by_id)?;
+    let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
+    let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
     let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
 
     let old_ids: Vec<String> = plan.replaced.iter().map(|r| r.id.to_string()).collect();
@@ -206,8 +203,11 @@ pub(super) async fn store(
         q.push(")");
         q.build().execute(&mut *tx).await?;
     }
-    for chunk in prepared.chunks_mut(INSERT_ROWS) {
-        insert(&mut tx, chunk).await?;
+    let mut prepared = Vec::with_capacity(results.len());
+    let mut chunks = batch::prepare(results, INSERT_ROWS);
+    while let Some(mut chunk) = chunks.recv().await {
+        insert(&mut tx, &mut chunk).await?;
+        prepared.append(&mut chunk);
     }
     record_turns(&mut tx, &prepared).await?;
     keep_judgements(&mut tx, &prepared).await?;
@@ -217,7 +217,7 @@ pub(super) async fn store(
     tx.commit().await?;
     Ok(StoredBatch {
         replaced,
-        results: prepared.into_iter().map(|p| p.result).collect(),
+        rows: prepared.into_iter().map(|p| p.row).collect(),
         run,
         started,
         summary,
@@ -234,31 +234,30 @@ async fn insert(conn: &mut SqliteConnection, rows: &mut [Prepared]) -> StoreResu
              case_facts) ",
     );
     q.push_values(rows.iter_mut(), |mut b, p| {
-        let case_facts = p.case_facts();
-        let r = &p.result;
+        let r = &p.row;
         b.push_bind(r.id.to_string())
             .push_bind(r.run_id.to_string())
-            .push_bind(r.scenario_id.map(|s| s.to_string()))
+            .push_bind(p.scenario_id.map(|s| s.to_string()))
             .push_bind(r.scenario_key.clone())
             .push_bind(r.category.clone())
             .push_bind(i64::from(r.attempt))
             .push_bind(r.status.as_str())
             .push_bind(format!(",{},", p.failed_categories.join(",")))
             .push_bind(r.user_message.clone())
-            .push_bind(r.agent_response.clone())
-            .push_bind(r.evaluation.score)
-            .push_bind(r.cost.usd)
-            .push_bind(r.duration_ms)
+            .push_bind(std::mem::take(&mut p.agent_response))
+            .push_bind(r.score)
+            .push_bind(r.cost_usd)
+            .push_bind(p.duration_ms)
             .push_bind(std::mem::take(&mut p.trace))
             .push_bind(std::mem::take(&mut p.evaluation))
             .push_bind(std::mem::take(&mut p.cost))
             .push_bind(p.error.take())
-            .push_bind(ts(r.created_at))
-            .push_bind(r.latency_ms())
-            .push_bind(r.cost.is_complete())
-            .push_bind(json(&p.tool_path))
+            .push_bind(ts(p.created_at))
+            .push_bind(r.duration_ms)
+            .push_bind(p.cost_complete)
+            .push_bind(json(&r.tool_path))
             .push_bind(std::mem::take(&mut p.verdict_json))
-            .push_bind(case_facts);
+            .push_bind(std::mem::take(&mut p.case_facts));
     });
     q.build().execute(&mut *conn).await?;
     Ok(())
@@ -268,7 +267,7 @@ async fn insert(conn: &mut SqliteConnection, rows: &mut [Prepared]) -> StoreResu
 /// conversation replacing an older one; a result naming no stored scenario records nothing.
 async fn record_turns(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreResult<()> {
     for p in rows.iter().filter(|p| !p.recorded.is_empty()) {
-        let scenario = p.result.scenario_id.map(|id| id.to_string());
+        let scenario = p.scenario_id.map(|id| id.to_string());
         for turn in &p.recorded {
             sqlx::query(
                 "INSERT INTO recorded_turns (scenario_id, transcript_hash, replay, recorded_at)
@@ -279,7 +278,7 @@ async fn record_turns(conn: &mut SqliteConnection, rows: &[Prepared]) -> StoreRe
             .bind(&scenario)
             .bind(&turn.transcript_hash)
             .bind(&turn.replay)
-            .bind(ts(p.result.created_at))
+            .bind(ts(p.created_at))
             .execute(&mut *conn)
             .await?;
         }
@@ -297,7 +296,7 @@ async fn keep_judgements(conn: &mut SqliteConnection, rows: &[Prepared]) -> Stor
             )
             .bind(key)
             .bind(judgement)
-            .bind(ts(p.result.created_at))
+            .bind(ts(p.created_at))
             .execute(&mut *conn)
             .await?;
         }
