@@ -108,13 +108,23 @@ pub enum PriceTableError {
 /// by a version (`-2024-08-06`, `@001`, `:free`). Compared as it goes: the table is scanned for
 /// every LLM call judged.
 fn names_entry(name: &str, entry: &str) -> bool {
+    if entry.is_ascii() {
+        // Nearly every entry: compared byte for byte, without a Unicode case mapping per char.
+        return name.len() >= entry.len()
+            && name.as_bytes()[..entry.len()].eq_ignore_ascii_case(entry.as_bytes())
+            && is_version_suffix(&name[entry.len()..]);
+    }
     let mut rest = name.chars();
     for c in entry.chars().flat_map(char::to_lowercase) {
         if rest.next() != Some(c) {
             return false;
         }
     }
-    let rest = rest.as_str();
+    is_version_suffix(rest.as_str())
+}
+
+/// What may follow an entry's name in a model name: nothing, or a version.
+fn is_version_suffix(rest: &str) -> bool {
     rest.is_empty() || rest.starts_with(['-', '@', ':'])
 }
 
@@ -290,6 +300,30 @@ mod tests {
             t.lookup("gpt-4ox").is_none(),
             "a prefix must end at a separator"
         );
+    }
+
+    #[test]
+    fn entries_match_in_any_case_and_beside_non_ascii_names() {
+        let entry = |model: &str| ModelPrice {
+            model: model.into(),
+            input: 1.0,
+            output: 1.0,
+            cache_read: None,
+            cache_write: None,
+            long_context: None,
+        };
+        let t = PriceTable {
+            version: "test".into(),
+            source: String::new(),
+            models: vec![entry("Acme-LM"), entry("Ünï-LM")],
+        };
+        let found = |name| t.lookup(name).map(|m| m.model.as_str());
+        assert_eq!(found("acme-lm-2025-01-01"), Some("Acme-LM"));
+        assert_eq!(found("ACME-LM:free"), Some("Acme-LM"));
+        assert_eq!(found("acme-lm-é"), Some("Acme-LM"));
+        assert_eq!(found("ünï-lm@001"), Some("Ünï-LM"));
+        assert_eq!(found("acme-lmé"), None);
+        assert_eq!(found("é"), None);
     }
 
     #[test]

@@ -11,8 +11,9 @@ use super::{StoreError, StoreResult, DEFAULT_PAGE, MAX_PAGE};
 
 /// One attempt's [`CaseRow`] as the stores keep it beside the result, in their case index: a
 /// JSON array, so a comparison reads a whole chunk of a run as one string the database only
-/// concatenates (`[` facts `,` facts … `]`) and Rust parses in one pass — where having the
+/// joins with spaces (`facts facts …`) and Rust parses in one pass — where having the
 /// database build JSON from columns (or decoding rows one by one) cost several times as much.
+/// Nothing wraps the joined facts: wrapping copied every chunk once more in the database.
 ///
 /// Facts stored before the outcome was kept have seven elements, before the scenario hash
 /// eight, and before the score nine; the missing ones read as `None`.
@@ -46,46 +47,52 @@ pub(super) fn case_facts(row: CaseRow) -> String {
     serde_json::to_string(&facts).expect("case facts serialize to JSON")
 }
 
-/// The attempts of a chunk of concatenated [`case_facts`] (`None`: no rows), in case order.
+/// The attempts of a chunk of space-joined [`case_facts`] (`None`: no rows), in case order.
 pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
     let Some(chunk) = chunk else {
         return Ok(Vec::new());
     };
-    let facts: Vec<CaseFacts> =
-        serde_json::from_str(chunk).map_err(|e| StoreError::Corrupt(format!("case facts: {e}")))?;
-    let mut rows: Vec<CaseRow> = facts
-        .into_iter()
-        .map(
-            |CaseFacts(
-                id,
-                scenario_key,
-                attempt,
-                status,
-                known_cost_usd,
-                latency_ms,
-                tool_path,
-                outcome_reached,
-                scenario_hash,
-                score,
-            )| {
-                CaseRow {
-                    id,
-                    scenario_key,
-                    attempt,
-                    status,
-                    known_cost_usd,
-                    latency_ms,
-                    score,
-                    tool_path,
-                    outcome_reached,
-                    scenario_hash,
-                }
-            },
-        )
-        .collect();
+    let mut rows = serde_json::Deserializer::from_str(chunk)
+        .into_iter::<CaseFacts>()
+        .map(|facts| {
+            facts
+                .map(CaseRow::from)
+                .map_err(|e| StoreError::Corrupt(format!("case facts: {e}")))
+        })
+        .collect::<StoreResult<Vec<CaseRow>>>()?;
     // An aggregate does not promise to keep its input's order.
     rows.sort_by(|a, b| (&a.scenario_key, a.attempt).cmp(&(&b.scenario_key, b.attempt)));
     Ok(rows)
+}
+
+impl From<CaseFacts> for CaseRow {
+    fn from(
+        CaseFacts(
+            id,
+            scenario_key,
+            attempt,
+            status,
+            known_cost_usd,
+            latency_ms,
+            tool_path,
+            outcome_reached,
+            scenario_hash,
+            score,
+        ): CaseFacts,
+    ) -> Self {
+        CaseRow {
+            id,
+            scenario_key,
+            attempt,
+            status,
+            known_cost_usd,
+            latency_ms,
+            score,
+            tool_path,
+            outcome_reached,
+            scenario_hash,
+        }
+    }
 }
 
 /// A stored name (a status, a source) read back into its enum.
@@ -159,12 +166,11 @@ mod tests {
     #[test]
     fn facts_stored_before_outcomes_were_kept_still_read() {
         let id = Uuid::nil();
-        let old = format!(r#"[["{id}","refund",1,"passed",0.25,1200.0,["lookup","refund"]]]"#);
+        let old = format!(r#"["{id}","refund",1,"passed",0.25,1200.0,["lookup","refund"]]"#);
         let rows = case_rows(Some(&old)).unwrap();
         assert_eq!(rows[0].outcome_reached, None);
         assert_eq!(rows[0].tool_path, ["lookup", "refund"]);
-        let newer =
-            format!(r#"[["{id}","refund",1,"passed",0.25,1200.0,["lookup","refund"],true]]"#);
+        let newer = format!(r#"["{id}","refund",1,"passed",0.25,1200.0,["lookup","refund"],true]"#);
         let rows = case_rows(Some(&newer)).unwrap();
         assert_eq!(
             (
@@ -180,7 +186,33 @@ mod tests {
             score: Some(0.75),
             ..rows[0].clone()
         };
-        let rows = case_rows(Some(&format!("[{}]", case_facts(row.clone())))).unwrap();
+        let rows = case_rows(Some(&case_facts(row.clone()))).unwrap();
         assert_eq!(rows, [row]);
+    }
+
+    #[test]
+    fn a_chunk_reads_back_in_case_order_and_a_damaged_one_is_an_error() {
+        let row = |key: &str, attempt| CaseRow {
+            id: Uuid::new_v4(),
+            scenario_key: key.into(),
+            attempt,
+            status: ResultStatus::Failed,
+            known_cost_usd: Some(0.1 + 0.2),
+            latency_ms: None,
+            score: Some(2.0 / 3.0),
+            tool_path: vec!["say \"hi\" ".into()],
+            outcome_reached: None,
+            scenario_hash: None,
+        };
+        let rows = [row("b", 1), row("a", 2), row("a", 1)];
+        let chunk: Vec<String> = rows.iter().cloned().map(case_facts).collect();
+        let read = case_rows(Some(&chunk.join(" "))).unwrap();
+        assert_eq!(read, [rows[2].clone(), rows[1].clone(), rows[0].clone()]);
+        assert!(case_rows(None).unwrap().is_empty());
+        let damaged = format!("{} [\"not a uuid\"]", chunk[0]);
+        assert!(matches!(
+            case_rows(Some(&damaged)),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }

@@ -539,7 +539,7 @@ pub(super) async fn case_rows(
     limit: u32,
 ) -> StoreResult<Vec<CaseRow>> {
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT '[' || string_agg(case_facts, ',') || ']'
+        "SELECT string_agg(case_facts, ' ')
          FROM (SELECT case_facts FROM results WHERE run_id = ",
     );
     q.push_bind(run_id);
@@ -563,9 +563,10 @@ pub(super) async fn case_rows(
     )
     .execute(&mut *tx)
     .await?;
-    let chunk: Option<String> = q.build_query_scalar().fetch_one(&mut *tx).await?;
+    // Read in place from the row: a chunk is hundreds of kilobytes.
+    let row = q.build().fetch_one(&mut *tx).await?;
     tx.commit().await?;
-    sql::case_rows(chunk.as_deref())
+    sql::case_rows(row.try_get(0)?)
 }
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> StoreResult<Option<TestResult>> {

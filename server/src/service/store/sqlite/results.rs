@@ -496,7 +496,7 @@ pub(super) async fn case_rows(
     limit: u32,
 ) -> StoreResult<Vec<CaseRow>> {
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT '[' || group_concat(case_facts, ',') || ']'
+        "SELECT group_concat(case_facts, ' ')
          FROM (SELECT case_facts FROM results WHERE run_id = ",
     );
     q.push_bind(run_id.to_string());
@@ -510,8 +510,9 @@ pub(super) async fn case_rows(
     q.push(" ORDER BY scenario_key, attempt LIMIT ")
         .push_bind(i64::from(limit))
         .push(")");
-    let chunk: Option<String> = q.build_query_scalar().fetch_one(&store.reader).await?;
-    sql::case_rows(chunk.as_deref())
+    // Read in place from the row: a chunk is hundreds of kilobytes.
+    let row = q.build().fetch_one(&store.reader).await?;
+    sql::case_rows(row.try_get(0)?)
 }
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> StoreResult<Option<TestResult>> {
