@@ -66,31 +66,18 @@ pub(super) fn case_rows(chunk: Option<&str>) -> StoreResult<Vec<CaseRow>> {
 }
 
 impl From<CaseFacts> for CaseRow {
-    fn from(
-        CaseFacts(
-            id,
-            scenario_key,
-            attempt,
-            status,
-            known_cost_usd,
-            latency_ms,
-            tool_path,
-            outcome_reached,
-            scenario_hash,
-            score,
-        ): CaseFacts,
-    ) -> Self {
+    fn from(f: CaseFacts) -> Self {
         CaseRow {
-            id,
-            scenario_key,
-            attempt,
-            status,
-            known_cost_usd,
-            latency_ms,
-            score,
-            tool_path,
-            outcome_reached,
-            scenario_hash,
+            id: f.0,
+            scenario_key: f.1,
+            attempt: f.2,
+            status: f.3,
+            known_cost_usd: f.4,
+            latency_ms: f.5,
+            tool_path: f.6,
+            outcome_reached: f.7,
+            scenario_hash: f.8,
+            score: f.9,
         }
     }
 }
