@@ -96,25 +96,49 @@ fn fresh_judgements(result: &TestResult) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Prepares a batch `rows` results at a time, in order, each chunk on every core and off the
-/// async runtime, so a store writes one chunk while the next is prepared instead of waiting
-/// for the whole batch. Dropping the receiver stops the preparation after the chunk at hand.
-pub(super) fn prepare(results: Vec<TestResult>, rows: usize) -> mpsc::Receiver<Vec<Prepared>> {
-    let (send, receive) = mpsc::channel(2);
-    tokio::task::spawn_blocking(move || {
-        let mut results = results.into_iter();
-        loop {
-            let chunk: Vec<TestResult> = results.by_ref().take(rows).collect();
-            if chunk.is_empty() {
-                break;
+/// A batch being prepared `rows` results at a time, in order, each chunk on every core and off
+/// the async runtime, so a store writes one chunk while the next is prepared instead of waiting
+/// for the whole batch. Dropping it stops the preparation after the chunk at hand.
+pub(super) struct Preparing {
+    chunks: mpsc::Receiver<Vec<Prepared>>,
+    producer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Preparing {
+    pub fn start(results: Vec<TestResult>, rows: usize) -> Self {
+        let (send, chunks) = mpsc::channel(2);
+        let producer = tokio::task::spawn_blocking(move || {
+            let mut results = results.into_iter();
+            loop {
+                let chunk: Vec<TestResult> = results.by_ref().take(rows).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                let prepared = chunk.into_par_iter().map(Prepared::of).collect();
+                if send.blocking_send(prepared).is_err() {
+                    break;
+                }
             }
-            let prepared = chunk.into_par_iter().map(Prepared::of).collect();
-            if send.blocking_send(prepared).is_err() {
-                break;
+        });
+        Preparing {
+            chunks,
+            producer: Some(producer),
+        }
+    }
+
+    /// The next chunk, or `None` once every result is prepared. A preparation that panicked
+    /// panics here too: ending early would store part of the batch as if it were all of it.
+    pub async fn next(&mut self) -> Option<Vec<Prepared>> {
+        if let Some(chunk) = self.chunks.recv().await {
+            return Some(chunk);
+        }
+        if let Some(producer) = self.producer.take() {
+            if let Err(e) = producer.await {
+                std::panic::resume_unwind(e.into_panic());
             }
         }
-    });
-    receive
+        None
+    }
 }
 
 /// A stored result a batch may replace, found by case or by id; the verdict it would take out

@@ -167,8 +167,8 @@ pub(super) async fn store(
             .await?;
     }
     let mut prepared = Vec::with_capacity(results.len());
-    let mut chunks = batch::prepare(results, INSERT_ROWS);
-    while let Some(mut chunk) = chunks.recv().await {
+    let mut chunks = batch::Preparing::start(results, INSERT_ROWS);
+    while let Some(mut chunk) = chunks.next().await {
         if let Err(e) = insert(&mut tx, run_id, &chunk).await {
             return Err(taken_id(e, run_id));
         }

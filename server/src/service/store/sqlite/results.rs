@@ -204,8 +204,8 @@ pub(super) async fn store(
         q.build().execute(&mut *tx).await?;
     }
     let mut prepared = Vec::with_capacity(results.len());
-    let mut chunks = batch::prepare(results, INSERT_ROWS);
-    while let Some(mut chunk) = chunks.recv().await {
+    let mut chunks = batch::Preparing::start(results, INSERT_ROWS);
+    while let Some(mut chunk) = chunks.next().await {
         insert(&mut tx, &mut chunk).await?;
         prepared.append(&mut chunk);
     }
