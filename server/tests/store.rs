@@ -229,6 +229,55 @@ async fn two_runs_compare_a_page_at_a_time_with_counts_over_every_case() {
     );
 }
 
+/// Tool names are the agent's own: every character a store might treat as syntax (quotes,
+/// backslashes, commas, braces, a bare NULL, spaces, non-ASCII) comes back as it was sent, in a
+/// page row, in the whole result and in a comparison.
+#[tokio::test]
+async fn tool_names_come_back_as_sent_whatever_they_hold() {
+    let s = Server::start().await;
+    let base = s.agent_and_run().await;
+    let head = s.new_run().await;
+    let names = [
+        "say \"hi\"",
+        "back\\slash",
+        "a,b",
+        "{braces}",
+        "NULL",
+        " spaced out ",
+        "zürich-🦀",
+        "\\\"",
+    ];
+    let mut batch = results(1, 0);
+    batch["results"][0]["tool_calls"] = json!(names);
+    let (st, out) = s
+        .post(&format!("/api/v1/runs/{base}/results"), &batch)
+        .await;
+    assert_eq!(st, 200, "{out}");
+    batch["results"][0]["tool_calls"] = json!(["refund"]);
+    let (st, out) = s
+        .post(&format!("/api/v1/runs/{head}/results"), &batch)
+        .await;
+    assert_eq!(st, 200, "{out}");
+
+    let (_, page) = s.get(&format!("/api/v1/runs/{base}/results")).await;
+    let row = &page["items"][0];
+    assert_eq!(row["tool_path"], json!(names), "{row}");
+    let (_, full) = s
+        .get(&format!("/api/v1/results/{}", row["id"].as_str().unwrap()))
+        .await;
+    let called: Vec<&str> = full["trace"]["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(called, names, "{full}");
+    let (_, cmp) = s
+        .get(&format!("/api/v1/compare?base={base}&head={head}"))
+        .await;
+    assert_eq!(cmp["cases"][0]["base"]["tool_path"], json!(names), "{cmp}");
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -448,7 +497,8 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 /// Puts a database back as the release before latency histograms and case facts left it:
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
 /// index, the case index over separate columns, no scenario `user_turns` or `simulated_user`, no
-/// recorded turns, no judges' tables or agent rubric, and none of the migrations since applied.
+/// recorded turns, no judges' tables or agent rubric, PostgreSQL's documents as `json`, and none
+/// of the migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
@@ -486,6 +536,9 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
         Database::Postgres(url) => {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
             for statement in [
+                "ALTER TABLE results ALTER COLUMN verdict TYPE json USING verdict::json,
+                     ALTER COLUMN trace TYPE json USING trace::json,
+                     ALTER COLUMN evaluation TYPE json USING evaluation::json",
                 "UPDATE results SET verdict = ((verdict::jsonb - 'latency_ms')
                      || jsonb_build_object('has_latency', latency_ms IS NOT NULL))::json",
                 "UPDATE runs SET tally = (tally - 'latency') || jsonb_build_object('latencies',
@@ -593,5 +646,57 @@ async fn postgres_compresses_results_with_lz4() {
             .await
             .unwrap();
     assert_eq!(stored.as_deref(), Some("lz4"));
+    pool.close().await;
+}
+
+/// A run that finishes is compared from its case index alone: its rows are marked visible in
+/// PostgreSQL's visibility map then, not whenever autovacuum next looks. On a durable cluster,
+/// as PostgreSQL marks nothing visible to all while the commit that wrote it may still be
+/// unflushed, as the test cluster's asynchronous commits are for a while.
+#[tokio::test]
+async fn postgres_compares_a_finished_run_from_its_index_alone() {
+    if !common::postgres::selected() {
+        return;
+    }
+    let url = common::postgres::durable_cluster().database();
+    let s = Server::start_with_db(&Database::Postgres(url.clone())).await;
+    let run = s.agent_and_run().await;
+    let (st, body) = s
+        .post(&format!("/api/v1/runs/{run}/results"), &results(300, 0))
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let heap_fetches = || async {
+        let mut tx = pool.begin().await.unwrap();
+        for setting in ["enable_sort", "enable_bitmapscan", "enable_seqscan"] {
+            sqlx::query(&format!("SET LOCAL {setting} = off"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        let plan: Vec<String> = sqlx::query_scalar(&format!(
+            "EXPLAIN (ANALYZE, COSTS OFF) SELECT case_facts FROM results WHERE run_id = '{run}'
+             ORDER BY scenario_key, attempt"
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("Index Only Scan"), "{plan}");
+        plan.lines()
+            .find_map(|l| l.trim().strip_prefix("Heap Fetches: "))
+            .map(|n| n.parse::<u64>().unwrap())
+            .unwrap_or_else(|| panic!("{plan}"))
+    };
+    assert!(heap_fetches().await > 0, "a running run's rows are fresh");
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{run}/status"),
+            &json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(heap_fetches().await, 0);
     pool.close().await;
 }

@@ -53,7 +53,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 impl Prepared {
-    pub fn of(result: TestResult) -> Self {
+    pub fn of(mut result: TestResult) -> Self {
         let verdict = Verdict::of(&result);
         Prepared {
             failed_categories: verdict
@@ -62,7 +62,6 @@ impl Prepared {
                 .map(|c| c.to_string())
                 .collect(),
             scenario_id: result.scenario_id,
-            agent_response: result.agent_response.clone(),
             duration_ms: result.duration_ms,
             created_at: result.created_at,
             cost_complete: result.cost.is_complete(),
@@ -78,6 +77,8 @@ impl Prepared {
             },
             judgements: fresh_judgements(&result),
             verdict,
+            // A page row has no response: it is moved out, not copied.
+            agent_response: std::mem::take(&mut result.agent_response),
             row: ResultRow::from(result),
         }
     }

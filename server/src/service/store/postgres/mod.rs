@@ -5,6 +5,7 @@
 //! runs proceed side by side; claims skip rows another server is claiming (`SKIP LOCKED`); live
 //! events cross servers through `LISTEN`/`NOTIFY` ([`events`]).
 
+mod copy;
 mod events;
 mod leases;
 mod lifecycle;
@@ -53,6 +54,17 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 fn from_jsonb<T: DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<T> {
     let value: Json<serde_json::Value> = row.try_get(column)?;
     serde_json::from_value(value.0).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// A JSON document kept as text (a result's verdict, trace and evaluation), read into its
+/// model straight from the row.
+fn from_json_text<T: DeserializeOwned>(row: &PgRow, column: &str) -> StoreResult<T> {
+    let text: &str = row.try_get(column)?;
+    parse_json_text(column, text)
+}
+
+fn parse_json_text<T: DeserializeOwned>(column: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 fn count(value: i32) -> u32 {
@@ -405,6 +417,9 @@ impl Store for PgStore {
                 "run {} is no longer {was} (it changed meanwhile, or is gone); read it again",
                 run.id
             )));
+        }
+        if run.status.is_finished() && !was.is_finished() {
+            lifecycle::settle(self).await;
         }
         Ok(())
     }

@@ -19,7 +19,11 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::{from_jsonb, json, name, page_limit, parse_cursor, run_from_row, PgStore};
+use super::copy;
+use super::{
+    from_json_text, from_jsonb, json, name, page_limit, parse_cursor, parse_json_text,
+    run_from_row, PgStore,
+};
 use crate::service::store::batch::{self, Existing, Prepared};
 use crate::service::store::sql::{self, contains_pattern};
 use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
@@ -28,7 +32,7 @@ fn existing(row: &PgRow) -> StoreResult<Existing> {
     Ok(Existing {
         id: row.try_get("id")?,
         run_id: row.try_get("run_id")?,
-        verdict: from_jsonb(row, "verdict")?,
+        verdict: from_json_text(row, "verdict")?,
     })
 }
 
@@ -149,10 +153,9 @@ async fn save_run_figures(
 pub(super) async fn store(
     store: &PgStore,
     run_id: Uuid,
-    results: Vec<TestResult>,
+    mut results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
-    let mut results = results;
     let mut tx = store.pool.begin().await?;
     let (mut run, mut tally) = lock_run(&mut tx, run_id).await?;
     let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
@@ -166,14 +169,7 @@ pub(super) async fn store(
             .execute(&mut *tx)
             .await?;
     }
-    let mut prepared = Vec::with_capacity(results.len());
-    let mut chunks = batch::Preparing::start(results, INSERT_ROWS);
-    while let Some(mut chunk) = chunks.next().await {
-        if let Err(e) = insert(&mut tx, run_id, &chunk).await {
-            return Err(taken_id(e, run_id));
-        }
-        prepared.append(&mut chunk);
-    }
+    let prepared = copy_in(&mut tx, run_id, results).await?;
     record_turns(&mut tx, &prepared).await?;
     keep_judgements(&mut tx, &prepared).await?;
     let replaced = plan.replacing;
@@ -320,107 +316,33 @@ fn taken_id(e: StoreError, run_id: Uuid) -> StoreError {
     }
 }
 
-/// Rows per INSERT: the next chunk is prepared while this one is written.
-const INSERT_ROWS: usize = 250;
+/// Rows per chunk of a batch: the next chunk is prepared while this one is copied in.
+const CHUNK_ROWS: usize = 100;
 
-/// Inserts a chunk of a batch in one statement, a column array per field (`UNNEST`), so any
-/// number of rows is one round trip with 23 parameters.
-async fn insert(conn: &mut PgConnection, run_id: Uuid, rows: &[Prepared]) -> StoreResult<()> {
-    let n = rows.len();
-    let mut ids = Vec::with_capacity(n);
-    let mut scenario_ids = Vec::with_capacity(n);
-    let mut keys = Vec::with_capacity(n);
-    let mut categories = Vec::with_capacity(n);
-    let mut attempts = Vec::with_capacity(n);
-    let mut statuses = Vec::with_capacity(n);
-    let mut failed = Vec::with_capacity(n);
-    let mut messages = Vec::with_capacity(n);
-    let mut responses = Vec::with_capacity(n);
-    let mut scores = Vec::with_capacity(n);
-    let mut costs_usd = Vec::with_capacity(n);
-    let mut complete = Vec::with_capacity(n);
-    let mut durations = Vec::with_capacity(n);
-    let mut latencies = Vec::with_capacity(n);
-    let mut paths = Vec::with_capacity(n);
-    let mut verdicts = Vec::with_capacity(n);
-    let mut traces = Vec::with_capacity(n);
-    let mut evaluations = Vec::with_capacity(n);
-    let mut costs = Vec::with_capacity(n);
-    let mut errors = Vec::with_capacity(n);
-    let mut created = Vec::with_capacity(n);
-    let mut facts = Vec::with_capacity(n);
-    for p in rows {
-        let r = &p.row;
-        ids.push(r.id);
-        scenario_ids.push(p.scenario_id);
-        keys.push(r.scenario_key.as_str());
-        categories.push(r.category.as_deref());
-        attempts.push(i32::try_from(r.attempt).unwrap_or(i32::MAX));
-        statuses.push(r.status.as_str());
-        // Postgres has no arrays of arrays of varying length: each list travels as its JSON
-        // text and is unpacked in the statement.
-        failed.push(json(&p.failed_categories));
-        messages.push(r.user_message.as_str());
-        responses.push(p.agent_response.as_str());
-        scores.push(r.score);
-        costs_usd.push(r.cost_usd);
-        complete.push(p.cost_complete);
-        durations.push(p.duration_ms);
-        latencies.push(r.duration_ms);
-        paths.push(json(&r.tool_path));
-        verdicts.push(p.verdict_json.as_str());
-        traces.push(p.trace.as_str());
-        evaluations.push(p.evaluation.as_str());
-        costs.push(p.cost.as_str());
-        errors.push(p.error.as_deref());
-        created.push(p.created_at);
-        facts.push(p.case_facts.as_str());
+/// Streams a batch into the results table with `COPY`, a chunk at a time as the chunks are
+/// prepared, so the database stores one chunk while the next is serialized; the prepared rows.
+async fn copy_in(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    results: Vec<TestResult>,
+) -> StoreResult<Vec<Prepared>> {
+    let mut prepared = Vec::with_capacity(results.len());
+    let mut chunks = batch::Preparing::start(results, CHUNK_ROWS);
+    let mut copy = conn.copy_in_raw(copy::COPY_RESULTS).await?;
+    let mut data = Vec::new();
+    copy::header(&mut data);
+    while let Some(mut chunk) = chunks.next().await {
+        copy::rows(&mut data, run_id, &chunk);
+        copy.send(data.as_slice()).await?;
+        data.clear();
+        prepared.append(&mut chunk);
     }
-    sqlx::query(
-        "INSERT INTO results (id, run_id, scenario_id, scenario_key, category, attempt, status,
-             failure_categories, user_message, agent_response, score, cost_usd, cost_complete,
-             duration_ms, latency_ms, tool_path, verdict, trace, evaluation, cost, error,
-             created_at, case_facts)
-         SELECT u.id, $1, u.scenario_id, u.scenario_key, u.category, u.attempt, u.status,
-             ARRAY(SELECT jsonb_array_elements_text(u.failed::jsonb)), u.user_message,
-             u.agent_response, u.score, u.cost_usd, u.cost_complete, u.duration_ms, u.latency_ms,
-             ARRAY(SELECT jsonb_array_elements_text(u.tool_path::jsonb)), u.verdict::json,
-             u.trace::json, u.evaluation::json, u.cost::jsonb, u.error::jsonb, u.created_at,
-             u.case_facts
-         FROM UNNEST($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::text[],
-             $8::text[], $9::text[], $10::text[], $11::float8[], $12::float8[], $13::bool[],
-             $14::float8[], $15::float8[], $16::text[], $17::text[], $18::text[], $19::text[],
-             $20::text[], $21::text[], $22::timestamptz[], $23::text[])
-             AS u(id, scenario_id, scenario_key, category, attempt, status, failed, user_message,
-                  agent_response, score, cost_usd, cost_complete, duration_ms, latency_ms,
-                  tool_path, verdict, trace, evaluation, cost, error, created_at, case_facts)",
-    )
-    .bind(run_id)
-    .bind(&ids)
-    .bind(&scenario_ids)
-    .bind(&keys)
-    .bind(&categories)
-    .bind(&attempts)
-    .bind(&statuses)
-    .bind(&failed)
-    .bind(&messages)
-    .bind(&responses)
-    .bind(&scores)
-    .bind(&costs_usd)
-    .bind(&complete)
-    .bind(&durations)
-    .bind(&latencies)
-    .bind(&paths)
-    .bind(&verdicts)
-    .bind(&traces)
-    .bind(&evaluations)
-    .bind(&costs)
-    .bind(&errors)
-    .bind(&created)
-    .bind(&facts)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    copy::trailer(&mut data);
+    copy.send(data.as_slice()).await?;
+    copy.finish()
+        .await
+        .map_err(|e| taken_id(e.into(), run_id))?;
+    Ok(prepared)
 }
 
 /// Re-reads a run's summary off its tally (after its status or start changed).
@@ -450,7 +372,7 @@ fn result_row(row: &PgRow) -> StoreResult<ResultRow> {
         attempt: row.try_get::<i32, _>("attempt")?.max(0) as u32,
         status: name("result status", row.try_get("status")?)?,
         user_message: row.try_get("user_message")?,
-        evaluation: from_jsonb(row, "evaluation")?,
+        evaluation: from_json_text(row, "evaluation")?,
         error: error.map(|e| e.0),
         cost_usd: row.try_get("cost_usd")?,
         latency_ms: row.try_get("latency_ms")?,
@@ -589,8 +511,8 @@ fn result_from_row(row: &PgRow) -> StoreResult<TestResult> {
         status: name("result status", row.try_get("status")?)?,
         user_message: row.try_get("user_message")?,
         agent_response: row.try_get("agent_response")?,
-        trace: from_jsonb(row, "trace")?,
-        evaluation: from_jsonb(row, "evaluation")?,
+        trace: from_json_text(row, "trace")?,
+        evaluation: from_json_text(row, "evaluation")?,
         cost: from_jsonb(row, "cost")?,
         duration_ms: row.try_get("duration_ms")?,
         error: error.map(|e| e.0),
@@ -624,12 +546,15 @@ pub(super) async fn recount_tallies(store: &PgStore) -> StoreResult<()> {
         };
         let tools: Vec<shared::ToolSpec> = from_jsonb(&row, "tools")?;
         let tool_names: Vec<String> = tools.into_iter().map(|t| t.name).collect();
-        let verdicts: Vec<Json<Verdict>> =
+        let verdicts: Vec<String> =
             sqlx::query_scalar("SELECT verdict FROM results WHERE run_id = $1")
                 .bind(run_id)
                 .fetch_all(&mut *tx)
                 .await?;
-        let verdicts: Vec<Verdict> = verdicts.into_iter().map(|v| v.0).collect();
+        let verdicts: Vec<Verdict> = verdicts
+            .iter()
+            .map(|v| parse_json_text("verdict", v))
+            .collect::<StoreResult<_>>()?;
         let tally = RunTally::of_verdicts(&verdicts);
         save_run_figures(&mut tx, &run_from_row(&row)?, &tally, &tool_names).await?;
         tx.commit().await?;

@@ -183,10 +183,9 @@ const INSERT_ROWS: usize = 200;
 pub(super) async fn store(
     store: &SqliteStore,
     run_id: Uuid,
-    results: Vec<TestResult>,
+    mut results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
-    let mut results = results;
     let mut tx = store.writer.begin().await?;
     let (mut run, mut tally) = run_with_tally(&mut tx, run_id).await?;
     let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
