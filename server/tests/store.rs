@@ -497,8 +497,8 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 /// Puts a database back as the release before latency histograms and case facts left it:
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
 /// index, the case index over separate columns, no scenario `user_turns` or `simulated_user`, no
-/// recorded turns, no judges' tables or agent rubric, PostgreSQL's documents as `json`, and none
-/// of the migrations since applied.
+/// recorded turns, no judges' tables or agent rubric, PostgreSQL's documents as `json` and no
+/// chunk function, and none of the migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
@@ -536,6 +536,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
         Database::Postgres(url) => {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
             for statement in [
+                "DROP FUNCTION case_facts_chunk",
                 "ALTER TABLE results ALTER COLUMN verdict TYPE json USING verdict::json,
                      ALTER COLUMN trace TYPE json USING trace::json,
                      ALTER COLUMN evaluation TYPE json USING evaluation::json",

@@ -460,34 +460,18 @@ pub(super) async fn case_rows(
     after: Option<&(String, u32)>,
     limit: u32,
 ) -> StoreResult<Vec<CaseRow>> {
-    let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT string_agg(case_facts, ' ')
-         FROM (SELECT case_facts FROM results WHERE run_id = ",
-    );
-    q.push_bind(run_id);
-    if let Some((key, attempt)) = after {
-        q.push(" AND (scenario_key, attempt) > (")
-            .push_bind(key.clone())
-            .push(", ")
-            .push_bind(i32::try_from(*attempt).unwrap_or(i32::MAX))
-            .push(")");
-    }
-    q.push(" ORDER BY scenario_key, attempt LIMIT ")
-        .push_bind(i64::from(limit))
-        .push(") chunk");
-    // The only good plan walks the case index in order and stops at the limit. Without fresh
-    // statistics (a run just loaded, before autovacuum analyzes it) the planner may instead
-    // gather the rest of the run and sort it, tens of milliseconds a chunk; so that plan is
-    // ruled out for this query.
-    let mut tx = store.pool.begin().await?;
-    sqlx::query(
-        "SELECT set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)",
-    )
-    .execute(&mut *tx)
-    .await?;
+    let (key, attempt) = match after {
+        Some((key, attempt)) => (key.as_str(), i32::try_from(*attempt).unwrap_or(i32::MAX)),
+        None => ("", -1),
+    };
     // Read in place from the row: a chunk is hundreds of kilobytes.
-    let row = q.build().fetch_one(&mut *tx).await?;
-    tx.commit().await?;
+    let row = sqlx::query("SELECT case_facts_chunk($1, $2, $3, $4)")
+        .bind(run_id)
+        .bind(key)
+        .bind(attempt)
+        .bind(i64::from(limit))
+        .fetch_one(&store.pool)
+        .await?;
     sql::case_rows(row.try_get(0)?)
 }
 
