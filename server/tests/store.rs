@@ -701,3 +701,35 @@ async fn postgres_compares_a_finished_run_from_its_index_alone() {
     assert_eq!(heap_fetches().await, 0);
     pool.close().await;
 }
+
+/// A NUL character (U+0000) is valid JSON text: SQLite keeps it; PostgreSQL cannot, and says so
+/// as a client error that stores nothing, not as a failure of the server.
+#[tokio::test]
+async fn a_nul_character_is_kept_or_refused_plainly() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    let (st, body) = s
+        .post(
+            &path,
+            &json!({"results": [{"scenario_key": "nul", "user_message": "a\u{0}b",
+                "agent_response": "fine", "tool_calls": ["lookup_order"]}]}),
+        )
+        .await;
+    match s.db {
+        Database::Sqlite(_) => {
+            assert_eq!(st, 200, "{body}");
+            assert_eq!(body["verdicts"][0]["user_message"], "a\u{0}b");
+        }
+        Database::Postgres(_) => {
+            assert_eq!(st, 422, "{body}");
+            let error = body["error"].as_str().unwrap();
+            assert!(
+                error.contains("U+0000") && error.contains("Nothing was stored"),
+                "{error}"
+            );
+            let (_, page) = s.get(&path).await;
+            assert_eq!(page["total"], 0, "{page}");
+        }
+    }
+}

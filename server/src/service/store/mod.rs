@@ -70,6 +70,14 @@ impl From<StoreError> for ProctorError {
             StoreError::NotFound(m) => ProctorError::not_found(m),
             StoreError::Conflict(m) => ProctorError::conflict(m),
             StoreError::Invalid(m) => ProctorError::malformed(m),
+            StoreError::Database(sqlx::Error::Database(db)) if refuses_character(db.code()) => {
+                ProctorError::invalid(format!(
+                    "the database cannot store a character of this request ({}); PostgreSQL \
+                     keeps no NUL character (U+0000) in text. Nothing was stored: send it \
+                     again without it",
+                    db.message()
+                ))
+            }
             StoreError::Database(
                 e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)),
             ) => ProctorError::unavailable(format!(
@@ -80,6 +88,12 @@ impl From<StoreError> for ProctorError {
             }
         }
     }
+}
+
+/// PostgreSQL's codes for a character its text or `jsonb` cannot hold (NUL is the one a valid
+/// UTF-8 request can carry): invalid byte sequence, untranslatable character.
+fn refuses_character(code: Option<std::borrow::Cow<'_, str>>) -> bool {
+    matches!(code.as_deref(), Some("22021" | "22P05"))
 }
 
 /// Which runs to list, with the agent already resolved to its id.
