@@ -23,15 +23,20 @@ async fn reclaim(store: &PgStore) {
 /// Marks a finished run's rows visible to every transaction in the visibility map, which is
 /// what lets a comparison read a run from its case index alone instead of visiting the table
 /// for every result (2.5× faster per chunk); autovacuum would get there too, but a run is
-/// most often compared the moment it finishes. Skipped when another `VACUUM` (autovacuum's, or
-/// another server's) is at work on the table; logged, not returned, as it only saves time.
-pub(super) async fn settle(store: &PgStore) {
-    if let Err(e) = sqlx::query("VACUUM (SKIP_LOCKED) results")
-        .execute(&store.pool)
-        .await
-    {
-        tracing::warn!(error = %e, "VACUUM after a run finished failed; autovacuum gets to it later");
-    }
+/// most often compared the moment it finishes. In the background: on a large table the
+/// `VACUUM` takes seconds, which finishing the run need not wait for (a comparison meanwhile
+/// is only slower). Skipped when another `VACUUM` (autovacuum's, or another server's) is at
+/// work on the table; logged, not returned, as it only saves time.
+pub(super) fn settle(store: &PgStore) {
+    let pool = store.pool.clone();
+    tokio::spawn(async move {
+        if let Err(e) = sqlx::query("VACUUM (SKIP_LOCKED) results")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(error = %e, "VACUUM after a run finished failed; autovacuum gets to it later");
+        }
+    });
 }
 
 pub(super) async fn delete_run(store: &PgStore, id: Uuid) -> StoreResult<bool> {

@@ -419,7 +419,7 @@ impl Store for PgStore {
             )));
         }
         if run.status.is_finished() && !was.is_finished() {
-            lifecycle::settle(self).await;
+            lifecycle::settle(self);
         }
         Ok(())
     }
