@@ -4,7 +4,7 @@
 //! format spares it reading every byte of a few megabytes of text for delimiters and escapes.
 //! The store streams a chunk's rows while the next chunk is prepared.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::service::store::batch::Prepared;
@@ -16,6 +16,7 @@ pub(super) const COPY_RESULTS: &str = "COPY results (id, run_id, scenario_id, sc
      cost_usd, cost_complete, duration_ms, latency_ms, tool_path, verdict, trace, evaluation, \
      cost, error, created_at, case_facts) FROM STDIN (FORMAT binary)";
 
+/// The columns [`COPY_RESULTS`] names, each row's field count.
 const FIELDS: i16 = 23;
 
 /// What a binary `COPY` starts with: its signature, no flags, no header extension.
@@ -109,9 +110,8 @@ impl Row<'_> {
     /// Microseconds since 2000-01-01 UTC, PostgreSQL's epoch (sub-microsecond digits
     /// truncated, as PostgreSQL keeps none).
     fn time(&mut self, at: DateTime<Utc>) {
-        let epoch = Utc.with_ymd_and_hms(2000, 1, 1, 0, 0, 0).unwrap();
-        let micros = (at - epoch).num_microseconds().unwrap_or(i64::MAX);
-        self.field(&micros.to_be_bytes());
+        const UNIX_MICROS_AT_2000: i64 = 946_684_800_000_000;
+        self.field(&(at.timestamp_micros() - UNIX_MICROS_AT_2000).to_be_bytes());
     }
 
     /// A one-dimensional `text[]`: dimensions, no nulls, the element type, then each element
