@@ -211,6 +211,50 @@ async fn error_of(resp: (u16, Value)) -> (u16, String) {
     )
 }
 
+/// A result the judge refuses deep in a batch, after the store has already written the chunks
+/// before it, leaves nothing of the batch: no new result, no replacement, no change to the
+/// run's figures.
+#[tokio::test]
+async fn a_refusal_deep_in_a_batch_stores_nothing_of_it() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let sync = format!("/api/v1/runs/{run}/results");
+    let (st, first) = s.post(&sync, &results(300, 0)).await;
+    assert_eq!(st, 200, "{first}");
+    let (_, before) = s.get(&format!("/api/v1/runs/{run}")).await;
+
+    // 300 re-sent with a new answer (each replaces a stored one), 600 new, one refused late.
+    let mut batch = results(900, 0);
+    for item in batch["results"].as_array_mut().unwrap() {
+        item["agent_response"] = json!("A different answer.");
+    }
+    batch["results"][850]
+        .as_object_mut()
+        .unwrap()
+        .remove("user_message");
+    let (st, msg) = error_of(s.post(&sync, &batch).await).await;
+    assert_eq!(st, 422);
+    assert!(
+        msg.starts_with("results[850]: give `user_message`"),
+        "{msg}"
+    );
+
+    let (_, page) = s.get(&format!("{sync}?limit=1000")).await;
+    assert_eq!(page["total"], 300, "no new result was kept");
+    let id = first["result_ids"][7].as_str().unwrap();
+    let (_, kept) = s.get(&format!("/api/v1/results/{id}")).await;
+    assert_eq!(
+        kept["agent_response"], "Your refund is on its way.",
+        "no replacement was kept"
+    );
+    let (_, after) = s.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(after["summary"], before["summary"]);
+    assert_eq!(after["run"]["status"], before["run"]["status"]);
+
+    let (st, _) = s.post(&sync, &results(900, 0)).await;
+    assert_eq!(st, 200, "the store took the next batch after the refusal");
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_4xx_with_a_message() {
     let s = Server::start().await;
