@@ -306,7 +306,16 @@ pub fn result(
     mut input: ResultInput,
     scenario: Option<&Scenario>,
 ) -> Result<CheckedResult, ProctorError> {
-    let (scenario_key, attempt) = case(&input, scenario)?;
+    let scenario_key = input
+        .scenario_key
+        .clone()
+        .or_else(|| scenario.map(|s| s.spec.key.clone()))
+        .filter(|k| !k.trim().is_empty())
+        .ok_or_else(|| {
+            ProctorError::invalid(
+                "give `scenario_key` (or `scenario_id`) so the result can be matched across runs",
+            )
+        })?;
     let user_message = input
         .user_message
         .clone()
@@ -316,8 +325,13 @@ pub fn result(
                 "give `user_message`: the scenario is not stored, so its message is unknown",
             )
         })?;
+    name("scenario_key", &scenario_key)?;
     if let Some(category) = &input.category {
         name("category", category)?;
+    }
+    let attempt = input.attempt.unwrap_or(1);
+    if attempt == 0 {
+        return Err(ProctorError::invalid("`attempt` counts from 1"));
     }
     if input.duration_ms.is_some_and(|d| d < 0.0) {
         return Err(ProctorError::invalid("`duration_ms` cannot be negative"));
@@ -333,31 +347,6 @@ pub fn result(
         attempt,
         trace,
     })
-}
-
-/// The case a synced result is an attempt of: its scenario key (its own, else the stored
-/// scenario's) and attempt. A store settles what a result replaces from this alone, before the
-/// result is judged.
-pub fn case(
-    input: &ResultInput,
-    scenario: Option<&Scenario>,
-) -> Result<(String, u32), ProctorError> {
-    let scenario_key = input
-        .scenario_key
-        .as_ref()
-        .or(scenario.map(|s| &s.spec.key))
-        .filter(|k| !k.trim().is_empty())
-        .ok_or_else(|| {
-            ProctorError::invalid(
-                "give `scenario_key` (or `scenario_id`) so the result can be matched across runs",
-            )
-        })?;
-    name("scenario_key", scenario_key)?;
-    let attempt = input.attempt.unwrap_or(1);
-    if attempt == 0 {
-        return Err(ProctorError::invalid("`attempt` counts from 1"));
-    }
-    Ok((scenario_key.clone(), attempt))
 }
 
 /// The result's trace, with the `tool_calls` shorthand moved into it.

@@ -6,11 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use shared::api::{CaseSpans, ResultInput, MAX_RESULTS_PER_SYNC};
 use shared::spans::{trace_of, Owner, Span, Unowned};
-use shared::{Agent, ProctorError};
+use shared::{Agent, ProctorError, TestResult};
 use uuid::Uuid;
 
-use super::store::{Incoming, OwnedSpan};
-use super::sync::judge_now;
+use super::store::OwnedSpan;
 use super::Service;
 use crate::backend::{Backend, Outcome};
 
@@ -60,7 +59,7 @@ impl Service {
             false => None,
         };
         let mut owned = Vec::new();
-        let mut results: Vec<(Uuid, Agent, Vec<Incoming>)> = Vec::new();
+        let mut results: Vec<(Uuid, Agent, Vec<TestResult>)> = Vec::new();
         let mut made = Vec::new();
         for (owner, mut spans) in by_case {
             for span in &mut spans {
@@ -100,15 +99,13 @@ impl Service {
                     agent.spec.name, agent.spec.name
                 )));
             }
-            let batch = self.incoming(run_id, &agent, inputs).await?;
-            results.push((run_id, agent, judge_now(batch).await?));
+            let judged = self.judge_batch(run_id, &agent, inputs).await?;
+            results.push((run_id, agent, judged));
         }
         self.store.store_spans(&owned).await?;
-        for (run_id, agent, mut judged) in results {
-            while !judged.is_empty() {
-                let rest = judged.split_off(judged.len().min(MAX_RESULTS_PER_SYNC));
-                self.store_incoming(run_id, &agent, judged).await?;
-                judged = rest;
+        for (run_id, agent, judged) in results {
+            for chunk in judged.chunks(MAX_RESULTS_PER_SYNC) {
+                self.store_judged(run_id, &agent, chunk.to_vec()).await?;
             }
         }
         Ok(ingested)

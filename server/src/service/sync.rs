@@ -2,22 +2,19 @@
 //! stored into their run all together or not at all, with the run's summary brought up to date
 //! and every watcher told.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use shared::api::{ResultInput, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC};
-use shared::cost::PriceTable;
 use shared::eval::review::{self, ReviewInput};
 use shared::judge::Judge;
 use shared::redact::redact_text;
-use shared::rubric::RubricEntry;
 use shared::{validate, Agent, ProctorError, ResultStatus, Scenario, TestResult};
 use uuid::Uuid;
 
-use super::store::{Incoming, StoredBatch};
+use super::store::StoredBatch;
 use super::Service;
 use crate::backend::{Backend, Outcome};
 
@@ -33,17 +30,16 @@ impl Service {
         }
         let view = self.run(run_id).await?;
         let agent = self.agent(&view.run.agent_id.to_string()).await?;
-        let batch = self.incoming(run_id, &agent, input.results).await?;
-        self.store_incoming(run_id, &agent, batch).await
+        let batch = self.judge_batch(run_id, &agent, input.results).await?;
+        self.store_judged(run_id, &agent, batch).await
     }
 
-    /// Stores a batch into its run, judging what is not judged yet as it goes, and tells every
-    /// watcher.
-    pub(super) async fn store_incoming(
+    /// Stores results the server judged into their run and tells every watcher.
+    pub(super) async fn store_judged(
         &self,
         run_id: Uuid,
         agent: &Agent,
-        batch: Vec<Incoming>,
+        batch: Vec<TestResult>,
     ) -> Outcome<SyncOutput> {
         let stored = self
             .store
@@ -78,11 +74,7 @@ impl Service {
         let agent = self.agent(&view.run.agent_id.to_string()).await?;
         let stored = self
             .store
-            .store_results(
-                run_id,
-                vec![Incoming::judged(result)],
-                &agent.spec.tool_names(),
-            )
+            .store_results(run_id, vec![result], &agent.spec.tool_names())
             .await?;
         let mut out = self.announce(run_id, agent.spec.name, stored);
         let row = out.verdicts.pop().expect("the reviewed result was stored");
@@ -128,16 +120,15 @@ impl Service {
         }
     }
 
-    /// A batch's results, each with its case settled now (the case decides what the result
-    /// replaces) and its judging left to the store, which judges on every core while it writes.
-    /// Within one batch the last copy of a case wins, as it would across batches; an earlier
-    /// copy is not judged.
-    pub(super) async fn incoming(
+    /// Judges every result of a batch, on every core and off the async runtime (judging and
+    /// redacting 1,000 traces is most of a sync's work); within one batch the last copy of a
+    /// case wins, as it would across batches.
+    pub(super) async fn judge_batch(
         &self,
         run_id: Uuid,
         agent: &Agent,
         items: Vec<ResultInput>,
-    ) -> Outcome<Vec<Incoming>> {
+    ) -> Outcome<Vec<TestResult>> {
         let mut ids: HashMap<Uuid, usize> = HashMap::new();
         for (i, item) in items.iter().enumerate() {
             if let Some(first) = item.id.and_then(|id| ids.insert(id, i)) {
@@ -148,26 +139,40 @@ impl Service {
                 )));
             }
         }
-        let judging = Arc::new(Judging {
-            run_id,
-            tools: agent.spec.tool_names(),
-            rubric: agent.spec.rubric.clone(),
-            policies: agent.spec.policies.clone(),
-            prices: Arc::clone(&self.prices),
-            scenarios: self.referenced_scenarios(agent, &items).await?,
-        });
-        let mut batch: Vec<Incoming> = Vec::with_capacity(items.len());
+        let scenarios = self.referenced_scenarios(agent, &items).await?;
+        let tools = agent.spec.tool_names();
+        let (rubric, policies) = (agent.spec.rubric.clone(), agent.spec.policies.clone());
+        let prices = Arc::clone(&self.prices);
+        let judged = tokio::task::spawn_blocking(move || {
+            let judge = Judge {
+                run_id,
+                agent_tools: &tools,
+                agent_rubric: &rubric,
+                policies: &policies,
+                prices: &prices,
+            };
+            items
+                .into_par_iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    scenarios
+                        .resolve(&item)
+                        .and_then(|scenario| judge.judge(item, scenario))
+                        .map_err(|e| e.context(format_args!("results[{i}]")))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ProctorError::internal(format!("judging the batch failed: {e}")))?;
+        let mut batch: Vec<TestResult> = Vec::with_capacity(judged.len());
         let mut position: HashMap<(String, u32), usize> = HashMap::new();
-        for (i, item) in items.into_iter().enumerate() {
-            let case = judging.case(i, &item)?;
-            let id = item.id;
-            let judge = Arc::clone(&judging);
-            let incoming = Incoming::new(case.clone(), id, move || judge.judge(i, item));
-            match position.entry(case) {
-                Entry::Occupied(at) => batch[*at.get()] = incoming,
-                Entry::Vacant(at) => {
-                    at.insert(batch.len());
-                    batch.push(incoming);
+        for result in judged {
+            let result = result?;
+            match position.get(&(result.scenario_key.clone(), result.attempt)) {
+                Some(&at) => batch[at] = result,
+                None => {
+                    position.insert((result.scenario_key.clone(), result.attempt), batch.len());
+                    batch.push(result);
                 }
             }
         }
@@ -207,57 +212,6 @@ impl Service {
             by_key,
             agent_name: agent.spec.name.clone(),
         })
-    }
-}
-
-/// Judges every result of a batch now, on every core and off the async runtime, for a caller
-/// that must know every verdict before it stores anything; the first refusal in the batch's
-/// order is the error.
-pub(super) async fn judge_now(batch: Vec<Incoming>) -> Outcome<Vec<Incoming>> {
-    tokio::task::spawn_blocking(move || {
-        batch
-            .into_par_iter()
-            .map(Incoming::judge_now)
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| ProctorError::internal(format!("judging the batch failed: {e}")))?
-    .into_iter()
-    .collect()
-}
-
-/// What judging a batch's results needs, shared by the results waiting to be judged.
-struct Judging {
-    run_id: Uuid,
-    tools: Vec<String>,
-    rubric: Vec<RubricEntry>,
-    policies: Vec<String>,
-    prices: Arc<PriceTable>,
-    scenarios: Scenarios,
-}
-
-impl Judging {
-    /// The case `item` (the batch's `i`th result) is an attempt of.
-    fn case(&self, i: usize, item: &ResultInput) -> Outcome<(String, u32)> {
-        self.scenarios
-            .resolve(item)
-            .and_then(|scenario| validate::case(item, scenario))
-            .map_err(|e| e.context(format_args!("results[{i}]")))
-    }
-
-    /// The stored form of `item`, the batch's `i`th result.
-    fn judge(&self, i: usize, item: ResultInput) -> Outcome<TestResult> {
-        let judge = Judge {
-            run_id: self.run_id,
-            agent_tools: &self.tools,
-            agent_rubric: &self.rubric,
-            policies: &self.policies,
-            prices: &self.prices,
-        };
-        self.scenarios
-            .resolve(&item)
-            .and_then(|scenario| judge.judge(item, scenario))
-            .map_err(|e| e.context(format_args!("results[{i}]")))
     }
 }
 

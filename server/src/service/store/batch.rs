@@ -12,71 +12,11 @@ use shared::eval::compare::CaseRow;
 use shared::eval::{CaseTally, RunTally, Verdict};
 use shared::judgement::JudgeVerdict;
 use shared::simulate::{recordings, RecordedTurn};
-use shared::{ProctorError, RunStatus, TestResult, TestRun};
+use shared::{RunStatus, TestResult, TestRun};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{StoreError, StoreResult};
-
-/// Makes one result of a batch: judges it, or hands over one already judged.
-type Make = Box<dyn FnOnce() -> Result<TestResult, ProctorError> + Send + Sync>;
-
-/// One result of a batch on its way into a store. Its case and id are known before it is
-/// made, so the store settles what it replaces first and then makes (judges) the results on
-/// the other cores while it writes the ones already made: judging no longer waits for the
-/// database, nor the database for judging.
-pub struct Incoming {
-    pub scenario_key: String,
-    pub attempt: u32,
-    /// The id it was sent with; nil until [`plan`] settles it when it was sent without one.
-    pub id: Uuid,
-    make: Make,
-}
-
-impl Incoming {
-    /// A result `make` will judge; it must be of the case given here (the store checks).
-    pub fn new(
-        (scenario_key, attempt): (String, u32),
-        id: Option<Uuid>,
-        make: impl FnOnce() -> Result<TestResult, ProctorError> + Send + Sync + 'static,
-    ) -> Self {
-        Incoming {
-            scenario_key,
-            attempt,
-            id: id.unwrap_or(Uuid::nil()),
-            make: Box::new(make),
-        }
-    }
-
-    /// A result judged already.
-    pub fn judged(result: TestResult) -> Self {
-        Incoming {
-            scenario_key: result.scenario_key.clone(),
-            attempt: result.attempt,
-            id: result.id,
-            make: Box::new(move || Ok(result)),
-        }
-    }
-
-    /// Makes the result now, on the caller's thread.
-    pub fn judge_now(self) -> Result<Self, ProctorError> {
-        (self.make)().map(Incoming::judged)
-    }
-
-    /// The result, with the id [`plan`] settled and its run.
-    fn make(self, run_id: Uuid) -> Result<TestResult, ProctorError> {
-        let mut result = (self.make)()?;
-        if (&result.scenario_key, result.attempt) != (&self.scenario_key, self.attempt) {
-            return Err(ProctorError::internal(format!(
-                "a result announced as case {:?} attempt {} was judged as case {:?} attempt {}",
-                self.scenario_key, self.attempt, result.scenario_key, result.attempt
-            )));
-        }
-        result.id = self.id;
-        result.run_id = run_id;
-        Ok(result)
-    }
-}
 
 /// A result ready to insert, its id and run already settled by [`plan`]: everything
 /// serialized and the answer's row built on every core, so the write transaction spends its
@@ -157,33 +97,26 @@ fn fresh_judgements(result: &TestResult) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A batch being made and prepared `rows` results at a time, in order, each chunk on every
-/// core and off the async runtime, so a store writes one chunk while the next is judged and
-/// prepared instead of waiting for the whole batch. Dropping it stops the work after the chunk
-/// at hand.
+/// A batch being prepared `rows` results at a time, in order, each chunk on every core and off
+/// the async runtime, so a store writes one chunk while the next is prepared instead of waiting
+/// for the whole batch. Dropping it stops the preparation after the chunk at hand.
 pub(super) struct Preparing {
-    chunks: mpsc::Receiver<Result<Vec<Prepared>, ProctorError>>,
+    chunks: mpsc::Receiver<Vec<Prepared>>,
     producer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Preparing {
-    pub fn start(run_id: Uuid, batch: Vec<Incoming>, rows: usize) -> Self {
+    pub fn start(results: Vec<TestResult>, rows: usize) -> Self {
         let (send, chunks) = mpsc::channel(2);
         let producer = tokio::task::spawn_blocking(move || {
-            let mut batch = batch.into_iter();
+            let mut results = results.into_iter();
             loop {
-                let chunk: Vec<Incoming> = batch.by_ref().take(rows).collect();
+                let chunk: Vec<TestResult> = results.by_ref().take(rows).collect();
                 if chunk.is_empty() {
                     break;
                 }
-                let made: Vec<Result<Prepared, ProctorError>> = chunk
-                    .into_par_iter()
-                    .map(|incoming| incoming.make(run_id).map(Prepared::of))
-                    .collect();
-                // The first refusal in the batch's order, whichever thread met it first.
-                let prepared: Result<Vec<Prepared>, ProctorError> = made.into_iter().collect();
-                let refused = prepared.is_err();
-                if send.blocking_send(prepared).is_err() || refused {
+                let prepared = chunk.into_par_iter().map(Prepared::of).collect();
+                if send.blocking_send(prepared).is_err() {
                     break;
                 }
             }
@@ -194,19 +127,18 @@ impl Preparing {
         }
     }
 
-    /// The next chunk, or `None` once every result is prepared; a result the judge refused
-    /// ends the batch with its error. A preparation that panicked panics here too: ending early
-    /// would store part of the batch as if it were all of it.
-    pub async fn next(&mut self) -> StoreResult<Option<Vec<Prepared>>> {
+    /// The next chunk, or `None` once every result is prepared. A preparation that panicked
+    /// panics here too: ending early would store part of the batch as if it were all of it.
+    pub async fn next(&mut self) -> Option<Vec<Prepared>> {
         if let Some(chunk) = self.chunks.recv().await {
-            return chunk.map(Some).map_err(StoreError::Refused);
+            return Some(chunk);
         }
         if let Some(producer) = self.producer.take() {
             if let Err(e) = producer.await {
                 std::panic::resume_unwind(e.into_panic());
             }
         }
-        Ok(None)
+        None
     }
 }
 
@@ -230,12 +162,12 @@ pub(super) struct Plan {
 
 /// Matches the batch against the run's stored results of its cases (`by_case`, by scenario key
 /// and attempt) and the stored results with its ids (`by_id`, any run), and gives every new
-/// result its id. A re-sent case without an explicit new id keeps its stored id, so
+/// result its id and run. A re-sent case without an explicit new id keeps its stored id, so
 /// links stay valid (unless another result of the batch takes that id for itself). An id that
 /// belongs to another run is a conflict.
 pub(super) fn plan(
     run_id: Uuid,
-    batch: &mut [Incoming],
+    batch: &mut [TestResult],
     mut by_case: HashMap<(String, u32), Existing>,
     mut by_id: HashMap<Uuid, Existing>,
 ) -> StoreResult<Plan> {
@@ -276,6 +208,7 @@ pub(super) fn plan(
             }
         }
         keys.insert(r.scenario_key.clone());
+        r.run_id = run_id;
     }
     Ok(Plan {
         replaced,

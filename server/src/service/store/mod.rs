@@ -23,7 +23,6 @@ use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, Sce
 use shared::{TestResult, TestRun};
 use uuid::Uuid;
 
-pub use batch::Incoming;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -46,9 +45,6 @@ pub enum StoreError {
     Invalid(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    /// A result of the batch that could not be judged; the batch is not stored.
-    #[error("{0}")]
-    Refused(ProctorError),
     #[error(
         "stored data could not be read back ({0}); the database may come from a newer Proctor"
     )]
@@ -74,7 +70,6 @@ impl From<StoreError> for ProctorError {
             StoreError::NotFound(m) => ProctorError::not_found(m),
             StoreError::Conflict(m) => ProctorError::conflict(m),
             StoreError::Invalid(m) => ProctorError::malformed(m),
-            StoreError::Refused(e) => e,
             StoreError::Database(sqlx::Error::Database(db)) if refuses_character(db.code()) => {
                 ProctorError::invalid(format!(
                     "the database cannot store a character of this request ({}); PostgreSQL \
@@ -212,7 +207,7 @@ pub trait Store: Send + Sync {
     async fn store_results(
         &self,
         run_id: Uuid,
-        batch: Vec<Incoming>,
+        results: Vec<TestResult>,
         agent_tools: &[String],
     ) -> StoreResult<StoredBatch>;
     /// A page of a run's results; `total` is the number the filter matches when the caller

@@ -33,7 +33,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::sql::{contains_pattern, name, page_limit, parse_cursor};
-use super::{Incoming, Lapsed, OwnedSpan, RunQuery, Store, StoreError, StoreResult, StoredBatch};
+use super::{Lapsed, OwnedSpan, RunQuery, Store, StoreError, StoreResult, StoredBatch};
 use crate::events::EventHub;
 
 /// The team store: a pool of connections to one PostgreSQL database that other Proctor
@@ -465,10 +465,10 @@ impl Store for PgStore {
     async fn store_results(
         &self,
         run_id: Uuid,
-        batch: Vec<Incoming>,
+        results: Vec<TestResult>,
         agent_tools: &[String],
     ) -> StoreResult<StoredBatch> {
-        results::store(self, run_id, batch, agent_tools).await
+        results::store(self, run_id, results, agent_tools).await
     }
 
     async fn refresh_summary(

@@ -24,7 +24,7 @@ use super::{
     from_json_text, from_jsonb, json, name, page_limit, parse_cursor, parse_json_text,
     run_from_row, PgStore,
 };
-use crate::service::store::batch::{self, Existing, Incoming, Prepared};
+use crate::service::store::batch::{self, Existing, Prepared};
 use crate::service::store::sql::{self, contains_pattern};
 use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
 
@@ -41,7 +41,7 @@ fn existing(row: &PgRow) -> StoreResult<Existing> {
 async fn existing_rows(
     conn: &mut PgConnection,
     run_id: Uuid,
-    batch: &[Incoming],
+    batch: &[TestResult],
 ) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<Uuid, Existing>)> {
     let keys: BTreeSet<&str> = batch.iter().map(|r| r.scenario_key.as_str()).collect();
     let keys: Vec<&str> = keys.into_iter().collect();
@@ -153,13 +153,13 @@ async fn save_run_figures(
 pub(super) async fn store(
     store: &PgStore,
     run_id: Uuid,
-    mut batch: Vec<Incoming>,
+    mut results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
     let mut tx = store.pool.begin().await?;
     let (mut run, mut tally) = lock_run(&mut tx, run_id).await?;
-    let (by_case, by_id) = existing_rows(&mut tx, run_id, &batch).await?;
-    let plan = batch::plan(run_id, &mut batch, by_case, by_id)?;
+    let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
+    let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
     let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
 
     let old_ids: Vec<Uuid> = plan.replaced.iter().map(|r| r.id).collect();
@@ -169,7 +169,7 @@ pub(super) async fn store(
             .execute(&mut *tx)
             .await?;
     }
-    let prepared = copy_in(&mut tx, run_id, batch).await?;
+    let prepared = copy_in(&mut tx, run_id, results).await?;
     record_turns(&mut tx, &prepared).await?;
     keep_judgements(&mut tx, &prepared).await?;
     let replaced = plan.replacing;
@@ -320,27 +320,18 @@ fn taken_id(e: StoreError, run_id: Uuid) -> StoreError {
 const CHUNK_ROWS: usize = 100;
 
 /// Streams a batch into the results table with `COPY`, a chunk at a time as the chunks are
-/// judged and prepared, so the database stores one chunk while the next is judged and
-/// serialized; the prepared rows.
+/// prepared, so the database stores one chunk while the next is serialized; the prepared rows.
 async fn copy_in(
     conn: &mut PgConnection,
     run_id: Uuid,
-    batch: Vec<Incoming>,
+    results: Vec<TestResult>,
 ) -> StoreResult<Vec<Prepared>> {
-    let mut prepared = Vec::with_capacity(batch.len());
-    let mut chunks = batch::Preparing::start(run_id, batch, CHUNK_ROWS);
+    let mut prepared = Vec::with_capacity(results.len());
+    let mut chunks = batch::Preparing::start(results, CHUNK_ROWS);
     let mut copy = conn.copy_in_raw(copy::COPY_RESULTS).await?;
     let mut data = Vec::new();
     copy::header(&mut data);
-    loop {
-        let mut chunk = match chunks.next().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(refused) => {
-                copy.abort("a result of the batch was refused").await?;
-                return Err(refused);
-            }
-        };
+    while let Some(mut chunk) = chunks.next().await {
         copy::rows(&mut data, run_id, &chunk);
         copy.send(data.as_slice()).await?;
         data.clear();

@@ -34,7 +34,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::sql::{contains_pattern, name, page_limit, parse_cursor};
-use super::{Incoming, Lapsed, OwnedSpan, RunQuery, Store, StoreError, StoreResult, StoredBatch};
+use super::{Lapsed, OwnedSpan, RunQuery, Store, StoreError, StoreResult, StoredBatch};
 
 /// The embedded store: one SQLite file in WAL mode, one writer connection (SQLite allows one
 /// writer at a time, and a single connection makes claims atomic) and a pool of readers.
@@ -593,10 +593,10 @@ impl Store for SqliteStore {
     async fn store_results(
         &self,
         run_id: Uuid,
-        batch: Vec<Incoming>,
+        results: Vec<TestResult>,
         agent_tools: &[String],
     ) -> StoreResult<StoredBatch> {
-        results::store(self, run_id, batch, agent_tools).await
+        results::store(self, run_id, results, agent_tools).await
     }
 
     async fn refresh_summary(
@@ -700,7 +700,7 @@ mod upgrade_tests {
     use uuid::Uuid;
 
     use super::SqliteStore;
-    use crate::service::store::{Incoming, Store};
+    use crate::service::store::Store;
 
     /// A database written before compact verdicts (no verdicts, no tallies, no latency
     /// column) is brought up to date when a server opens it: its runs get the summary a
@@ -734,7 +734,7 @@ mod upgrade_tests {
             reason: None,
         };
         store.create_run(&run).await.unwrap();
-        let results: Vec<Incoming> = (0..700)
+        let results: Vec<TestResult> = (0..700)
             .map(|i| TestResult {
                 id: Uuid::new_v4(),
                 run_id: run.id,
@@ -762,7 +762,6 @@ mod upgrade_tests {
                 error: None,
                 created_at: Utc::now(),
             })
-            .map(Incoming::judged)
             .collect();
         let stored = store.store_results(run.id, results, &[]).await.unwrap();
         sqlx::query(

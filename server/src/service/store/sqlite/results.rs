@@ -21,7 +21,7 @@ use super::{
     contains_pattern, from_json, json, name, page_limit, parse_cursor, parse_ts, result_from_row,
     run_from_row, ts, uuid, SqliteStore,
 };
-use crate::service::store::batch::{self, Existing, Incoming, Prepared};
+use crate::service::store::batch::{self, Existing, Prepared};
 use crate::service::store::{sql, Page, StoreError, StoreResult, StoredBatch};
 
 fn existing(row: &SqliteRow) -> StoreResult<Existing> {
@@ -39,7 +39,7 @@ fn existing(row: &SqliteRow) -> StoreResult<Existing> {
 async fn existing_rows(
     conn: &mut SqliteConnection,
     run_id: Uuid,
-    batch: &[Incoming],
+    batch: &[TestResult],
 ) -> StoreResult<(HashMap<(String, u32), Existing>, HashMap<Uuid, Existing>)> {
     let mut by_case = HashMap::new();
     let mut by_id = HashMap::new();
@@ -183,13 +183,13 @@ const INSERT_ROWS: usize = 200;
 pub(super) async fn store(
     store: &SqliteStore,
     run_id: Uuid,
-    mut batch: Vec<Incoming>,
+    mut results: Vec<TestResult>,
     agent_tools: &[String],
 ) -> StoreResult<StoredBatch> {
     let mut tx = store.writer.begin().await?;
     let (mut run, mut tally) = run_with_tally(&mut tx, run_id).await?;
-    let (by_case, by_id) = existing_rows(&mut tx, run_id, &batch).await?;
-    let plan = batch::plan(run_id, &mut batch, by_case, by_id)?;
+    let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
+    let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
     let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
 
     let old_ids: Vec<String> = plan.replaced.iter().map(|r| r.id.to_string()).collect();
@@ -202,9 +202,9 @@ pub(super) async fn store(
         q.push(")");
         q.build().execute(&mut *tx).await?;
     }
-    let mut prepared = Vec::with_capacity(batch.len());
-    let mut chunks = batch::Preparing::start(run_id, batch, INSERT_ROWS);
-    while let Some(mut chunk) = chunks.next().await? {
+    let mut prepared = Vec::with_capacity(results.len());
+    let mut chunks = batch::Preparing::start(results, INSERT_ROWS);
+    while let Some(mut chunk) = chunks.next().await {
         insert(&mut tx, &mut chunk).await?;
         prepared.append(&mut chunk);
     }
