@@ -156,8 +156,9 @@ pub(super) struct Plan {
     pub replaced: Vec<Existing>,
     /// How many of the batch's results replace a stored one.
     pub replacing: usize,
-    /// Every case the batch or its replaced results touch: their repeat agreement is re-read.
-    pub keys: BTreeSet<String>,
+    /// The cases touched only through a result replaced by id, whose attempts were not read
+    /// with the batch's own cases: their standing must still be read.
+    pub unread: BTreeSet<String>,
 }
 
 /// Matches the batch against the run's stored results of its cases (`by_case`, by scenario key
@@ -176,9 +177,10 @@ pub(super) fn plan(
         .filter(|r| !r.id.is_nil())
         .map(|r| r.id)
         .collect();
+    let batch_keys: HashSet<String> = batch.iter().map(|r| r.scenario_key.clone()).collect();
     let mut replaced = Vec::new();
     let mut replaced_ids = HashSet::new();
-    let mut keys = BTreeSet::new();
+    let mut unread = BTreeSet::new();
     let mut replacing = 0;
     for r in batch {
         let same_case = by_case.remove(&(r.scenario_key.clone(), r.attempt));
@@ -203,18 +205,37 @@ pub(super) fn plan(
         }
         for old in same_case.into_iter().chain(same_id) {
             if replaced_ids.insert(old.id) {
-                keys.insert(old.verdict.scenario_key.clone());
+                if !batch_keys.contains(&old.verdict.scenario_key) {
+                    unread.insert(old.verdict.scenario_key.clone());
+                }
                 replaced.push(old);
             }
         }
-        keys.insert(r.scenario_key.clone());
         r.run_id = run_id;
     }
     Ok(Plan {
         replaced,
         replacing,
-        keys,
+        unread,
     })
+}
+
+/// How the cases of `attempts` stand (judged and passed attempts), `attempts` being every
+/// stored attempt of those cases in the run: the rows a store reads by case anyway, so their
+/// standing costs no query of its own.
+pub(super) fn standing<'a>(
+    attempts: impl IntoIterator<Item = &'a Existing>,
+) -> BTreeMap<String, CaseTally> {
+    let mut cases: BTreeMap<String, CaseTally> = BTreeMap::new();
+    for attempt in attempts {
+        let verdict = &attempt.verdict;
+        if verdict.status.is_judged() {
+            let case = cases.entry(verdict.scenario_key.clone()).or_default();
+            case.judged += 1;
+            case.passed += u64::from(verdict.status.is_pass());
+        }
+    }
+    cases
 }
 
 impl Plan {

@@ -159,8 +159,11 @@ pub(super) async fn store(
     let mut tx = store.pool.begin().await?;
     let (mut run, mut tally) = lock_run(&mut tx, run_id).await?;
     let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
+    let mut cases = batch::standing(by_case.values());
     let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
-    let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
+    if !plan.unread.is_empty() {
+        cases.extend(case_tallies(&mut tx, run_id, &plan.unread).await?);
+    }
 
     let old_ids: Vec<Uuid> = plan.replaced.iter().map(|r| r.id).collect();
     if !old_ids.is_empty() {

@@ -189,8 +189,9 @@ pub(super) async fn store(
     let mut tx = store.writer.begin().await?;
     let (mut run, mut tally) = run_with_tally(&mut tx, run_id).await?;
     let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
+    let mut cases = batch::standing(by_case.values());
     let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
-    let cases = case_tallies(&mut tx, run_id, &plan.keys).await?;
+    cases.extend(case_tallies(&mut tx, run_id, &plan.unread).await?);
 
     let old_ids: Vec<String> = plan.replaced.iter().map(|r| r.id.to_string()).collect();
     for chunk in old_ids.chunks(500) {
