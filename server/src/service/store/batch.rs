@@ -177,12 +177,10 @@ pub(super) fn plan(
         .filter(|r| !r.id.is_nil())
         .map(|r| r.id)
         .collect();
-    let batch_keys: HashSet<String> = batch.iter().map(|r| r.scenario_key.clone()).collect();
     let mut replaced = Vec::new();
     let mut replaced_ids = HashSet::new();
-    let mut unread = BTreeSet::new();
     let mut replacing = 0;
-    for r in batch {
+    for r in batch.iter_mut() {
         let same_case = by_case.remove(&(r.scenario_key.clone(), r.attempt));
         let same_id = by_id.remove(&r.id);
         if let Some(other) = same_id.as_ref().filter(|e| e.run_id != run_id) {
@@ -205,14 +203,18 @@ pub(super) fn plan(
         }
         for old in same_case.into_iter().chain(same_id) {
             if replaced_ids.insert(old.id) {
-                if !batch_keys.contains(&old.verdict.scenario_key) {
-                    unread.insert(old.verdict.scenario_key.clone());
-                }
                 replaced.push(old);
             }
         }
         r.run_id = run_id;
     }
+    let batch_keys: HashSet<&str> = batch.iter().map(|r| r.scenario_key.as_str()).collect();
+    let unread = replaced
+        .iter()
+        .map(|old| &old.verdict.scenario_key)
+        .filter(|key| !batch_keys.contains(key.as_str()))
+        .cloned()
+        .collect();
     Ok(Plan {
         replaced,
         replacing,

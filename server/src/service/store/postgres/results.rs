@@ -84,6 +84,9 @@ async fn case_tallies(
     run_id: Uuid,
     keys: &BTreeSet<String>,
 ) -> StoreResult<BTreeMap<String, CaseTally>> {
+    if keys.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     let rows = sqlx::query(
         "SELECT scenario_key, COUNT(*) AS judged, COUNT(*) FILTER (WHERE status = 'passed') AS passed
@@ -161,9 +164,7 @@ pub(super) async fn store(
     let (by_case, by_id) = existing_rows(&mut tx, run_id, &results).await?;
     let mut cases = batch::standing(by_case.values());
     let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
-    if !plan.unread.is_empty() {
-        cases.extend(case_tallies(&mut tx, run_id, &plan.unread).await?);
-    }
+    cases.extend(case_tallies(&mut tx, run_id, &plan.unread).await?);
 
     let old_ids: Vec<Uuid> = plan.replaced.iter().map(|r| r.id).collect();
     if !old_ids.is_empty() {
