@@ -25,12 +25,14 @@ async fn reclaim(store: &PgStore) {
 /// for every result (2.5× faster per chunk); autovacuum would get there too, but a run is
 /// most often compared the moment it finishes. In the background: on a large table the
 /// `VACUUM` takes seconds, which finishing the run need not wait for (a comparison meanwhile
-/// is only slower). Skipped when another `VACUUM` (autovacuum's, or another server's) is at
-/// work on the table; logged, not returned, as it only saves time.
+/// is only slower). It waits for the table's lock rather than skipping it: autovacuum's
+/// `ANALYZE` of the new rows holds that lock while a run finishes, and a skipped `VACUUM` left
+/// the run unmarked (autovacuum gives its lock up to a waiting `VACUUM`). Failures are logged,
+/// not returned, as it only saves time.
 pub(super) fn settle(store: &PgStore) {
     let pool = store.pool.clone();
     tokio::spawn(async move {
-        if let Err(e) = sqlx::query("VACUUM (SKIP_LOCKED) results")
+        if let Err(e) = sqlx::query("VACUUM results")
             .execute(&pool)
             .await
         {
