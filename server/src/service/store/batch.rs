@@ -39,8 +39,8 @@ pub(super) struct Prepared {
     pub cost: String,
     pub error: Option<String>,
     pub verdict_json: String,
-    /// What a comparison reads of it (see [`super::sql::case_facts`]).
-    pub case_facts: String,
+    /// What a comparison reads of it (see [`super::facts`]).
+    pub case_facts: Vec<u8>,
     /// The simulated user messages it holds, kept by scenario so a later run replays them.
     pub recorded: Vec<RecordedTurn>,
     /// The judge's fresh verdicts it holds (key, judgement as JSON), cached so an unchanged
@@ -70,7 +70,7 @@ impl Prepared {
             cost: json(&result.cost),
             error: result.error.as_ref().map(json),
             verdict_json: json(&verdict),
-            case_facts: super::sql::case_facts(CaseRow::from(&result)),
+            case_facts: super::facts::encode(&CaseRow::from(&result)),
             recorded: match result.scenario_id {
                 Some(_) => recordings(&result.trace),
                 None => Vec::new(),

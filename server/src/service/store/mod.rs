@@ -4,6 +4,7 @@
 //! before anything is written.
 
 mod batch;
+mod facts;
 mod postgres;
 mod sql;
 mod sqlite;

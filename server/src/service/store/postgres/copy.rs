@@ -59,7 +59,7 @@ pub(super) fn rows(out: &mut Vec<u8>, run_id: Uuid, rows: &[Prepared]) {
         row.jsonb(&p.cost);
         row.opt(p.error.as_deref(), Row::jsonb);
         row.time(p.created_at);
-        row.text(&p.case_facts);
+        row.field(&p.case_facts);
     }
 }
 

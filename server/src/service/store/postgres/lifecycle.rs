@@ -32,10 +32,7 @@ async fn reclaim(store: &PgStore) {
 pub(super) fn settle(store: &PgStore) {
     let pool = store.pool.clone();
     tokio::spawn(async move {
-        if let Err(e) = sqlx::query("VACUUM results")
-            .execute(&pool)
-            .await
-        {
+        if let Err(e) = sqlx::query("VACUUM results").execute(&pool).await {
             tracing::warn!(error = %e, "VACUUM after a run finished failed; autovacuum gets to it later");
         }
     });

@@ -25,8 +25,8 @@ use super::{
     run_from_row, PgStore,
 };
 use crate::service::store::batch::{self, Existing, Prepared};
-use crate::service::store::sql::{self, contains_pattern};
-use crate::service::store::{Page, StoreError, StoreResult, StoredBatch};
+use crate::service::store::sql::contains_pattern;
+use crate::service::store::{facts, Page, StoreError, StoreResult, StoredBatch};
 
 fn existing(row: &PgRow) -> StoreResult<Existing> {
     Ok(Existing {
@@ -476,7 +476,7 @@ pub(super) async fn case_rows(
         .bind(i64::from(limit))
         .fetch_one(&store.pool)
         .await?;
-    sql::case_rows(row.try_get(0)?)
+    facts::decode_chunk(row.try_get(0)?)
 }
 
 pub(super) async fn get(store: &PgStore, id: Uuid) -> StoreResult<Option<TestResult>> {

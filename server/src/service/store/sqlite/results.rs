@@ -22,7 +22,7 @@ use super::{
     run_from_row, ts, uuid, SqliteStore,
 };
 use crate::service::store::batch::{self, Existing, Prepared};
-use crate::service::store::{sql, Page, StoreError, StoreResult, StoredBatch};
+use crate::service::store::{facts, Page, StoreError, StoreResult, StoredBatch};
 
 fn existing(row: &SqliteRow) -> StoreResult<Existing> {
     let verdict: String = row.try_get("verdict")?;
@@ -496,7 +496,7 @@ pub(super) async fn case_rows(
     limit: u32,
 ) -> StoreResult<Vec<CaseRow>> {
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT group_concat(case_facts, ' ')
+        "SELECT CAST(group_concat(case_facts, '') AS BLOB)
          FROM (SELECT case_facts FROM results WHERE run_id = ",
     );
     q.push_bind(run_id.to_string());
@@ -512,7 +512,7 @@ pub(super) async fn case_rows(
         .push(")");
     // Read in place from the row: a chunk is hundreds of kilobytes.
     let row = q.build().fetch_one(&store.reader).await?;
-    sql::case_rows(row.try_get(0)?)
+    facts::decode_chunk(row.try_get(0)?)
 }
 
 pub(super) async fn get(store: &SqliteStore, id: Uuid) -> StoreResult<Option<TestResult>> {
@@ -546,7 +546,7 @@ pub(super) async fn backfill(store: &SqliteStore) -> StoreResult<()> {
             .bind(r.latency_ms())
             .bind(r.cost.is_complete())
             .bind(json(&r.trace.tool_names()))
-            .bind(sql::case_facts(CaseRow::from(&r)))
+            .bind(facts::encode(&CaseRow::from(&r)))
             .bind(r.id.to_string())
             .execute(&mut *tx)
             .await?;
