@@ -51,6 +51,10 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Comparisons timed per run size: a PostgreSQL comparison's time varies by a fifth from one
+/// to the next, so its median needs more than a handful.
+const COMPARES: usize = 15;
+
 // The allocator the `proctor` binary uses, so the figures are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -220,17 +224,17 @@ async fn bench(store: &Store, dir: &std::path::Path) {
 
         let mut times = Vec::new();
         let mut cmp = Value::Null;
-        for _ in 0..5 {
+        for _ in 0..COMPARES {
             let t = Instant::now();
             cmp = get(format!("/api/v1/compare?base={base_run}&head={head_run}")).await;
             times.push(t.elapsed());
         }
         times.sort();
         println!(
-            "    compare the two runs (counts over all cases, first page), median of 5: {} (min {}, max {})",
-            ms(times[2]),
+            "    compare the two runs (counts over all cases, first page), median of {COMPARES}: {} (min {}, max {})",
+            ms(times[COMPARES / 2]),
             ms(times[0]),
-            ms(times[4])
+            ms(times[COMPARES - 1])
         );
         let counted: u64 = cmp["counts"]
             .as_object()
