@@ -119,7 +119,7 @@ pub(super) fn decode_chunk(chunk: Option<&[u8]>) -> StoreResult<Vec<CaseRow>> {
     let Some(mut rest) = chunk else {
         return Ok(Vec::new());
     };
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(frames(rest));
     while !rest.is_empty() {
         let mut frame = Reader(rest);
         let len = u32::from_be_bytes(frame.array()?) as usize;
@@ -139,6 +139,19 @@ pub(super) fn decode_chunk(chunk: Option<&[u8]>) -> StoreResult<Vec<CaseRow>> {
     // An aggregate does not promise to keep its input's order.
     rows.sort_unstable_by(|a, b| (&a.scenario_key, a.attempt).cmp(&(&b.scenario_key, b.attempt)));
     Ok(rows)
+}
+
+/// How many frames a chunk holds, counted by their lengths alone (a damaged chunk's count is
+/// only an estimate: decoding it finds the damage).
+fn frames(mut chunk: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some((len, rest)) = chunk.split_first_chunk::<4>() {
+        n += 1;
+        chunk = rest
+            .get(u32::from_be_bytes(*len) as usize..)
+            .unwrap_or_default();
+    }
+    n
 }
 
 fn corrupt(what: &str) -> StoreError {
