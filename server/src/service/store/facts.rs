@@ -348,7 +348,7 @@ mod tests {
                 ..row(&"k".repeat(mask as usize * 3), 1)
             };
             let read = decode_chunk(Some(&encode(&row))).unwrap();
-            assert_eq!(read, [row.clone()]);
+            assert_eq!(read, std::slice::from_ref(&row));
             assert_eq!(
                 read[0].known_cost_usd.map(f64::to_bits),
                 row.known_cost_usd.map(f64::to_bits),
