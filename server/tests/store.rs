@@ -375,6 +375,8 @@ async fn deleting_a_run_or_an_agent_removes_it_all_and_gives_space_back() {
         }
     }
 
+    let (_, page) = s.get(&format!("/api/v1/runs/{kept}/results?limit=1")).await;
+    let kept_result = page["items"][0]["id"].as_str().unwrap().to_string();
     let (st, body) = delete(&s, "/api/v1/agents/support").await;
     assert_eq!(st, 204, "{body}");
     assert_eq!(
@@ -382,7 +384,13 @@ async fn deleting_a_run_or_an_agent_removes_it_all_and_gives_space_back() {
         404,
         "an agent's runs go with it"
     );
+    assert_eq!(
+        s.get(&format!("/api/v1/results/{kept_result}")).await.0,
+        404,
+        "and their results"
+    );
     assert_eq!(s.get("/api/v1/agents/support").await.0, 404);
+    assert_eq!(results_without_a_run(&s.db).await, 0);
 }
 
 #[tokio::test]
@@ -402,6 +410,10 @@ async fn finished_runs_past_their_retention_are_deleted_and_the_rest_kept() {
         )
         .await;
     assert_eq!(st, 200);
+    let (_, page) = first
+        .get(&format!("/api/v1/runs/{finished}/results?limit=1"))
+        .await;
+    let result = page["items"][0]["id"].as_str().unwrap().to_string();
     let db = first.db.clone();
     first.kill();
 
@@ -415,9 +427,91 @@ async fn finished_runs_past_their_retention_are_deleted_and_the_rest_kept() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(deleted, "a run finished before the retention is deleted");
+    assert_eq!(
+        second.get(&format!("/api/v1/results/{result}")).await.0,
+        404,
+        "with its results"
+    );
+    assert_eq!(results_without_a_run(&db).await, 0);
     let (st, view) = second.get(&format!("/api/v1/runs/{running}")).await;
     assert_eq!(st, 200, "an unfinished run is kept: {view}");
     drop(first);
+}
+
+/// How many stored results belong to no run, read straight from the database.
+async fn results_without_a_run(db: &Database) -> i64 {
+    const ORPHANS: &str = "SELECT COUNT(*) FROM results WHERE run_id NOT IN (SELECT id FROM runs)";
+    match db {
+        Database::Sqlite(_) => {
+            let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+            let n = sqlx::query_scalar(ORPHANS).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+        Database::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let n = sqlx::query_scalar(ORPHANS).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+    }
+}
+
+/// A run deleted while batches are being synced into it takes every one of them along: each
+/// sync is either stored before the delete (and deleted with the run) or refused as not found,
+/// never left behind without its run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_deleted_mid_sync_leaves_no_result_behind() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let url = s.url(&format!("/api/v1/runs/{run}/results"));
+    let (st, body) = s
+        .post(&format!("/api/v1/runs/{run}/results"), &results(200, 0))
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let client = reqwest::Client::new();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for k in 0..8 {
+                    let offset = 1000 + (w * 8 + k) * 200;
+                    let resp = client
+                        .post(&url)
+                        .json(&results(200, offset))
+                        .send()
+                        .await
+                        .unwrap();
+                    answers.push(resp.status().as_u16());
+                }
+                answers
+            })
+        })
+        .collect();
+    // Once a concurrent batch is in, so the delete lands between syncs of a run being filled.
+    for _ in 0..200 {
+        let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+        if view["summary"]["total"].as_u64().unwrap_or(0) > 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (st, body) = delete(&s, &format!("/api/v1/runs/{run}")).await;
+    assert_eq!(st, 204, "{body}");
+    let mut answers = Vec::new();
+    for w in writers {
+        answers.extend(w.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(|st| *st == 200 || *st == 404),
+        "every sync is stored or finds its run gone: {answers:?}"
+    );
+    assert!(
+        answers.contains(&404),
+        "the delete landed while syncs were still coming: {answers:?}"
+    );
+    assert_eq!(results_without_a_run(&s.db).await, 0);
 }
 
 /// Ten clients syncing 1,000-result batches into their own runs while twenty readers page
@@ -497,8 +591,8 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 /// Puts a database back as the release before latency histograms and case facts left it:
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
 /// index, the case index over separate columns, no scenario `user_turns` or `simulated_user`, no
-/// recorded turns, no judges' tables or agent rubric, PostgreSQL's documents as `json` and no
-/// chunk function, and none of the migrations since applied.
+/// recorded turns, no judges' tables or agent rubric, PostgreSQL's documents as `json`, no chunk
+/// function and its first keys and storage settings, and none of the migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
@@ -536,6 +630,12 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
         Database::Postgres(url) => {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
             for statement in [
+                "DROP TRIGGER runs_take_their_results ON runs",
+                "DROP FUNCTION delete_results_of_deleted_runs",
+                "ALTER TABLE results ADD FOREIGN KEY (run_id) REFERENCES runs(id) ON DELETE CASCADE",
+                "ALTER TABLE results DROP CONSTRAINT results_pkey, ADD PRIMARY KEY (seq)",
+                "CREATE INDEX results_by_run ON results (run_id, seq)",
+                "ALTER TABLE results RESET (toast_tuple_target)",
                 "DROP FUNCTION case_facts_chunk",
                 "ALTER TABLE results ALTER COLUMN verdict TYPE json USING verdict::json,
                      ALTER COLUMN trace TYPE json USING trace::json,
@@ -647,6 +747,62 @@ async fn postgres_compresses_results_with_lz4() {
             .await
             .unwrap();
     assert_eq!(stored.as_deref(), Some("lz4"));
+    pool.close().await;
+}
+
+/// A typical result (two LLM calls, three tool calls, an evaluation of six checks) is
+/// compressed within its own row on PostgreSQL instead of having its largest value moved out to
+/// the TOAST table, a row and an index entry more per result written one at a time.
+#[tokio::test]
+async fn postgres_keeps_a_typical_result_in_its_row() {
+    let s = Server::start().await;
+    let Database::Postgres(url) = &s.db else {
+        return;
+    };
+    let run = s.agent_and_run().await;
+    let items: Vec<Value> = (0..50)
+        .map(|i| {
+            let call = |tool: &str, k: usize| {
+                json!({"name": tool, "order": k, "arguments": format!("{{\"order_id\": \"ORD-{i}\"}}"),
+                       "result": {"status": "ok", "amount": 42.5}, "duration_ms": 12.0})
+            };
+            json!({
+                "scenario_key": format!("case-{i}"),
+                "user_message": format!("Please refund order ORD-{i}; my email is user{i}@example.com"),
+                "agent_response": "Your refund has been issued and should arrive in 5 business days.",
+                "duration_ms": 800 + i,
+                "trace": {
+                    "llm_calls": [
+                        {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 900, "output_tokens": 120,
+                         "tools_offered": ["lookup_order", "verify_id", "refund"], "tools_chosen": ["lookup_order"], "latency_ms": 400},
+                        {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1300, "output_tokens": 80,
+                         "tools_offered": ["lookup_order", "verify_id", "refund"], "tools_chosen": ["refund"], "latency_ms": 300}
+                    ],
+                    "tool_calls": [call("lookup_order", 0), call("verify_id", 1), call("refund", 2)]
+                },
+                "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "refund"}, {"tool": "verify_id"}],
+                                 "response_contains": ["refund"]}
+            })
+        })
+        .collect();
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &json!({ "results": items }),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let (compressed, toasted): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE pg_column_compression(trace) IS NOT NULL),
+                (SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = 'results'::regclass)
+         FROM results",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(compressed, 50, "the rows are large enough to be compressed");
+    assert_eq!(toasted, 0, "and stay whole in the table once they are");
     pool.close().await;
 }
 
