@@ -119,7 +119,9 @@ async fn duration_ms(conn: &mut PgConnection, run: &TestRun) -> StoreResult<Opti
 }
 
 /// A run with its tally, its row locked until the transaction ends: batches of one run take
-/// turns, batches of different runs do not wait for each other.
+/// turns, batches of different runs do not wait for each other. The lock is also what keeps a
+/// run that is being deleted from gaining results: no foreign key checks each row (migration
+/// 0014), and a delete waits for the batch and then takes its rows along.
 async fn lock_run(conn: &mut PgConnection, run_id: Uuid) -> StoreResult<(TestRun, RunTally)> {
     let row = sqlx::query("SELECT * FROM runs WHERE id = $1 FOR UPDATE")
         .bind(run_id)
