@@ -6,6 +6,8 @@
 
 #[path = "../tests/common/postgres.rs"]
 mod postgres;
+#[path = "../tests/common/typical.rs"]
+mod typical;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,33 +18,7 @@ use server::service::Service;
 
 fn batch(n: usize, offset: usize, variant: usize) -> Value {
     let results: Vec<Value> = (offset..offset + n)
-        .map(|i| {
-            let tools = if (i + variant).is_multiple_of(3) {
-                json!(["lookup_order", "refund"])
-            } else {
-                json!(["lookup_order", "verify_id", "refund"])
-            };
-            json!({
-                "scenario_key": format!("case-{i}"),
-                "user_message": format!("Please refund order ORD-{i}; my email is user{i}@example.com"),
-                "agent_response": "Your refund has been issued and should arrive in 5 business days.",
-                "duration_ms": 800 + (i % 400),
-                "trace": {
-                    "llm_calls": [
-                        {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 900, "output_tokens": 120,
-                         "tools_offered": ["lookup_order", "verify_id", "refund"], "tools_chosen": ["lookup_order"], "latency_ms": 400},
-                        {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1300, "output_tokens": 80,
-                         "tools_offered": ["lookup_order", "verify_id", "refund"], "tools_chosen": ["refund"], "latency_ms": 300}
-                    ],
-                    "tool_calls": tools.as_array().unwrap().iter().enumerate().map(|(k, t)| json!({
-                        "name": t, "order": k, "arguments": format!("{{\"order_id\": \"ORD-{i}\"}}"),
-                        "result": {"status": "ok", "amount": 42.5}, "duration_ms": 12.0, "duration_source": "inferred"
-                    })).collect::<Vec<_>>()
-                },
-                "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "verify_id"}, {"tool": "refund"}],
-                                  "response_contains": ["refund"]}
-            })
-        })
+        .map(|i| typical::refund_result(i, variant))
         .collect();
     json!({ "results": results })
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{results, Database, Server};
+use common::{results, typical, Database, Server};
 use serde_json::{json, Value};
 use shared::api::RunView;
 use shared::eval::RunSummary;
@@ -750,8 +750,8 @@ async fn postgres_compresses_results_with_lz4() {
     pool.close().await;
 }
 
-/// A typical result (two LLM calls, three tool calls, an evaluation of six checks) is
-/// compressed within its own row on PostgreSQL instead of having its largest value moved out to
+/// A typical result (the benchmark's: two LLM calls, two or three tool calls, an evaluation of
+/// six checks) is compressed within its own row on PostgreSQL instead of having its largest value moved out to
 /// the TOAST table, a row and an index entry more per result written one at a time.
 #[tokio::test]
 async fn postgres_keeps_a_typical_result_in_its_row() {
@@ -760,31 +760,7 @@ async fn postgres_keeps_a_typical_result_in_its_row() {
         return;
     };
     let run = s.agent_and_run().await;
-    let items: Vec<Value> = (0..50)
-        .map(|i| {
-            let call = |tool: &str, k: usize| {
-                json!({"name": tool, "order": k, "arguments": format!("{{\"order_id\": \"ORD-{i}\"}}"),
-                       "result": {"status": "ok", "amount": 42.5}, "duration_ms": 12.0})
-            };
-            json!({
-                "scenario_key": format!("case-{i}"),
-                "user_message": format!("Please refund order ORD-{i}; my email is user{i}@example.com"),
-                "agent_response": "Your refund has been issued and should arrive in 5 business days.",
-                "duration_ms": 800 + i,
-                "trace": {
-                    "llm_calls": [
-                        {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 900, "output_tokens": 120,
-                         "tools_offered": ["lookup_order", "verify_id", "refund"], "tools_chosen": ["lookup_order"], "latency_ms": 400},
-                        {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1300, "output_tokens": 80,
-                         "tools_offered": ["lookup_order", "verify_id", "refund"], "tools_chosen": ["refund"], "latency_ms": 300}
-                    ],
-                    "tool_calls": [call("lookup_order", 0), call("verify_id", 1), call("refund", 2)]
-                },
-                "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "refund"}, {"tool": "verify_id"}],
-                                 "response_contains": ["refund"]}
-            })
-        })
-        .collect();
+    let items: Vec<Value> = (0..50).map(|i| typical::refund_result(i, 0)).collect();
     let (st, body) = s
         .post(
             &format!("/api/v1/runs/{run}/results"),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod typical;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
