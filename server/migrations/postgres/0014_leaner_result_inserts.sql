@@ -1,11 +1,11 @@
 -- Less work per stored result, measured on 1,000-result syncs (server/benches/sync.rs): the
 -- database's CPU during a batch's COPY fell from about 80 ms to 55 ms.
 --
--- 1. A result compressed to about 2.5 KB stays in its row. PostgreSQL's default moves a large
---    value out to the TOAST table (a row and an index entry of their own, written one at a time)
---    once a row passes 2 KB, which most results with a trace and an evaluation do. Rows are
---    still compressed down to a third of a page; larger traces still go out of line. Applies to
---    rows written from now on.
+-- 1. A result compressed to about 2.5 KB stays in its row. By default PostgreSQL compresses a
+--    row past 2 KB and, while it is still past 2 KB, moves its largest values out to the TOAST
+--    table (a row and an index entry more, written one at a time), where most results with a
+--    trace and an evaluation ended up. Rows are still compressed down to a third of a page;
+--    larger traces still go out of line. Applies to rows written from now on.
 ALTER TABLE results SET (toast_tuple_target = 2700);
 
 -- 2. The foreign key to runs checked every inserted row against runs (a fifth of the COPY's
