@@ -297,6 +297,12 @@ async fn delete(s: &Server, path: &str) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// The id of the first result stored into `run`.
+async fn first_result(s: &Server, run: &str) -> String {
+    let (_, page) = s.get(&format!("/api/v1/runs/{run}/results?limit=1")).await;
+    page["items"][0]["id"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn deleting_a_run_or_an_agent_removes_it_all_and_gives_space_back() {
     let s = Server::start().await;
@@ -316,8 +322,7 @@ async fn deleting_a_run_or_an_agent_removes_it_all_and_gives_space_back() {
     }
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let full = s.disk_bytes().await;
-    let (_, page) = s.get(&format!("/api/v1/runs/{gone}/results?limit=1")).await;
-    let result = page["items"][0]["id"].as_str().unwrap().to_string();
+    let result = first_result(&s, &gone).await;
 
     let (st, body) = delete(&s, &format!("/api/v1/runs/{gone}")).await;
     assert_eq!(st, 204, "{body}");
@@ -375,8 +380,7 @@ async fn deleting_a_run_or_an_agent_removes_it_all_and_gives_space_back() {
         }
     }
 
-    let (_, page) = s.get(&format!("/api/v1/runs/{kept}/results?limit=1")).await;
-    let kept_result = page["items"][0]["id"].as_str().unwrap().to_string();
+    let kept_result = first_result(&s, &kept).await;
     let (st, body) = delete(&s, "/api/v1/agents/support").await;
     assert_eq!(st, 204, "{body}");
     assert_eq!(
@@ -410,10 +414,7 @@ async fn finished_runs_past_their_retention_are_deleted_and_the_rest_kept() {
         )
         .await;
     assert_eq!(st, 200);
-    let (_, page) = first
-        .get(&format!("/api/v1/runs/{finished}/results?limit=1"))
-        .await;
-    let result = page["items"][0]["id"].as_str().unwrap().to_string();
+    let result = first_result(&first, &finished).await;
     let db = first.db.clone();
     first.kill();
 
@@ -592,7 +593,8 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
 /// index, the case index over separate columns, no scenario `user_turns` or `simulated_user`, no
 /// recorded turns, no judges' tables or agent rubric, PostgreSQL's documents as `json`, no chunk
-/// function and its first keys and storage settings, and none of the migrations since applied.
+/// function, the results table's original keys and storage settings, and none of the
+/// migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
         Database::Sqlite(_) => {
@@ -751,8 +753,9 @@ async fn postgres_compresses_results_with_lz4() {
 }
 
 /// A typical result (the benchmark's: two LLM calls, two or three tool calls, an evaluation of
-/// six checks) is compressed within its own row on PostgreSQL instead of having its largest value moved out to
-/// the TOAST table, a row and an index entry more per result written one at a time.
+/// six checks) is compressed within its own row on PostgreSQL instead of having its largest
+/// value moved out to the TOAST table, a row and an index entry more per result written one at
+/// a time.
 #[tokio::test]
 async fn postgres_keeps_a_typical_result_in_its_row() {
     let s = Server::start().await;

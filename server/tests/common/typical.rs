@@ -6,10 +6,10 @@ use serde_json::{json, Value};
 
 /// Case `i`; every third case (shifted by `variant`) skips `verify_id` and fails its path.
 pub fn refund_result(i: usize, variant: usize) -> Value {
-    let tools = if (i + variant).is_multiple_of(3) {
-        json!(["lookup_order", "refund"])
+    let tools: &[&str] = if (i + variant).is_multiple_of(3) {
+        &["lookup_order", "refund"]
     } else {
-        json!(["lookup_order", "verify_id", "refund"])
+        &["lookup_order", "verify_id", "refund"]
     };
     json!({
         "scenario_key": format!("case-{i}"),
@@ -23,7 +23,7 @@ pub fn refund_result(i: usize, variant: usize) -> Value {
                 {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1300, "output_tokens": 80,
                  "tools_offered": ["lookup_order", "verify_id", "refund"], "tools_chosen": ["refund"], "latency_ms": 300}
             ],
-            "tool_calls": tools.as_array().unwrap().iter().enumerate().map(|(k, t)| json!({
+            "tool_calls": tools.iter().enumerate().map(|(k, t)| json!({
                 "name": t, "order": k, "arguments": format!("{{\"order_id\": \"ORD-{i}\"}}"),
                 "result": {"status": "ok", "amount": 42.5}, "duration_ms": 12.0, "duration_source": "inferred"
             })).collect::<Vec<_>>()
