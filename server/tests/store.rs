@@ -10,6 +10,17 @@ use shared::api::RunView;
 use shared::eval::RunSummary;
 use shared::{Agent, TestResult};
 
+/// Finishes a run, as its runner would once every case is stored.
+async fn complete(s: &Server, run: &str) {
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{run}/status"),
+            &json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+}
+
 /// The run's summary recounted from every stored result, read back one by one.
 async fn recount(s: &Server, run: &str) -> (RunSummary, RunSummary) {
     let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
@@ -99,13 +110,7 @@ async fn a_summary_kept_sync_by_sync_equals_a_recount_of_the_rows() {
     );
     assert_eq!(kept, recounted);
 
-    let (st, done) = s
-        .post(
-            &format!("/api/v1/runs/{run}/status"),
-            &json!({"status": "completed"}),
-        )
-        .await;
-    assert_eq!(st, 200, "{done}");
+    complete(&s, &run).await;
     let (kept, recounted) = recount(&s, &run).await;
     assert_eq!(
         kept, recounted,
@@ -407,13 +412,7 @@ async fn finished_runs_past_their_retention_are_deleted_and_the_rest_kept() {
             .post(&format!("/api/v1/runs/{run}/results"), &results(5, 0))
             .await;
     }
-    let (st, _) = first
-        .post(
-            &format!("/api/v1/runs/{finished}/status"),
-            &json!({"status": "completed"}),
-        )
-        .await;
-    assert_eq!(st, 200);
+    complete(&first, &finished).await;
     let result = first_result(&first, &finished).await;
     let db = first.db.clone();
     first.kill();
@@ -785,6 +784,59 @@ async fn postgres_keeps_a_typical_result_in_its_row() {
     pool.close().await;
 }
 
+/// How many of a run's rows a comparison's index scan still reads from the table, because the
+/// visibility map does not yet mark their pages visible to all.
+async fn heap_fetches(pool: &sqlx::PgPool, run: &str) -> u64 {
+    let mut tx = pool.begin().await.unwrap();
+    for setting in ["enable_sort", "enable_bitmapscan", "enable_seqscan"] {
+        sqlx::query(&format!("SET LOCAL {setting} = off"))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let plan: Vec<String> = sqlx::query_scalar(&format!(
+        "EXPLAIN (ANALYZE, COSTS OFF) SELECT case_facts FROM results WHERE run_id = '{run}'
+         ORDER BY scenario_key, attempt"
+    ))
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index Only Scan"), "{plan}");
+    plan.lines()
+        .find_map(|l| l.trim().strip_prefix("Heap Fetches: "))
+        .map(|n| n.parse::<u64>().unwrap())
+        .unwrap_or_else(|| panic!("{plan}"))
+}
+
+/// Waits up to `seconds` for a run's rows to need no visit to the table; how many still do.
+async fn heap_fetches_within(pool: &sqlx::PgPool, run: &str, seconds: u64) -> u64 {
+    let mut fetches = heap_fetches(pool, run).await;
+    for _ in 0..seconds * 10 {
+        if fetches == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        fetches = heap_fetches(pool, run).await;
+    }
+    fetches
+}
+
+/// A server on a fresh database of the durable cluster, with one run holding 300 results, and
+/// a connection of the test's own to that database.
+async fn run_of_300_on_postgres() -> (Server, String, sqlx::PgPool) {
+    let url = common::postgres::durable_cluster().database();
+    let s = Server::start_with_db(&Database::Postgres(url.clone())).await;
+    let run = s.agent_and_run().await;
+    let (st, body) = s
+        .post(&format!("/api/v1/runs/{run}/results"), &results(300, 0))
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    (s, run, pool)
+}
+
 /// A run that finishes is compared from its case index alone: its rows are marked visible in
 /// PostgreSQL's visibility map right after, not whenever autovacuum next looks. On a durable cluster,
 /// as PostgreSQL marks nothing visible to all while the commit that wrote it may still be
@@ -794,58 +846,66 @@ async fn postgres_compares_a_finished_run_from_its_index_alone() {
     if !common::postgres::selected() {
         return;
     }
-    let url = common::postgres::durable_cluster().database();
-    let s = Server::start_with_db(&Database::Postgres(url.clone())).await;
-    let run = s.agent_and_run().await;
-    let (st, body) = s
-        .post(&format!("/api/v1/runs/{run}/results"), &results(300, 0))
-        .await;
-    assert_eq!(st, 200, "{body}");
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let heap_fetches = || async {
-        let mut tx = pool.begin().await.unwrap();
-        for setting in ["enable_sort", "enable_bitmapscan", "enable_seqscan"] {
-            sqlx::query(&format!("SET LOCAL {setting} = off"))
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-        }
-        let plan: Vec<String> = sqlx::query_scalar(&format!(
-            "EXPLAIN (ANALYZE, COSTS OFF) SELECT case_facts FROM results WHERE run_id = '{run}'
-             ORDER BY scenario_key, attempt"
-        ))
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        let plan = plan.join("\n");
-        assert!(plan.contains("Index Only Scan"), "{plan}");
-        plan.lines()
-            .find_map(|l| l.trim().strip_prefix("Heap Fetches: "))
-            .map(|n| n.parse::<u64>().unwrap())
-            .unwrap_or_else(|| panic!("{plan}"))
-    };
-    assert!(heap_fetches().await > 0, "a running run's rows are fresh");
-    let (st, body) = s
-        .post(
-            &format!("/api/v1/runs/{run}/status"),
-            &json!({"status": "completed"}),
-        )
-        .await;
-    assert_eq!(st, 200, "{body}");
+    let (s, run, pool) = run_of_300_on_postgres().await;
+    assert!(
+        heap_fetches(&pool, &run).await > 0,
+        "a running run's rows are fresh"
+    );
+    complete(&s, &run).await;
     // The VACUUM runs after the answer; 300 rows are far below autovacuum's threshold, so
     // nothing else marks them.
-    let mut fetches = heap_fetches().await;
-    for _ in 0..100 {
-        if fetches == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        fetches = heap_fetches().await;
-    }
     assert_eq!(
-        fetches, 0,
+        heap_fetches_within(&pool, &run, 10).await,
+        0,
         "still visiting the table 10 s after the run finished"
+    );
+    pool.close().await;
+}
+
+/// A page someone is reading while the run finishes cannot be locked for cleanup, so the
+/// `VACUUM` that follows leaves it unmarked: a later pass marks it once the reader is done. The
+/// reader here is a cursor stopped on the table's first page, which keeps that page pinned.
+#[tokio::test]
+async fn postgres_marks_a_page_that_was_being_read_when_its_run_finished() {
+    if !common::postgres::selected() {
+        return;
+    }
+    let (s, run, pool) = run_of_300_on_postgres().await;
+    let vacuums = || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'results'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        n
+    };
+    let mut reader = pool.begin().await.unwrap();
+    sqlx::query("DECLARE pinned CURSOR FOR SELECT seq FROM results")
+        .execute(&mut *reader)
+        .await
+        .unwrap();
+    sqlx::query("FETCH 1 FROM pinned")
+        .fetch_one(&mut *reader)
+        .await
+        .unwrap();
+    let before = vacuums().await;
+    complete(&s, &run).await;
+    let mut waited = 0;
+    while vacuums().await == before {
+        assert!(waited < 100, "no VACUUM 10 s after the run finished");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(
+        heap_fetches(&pool, &run).await > 0,
+        "the first pass cannot mark the page the cursor is on"
+    );
+    reader.rollback().await.unwrap();
+    assert_eq!(
+        heap_fetches_within(&pool, &run, 15).await,
+        0,
+        "the page read during the first pass is still unmarked 15 s later"
     );
     pool.close().await;
 }

@@ -3,6 +3,8 @@
 //! reclaimed by a `VACUUM` of the results table right after, so new results reuse it instead
 //! of growing the database (PostgreSQL's autovacuum would get there too, later).
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -32,10 +34,44 @@ async fn reclaim(store: &PgStore) {
 pub(super) fn settle(store: &PgStore) {
     let pool = store.pool.clone();
     tokio::spawn(async move {
-        if let Err(e) = sqlx::query("VACUUM results").execute(&pool).await {
-            tracing::warn!(error = %e, "VACUUM after a run finished failed; autovacuum gets to it later");
+        for pause in SETTLE_PASSES {
+            tokio::time::sleep(pause).await;
+            if let Err(e) = sqlx::query("VACUUM results").execute(&pool).await {
+                tracing::warn!(error = %e, "VACUUM after a run finished failed; autovacuum gets to it later");
+                return;
+            }
+            match all_visible(&pool).await {
+                Ok(true) => return,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading what VACUUM marked failed");
+                    return;
+                }
+            }
         }
     });
+}
+
+/// When [`settle`] vacuums: at once, then again while pages are left unmarked. A page that
+/// someone is reading at that instant (a comparison, a page of results) is left unmarked
+/// rather than waited for, as PostgreSQL's `VACUUM` does with any page it cannot lock for
+/// cleanup; it is marked by the next pass. Pages of runs still being written stay unmarked
+/// too, so on a busy table every pass runs; each after the first reads only the pages not yet
+/// marked.
+const SETTLE_PASSES: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+];
+
+/// Whether the last `VACUUM` left every page of the results table marked all-visible, by the
+/// page counts it recorded.
+async fn all_visible(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT relallvisible >= relpages FROM pg_class WHERE oid = 'results'::regclass",
+    )
+    .fetch_one(pool)
+    .await
 }
 
 pub(super) async fn delete_run(store: &PgStore, id: Uuid) -> StoreResult<bool> {
