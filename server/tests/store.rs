@@ -910,6 +910,81 @@ async fn postgres_marks_a_page_that_was_being_read_when_its_run_finished() {
     pool.close().await;
 }
 
+/// Finding what a batch replaces reads only the cases the batch names, however many results
+/// its run already holds and whatever the planner's statistics say of it: they lag behind a
+/// run that grows by a thousand results a sync, and a plan that read the whole run and
+/// filtered it made every sync cost O(run). Counted in pages by `pg_stat_statements`.
+#[tokio::test]
+async fn postgres_reads_only_the_cases_a_batch_names() {
+    if !common::postgres::selected() {
+        return;
+    }
+    let url = common::postgres::cluster().database();
+    let s = Server::start_with_db(&Database::Postgres(url.clone())).await;
+    let run = s.agent_and_run().await;
+    let batch = |range: std::ops::Range<usize>| {
+        let results: Vec<Value> = range.map(|i| typical::refund_result(i, 0)).collect();
+        json!({ "results": results })
+    };
+    for k in 0..6 {
+        let (st, body) = s
+            .post(
+                &format!("/api/v1/runs/{run}/results"),
+                &batch(k * 1000..(k + 1) * 1000),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("CREATE EXTENSION pg_stat_statements")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let db: sqlx::postgres::types::Oid =
+        sqlx::query_scalar("SELECT oid FROM pg_database WHERE datname = current_database()")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let heap_pages: i32 = sqlx::query_scalar(
+        "SELECT pg_relation_size('results')::int / current_setting('block_size')::int",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("SELECT pg_stat_statements_reset(0, $1, 0)")
+        .bind(db)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // 98 new cases and two sent again.
+    let mut items = batch(6000..6098)["results"].as_array().unwrap().clone();
+    items.extend(batch(5..7)["results"].as_array().unwrap().iter().cloned());
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &json!({ "results": items }),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["replaced"], 2, "{body}");
+    let read: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT query, shared_blks_hit + shared_blks_read FROM pg_stat_statements
+         WHERE dbid = $1 AND query ILIKE 'SELECT%scenario_key%'",
+    )
+    .bind(db)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!read.is_empty(), "the lookup by case ran");
+    for (query, pages) in read {
+        assert!(
+            pages <= 100 * 5,
+            "{pages} pages read for 100 cases of a run of {heap_pages} pages: {query}"
+        );
+    }
+    pool.close().await;
+}
+
 /// A NUL character (U+0000) is valid JSON text: SQLite keeps it; PostgreSQL cannot, and says so
 /// as a client error that stores nothing, not as a failure of the server.
 #[tokio::test]

@@ -156,6 +156,9 @@ impl Cluster {
         );
         if !durable {
             options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+            // Lets a test count the pages a statement of the server read (`pg_stat_statements`);
+            // the durable cluster is the benchmarks', which measure without it.
+            options.push_str(" -c shared_preload_libraries=pg_stat_statements");
         }
         let log = dir.join("log").to_string_lossy().into_owned();
         run(

@@ -28,6 +28,16 @@ use crate::service::store::batch::{self, Existing, Prepared};
 use crate::service::store::sql::contains_pattern;
 use crate::service::store::{facts, Page, StoreError, StoreResult, StoredBatch};
 
+/// The results of run `$1` whose scenario key is one of `$2`, each key looked up in the case
+/// index on its own. Asked as `scenario_key = ANY($2)`, the planner judged by the table's
+/// statistics, which lag behind a run that grows by a thousand results a sync: believing the
+/// run small, it read the whole run by its primary key and filtered it (16 ms and 9,800 pages
+/// for a 29,000-result run, against 1.3 ms and 3 pages a key this way), making every sync
+/// O(run). `OFFSET 0` keeps the subquery from being merged into a join the planner would
+/// plan the same way.
+const BY_CASE: &str = "unnest($2::text[]) AS k(key), LATERAL (SELECT * FROM results \
+     WHERE run_id = $1 AND scenario_key = k.key OFFSET 0)";
+
 fn existing(row: &PgRow) -> StoreResult<Existing> {
     Ok(Existing {
         id: row.try_get("id")?,
@@ -37,7 +47,8 @@ fn existing(row: &PgRow) -> StoreResult<Existing> {
 }
 
 /// The run's stored results of the batch's cases, by (scenario key, attempt), and the stored
-/// results (of any run) with the batch's ids, by id: two queries per batch.
+/// results (of any run) with the batch's ids, by id: two queries per batch. The cases are
+/// looked up one key at a time in the case index (see [`BY_CASE`]).
 async fn existing_rows(
     conn: &mut PgConnection,
     run_id: Uuid,
@@ -46,10 +57,9 @@ async fn existing_rows(
     let keys: BTreeSet<&str> = batch.iter().map(|r| r.scenario_key.as_str()).collect();
     let keys: Vec<&str> = keys.into_iter().collect();
     let mut by_case = HashMap::new();
-    let rows = sqlx::query(
-        "SELECT id, run_id, scenario_key, attempt, verdict FROM results
-         WHERE run_id = $1 AND scenario_key = ANY($2)",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT r.id, r.run_id, r.scenario_key, r.attempt, r.verdict FROM {BY_CASE} r"
+    ))
     .bind(run_id)
     .bind(&keys)
     .fetch_all(&mut *conn)
@@ -88,11 +98,11 @@ async fn case_tallies(
         return Ok(BTreeMap::new());
     }
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let rows = sqlx::query(
-        "SELECT scenario_key, COUNT(*) AS judged, COUNT(*) FILTER (WHERE status = 'passed') AS passed
-         FROM results WHERE status <> 'pending' AND run_id = $1 AND scenario_key = ANY($2)
-         GROUP BY scenario_key",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT r.scenario_key, COUNT(*) AS judged,
+             COUNT(*) FILTER (WHERE r.status = 'passed') AS passed
+         FROM {BY_CASE} r WHERE r.status <> 'pending' GROUP BY r.scenario_key"
+    ))
     .bind(run_id)
     .bind(&keys)
     .fetch_all(&mut *conn)
