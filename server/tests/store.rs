@@ -910,6 +910,56 @@ async fn postgres_marks_a_page_that_was_being_read_when_its_run_finished() {
     pool.close().await;
 }
 
+/// A run failed for its lost leases is finished like a completed one, and readied for
+/// comparison alike.
+#[tokio::test]
+async fn postgres_readies_a_run_failed_by_its_lost_leases_for_comparison() {
+    if !common::postgres::selected() {
+        return;
+    }
+    let url = common::postgres::durable_cluster().database();
+    let s = Server::start_with_db_args(
+        &Database::Postgres(url.clone()),
+        &["--lease-secs", "1", "--max-lost-leases", "1"],
+    )
+    .await;
+    s.agent_and_run().await;
+    let (st, queued) = s
+        .post("/api/v1/runs", &json!({"agent": "support", "queued": true}))
+        .await;
+    assert_eq!(st, 201, "{queued}");
+    let run = queued["run"]["id"].as_str().unwrap().to_string();
+    let (st, claimed) = s
+        .post(
+            "/api/v1/runs/claim",
+            &json!({"worker": "gone", "agents": ["support"]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{claimed}");
+    assert_eq!(claimed["run"]["id"], run.as_str(), "{claimed}");
+    let (st, body) = s
+        .post(&format!("/api/v1/runs/{run}/results"), &results(300, 0))
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    assert!(heap_fetches(&pool, &run).await > 0, "fresh rows");
+    let mut status = Value::Null;
+    for _ in 0..100 {
+        status = s.get(&format!("/api/v1/runs/{run}")).await.1["run"]["status"].clone();
+        if status == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "failed", "the worker never renewed its lease");
+    assert_eq!(
+        heap_fetches_within(&pool, &run, 10).await,
+        0,
+        "still visiting the table 10 s after the run failed"
+    );
+    pool.close().await;
+}
+
 /// Finding what a batch replaces reads only the cases the batch names, however many results
 /// its run already holds and whatever the planner's statistics say of it: they lag behind a
 /// run that grows by a thousand results a sync, and a plan that read the whole run and

@@ -447,7 +447,12 @@ impl Store for PgStore {
     }
 
     async fn lapse_leases(&self, now: DateTime<Utc>, max_lost: u32) -> StoreResult<Vec<Lapsed>> {
-        leases::lapse(self, now, max_lost).await
+        let lapsed = leases::lapse(self, now, max_lost).await?;
+        // A run failed for its lost leases is finished like any other, and compared alike.
+        if lapsed.iter().any(|l| l.status.is_finished()) {
+            lifecycle::settle(self);
+        }
+        Ok(lapsed)
     }
 
     async fn delete_run(&self, id: Uuid) -> StoreResult<bool> {
