@@ -911,7 +911,7 @@ async fn postgres_marks_a_page_that_was_being_read_when_its_run_finished() {
 }
 
 /// A run failed for its lost leases is finished like a completed one, and readied for
-/// comparison alike.
+/// comparison alike. The lease outlasts the sync by far, so the run fails with its rows in.
 #[tokio::test]
 async fn postgres_readies_a_run_failed_by_its_lost_leases_for_comparison() {
     if !common::postgres::selected() {
@@ -920,7 +920,7 @@ async fn postgres_readies_a_run_failed_by_its_lost_leases_for_comparison() {
     let url = common::postgres::durable_cluster().database();
     let s = Server::start_with_db_args(
         &Database::Postgres(url.clone()),
-        &["--lease-secs", "1", "--max-lost-leases", "1"],
+        &["--lease-secs", "3", "--max-lost-leases", "1"],
     )
     .await;
     s.agent_and_run().await;
