@@ -16,13 +16,6 @@ use serde_json::{json, Value};
 use server::http::{router, Access, AppState};
 use server::service::Service;
 
-fn batch(n: usize, offset: usize, variant: usize) -> Value {
-    let results: Vec<Value> = (offset..offset + n)
-        .map(|i| typical::refund_result(i, variant))
-        .collect();
-    json!({ "results": results })
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -136,7 +129,8 @@ async fn bench(store: &Store, dir: &std::path::Path) {
         async move {
             let mut times = Vec::new();
             for k in 0..size / 1000 {
-                let body = serde_json::to_vec(&batch(1000, k * 1000, variant)).unwrap();
+                let body =
+                    serde_json::to_vec(&typical::batch(k * 1000..(k + 1) * 1000, variant)).unwrap();
                 let t = Instant::now();
                 let resp = client
                     .post(&url)
@@ -309,7 +303,10 @@ async fn load(base: &str) {
                         for k in 0..3 {
                             let resp = client
                                 .post(&url)
-                                .json(&batch(1000, offset + k * 1000, 0))
+                                .json(&typical::batch(
+                                    offset + k * 1000..offset + (k + 1) * 1000,
+                                    0,
+                                ))
                                 .send()
                                 .await
                                 .unwrap();

@@ -762,11 +762,10 @@ async fn postgres_keeps_a_typical_result_in_its_row() {
         return;
     };
     let run = s.agent_and_run().await;
-    let items: Vec<Value> = (0..50).map(|i| typical::refund_result(i, 0)).collect();
     let (st, body) = s
         .post(
             &format!("/api/v1/runs/{run}/results"),
-            &json!({ "results": items }),
+            &typical::batch(0..50, 0),
         )
         .await;
     assert_eq!(st, 200, "{body}");
@@ -810,17 +809,27 @@ async fn heap_fetches(pool: &sqlx::PgPool, run: &str) -> u64 {
         .unwrap_or_else(|| panic!("{plan}"))
 }
 
-/// Waits up to `seconds` for a run's rows to need no visit to the table; how many still do.
-async fn heap_fetches_within(pool: &sqlx::PgPool, run: &str, seconds: u64) -> u64 {
-    let mut fetches = heap_fetches(pool, run).await;
+/// What `probe` reads once `done` holds of it, or its last reading after `seconds` of asking
+/// every 100 ms.
+async fn within<T, F: std::future::Future<Output = T>>(
+    seconds: u64,
+    mut probe: impl FnMut() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let mut seen = probe().await;
     for _ in 0..seconds * 10 {
-        if fetches == 0 {
+        if done(&seen) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        fetches = heap_fetches(pool, run).await;
+        seen = probe().await;
     }
-    fetches
+    seen
+}
+
+/// Waits up to `seconds` for a run's rows to need no visit to the table; how many still do.
+async fn heap_fetches_within(pool: &sqlx::PgPool, run: &str, seconds: u64) -> u64 {
+    within(seconds, || heap_fetches(pool, run), |&n| n == 0).await
 }
 
 /// A server on a fresh database of the durable cluster, with one run holding 300 results, and
@@ -891,12 +900,10 @@ async fn postgres_marks_a_page_that_was_being_read_when_its_run_finished() {
         .unwrap();
     let before = vacuums().await;
     complete(&s, &run).await;
-    let mut waited = 0;
-    while vacuums().await == before {
-        assert!(waited < 100, "no VACUUM 10 s after the run finished");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        waited += 1;
-    }
+    assert!(
+        within(10, vacuums, |&n| n != before).await != before,
+        "no VACUUM 10 s after the run finished"
+    );
     assert!(
         heap_fetches(&pool, &run).await > 0,
         "the first pass cannot mark the page the cursor is on"
@@ -943,14 +950,12 @@ async fn postgres_readies_a_run_failed_by_its_lost_leases_for_comparison() {
     assert_eq!(st, 200, "{body}");
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     assert!(heap_fetches(&pool, &run).await > 0, "fresh rows");
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        status = s.get(&format!("/api/v1/runs/{run}")).await.1["run"]["status"].clone();
-        if status == "failed" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let status = within(
+        10,
+        || async { s.get(&format!("/api/v1/runs/{run}")).await.1["run"]["status"].clone() },
+        |status| status == "failed",
+    )
+    .await;
     assert_eq!(status, "failed", "the worker never renewed its lease");
     assert_eq!(
         heap_fetches_within(&pool, &run, 10).await,
@@ -973,15 +978,11 @@ async fn postgres_a_sync_reads_only_what_its_batch_names() {
     let url = common::postgres::cluster().database();
     let s = Server::start_with_db(&Database::Postgres(url.clone())).await;
     let run = s.agent_and_run().await;
-    let batch = |range: std::ops::Range<usize>| {
-        let results: Vec<Value> = range.map(|i| typical::refund_result(i, 0)).collect();
-        json!({ "results": results })
-    };
     for k in 0..6 {
         let (st, body) = s
             .post(
                 &format!("/api/v1/runs/{run}/results"),
-                &batch(k * 1000..(k + 1) * 1000),
+                &typical::batch(k * 1000..(k + 1) * 1000, 0),
             )
             .await;
         assert_eq!(st, 200, "{body}");
@@ -1008,12 +1009,10 @@ async fn postgres_a_sync_reads_only_what_its_batch_names() {
         .await
         .unwrap();
     // 98 new cases and two sent again.
-    let mut items = batch(6000..6098)["results"].as_array().unwrap().clone();
-    items.extend(batch(5..7)["results"].as_array().unwrap().iter().cloned());
     let (st, body) = s
         .post(
             &format!("/api/v1/runs/{run}/results"),
-            &json!({ "results": items }),
+            &typical::batch((6000..6098).chain(5..7), 0),
         )
         .await;
     assert_eq!(st, 200, "{body}");

@@ -4,6 +4,15 @@
 
 use serde_json::{json, Value};
 
+/// A sync's body holding the cases numbered `cases`.
+pub fn batch(cases: impl IntoIterator<Item = usize>, variant: usize) -> Value {
+    let results: Vec<Value> = cases
+        .into_iter()
+        .map(|i| refund_result(i, variant))
+        .collect();
+    json!({ "results": results })
+}
+
 /// Case `i`; every third case (shifted by `variant`) skips `verify_id` and fails its path.
 pub fn refund_result(i: usize, variant: usize) -> Value {
     let tools: &[&str] = if (i + variant).is_multiple_of(3) {
