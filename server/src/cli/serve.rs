@@ -15,7 +15,7 @@ use crate::runner::agent_file::AgentFile;
 use crate::runner::otel::OtlpExport;
 use crate::runner::worker::work;
 use crate::runner::Stop;
-use crate::service::{LeasePolicy, Service};
+use crate::service::{LeasePolicy, Service, StoreLimits};
 
 /// `proctor serve`'s arguments.
 #[derive(Debug, Clone, Args)]
@@ -32,6 +32,11 @@ pub struct ServeArgs {
         default_value = "sqlite://proctor.db"
     )]
     pub database_url: String,
+    /// The most the embedded SQLite database may hold, in MB: past it, syncs are refused
+    /// (503, retryable, nothing stored) until runs are deleted. Keeps results from filling a
+    /// disk other programs need. Not for PostgreSQL.
+    #[arg(long, env = "PROCTOR_MAX_DATABASE_MB")]
+    pub max_database_mb: Option<u64>,
     /// The token every request to the data must carry (reads too, unless --public-read).
     /// Required, of at least 16 characters, to listen beyond loopback. Prefer the environment
     /// variable or --api-token-file: a flag shows in `ps`.
@@ -55,7 +60,8 @@ pub struct ServeArgs {
     /// API requests handled at once; past it, requests are answered 503 (retry) at once.
     #[arg(long, env = "PROCTOR_MAX_REQUESTS", default_value_t = http::DEFAULT_MAX_REQUESTS)]
     pub max_requests: usize,
-    /// Connections open at once; more wait until one closes.
+    /// Connections open at once; past it, a new connection closes the one that has been quiet
+    /// longest (an idle keep-alive, a stalled request).
     #[arg(long, env = "PROCTOR_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Seconds a connection may move no byte before it is closed (a half-sent request, an idle
@@ -103,6 +109,7 @@ impl ServeArgs {
         ServeArgs {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
+            max_database_mb: None,
             api_token: None,
             api_token_file: None,
             public_read: false,
@@ -118,6 +125,20 @@ impl ServeArgs {
             max_lost_leases: DEFAULT_MAX_LOST_LEASES,
             exec,
         }
+    }
+}
+
+impl ServeArgs {
+    fn store_limits(&self) -> anyhow::Result<StoreLimits> {
+        let max_bytes = match self.max_database_mb {
+            Some(0) => bail!("--max-database-mb must be at least 1"),
+            Some(mb) => Some(
+                mb.checked_mul(1 << 20)
+                    .context("--max-database-mb is too large")?,
+            ),
+            None => None,
+        };
+        Ok(StoreLimits { max_bytes })
     }
 }
 
@@ -201,7 +222,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
         max_lost: args.max_lost_leases,
     };
     let service = Arc::new(
-        Service::open(&args.database_url, prices)
+        Service::open(&args.database_url, args.store_limits()?, prices)
             .await?
             .with_leases(leases),
     );

@@ -3,22 +3,27 @@
 //! closed — a half-sent request (slow loris), an idle keep-alive, a client that went away. Live
 //! event streams stay open because the server writes a keep-alive more often than that.
 //!
-//! At the connection limit, new connections wait in the kernel's backlog until one closes, so
-//! the server never runs out of file descriptors, and idle ones make room within the timeout.
+//! At the connection limit, a new connection is still taken at once and the connection that has
+//! moved a byte least recently is closed to make room. Idle sockets and slow half-sent requests
+//! (a flood of either) are always the first to go, so they can never keep the health check or a
+//! real client waiting in the kernel's backlog, and the server never holds more file
+//! descriptors than the limit (plus the few being closed).
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
+use futures::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep, Instant, Sleep};
 
 /// How many connections and how long a silent one may stay.
@@ -32,15 +37,19 @@ pub struct Limits {
 pub struct BoundedListener {
     inner: TcpListener,
     limits: Limits,
-    slots: Arc<Semaphore>,
+    open: Arc<Open>,
 }
 
 impl BoundedListener {
     pub fn new(inner: TcpListener, limits: Limits) -> Self {
         BoundedListener {
             inner,
-            slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             limits,
+            open: Arc::new(Open {
+                epoch: Instant::now(),
+                next_id: AtomicU64::new(0),
+                connections: Mutex::default(),
+            }),
         }
     }
 }
@@ -50,17 +59,13 @@ impl Listener for BoundedListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Bounded, SocketAddr) {
-        let permit = self
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
         loop {
             match self.inner.accept().await {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
-                    return (Bounded::new(stream, permit, self.limits.idle_timeout), addr);
+                    self.open.make_room(self.limits.max_connections.max(1));
+                    let bounded = Bounded::new(stream, self.open.clone(), self.limits.idle_timeout);
+                    return (bounded, addr);
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -76,6 +81,44 @@ impl Listener for BoundedListener {
     }
 }
 
+/// The open connections, each by its activity, so the least recently active can be found and
+/// closed.
+struct Open {
+    epoch: Instant,
+    next_id: AtomicU64,
+    connections: Mutex<HashMap<u64, Arc<Activity>>>,
+}
+
+impl Open {
+    /// Milliseconds since the listener started: the clock activity is kept in.
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// With `max` connections or more open, closes the one that moved a byte least recently.
+    fn make_room(&self, max: usize) {
+        let connections = self.connections.lock().expect("connections lock");
+        let live = connections
+            .values()
+            .filter(|a| !a.evicted.load(Ordering::Relaxed));
+        if live.clone().count() < max {
+            return;
+        }
+        if let Some(oldest) = live.min_by_key(|a| a.last.load(Ordering::Relaxed)) {
+            oldest.evicted.store(true, Ordering::Relaxed);
+            oldest.waker.wake();
+        }
+    }
+}
+
+/// When a connection last moved a byte, and whether it was closed to make room.
+struct Activity {
+    last: AtomicU64,
+    evicted: AtomicBool,
+    /// The connection's task, woken to notice its eviction.
+    waker: AtomicWaker,
+}
+
 /// The client's address, as handlers see it (`ConnectInfo<ClientAddr>`).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
@@ -86,20 +129,34 @@ impl Connected<IncomingStream<'_, BoundedListener>> for ClientAddr {
     }
 }
 
-/// One connection: it holds its slot until dropped, and fails once it has been silent for the
-/// idle timeout.
+/// One connection: it counts among the open ones until dropped, and fails once it has been
+/// silent for the idle timeout or was closed to make room for a newer one.
 pub struct Bounded {
     stream: TcpStream,
-    _slot: OwnedSemaphorePermit,
+    id: u64,
+    activity: Arc<Activity>,
+    open: Arc<Open>,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
 }
 
 impl Bounded {
-    fn new(stream: TcpStream, slot: OwnedSemaphorePermit, idle: Duration) -> Self {
+    fn new(stream: TcpStream, open: Arc<Open>, idle: Duration) -> Self {
+        let id = open.next_id.fetch_add(1, Ordering::Relaxed);
+        let activity = Arc::new(Activity {
+            last: AtomicU64::new(open.now()),
+            evicted: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+        });
+        open.connections
+            .lock()
+            .expect("connections lock")
+            .insert(id, activity.clone());
         Bounded {
             stream,
-            _slot: slot,
+            id,
+            activity,
+            open,
             idle,
             deadline: Box::pin(sleep(idle)),
         }
@@ -107,10 +164,26 @@ impl Bounded {
 
     fn progressed(&mut self) {
         self.deadline.as_mut().reset(Instant::now() + self.idle);
+        self.activity.last.store(self.open.now(), Ordering::Relaxed);
     }
 
-    /// Pending I/O turns into an error once the deadline passes.
+    /// An error once the connection was closed to make room; checked before any I/O.
+    fn check_evicted(&self) -> io::Result<()> {
+        if self.activity.evicted.load(Ordering::Relaxed) {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "closed to make room for a new connection (the server is at its connection limit)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Pending I/O turns into an error once the deadline passes or the connection is evicted.
     fn check_idle<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        self.activity.waker.register(cx.waker());
+        if let Err(e) = self.check_evicted() {
+            return Poll::Ready(Err(e));
+        }
         match self.deadline.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
@@ -121,12 +194,23 @@ impl Bounded {
     }
 }
 
+impl Drop for Bounded {
+    fn drop(&mut self) {
+        self.open
+            .connections
+            .lock()
+            .expect("connections lock")
+            .remove(&self.id);
+    }
+}
+
 impl AsyncRead for Bounded {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        self.check_evicted()?;
         let before = buf.filled().len();
         match Pin::new(&mut self.stream).poll_read(cx, buf) {
             Poll::Ready(result) => {
@@ -146,6 +230,7 @@ impl AsyncWrite for Bounded {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.check_evicted()?;
         match Pin::new(&mut self.stream).poll_write(cx, data) {
             Poll::Ready(Ok(n)) => {
                 if n > 0 {
