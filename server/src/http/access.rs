@@ -5,7 +5,8 @@
 //! Scripts send the token as `Authorization: Bearer <token>`. The dashboard, which cannot hold a
 //! secret in its code, trades it once for a session (`POST /api/v1/session`): an opaque random
 //! id in an HttpOnly, SameSite=Strict cookie, so the token itself never sits in the browser.
-//! Failed sign-ins are counted per client address and refused for a while past a limit.
+//! Failed sign-ins and wrong bearer tokens are counted together per client address, and the
+//! address is refused for a while past a limit.
 //!
 //! A session also carries the name of the person using the dashboard, given when signing in
 //! (or later, on a live session; on a server with no token a session holds just the name): a
@@ -116,6 +117,22 @@ impl Access {
         ))
     }
 
+    /// [`Access::authorize`] for a request from `client`: a wrong bearer token counts toward
+    /// the same per-address lockout as a wrong sign-in, and an address locked out is refused
+    /// whatever it sends, so a token cannot be guessed at any faster than a sign-in.
+    pub fn admit(&self, client: Option<IpAddr>, headers: &HeaderMap) -> Result<(), ProctorError> {
+        if !self.required() {
+            return Ok(());
+        }
+        let client = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.refuse_if_locked_out(client)?;
+        let admitted = self.authorize(headers);
+        if admitted.is_err() && bearer(headers).is_some() {
+            self.count_failure(client);
+        }
+        admitted
+    }
+
     fn session_alive(&self, id: &str) -> bool {
         let sessions = self.sessions.lock().expect("sessions lock");
         sessions.get(id).is_some_and(|s| s.expires > Instant::now())
@@ -147,7 +164,8 @@ impl Access {
     }
 
     /// Opens a session for `reviewer`, checking the token a client signs in with when the server
-    /// has one; too many failures from one address are refused for a while.
+    /// has one; too many failures from one address (here or as bearer tokens) are refused for a
+    /// while.
     pub fn sign_in(
         &self,
         client: Option<IpAddr>,
@@ -293,6 +311,52 @@ mod tests {
         let other: IpAddr = "10.0.0.8".parse().unwrap();
         assert!(access
             .sign_in(Some(other), "a-long-enough-token", None)
+            .is_ok());
+    }
+
+    fn with_bearer(token: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn wrong_bearer_tokens_count_toward_the_same_lockout_as_sign_ins() {
+        let access = Access::new(
+            Some("a-long-enough-token".into()),
+            false,
+            AllowedHosts::default(),
+        );
+        let ip: IpAddr = "10.0.0.9".parse().unwrap();
+        assert!(access
+            .admit(Some(ip), &with_bearer("a-long-enough-token"))
+            .is_ok());
+        for _ in 0..MAX_FAILURES - 1 {
+            let e = access.admit(Some(ip), &with_bearer("guess")).unwrap_err();
+            assert_eq!(e.kind, shared::ErrorKind::Unauthorized);
+        }
+        let e = access.sign_in(Some(ip), "guess", None).unwrap_err();
+        assert_eq!(e.kind, shared::ErrorKind::Unauthorized, "the tenth failure");
+        for headers in [with_bearer("guess"), with_bearer("a-long-enough-token")] {
+            let e = access.admit(Some(ip), &headers).unwrap_err();
+            assert_eq!(e.kind, shared::ErrorKind::RateLimited);
+        }
+        let other: IpAddr = "10.0.0.10".parse().unwrap();
+        assert!(access
+            .admit(Some(other), &with_bearer("a-long-enough-token"))
+            .is_ok());
+        assert!(
+            access.admit(Some(other), &HeaderMap::new()).is_err(),
+            "no credential is refused but is no guess"
+        );
+        for _ in 0..2 * MAX_FAILURES {
+            let _ = access.admit(Some(other), &HeaderMap::new());
+        }
+        assert!(access
+            .admit(Some(other), &with_bearer("a-long-enough-token"))
             .is_ok());
     }
 }

@@ -51,9 +51,17 @@ pub async fn guard(
         .into());
     }
     if !state.access.is_open(method, path) {
-        state.access.authorize(request.headers())?;
+        state.access.admit(client_ip(&request), request.headers())?;
     }
     Ok(next.run(request).await)
+}
+
+/// The address a request came from, when the server was started with it.
+pub(super) fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<ClientAddr>>()
+        .map(|c| c.0 .0.ip())
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

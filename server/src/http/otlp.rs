@@ -8,15 +8,17 @@
 use std::io::Read;
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
 use prost::Message;
 use shared::{ErrorKind, ProctorError};
 
+use super::listener::ClientAddr;
 use super::origin::same_origin_write;
 use super::AppState;
 use crate::otlp::{self, Encoding};
@@ -105,13 +107,19 @@ impl Refusal {
     }
 }
 
-pub async fn export(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn export(
+    State(state): State<AppState>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let encoding = Encoding::of(content_type);
-    let access = same_origin_write(&headers).and_then(|()| state.access.authorize(&headers));
+    let client = client.map(|c| c.0 .0 .0.ip());
+    let access = same_origin_write(&headers).and_then(|()| state.access.admit(client, &headers));
     if let Err(refused) = access {
         return Refusal::of_access(refused).answer(encoding.unwrap_or(Encoding::Json));
     }
