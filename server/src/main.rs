@@ -32,6 +32,8 @@ async fn main() -> ExitCode {
         Command::Delete(args) => server::cli::delete::run(args).await,
         Command::Compare(args) => server::cli::compare::run(args).await,
     };
+    // Whatever the command, no agent process it started outlives it.
+    server::runner::group::kill_all();
     match outcome {
         Ok(code) => code,
         Err(e) => {

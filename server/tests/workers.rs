@@ -191,6 +191,73 @@ async fn a_worker_sent_sigterm_syncs_its_cases_and_hands_the_run_back() {
     assert_eq!(done["summary"]["total"], CASES as u64);
 }
 
+/// An agent that starts a long-lived process of its own (as frameworks start servers and
+/// tools), records its pid, and answers.
+const SPAWNING_AGENT: &str = r#"
+import os, subprocess, sys, time
+message = sys.stdin.read()
+helper = subprocess.Popen(["sleep", "300"])
+with open(os.path.join(PIDS_DIR, str(helper.pid)), "w"):
+    pass
+time.sleep(0.4)
+print("done: " + message)
+"#;
+
+/// Whether `pid` is a live process (a zombie waiting to be reaped is not).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// No process an agent started outlives its case, nor a worker stopped by SIGTERM.
+#[tokio::test]
+async fn no_process_an_agent_started_outlives_its_worker() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (agent, run) = queued_run(&s, dir.path()).await;
+    let pids = dir.path().join("pids");
+    let script = SPAWNING_AGENT.replace("PIDS_DIR", &format!("{:?}", pids.display().to_string()));
+    std::fs::write(dir.path().join("agent.py"), script).unwrap();
+    std::fs::create_dir(&pids).unwrap();
+    let mut w = common::worker(&s, &agent, "spawner", dir.path(), 2);
+    wait_for(&s, &run, "two cases", |v| {
+        v["summary"]["total"].as_u64().unwrap_or(0) >= 2
+    })
+    .await;
+    unsafe {
+        libc::kill(w.id() as i32, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    while w.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the worker stops"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started: Vec<i32> = std::fs::read_dir(&pids)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+        .collect();
+    assert!(
+        started.len() >= 2,
+        "the agents started helpers: {started:?}"
+    );
+    let start = Instant::now();
+    while started.iter().any(|&p| alive(p)) {
+        let left: Vec<_> = started.iter().filter(|&&p| alive(p)).collect();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "helpers still running after their worker exited: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_run_moves_forward_only() {
     let s = Server::start().await;

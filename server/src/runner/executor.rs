@@ -19,11 +19,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use shared::{AgentFailure, AgentFailureKind, ConversationEnd, Trace, WorldState};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{ChildStdin, Command};
 use tokio::sync::{oneshot, Mutex};
 
 use super::agent_file::{AgentFile, Launch};
 use super::conversation::{self, Dialogue, History, Next, UserSide, UserTurn};
+use super::group::Group;
 use super::otel::Spans;
 use super::tracer::TracerPaths;
 
@@ -245,25 +246,29 @@ impl Executor {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let out = command
-            .output()
+            .stderr(Stdio::piped());
+        let mut child =
+            Group::spawn(&mut command).map_err(|e| format!("cannot start `{shell}`: {e}"))?;
+        let read_out = read_all(child.stdout.take().expect("piped"));
+        let read_err = read_all(child.stderr.take().expect("piped"));
+        let status = child
+            .wait()
             .await
-            .map_err(|e| format!("cannot start `{shell}`: {e}"))?;
-        if !out.status.success() {
+            .map_err(|e| format!("waiting for `{shell}` failed: {e}"))?;
+        // As for an agent: what the hook left running must not hold its pipes open.
+        child.kill_group();
+        if !status.success() {
             return Err(format!(
-                "`{shell}` exited with {}\n{}",
-                out.status,
-                tail(&String::from_utf8_lossy(&out.stderr))
+                "`{shell}` exited with {status}\n{}",
+                tail(&read_err.await.unwrap_or_default())
             ));
         }
+        let stdout = read_out.await.unwrap_or_default();
         match hook {
             Hook::Reset => Ok(serde_json::Value::Null),
             Hook::State => {
-                let mut world = serde_json::from_slice(&out.stdout).map_err(|e| {
-                    let printed = String::from_utf8_lossy(&out.stdout);
-                    let shown: String = printed.chars().take(200).collect();
+                let mut world = serde_json::from_str(&stdout).map_err(|e| {
+                    let shown: String = stdout.chars().take(200).collect();
                     format!("`{shell}` must print the world as JSON ({e}); it printed: {shown}")
                 })?;
                 // Scrubbed as the tracer scrubs a trace before it leaves the agent's process
@@ -364,7 +369,7 @@ impl Executor {
         input: &str,
         trace_file: &std::path::Path,
         conversation: bool,
-    ) -> std::io::Result<Child> {
+    ) -> std::io::Result<Group> {
         let mut command = Command::new("sh");
         command.arg("-c").arg(shell);
         let loads_tracer = self.spans.as_ref().is_none_or(Spans::loads_tracer);
@@ -384,14 +389,12 @@ impl Executor {
             .env("PROCTOR_INPUT", input)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        command.spawn()
+            .stderr(Stdio::piped());
+        Group::spawn(&mut command)
     }
 
     /// Feeds `input` to the process and waits (bounded) for its answer, or why there is none.
-    async fn answer_of(&self, mut child: Child, input: &str) -> (String, Option<AgentFailure>) {
+    async fn answer_of(&self, mut child: Group, input: &str) -> (String, Option<AgentFailure>) {
         let mut stdin = child.stdin.take().expect("piped");
         let message = input.to_string();
         tokio::spawn(async move {
@@ -401,6 +404,10 @@ impl Executor {
         let read_err = read_all(child.stderr.take().expect("piped"));
         match tokio::time::timeout(self.timeout, child.wait()).await {
             Ok(Ok(status)) => {
+                // The answer is in once the agent exits. What it started and left running
+                // goes with it: a helper that inherited the agent's stdout would otherwise hold
+                // the pipe open and the case would wait on it for as long as it lives.
+                child.kill_group();
                 let out = read_out.await.unwrap_or_default().trim_end().to_string();
                 if status.success() {
                     return (out, None);
@@ -421,7 +428,7 @@ impl Executor {
                 ),
             ),
             Err(_) => {
-                kill_group(&child);
+                child.kill_group();
                 let _ = child.wait().await;
                 let why = format!(
                     "no answer within {:.0} s; the agent was stopped",
@@ -502,7 +509,7 @@ impl Executor {
             let turn = dialogue.turn();
             let Some(said) = next_message(&mut dialogue, &called, &mut whole).await else {
                 if whole.error.is_some() {
-                    kill_group(&child);
+                    child.kill_group();
                     let _ = child.wait().await;
                 }
                 break;
@@ -518,7 +525,7 @@ impl Executor {
             let answer = match line {
                 Ok(Ok(Some(line))) => conversation::answer_of(&line),
                 Ok(_) => {
-                    kill_group(&child);
+                    child.kill_group();
                     let _ = child.wait().await;
                     let err = read_err.await.unwrap_or_default();
                     whole.stop(
@@ -531,7 +538,7 @@ impl Executor {
                     break;
                 }
                 Err(_) => {
-                    kill_group(&child);
+                    child.kill_group();
                     let _ = child.wait().await;
                     whole.stop(
                         AgentFailureKind::Timeout,
@@ -550,7 +557,7 @@ impl Executor {
             dialogue.answered(&said, &answer);
             whole.output = answer;
             if whole.output.trim().is_empty() {
-                kill_group(&child);
+                child.kill_group();
                 let _ = child.wait().await;
                 whole.stop(
                     AgentFailureKind::Crash,
@@ -565,7 +572,7 @@ impl Executor {
         drop(stdin);
         if whole.error.is_none() {
             if let Err(_) | Ok(Err(_)) = tokio::time::timeout(self.timeout, child.wait()).await {
-                kill_group(&child);
+                child.kill_group();
                 let _ = child.wait().await;
             }
         }
@@ -634,8 +641,7 @@ impl Executor {
         command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .stderr(Stdio::piped());
         let worker = Worker::start(command, &self.python).await?;
         *slot = Some(worker.clone());
         Ok(worker)
@@ -665,15 +671,6 @@ async fn next_message(
         Err(why) => {
             whole.stop(AgentFailureKind::Crash, format!("in turn {turn}: {why}"));
             None
-        }
-    }
-}
-
-fn kill_group(child: &Child) {
-    if let Some(pid) = child.id() {
-        // The agent may have started processes of its own: stop the whole group.
-        unsafe {
-            libc::kill(-(pid as i32), libc::SIGKILL);
         }
     }
 }
@@ -745,7 +742,7 @@ struct Worker {
     pending: Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
     next: AtomicU64,
     dead: Arc<std::sync::atomic::AtomicBool>,
-    _child: Mutex<Child>,
+    _child: Mutex<Group>,
 }
 
 #[derive(serde::Deserialize)]
@@ -772,8 +769,7 @@ struct WorkerLine {
 
 impl Worker {
     async fn start(mut command: Command, python: &str) -> Result<Arc<Worker>, String> {
-        let mut child = command
-            .spawn()
+        let mut child = Group::spawn(&mut command)
             .map_err(|e| format!("cannot start the Python worker with `{python}`: {e}; set --python or PROCTOR_PYTHON"))?;
         let stdin = child.stdin.take().expect("piped");
         let stdout = child.stdout.take().expect("piped");

@@ -9,6 +9,7 @@ pub mod chat;
 mod conversation;
 pub mod executor;
 pub mod generate;
+pub mod group;
 pub mod judge_llm;
 pub mod otel;
 pub mod report;
