@@ -79,9 +79,13 @@ impl Store {
 async fn bench(store: &Store, dir: &std::path::Path) {
     let url = store.url();
     let empty = store.bytes().await;
-    let service = Service::open(&url, shared::cost::PriceTable::builtin().clone())
-        .await
-        .unwrap();
+    let service = Service::open(
+        &url,
+        Default::default(),
+        shared::cost::PriceTable::builtin().clone(),
+    )
+    .await
+    .unwrap();
     let app = router(
         AppState::new(Arc::new(service), Access::open()),
         &dir.join("no-dist"),

@@ -8,6 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared::{ErrorKind, ProctorError};
 
+/// Seconds a client is asked to wait before sending a refused request again: the server is
+/// busy, or its database is full or unreachable; either may clear within seconds.
+const RETRY_AFTER_SECS: &str = "2";
+
 /// A [`ProctorError`] on its way out of a handler.
 #[derive(Debug)]
 pub struct ApiError(pub ProctorError);
@@ -25,7 +29,14 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(%status, "{}", self.0.message);
         }
-        (status, Json(self.0)).into_response()
+        let mut response = (status, Json(self.0)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 

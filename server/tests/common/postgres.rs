@@ -200,6 +200,44 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// A new, empty database whose files live in a new tablespace at `dir/tablespace` (e.g. on
+    /// a small file system a test fills); its URL.
+    pub fn database_in_tablespace(&self, dir: &Path) -> String {
+        let location = dir.join("tablespace");
+        std::fs::create_dir(&location).unwrap();
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&location)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "cannot hand {} to the postgres user",
+                location.display()
+            );
+        }
+        let name = format!("proctor_{}", uuid::Uuid::new_v4().simple());
+        let port = self.port.to_string();
+        let create = format!("CREATE TABLESPACE {name} LOCATION '{}'", location.display());
+        let connect = ["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
+        run(
+            &self.bin,
+            "psql",
+            &[&connect[..], &["-d", "postgres", "-c", &create]].concat(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        run(
+            &self.bin,
+            "createdb",
+            &[&connect[..], &["-D", &name, &name]].concat(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
 /// Whether the tests of this process run against PostgreSQL (`PROCTOR_TEST_STORE=postgres`)
 /// instead of the embedded SQLite store.
 pub fn selected() -> bool {

@@ -79,6 +79,14 @@ impl From<StoreError> for ProctorError {
                     db.message()
                 ))
             }
+            StoreError::Database(sqlx::Error::Database(db)) if out_of_space(db.code()) => {
+                ProctorError::unavailable(format!(
+                    "the database is full: its disk (or its size cap) has no room left ({}). \
+                     Nothing of this request was stored: free space or delete old runs, then \
+                     send it again",
+                    db.message()
+                ))
+            }
             StoreError::Database(
                 e @ (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)),
             ) => ProctorError::unavailable(format!(
@@ -95,6 +103,12 @@ impl From<StoreError> for ProctorError {
 /// UTF-8 request can carry): invalid byte sequence, untranslatable character.
 fn refuses_character(code: Option<std::borrow::Cow<'_, str>>) -> bool {
     matches!(code.as_deref(), Some("22021" | "22P05"))
+}
+
+/// Whether a database error says the database has no room to write: SQLite's `SQLITE_FULL`
+/// (13: its disk, or its `max_page_count`, reached) or PostgreSQL's `disk_full` (53100).
+fn out_of_space(code: Option<std::borrow::Cow<'_, str>>) -> bool {
+    matches!(code.as_deref(), Some("13" | "53100"))
 }
 
 /// Which runs to list, with the agent already resolved to its id.
@@ -250,21 +264,35 @@ pub trait Store: Send + Sync {
     fn share_events(&self, _hub: &EventHub) {}
 }
 
+/// How big the operator lets the database grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// The most the embedded SQLite file may hold, in bytes; past it, writes are refused as a
+    /// full disk's are. PostgreSQL takes no cap (its space is its tablespaces' file systems').
+    pub max_bytes: Option<u64>,
+}
+
 /// Opens the store a database URL names, applying migrations: `postgres://…` (or
 /// `postgresql://…`) for PostgreSQL; `sqlite://path.db`, `sqlite:///absolute/path.db`,
 /// `sqlite:path.db` (with sqlx's `?mode=…` and other parameters), or a plain file path for the
 /// embedded SQLite store.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, ProctorError> {
-    let opened: StoreResult<Arc<dyn Store>> =
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            PgStore::open(url)
-                .await
-                .map(|s| Arc::new(s) as Arc<dyn Store>)
-        } else {
-            SqliteStore::open(url)
-                .await
-                .map(|s| Arc::new(s) as Arc<dyn Store>)
-        };
+pub async fn open(url: &str, limits: StoreLimits) -> Result<Arc<dyn Store>, ProctorError> {
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if postgres && limits.max_bytes.is_some() {
+        return Err(ProctorError::invalid(
+            "--max-database-mb caps the embedded SQLite file only; PostgreSQL's room is its \
+             tablespaces' file systems (set a quota there)",
+        ));
+    }
+    let opened: StoreResult<Arc<dyn Store>> = if postgres {
+        PgStore::open(url)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+    } else {
+        SqliteStore::open(url, limits.max_bytes)
+            .await
+            .map(|s| Arc::new(s) as Arc<dyn Store>)
+    };
     opened.map_err(|e| match e {
         StoreError::Corrupt(_) => ProctorError::from(e),
         e => ProctorError::unavailable(format!(

@@ -30,7 +30,7 @@ use sqlx::sqlite::{
     SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 
 use super::sql::{contains_pattern, name, page_limit, parse_cursor};
@@ -81,7 +81,9 @@ fn uuid(what: &str, text: &str) -> StoreResult<Uuid> {
 impl SqliteStore {
     /// Opens (creating if needed) the database `url` names and applies migrations. A
     /// `sqlite:` URL is read the way sqlx reads it, parameters included; anything else is a path.
-    pub async fn open(url: &str) -> StoreResult<Self> {
+    /// With `max_bytes`, the file holds at most that much: a write past it is refused as the
+    /// database being full, as a full disk is.
+    pub async fn open(url: &str, max_bytes: Option<u64>) -> StoreResult<Self> {
         let options = if url.starts_with("sqlite:") {
             let parsed = SqliteConnectOptions::from_str(url)?;
             // Without an explicit `mode`, a missing database is created, as a plain path is.
@@ -112,9 +114,14 @@ impl SqliteStore {
         // background, and the writer only steps in if the WAL grows past 64 MB.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_connect(move |conn, _| Box::pin(async move { cap(conn, max_bytes).await }))
+            .after_release(|conn, _| Box::pin(async move { is_clean(conn).await }))
             .connect_with(
                 options
                     .clone()
+                    // An answered sync must survive a power cut, not only a crash: in WAL mode,
+                    // NORMAL syncs the log only at checkpoints, FULL at every commit.
+                    .synchronous(SqliteSynchronous::Full)
                     .pragma("wal_autocheckpoint", "16384")
                     // A batch touches pages all over six indexes; with SQLite's default 2 MB
                     // cache most of them were read back from the file on every sync (a
@@ -141,14 +148,21 @@ impl SqliteStore {
             .await?;
         let checkpoints = tokio::spawn(async move {
             let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            // A failure is said once, not four times a second while the disk stays full.
+            let mut failing = false;
             loop {
                 tick.tick().await;
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                     .execute(&checkpointer)
-                    .await
-                {
-                    tracing::warn!(error = %e, "a background WAL checkpoint failed; the writer will checkpoint instead");
+                    .await;
+                match &done {
+                    Err(e) if !failing => {
+                        tracing::warn!(error = %e, "background WAL checkpoints fail; the writer will checkpoint instead");
+                    }
+                    Ok(_) if failing => tracing::info!("background WAL checkpoints work again"),
+                    _ => {}
                 }
+                failing = done.is_err();
             }
         });
         let store = Self {
@@ -170,6 +184,47 @@ impl SqliteStore {
             summary: summary.map(|s| from_json("run summary", &s)).transpose()?,
         })
     }
+}
+
+/// Caps a new writer connection's database at `max_bytes`, in its own pages (a database
+/// created before 16 KB pages keeps its 4 KB ones).
+async fn cap(conn: &mut SqliteConnection, max_bytes: Option<u64>) -> Result<(), sqlx::Error> {
+    let Some(max_bytes) = max_bytes else {
+        return Ok(());
+    };
+    let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&mut *conn)
+        .await?;
+    let pages = (max_bytes / page.max(512) as u64).max(1);
+    sqlx::query(&format!("PRAGMA max_page_count = {pages}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the writer comes back from a caller with no transaction open, in sqlx's count and
+/// in SQLite's own state. When SQLite rolls a transaction back by itself (it does on a full
+/// disk, `SQLITE_FULL`, and on some I/O errors), sqlx's `ROLLBACK` then fails and sqlx goes on
+/// counting a transaction that is gone: its next `BEGIN` becomes a `SAVEPOINT`, and the writes
+/// of every later sync would sit in a transaction that is never committed, answered 200 and
+/// lost. Such a connection is closed instead, and the pool opens a fresh one.
+async fn is_clean(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    // Locking the handle waits for the commands queued before (a dropped transaction's
+    // rollback among them), so both counts are read after them.
+    let mut handle = conn.lock_handle().await?;
+    // SAFETY: the handle is locked, so no other thread uses the connection meanwhile, and
+    // `sqlite3_get_autocommit` only reads its state.
+    let autocommit =
+        unsafe { libsqlite3_sys::sqlite3_get_autocommit(handle.as_raw_handle().as_ptr()) } != 0;
+    drop(handle);
+    let clean = autocommit && !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!(
+            "the database writer was left inside a transaction after an error; opening a new \
+             connection"
+        );
+    }
+    Ok(clean)
 }
 
 fn agent_from_row(row: &SqliteRow) -> StoreResult<Agent> {
@@ -664,7 +719,7 @@ mod tests {
     async fn database_urls_are_read_the_way_sqlx_reads_them() {
         let dir = tempfile::tempdir().unwrap();
         let abs = dir.path().join("with-mode.db");
-        SqliteStore::open(&format!("sqlite://{}?mode=rwc", abs.display()))
+        SqliteStore::open(&format!("sqlite://{}?mode=rwc", abs.display()), None)
             .await
             .unwrap();
         assert!(abs.is_file(), "the file is {}", abs.display());
@@ -678,17 +733,20 @@ mod tests {
         );
 
         let plain = dir.path().join("plain.db");
-        SqliteStore::open(plain.to_str().unwrap()).await.unwrap();
+        SqliteStore::open(plain.to_str().unwrap(), None)
+            .await
+            .unwrap();
         assert!(plain.is_file());
 
         let bare = dir.path().join("bare.db");
-        SqliteStore::open(&format!("sqlite:{}", bare.display()))
+        SqliteStore::open(&format!("sqlite:{}", bare.display()), None)
             .await
             .unwrap();
         assert!(bare.is_file());
 
         let missing = dir.path().join("missing.db");
-        let refused = SqliteStore::open(&format!("sqlite://{}?mode=rw", missing.display())).await;
+        let refused =
+            SqliteStore::open(&format!("sqlite://{}?mode=rw", missing.display()), None).await;
         assert!(refused.is_err(), "mode=rw does not create a database");
     }
 }
@@ -710,7 +768,7 @@ mod upgrade_tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         let url = path.to_str().unwrap();
-        let store = SqliteStore::open(url).await.unwrap();
+        let store = SqliteStore::open(url, None).await.unwrap();
         let agent = store
             .upsert_agent(AgentSpec {
                 name: "support".into(),
@@ -773,7 +831,7 @@ mod upgrade_tests {
         .unwrap();
         drop(store);
 
-        let reopened = SqliteStore::open(url).await.unwrap();
+        let reopened = SqliteStore::open(url, None).await.unwrap();
         let view = reopened.get_run(run.id).await.unwrap().unwrap();
         assert_eq!(view.summary, Some(stored.summary));
         let rows = reopened.case_rows(run.id, None, 10).await.unwrap();
