@@ -109,16 +109,23 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        // Setting `auto_vacuum` writes the database's header even when it changes nothing, so a
+        // server could not start on a full disk; it only ever takes effect on a new database.
+        let created = std::fs::metadata(options.get_filename()).map_or(true, |m| m.len() == 0);
         // Checkpoints copy the WAL back into the database; done by the writer at commit they
         // would hold every sync behind them, so a separate connection does them in the
         // background, and the writer only steps in if the WAL grows past 64 MB.
+        let mut writer_options = options.clone();
+        if created {
+            // Deleted data's pages can then be handed back to the file system.
+            writer_options = writer_options.auto_vacuum(SqliteAutoVacuum::Incremental);
+        }
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .after_connect(move |conn, _| Box::pin(async move { cap(conn, max_bytes).await }))
             .after_release(|conn, _| Box::pin(async move { is_clean(conn).await }))
             .connect_with(
-                options
-                    .clone()
+                writer_options
                     // An answered sync must survive a power cut, not only a crash: in WAL mode,
                     // NORMAL syncs the log only at checkpoints, FULL at every commit.
                     .synchronous(SqliteSynchronous::Full)
@@ -128,10 +135,7 @@ impl SqliteStore {
                     // 1,000-result insert took 50% longer).
                     .pragma("cache_size", format!("-{}", WRITER_CACHE_BYTES / 1024))
                     // After a checkpoint the WAL file is cut back to 64 MB, not kept at its peak.
-                    .pragma("journal_size_limit", "67108864")
-                    // Takes effect on a new database only: deleted data's pages can then be
-                    // handed back to the file system.
-                    .auto_vacuum(SqliteAutoVacuum::Incremental),
+                    .pragma("journal_size_limit", "67108864"),
             )
             .await?;
         let checkpointer = SqlitePoolOptions::new()
