@@ -587,17 +587,22 @@ async fn with_a_token_every_route_and_server_function_needs_it() {
         .iter()
         .map(|(m, p)| (*m, p.to_string()))
         .chain(fns.iter().map(|p| ("POST", p.clone())));
-    for (method, path) in probes {
+    // Wrong tokens lock the address out after ten: the first probes try one each.
+    let mut wrong = 0;
+    for (i, (method, path)) in probes.enumerate() {
         assert_eq!(
             status(&s, method, &path, None).await,
             401,
             "{method} {path}"
         );
-        assert_eq!(
-            status(&s, method, &path, Some("wrong")).await,
-            401,
-            "{method} {path}"
-        );
+        if i < 5 {
+            wrong += 1;
+            assert_eq!(
+                status(&s, method, &path, Some("wrong")).await,
+                401,
+                "{method} {path}"
+            );
+        }
         assert_ne!(
             status(&s, method, &path, Some("s3cret")).await,
             401,
@@ -615,6 +620,42 @@ async fn with_a_token_every_route_and_server_function_needs_it() {
     );
     assert_eq!(s.get("/api/v1/health").await.0, 200);
     assert_eq!(s.get("/api/v1/session").await.0, 200);
+
+    while wrong < 10 {
+        wrong += 1;
+        assert_eq!(status(&s, "GET", "/api/v1/runs", Some("guess")).await, 401);
+    }
+    for token in [Some("guess"), Some("s3cret"), None] {
+        let mut request = s.client.get(s.url("/api/v1/runs"));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let resp = request.send().await.unwrap();
+        assert_eq!(
+            resp.status(),
+            429,
+            "after ten wrong tokens, {token:?} waits"
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("too many wrong tokens"),
+            "{body}"
+        );
+    }
+    let resp = s
+        .client
+        .post(s.url("/v1/traces"))
+        .header("content-type", "application/json")
+        .bearer_auth("s3cret")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429, "OTLP shares the lockout");
+    assert_eq!(s.get("/api/v1/health").await.0, 200, "health stays open");
 }
 
 /// `--public-read` opens reads (REST GETs and the server functions the dashboard declares
@@ -950,21 +991,165 @@ async fn strict_input_names_the_field_it_refuses() {
     refused(st, &body, "results[1]: id");
     let (_, page) = s.get(&sync).await;
     assert_eq!(page["total"], 0, "nothing of the refused batch was stored");
+}
 
-    let huge = json!({"model": "gpt-4o-mini", "input_tokens": u64::MAX, "output_tokens": u64::MAX});
+/// Values that make no sense are refused, each with its field's path, on every endpoint that
+/// takes them; none is stored.
+#[tokio::test]
+async fn values_out_of_sense_are_refused_with_their_field_path() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let sync = format!("/api/v1/runs/{run}/results");
+    let refused = |st: u16, body: &Value, needles: &[&str]| {
+        assert!(matches!(st, 400 | 422), "{st} {body}");
+        let error = body["error"].as_str().unwrap();
+        for needle in needles {
+            assert!(error.contains(needle), "{needle}: {error}");
+        }
+    };
+    let result = |extra: Value| {
+        let mut r = json!({"scenario_key": "a", "user_message": "m"});
+        r.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({ "results": [{"scenario_key": "ok", "user_message": "m"}, r] })
+    };
+    let cases = [
+        (
+            json!({"duration_ms": 1e300}),
+            vec!["results[1]", "`duration_ms`"],
+        ),
+        (
+            json!({"duration_ms": -5}),
+            vec!["results[1]", "`duration_ms`"],
+        ),
+        (
+            json!({"trace": {"llm_calls": [{"model": "m", "latency_ms": -1}]}}),
+            vec!["`trace.llm_calls[0].latency_ms`"],
+        ),
+        (
+            json!({"trace": {"llm_calls": [{}, {"model": "m", "input_tokens": u64::MAX}]}}),
+            vec!["`trace.llm_calls[1].input_tokens`"],
+        ),
+        (
+            json!({"trace": {"total_duration_ms": 1e300}}),
+            vec!["`trace.total_duration_ms`"],
+        ),
+        (
+            json!({"tool_calls": [{"name": "x"}, {"name": "y", "duration_ms": 1e12}]}),
+            vec!["`trace.tool_calls[1].duration_ms`"],
+        ),
+        (
+            json!({"expectations": {"budgets": {"max_latency_ms": -5}}}),
+            vec!["`expectations.budgets.max_latency_ms`"],
+        ),
+        (
+            json!({"expectations": {"budgets": {"max_cost_usd": 1e300}}}),
+            vec!["`expectations.budgets.max_cost_usd`"],
+        ),
+        (json!({"attempt": -1}), vec!["results[1].attempt"]),
+    ];
+    for (extra, needles) in cases {
+        let (st, body) = s.post(&sync, &result(extra.clone())).await;
+        refused(st, &body, &needles);
+    }
+    let (_, page) = s.get(&sync).await;
+    assert_eq!(
+        page["total"], 0,
+        "nothing of a refused batch is stored: {page}"
+    );
+
     let (st, body) = s
         .post(
-            &sync,
-            &json!({"results": [{"scenario_key": "big", "user_message": "m",
-                "trace": {"llm_calls": [huge.clone(), huge]}}]}),
+            "/api/v1/agents/support/scenarios",
+            &json!({"scenarios": [{"key": "k", "user_message": "m",
+                "expectations": {"budgets": {"max_latency_ms": 0}}}]}),
+        )
+        .await;
+    refused(
+        st,
+        &body,
+        &["scenarios[0]", "`expectations.budgets.max_latency_ms`"],
+    );
+
+    let tool = |parameters: Value| json!({"name": "t", "tools": [{"name": "lookup", "parameters": parameters}]});
+    let (st, body) = s.post("/api/v1/agents", &tool(json!("notobj"))).await;
+    refused(st, &body, &["`tools[lookup].parameters`"]);
+    let (st, body) = s
+        .post(
+            "/api/v1/agents",
+            &tool(json!({"type": "object", "properties": {"id": {"type": "strin"}}})),
+        )
+        .await;
+    refused(
+        st,
+        &body,
+        &["`tools[lookup].parameters.properties.id.type`"],
+    );
+    let (st, body) = s
+        .post("/api/v1/agents", &tool(json!({"type": "array"})))
+        .await;
+    refused(st, &body, &["`tools[lookup].parameters.type`"]);
+    let (st, body) = s
+        .post(
+            "/api/v1/agents",
+            &tool(
+                json!({"type": "object", "properties": {"id": {"type": "string"}},
+                "required": ["id"]}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 200, "a valid schema is taken: {body}");
+
+    for (field, value) in [
+        ("repeats", json!(-1)),
+        ("source", json!("bogus")),
+        ("metadata", json!(5)),
+        ("scenario_ids", json!(["x"])),
+        ("label", json!(3)),
+    ] {
+        let mut input = json!({"agent": "support"});
+        input[field] = value;
+        let (st, body) = s.post("/api/v1/runs", &input).await;
+        refused(st, &body, &[field]);
+    }
+}
+
+/// A read with a filter no store can search is refused before anything is sent, the same way
+/// on both stores, with a message that fits a read; the download never starts only to stop.
+#[tokio::test]
+async fn a_search_with_a_nul_is_refused_before_reading() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &common::results(3, 0),
         )
         .await;
     assert_eq!(st, 200, "{body}");
-    assert_eq!(
-        body["run"]["summary"]["input_tokens"],
-        u64::MAX,
-        "saturates, never wraps"
-    );
+    for path in [
+        format!("/api/v1/runs/{run}/results?q=a%00b"),
+        format!("/api/v1/runs/{run}/export?format=csv&q=a%00b"),
+        format!("/api/v1/runs/{run}/export?format=jsonl&q=a%00b"),
+        "/api/v1/agents/support/scenarios?q=a%00b".to_string(),
+    ] {
+        let resp = s.client.get(s.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), 422, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("`q`") && error.contains("NUL"), "{error}");
+        assert!(!error.contains("stored"), "a read stores nothing: {error}");
+    }
+    let resp = s
+        .client
+        .get(s.url(&format!("/api/v1/runs/{run}/export?format=csv&q=case")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let csv = resp.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 4, "a header and three rows: {csv}");
 }
 
 /// A client that stops mid-request is cut off within the idle timeout.
@@ -1120,6 +1305,89 @@ async fn planted_pii_is_redacted_or_refused_and_never_stored() {
     );
     for pii in planted {
         assert!(!stored.contains(pii), "{pii} is in the database file");
+    }
+}
+
+/// The PII that used to get through: a phone number inside a trace's tool name (scrubbed before
+/// judging, so no figure built from the tool path holds it), one inside a scenario key or a
+/// label, and secrets recognized by their shape or their words in prose and in JSON written
+/// inside text. None of it reaches the database.
+#[tokio::test]
+async fn secrets_by_shape_and_pii_inside_names_never_reach_the_database() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let phone = "415-5552671";
+    let (st, body) = s
+        .post(
+            "/api/v1/agents/support/scenarios",
+            &json!({"scenarios": [{"key": format!("s-{phone}"), "user_message": "m"}]}),
+        )
+        .await;
+    assert_eq!(st, 422, "a scenario key holding a phone number: {body}");
+    let sync = format!("/api/v1/runs/{run}/results");
+    let (st, body) = s
+        .post(
+            &sync,
+            &json!({"results": [{"scenario_key": format!("s-{phone}"), "user_message": "m"}]}),
+        )
+        .await;
+    assert_eq!(
+        st, 422,
+        "a synced result's key holding a phone number: {body}"
+    );
+
+    let secrets = [
+        "hunter2-S3cr3t!",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "219099999",
+        "abc123apikeyvalue",
+        "xk-live-headervalue",
+        "client-secret-value-77",
+        "refresh-token-value-88",
+        "Correct-Horse-9",
+    ];
+    let message = format!(
+        "pw:{} and aws_secret_access_key {} and {} and my ssn is {} and config          {{\"apiKey\": \"{}\", \"X-Api-Key\": \"{}\", \"client_secret\": \"{}\", \
+         \"refreshToken\": \"{}\", \"credentials\": {{\"PASSWORD\": \"{}\"}}}}",
+        secrets[0], secrets[1], secrets[2], secrets[3], secrets[4], secrets[5], secrets[6],
+        secrets[7], secrets[8]
+    );
+    let tool = format!("tool_{phone}");
+    let (st, run_view) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "support", "label": format!("build_{phone}")}),
+        )
+        .await;
+    assert_eq!(st, 201, "{run_view}");
+    let labelled = run_view["run"]["id"].as_str().unwrap();
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{labelled}/results"),
+            &json!({"results": [{"scenario_key": "secrets", "user_message": message,
+                "agent_response": message,
+                "trace": {"llm_calls": [{"model": "gpt-4o-mini", "tools_offered": [tool, "lookup_order"],
+                    "tools_chosen": [tool]}],
+                    "tool_calls": [{"name": tool, "arguments": {"note": message}}]},
+                "expectations": {"expected_tools": [{"tool": tool}], "forbidden_tools": [tool]}}]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let verdict = &body["verdicts"][0];
+    assert!(
+        verdict.to_string().contains("tool_[REDACTED:PHONE]"),
+        "the tool name is scrubbed before judging: {verdict}"
+    );
+
+    let stored = s.stored_bytes().await;
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(
+        stored.contains("[REDACTED:SECRET]"),
+        "the scan reads the database"
+    );
+    for planted in secrets.iter().copied().chain([phone, "5552671"]) {
+        assert!(!stored.contains(planted), "{planted} is in the database");
     }
 }
 

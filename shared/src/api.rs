@@ -28,6 +28,7 @@ pub struct ScenariosInput {
 /// `POST /runs`: create a run of an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(from = "RunInputFields")]
 pub struct RunInput {
     /// The agent's id or name.
     pub agent: String,
@@ -37,11 +38,47 @@ pub struct RunInput {
     /// that executes it and syncs results itself.
     #[serde(default)]
     pub queued: bool,
-    /// Keys none of the above knows. `deny_unknown_fields` cannot be combined with `flatten`,
-    /// so they are collected here and refused by validation: a misspelt key (`repeat`) must not
-    /// be silently ignored.
-    #[serde(flatten, skip_serializing)]
-    pub unknown: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// [`RunInput`] as it is read: every field at the top level, none flattened, so a bad value is
+/// refused with its field's name (`repeats: invalid value: integer -1…`) and a misspelt key
+/// (`repeat`) is refused, not ignored. (`flatten` buffers the fields and loses both.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunInputFields {
+    agent: String,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    metadata: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    source: crate::model::RunSource,
+    #[serde(default)]
+    scenario_ids: Vec<Uuid>,
+    #[serde(default = "one")]
+    repeats: u32,
+    #[serde(default)]
+    queued: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl From<RunInputFields> for RunInput {
+    fn from(f: RunInputFields) -> Self {
+        RunInput {
+            agent: f.agent,
+            spec: RunSpec {
+                label: f.label,
+                metadata: f.metadata,
+                source: f.source,
+                scenario_ids: f.scenario_ids,
+                repeats: f.repeats,
+            },
+            queued: f.queued,
+        }
+    }
 }
 
 impl RunInput {
@@ -51,7 +88,6 @@ impl RunInput {
             agent: agent.into(),
             spec,
             queued,
-            unknown: Default::default(),
         }
     }
 }

@@ -9,10 +9,10 @@ use crate::error::ProctorError;
 use crate::eval::checks::validate_regex;
 use crate::eval::review::ReviewInput;
 use crate::model::{
-    AgentSpec, ArgMatcher, ConversationEnd, Expectations, Scenario, ScenarioSpec, SimulatedUser,
-    ToolCall, Trace,
+    AgentSpec, ArgMatcher, Budgets, ConversationEnd, Expectations, Scenario, ScenarioSpec,
+    SimulatedUser, ToolCall, Trace,
 };
-use crate::redact::pii_in_text;
+use crate::redact::{pii_in_name, redact_name, RedactionCounts};
 
 /// Tool calls per result above which a result is refused; a real case never comes near it, and
 /// the bound keeps one malformed client from making evaluation quadratic in a huge trace.
@@ -28,6 +28,86 @@ pub const MAX_NAME: usize = 200;
 pub const MAX_TEXT: usize = 10_000;
 /// The most entries in one list of names (tools, policies, tags, metadata).
 pub const MAX_ENTRIES: usize = 500;
+
+/// The longest duration taken, in milliseconds: a week. No test case runs longer, and a
+/// value past it (`1e300`) would make every latency figure of its run meaningless.
+pub const MAX_DURATION_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
+/// The most tokens one LLM call may count: far past any model's context, short of overflowing
+/// a run's sums.
+pub const MAX_TOKENS: u64 = 1_000_000_000;
+/// The largest cost budget taken, in US dollars.
+pub const MAX_COST_USD: f64 = 1_000_000.0;
+
+/// A duration `what`, in milliseconds: a finite number from 0 to [`MAX_DURATION_MS`].
+fn duration(what: &str, ms: f64) -> Result<(), ProctorError> {
+    if ms.is_finite() && (0.0..=MAX_DURATION_MS).contains(&ms) {
+        return Ok(());
+    }
+    Err(ProctorError::invalid(format!(
+        "`{what}` is {ms} ms; a duration is a number of milliseconds from 0 to {MAX_DURATION_MS} \
+         (a week)"
+    )))
+}
+
+/// A token count `what`: at most [`MAX_TOKENS`].
+fn tokens(what: &str, n: u64) -> Result<(), ProctorError> {
+    if n <= MAX_TOKENS {
+        return Ok(());
+    }
+    Err(ProctorError::invalid(format!(
+        "`{what}` is {n}; one LLM call counts at most {MAX_TOKENS} tokens"
+    )))
+}
+
+/// A case's limits, the field `what`: a latency budget above 0 and at most a week, a cost
+/// budget of 0 to [`MAX_COST_USD`].
+fn budgets(what: &str, b: &Budgets) -> Result<(), ProctorError> {
+    if let Some(ms) = b.max_latency_ms {
+        let field = format!("{what}.max_latency_ms");
+        duration(&field, ms)?;
+        if ms == 0.0 {
+            return Err(ProctorError::invalid(format!(
+                "`{field}` is 0; give the most milliseconds a case may take"
+            )));
+        }
+    }
+    if let Some(usd) = b.max_cost_usd {
+        if !(usd.is_finite() && (0.0..=MAX_COST_USD).contains(&usd)) {
+            return Err(ProctorError::invalid(format!(
+                "`{what}.max_cost_usd` is {usd}; a cost budget is 0 to {MAX_COST_USD} US dollars"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A trace's measured figures: every duration and token count in range, each refusal naming
+/// the field by its path under `trace`.
+fn trace_figures(trace: &Trace) -> Result<(), ProctorError> {
+    if let Some(ms) = trace.total_duration_ms {
+        duration("trace.total_duration_ms", ms)?;
+    }
+    for (i, call) in trace.llm_calls.iter().enumerate() {
+        let at = format!("trace.llm_calls[{i}]");
+        duration(&format!("{at}.latency_ms"), call.latency_ms)?;
+        let counts = [
+            ("input_tokens", call.input_tokens),
+            ("output_tokens", call.output_tokens),
+            ("cache_read_tokens", call.cache_read_tokens),
+            ("cache_write_tokens", call.cache_write_tokens),
+            ("reasoning_tokens", call.reasoning_tokens),
+        ];
+        for (field, n) in counts {
+            tokens(&format!("{at}.{field}"), n)?;
+        }
+    }
+    for (i, call) in trace.tool_calls.iter().enumerate() {
+        if let Some(ms) = call.duration_ms {
+            duration(&format!("trace.tool_calls[{i}].duration_ms"), ms)?;
+        }
+    }
+    Ok(())
+}
 
 /// `value` (the field `what`) is at most `max` characters.
 fn bounded(what: &str, value: &str, max: usize) -> Result<(), ProctorError> {
@@ -53,7 +133,7 @@ pub(crate) fn name(what: &str, value: &str) -> Result<(), ProctorError> {
     }
     // Names are identifiers, kept as given and matched across runs, so they are never
     // redacted: one that holds personal data is refused instead of silently altered.
-    let pii = pii_in_text(value);
+    let pii = pii_in_name(value);
     if !pii.is_empty() {
         let kinds: Vec<&str> = pii.0.keys().map(|k| k.as_str()).collect();
         return Err(ProctorError::invalid(format!(
@@ -104,6 +184,7 @@ pub fn agent(input: &AgentSpec) -> Result<(), ProctorError> {
     for tool in &input.tools {
         name("tools[].name", &tool.name)?;
         bounded("tools[].description", &tool.description, MAX_TEXT)?;
+        tool_parameters(&tool.name, &tool.parameters)?;
         if !seen.insert(tool.name.as_str()) {
             return Err(ProctorError::invalid(format!(
                 "tool `{}` is declared twice; tool names must be unique",
@@ -114,14 +195,36 @@ pub fn agent(input: &AgentSpec) -> Result<(), ProctorError> {
     Ok(())
 }
 
-/// A run's label and metadata are bounded, and no key was misspelt.
-pub fn run(input: &RunInput) -> Result<(), ProctorError> {
-    if let Some(key) = input.unknown.keys().next() {
+/// A tool's `parameters`: a JSON Schema of an object, as every LLM provider takes a tool's
+/// arguments. With the `json-schema` feature (the server's) the schema is also checked against
+/// the JSON Schema meta-schema, so a misspelt type (`"strin"`) is refused where it was written,
+/// not when a provider rejects the agent's request.
+fn tool_parameters(tool: &str, parameters: &serde_json::Value) -> Result<(), ProctorError> {
+    let field = format!("tools[{tool}].parameters");
+    let Some(schema) = parameters.as_object() else {
         return Err(ProctorError::invalid(format!(
-            "unknown field `{key}`; a run takes `agent`, `label`, `metadata`, `source`, \
-             `scenario_ids`, `repeats` and `queued`"
+            "`{field}` must be a JSON Schema object such as {{\"type\": \"object\", \
+             \"properties\": {{…}}}}, not {parameters}"
+        )));
+    };
+    if let Some(kind) = schema.get("type").filter(|t| t.as_str() != Some("object")) {
+        return Err(ProctorError::invalid(format!(
+            "`{field}.type` is {kind}; a tool's arguments are an object (`\"type\": \"object\"`)"
         )));
     }
+    #[cfg(feature = "json-schema")]
+    if let Err(e) = jsonschema::meta::validate(parameters) {
+        let at = e.instance_path().to_string();
+        return Err(ProctorError::invalid(format!(
+            "`{field}{}` is not valid JSON Schema: {e}",
+            at.replace('/', ".")
+        )));
+    }
+    Ok(())
+}
+
+/// A run's label and metadata are bounded.
+pub fn run(input: &RunInput) -> Result<(), ProctorError> {
     if let Some(label) = &input.spec.label {
         bounded("label", label, MAX_NAME)?;
     }
@@ -129,6 +232,23 @@ pub fn run(input: &RunInput) -> Result<(), ProctorError> {
     for (k, v) in &input.spec.metadata {
         name("metadata key", k)?;
         bounded("metadata value", v, MAX_TEXT)?;
+    }
+    Ok(())
+}
+
+/// A search's text, the query parameter `what`: bounded, and free of the NUL character
+/// (PostgreSQL cannot compare text with it; both stores refuse it alike). Refused before any
+/// row is read, so a download never starts only to stop.
+pub fn search(what: &str, text: Option<&str>) -> Result<(), ProctorError> {
+    let Some(text) = text else {
+        return Ok(());
+    };
+    bounded(what, text, MAX_TEXT)?;
+    if text.contains('\0') {
+        return Err(ProctorError::invalid(format!(
+            "`{what}` holds a NUL character (U+0000), which a search cannot take; search \
+             without it"
+        )));
     }
     Ok(())
 }
@@ -172,7 +292,14 @@ fn scenario<'a>(s: &'a ScenarioSpec, seen: &mut HashSet<&'a str>) -> Result<(), 
         )));
     }
     state_paths(&s.expectations)?;
+    for step in &s.expectations.expected_tools {
+        name("expectations.expected_tools[].tool", &step.tool)?;
+    }
+    for tool in &s.expectations.forbidden_tools {
+        name("expectations.forbidden_tools[]", tool)?;
+    }
     crate::rubric::validate(&s.expectations.rubric, "expectations.rubric")?;
+    budgets("expectations.budgets", &s.expectations.budgets)?;
     conversation(s)?;
     let arg_patterns = s
         .expectations
@@ -333,13 +460,15 @@ pub fn result(
     if attempt == 0 {
         return Err(ProctorError::invalid("`attempt` counts from 1"));
     }
-    if input.duration_ms.is_some_and(|d| d < 0.0) {
-        return Err(ProctorError::invalid("`duration_ms` cannot be negative"));
+    if let Some(ms) = input.duration_ms {
+        duration("duration_ms", ms)?;
     }
     if let Some(exp) = &input.expectations {
         crate::rubric::validate(&exp.rubric, "expectations.rubric")?;
+        budgets("expectations.budgets", &exp.budgets)?;
     }
     let trace = trace_of(&mut input)?;
+    trace_figures(&trace)?;
     Ok(CheckedResult {
         input,
         scenario_key,
@@ -385,7 +514,50 @@ fn trace_of(input: &mut ResultInput) -> Result<Trace, ProctorError> {
     }
     recorded_turns(&trace)?;
     number_calls(&mut trace);
+    let mut scrubbed = scrub_tool_names(&mut trace);
+    if let Some(exp) = &mut input.expectations {
+        scrubbed.merge(&scrub_expected_tools(exp));
+    }
+    trace.redactions.merge(&scrubbed);
     Ok(trace)
+}
+
+/// Scrubs a name in place, adding what it replaced to `counts`.
+fn scrub_name(name: &mut String, counts: &mut RedactionCounts) {
+    let (clean, found) = redact_name(name);
+    if !found.is_empty() {
+        counts.merge(&found);
+        *name = clean;
+    }
+}
+
+/// A trace's tool names are the agent's, not the user's choice, so one that holds personal data
+/// is scrubbed rather than the result refused; it happens before judging, so the tool path,
+/// the verdict and every figure built from them hold the scrubbed name only.
+fn scrub_tool_names(trace: &mut Trace) -> RedactionCounts {
+    let mut counts = RedactionCounts::default();
+    for call in &mut trace.tool_calls {
+        scrub_name(&mut call.name, &mut counts);
+    }
+    for call in &mut trace.llm_calls {
+        for name in call.tools_offered.iter_mut().chain(&mut call.tools_chosen) {
+            scrub_name(name, &mut counts);
+        }
+    }
+    counts
+}
+
+/// A synced result's own expectations name tools as its trace does; scrubbed the same way, so
+/// a name scrubbed in both still matches.
+fn scrub_expected_tools(exp: &mut Expectations) -> RedactionCounts {
+    let mut counts = RedactionCounts::default();
+    for step in &mut exp.expected_tools {
+        scrub_name(&mut step.tool, &mut counts);
+    }
+    for tool in &mut exp.forbidden_tools {
+        scrub_name(tool, &mut counts);
+    }
+    counts
 }
 
 /// A simulated turn's hash is what later runs replay it by: a SHA-256 in hex, as the runner

@@ -48,8 +48,40 @@ pub fn document(openapi: utoipa::openapi::OpenApi) -> Value {
             }
         }
     }
+    if let Some(paths) = doc.pointer_mut("/paths").and_then(Value::as_object_mut) {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for responses in operation
+                .values_mut()
+                .filter_map(|op| op.get_mut("responses"))
+                .filter_map(Value::as_object_mut)
+            {
+                for (status, description) in ANY_ROUTE_MAY_ANSWER {
+                    responses.entry(status).or_insert_with(|| {
+                        serde_json::json!({
+                            "description": description,
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProctorError"}}}
+                        })
+                    });
+                }
+            }
+        }
+    }
     doc
 }
+
+/// What any route may answer whatever it does: a client locked out for wrong tokens, and a
+/// server that is busy or whose database cannot take the request now (with `Retry-After`).
+const ANY_ROUTE_MAY_ANSWER: [(&str, &str); 2] = [
+    (
+        "429",
+        "Too many wrong tokens from this address; wait before trying again",
+    ),
+    (
+        "503",
+        "The server is busy, or its database cannot answer or is full; nothing was stored. \
+         Retry after the `Retry-After` seconds",
+    ),
+];
 
 /// The component names every `allOf` in the document points to.
 fn collect_all_of_refs(value: &Value, out: &mut Vec<String>) {

@@ -162,7 +162,8 @@ const EXPORT_PAGE: u32 = 500;
         )),
         (status = 400, description = "Malformed: bad id or query", body = ProctorError),
         (status = 401, description = "The server's token is needed", body = ProctorError),
-        (status = 404, description = "No such run", body = ProctorError)
+        (status = 404, description = "No such run", body = ProctorError),
+        (status = 422, description = "A filter breaks a rule (a NUL in `q`)", body = ProctorError)
     )
 )]
 pub async fn export(
@@ -173,18 +174,23 @@ pub async fn export(
     use axum::http::header;
     use axum::response::IntoResponse;
 
-    state.service.run(run).await?;
     let format = query.format;
-    let filter = ResultFilter {
+    let mut filter = ResultFilter {
         status: query.status,
         category: query.category,
         q: query.q,
         cursor: None,
         limit: Some(EXPORT_PAGE),
     };
+    // The first page is read before the answer starts: a bad filter or a store that cannot
+    // answer is a plain error status, not a 200 whose body stops short.
+    let first = state.service.results(run, &filter).await?;
+    let first_text: String = first.items.iter().map(|r| format.row(r)).collect();
+    filter.cursor = first.next_cursor;
+    let rest = filter.cursor.is_some().then_some(filter);
     let service = state.service.clone();
-    // Pages are read as the client takes them; `None` once the last page went out.
-    let pages = futures::stream::unfold(Some(filter), move |next| {
+    // Later pages are read as the client takes them; `None` once the last page went out.
+    let pages = futures::stream::unfold(rest, move |next| {
         let service = service.clone();
         async move {
             let mut filter = next?;
@@ -200,7 +206,7 @@ pub async fn export(
             Some((chunk, None))
         }
     });
-    let header_line = futures::stream::once(std::future::ready(Ok(format.header())));
+    let header_line = futures::stream::once(std::future::ready(Ok(format.header() + &first_text)));
     let body = axum::body::Body::from_stream(futures::StreamExt::chain(header_line, pages));
     let file = format!("attachment; filename=\"run-{run}.{}\"", format.extension());
     Ok((

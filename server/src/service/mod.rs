@@ -34,6 +34,7 @@ use crate::events::EventHub;
 use store::{RunQuery, Store};
 
 pub use store::without_password as shown_database_url;
+pub use store::StoreLimits;
 
 /// Proctor's operations, over one store, one price table and one live-event hub.
 pub struct Service {
@@ -77,8 +78,8 @@ impl Service {
     /// Opens the database `url` names (`postgres://…`, or `sqlite://path.db` with sqlx's URL
     /// parameters, or a plain path; migrations applied) and serves it with `prices`. On
     /// PostgreSQL, live events are shared with the other servers on the same database.
-    pub async fn open(url: &str, prices: PriceTable) -> Outcome<Service> {
-        let store = store::open(url).await?;
+    pub async fn open(url: &str, limits: StoreLimits, prices: PriceTable) -> Outcome<Service> {
+        let store = store::open(url, limits).await?;
         let events = EventHub::default();
         store.share_events(&events);
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -184,6 +185,7 @@ impl Backend for Service {
     }
 
     async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>> {
+        validate::search("q", filter.q.as_deref())?;
         let agent = self.agent(agent).await?;
         Ok(self.store.list_scenarios(agent.id, filter).await?)
     }
@@ -262,6 +264,7 @@ impl Backend for Service {
     }
 
     async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>> {
+        validate::search("q", filter.q.as_deref())?;
         let view = self.run(run).await?;
         let total = view.summary.and_then(|s| filter.total_in(&s));
         Ok(self.store.list_results(run, filter, total).await?)

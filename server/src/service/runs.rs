@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use shared::api::{RunEvent, RunInput, RunView};
-use shared::redact::redact_text;
+use shared::redact::{redact_name, redact_text};
 use shared::{validate, ProctorError, RunStatus, TestRun};
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ impl Service {
         spec.label = spec
             .label
             .filter(|l| !l.trim().is_empty())
-            .map(|l| redact_text(&l).0);
+            .map(|l| redact_name(&l).0);
         for value in spec.metadata.values_mut() {
             *value = redact_text(value).0;
         }
