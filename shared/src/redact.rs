@@ -109,10 +109,29 @@ pub fn redact_text(text: &str) -> (String, RedactionCounts) {
     (out, counts)
 }
 
+/// Redacts a name (a tool's, a label): like text, but `_`, `-`, `.`, `/` and `:` separate
+/// words instead of gluing them, so the phone number in `tool_415-5552671` is found. Names
+/// rarely hold long digit runs that are not data, and one that does costs a marker, not a leak.
+pub fn redact_name(name: &str) -> (String, RedactionCounts) {
+    let mut counts = RedactionCounts::default();
+    let out = redact_str_in(name, Glue::Name, &mut counts).into_owned();
+    (out, counts)
+}
+
 /// The PII a text exposes: what redaction would replace, plus markers already in it (a response
 /// the tracer scrubbed still *tried* to expose what its markers name).
 pub fn pii_in_text(text: &str) -> RedactionCounts {
-    let (_, mut counts) = redact_text(text);
+    let (_, counts) = redact_text(text);
+    with_markers(text, counts)
+}
+
+/// The PII a name exposes, read as [`redact_name`] reads it, markers included.
+pub fn pii_in_name(name: &str) -> RedactionCounts {
+    let (_, counts) = redact_name(name);
+    with_markers(name, counts)
+}
+
+fn with_markers(text: &str, mut counts: RedactionCounts) -> RedactionCounts {
     for kind in PiiKind::ALL {
         counts.add(*kind, text.matches(kind.marker()).count() as u64);
     }
@@ -211,7 +230,9 @@ const SECRET_NAMES: &[&str] = &[
     "encryptionkey",
     "token",
     "pwd",
+    "pw",
     "pass",
+    "passcode",
     "auth",
     "pin",
     "cvv",
@@ -343,11 +364,14 @@ fn may_name_secret(key: &str) -> bool {
     any_name.is_match(&letters)
 }
 
-/// Keys named for tokens hold token *counts* when their value is a number (`prompt_token`).
-fn counts_tokens(key: &str) -> bool {
-    key_words(key)
-        .last()
-        .is_some_and(|w| w.ends_with("token") || w.ends_with("tokens"))
+/// Keys whose number is a count, not a secret: token counts (`prompt_token`) and a test
+/// tally's `pass`.
+fn holds_counts(key: &str) -> bool {
+    let words = key_words(key);
+    words == ["pass"]
+        || words
+            .last()
+            .is_some_and(|w| w.ends_with("token") || w.ends_with("tokens"))
 }
 
 fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
@@ -355,7 +379,7 @@ fn redact_into(value: &mut Value, counts: &mut RedactionCounts) {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 if is_sensitive_key(key) {
-                    redact_secret_value(v, counts_tokens(key), counts);
+                    redact_secret_value(v, holds_counts(key), counts);
                 } else {
                     redact_into(v, counts);
                 }
@@ -445,13 +469,30 @@ fn redact_string(s: &str, counts: &mut RedactionCounts) -> Option<String> {
     }
 }
 
+/// What glues a number-shaped match to its surroundings, so it is not data of its own: in text,
+/// identifiers' `-`, `/`, `.` too (`ORD-555-123-4567`); in a name, only letters and digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Glue {
+    Text,
+    Name,
+}
+
 struct Patterns {
     /// Every pattern below in one automaton: most text matches none of them, and one pass
-    /// over it says so instead of eight.
+    /// over it says so instead of ten.
     any: RegexSet,
     bearer: Regex,
-    key_value: Regex,
+    /// A key that may name a secret, then `:` or `=`: where a key-value scan is worth doing.
+    secret_key_hint: Regex,
+    /// A key and its separator, in prose, `key=value` pairs and JSON inside text alike.
+    key_sep: Regex,
+    /// The value after a key's separator: quoted, or up to the next delimiter.
+    value: Regex,
+    /// A secret's name followed by a value, in prose (`my password is hunter2`).
+    named_in_prose: Regex,
     key_format: Regex,
+    /// A 40-character run of base64 letters: an AWS secret access key's shape.
+    aws_secret: Regex,
     email: Regex,
     card: Regex,
     ssn: Regex,
@@ -464,21 +505,28 @@ fn patterns() -> &'static Patterns {
     PATTERNS.get_or_init(|| {
         let sources = [
             r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})",
-            r#"(?i)\b((?:[a-z]+[_-]?)?(?:password|passwd|pwd|secret|api[_-]?key|token|private[_-]?key|access[_-]?key))(\s*[:=]\s*)("?)([^\s"',;&}\]]+)"#,
-            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})",
+            r#"(?i)(?:pass|pw|pwd|secret|key|auth|cookie|credential|session|token|pin|cvv|cvc|otp|jwt|bearer)[A-Za-z0-9_.-]*["']?\s*[:=]"#,
+            r"(?i)\b(password|passwd|passcode|passphrase|pw|pwd|token|secret|api[ _-]?key|access[ _-]?key|secret[ _-]?key)(\s+(?:is|was)\s+|\s+)([^\s\x22',;<>()\[\]{}]{6,})",
+            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
+            r"[A-Za-z0-9/+]{40}",
             r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
             r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}",
             r"\d{3}[- ]\d{2}[- ]\d{4}",
-            r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b",
+            r"(?i)\b(ssn|ss#|social security(?:\s+(?:number|no\.?))?)((?:\s+(?:is|was|number|no\.?|num)){0,2}\W{1,3})(\d{9})\b",
             r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
         ];
-        let [bearer, key_value, key_format, email, card, ssn, ssn_labelled, phone] =
+        let [bearer, secret_key_hint, named_in_prose, key_format, aws_secret, email, card, ssn, ssn_labelled, phone] =
             sources.map(|p| Regex::new(p).expect("built-in redaction pattern compiles"));
+        let compile = |p: &str| Regex::new(p).expect("built-in redaction pattern compiles");
         Patterns {
             any: RegexSet::new(sources).expect("built-in redaction patterns compile together"),
             bearer,
-            key_value,
+            secret_key_hint,
+            key_sep: compile(r#"\b([A-Za-z][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*)"#),
+            value: compile(r#"^(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&{}\[\]]+))"#),
+            named_in_prose,
             key_format,
+            aws_secret,
             email,
             card,
             ssn,
@@ -489,6 +537,10 @@ fn patterns() -> &'static Patterns {
 }
 
 fn redact_str<'a>(text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
+    redact_str_in(text, Glue::Text, counts)
+}
+
+fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) -> Cow<'a, str> {
     let p = patterns();
     // Replacements only ever happen where some pattern matches, so text that none matches
     // comes back as it is.
@@ -501,35 +553,33 @@ fn redact_str<'a>(text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
         counts.add(PiiKind::Secret, 1);
         Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
     });
-    out = replace(out, &p.key_value, |c| {
-        if c[4].starts_with("[REDACTED:") {
+    if p.secret_key_hint.is_match(&out) {
+        out = redact_key_values(out, counts);
+    }
+    out = replace(out, &p.named_in_prose, |c| {
+        if !looks_like_secret(&c[3]) {
             return None;
         }
         counts.add(PiiKind::Secret, 1);
-        Some(format!(
-            "{}{}{}{}",
-            &c[1],
-            &c[2],
-            &c[3],
-            PiiKind::Secret.marker()
-        ))
+        Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
     });
     out = replace(out, &p.key_format, |_| {
         counts.add(PiiKind::Secret, 1);
         Some(PiiKind::Secret.marker().to_string())
     });
+    out = redact_aws_secrets(out, counts);
     out = replace(out, &p.email, |_| {
         counts.add(PiiKind::Email, 1);
         Some(PiiKind::Email.marker().to_string())
     });
-    out = replace_isolated(out, &p.card, |m| {
+    out = replace_isolated(out, &p.card, glue, |m| {
         let digits: String = m.chars().filter(char::is_ascii_digit).collect();
         is_card_number(&digits).then(|| {
             counts.add(PiiKind::Card, 1);
             PiiKind::Card.marker().to_string()
         })
     });
-    out = replace_isolated(out, &p.ssn, |m| {
+    out = replace_isolated(out, &p.ssn, glue, |m| {
         is_plausible_ssn(m).then(|| {
             counts.add(PiiKind::Ssn, 1);
             PiiKind::Ssn.marker().to_string()
@@ -541,7 +591,7 @@ fn redact_str<'a>(text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
             format!("{}{}{}", &c[1], &c[2], PiiKind::Ssn.marker())
         })
     });
-    out = replace_isolated(out, &p.phone, |m| {
+    out = replace_isolated(out, &p.phone, glue, |m| {
         let digits = m.chars().filter(char::is_ascii_digit).count();
         if m.starts_with('+') && !(8..=15).contains(&digits) {
             return None;
@@ -550,6 +600,110 @@ fn redact_str<'a>(text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
         Some(PiiKind::Phone.marker().to_string())
     });
     out
+}
+
+/// Scrubs the value of every key the key rules call a secret, wherever a key meets its value
+/// in text: `pw:hunter2`, `DB_PASSWORD=…`, `X-Api-Key: …`, and JSON written inside a message
+/// (`{"apiKey": "…", "credentials": {"PASSWORD": "…"}}`). A quoted value keeps its quotes;
+/// `null`, `true`, `false`, a count under a token-named key and the scheme word of an
+/// `Authorization` header (the credential after it is the bearer rule's) are kept.
+fn redact_key_values<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Cow<'a, str> {
+    let p = patterns();
+    let hay = text.as_ref();
+    let mut out = String::new();
+    let mut last = 0;
+    for c in p.key_sep.captures_iter(hay) {
+        let (key, sep) = (
+            &c[1],
+            c.get(2).expect("the separator group always takes part"),
+        );
+        let inside_a_value = c.get(0).is_some_and(|m| m.start() < last);
+        if inside_a_value || !is_sensitive_key(key) {
+            continue;
+        }
+        let Some(v) = p.value.captures(&hay[sep.end()..]) else {
+            continue;
+        };
+        let quoted = v.get(1).or(v.get(2));
+        let inner = quoted.or(v.get(3)).map_or("", |m| m.as_str());
+        let keep = inner.is_empty()
+            || inner.starts_with("[REDACTED:")
+            || (quoted.is_none() && matches!(inner, "null" | "true" | "false"))
+            || (holds_counts(key) && inner.parse::<f64>().is_ok())
+            || inner.eq_ignore_ascii_case("bearer")
+            || inner.eq_ignore_ascii_case("basic");
+        if keep {
+            continue;
+        }
+        let whole = v.get(0).expect("a match has its whole");
+        let marker = match (v.get(1), v.get(2)) {
+            (Some(_), _) => format!("\"{}\"", PiiKind::Secret.marker()),
+            (_, Some(_)) => format!("'{}'", PiiKind::Secret.marker()),
+            _ => PiiKind::Secret.marker().to_string(),
+        };
+        counts.add(PiiKind::Secret, 1);
+        out.push_str(&hay[last..sep.end()]);
+        out.push_str(&marker);
+        last = sep.end() + whole.end();
+    }
+    if last == 0 {
+        return text;
+    }
+    out.push_str(&hay[last..]);
+    Cow::Owned(out)
+}
+
+/// Whether a word after a secret's name in prose is the secret: six characters or more, and a
+/// digit among two kinds of character, or three kinds (lower, upper, digit, symbol), as
+/// passwords must be. `password reset`, `token expired` and `secret ingredient` are prose.
+fn looks_like_secret(word: &str) -> bool {
+    if word.chars().count() < 6 || word.starts_with("[REDACTED:") {
+        return false;
+    }
+    let lower = word.chars().any(char::is_lowercase);
+    let upper = word.chars().any(char::is_uppercase);
+    let digit = word.chars().any(|c| c.is_ascii_digit());
+    let symbol = word.chars().any(|c| !c.is_alphanumeric());
+    let kinds = [lower, upper, digit, symbol].iter().filter(|&&k| k).count();
+    (digit && kinds >= 2) || kinds >= 3
+}
+
+/// AWS secret access keys: 40 base64 characters standing alone, with upper- and lower-case
+/// letters and a digit (a SHA-1 in hex has no capitals), within 80 characters after `aws` or
+/// `secret`. Alone, the shape is too common (base64 data) to call a secret.
+fn redact_aws_secrets<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Cow<'a, str> {
+    let hay = text.as_ref();
+    let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '+' | '=' | '_' | '-');
+    let mut out = String::new();
+    let mut last = 0;
+    for m in patterns().aws_secret.find_iter(hay) {
+        let candidate = m.as_str();
+        let alone = !hay[..m.start()].chars().next_back().is_some_and(base64)
+            && !hay[m.end()..].chars().next().is_some_and(base64);
+        let mixed = candidate.chars().any(|c| c.is_ascii_uppercase())
+            && candidate.chars().any(|c| c.is_ascii_lowercase())
+            && candidate.chars().any(|c| c.is_ascii_digit());
+        if !(alone && mixed) {
+            continue;
+        }
+        let mut from = m.start().saturating_sub(80);
+        while !hay.is_char_boundary(from) {
+            from -= 1;
+        }
+        let before = hay[from..m.start()].to_ascii_lowercase();
+        if !(before.contains("aws") || before.contains("secret")) {
+            continue;
+        }
+        counts.add(PiiKind::Secret, 1);
+        out.push_str(&hay[last..m.start()]);
+        out.push_str(PiiKind::Secret.marker());
+        last = m.end();
+    }
+    if last == 0 {
+        return text;
+    }
+    out.push_str(&hay[last..]);
+    Cow::Owned(out)
 }
 
 /// Replaces each match for which `f` returns `Some`, leaving the rest as they are.
@@ -582,13 +736,14 @@ fn replace<'a>(
 fn replace_isolated<'a>(
     text: Cow<'a, str>,
     re: &Regex,
+    glue: Glue,
     mut f: impl FnMut(&str) -> Option<String>,
 ) -> Cow<'a, str> {
     let hay = text.as_ref();
     let mut out = String::new();
     let mut last = 0;
     for m in re.find_iter(hay) {
-        if !stands_alone(hay, m.start(), m.end()) {
+        if !stands_alone(hay, m.start(), m.end(), glue) {
             continue;
         }
         if let Some(replacement) = f(m.as_str()) {
@@ -604,10 +759,14 @@ fn replace_isolated<'a>(
     Cow::Owned(out)
 }
 
-fn stands_alone(hay: &str, start: usize, end: usize) -> bool {
+fn stands_alone(hay: &str, start: usize, end: usize, glue: Glue) -> bool {
     let before = hay[..start].chars().next_back();
     let after = hay[end..].chars().next();
     let after2 = hay[end..].chars().nth(1);
+    if glue == Glue::Name {
+        return !before.is_some_and(char::is_alphanumeric)
+            && !after.is_some_and(char::is_alphanumeric);
+    }
     let glued_before = match before {
         Some(c) => c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '.' | '+' | '$' | '#'),
         None => false,
@@ -690,13 +849,21 @@ mod tests {
     use serde_json::json;
 
     #[derive(Deserialize)]
-    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     struct Vector {
         name: String,
         input: Value,
         expected: Value,
         #[serde(default)]
         counts: BTreeMap<PiiKind, u64>,
+        /// How the input is read: as a name ([`redact_name`]) rather than a value.
+        #[serde(default, rename = "as")]
+        read_as: Option<ReadAs>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum ReadAs {
+        Name,
     }
 
     #[test]
@@ -704,11 +871,29 @@ mod tests {
         let vectors: Vec<Vector> =
             serde_json::from_str(include_str!("../../tests/pii_vectors.json")).unwrap();
         assert!(vectors.len() >= 30, "the shared vectors cover every rule");
+        let redact = |read_as: &Option<ReadAs>, mut value: Value| {
+            let counts = match (read_as, &value) {
+                (Some(ReadAs::Name), Value::String(name)) => {
+                    let (clean, counts) = redact_name(name);
+                    value = Value::String(clean);
+                    counts
+                }
+                (Some(ReadAs::Name), _) => panic!("a name is a string: {value}"),
+                (None, _) => redact_value(&mut value),
+            };
+            (value, counts)
+        };
         for v in vectors {
-            let mut value = v.input.clone();
-            let counts = redact_value(&mut value);
+            let (value, counts) = redact(&v.read_as, v.input.clone());
             assert_eq!(value, v.expected, "vector `{}`", v.name);
             assert_eq!(counts.0, v.counts, "counts of vector `{}`", v.name);
+            let (twice, again) = redact(&v.read_as, value.clone());
+            assert_eq!(twice, value, "vector `{}` redacted twice", v.name);
+            assert!(
+                again.is_empty(),
+                "vector `{}` redacted twice: {again:?}",
+                v.name
+            );
         }
     }
 

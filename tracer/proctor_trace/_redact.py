@@ -14,7 +14,8 @@ MARKERS = {k: "[REDACTED:%s]" % k.upper() for k in KINDS}
 _SECRET_NAMES = frozenset((
     "password", "passwd", "passphrase", "secret", "secrets", "apikey", "apikeys", "authorization",
     "cookie", "cookies", "privatekey", "accesskey", "secretkey", "credential", "credentials",
-    "sessionid", "signingkey", "encryptionkey", "token", "pwd", "pass", "auth", "pin", "cvv", "cvc",
+    "sessionid", "signingkey", "encryptionkey", "token", "pwd", "pw", "pass", "passcode", "auth", "pin",
+    "cvv", "cvc",
     "otp", "jwt", "bearer",
 ))
 _SECRET_ENDINGS = (
@@ -28,18 +29,26 @@ _SECRET_FILLERS = frozenset((
 _NOT_SECRET_ENDINGS = ("pagetoken", "nexttoken", "continuationtoken", "synctoken", "cursortoken", "resumetoken")
 
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
-_KEY_VALUE = re.compile(
-    r"""(?i)\b((?:[a-z]+[_-]?)?(?:password|passwd|pwd|secret|api[_-]?key|token|private[_-]?key|access[_-]?key))(\s*[:=]\s*)("?)([^\s"',;&}\]]+)"""
+_SECRET_KEY_HINT = re.compile(
+    r"""(?i)(?:pass|pw|pwd|secret|key|auth|cookie|credential|session|token|pin|cvv|cvc|otp|jwt|bearer)[A-Za-z0-9_.-]*["']?\s*[:=]"""
+)
+_KEY_SEP = re.compile(r"""\b([A-Za-z][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*)""")
+_VALUE = re.compile(r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&{}\[\]]+))""")
+_NAMED_IN_PROSE = re.compile(
+    r"""(?i)\b(password|passwd|passcode|passphrase|pw|pwd|token|secret|api[ _-]?key|access[ _-]?key|secret[ _-]?key)(\s+(?:is|was)\s+|\s+)([^\s"',;<>()\[\]{}]{6,})"""
 )
 _KEY_FORMAT = re.compile(
-    r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})"
+    r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
 )
+_AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _EMAIL = re.compile(
     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 )
 _CARD = re.compile(r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}")
 _SSN = re.compile(r"\d{3}[- ]\d{2}[- ]\d{4}")
-_SSN_LABELLED = re.compile(r"(?i)\b(ssn|social security(?: number)?)(\W{1,3})(\d{9})\b")
+_SSN_LABELLED = re.compile(
+    r"(?i)\b(ssn|ss#|social security(?:\s+(?:number|no\.?))?)((?:\s+(?:is|was|number|no\.?|num)){0,2}\W{1,3})(\d{9})\b"
+)
 _PHONE = re.compile(
     r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}"
 )
@@ -77,9 +86,9 @@ def is_sensitive_key(key):
     return bool(words) and words[-1].endswith(_SECRET_ENDINGS)
 
 
-def _counts_tokens(key):
+def _holds_counts(key):
     words = _key_words(key)
-    return bool(words) and words[-1].endswith(("token", "tokens"))
+    return words == ["pass"] or (bool(words) and words[-1].endswith(("token", "tokens")))
 
 
 def _luhn(digits):
@@ -130,10 +139,12 @@ def _plausible_ssn(text):
     return len(d) == 9 and d[0:3] != ["0"] * 3 and d[3:5] != ["0"] * 2 and d[5:9] != ["0"] * 4
 
 
-def _stands_alone(hay, start, end):
+def _stands_alone(hay, start, end, glue):
     before = hay[start - 1] if start > 0 else None
     after = hay[end] if end < len(hay) else None
     after2 = hay[end + 1] if end + 1 < len(hay) else None
+    if glue == "name":
+        return not (before is not None and before.isalnum()) and not (after is not None and after.isalnum())
     glued_before = before is not None and (before.isalnum() or before in "_-/.+$#")
     if after is not None and (after.isalnum() or after == "_"):
         glued_after = True
@@ -154,11 +165,11 @@ def _replace(pattern, text, fn):
     return pattern.sub(lambda m: fn(m) or m.group(0), text)
 
 
-def _replace_isolated(pattern, text, fn):
+def _replace_isolated(pattern, text, glue, fn):
     out = []
     last = 0
     for m in pattern.finditer(text):
-        if not _stands_alone(text, m.start(), m.end()):
+        if not _stands_alone(text, m.start(), m.end(), glue):
             continue
         replacement = fn(m.group(0))
         if replacement is not None:
@@ -171,16 +182,115 @@ def _replace_isolated(pattern, text, fn):
     return "".join(out)
 
 
-def _redact_str(text, counts):
+def _looks_like_secret(word):
+    if len(word) < 6 or word.startswith("[REDACTED:"):
+        return False
+    lower = any(c.islower() for c in word)
+    upper = any(c.isupper() for c in word)
+    digit = any(c.isascii() and c.isdigit() for c in word)
+    symbol = any(not c.isalnum() for c in word)
+    kinds = sum((lower, upper, digit, symbol))
+    return (digit and kinds >= 2) or kinds >= 3
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _redact_key_values(text, counts):
+    out = []
+    last = 0
+    for m in _KEY_SEP.finditer(text):
+        key, sep_end = m.group(1), m.end(2)
+        if m.start() < last or not is_sensitive_key(key):
+            continue
+        v = _VALUE.match(text, sep_end)
+        if v is None:
+            continue
+        quoted = v.group(1) if v.group(1) is not None else v.group(2)
+        inner = quoted if quoted is not None else v.group(3) or ""
+        keep = (
+            inner == ""
+            or inner.startswith("[REDACTED:")
+            or (quoted is None and inner in ("null", "true", "false"))
+            or (_holds_counts(key) and _is_number(inner))
+            or inner.lower() in ("bearer", "basic")
+        )
+        if keep:
+            continue
+        if v.group(1) is not None:
+            marker = '"%s"' % MARKERS["secret"]
+        elif v.group(2) is not None:
+            marker = "'%s'" % MARKERS["secret"]
+        else:
+            marker = MARKERS["secret"]
+        counts.add("secret")
+        out.append(text[last:sep_end])
+        out.append(marker)
+        last = v.end()
+    if last == 0:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _base64_char(c):
+    return c is not None and ((c.isascii() and c.isalnum()) or c in "/+=_-")
+
+
+def _redact_aws_secrets(text, counts):
+    out = []
+    last = 0
+    for m in _AWS_SECRET.finditer(text):
+        candidate = m.group(0)
+        before_char = text[m.start() - 1] if m.start() > 0 else None
+        after_char = text[m.end()] if m.end() < len(text) else None
+        alone = not _base64_char(before_char) and not _base64_char(after_char)
+        mixed = (
+            any(c.isascii() and c.isupper() for c in candidate)
+            and any(c.isascii() and c.islower() for c in candidate)
+            and any(c.isascii() and c.isdigit() for c in candidate)
+        )
+        if not (alone and mixed):
+            continue
+        before = text[max(0, _utf8_start(text, m.start(), 80)):m.start()].lower()
+        if "aws" not in before and "secret" not in before:
+            continue
+        counts.add("secret")
+        out.append(text[last:m.start()])
+        out.append(MARKERS["secret"])
+        last = m.end()
+    if last == 0:
+        return text
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _utf8_start(text, index, back):
+    """The index of the character that starts at least `back` UTF-8 bytes before `index`, as
+    the Rust redactor counts its look-back."""
+    taken = 0
+    i = index
+    while i > 0 and taken < back:
+        i -= 1
+        taken += len(text[i].encode("utf-8"))
+    return i
+
+
+def _redact_str(text, counts, glue="text"):
     def bearer(m):
         counts.add("secret")
         return m.group(1) + m.group(2) + MARKERS["secret"]
 
-    def key_value(m):
-        if m.group(4).startswith("[REDACTED:"):
+    def named_in_prose(m):
+        if not _looks_like_secret(m.group(3)):
             return None
         counts.add("secret")
-        return m.group(1) + m.group(2) + m.group(3) + MARKERS["secret"]
+        return m.group(1) + m.group(2) + MARKERS["secret"]
 
     def whole(kind):
         def fn(_m):
@@ -215,13 +325,16 @@ def _redact_str(text, counts):
         return MARKERS["phone"]
 
     text = _replace(_BEARER, text, bearer)
-    text = _replace(_KEY_VALUE, text, key_value)
+    if _SECRET_KEY_HINT.search(text):
+        text = _redact_key_values(text, counts)
+    text = _replace(_NAMED_IN_PROSE, text, named_in_prose)
     text = _replace(_KEY_FORMAT, text, whole("secret"))
+    text = _redact_aws_secrets(text, counts)
     text = _replace(_EMAIL, text, whole("email"))
-    text = _replace_isolated(_CARD, text, card)
-    text = _replace_isolated(_SSN, text, ssn)
+    text = _replace_isolated(_CARD, text, glue, card)
+    text = _replace_isolated(_SSN, text, glue, ssn)
     text = _replace(_SSN_LABELLED, text, ssn_labelled)
-    text = _replace_isolated(_PHONE, text, phone)
+    text = _replace_isolated(_PHONE, text, glue, phone)
     return text
 
 
@@ -259,7 +372,7 @@ def _redact_secret_value(value, numbers_are_counts, counts):
 def _redact_into(value, counts):
     if isinstance(value, dict):
         values = [
-            (k, _redact_secret_value(v, _counts_tokens(k), counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
+            (k, _redact_secret_value(v, _holds_counts(k), counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
             for k, v in value.items()
         ]
         return _redact_keys(values, counts)
@@ -300,3 +413,10 @@ def redact(value):
 def redact_text(text):
     counts = _Counts()
     return _redact_str(text, counts), dict(counts)
+
+
+def redact_name(name):
+    """Redacts a name (a tool's, a label) as the Rust `redact_name` does: `_`, `-`, `.`, `/` and
+    `:` separate words instead of gluing them, so `tool_415-5552671` loses its phone number."""
+    counts = _Counts()
+    return _redact_str(name, counts, glue="name"), dict(counts)

@@ -294,6 +294,7 @@ def final_answer(llm_calls):
 def trace_of(case, redact):
     """The case as the `Trace` the server expects, scrubbed unless `redact` is false."""
     from ._redact import redact as _redact
+    from ._redact import redact_name
 
     calls = _calls(case)
     tool_calls = [{k: v for k, v in tc.items() if not k.startswith("_")} for tc in calls.tools]
@@ -320,12 +321,23 @@ def trace_of(case, redact):
                 counts[k] = counts.get(k, 0) + n
             return out
 
+        def scrub_name(name):
+            if not isinstance(name, str):
+                return name
+            out, found = redact_name(name)
+            for k, n in found.items():
+                counts[k] = counts.get(k, 0) + n
+            return out
+
         for tc in tool_calls:
+            tc["name"] = scrub_name(tc["name"])
             tc["arguments"] = scrub(tc["arguments"])
             tc["result"] = scrub(tc["result"])
             if tc["error"] is not None:
                 tc["error"] = scrub(tc["error"])
         for c in llm_calls:
+            c["tools_offered"] = [scrub_name(n) for n in c.get("tools_offered") or []]
+            c["tools_chosen"] = [scrub_name(n) for n in c.get("tools_chosen") or []]
             if c["error"] is not None:
                 c["error"] = scrub(c["error"])
         trace["input"] = scrub(trace["input"])
