@@ -254,22 +254,32 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn with_cookie(id: &str) -> HeaderMap {
+    fn with_header(name: header::HeaderName, value: String) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            format!("{SESSION_COOKIE}={id}").parse().unwrap(),
-        );
+        h.insert(name, value.parse().unwrap());
         h
+    }
+
+    fn with_cookie(id: &str) -> HeaderMap {
+        with_header(header::COOKIE, format!("{SESSION_COOKIE}={id}"))
+    }
+
+    fn with_bearer(token: &str) -> HeaderMap {
+        with_header(header::AUTHORIZATION, format!("Bearer {token}"))
+    }
+
+    /// A server whose token is `a-long-enough-token`.
+    fn guarded() -> Access {
+        Access::new(
+            Some("a-long-enough-token".into()),
+            false,
+            AllowedHosts::default(),
+        )
     }
 
     #[test]
     fn a_session_is_an_opaque_id_not_the_token() {
-        let access = Access::new(
-            Some("a-long-enough-token".into()),
-            false,
-            AllowedHosts::default(),
-        );
+        let access = guarded();
         let id = access
             .sign_in(None, "a-long-enough-token", Some("Dana".into()))
             .unwrap();
@@ -290,11 +300,7 @@ mod tests {
 
     #[test]
     fn wrong_tokens_are_refused_for_a_while_past_the_limit() {
-        let access = Access::new(
-            Some("a-long-enough-token".into()),
-            false,
-            AllowedHosts::default(),
-        );
+        let access = guarded();
         let ip: IpAddr = "10.0.0.7".parse().unwrap();
         for _ in 0..MAX_FAILURES {
             let e = access.sign_in(Some(ip), "guess", None).unwrap_err();
@@ -314,22 +320,9 @@ mod tests {
             .is_ok());
     }
 
-    fn with_bearer(token: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            format!("Bearer {token}").parse().unwrap(),
-        );
-        h
-    }
-
     #[test]
     fn wrong_bearer_tokens_count_toward_the_same_lockout_as_sign_ins() {
-        let access = Access::new(
-            Some("a-long-enough-token".into()),
-            false,
-            AllowedHosts::default(),
-        );
+        let access = guarded();
         let ip: IpAddr = "10.0.0.9".parse().unwrap();
         assert!(access
             .admit(Some(ip), &with_bearer("a-long-enough-token"))
