@@ -1061,11 +1061,18 @@ async fn a_nul_character_is_kept_or_refused_plainly() {
             assert_eq!(st, 422, "{body}");
             let error = body["error"].as_str().unwrap();
             assert!(
-                error.contains("U+0000") && error.contains("Nothing was stored"),
+                error.contains("U+0000") && error.contains("Nothing was changed"),
                 "{error}"
             );
             let (_, page) = s.get(&path).await;
             assert_eq!(page["total"], 0, "{page}");
+            let (st, body) = s.get("/api/v1/agents/sup%00port").await;
+            assert_eq!(st, 422, "a read names no storing: {body}");
+            let error = body["error"].as_str().unwrap();
+            assert!(
+                error.contains("U+0000") && !error.contains("stored"),
+                "{error}"
+            );
         }
     }
 }

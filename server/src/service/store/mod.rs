@@ -73,9 +73,9 @@ impl From<StoreError> for ProctorError {
             StoreError::Invalid(m) => ProctorError::malformed(m),
             StoreError::Database(sqlx::Error::Database(db)) if refuses_character(db.code()) => {
                 ProctorError::invalid(format!(
-                    "the database cannot store a character of this request ({}); PostgreSQL \
-                     keeps no NUL character (U+0000) in text. Nothing was stored: send it \
-                     again without it",
+                    "the database cannot take a character of this request ({}); PostgreSQL \
+                     keeps and compares no NUL character (U+0000) in text. Nothing was \
+                     changed: send the request again without it",
                     db.message()
                 ))
             }
