@@ -1100,6 +1100,10 @@ async fn values_out_of_sense_are_refused_with_their_field_path() {
         )
         .await;
     assert_eq!(st, 200, "a valid schema is taken: {body}");
+    let (st, body) = s
+        .post("/api/v1/agents", &tool(json!({"type": ["object", "null"]})))
+        .await;
+    assert_eq!(st, 200, "a type list naming object is taken: {body}");
 
     for (field, value) in [
         ("repeats", json!(-1)),

@@ -207,7 +207,12 @@ fn tool_parameters(tool: &str, parameters: &serde_json::Value) -> Result<(), Pro
              \"properties\": {{…}}}}, not {parameters}"
         )));
     };
-    if let Some(kind) = schema.get("type").filter(|t| t.as_str() != Some("object")) {
+    let names_object = |t: &serde_json::Value| match t {
+        serde_json::Value::String(t) => t == "object",
+        serde_json::Value::Array(ts) => ts.iter().any(|t| t == "object"),
+        _ => false,
+    };
+    if let Some(kind) = schema.get("type").filter(|t| !names_object(t)) {
         return Err(ProctorError::invalid(format!(
             "`{field}.type` is {kind}; a tool's arguments are an object (`\"type\": \"object\"`)"
         )));
