@@ -39,7 +39,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::model::{DurationSource, LlmCall, ToolCall, Trace};
-use crate::redact::{redact_text, redact_value, RedactionCounts};
+use crate::redact::{redact_name, redact_text, redact_value, RedactionCounts};
 
 /// One span as Proctor reads it, whatever encoding carried it. Attribute values are JSON
 /// (strings, numbers, booleans, arrays); ids are lowercase hex.
@@ -209,13 +209,31 @@ impl Span {
     }
 
     /// Scrubs personal data from every attribute and the error message, in place, before the
-    /// span is stored: what a model was sent and answered is free text.
+    /// span is stored: what a model was sent and answered is free text. The span's name and the
+    /// attributes that name something (`gen_ai.tool.name`, `tool_call.function.name`) are read
+    /// as names are, so a phone number inside a tool's name goes too.
     pub fn redact(&mut self) -> RedactionCounts {
         let mut attributes =
             Value::Object(std::mem::take(&mut self.attributes).into_iter().collect());
         let mut counts = redact_value(&mut attributes);
         if let Value::Object(map) = attributes {
             self.attributes = map.into_iter().collect();
+        }
+        let names = self
+            .attributes
+            .iter_mut()
+            .filter(|(key, _)| key.ends_with("name"))
+            .filter_map(|(_, value)| match value {
+                Value::String(name) => Some(name),
+                _ => None,
+            })
+            .chain([&mut self.name]);
+        for name in names {
+            let (clean, found) = redact_name(name);
+            if !found.is_empty() {
+                *name = clean;
+                counts.merge(&found);
+            }
         }
         if let Some(error) = &mut self.error {
             let (clean, found) = redact_text(error);

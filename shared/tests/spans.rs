@@ -468,3 +468,24 @@ fn a_recorded_tool_that_threw_is_a_failed_tool_call() {
     assert_eq!(tool.result, None);
     assert_eq!(tool.duration_source, DurationSource::Measured);
 }
+
+/// A span's name and the attributes that name a tool are scrubbed as names are: the phone
+/// number inside `tool_415-5552671` goes, the model and the tool's plain name stay.
+#[test]
+fn a_phone_number_inside_a_tool_name_is_scrubbed_from_a_span() {
+    let mut s = span(
+        "a1",
+        None,
+        0,
+        5,
+        json!({"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "tool_415-5552671",
+               "gen_ai.request.model": "gpt-4o-mini", "tool_call.function.name": "lookup_order"}),
+    );
+    s.name = "execute_tool tool_415-5552671".into();
+    let counts = s.redact();
+    assert_eq!(counts.get(shared::redact::PiiKind::Phone), 2);
+    assert_eq!(s.name, "execute_tool tool_[REDACTED:PHONE]");
+    assert_eq!(s.attributes["gen_ai.tool.name"], "tool_[REDACTED:PHONE]");
+    assert_eq!(s.attributes["gen_ai.request.model"], "gpt-4o-mini");
+    assert_eq!(s.attributes["tool_call.function.name"], "lookup_order");
+}
