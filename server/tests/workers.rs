@@ -96,6 +96,25 @@ fn assert_every_case_once(mut cases: Vec<(String, u64)>) {
     assert_eq!(cases.len(), CASES, "every case is stored: {cases:?}");
 }
 
+/// Sends the worker SIGTERM and waits for it to exit, within 20 s.
+async fn stop_with_sigterm(worker: &mut Child) -> std::process::ExitStatus {
+    // SAFETY: kill(2) signals the worker's process and touches no memory.
+    unsafe {
+        libc::kill(worker.id() as i32, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    loop {
+        if let Some(status) = worker.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the worker stops promptly"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_killed_workers_run_goes_back_to_the_queue_and_another_worker_finishes_it() {
     let s = Server::start_with_args(&["--lease-secs", "2"], &[]).await;
@@ -152,20 +171,7 @@ async fn a_worker_sent_sigterm_syncs_its_cases_and_hands_the_run_back() {
         v["summary"]["total"].as_u64().unwrap_or(0) >= 1
     })
     .await;
-    unsafe {
-        libc::kill(first.id() as i32, libc::SIGTERM);
-    }
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = first.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the worker stops promptly"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = stop_with_sigterm(&mut first).await;
     assert!(status.success(), "a stopped worker exits cleanly: {status}");
     let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
     assert_eq!(
@@ -228,17 +234,7 @@ async fn no_process_an_agent_started_outlives_its_worker() {
         v["summary"]["total"].as_u64().unwrap_or(0) >= 2
     })
     .await;
-    unsafe {
-        libc::kill(w.id() as i32, libc::SIGTERM);
-    }
-    let start = Instant::now();
-    while w.try_wait().unwrap().is_none() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the worker stops"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    stop_with_sigterm(&mut w).await;
     let started: Vec<i32> = std::fs::read_dir(&pids)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())

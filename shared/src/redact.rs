@@ -11,14 +11,16 @@
 //!   `camelCase`, `kebab-case`; so `client_secret` and `X-Auth-Token` are secrets while
 //!   `secretary`, `cookie_policy`, `max_tokens` and `next_page_token` are not; a number under a
 //!   token-named key is a count; an object under a secret key keeps its shape and loses its
-//!   secret leaves), `Bearer`/`Basic` credentials,
-//!   `key=value` pairs with a sensitive key, and well-known key formats (`sk-…`, `AKIA…`, `ghp_…`,
-//!   `xox…-`, `AIza…`).
+//!   secret leaves), `Bearer`/`Basic` credentials, the same key rules wherever a key meets its
+//!   value in text (`key=value`, `pw:…`, JSON written inside a message), a password-like or
+//!   high-entropy word after a secret's name in prose (`my password is hunter2`, not `password
+//!   reset`), well-known key formats (`sk-…`, `AKIA…`, `ghp_…`, `xox…-`, `AIza…`), JWTs, and AWS
+//!   secret keys (40 mixed base64 characters) within 80 characters after `aws` or `secret`.
 //! - **Emails**.
 //! - **Payment cards**: 13–19 digits, plain or in groups of four (Amex 4-6-5), that pass the Luhn
 //!   check *and* start with a card network's prefix, so order numbers and timestamps survive.
 //! - **US SSNs**: `ddd-dd-dddd` or `ddd dd dddd` (never with an all-zero group), or nine digits
-//!   right after the word `SSN`.
+//!   where the text names an SSN (`SSN: …`, `my ssn is …`, `Social Security Number …`).
 //! - **Phone numbers**: US forms (`(555) 123-4567`, `555.123.4567`, `415-5552671`,
 //!   `+1 555 123 4567`, and ten bare digits that form a valid North American number —
 //!   `4155552671`, but not `1732612345` or `3000000000`) and
@@ -26,6 +28,8 @@
 //!
 //! A number-shaped match counts only when it stands alone: not glued to letters, digits or an
 //! identifier's `-`/`/`/`.`, so `ORD-555-123-4567`, UUIDs, ISO dates and prices are left alone.
+//! A name (a tool's, a label, a key) is read with those separators as word breaks instead
+//! ([`redact_name`]), so `tool_415-5552671` loses its phone number.
 //! Strings that hold JSON (tool arguments usually do) are parsed, redacted and re-serialized, and
 //! JSON object keys are scrubbed like any text (a map from email to order).
 //! Redacting twice gives the same result as redacting once.
@@ -116,6 +120,15 @@ pub fn redact_name(name: &str) -> (String, RedactionCounts) {
     let mut counts = RedactionCounts::default();
     let out = redact_str_in(name, Glue::Name, &mut counts).into_owned();
     (out, counts)
+}
+
+/// Scrubs a name in place (as [`redact_name`] reads it), adding what it replaced to `counts`.
+pub fn scrub_name(name: &mut String, counts: &mut RedactionCounts) {
+    let (clean, found) = redact_name(name);
+    if !found.is_empty() {
+        counts.merge(&found);
+        *name = clean;
+    }
 }
 
 /// The PII a text exposes: what redaction would replace, plus markers already in it (a response
@@ -610,7 +623,7 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
 fn redact_key_values<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Cow<'a, str> {
     let p = patterns();
     let hay = text.as_ref();
-    let mut out = String::new();
+    let mut edits = Vec::new();
     let mut last = 0;
     for c in p.key_sep.captures_iter(hay) {
         let (key, sep) = (
@@ -642,15 +655,10 @@ fn redact_key_values<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Co
             _ => PiiKind::Secret.marker().to_string(),
         };
         counts.add(PiiKind::Secret, 1);
-        out.push_str(&hay[last..sep.end()]);
-        out.push_str(&marker);
         last = sep.end() + whole.end();
+        edits.push((sep.end()..last, marker));
     }
-    if last == 0 {
-        return text;
-    }
-    out.push_str(&hay[last..]);
-    Cow::Owned(out)
+    splice(text, edits)
 }
 
 /// Whether a word after a secret's name in prose is the secret: six characters or more, and a
@@ -674,8 +682,7 @@ fn looks_like_secret(word: &str) -> bool {
 fn redact_aws_secrets<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Cow<'a, str> {
     let hay = text.as_ref();
     let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '+' | '=' | '_' | '-');
-    let mut out = String::new();
-    let mut last = 0;
+    let mut edits = Vec::new();
     for m in patterns().aws_secret.find_iter(hay) {
         let candidate = m.as_str();
         let alone = !hay[..m.start()].chars().next_back().is_some_and(base64)
@@ -695,15 +702,9 @@ fn redact_aws_secrets<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> C
             continue;
         }
         counts.add(PiiKind::Secret, 1);
-        out.push_str(&hay[last..m.start()]);
-        out.push_str(PiiKind::Secret.marker());
-        last = m.end();
+        edits.push((m.range(), PiiKind::Secret.marker().to_string()));
     }
-    if last == 0 {
-        return text;
-    }
-    out.push_str(&hay[last..]);
-    Cow::Owned(out)
+    splice(text, edits)
 }
 
 /// Replaces each match for which `f` returns `Some`, leaving the rest as they are.
@@ -740,22 +741,28 @@ fn replace_isolated<'a>(
     mut f: impl FnMut(&str) -> Option<String>,
 ) -> Cow<'a, str> {
     let hay = text.as_ref();
-    let mut out = String::new();
-    let mut last = 0;
-    for m in re.find_iter(hay) {
-        if !stands_alone(hay, m.start(), m.end(), glue) {
-            continue;
-        }
-        if let Some(replacement) = f(m.as_str()) {
-            out.push_str(&hay[last..m.start()]);
-            out.push_str(&replacement);
-            last = m.end();
-        }
-    }
-    if last == 0 {
+    let edits = re
+        .find_iter(hay)
+        .filter(|m| stands_alone(hay, m.start(), m.end(), glue))
+        .filter_map(|m| Some((m.range(), f(m.as_str())?)))
+        .collect();
+    splice(text, edits)
+}
+
+/// `text` with each range replaced, the ranges in order and apart; `text` itself when there
+/// are none.
+fn splice<'a>(text: Cow<'a, str>, edits: Vec<(std::ops::Range<usize>, String)>) -> Cow<'a, str> {
+    if edits.is_empty() {
         return text;
     }
-    out.push_str(&hay[last..]);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (range, replacement) in edits {
+        out.push_str(&text[last..range.start]);
+        out.push_str(&replacement);
+        last = range.end;
+    }
+    out.push_str(&text[last..]);
     Cow::Owned(out)
 }
 

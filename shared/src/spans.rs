@@ -39,7 +39,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::model::{DurationSource, LlmCall, ToolCall, Trace};
-use crate::redact::{redact_name, redact_text, redact_value, RedactionCounts};
+use crate::redact::{redact_text, redact_value, scrub_name, RedactionCounts};
 
 /// One span as Proctor reads it, whatever encoding carried it. Attribute values are JSON
 /// (strings, numbers, booleans, arrays); ids are lowercase hex.
@@ -229,11 +229,7 @@ impl Span {
             })
             .chain([&mut self.name]);
         for name in names {
-            let (clean, found) = redact_name(name);
-            if !found.is_empty() {
-                *name = clean;
-                counts.merge(&found);
-            }
+            scrub_name(name, &mut counts);
         }
         if let Some(error) = &mut self.error {
             let (clean, found) = redact_text(error);

@@ -12,7 +12,7 @@ use crate::model::{
     AgentSpec, ArgMatcher, Budgets, ConversationEnd, Expectations, Scenario, ScenarioSpec,
     SimulatedUser, ToolCall, Trace,
 };
-use crate::redact::{pii_in_name, redact_name, RedactionCounts};
+use crate::redact::{pii_in_name, scrub_name, RedactionCounts};
 
 /// Tool calls per result above which a result is refused; a real case never comes near it, and
 /// the bound keeps one malformed client from making evaluation quadratic in a huge trace.
@@ -525,15 +525,6 @@ fn trace_of(input: &mut ResultInput) -> Result<Trace, ProctorError> {
     }
     trace.redactions.merge(&scrubbed);
     Ok(trace)
-}
-
-/// Scrubs a name in place, adding what it replaced to `counts`.
-fn scrub_name(name: &mut String, counts: &mut RedactionCounts) {
-    let (clean, found) = redact_name(name);
-    if !found.is_empty() {
-        counts.merge(&found);
-        *name = clean;
-    }
 }
 
 /// A trace's tool names are the agent's, not the user's choice, so one that holds personal data

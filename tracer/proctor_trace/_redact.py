@@ -166,18 +166,26 @@ def _replace(pattern, text, fn):
 
 
 def _replace_isolated(pattern, text, glue, fn):
-    out = []
-    last = 0
+    edits = []
     for m in pattern.finditer(text):
         if not _stands_alone(text, m.start(), m.end(), glue):
             continue
         replacement = fn(m.group(0))
         if replacement is not None:
-            out.append(text[last:m.start()])
-            out.append(replacement)
-            last = m.end()
-    if last == 0:
+            edits.append((m.start(), m.end(), replacement))
+    return _splice(text, edits)
+
+
+def _splice(text, edits):
+    """`text` with each `(start, end, replacement)` applied, in order and apart."""
+    if not edits:
         return text
+    out = []
+    last = 0
+    for start, end, replacement in edits:
+        out.append(text[last:start])
+        out.append(replacement)
+        last = end
     out.append(text[last:])
     return "".join(out)
 
@@ -202,7 +210,7 @@ def _is_number(text):
 
 
 def _redact_key_values(text, counts):
-    out = []
+    edits = []
     last = 0
     for m in _KEY_SEP.finditer(text):
         key, sep_end = m.group(1), m.end(2)
@@ -229,13 +237,9 @@ def _redact_key_values(text, counts):
         else:
             marker = MARKERS["secret"]
         counts.add("secret")
-        out.append(text[last:sep_end])
-        out.append(marker)
         last = v.end()
-    if last == 0:
-        return text
-    out.append(text[last:])
-    return "".join(out)
+        edits.append((sep_end, last, marker))
+    return _splice(text, edits)
 
 
 def _base64_char(c):
@@ -243,8 +247,7 @@ def _base64_char(c):
 
 
 def _redact_aws_secrets(text, counts):
-    out = []
-    last = 0
+    edits = []
     for m in _AWS_SECRET.finditer(text):
         candidate = m.group(0)
         before_char = text[m.start() - 1] if m.start() > 0 else None
@@ -261,13 +264,8 @@ def _redact_aws_secrets(text, counts):
         if "aws" not in before and "secret" not in before:
             continue
         counts.add("secret")
-        out.append(text[last:m.start()])
-        out.append(MARKERS["secret"])
-        last = m.end()
-    if last == 0:
-        return text
-    out.append(text[last:])
-    return "".join(out)
+        edits.append((m.start(), m.end(), MARKERS["secret"]))
+    return _splice(text, edits)
 
 
 def _utf8_start(text, index, back):

@@ -126,9 +126,7 @@ impl ServeArgs {
             exec,
         }
     }
-}
 
-impl ServeArgs {
     fn store_limits(&self) -> anyhow::Result<StoreLimits> {
         let max_bytes = match self.max_database_mb {
             Some(0) => bail!("--max-database-mb must be at least 1"),

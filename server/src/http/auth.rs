@@ -57,7 +57,7 @@ pub async fn guard(
 }
 
 /// The address a request came from, when the server was started with it.
-pub(super) fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
+fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
     request
         .extensions()
         .get::<ConnectInfo<ClientAddr>>()
