@@ -494,6 +494,10 @@ async fn runs_run_page_filters_result_drilldown_and_comparison() {
     fresh.close().await;
 }
 
+/// Whether the open drawer has finished its slide (its transform is back to none).
+const SLID_IN: &str = "const d = document.querySelector('.drawer.open'); \
+     return !!d && getComputedStyle(d).transform === 'none';";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     let dir = tempfile::tempdir().unwrap();
@@ -542,6 +546,9 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
     b.assert_accessible("agent-no-runs").await;
     b.click(".page-head button.primary").await;
     b.texts(".drawer.open .scenario-list li", 6).await;
+    // A click while the drawer still slides in lands where a box was a moment ago (another
+    // element gets it): wait for the slide to end.
+    b.wait_for(SLID_IN, "the drawer finished sliding in").await;
     // Keep four scenarios: clear two of them.
     for key in ["s0", "s1"] {
         let boxes = b
@@ -581,6 +588,8 @@ async fn the_drawer_starts_a_run_and_its_results_arrive_live() {
         "the drawer opens again with the same choice",
     )
     .await;
+    b.wait_for(SLID_IN, "the drawer finished sliding in again")
+        .await;
     b.click(".drawer button.primary").await;
 
     // The view moves to the queued run, and its results appear as the worker syncs them.
