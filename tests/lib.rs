@@ -19,6 +19,14 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// The built dashboard the servers serve: `dist/`, or `PROCTOR_DIST`, so a test binary can be
+/// run again and again against one build while the tree's `dist/` is rebuilt.
+fn dist() -> PathBuf {
+    std::env::var_os("PROCTOR_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("dist"))
+}
+
 pub struct Proctor {
     pub running: Running,
     pub http: reqwest::Client,
@@ -43,10 +51,11 @@ impl Proctor {
         token: Option<&str>,
     ) -> Proctor {
         let dir = tempfile::tempdir().unwrap();
-        let dist = repo().join("dist");
+        let dist = dist();
         assert!(
             dist.join("index.html").is_file(),
-            "build the dashboard first: trunk build --release (bash .ci/test does)"
+            "no dashboard in {}: build it first with trunk build --release (bash .ci/test does)",
+            dist.display()
         );
         let args = ServeArgs {
             api_token: token.map(String::from),

@@ -9,7 +9,7 @@
 //! with a [`ProctorError`], so a page tells "not found" from "try again" by its kind.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
+use crate::wire::Json;
 use shared::api::{AgentDetail, Overview, Page, ResultRow, ReviewQueue, RunView};
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
@@ -109,13 +109,13 @@ fn data() -> Result<std::sync::Arc<dyn DashboardData>, ProctorError> {
 }
 
 /// Counts of what Proctor holds.
-#[server(name = GetOverview, prefix = "/api/fn", endpoint = "overview", input = Json)]
+#[server(name = GetOverview, prefix = "/api/fn", endpoint = "overview", input = Json, output = Json)]
 pub async fn overview() -> Result<Overview, ProctorError> {
     data()?.overview().await
 }
 
 /// Runs across agents, newest first.
-#[server(name = ListRuns, prefix = "/api/fn", endpoint = "runs", input = Json)]
+#[server(name = ListRuns, prefix = "/api/fn", endpoint = "runs", input = Json, output = Json)]
 pub async fn list_runs(
     agent: Option<String>,
     status: Option<String>,
@@ -138,13 +138,13 @@ pub async fn list_runs(
         .await
 }
 
-#[server(name = GetRun, prefix = "/api/fn", endpoint = "run", input = Json)]
+#[server(name = GetRun, prefix = "/api/fn", endpoint = "run", input = Json, output = Json)]
 pub async fn get_run(id: String) -> Result<RunView, ProctorError> {
     data()?.run(&id).await
 }
 
 /// A page of a run's results.
-#[server(name = ListResults, prefix = "/api/fn", endpoint = "results", input = Json)]
+#[server(name = ListResults, prefix = "/api/fn", endpoint = "results", input = Json, output = Json)]
 pub async fn list_results(
     run: String,
     status: Option<String>,
@@ -165,24 +165,24 @@ pub async fn list_results(
         .await
 }
 
-#[server(name = GetResult, prefix = "/api/fn", endpoint = "result", input = Json)]
+#[server(name = GetResult, prefix = "/api/fn", endpoint = "result", input = Json, output = Json)]
 pub async fn get_result(id: String) -> Result<TestResult, ProctorError> {
     data()?.result(&id).await
 }
 
-#[server(name = CompareRuns, prefix = "/api/fn", endpoint = "compare", input = Json)]
+#[server(name = CompareRuns, prefix = "/api/fn", endpoint = "compare", input = Json, output = Json)]
 pub async fn compare_runs(base: String, head: String) -> Result<RunComparison, ProctorError> {
     data()?.compare(&base, &head).await
 }
 
 /// Deletes a run and its results.
-#[server(name = DeleteRun, prefix = "/api/fn", endpoint = "delete_run", input = Json)]
+#[server(name = DeleteRun, prefix = "/api/fn", endpoint = "delete_run", input = Json, output = Json)]
 pub async fn delete_run(id: String) -> Result<(), ProctorError> {
     data()?.delete_run(&id).await
 }
 
 /// A person confirms or overrides one check of a result; the result as now stored.
-#[server(name = ReviewCheck, prefix = "/api/fn", endpoint = "review", input = Json)]
+#[server(name = ReviewCheck, prefix = "/api/fn", endpoint = "review", input = Json, output = Json)]
 pub async fn review_check(result: String, input: ReviewInput) -> Result<TestResult, ProctorError> {
     let reviewer = match use_context::<SessionReviewer>() {
         Some(SessionReviewer(Some(name))) => name,
@@ -192,12 +192,12 @@ pub async fn review_check(result: String, input: ReviewInput) -> Result<TestResu
     data()?.review(&result, input).await
 }
 
-#[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents", input = Json)]
+#[server(name = ListAgents, prefix = "/api/fn", endpoint = "agents", input = Json, output = Json)]
 pub async fn list_agents() -> Result<Vec<Agent>, ProctorError> {
     data()?.agents().await
 }
 
-#[server(name = GetAgent, prefix = "/api/fn", endpoint = "agent", input = Json)]
+#[server(name = GetAgent, prefix = "/api/fn", endpoint = "agent", input = Json, output = Json)]
 pub async fn get_agent(name: String) -> Result<AgentDetail, ProctorError> {
     data()?.agent(&name).await
 }
@@ -207,19 +207,19 @@ pub const TREND_RUNS: u32 = 50;
 
 /// The latest runs (up to [`TREND_RUNS`]) of the agent that
 /// made `run`, newest first: a comparison's trend in one call.
-#[server(name = GetTrend, prefix = "/api/fn", endpoint = "trend", input = Json)]
+#[server(name = GetTrend, prefix = "/api/fn", endpoint = "trend", input = Json, output = Json)]
 pub async fn get_trend(run: String) -> Result<Vec<RunView>, ProctorError> {
     data()?.trend(&run).await
 }
 
 /// The agent's results most worth a person's look, and the judge's agreement with reviewers.
-#[server(name = GetReviewQueue, prefix = "/api/fn", endpoint = "review_queue", input = Json)]
+#[server(name = GetReviewQueue, prefix = "/api/fn", endpoint = "review_queue", input = Json, output = Json)]
 pub async fn get_review_queue(agent: String) -> Result<ReviewQueue, ProctorError> {
     data()?.review_queue(&agent).await
 }
 
 /// Queues a run of the chosen scenarios (ids joined by commas) for a worker.
-#[server(name = StartRun, prefix = "/api/fn", endpoint = "start_run", input = Json)]
+#[server(name = StartRun, prefix = "/api/fn", endpoint = "start_run", input = Json, output = Json)]
 pub async fn start_run(
     agent: String,
     scenario_ids: String,

@@ -2,6 +2,7 @@
 //! browser runs, and with `ssr` into the server, which links the server functions' handlers.
 
 pub mod api;
+mod wire;
 mod components;
 mod routes;
 

@@ -40,16 +40,7 @@ async fn deep_links_get_the_dashboards_index_page() {
     )
     .unwrap();
     std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
-    let db = dist.path().join("p.db");
-    let mut child = common::proctor()
-        .args(["serve", "--addr", "127.0.0.1:0", "--dist"])
-        .arg(dist.path())
-        .arg("--database-url")
-        .arg(&db)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = common::listening(&mut child, "proctor listening on ");
+    let (mut child, base) = serve_dashboard(dist.path());
     let client = reqwest::Client::new();
     for path in [
         "/",
@@ -71,6 +62,78 @@ async fn deep_links_get_the_dashboards_index_page() {
         .await
         .unwrap();
     assert_eq!(api.status(), 404, "API paths never fall back to the page");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// `proctor serve` with its dashboard files in `dist` (and its database beside them).
+fn serve_dashboard(dist: &std::path::Path) -> (std::process::Child, String) {
+    let mut child = common::proctor()
+        .args(["serve", "--addr", "127.0.0.1:0", "--dist"])
+        .arg(dist)
+        .arg("--database-url")
+        .arg(dist.join("p.db"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = common::listening(&mut child, "proctor listening on ");
+    (child, base)
+}
+
+#[tokio::test]
+async fn dashboard_files_go_compressed_and_hashed_ones_are_cached_for_good() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!doctype html><title>d</title>").unwrap();
+    // Like a WASM: large, and compressible, but not trivially.
+    let wasm: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 24).to_le_bytes())
+        .collect();
+    let name = "app-cfe343052395c55e_bg.wasm";
+    std::fs::write(dist.path().join(name), &wasm).unwrap();
+    let (mut child, base) = serve_dashboard(dist.path());
+    let client = reqwest::Client::new();
+    let get = |accept: &'static str| {
+        client
+            .get(format!("{base}/{name}"))
+            .header("accept-encoding", accept)
+            .send()
+    };
+
+    let br = get("gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(br.status(), 200);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["content-type"], "application/wasm");
+    assert_eq!(br.headers()["vary"], "accept-encoding");
+    assert_eq!(
+        br.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let body = br.bytes().await.unwrap();
+    assert!(body.len() < wasm.len() / 2, "{} bytes", body.len());
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&body[..], 4096), &mut decoded)
+        .unwrap();
+    assert_eq!(decoded, wasm);
+
+    let gz = get("gzip;q=1, br;q=0").await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let mut decoded = Vec::new();
+    let body = gz.bytes().await.unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut decoded)
+        .unwrap();
+    assert_eq!(decoded, wasm);
+
+    let plain = get("identity").await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap(), wasm);
+
+    let index = client.get(format!("{base}/runs/1")).send().await.unwrap();
+    assert_eq!(index.headers()["cache-control"], "no-cache", "a new build shows at once");
+    let head = client.head(format!("{base}/{name}")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], wasm.len().to_string());
+    let post = client.post(format!("{base}/")).send().await.unwrap();
+    assert_eq!(post.status(), 405);
     child.kill().unwrap();
     child.wait().unwrap();
 }

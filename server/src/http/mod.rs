@@ -3,6 +3,7 @@
 //! same [`Service`]; the token middleware guards all of them the same way.
 
 mod access;
+mod assets;
 mod agents;
 mod auth;
 mod error;
@@ -27,7 +28,6 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use shared::ProctorError;
 use tokio::sync::Semaphore;
-use tower_http::services::{ServeDir, ServeFile};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -164,13 +164,14 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         ))
         .nest_service("/mcp", mcp_service(state.service.clone()))
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
-    let index = dist.join("index.html");
-    let router = if index.is_file() {
-        // Unknown paths get index.html (200) so deep links into the dashboard work.
-        router.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
-    } else {
-        tracing::warn!(dist = %dist.display(), "no built dashboard; serving the API only");
-        router.fallback(dashboard_not_built)
+    let router = match assets::Assets::load(dist) {
+        Ok(assets) => router.fallback(move |method, uri, headers| async move {
+            assets.serve(method, uri, headers).await
+        }),
+        Err(e) => {
+            tracing::warn!(dist = %dist.display(), error = %e, "no built dashboard; serving the API only");
+            router.fallback(dashboard_not_built)
+        }
     };
     router
         .layer(middleware::from_fn_with_state(
