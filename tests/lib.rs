@@ -184,6 +184,31 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevTools {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({"cmd": self.cmd, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -232,6 +257,28 @@ impl Browser {
             driver,
             _profile: profile,
         }
+    }
+
+    /// Every later page load as a first visit over a link of `bits_per_second` down and up, with
+    /// 20 ms of latency: nothing cached, every file downloaded at that rate. Chromium applies it
+    /// to the page's own requests (the WASM's fetch included), through DevTools.
+    pub async fn first_visits_over(&self, bits_per_second: u64) {
+        let bytes = bits_per_second / 8;
+        self.devtools("Network.enable", json!({})).await;
+        self.devtools("Network.setCacheDisabled", json!({"cacheDisabled": true}))
+            .await;
+        self.devtools(
+            "Network.emulateNetworkConditions",
+            json!({"offline": false, "latency": 20, "downloadThroughput": bytes, "uploadThroughput": bytes}),
+        )
+        .await;
+    }
+
+    async fn devtools(&self, cmd: &'static str, params: Value) {
+        self.client
+            .issue_cmd(DevTools { cmd, params })
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver refused DevTools' {cmd}: {e}"));
     }
 
     /// The first element `css` matches (it must exist).
