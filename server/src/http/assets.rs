@@ -99,11 +99,12 @@ impl Assets {
                 }
             };
         let asset = &self.files[&name];
-        let mut response = if method == Method::HEAD {
-            Response::new(Body::empty())
+        let length = body.len();
+        let mut response = Response::new(if method == Method::HEAD {
+            Body::empty()
         } else {
-            Response::new(Body::from(body.clone()))
-        };
+            Body::from(body)
+        });
         let h = response.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
@@ -113,7 +114,7 @@ impl Assets {
             header::CACHE_CONTROL,
             HeaderValue::from_static(asset.cache_control),
         );
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         if asset.identity.len() >= MIN_COMPRESSED {
             h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         }
