@@ -3,8 +3,9 @@
 //! `cargo bench -p e2e --bench dashboard` (needs the built dashboard and chromium-driver).
 //! Times are the page's own (navigation start to the rows in the document), so WebDriver's
 //! round trips are not counted. Measured twice: with the browser's cache warm, as a returning
-//! user has it, and as a first visit over a 10 Mbit/s link. Prints figures; asserts nothing about time. On SQLite, then on PostgreSQL (a throwaway
-//! cluster with durable defaults); `PROCTOR_BENCH_STORES=sqlite` (or `postgres`) for one.
+//! user has it, and as a first visit over a 10 Mbit/s link. Prints figures; asserts nothing
+//! about time. On SQLite, then on PostgreSQL (a throwaway cluster with durable defaults);
+//! `PROCTOR_BENCH_STORES=sqlite` (or `postgres`) for one.
 
 #[path = "../server/tests/common/postgres.rs"]
 mod postgres;

@@ -85,20 +85,24 @@ impl Assets {
                 .into_response();
         }
         let path = uri.path().trim_start_matches('/');
-        let name = if self.files.contains_key(path) { path } else { INDEX }.to_string();
+        let name = if self.files.contains_key(path) { path } else { INDEX };
+        let asset = &self.files[name];
         let wanted = preferred(&headers);
-        let files = self.files.clone();
-        let key = name.clone();
-        // Until the background compression is done, a request waits for it off the runtime.
-        let (encoding, body) =
-            match tokio::task::spawn_blocking(move || files[&key].encoded(wanted)).await {
-                Ok(encoded) => encoded,
-                Err(e) => {
-                    tracing::error!(error = %e, "compressing a dashboard file failed");
-                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        let (encoding, body) = match asset.ready(wanted) {
+            Some(ready) => ready,
+            // Until the background compression is done, a request waits for it off the runtime.
+            None => {
+                let files = self.files.clone();
+                let name = name.to_string();
+                match tokio::task::spawn_blocking(move || files[&name].encoded(wanted)).await {
+                    Ok(encoded) => encoded,
+                    Err(e) => {
+                        tracing::error!(error = %e, "compressing a dashboard file failed");
+                        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                    }
                 }
-            };
-        let asset = &self.files[&name];
+            }
+        };
         let length = body.len();
         let mut response = Response::new(if method == Method::HEAD {
             Body::empty()
@@ -144,6 +148,17 @@ impl Asset {
             Encoding::Identity => &self.identity,
         };
         (wanted, body.clone())
+    }
+
+    /// [`Asset::encoded`] when it needs no compressing (the form is made, or none is needed):
+    /// the common case, answered without leaving the runtime.
+    fn ready(&self, wanted: Encoding) -> Option<(Encoding, Bytes)> {
+        let made = match wanted {
+            Encoding::Brotli => self.brotli.get().is_some(),
+            Encoding::Gzip => self.gzip.get().is_some(),
+            Encoding::Identity => true,
+        };
+        (made || self.identity.len() < MIN_COMPRESSED).then(|| self.encoded(wanted))
     }
 }
 
