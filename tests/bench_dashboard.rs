@@ -87,7 +87,10 @@ async fn first_visit(p: &Proctor, run: &str) {
     let mut times = Vec::new();
     for _ in 0..3 {
         b.client.goto("about:blank").await.unwrap();
-        b.client.goto(&p.url(&format!("/runs/{run}"))).await.unwrap();
+        b.client
+            .goto(&p.url(&format!("/runs/{run}")))
+            .await
+            .unwrap();
         times.push(b.shown_after_ms("table.grid tbody tr", 100).await);
     }
     times.sort_by(f64::total_cmp);

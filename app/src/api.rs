@@ -8,8 +8,8 @@
 //! implements and provides as Leptos context: `app` never depends on `server`. Every one answers
 //! with a [`ProctorError`], so a page tells "not found" from "try again" by its kind.
 
-use leptos::prelude::*;
 use crate::wire::Json;
+use leptos::prelude::*;
 use shared::api::{AgentDetail, Overview, Page, ResultRow, ReviewQueue, RunView};
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;

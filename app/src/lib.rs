@@ -2,9 +2,9 @@
 //! browser runs, and with `ssr` into the server, which links the server functions' handlers.
 
 pub mod api;
-mod wire;
 mod components;
 mod routes;
+mod wire;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes, A};

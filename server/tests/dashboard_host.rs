@@ -83,7 +83,11 @@ fn serve_dashboard(dist: &std::path::Path) -> (std::process::Child, String) {
 #[tokio::test]
 async fn dashboard_files_go_compressed_and_hashed_ones_are_cached_for_good() {
     let dist = tempfile::tempdir().unwrap();
-    std::fs::write(dist.path().join("index.html"), "<!doctype html><title>d</title>").unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>d</title>",
+    )
+    .unwrap();
     // Like a WASM: large, and compressible, but not trivially.
     let wasm: Vec<u8> = (0..200_000u32)
         .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 24).to_le_bytes())
@@ -111,16 +115,18 @@ async fn dashboard_files_go_compressed_and_hashed_ones_are_cached_for_good() {
     let body = br.bytes().await.unwrap();
     assert!(body.len() < wasm.len() / 2, "{} bytes", body.len());
     let mut decoded = Vec::new();
-    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&body[..], 4096), &mut decoded)
-        .unwrap();
+    std::io::Read::read_to_end(
+        &mut brotli::Decompressor::new(&body[..], 4096),
+        &mut decoded,
+    )
+    .unwrap();
     assert_eq!(decoded, wasm);
 
     let gz = get("gzip;q=1, br;q=0").await.unwrap();
     assert_eq!(gz.headers()["content-encoding"], "gzip");
     let mut decoded = Vec::new();
     let body = gz.bytes().await.unwrap();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut decoded)
-        .unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut decoded).unwrap();
     assert_eq!(decoded, wasm);
 
     let plain = get("identity").await.unwrap();
@@ -128,7 +134,11 @@ async fn dashboard_files_go_compressed_and_hashed_ones_are_cached_for_good() {
     assert_eq!(plain.bytes().await.unwrap(), wasm);
 
     let index = client.get(format!("{base}/runs/1")).send().await.unwrap();
-    assert_eq!(index.headers()["cache-control"], "no-cache", "a new build shows at once");
+    assert_eq!(
+        index.headers()["cache-control"],
+        "no-cache",
+        "a new build shows at once"
+    );
     let head = client.head(format!("{base}/{name}")).send().await.unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-length"], wasm.len().to_string());

@@ -85,7 +85,11 @@ impl Assets {
                 .into_response();
         }
         let path = uri.path().trim_start_matches('/');
-        let name = if self.files.contains_key(path) { path } else { INDEX };
+        let name = if self.files.contains_key(path) {
+            path
+        } else {
+            INDEX
+        };
         let asset = &self.files[name];
         let wanted = preferred(&headers);
         let (encoding, body) = match asset.ready(wanted) {
@@ -269,13 +273,19 @@ mod tests {
 
     fn headers(accept: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(accept).unwrap());
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(accept).unwrap(),
+        );
         h
     }
 
     #[test]
     fn the_best_accepted_encoding_is_chosen_and_q0_refuses_one() {
-        assert_eq!(preferred(&headers("gzip, deflate, br, zstd")), Encoding::Brotli);
+        assert_eq!(
+            preferred(&headers("gzip, deflate, br, zstd")),
+            Encoding::Brotli
+        );
         assert_eq!(preferred(&headers("gzip;q=1.0, br;q=0")), Encoding::Gzip);
         assert_eq!(preferred(&headers("identity")), Encoding::Identity);
         assert_eq!(preferred(&HeaderMap::new()), Encoding::Identity);
@@ -291,7 +301,9 @@ mod tests {
 
     #[test]
     fn compressed_forms_decode_to_the_file() {
-        let data: Vec<u8> = (0..50_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..50_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let mut back = Vec::new();
         flate2::read::GzDecoder::new(&gzip(&data)[..])
             .read_to_end(&mut back)

@@ -3,8 +3,8 @@
 //! same [`Service`]; the token middleware guards all of them the same way.
 
 mod access;
-mod assets;
 mod agents;
+mod assets;
 mod auth;
 mod error;
 mod events;

@@ -3,9 +3,18 @@
 //! surface reaches the data through [`Service`](super::Service), which validates and judges
 //! before anything is written.
 
+mod agents;
 mod batch;
 mod facts;
+mod judges;
+mod leases;
+mod pages;
 mod postgres;
+mod results;
+mod rows;
+mod runs;
+mod scenarios;
+mod spans;
 mod sql;
 mod sqlite;
 

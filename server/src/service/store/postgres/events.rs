@@ -16,8 +16,8 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::results::results_by_id;
 use crate::events::EventHub;
+use crate::service::store::rows::{result_row, RESULT_ROW_COLUMNS};
 
 /// The channel every Proctor server on the database listens on.
 const CHANNEL: &str = "proctor_events";
@@ -203,4 +203,24 @@ async fn resolve(pool: &PgPool, body: Body) -> crate::service::store::StoreResul
                 .collect()
         }
     })
+}
+
+/// The results with `ids` as a page lists them, in the order of `ids` (those gone are left
+/// out).
+async fn results_by_id(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> crate::service::store::StoreResult<Vec<shared::api::ResultRow>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RESULT_ROW_COLUMNS} FROM results WHERE id = ANY($1)"
+    ))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let r = result_row(row)?;
+        found.insert(r.id, r);
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }

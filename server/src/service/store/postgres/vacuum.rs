@@ -1,19 +1,14 @@
-//! Deleting data in the PostgreSQL store: a run with its results, an agent with everything it
-//! owns, finished runs past their retention. The rows go at once; the space they held is
-//! reclaimed by a `VACUUM` of the results table right after, so new results reuse it instead
-//! of growing the database (PostgreSQL's autovacuum would get there too, later).
+//! `VACUUM` in the PostgreSQL store: after a delete, so the deleted rows' space is reused
+//! instead of growing the database, and after a run finished, so it is compared from its index
+//! alone. PostgreSQL's autovacuum would get to both too, later.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
-
 use super::PgStore;
-use crate::service::store::StoreResult;
 
 /// Makes the space of deleted rows reusable now. Runs outside a transaction, as `VACUUM` must;
 /// a failure only delays the reclaim to autovacuum, so it is logged, not returned.
-async fn reclaim(store: &PgStore) {
+pub(super) async fn reclaim(store: &PgStore) {
     if let Err(e) = sqlx::query("VACUUM (ANALYZE) results")
         .execute(&store.pool)
         .await
@@ -72,40 +67,4 @@ async fn all_visible(pool: &sqlx::PgPool) -> Result<bool, sqlx::Error> {
     )
     .fetch_one(pool)
     .await
-}
-
-pub(super) async fn delete_run(store: &PgStore, id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM runs WHERE id = $1")
-        .bind(id)
-        .execute(&store.pool)
-        .await?;
-    reclaim(store).await;
-    Ok(done.rows_affected() > 0)
-}
-
-pub(super) async fn delete_agent(store: &PgStore, id: Uuid) -> StoreResult<bool> {
-    let done = sqlx::query("DELETE FROM agents WHERE id = $1")
-        .bind(id)
-        .execute(&store.pool)
-        .await?;
-    reclaim(store).await;
-    Ok(done.rows_affected() > 0)
-}
-
-/// Deletes finished runs that finished before `cutoff`; how many.
-pub(super) async fn delete_finished_before(
-    store: &PgStore,
-    cutoff: DateTime<Utc>,
-) -> StoreResult<u64> {
-    let done = sqlx::query(
-        "DELETE FROM runs WHERE status IN ('completed', 'failed', 'cancelled')
-             AND finished_at IS NOT NULL AND finished_at < $1",
-    )
-    .bind(cutoff)
-    .execute(&store.pool)
-    .await?;
-    if done.rows_affected() > 0 {
-        reclaim(store).await;
-    }
-    Ok(done.rows_affected())
 }
