@@ -659,7 +659,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "DROP TABLE judge_reviews",
                 "DROP TABLE spans",
                 "ALTER TABLE agents DROP COLUMN rubric",
-                "DELETE FROM _sqlx_migrations WHERE version >= 2",
+                "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
                 sqlx::query(statement).execute(&pool).await.unwrap();
             }
@@ -709,6 +709,126 @@ async fn runs_stored_before_histograms_and_case_facts_are_upgraded_in_place() {
         "the replacement moved the median"
     );
     assert_eq!(kept, recounted);
+    drop(old);
+}
+
+/// The numbers under which releases before the shared numbering recorded their migrations,
+/// by description: SQLite's and PostgreSQL's folders once counted each change separately.
+fn numbers_before_alignment(db: &Database) -> &'static [(i64, &'static str)] {
+    match db {
+        Database::Sqlite(_) => &[(13, "binary case facts")],
+        Database::Postgres(_) => &[
+            (2, "latency histograms"),
+            (3, "case facts"),
+            (4, "user turns"),
+            (5, "simulated users"),
+            (6, "reliability"),
+            (7, "judges"),
+            (8, "spans"),
+            (9, "case scores"),
+            (10, "lz4 toast"),
+            (11, "documents as text"),
+            (12, "case facts chunk"),
+            (13, "binary case facts"),
+            (14, "leaner result inserts"),
+        ],
+    }
+}
+
+/// The versions a database records as applied, in order.
+async fn recorded_versions(db: &Database) -> Vec<i64> {
+    let query = "SELECT version FROM _sqlx_migrations ORDER BY version";
+    match db {
+        Database::Sqlite(_) => {
+            let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+            let versions = sqlx::query_scalar(query).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            versions
+        }
+        Database::Postgres(url) => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let versions = sqlx::query_scalar(query).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            versions
+        }
+    }
+}
+
+/// Records the database's migrations under the numbers an earlier release gave them, lowest
+/// first (each old number is below its new one, and free by the time it is taken).
+async fn record_old_numbers(db: &Database) {
+    for &(old, description) in numbers_before_alignment(db) {
+        let statement = format!(
+            "UPDATE _sqlx_migrations SET version = {old} WHERE description = '{description}'"
+        );
+        let changed = match db {
+            Database::Sqlite(_) => {
+                let pool = sqlx::SqlitePool::connect(&db.url()).await.unwrap();
+                let done = sqlx::query(&statement).execute(&pool).await.unwrap();
+                pool.close().await;
+                done.rows_affected()
+            }
+            Database::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let done = sqlx::query(&statement).execute(&pool).await.unwrap();
+                pool.close().await;
+                done.rows_affected()
+            }
+        };
+        assert_eq!(changed, 1, "{description} is recorded once");
+    }
+}
+
+/// The versions of the migration files this build applies to the database.
+fn file_versions(db: &Database) -> Vec<i64> {
+    let folder = match db {
+        Database::Sqlite(_) => "sqlite",
+        Database::Postgres(_) => "postgres",
+    };
+    let mut versions: Vec<i64> =
+        std::fs::read_dir(common::repo().join("server/migrations").join(folder))
+            .unwrap()
+            .map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                name.split('_').next().unwrap().parse().unwrap()
+            })
+            .collect();
+    versions.sort();
+    versions
+}
+
+#[tokio::test]
+async fn a_database_recorded_under_the_old_migration_numbers_upgrades_and_keeps_its_runs() {
+    let mut old = Server::start().await;
+    let run = old.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/results");
+    let (st, body) = old.post(&path, &varied(0..40, 1, 0)).await;
+    assert_eq!(st, 200, "{body}");
+    let (before, _) = recount(&old, &run).await;
+    let db = old.db.clone();
+    old.kill();
+    assert_eq!(recorded_versions(&db).await, file_versions(&db));
+    record_old_numbers(&db).await;
+    assert_ne!(recorded_versions(&db).await, file_versions(&db));
+
+    for restart in 0u64..2 {
+        let upgraded = Server::start_with_db(&db).await;
+        assert_eq!(
+            recorded_versions(&db).await,
+            file_versions(&db),
+            "start {restart}: every migration is recorded under its shared number"
+        );
+        let (kept, recounted) = recount(&upgraded, &run).await;
+        assert_eq!(kept.total, before.total + 10 * restart, "start {restart}");
+        assert_eq!(kept, recounted);
+        let (st, body) = upgraded
+            .post(
+                &path,
+                &varied(40 + 10 * restart as usize..50 + 10 * restart as usize, 1, 0),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+    }
     drop(old);
 }
 

@@ -8,6 +8,7 @@ mod batch;
 mod facts;
 mod judges;
 mod leases;
+mod migrations;
 mod pages;
 mod postgres;
 mod results;

@@ -44,6 +44,8 @@ pub(super) trait Sql: Send + Sync + Sized + 'static {
     const FOR_UPDATE: &'static str;
     /// What makes a claim skip the rows another server's claim is taking.
     const SKIP_LOCKED: &'static str;
+    /// A query counting, as `n`, the tables of the bound name in the store's schema.
+    const TABLE_COUNT: &'static str;
 
     /// The connections to read with, and those to write with (one, where the database takes
     /// one writer at a time).

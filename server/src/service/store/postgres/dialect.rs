@@ -101,6 +101,8 @@ impl Sql for PgStore {
     const LIST_CHUNK: usize = usize::MAX;
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    const TABLE_COUNT: &'static str =
+        "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = ";
 
     fn pools(&self) -> (&Pool<Postgres>, &Pool<Postgres>) {
         (&self.pool, &self.pool)

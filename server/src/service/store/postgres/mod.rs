@@ -36,11 +36,12 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect(url)
             .await?;
+        let store = Self { pool };
+        super::migrations::renumber(&store, super::migrations::POSTGRES).await?;
         sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
+            .run(&store.pool)
             .await
             .map_err(sqlx::Error::from)?;
-        let store = Self { pool };
         super::results::recount_tallies(&store).await?;
         Ok(store)
     }

@@ -81,6 +81,8 @@ impl Sql for SqliteStore {
     const LIST_CHUNK: usize = 500;
     const FOR_UPDATE: &'static str = "";
     const SKIP_LOCKED: &'static str = "";
+    const TABLE_COUNT: &'static str =
+        "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ";
 
     fn pools(&self) -> (&Pool<Sqlite>, &Pool<Sqlite>) {
         (&self.reader, &self.writer)

@@ -44,99 +44,116 @@ impl SqliteStore {
     /// With `max_bytes`, the file holds at most that much: a write past it is refused as the
     /// database being full, as a full disk is.
     pub async fn open(url: &str, max_bytes: Option<u64>) -> StoreResult<Self> {
-        let options = if url.starts_with("sqlite:") {
-            let parsed = SqliteConnectOptions::from_str(url)?;
-            // Without an explicit `mode`, a missing database is created, as a plain path is.
-            let has_mode = url
-                .split_once('?')
-                .is_some_and(|(_, query)| query.split('&').any(|kv| kv.starts_with("mode=")));
-            if has_mode {
-                parsed
-            } else {
-                parsed.create_if_missing(true)
-            }
-        } else {
-            SqliteConnectOptions::new()
-                .filename(url)
-                .create_if_missing(true)
-        };
-        let options = options
-            // Results are 3–6 KB: on SQLite's default 4 KB pages nearly every one spilled into
-            // an overflow page of its own; on 16 KB pages several share a leaf (a 1,000-result
-            // sync writes fewer pages). Takes effect on a new database only.
-            .page_size(16384)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
-        // Setting `auto_vacuum` writes the database's header even when it changes nothing, so a
-        // server could not start on a full disk; it only ever takes effect on a new database.
-        let created = std::fs::metadata(options.get_filename()).map_or(true, |m| m.len() == 0);
+        let options = connect_options(url)?;
+        let writer = open_writer(&options, max_bytes).await?;
         // Checkpoints copy the WAL back into the database; done by the writer at commit they
         // would hold every sync behind them, so a separate connection does them in the
         // background, and the writer only steps in if the WAL grows past 64 MB.
-        let mut writer_options = options.clone();
-        if created {
-            // Deleted data's pages can then be handed back to the file system.
-            writer_options = writer_options.auto_vacuum(SqliteAutoVacuum::Incremental);
-        }
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .after_connect(move |conn, _| Box::pin(async move { cap(conn, max_bytes).await }))
-            .after_release(|conn, _| Box::pin(async move { is_clean(conn).await }))
-            .connect_with(
-                writer_options
-                    // An answered sync must survive a power cut, not only a crash: in WAL mode,
-                    // NORMAL syncs the log only at checkpoints, FULL at every commit.
-                    .synchronous(SqliteSynchronous::Full)
-                    .pragma("wal_autocheckpoint", "16384")
-                    // A batch touches pages all over six indexes; with SQLite's default 2 MB
-                    // cache most of them were read back from the file on every sync (a
-                    // 1,000-result insert took 50% longer).
-                    .pragma("cache_size", format!("-{}", WRITER_CACHE_BYTES / 1024))
-                    // After a checkpoint the WAL file is cut back to 64 MB, not kept at its peak.
-                    .pragma("journal_size_limit", "67108864"),
-            )
-            .await?;
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&writer)
-            .await
-            .map_err(sqlx::Error::from)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        let checkpoints = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-            // A failure is said once, not four times a second while the disk stays full.
-            let mut failing = false;
-            loop {
-                tick.tick().await;
-                let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&checkpointer)
-                    .await;
-                match &done {
-                    Err(e) if !failing => {
-                        tracing::warn!(error = %e, "background WAL checkpoints fail; the writer will checkpoint instead");
-                    }
-                    Ok(_) if failing => tracing::info!("background WAL checkpoints work again"),
-                    _ => {}
-                }
-                failing = done.is_err();
-            }
-        });
         let store = Self {
             reader,
             writer,
-            checkpoints,
+            checkpoints: tokio::spawn(checkpoint_in_background(checkpointer)),
         };
+        super::migrations::renumber(&store, super::migrations::SQLITE).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&store.writer)
+            .await
+            .map_err(sqlx::Error::from)?;
         backfill::verdicts(&store).await?;
         super::results::recount_tallies(&store).await?;
         Ok(store)
+    }
+}
+
+/// How every connection to the database `url` names is made. A `sqlite:` URL without an
+/// explicit `mode` creates a missing database, as a plain path does.
+fn connect_options(url: &str) -> StoreResult<SqliteConnectOptions> {
+    let options = if url.starts_with("sqlite:") {
+        let parsed = SqliteConnectOptions::from_str(url)?;
+        let has_mode = url
+            .split_once('?')
+            .is_some_and(|(_, query)| query.split('&').any(|kv| kv.starts_with("mode=")));
+        if has_mode {
+            parsed
+        } else {
+            parsed.create_if_missing(true)
+        }
+    } else {
+        SqliteConnectOptions::new()
+            .filename(url)
+            .create_if_missing(true)
+    };
+    Ok(options
+        // Results are 3–6 KB: on SQLite's default 4 KB pages nearly every one spilled into
+        // an overflow page of its own; on 16 KB pages several share a leaf (a 1,000-result
+        // sync writes fewer pages). Takes effect on a new database only.
+        .page_size(16384)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30)))
+}
+
+/// The one writer connection, capped at `max_bytes`.
+async fn open_writer(
+    options: &SqliteConnectOptions,
+    max_bytes: Option<u64>,
+) -> StoreResult<SqlitePool> {
+    // Setting `auto_vacuum` writes the database's header even when it changes nothing, so a
+    // server could not start on a full disk; it only ever takes effect on a new database.
+    let created = std::fs::metadata(options.get_filename()).map_or(true, |m| m.len() == 0);
+    let mut writer_options = options.clone();
+    if created {
+        // Deleted data's pages can then be handed back to the file system.
+        writer_options = writer_options.auto_vacuum(SqliteAutoVacuum::Incremental);
+    }
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .after_connect(move |conn, _| Box::pin(async move { cap(conn, max_bytes).await }))
+        .after_release(|conn, _| Box::pin(async move { is_clean(conn).await }))
+        .connect_with(
+            writer_options
+                // An answered sync must survive a power cut, not only a crash: in WAL mode,
+                // NORMAL syncs the log only at checkpoints, FULL at every commit.
+                .synchronous(SqliteSynchronous::Full)
+                .pragma("wal_autocheckpoint", "16384")
+                // A batch touches pages all over six indexes; with SQLite's default 2 MB
+                // cache most of them were read back from the file on every sync (a
+                // 1,000-result insert took 50% longer).
+                .pragma("cache_size", format!("-{}", WRITER_CACHE_BYTES / 1024))
+                // After a checkpoint the WAL file is cut back to 64 MB, not kept at its peak.
+                .pragma("journal_size_limit", "67108864"),
+        )
+        .await?)
+}
+
+/// Copies the WAL into the database every [`CHECKPOINT_EVERY`], for as long as the store
+/// lives.
+async fn checkpoint_in_background(checkpointer: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    // A failure is said once, not four times a second while the disk stays full.
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&checkpointer)
+            .await;
+        match &done {
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "background WAL checkpoints fail; the writer will checkpoint instead");
+            }
+            Ok(_) if failing => tracing::info!("background WAL checkpoints work again"),
+            _ => {}
+        }
+        failing = done.is_err();
     }
 }
 
