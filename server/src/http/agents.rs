@@ -1,10 +1,10 @@
 //! Agents and their scenarios.
 
+use super::error::{BodyRefused, NotFound, Refused};
 use axum::extract::State;
 use axum::Json;
 use shared::api::{ScenarioFilter, ScenariosInput};
 use shared::simulate::RecordedTurn;
-use shared::ProctorError;
 use shared::{Agent, AgentSpec, Scenario};
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use crate::backend::Backend;
     tag = "agents",
     summary = "Create or update an agent by name",
     request_body = AgentSpec,
-    responses((status = 200, description = "The agent as stored", body = Agent), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The agent as stored", body = Agent), Refused, BodyRefused)
 )]
 pub async fn upsert(
     State(state): State<AppState>,
@@ -32,7 +32,7 @@ pub async fn upsert(
     path = "/agents",
     tag = "agents",
     summary = "Every agent",
-    responses((status = 200, description = "The agents", body = Vec<Agent>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError))
+    responses((status = 200, description = "The agents", body = Vec<Agent>), Refused)
 )]
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Agent>>, ApiError> {
     Ok(Json(state.service.agents().await?))
@@ -44,7 +44,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Agent>>, Api
     tag = "agents",
     summary = "One agent",
     params(("agent" = String, Path, description = "The agent's id or name")),
-    responses((status = 200, description = "The agent", body = Agent), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 200, description = "The agent", body = Agent), Refused, NotFound)
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -60,7 +60,7 @@ pub async fn get(
     summary = "Create or update scenarios by key",
     params(("agent" = String, Path, description = "The agent's id or name")),
     request_body = ScenariosInput,
-    responses((status = 200, description = "The scenarios as stored", body = Vec<Scenario>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The scenarios as stored", body = Vec<Scenario>), Refused, NotFound, BodyRefused)
 )]
 pub async fn upsert_scenarios(
     State(state): State<AppState>,
@@ -81,7 +81,7 @@ pub async fn upsert_scenarios(
     tag = "agents",
     summary = "An agent's scenarios",
     params(("agent" = String, Path, description = "The agent's id or name"), ScenarioFilter),
-    responses((status = 200, description = "The scenarios", body = Vec<Scenario>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 200, description = "The scenarios", body = Vec<Scenario>), Refused, NotFound)
 )]
 pub async fn list_scenarios(
     State(state): State<AppState>,
@@ -98,7 +98,7 @@ pub async fn list_scenarios(
     tag = "agents",
     summary = "Delete an agent with everything it owns",
     params(("agent" = String, Path, description = "The agent's id or name")),
-    responses((status = 204, description = "Deleted"), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 204, description = "Deleted"), Refused, NotFound)
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -116,7 +116,7 @@ pub async fn delete(
     tag = "scenarios",
     summary = "What a scenario's simulated user said in earlier runs",
     params(("id" = Uuid, Path, description = "The scenario's id")),
-    responses((status = 200, description = "The recorded turns, newest first", body = Vec<RecordedTurn>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 200, description = "The recorded turns, newest first", body = Vec<RecordedTurn>), Refused, NotFound)
 )]
 pub async fn recorded_turns(
     State(state): State<AppState>,

@@ -80,3 +80,36 @@ impl From<PathRejection> for ApiError {
         )))
     }
 }
+
+/// The error responses any route may answer, declared once for the OpenAPI document.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Refused {
+    /// Malformed: bad JSON, id, query or cursor
+    #[response(status = 400)]
+    Malformed(ProctorError),
+    /// The server's token is needed
+    #[response(status = 401)]
+    Unauthorized(ProctorError),
+}
+
+/// The error response of a route that names an agent, a run or a result.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, description = "No such agent, run or result")]
+#[allow(dead_code)]
+pub struct NotFound(ProctorError);
+
+/// The error responses of a route that takes a JSON body.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyRefused {
+    /// The body breaks a rule; the message says which
+    #[response(status = 422)]
+    Invalid(ProctorError),
+    /// The body is not JSON
+    #[response(status = 415)]
+    NotJson(ProctorError),
+    /// The body is too large
+    #[response(status = 413)]
+    TooLarge(ProctorError),
+}

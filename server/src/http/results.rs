@@ -1,6 +1,7 @@
 //! Results: sync a batch into a run, list a run's results, read one; and the prices results
 //! are judged by.
 
+use super::error::{BodyRefused, NotFound, Refused};
 use axum::extract::State;
 use axum::Json;
 use shared::api::{
@@ -26,7 +27,7 @@ use crate::backend::Backend;
     summary = "Sync up to 1,000 results into a run; the server judges them",
     params(("id" = Uuid, Path, description = "The run's id")),
     request_body = SyncInput,
-    responses((status = 200, description = "The stored results' verdicts and the run's summary", body = SyncOutput), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "A result id that belongs to another run", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The stored results' verdicts and the run's summary", body = SyncOutput), Refused, NotFound, (status = 409, description = "A result id that belongs to another run", body = ProctorError), BodyRefused)
 )]
 pub async fn sync(
     State(state): State<AppState>,
@@ -42,7 +43,7 @@ pub async fn sync(
     tag = "runs",
     summary = "A page of a run's result rows",
     params(("id" = Uuid, Path, description = "The run's id"), ResultFilter),
-    responses((status = 200, description = "A page of result rows", body = Page<ResultRow>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "A page of result rows", body = Page<ResultRow>), Refused, NotFound, BodyRefused)
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -58,7 +59,7 @@ pub async fn list(
     tag = "results",
     summary = "One result with its trace, diff and checks",
     params(("id" = Uuid, Path, description = "The result's id")),
-    responses((status = 200, description = "The result", body = TestResult), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 200, description = "The result", body = TestResult), Refused, NotFound)
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -75,7 +76,7 @@ pub async fn get(
     summary = "A person confirms or overrides one check",
     params(("id" = Uuid, Path, description = "The result's id")),
     request_body = ReviewInput,
-    responses((status = 200, description = "The result as now stored", body = TestResult), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The result as now stored", body = TestResult), Refused, NotFound, BodyRefused)
 )]
 pub async fn review(
     State(state): State<AppState>,
@@ -97,7 +98,7 @@ pub async fn review(
     tag = "judgements",
     summary = "The LLM judge's cached verdicts among the keys",
     request_body = JudgementLookup,
-    responses((status = 200, description = "The verdicts found", body = Vec<Judgement>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The verdicts found", body = Vec<Judgement>), Refused, BodyRefused)
 )]
 pub async fn judgements(
     State(state): State<AppState>,
@@ -114,7 +115,7 @@ pub async fn judgements(
     tag = "agents",
     summary = "The results of the agent's latest runs most worth a person's look",
     params(("agent" = String, Path, description = "The agent's id or name")),
-    responses((status = 200, description = "The queue and the judge's agreement per criterion", body = ReviewQueue), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 200, description = "The queue and the judge's agreement per criterion", body = ReviewQueue), Refused, NotFound)
 )]
 pub async fn review_queue(
     State(state): State<AppState>,
@@ -130,7 +131,7 @@ pub async fn review_queue(
     path = "/prices",
     tag = "prices",
     summary = "The price table this server judges costs by",
-    responses((status = 200, description = "The prices", body = PriceTable), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError))
+    responses((status = 200, description = "The prices", body = PriceTable), Refused)
 )]
 pub async fn prices(State(state): State<AppState>) -> Result<Json<PriceTable>, ApiError> {
     Ok(Json(state.service.prices().await?))

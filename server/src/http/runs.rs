@@ -1,5 +1,6 @@
 //! Runs: create, list, read, change status, claim, compare.
 
+use super::error::{BodyRefused, NotFound, Refused};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -22,7 +23,7 @@ use crate::backend::Backend;
     tag = "runs",
     summary = "Create a run of an agent",
     request_body = RunInput,
-    responses((status = 201, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 201, description = "The run", body = RunView), Refused, NotFound, BodyRefused)
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -40,7 +41,7 @@ pub async fn create(
     tag = "runs",
     summary = "Runs, newest first, with their summaries",
     params(RunFilter),
-    responses((status = 200, description = "A page of runs", body = Page<RunView>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "A page of runs", body = Page<RunView>), Refused, BodyRefused)
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -55,7 +56,7 @@ pub async fn list(
     tag = "runs",
     summary = "One run with its summary",
     params(("id" = Uuid, Path, description = "The run's id")),
-    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 200, description = "The run", body = RunView), Refused, NotFound)
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -77,7 +78,7 @@ pub struct StatusInput {
     summary = "Move a run forward (completed, failed, cancelled)",
     params(("id" = Uuid, Path, description = "The run's id")),
     request_body = StatusInput,
-    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "A status change backwards", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The run", body = RunView), Refused, NotFound, (status = 409, description = "A status change backwards", body = ProctorError), BodyRefused)
 )]
 pub async fn set_status(
     State(state): State<AppState>,
@@ -106,7 +107,7 @@ pub struct CompareQuery {
     tag = "compare",
     summary = "Compare two runs",
     params(CompareQuery),
-    responses((status = 200, description = "Counts over every case and one page of cases", body = RunComparison), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "Counts over every case and one page of cases", body = RunComparison), Refused, NotFound, BodyRefused)
 )]
 pub async fn compare(
     State(state): State<AppState>,
@@ -143,7 +144,7 @@ pub struct ClaimInput {
     tag = "runs",
     summary = "Claim the oldest queued run of the worker's agents",
     request_body = ClaimInput,
-    responses((status = 200, description = "The run, leased to the worker, or null", body = Option<RunView>), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The run, leased to the worker, or null", body = Option<RunView>), Refused, BodyRefused)
 )]
 pub async fn claim(
     State(state): State<AppState>,
@@ -169,7 +170,7 @@ pub struct WorkerInput {
     summary = "Renew a worker's lease on a run",
     params(("id" = Uuid, Path, description = "The run's id")),
     request_body = WorkerInput,
-    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "The worker no longer holds the run", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The run", body = RunView), Refused, NotFound, (status = 409, description = "The worker no longer holds the run", body = ProctorError), BodyRefused)
 )]
 pub async fn renew_lease(
     State(state): State<AppState>,
@@ -187,7 +188,7 @@ pub async fn renew_lease(
     summary = "Hand a claimed run back to the queue",
     params(("id" = Uuid, Path, description = "The run's id")),
     request_body = WorkerInput,
-    responses((status = 200, description = "The run", body = RunView), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError), (status = 409, description = "The worker no longer holds the run", body = ProctorError), (status = 422, description = "The body breaks a rule; the message says which", body = ProctorError), (status = 415, description = "The body is not JSON", body = ProctorError), (status = 413, description = "The body is too large", body = ProctorError))
+    responses((status = 200, description = "The run", body = RunView), Refused, NotFound, (status = 409, description = "The worker no longer holds the run", body = ProctorError), BodyRefused)
 )]
 pub async fn release(
     State(state): State<AppState>,
@@ -204,7 +205,7 @@ pub async fn release(
     tag = "runs",
     summary = "Delete a run with its results",
     params(("id" = Uuid, Path, description = "The run's id")),
-    responses((status = 204, description = "Deleted"), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 204, description = "Deleted"), Refused, NotFound)
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -229,7 +230,7 @@ pub struct SpansQuery {
     tag = "runs",
     summary = "One case's OpenTelemetry spans read as its trace",
     params(("id" = Uuid, Path, description = "The run's id"), SpansQuery),
-    responses((status = 200, description = "How many spans arrived, and the trace", body = CaseSpans), (status = 400, description = "Malformed: bad JSON, id, query or cursor", body = ProctorError), (status = 401, description = "The server's token is needed", body = ProctorError), (status = 404, description = "No such agent, run or result", body = ProctorError))
+    responses((status = 200, description = "How many spans arrived, and the trace", body = CaseSpans), Refused, NotFound)
 )]
 pub async fn case_spans(
     State(state): State<AppState>,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::store::Store;
 use super::Service;
-use crate::backend::{Backend, Outcome};
+use crate::backend::Outcome;
 
 /// Rows read from the store per query: about a megabyte of facts. Chunks of 2,000 rows took a
 /// third longer to compare two 100k-result runs on PostgreSQL (350 ms against 260-300 ms) and a
@@ -141,7 +141,7 @@ impl Drop for Cases {
 }
 
 impl Service {
-    pub(super) async fn compare_runs(
+    pub(super) async fn compare(
         &self,
         base: Uuid,
         head: Uuid,

@@ -3,9 +3,12 @@
 //! valid agent is, which scenarios a run may name) and every verdict (judge, redact, summarize)
 //! is applied once, here, whichever surface a request came through.
 
+mod agents;
 mod compare;
+mod results;
 mod review;
 mod runs;
+mod scenarios;
 mod spans;
 mod store;
 mod sync;
@@ -16,22 +19,20 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::api::{
-    AgentDetail, CaseSpans, CompareFilter, JudgementLookup, Overview, Page, ResultFilter,
-    ResultRow, ReviewQueue, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput, SyncOutput,
+    CaseSpans, CompareFilter, JudgementLookup, Overview, Page, ResultFilter, ResultRow,
+    ReviewQueue, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput, SyncOutput,
 };
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
-use shared::{
-    validate, Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult,
-};
+use shared::{Agent, AgentSpec, RunStatus, Scenario, ScenarioSpec, TestResult};
 use uuid::Uuid;
 
 use crate::backend::{Backend, Outcome};
 use crate::events::EventHub;
-use store::{RunQuery, Store};
+use store::Store;
 
 pub use store::without_password as shown_database_url;
 pub use store::StoreLimits;
@@ -68,12 +69,6 @@ impl Default for LeasePolicy {
     }
 }
 
-fn run_not_found(id: Uuid) -> ProctorError {
-    ProctorError::not_found(format!(
-        "run {id} not found; list runs with GET /api/v1/runs"
-    ))
-}
-
 impl Service {
     /// Opens the database `url` names (`postgres://…`, or `sqlite://path.db` with sqlx's URL
     /// parameters, or a plain path; migrations applied) and serves it with `prices`. On
@@ -107,50 +102,24 @@ impl Service {
         &self.events
     }
 
-    /// Deletes the runs that finished more than `keep` ago, with their results; how many.
-    pub async fn forget_runs_older_than(&self, keep: chrono::Duration) -> Outcome<u64> {
-        Ok(self
-            .store
-            .delete_finished_before(chrono::Utc::now() - keep)
-            .await?)
-    }
-
     /// Counts of what Proctor holds, for the dashboard's landing page.
     pub async fn overview(&self) -> Outcome<Overview> {
-        let agents = self.store.list_agents().await?.len() as u64;
-        let query = RunQuery {
+        let agents = self.store.agents().await?.len() as u64;
+        let one = RunFilter {
             limit: Some(1),
             ..Default::default()
         };
-        let runs = self.store.list_runs(&query).await?.total;
+        let runs = self.store.runs(None, &one).await?.total;
         Ok(Overview {
             version: env!("CARGO_PKG_VERSION").to_string(),
             agents,
             runs,
         })
     }
-
-    /// An agent with its scenarios and its most recent runs.
-    pub async fn agent_detail(&self, id_or_name: &str, runs: u32) -> Outcome<AgentDetail> {
-        let agent = self.agent(id_or_name).await?;
-        let scenarios = self
-            .store
-            .list_scenarios(agent.id, &ScenarioFilter::default())
-            .await?;
-        let query = RunQuery {
-            agent: Some(agent.id),
-            limit: Some(runs),
-            ..Default::default()
-        };
-        let runs = self.store.list_runs(&query).await?.items;
-        Ok(AgentDetail {
-            agent,
-            scenarios,
-            runs,
-        })
-    }
 }
 
+/// Every operation is written in the file of its subject (`agents`, `scenarios`, `runs`,
+/// `sync`, `results`, `review`, `spans`, `compare`) under the name it has here.
 #[async_trait]
 impl Backend for Service {
     async fn prices(&self) -> Outcome<PriceTable> {
@@ -158,20 +127,15 @@ impl Backend for Service {
     }
 
     async fn upsert_agent(&self, spec: AgentSpec) -> Outcome<Agent> {
-        validate::agent(&spec)?;
-        Ok(self.store.upsert_agent(spec).await?)
+        Service::upsert_agent(self, spec).await
     }
 
     async fn agents(&self) -> Outcome<Vec<Agent>> {
-        Ok(self.store.list_agents().await?)
+        Service::agents(self).await
     }
 
     async fn agent(&self, id_or_name: &str) -> Outcome<Agent> {
-        self.store.find_agent(id_or_name).await?.ok_or_else(|| {
-            ProctorError::not_found(format!(
-                "agent {id_or_name:?} not found; create it with POST /api/v1/agents or list agents with GET /api/v1/agents"
-            ))
-        })
+        Service::agent(self, id_or_name).await
     }
 
     async fn upsert_scenarios(
@@ -179,119 +143,79 @@ impl Backend for Service {
         agent: &str,
         specs: Vec<ScenarioSpec>,
     ) -> Outcome<Vec<Scenario>> {
-        let agent = self.agent(agent).await?;
-        validate::scenarios(&specs)?;
-        Ok(self.store.upsert_scenarios(agent.id, specs).await?)
+        Service::upsert_scenarios(self, agent, specs).await
     }
 
     async fn scenarios(&self, agent: &str, filter: &ScenarioFilter) -> Outcome<Vec<Scenario>> {
-        validate::search("q", filter.q.as_deref())?;
-        let agent = self.agent(agent).await?;
-        Ok(self.store.list_scenarios(agent.id, filter).await?)
+        Service::scenarios(self, agent, filter).await
     }
 
     async fn recorded_turns(&self, scenario: Uuid) -> Outcome<Vec<RecordedTurn>> {
-        if self.store.scenarios_by_id(&[scenario]).await?.is_empty() {
-            return Err(ProctorError::not_found(format!(
-                "scenario {scenario} not found; list an agent's scenarios with \
-                 GET /api/v1/agents/{{agent}}/scenarios"
-            )));
-        }
-        Ok(self.store.recorded_turns(scenario).await?)
+        Service::recorded_turns(self, scenario).await
     }
 
     async fn create_run(&self, input: RunInput) -> Outcome<RunView> {
-        self.create(input).await
+        Service::create_run(self, input).await
     }
 
     async fn run(&self, id: Uuid) -> Outcome<RunView> {
-        self.store
-            .get_run(id)
-            .await?
-            .ok_or_else(|| run_not_found(id))
+        Service::run(self, id).await
     }
 
     async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {
-        let agent = match filter.agent.as_deref().filter(|a| !a.is_empty()) {
-            Some(agent) => Some(self.agent(agent).await?.id),
-            None => None,
-        };
-        let query = RunQuery {
-            agent,
-            status: filter.status,
-            source: filter.source,
-            outcome: filter.outcome,
-            since: filter.since,
-            until: filter.until,
-            cursor: filter.cursor.clone(),
-            limit: filter.limit,
-        };
-        Ok(self.store.list_runs(&query).await?)
+        Service::runs(self, filter).await
     }
 
     async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
-        self.move_run(id, status).await
+        Service::set_run_status(self, id, status).await
     }
 
     async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>> {
-        self.hand_out(worker, agents).await
+        Service::claim(self, worker, agents).await
     }
 
     async fn renew_lease(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
-        self.renew(run, worker).await
+        Service::renew_lease(self, run, worker).await
     }
 
     async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
-        self.hand_back(run, worker).await
+        Service::release(self, run, worker).await
     }
 
     async fn delete_run(&self, run: Uuid) -> Outcome<()> {
-        if self.store.delete_run(run).await? {
-            Ok(())
-        } else {
-            Err(run_not_found(run))
-        }
+        Service::delete_run(self, run).await
     }
 
     async fn delete_agent(&self, agent: &str) -> Outcome<()> {
-        let found = self.agent(agent).await?;
-        self.store.delete_agent(found.id).await?;
-        Ok(())
+        Service::delete_agent(self, agent).await
     }
 
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput> {
-        self.store_batch(run, input).await
+        Service::sync(self, run, input).await
     }
 
     async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>> {
-        validate::search("q", filter.q.as_deref())?;
-        let view = self.run(run).await?;
-        let total = view.summary.and_then(|s| filter.total_in(&s));
-        Ok(self.store.list_results(run, filter, total).await?)
+        Service::results(self, run, filter).await
     }
 
     async fn result(&self, id: Uuid) -> Outcome<TestResult> {
-        self.store.get_result(id).await?.ok_or_else(|| {
-            ProctorError::not_found(format!(
-                "result {id} not found; list a run's results with GET /api/v1/runs/{{run_id}}/results"
-            ))
-        })
+        Service::result(self, id).await
     }
 
     async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult> {
-        self.review_check(result, input).await
+        Service::review(self, result, input).await
     }
 
     async fn judgements(&self, lookup: JudgementLookup) -> Outcome<Vec<Judgement>> {
-        self.cached_judgements(lookup).await
+        Service::judgements(self, lookup).await
     }
 
     async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue> {
-        self.queue(agent).await
+        Service::review_queue(self, agent).await
     }
 
     async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans> {
-        self.spans_of_case(run, case_id).await
+        Service::case_spans(self, run, case_id).await
     }
 
     async fn compare(
@@ -300,6 +224,6 @@ impl Backend for Service {
         head: Uuid,
         filter: &CompareFilter,
     ) -> Outcome<RunComparison> {
-        self.compare_runs(base, head, filter).await
+        Service::compare(self, base, head, filter).await
     }
 }

@@ -11,13 +11,15 @@ use shared::api::{
     CompareFilter, JudgeReview, JudgementLookup, QueueItem, QueueReason, ResultFilter, ResultRow,
     ReviewQueue, RunFilter, MAX_JUDGEMENT_KEYS,
 };
+use shared::eval::review::{self, ReviewInput};
 use shared::eval::{CaseChange, CheckKind};
 use shared::judgement::Judgement;
-use shared::{ProctorError, TestResult};
+use shared::redact::redact_text;
+use shared::{validate, ProctorError, ResultStatus, TestResult};
 use uuid::Uuid;
 
 use super::Service;
-use crate::backend::{Backend, Outcome};
+use crate::backend::Outcome;
 
 /// The latest runs of an agent the queue looks through.
 const QUEUE_RUNS: u32 = 3;
@@ -27,11 +29,40 @@ const QUEUE_ROWS: u32 = 1_000;
 const QUEUE_ITEMS: usize = 200;
 
 impl Service {
+    /// A human review of one check of a stored result: the check takes the reviewer's verdict
+    /// (its original kept), the result its new status, and the run's figures follow — stored as a
+    /// replacement of the result, exactly as a re-sync of it would be, and announced alike.
+    pub(super) async fn review(&self, result_id: Uuid, input: ReviewInput) -> Outcome<TestResult> {
+        validate::review(&input)?;
+        let mut result = self.result(result_id).await?;
+        if result.status == ResultStatus::Pending {
+            return Err(ProctorError::invalid(
+                "this result has no verdict yet (pending); review it once it is judged",
+            ));
+        }
+        review::apply(&mut result.evaluation, &input, chrono::Utc::now())?;
+        if let Some(review) = &mut result.evaluation.checks[input.check].review {
+            // A note is free text a person typed: scrubbed like everything else stored.
+            review.note = redact_text(&review.note).0;
+        }
+        result.status = result.evaluation.status();
+        let run_id = result.run_id;
+        let view = self.run(run_id).await?;
+        let agent = self.agent(&view.run.agent_id.to_string()).await?;
+        let stored = self
+            .store
+            .sync(run_id, vec![result], &agent.spec.tool_names())
+            .await?;
+        let mut out = self.announce(run_id, agent.spec.name, stored);
+        let row = out.verdicts.pop().expect("the reviewed result was stored");
+        let stored = self.result(row.id).await?;
+        self.record_agreement(agent.id, &stored, input.check)
+            .await?;
+        Ok(stored)
+    }
+
     /// The judge's cached verdicts for these keys.
-    pub(super) async fn cached_judgements(
-        &self,
-        lookup: JudgementLookup,
-    ) -> Outcome<Vec<Judgement>> {
+    pub(super) async fn judgements(&self, lookup: JudgementLookup) -> Outcome<Vec<Judgement>> {
         if lookup.keys.len() > MAX_JUDGEMENT_KEYS {
             return Err(ProctorError::invalid(format!(
                 "{} keys asked for; ask for at most {MAX_JUDGEMENT_KEYS} at a time",
@@ -73,7 +104,7 @@ impl Service {
 
     /// The unreviewed results of the agent's latest runs most worth a look: unsure or failed
     /// judge verdicts, attempts of one case that disagree, and regressions since the run before.
-    pub(super) async fn queue(&self, agent: &str) -> Outcome<ReviewQueue> {
+    pub(super) async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue> {
         let agent_row = self.agent(agent).await?;
         let filter = RunFilter {
             agent: Some(agent_row.id.to_string()),

@@ -2,16 +2,47 @@
 //! worker, moved to a final status with its summary brought up to date.
 
 use chrono::Utc;
-use shared::api::{RunEvent, RunInput, RunView};
+use shared::api::{Page, RunEvent, RunFilter, RunInput, RunView};
 use shared::redact::{redact_name, redact_text};
 use shared::{validate, ProctorError, RunStatus, TestRun};
 use uuid::Uuid;
 
 use super::Service;
-use crate::backend::{Backend, Outcome};
+use crate::backend::Outcome;
+
+fn run_not_found(id: Uuid) -> ProctorError {
+    ProctorError::not_found(format!(
+        "run {id} not found; list runs with GET /api/v1/runs"
+    ))
+}
 
 impl Service {
-    pub(super) async fn create(&self, input: RunInput) -> Outcome<RunView> {
+    pub(super) async fn run(&self, id: Uuid) -> Outcome<RunView> {
+        self.store.run(id).await?.ok_or_else(|| run_not_found(id))
+    }
+
+    pub(super) async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {
+        let agent = match filter.agent.as_deref().filter(|a| !a.is_empty()) {
+            Some(agent) => Some(self.agent(agent).await?.id),
+            None => None,
+        };
+        Ok(self.store.runs(agent, filter).await?)
+    }
+
+    pub(super) async fn delete_run(&self, run: Uuid) -> Outcome<()> {
+        if self.store.delete_run(run).await? {
+            Ok(())
+        } else {
+            Err(run_not_found(run))
+        }
+    }
+
+    /// Deletes the runs that finished more than `keep` ago, with their results; how many.
+    pub async fn forget_runs_older_than(&self, keep: chrono::Duration) -> Outcome<u64> {
+        Ok(self.store.delete_finished_before(Utc::now() - keep).await?)
+    }
+
+    pub(super) async fn create_run(&self, input: RunInput) -> Outcome<RunView> {
         validate::run(&input)?;
         let agent = self.agent(&input.agent).await?;
         let mut spec = input.spec;
@@ -61,7 +92,7 @@ impl Service {
         })
     }
 
-    pub(super) async fn move_run(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
+    pub(super) async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
         let mut view = self.run(id).await?;
         let was = view.run.status;
         if was == status {
@@ -94,23 +125,19 @@ impl Service {
         Ok(view)
     }
 
-    pub(super) async fn hand_out(
-        &self,
-        worker: &str,
-        agents: &[String],
-    ) -> Outcome<Option<RunView>> {
+    pub(super) async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>> {
         if worker.trim().is_empty() {
             return Err(ProctorError::invalid("`worker` must name the worker"));
         }
         self.lapse_leases().await?;
         let mut ids = Vec::new();
         for a in agents {
-            if let Some(agent) = self.store.find_agent(a).await? {
+            if let Some(agent) = self.store.agent(a).await? {
                 ids.push(agent.id);
             }
         }
         let until = Utc::now() + self.leases.duration;
-        let Some(id) = self.store.claim_run(worker, &ids, until).await? else {
+        let Some(id) = self.store.claim(worker, &ids, until).await? else {
             return Ok(None);
         };
         self.events.publish(RunEvent::Status {
@@ -120,14 +147,14 @@ impl Service {
         Ok(Some(self.run(id).await?))
     }
 
-    pub(super) async fn renew(&self, id: Uuid, worker: &str) -> Outcome<RunView> {
+    pub(super) async fn renew_lease(&self, id: Uuid, worker: &str) -> Outcome<RunView> {
         let until = Utc::now() + self.leases.duration;
         self.store.renew_lease(id, worker, until).await?;
         self.run(id).await
     }
 
-    pub(super) async fn hand_back(&self, id: Uuid, worker: &str) -> Outcome<RunView> {
-        self.store.release_run(id, worker).await?;
+    pub(super) async fn release(&self, id: Uuid, worker: &str) -> Outcome<RunView> {
+        self.store.release(id, worker).await?;
         self.events.publish(RunEvent::Status {
             run_id: id,
             status: RunStatus::Queued,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::store::OwnedSpan;
 use super::Service;
-use crate::backend::{Backend, Outcome};
+use crate::backend::Outcome;
 
 /// What became of the spans of one export request.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -102,7 +102,7 @@ impl Service {
             let judged = self.judge_batch(run_id, &agent, inputs).await?;
             results.push((run_id, agent, judged));
         }
-        self.store.store_spans(&owned).await?;
+        self.store.ingest_spans(&owned).await?;
         for (run_id, agent, judged) in results {
             for chunk in judged.chunks(MAX_RESULTS_PER_SYNC) {
                 self.store_judged(run_id, &agent, chunk.to_vec()).await?;
@@ -143,7 +143,7 @@ impl Service {
     }
 
     /// One case's spans as a trace: what the runner reads once the agent's process has ended.
-    pub(super) async fn spans_of_case(&self, run_id: Uuid, case_id: &str) -> Outcome<CaseSpans> {
+    pub(super) async fn case_spans(&self, run_id: Uuid, case_id: &str) -> Outcome<CaseSpans> {
         self.run(run_id).await?;
         let spans = self.store.case_spans(run_id, case_id).await?;
         Ok(CaseSpans {

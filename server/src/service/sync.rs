@@ -8,18 +8,16 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use shared::api::{ResultInput, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC};
-use shared::eval::review::{self, ReviewInput};
 use shared::judge::Judge;
-use shared::redact::redact_text;
-use shared::{validate, Agent, ProctorError, ResultStatus, Scenario, TestResult};
+use shared::{Agent, ProctorError, Scenario, TestResult};
 use uuid::Uuid;
 
 use super::store::StoredBatch;
 use super::Service;
-use crate::backend::{Backend, Outcome};
+use crate::backend::Outcome;
 
 impl Service {
-    pub(super) async fn store_batch(&self, run_id: Uuid, input: SyncInput) -> Outcome<SyncOutput> {
+    pub(super) async fn sync(&self, run_id: Uuid, input: SyncInput) -> Outcome<SyncOutput> {
         if input.results.len() > MAX_RESULTS_PER_SYNC {
             return Err(ProctorError::too_large(format!(
                 "a sync takes at most {MAX_RESULTS_PER_SYNC} results and this one has {}; nothing \
@@ -43,50 +41,19 @@ impl Service {
     ) -> Outcome<SyncOutput> {
         let stored = self
             .store
-            .store_results(run_id, batch, &agent.spec.tool_names())
+            .sync(run_id, batch, &agent.spec.tool_names())
             .await?;
         Ok(self.announce(run_id, agent.spec.name.clone(), stored))
     }
 
-    /// A human review of one check of a stored result: the check takes the reviewer's verdict
-    /// (its original kept), the result its new status, and the run's figures follow — stored as a
-    /// replacement of the result, exactly as a re-sync of it would be, and announced alike.
-    pub(super) async fn review_check(
-        &self,
-        result_id: Uuid,
-        input: ReviewInput,
-    ) -> Outcome<TestResult> {
-        validate::review(&input)?;
-        let mut result = self.result(result_id).await?;
-        if result.status == ResultStatus::Pending {
-            return Err(ProctorError::invalid(
-                "this result has no verdict yet (pending); review it once it is judged",
-            ));
-        }
-        review::apply(&mut result.evaluation, &input, chrono::Utc::now())?;
-        if let Some(review) = &mut result.evaluation.checks[input.check].review {
-            // A note is free text a person typed: scrubbed like everything else stored.
-            review.note = redact_text(&review.note).0;
-        }
-        result.status = result.evaluation.status();
-        let run_id = result.run_id;
-        let view = self.run(run_id).await?;
-        let agent = self.agent(&view.run.agent_id.to_string()).await?;
-        let stored = self
-            .store
-            .store_results(run_id, vec![result], &agent.spec.tool_names())
-            .await?;
-        let mut out = self.announce(run_id, agent.spec.name, stored);
-        let row = out.verdicts.pop().expect("the reviewed result was stored");
-        let stored = self.result(row.id).await?;
-        self.record_agreement(agent.id, &stored, input.check)
-            .await?;
-        Ok(stored)
-    }
-
     /// Tells every watcher what a stored batch changed: each result, the run's start, its
     /// summary.
-    fn announce(&self, run_id: Uuid, agent_name: String, stored: StoredBatch) -> SyncOutput {
+    pub(super) fn announce(
+        &self,
+        run_id: Uuid,
+        agent_name: String,
+        stored: StoredBatch,
+    ) -> SyncOutput {
         let (run, started, summary, verdicts) =
             (stored.run, stored.started, stored.summary, stored.rows);
         if self.events.is_watched() {

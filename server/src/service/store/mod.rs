@@ -24,13 +24,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::api::{CriterionAgreement, JudgeReview};
-use shared::api::{Page, ResultFilter, ResultRow, RunOutcome, RunView, ScenarioFilter};
+use shared::api::{Page, ResultFilter, ResultRow, RunFilter, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
 use shared::judgement::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::spans::Span;
-use shared::{Agent, AgentSpec, ProctorError, RunSource, RunStatus, Scenario, ScenarioSpec};
+use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec};
 use shared::{TestResult, TestRun};
 use uuid::Uuid;
 
@@ -121,19 +121,6 @@ fn out_of_space(code: Option<std::borrow::Cow<'_, str>>) -> bool {
     matches!(code.as_deref(), Some("13" | "53100"))
 }
 
-/// Which runs to list, with the agent already resolved to its id.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunQuery {
-    pub agent: Option<Uuid>,
-    pub status: Option<RunStatus>,
-    pub source: Option<RunSource>,
-    pub outcome: Option<RunOutcome>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    pub cursor: Option<String>,
-    pub limit: Option<u32>,
-}
-
 /// What storing a batch of results did.
 #[derive(Debug, Clone)]
 pub struct StoredBatch {
@@ -168,16 +155,16 @@ pub struct Lapsed {
 #[async_trait]
 pub trait Store: Send + Sync {
     async fn upsert_agent(&self, input: AgentSpec) -> StoreResult<Agent>;
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>>;
+    async fn agents(&self) -> StoreResult<Vec<Agent>>;
     /// By id, or by name when `id_or_name` is not a UUID.
-    async fn find_agent(&self, id_or_name: &str) -> StoreResult<Option<Agent>>;
+    async fn agent(&self, id_or_name: &str) -> StoreResult<Option<Agent>>;
 
     async fn upsert_scenarios(
         &self,
         agent_id: Uuid,
         inputs: Vec<ScenarioSpec>,
     ) -> StoreResult<Vec<Scenario>>;
-    async fn list_scenarios(
+    async fn scenarios(
         &self,
         agent_id: Uuid,
         filter: &ScenarioFilter,
@@ -187,8 +174,10 @@ pub trait Store: Send + Sync {
         -> StoreResult<Vec<Scenario>>;
 
     async fn create_run(&self, run: &TestRun) -> StoreResult<()>;
-    async fn get_run(&self, id: Uuid) -> StoreResult<Option<RunView>>;
-    async fn list_runs(&self, filter: &RunQuery) -> StoreResult<Page<RunView>>;
+    async fn run(&self, id: Uuid) -> StoreResult<Option<RunView>>;
+    /// A page of runs, newest first: those `filter` asks for, of the agent with id `agent`
+    /// (the service resolves `filter.agent`, a name or an id, to it).
+    async fn runs(&self, agent: Option<Uuid>, filter: &RunFilter) -> StoreResult<Page<RunView>>;
     /// Saves a run's status, times and label, if its status is still `was` (else a conflict:
     /// someone else moved it meanwhile).
     async fn update_run(&self, run: &TestRun, was: RunStatus) -> StoreResult<()>;
@@ -200,7 +189,7 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<RunSummary>;
     /// Atomically moves the oldest queued run of one of `agents` to `running`, leased to
     /// `worker` until `until`.
-    async fn claim_run(
+    async fn claim(
         &self,
         worker: &str,
         agents: &[Uuid],
@@ -214,7 +203,7 @@ pub trait Store: Send + Sync {
         until: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// Hands a running run back to the queue; a conflict when `worker` no longer holds it.
-    async fn release_run(&self, run_id: Uuid, worker: &str) -> StoreResult<()>;
+    async fn release(&self, run_id: Uuid, worker: &str) -> StoreResult<()>;
     /// Sends runs whose lease lapsed before `now` back to the queue, or fails them after
     /// `max_lost` lost leases.
     async fn lapse_leases(&self, now: DateTime<Utc>, max_lost: u32) -> StoreResult<Vec<Lapsed>>;
@@ -229,7 +218,7 @@ pub trait Store: Send + Sync {
     /// `agent_tools`) and start: all of it or, on any error, none of it. A result with the same
     /// id, or the same scenario key and attempt, as a stored one replaces it. Costs O(batch),
     /// however many results the run holds.
-    async fn store_results(
+    async fn sync(
         &self,
         run_id: Uuid,
         results: Vec<TestResult>,
@@ -237,7 +226,7 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<StoredBatch>;
     /// A page of a run's results; `total` is the number the filter matches when the caller
     /// already knows it, else the store counts them.
-    async fn list_results(
+    async fn results(
         &self,
         run_id: Uuid,
         filter: &ResultFilter,
@@ -251,7 +240,7 @@ pub trait Store: Send + Sync {
         after: Option<&(String, u32)>,
         limit: u32,
     ) -> StoreResult<Vec<CaseRow>>;
-    async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>>;
+    async fn result(&self, id: Uuid) -> StoreResult<Option<TestResult>>;
     /// The simulated user messages recorded for a scenario, newest first (stored with the
     /// results that hold them).
     async fn recorded_turns(&self, scenario_id: Uuid) -> StoreResult<Vec<RecordedTurn>>;
@@ -264,7 +253,7 @@ pub trait Store: Send + Sync {
 
     /// Keeps spans received over OTLP under their cases, all or none; a span stored before
     /// (same run, case, trace and span id) is replaced.
-    async fn store_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()>;
+    async fn ingest_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()>;
     /// Every span stored for one case of a run, in no particular order.
     async fn case_spans(&self, run_id: Uuid, case_id: &str) -> StoreResult<Vec<Span>>;
 

@@ -2,7 +2,7 @@
 //! newest first, moved between statuses, deleted with their results.
 
 use chrono::{DateTime, Utc};
-use shared::api::{Page, RunOutcome, RunView};
+use shared::api::{Page, RunFilter, RunOutcome, RunView};
 use shared::eval::RunTally;
 use shared::{RunStatus, TestRun};
 use uuid::Uuid;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::pages::{page_limit, parse_cursor};
 use super::rows::{self, Columns, RUN_VIEW_COLUMNS};
 use super::sql::{json, read, read_one, write, Query, Sql, Values};
-use super::{RunQuery, StoreError, StoreResult};
+use super::{StoreError, StoreResult};
 
 pub(super) async fn create<S: Sql>(store: &S, run: &TestRun) -> StoreResult<()> {
     let mut q = Query::<S>::new(
@@ -47,10 +47,10 @@ pub(super) async fn get<S: Sql>(store: &S, id: Uuid) -> StoreResult<Option<RunVi
         .transpose()
 }
 
-/// The conditions of `filter`, after a `WHERE`.
-fn push_filter<S: Sql>(q: &mut Query<'_, S>, filter: &RunQuery) {
+/// The conditions of `filter` on the runs of `agent`, after a `WHERE`.
+fn push_filter<S: Sql>(q: &mut Query<'_, S>, agent: Option<Uuid>, filter: &RunFilter) {
     q.push(" WHERE 1 = 1");
-    if let Some(agent) = filter.agent {
+    if let Some(agent) = agent {
         q.push(" AND r.agent_id = ");
         S::id(q, agent);
     }
@@ -87,11 +87,15 @@ fn push_filter<S: Sql>(q: &mut Query<'_, S>, filter: &RunQuery) {
     }
 }
 
-pub(super) async fn list<S: Sql>(store: &S, filter: &RunQuery) -> StoreResult<Page<RunView>> {
+pub(super) async fn list<S: Sql>(
+    store: &S,
+    agent: Option<Uuid>,
+    filter: &RunFilter,
+) -> StoreResult<Page<RunView>> {
     let limit = page_limit(filter.limit);
     let offset = parse_cursor(&filter.cursor)?.unwrap_or(0).max(0);
     let mut count = Query::<S>::new("SELECT COUNT(*) AS n FROM runs r");
-    push_filter::<S>(&mut count, filter);
+    push_filter::<S>(&mut count, agent, filter);
     let total = match read_one(store, count).await? {
         Some(row) => row.int("n")?.max(0),
         None => 0,
@@ -100,7 +104,7 @@ pub(super) async fn list<S: Sql>(store: &S, filter: &RunQuery) -> StoreResult<Pa
     let mut q = Query::<S>::new(format!(
         "SELECT {RUN_VIEW_COLUMNS} FROM runs r JOIN agents a ON a.id = r.agent_id"
     ));
-    push_filter::<S>(&mut q, filter);
+    push_filter::<S>(&mut q, agent, filter);
     q.push(" ORDER BY r.created_at DESC, r.id LIMIT ");
     S::int(&mut q, i64::from(limit));
     q.push(" OFFSET ");

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use shared::api::{CriterionAgreement, JudgeReview};
-use shared::api::{Page, ResultFilter, ResultRow, RunView, ScenarioFilter};
+use shared::api::{Page, ResultFilter, ResultRow, RunFilter, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
 use shared::judgement::Judgement;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::batch::Prepared;
 use super::rows::Columns;
 use super::{agents, judges, leases, results, runs, scenarios, spans};
-use super::{Lapsed, OwnedSpan, RunQuery, Store, StoreResult, StoredBatch};
+use super::{Lapsed, OwnedSpan, Store, StoreResult, StoredBatch};
 use crate::events::EventHub;
 
 /// A connection of the database `S` keeps its data in.
@@ -194,11 +194,11 @@ impl<S: Sql> Store for S {
         agents::upsert(self, input).await
     }
 
-    async fn list_agents(&self) -> StoreResult<Vec<Agent>> {
+    async fn agents(&self) -> StoreResult<Vec<Agent>> {
         agents::list(self).await
     }
 
-    async fn find_agent(&self, id_or_name: &str) -> StoreResult<Option<Agent>> {
+    async fn agent(&self, id_or_name: &str) -> StoreResult<Option<Agent>> {
         agents::find(self, id_or_name).await
     }
 
@@ -210,7 +210,7 @@ impl<S: Sql> Store for S {
         scenarios::upsert(self, agent_id, inputs).await
     }
 
-    async fn list_scenarios(
+    async fn scenarios(
         &self,
         agent_id: Uuid,
         filter: &ScenarioFilter,
@@ -234,12 +234,12 @@ impl<S: Sql> Store for S {
         runs::create(self, run).await
     }
 
-    async fn get_run(&self, id: Uuid) -> StoreResult<Option<RunView>> {
+    async fn run(&self, id: Uuid) -> StoreResult<Option<RunView>> {
         runs::get(self, id).await
     }
 
-    async fn list_runs(&self, filter: &RunQuery) -> StoreResult<Page<RunView>> {
-        runs::list(self, filter).await
+    async fn runs(&self, agent: Option<Uuid>, filter: &RunFilter) -> StoreResult<Page<RunView>> {
+        runs::list(self, agent, filter).await
     }
 
     async fn update_run(&self, run: &TestRun, was: RunStatus) -> StoreResult<()> {
@@ -254,7 +254,7 @@ impl<S: Sql> Store for S {
         results::refresh_summary(self, run, agent_tools).await
     }
 
-    async fn claim_run(
+    async fn claim(
         &self,
         worker: &str,
         agents: &[Uuid],
@@ -272,7 +272,7 @@ impl<S: Sql> Store for S {
         leases::renew(self, run_id, worker, until).await
     }
 
-    async fn release_run(&self, run_id: Uuid, worker: &str) -> StoreResult<()> {
+    async fn release(&self, run_id: Uuid, worker: &str) -> StoreResult<()> {
         leases::release(self, run_id, worker).await
     }
 
@@ -292,7 +292,7 @@ impl<S: Sql> Store for S {
         runs::delete_finished_before(self, cutoff).await
     }
 
-    async fn store_results(
+    async fn sync(
         &self,
         run_id: Uuid,
         results: Vec<TestResult>,
@@ -301,7 +301,7 @@ impl<S: Sql> Store for S {
         results::store(self, run_id, results, agent_tools).await
     }
 
-    async fn list_results(
+    async fn results(
         &self,
         run_id: Uuid,
         filter: &ResultFilter,
@@ -319,7 +319,7 @@ impl<S: Sql> Store for S {
         Sql::case_rows(self, run_id, after, limit).await
     }
 
-    async fn get_result(&self, id: Uuid) -> StoreResult<Option<TestResult>> {
+    async fn result(&self, id: Uuid) -> StoreResult<Option<TestResult>> {
         results::get(self, id).await
     }
 
@@ -339,7 +339,7 @@ impl<S: Sql> Store for S {
         judges::agreement(self, agent_id).await
     }
 
-    async fn store_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()> {
+    async fn ingest_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()> {
         spans::store(self, spans).await
     }
 

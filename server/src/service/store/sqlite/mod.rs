@@ -310,7 +310,7 @@ mod upgrade_tests {
                 created_at: Utc::now(),
             })
             .collect();
-        let stored = store.store_results(run.id, results, &[]).await.unwrap();
+        let stored = store.sync(run.id, results, &[]).await.unwrap();
         sqlx::query(
             "UPDATE results SET verdict = NULL, latency_ms = NULL, tool_path = '[]';
              UPDATE runs SET tally = NULL, summary = NULL;",
@@ -321,7 +321,7 @@ mod upgrade_tests {
         drop(store);
 
         let reopened = SqliteStore::open(url, None).await.unwrap();
-        let view = reopened.get_run(run.id).await.unwrap().unwrap();
+        let view = reopened.run(run.id).await.unwrap().unwrap();
         assert_eq!(view.summary, Some(stored.summary));
         let rows = reopened.case_rows(run.id, None, 10).await.unwrap();
         assert_eq!(rows[0].tool_path, ["lookup"]);
