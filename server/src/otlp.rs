@@ -44,15 +44,21 @@ impl Encoding {
     }
 }
 
+/// Why a body is not an export request.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the body is not an OTLP ExportTraceServiceRequest in protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    #[error("the body is not an OTLP ExportTraceServiceRequest in JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// Reads an export request; the error says why the body is not one.
-pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, String> {
-    match encoding {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| {
-            format!("the body is not an OTLP ExportTraceServiceRequest in protobuf: {e}")
-        }),
-        Encoding::Json => serde_json::from_slice(body)
-            .map_err(|e| format!("the body is not an OTLP ExportTraceServiceRequest in JSON: {e}")),
-    }
+pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, DecodeError> {
+    Ok(match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)?,
+        Encoding::Json => serde_json::from_slice(body)?,
+    })
 }
 
 /// Every span of the request, with its resource's `proctor.*` attributes.
@@ -188,11 +194,17 @@ mod tests {
     fn a_body_of_another_shape_is_refused_with_the_reason() {
         let err = decode(b"\xff\xff\xff", Encoding::Protobuf).unwrap_err();
         assert!(
-            err.contains("not an OTLP ExportTraceServiceRequest in protobuf"),
+            matches!(err, DecodeError::Protobuf(_))
+                && err
+                    .to_string()
+                    .contains("not an OTLP ExportTraceServiceRequest in protobuf"),
             "{err}"
         );
         let err = decode(br#"{"resourceSpans": 3}"#, Encoding::Json).unwrap_err();
-        assert!(err.contains("in JSON"), "{err}");
+        assert!(
+            matches!(err, DecodeError::Json(_)) && err.to_string().contains("in JSON"),
+            "{err}"
+        );
         assert_eq!(
             Encoding::of("application/json; charset=utf-8"),
             Some(Encoding::Json)

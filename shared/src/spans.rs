@@ -692,12 +692,8 @@ fn tool_span_call(span: &Span) -> ToolCall {
     }
 }
 
-/// The LLM and tool calls of one case's spans, in the order they happened.
-pub fn trace_of(spans: &[Span]) -> Trace {
-    let mut spans: Vec<&Span> = spans.iter().collect();
-    spans.sort_by_key(|s| (s.start_unix_nano, s.end_unix_nano));
-    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), *s)).collect();
-    // An LLM span with an LLM span below it reports the same call as its child.
+/// The LLM spans that wrap another LLM span: they report the same call as their child.
+fn wrapper_ids<'a>(spans: &[&'a Span], by_id: &HashMap<&str, &'a Span>) -> HashSet<&'a str> {
     let mut wrappers: HashSet<&str> = HashSet::new();
     for span in spans.iter().filter(|s| s.kind() == SpanKind::Llm) {
         let mut parent = span.parent_span_id.as_deref();
@@ -706,11 +702,49 @@ pub fn trace_of(spans: &[Span]) -> Trace {
                 break;
             };
             if p.kind() == SpanKind::Llm {
-                wrappers.insert(id);
+                wrappers.insert(p.span_id.as_str());
             }
             parent = p.parent_span_id.as_deref();
         }
     }
+    wrappers
+}
+
+/// A call a model chose that no tool span reported, answered by a result fed to the model
+/// called `fed_at`: the call took from its choice to that next call.
+fn inferred_call(call: Chosen, chosen_at: u64, result: Value, fed_at: u64) -> ToolCall {
+    ToolCall {
+        call_id: call.id,
+        name: call.name,
+        arguments: call.arguments,
+        result: Some(result),
+        duration_ms: Some(fed_at.saturating_sub(chosen_at) as f64 / 1e6),
+        duration_source: DurationSource::Inferred,
+        started_at: (chosen_at > 0).then(|| DateTime::from_timestamp_nanos(chosen_at as i64)),
+        ..Default::default()
+    }
+}
+
+/// The case's start and length, from its first span's start to its last span's end.
+fn time_span(spans: &[&Span], trace: &mut Trace) {
+    let first = spans
+        .iter()
+        .map(|s| s.start_unix_nano)
+        .filter(|t| *t > 0)
+        .min();
+    let last = spans.iter().map(|s| s.end_unix_nano).max();
+    if let (Some(first), Some(last)) = (first, last) {
+        trace.started_at = Some(DateTime::from_timestamp_nanos(first as i64));
+        trace.total_duration_ms = Some(last.saturating_sub(first) as f64 / 1e6);
+    }
+}
+
+/// The LLM and tool calls of one case's spans, in the order they happened.
+pub fn trace_of(spans: &[Span]) -> Trace {
+    let mut spans: Vec<&Span> = spans.iter().collect();
+    spans.sort_by_key(|s| (s.start_unix_nano, s.end_unix_nano));
+    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.span_id.as_str(), *s)).collect();
+    let wrappers = wrapper_ids(&spans, &by_id);
     let mut trace = Trace::default();
     let mut tools: Vec<ToolCall> = Vec::new();
     // Calls a model chose that no tool span reported, waiting for their result.
@@ -726,45 +760,35 @@ pub fn trace_of(spans: &[Span]) -> Trace {
             _ => t.name == c.name,
         })
     };
-    let mut answer = None;
-    let mut request = None;
-    for span in &spans {
-        match span.kind() {
-            SpanKind::Llm if !wrappers.contains(span.span_id.as_str()) => {
-                for result in fed(span) {
-                    let at = waiting.iter().position(|(c, _)| match (&c.id, &result.id) {
-                        (Some(a), Some(b)) => a == b,
-                        _ => true,
-                    });
-                    if let Some(at) = at {
-                        let (call, chosen_at) = waiting.remove(at);
-                        tools.push(ToolCall {
-                            call_id: call.id,
-                            name: call.name,
-                            arguments: call.arguments,
-                            result: Some(result.content),
-                            duration_ms: Some(
-                                span.start_unix_nano.saturating_sub(chosen_at) as f64 / 1e6,
-                            ),
-                            duration_source: DurationSource::Inferred,
-                            started_at: (chosen_at > 0)
-                                .then(|| DateTime::from_timestamp_nanos(chosen_at as i64)),
-                            ..Default::default()
-                        });
-                    }
-                }
-                waiting.extend(
-                    chosen(span)
-                        .into_iter()
-                        .filter(|c| !reported(c))
-                        .map(|c| (c, span.end_unix_nano)),
-                );
-                request = request.or_else(|| user_text(span));
-                answer = answer_text(span).or(answer);
-                trace.llm_calls.push(llm_call(span));
+    let (mut answer, mut request) = (None, None);
+    let llm_spans = spans
+        .iter()
+        .filter(|s| s.kind() == SpanKind::Llm && !wrappers.contains(s.span_id.as_str()));
+    for span in llm_spans {
+        for result in fed(span) {
+            let at = waiting.iter().position(|(c, _)| match (&c.id, &result.id) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            });
+            if let Some(at) = at {
+                let (call, chosen_at) = waiting.remove(at);
+                tools.push(inferred_call(
+                    call,
+                    chosen_at,
+                    result.content,
+                    span.start_unix_nano,
+                ));
             }
-            _ => {}
         }
+        waiting.extend(
+            chosen(span)
+                .into_iter()
+                .filter(|c| !reported(c))
+                .map(|c| (c, span.end_unix_nano)),
+        );
+        request = request.or_else(|| user_text(span));
+        answer = answer_text(span).or(answer);
+        trace.llm_calls.push(llm_call(span));
     }
     tools.extend(tool_spans.iter().cloned());
     // Chosen but never answered (the case ended, or failed, first): called, result unknown.
@@ -783,15 +807,6 @@ pub fn trace_of(spans: &[Span]) -> Trace {
     trace.tool_calls = tools;
     trace.input = request.map(Value::String);
     trace.output = answer.map(Value::String);
-    let first = spans
-        .iter()
-        .map(|s| s.start_unix_nano)
-        .filter(|t| *t > 0)
-        .min();
-    let last = spans.iter().map(|s| s.end_unix_nano).max();
-    if let (Some(first), Some(last)) = (first, last) {
-        trace.started_at = Some(DateTime::from_timestamp_nanos(first as i64));
-        trace.total_duration_ms = Some(last.saturating_sub(first) as f64 / 1e6);
-    }
+    time_span(&spans, &mut trace);
     trace
 }

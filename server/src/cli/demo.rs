@@ -22,6 +22,7 @@ use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::chat::ChatConfig;
 use crate::runner::{self, report, tracer, Selection};
+use uuid::Uuid;
 
 /// `proctor demo`'s arguments.
 #[derive(Debug, Clone, Args)]
@@ -46,15 +47,77 @@ pub struct DemoArgs {
     pub no_serve: bool,
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+/// Removes the demo's database (and its WAL files), so the demo starts afresh.
+fn remove_database(database: &std::path::Path) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
-        let path = PathBuf::from(format!("{}{suffix}", args.database.display()));
+        let path = PathBuf::from(format!("{}{suffix}", database.display()));
         if path.exists() {
             std::fs::remove_file(&path).with_context(|| {
                 format!("starting the demo afresh: removing {}", path.display())
             })?;
         }
     }
+    Ok(())
+}
+
+/// What points every SDK at the fake LLM at `fake_url`.
+fn fake_llm_env(fake_url: &str) -> Vec<(String, String)> {
+    vec![
+        ("OPENAI_BASE_URL".to_string(), format!("{fake_url}/v1")),
+        ("OPENAI_API_KEY".to_string(), "fake-key".to_string()),
+        ("ANTHROPIC_BASE_URL".to_string(), fake_url.to_string()),
+        ("ANTHROPIC_API_KEY".to_string(), "fake-key".to_string()),
+        ("GOOGLE_GEMINI_BASE_URL".to_string(), fake_url.to_string()),
+        ("GEMINI_API_KEY".to_string(), "fake-key".to_string()),
+    ]
+}
+
+/// Runs the example agent twice, as it is and with its prompt edit; the two runs' ids.
+async fn run_example_twice(
+    backend: &Arc<dyn Backend>,
+    agent: &AgentFile,
+    exec_args: &ExecArgs,
+    llm_env: &[(String, String)],
+) -> anyhow::Result<Vec<Uuid>> {
+    let scenarios = runner::prepare(backend.as_ref(), agent, &Selection::default()).await?;
+    let mut runs = Vec::new();
+    for (label, variant) in [("baseline", None), ("prompt edit", Some("regressed"))] {
+        let mut env = llm_env.to_vec();
+        if let Some(v) = variant {
+            env.push(("PROCTOR_EXAMPLE_VARIANT".into(), v.into()));
+        }
+        let exec = exec_args.execution(agent, env)?;
+        let run = runner::create_run(
+            backend.as_ref(),
+            agent,
+            &scenarios,
+            Some(label.into()),
+            Default::default(),
+            RunSource::Cli,
+            1,
+        )
+        .await?;
+        let finished = runner::execute(
+            backend.clone(),
+            agent,
+            run,
+            scenarios.clone(),
+            &exec,
+            &runner::Resume::default(),
+        )
+        .await?;
+        println!(
+            "\n{} — {label} — run {}",
+            agent.spec.name, finished.run.run.id
+        );
+        print!("{}", report::summary_table(&finished.summary));
+        runs.push(finished.run.run.id);
+    }
+    Ok(runs)
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    remove_database(&args.database)?;
     let agent = AgentFile::load(&args.example)?;
     let desk = AgentFile::load(&args.desk)?;
     let serve_args = ServeArgs {
@@ -70,53 +133,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (_fake, fake_url) = start_fake_llm(&args.exec.python)?;
     let server = serve::start(&serve_args).await?;
     let backend: Arc<dyn Backend> = server.service.clone();
-    let llm_env = vec![
-        ("OPENAI_BASE_URL".to_string(), format!("{fake_url}/v1")),
-        ("OPENAI_API_KEY".to_string(), "fake-key".to_string()),
-        ("ANTHROPIC_BASE_URL".to_string(), fake_url.clone()),
-        ("ANTHROPIC_API_KEY".to_string(), "fake-key".to_string()),
-        ("GOOGLE_GEMINI_BASE_URL".to_string(), fake_url.clone()),
-        ("GEMINI_API_KEY".to_string(), "fake-key".to_string()),
-    ];
+    let llm_env = fake_llm_env(&fake_url);
     // Runs started from the dashboard go through the server's worker; it needs the fake LLM too.
     for (k, v) in &llm_env {
         std::env::set_var(k, v);
     }
-
-    let scenarios = runner::prepare(backend.as_ref(), &agent, &Selection::default()).await?;
-    let mut runs = Vec::new();
-    for (label, variant) in [("baseline", None), ("prompt edit", Some("regressed"))] {
-        let mut env = llm_env.clone();
-        if let Some(v) = variant {
-            env.push(("PROCTOR_EXAMPLE_VARIANT".into(), v.into()));
-        }
-        let exec = args.exec.execution(&agent, env)?;
-        let run = runner::create_run(
-            backend.as_ref(),
-            &agent,
-            &scenarios,
-            Some(label.into()),
-            Default::default(),
-            RunSource::Cli,
-            1,
-        )
-        .await?;
-        let finished = runner::execute(
-            backend.clone(),
-            &agent,
-            run,
-            scenarios.clone(),
-            &exec,
-            &runner::Resume::default(),
-        )
-        .await?;
-        println!(
-            "\n{} — {label} — run {}",
-            agent.spec.name, finished.run.run.id
-        );
-        print!("{}", report::summary_table(&finished.summary));
-        runs.push(finished.run.run.id);
-    }
+    let runs = run_example_twice(&backend, &agent, &args.exec, &llm_env).await?;
     let cmp = backend
         .compare(runs[0], runs[1], &CompareFilter::default())
         .await?;

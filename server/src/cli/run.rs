@@ -197,31 +197,44 @@ pub enum FailOn {
     Any,
 }
 
+/// Why an option's value cannot be read; each quotes the value given.
+#[derive(Debug, thiserror::Error)]
+pub enum ValueError {
+    #[error("expected K:PCT such as 4:80, got {0:?}")]
+    NotKPct(String),
+    #[error("K in {0:?} must be a whole number of attempts, 1 or more")]
+    BadK(String),
+    #[error("PCT in {0:?} must be a percentage from 0 to 100")]
+    BadPct(String),
+    #[error("expected KEY=VALUE, got {0:?}")]
+    NotKeyValue(String),
+}
+
 /// `K:PCT`, e.g. `4:80`.
-fn parse_pass_hat_k(s: &str) -> Result<(u64, f64), String> {
+fn parse_pass_hat_k(s: &str) -> Result<(u64, f64), ValueError> {
     let (k, pct) = s
         .split_once(':')
-        .ok_or_else(|| format!("expected K:PCT such as 4:80, got {s:?}"))?;
+        .ok_or_else(|| ValueError::NotKPct(s.to_string()))?;
     let k: u64 = k
         .trim()
         .parse()
         .ok()
         .filter(|k| *k >= 1)
-        .ok_or_else(|| format!("K in {s:?} must be a whole number of attempts, 1 or more"))?;
+        .ok_or_else(|| ValueError::BadK(s.to_string()))?;
     let pct: f64 = pct
         .trim()
         .parse()
         .ok()
         .filter(|p| (0.0..=100.0).contains(p))
-        .ok_or_else(|| format!("PCT in {s:?} must be a percentage from 0 to 100"))?;
+        .ok_or_else(|| ValueError::BadPct(s.to_string()))?;
     Ok((k, pct))
 }
 
-pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+pub fn parse_key_value(s: &str) -> Result<(String, String), ValueError> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+        .ok_or_else(|| ValueError::NotKeyValue(s.to_string()))
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {

@@ -170,8 +170,8 @@ async fn receive(
     encoding: Encoding,
 ) -> Result<ExportTraceServiceResponse, Refusal> {
     let body = inflate(headers, body)?;
-    let request =
-        otlp::decode(&body, encoding).map_err(|why| Refusal::new(StatusCode::BAD_REQUEST, why))?;
+    let request = otlp::decode(&body, encoding)
+        .map_err(|why| Refusal::new(StatusCode::BAD_REQUEST, why.to_string()))?;
     let ingested = state
         .service
         .ingest_spans(otlp::spans(request))

@@ -17,6 +17,41 @@ const FIRST_PAUSE: Duration = Duration::from_millis(500);
 /// The longest pause a `Retry-After` may ask for.
 const LONGEST_PAUSE: Duration = Duration::from_secs(30);
 
+/// Why an endpoint gave no answer; each names the endpoint (`role` at `url`).
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("{role} at {url} could not be reached: {source}")]
+    Unreachable {
+        role: &'static str,
+        url: String,
+        source: reqwest::Error,
+    },
+    #[error(
+        "{role} at {url} was busy or failing: {ATTEMPTS} tries, the last answered with a status \
+         worth retrying (429 or 5xx)"
+    )]
+    Busy { role: &'static str, url: String },
+    #[error("{role} at {url} answered {status}: {shown}")]
+    Refused {
+        role: &'static str,
+        url: String,
+        status: StatusCode,
+        shown: String,
+    },
+    #[error("{role} at {url} answered something not JSON: {shown}")]
+    NotJson {
+        role: &'static str,
+        url: String,
+        shown: String,
+    },
+    #[error("{role} at {url} answered no message (expected choices[0].message.content): {shown}")]
+    NoMessage {
+        role: &'static str,
+        url: String,
+        shown: String,
+    },
+}
+
 /// Where an LLM is and which model answers.
 #[derive(Debug, Clone)]
 pub struct ChatConfig {
@@ -54,7 +89,7 @@ impl Chat {
     }
 
     /// The model's answer to `messages` (Chat Completions messages), or why there is none.
-    pub async fn complete(&self, messages: Value) -> Result<Completion, String> {
+    pub async fn complete(&self, messages: Value) -> Result<Completion, ChatError> {
         let role = self.role;
         let url = format!("{}/chat/completions", self.config.url.trim_end_matches('/'));
         let body = json!({
@@ -75,36 +110,36 @@ impl Chat {
                     let status = response.status();
                     break (status, response.text().await.unwrap_or_default());
                 }
-                Err(e) if attempt >= ATTEMPTS => {
-                    return Err(format!("{role} at {url} could not be reached: {e}"));
+                Err(source) if attempt >= ATTEMPTS => {
+                    return Err(ChatError::Unreachable { role, url, source });
                 }
                 Err(_) => None,
             };
             if attempt >= ATTEMPTS {
-                return Err(format!(
-                    "{role} at {url} was busy or failing: {ATTEMPTS} tries, the last answered \
-                     with a status worth retrying (429 or 5xx)"
-                ));
+                return Err(ChatError::Busy { role, url });
             }
             tokio::time::sleep(wait.unwrap_or(pause).min(LONGEST_PAUSE)).await;
             pause *= 2;
             attempt += 1;
         };
-        let shown = || text.chars().take(300).collect::<String>();
+        let shown = text.chars().take(300).collect::<String>();
         if !status.is_success() {
-            return Err(format!("{role} at {url} answered {status}: {}", shown()));
+            return Err(ChatError::Refused {
+                role,
+                url,
+                status,
+                shown,
+            });
         }
-        let answer: Value = serde_json::from_str(&text)
-            .map_err(|_| format!("{role} at {url} answered something not JSON: {}", shown()))?;
-        let content = answer
+        let Ok(answer) = serde_json::from_str::<Value>(&text) else {
+            return Err(ChatError::NotJson { role, url, shown });
+        };
+        let Some(content) = answer
             .pointer("/choices/0/message/content")
             .and_then(Value::as_str)
-            .ok_or_else(|| {
-                format!(
-                    "{role} at {url} answered no message (expected choices[0].message.content): {}",
-                    shown()
-                )
-            })?;
+        else {
+            return Err(ChatError::NoMessage { role, url, shown });
+        };
         let tokens = |name: &str| {
             answer
                 .pointer(&format!("/usage/{name}"))
@@ -194,12 +229,22 @@ mod tests {
 
         let (url, seen) = endpoint(ATTEMPTS, StatusCode::SERVICE_UNAVAILABLE).await;
         let err = chat(url).complete(json!([])).await.unwrap_err();
-        assert!(err.contains("4 tries"), "{err}");
+        assert!(matches!(err, ChatError::Busy { .. }), "{err}");
+        assert!(err.to_string().contains("4 tries"), "{err}");
         assert_eq!(seen.load(Ordering::SeqCst), ATTEMPTS);
 
         let (url, seen) = endpoint(1, StatusCode::UNAUTHORIZED).await;
         let err = chat(url).complete(json!([])).await.unwrap_err();
-        assert!(err.contains("401"), "{err}");
+        assert!(
+            matches!(
+                err,
+                ChatError::Refused {
+                    status: StatusCode::UNAUTHORIZED,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         assert_eq!(seen.load(Ordering::SeqCst), 1, "a refusal is final");
     }
 }

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use shared::simulate::{expand, template, transcript_hash, ReplayBook, UserReply, DONE};
 use shared::{ConversationEnd, ScenarioSpec, SimulatedUser, Trace, Turn, TurnOrigin};
 
+use super::error::CaseError;
 use super::user_llm::UserLlm;
 
 /// Who plays the user of one case.
@@ -125,7 +126,7 @@ impl<'a> Dialogue<'a> {
 
     /// The user's next message, given the tools the agent called in the turn before; or why
     /// the conversation ends; or why the simulated user cannot go on.
-    pub async fn next(&mut self, tools_called: &[String]) -> Result<Next, String> {
+    pub async fn next(&mut self, tools_called: &[String]) -> Result<Next, CaseError> {
         let index = self.exchanges.len();
         let sim = match self.side {
             UserSide::Script(messages) => {
@@ -163,14 +164,9 @@ impl<'a> Dialogue<'a> {
             }));
         }
         let Some(llm) = &sim.llm else {
-            return Err(format!(
-                "the simulated user has no recording of this point of the conversation {} and no \
-                 LLM to play it; pass --user-llm URL (and --user-model)",
-                match sim.book.is_empty() {
-                    true => "(no earlier run of this scenario recorded its simulated user)",
-                    false => "(the agent answered differently than in the recorded runs)",
-                }
-            ));
+            return Err(CaseError::NoUserLlm {
+                recorded: !sim.book.is_empty(),
+            });
         };
         if !sim.book.is_empty() && self.diverged_at.is_none() {
             self.diverged_at = Some(self.turn());

@@ -115,7 +115,7 @@ impl JudgeLlm {
                 output_tokens: answer.output_tokens,
                 ..Judgement::parse(key.clone(), criterion, model, &answer.content)
             },
-            Err(why) => Judgement::error(key.clone(), criterion, model, why),
+            Err(why) => Judgement::error(key.clone(), criterion, model, why.to_string()),
         };
         if judged.verdict != JudgeVerdict::Error {
             self.asked

@@ -7,6 +7,7 @@
 pub mod agent_file;
 pub mod chat;
 mod conversation;
+pub mod error;
 pub mod executor;
 pub mod generate;
 pub mod group;
@@ -278,6 +279,78 @@ async fn users_of(
     users
 }
 
+/// The executor of one run's cases, and where its tracer notes its faults (with how long that
+/// file was before the run, so the run reports only its own).
+fn executor_for(
+    backend: &Arc<dyn Backend>,
+    agent: &AgentFile,
+    run_id: uuid::Uuid,
+    exec: &Execution,
+) -> anyhow::Result<(Executor, std::path::PathBuf, u64)> {
+    let tracer = tracer::locate()?;
+    let tracer_log = std::path::absolute(exec.results_dir.join("tracer.log"))?;
+    let tracer_log_start = std::fs::metadata(&tracer_log).map(|m| m.len()).unwrap_or(0);
+    let spans = exec.otlp.clone().map(|export| Spans {
+        export,
+        backend: backend.clone(),
+        run_id,
+        source: agent.run.trace,
+    });
+    let executor = Executor::new(
+        agent.clone(),
+        tracer,
+        exec.python.clone(),
+        exec.timeout,
+        exec.extra_env.clone(),
+        tracer_log.clone(),
+        spans,
+    )?;
+    Ok((executor, tracer_log, tracer_log_start))
+}
+
+/// Every scenario × attempt still to run: those `resume` already holds are left out.
+fn jobs_of(
+    scenarios: Vec<Scenario>,
+    users: Vec<Arc<UserSide>>,
+    exec: &Execution,
+    resume: &Resume,
+) -> Vec<Job> {
+    scenarios
+        .into_iter()
+        .map(Arc::new)
+        .zip(users)
+        .flat_map(|(s, u)| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), u.clone(), a)))
+        .filter(|(s, _, a)| !resume.done.contains(&(s.spec.key.clone(), *a)))
+        .collect()
+}
+
+/// Runs one attempt of a scenario and reads it as the result to sync, with the LLM judge's
+/// verdicts when the run has a rubric.
+async fn run_case(
+    executor: &Executor,
+    backend: &dyn Backend,
+    judge: Option<&(JudgeLlm, AgentSpec)>,
+    (scenario, user, attempt): Job,
+) -> (Arc<Scenario>, ResultInput) {
+    let case_id = format!("{}#{attempt}", scenario.spec.key);
+    let case = executor.run(&case_id, &user).await;
+    let mut input = ResultInput {
+        scenario_id: Some(scenario.id),
+        scenario_key: Some(scenario.spec.key.clone()),
+        attempt: Some(attempt),
+        user_message: Some(scenario.spec.user_message.clone()),
+        agent_response: case.output,
+        trace: Some(case.trace),
+        error: case.error,
+        duration_ms: Some(case.duration_ms),
+        ..Default::default()
+    };
+    if let Some((judge, agent)) = judge {
+        input.judgements = judge_case(judge, backend, agent, &scenario, &input).await;
+    }
+    (scenario, input)
+}
+
 /// Runs every scenario × attempt of an existing run and syncs the results into it.
 pub async fn execute(
     backend: Arc<dyn Backend>,
@@ -287,38 +360,15 @@ pub async fn execute(
     exec: &Execution,
     resume: &Resume,
 ) -> anyhow::Result<Finished> {
-    let tracer = tracer::locate()?;
-    let tracer_log = std::path::absolute(exec.results_dir.join("tracer.log"))?;
-    let tracer_log_start = std::fs::metadata(&tracer_log).map(|m| m.len()).unwrap_or(0);
-    let spans = exec.otlp.clone().map(|export| Spans {
-        export,
-        backend: backend.clone(),
-        run_id: run.run.id,
-        source: agent.run.trace,
-    });
-    let executor = Arc::new(Executor::new(
-        agent.clone(),
-        tracer,
-        exec.python.clone(),
-        exec.timeout,
-        exec.extra_env.clone(),
-        tracer_log.clone(),
-        spans,
-    )?);
+    let (executor, tracer_log, tracer_log_start) = executor_for(&backend, agent, run.run.id, exec)?;
+    let executor = Arc::new(executor);
     // Asked first, while the server is surely up: a local judgement later charges the same.
     let prices = backend.prices().await;
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
     let syncer = Syncer::start(backend.clone(), run.run.id, results_file.clone())?;
-
     let users = users_of(backend.as_ref(), &scenarios, exec).await;
     let judge = judge_of(agent, &scenarios, exec);
-    let jobs: Vec<Job> = scenarios
-        .into_iter()
-        .map(Arc::new)
-        .zip(users)
-        .flat_map(|(s, u)| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), u.clone(), a)))
-        .filter(|(s, _, a)| !resume.done.contains(&(s.spec.key.clone(), *a)))
-        .collect();
+    let jobs = jobs_of(scenarios, users, exec, resume);
     let planned = jobs.len();
     let stop = resume.stop.clone();
     let bar = progress_bar(exec.progress, jobs.len());
@@ -327,30 +377,10 @@ pub async fn execute(
     // Once told to stop, no case starts; those in flight finish and are synced.
     let mut stream = futures::stream::iter(jobs)
         .take_while(move |_| std::future::ready(!stop.is_raised()))
-        .map(|(scenario, user, attempt)| {
+        .map(|job| {
             let executor = executor.clone();
             let (backend, judge) = (backend.clone(), judge.clone());
-            async move {
-                let case_id = format!("{}#{attempt}", scenario.spec.key);
-                let case = executor.run(&case_id, &user).await;
-                let mut input = ResultInput {
-                    scenario_id: Some(scenario.id),
-                    scenario_key: Some(scenario.spec.key.clone()),
-                    attempt: Some(attempt),
-                    user_message: Some(scenario.spec.user_message.clone()),
-                    agent_response: case.output,
-                    trace: Some(case.trace),
-                    error: case.error,
-                    duration_ms: Some(case.duration_ms),
-                    ..Default::default()
-                };
-                if let Some(judging) = &judge {
-                    let (judge, agent) = judging.as_ref();
-                    input.judgements =
-                        judge_case(judge, backend.as_ref(), agent, &scenario, &input).await;
-                }
-                (scenario, input)
-            }
+            async move { run_case(&executor, backend.as_ref(), judge.as_deref(), job).await }
         })
         .buffer_unordered(exec.concurrency.max(1));
     while let Some((scenario, input)) = stream.next().await {

@@ -18,6 +18,7 @@ use shared::spans::{ATTEMPT, CASE_ID, RUN_ID};
 use shared::Trace;
 use uuid::Uuid;
 
+use super::error::CaseError;
 use crate::backend::Backend;
 
 /// Where a `command` agent's trace comes from.
@@ -121,7 +122,7 @@ impl Spans {
     /// Puts the case's exported spans into its trace, as `run.trace` says: in `auto` only when
     /// the tracer saw nothing, in `otlp` always (after waiting for them). The tracer's turns,
     /// world and conversation end are kept; the calls are the spans'.
-    pub async fn collect(&self, case_id: &str, trace: &mut Trace) -> Result<(), String> {
+    pub async fn collect(&self, case_id: &str, trace: &mut Trace) -> Result<(), CaseError> {
         let traced = !trace.llm_calls.is_empty() || !trace.tool_calls.is_empty();
         let spans = match self.source {
             TraceSource::Tracer => return Ok(()),
@@ -148,15 +149,15 @@ impl Spans {
         Ok(())
     }
 
-    async fn read(&self, case_id: &str) -> Result<shared::api::CaseSpans, String> {
+    async fn read(&self, case_id: &str) -> Result<shared::api::CaseSpans, CaseError> {
         self.backend
             .case_spans(self.run_id, case_id)
             .await
-            .map_err(|e| format!("the agent's OpenTelemetry spans could not be read: {e}"))
+            .map_err(CaseError::Spans)
     }
 
     /// The case's spans once they stopped arriving, or whatever came within [`SPAN_WAIT`].
-    async fn settled(&self, case_id: &str) -> Result<shared::api::CaseSpans, String> {
+    async fn settled(&self, case_id: &str) -> Result<shared::api::CaseSpans, CaseError> {
         let deadline = tokio::time::Instant::now() + SPAN_WAIT;
         let mut last = self.read(case_id).await?;
         loop {

@@ -7,6 +7,7 @@ use shared::eval::summary::StepIssue;
 use shared::eval::RunSummary;
 use shared::ResultStatus;
 
+/// The run's figures as the runner prints them, a line each.
 pub fn summary_table(summary: &RunSummary) -> String {
     let mut out = String::new();
     let pct = |x: Option<f64>| {
@@ -19,6 +20,14 @@ pub fn summary_table(summary: &RunSummary) -> String {
         summary.passed, summary.failed, summary.errored, summary.total
     );
     let _ = writeln!(out, "  pass rate   {}", pct(summary.pass_rate));
+    quality_lines(&mut out, summary);
+    cost_lines(&mut out, summary);
+    time_lines(&mut out, summary);
+    out
+}
+
+/// AQS with its components, pass^k and pass@k, and the failures by category.
+fn quality_lines(out: &mut String, summary: &RunSummary) {
     if let Some(aqs) = &summary.aqs {
         let c = &aqs.components;
         let consistency = c
@@ -56,6 +65,10 @@ pub fn summary_table(summary: &RunSummary) -> String {
             .collect();
         let _ = writeln!(out, "  failures    {}", parts.join(", "));
     }
+}
+
+/// What the agent's calls and the judge's cost, in dollars and tokens.
+fn cost_lines(out: &mut String, summary: &RunSummary) {
     let mut cost = format!("${:.4}", summary.cost.usd);
     if !summary.cost.unpriced_models.is_empty() {
         let _ = write!(
@@ -79,6 +92,10 @@ pub fn summary_table(summary: &RunSummary) -> String {
             judge.calls, judge.cached, judge.input_tokens, judge.output_tokens
         );
     }
+}
+
+/// The run's wall clock and latencies, and the steps most often wrong.
+fn time_lines(out: &mut String, summary: &RunSummary) {
     let ms = |x: Option<f64>| {
         x.map(|v| format!("{:.0} ms", v))
             .unwrap_or_else(|| "–".into())
@@ -105,7 +122,6 @@ pub fn summary_table(summary: &RunSummary) -> String {
             step.tool, step.cases, step.of_cases
         );
     }
-    out
 }
 
 fn xml(text: &str) -> String {

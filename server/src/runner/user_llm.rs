@@ -7,7 +7,7 @@ use std::time::Duration;
 use shared::simulate::{chat_messages, read_reply, UserReply};
 use shared::SimulatedUser;
 
-use super::chat::{Chat, ChatConfig};
+use super::chat::{Chat, ChatConfig, ChatError};
 
 /// A client of the simulated user's LLM.
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ impl UserLlm {
         &self,
         brief: &SimulatedUser,
         exchanges: &[(String, String)],
-    ) -> Result<UserReply, String> {
+    ) -> Result<UserReply, ChatError> {
         let messages = serde_json::Value::Array(chat_messages(brief, exchanges));
         Ok(read_reply(&self.0.complete(messages).await?.content))
     }

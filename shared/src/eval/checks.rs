@@ -249,56 +249,66 @@ fn sequence_checks(exp: &Expectations, diff: &SequenceDiff, checks: &mut Vec<Che
         });
     }
     if !mode.allows_extra() {
-        let extra: Vec<String> = diff
-            .extra()
-            .map(|op| format!("`{}` (call {})", op.tool(), op.actual().unwrap_or(0) + 1))
-            .collect();
-        checks.push(if extra.is_empty() {
-            Check::new(CheckKind::ExtraSteps, true, "no unexpected tool calls")
-        } else if diff.expected.is_empty() {
-            Check::new(
-                CheckKind::ExtraSteps,
-                false,
-                format!(
-                    "expected no tool calls, but the agent called {}",
-                    extra.join(", ")
-                ),
-            )
-        } else {
-            Check::new(
-                CheckKind::ExtraSteps,
-                false,
-                format!("unexpected tool calls: {}", extra.join(", ")),
-            )
-        });
+        checks.push(extra_steps_check(diff));
     }
     if !mode.allows_reordering() && diff.expected.len() > 1 {
-        let reasons: Vec<String> = diff
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                DiffOp::Reordered {
-                    expected,
-                    actual,
-                    tool,
-                } => Some(format!(
-                    "`{tool}` was call {} but was expected as step {} of {}",
-                    actual + 1,
-                    expected + 1,
-                    diff.expected.len()
-                )),
-                _ => None,
-            })
-            .collect();
-        checks.push(if reasons.is_empty() {
-            Check::new(
-                CheckKind::StepOrder,
-                true,
-                "tools were called in the expected order",
-            )
-        } else {
-            Check::new(CheckKind::StepOrder, false, reasons.join("; "))
-        });
+        checks.push(order_check(diff));
+    }
+}
+
+/// No tool was called beyond the expected ones.
+fn extra_steps_check(diff: &SequenceDiff) -> Check {
+    let extra: Vec<String> = diff
+        .extra()
+        .map(|op| format!("`{}` (call {})", op.tool(), op.actual().unwrap_or(0) + 1))
+        .collect();
+    if extra.is_empty() {
+        Check::new(CheckKind::ExtraSteps, true, "no unexpected tool calls")
+    } else if diff.expected.is_empty() {
+        Check::new(
+            CheckKind::ExtraSteps,
+            false,
+            format!(
+                "expected no tool calls, but the agent called {}",
+                extra.join(", ")
+            ),
+        )
+    } else {
+        Check::new(
+            CheckKind::ExtraSteps,
+            false,
+            format!("unexpected tool calls: {}", extra.join(", ")),
+        )
+    }
+}
+
+/// The expected tools were called in their order.
+fn order_check(diff: &SequenceDiff) -> Check {
+    let reasons: Vec<String> = diff
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            DiffOp::Reordered {
+                expected,
+                actual,
+                tool,
+            } => Some(format!(
+                "`{tool}` was call {} but was expected as step {} of {}",
+                actual + 1,
+                expected + 1,
+                diff.expected.len()
+            )),
+            _ => None,
+        })
+        .collect();
+    if reasons.is_empty() {
+        Check::new(
+            CheckKind::StepOrder,
+            true,
+            "tools were called in the expected order",
+        )
+    } else {
+        Check::new(CheckKind::StepOrder, false, reasons.join("; "))
     }
 }
 
@@ -526,28 +536,38 @@ fn response_checks(exp: &Expectations, response: &str, checks: &mut Vec<Check>) 
         });
     }
     if let Some(pattern) = &exp.response_format {
-        checks.push(match regex::Regex::new(pattern) {
-            Ok(re) if re.is_match(response) => Check::new(
-                CheckKind::ResponseFormat,
-                true,
-                format!("the response matches /{pattern}/"),
-            ),
-            Ok(_) => Check::new(
-                CheckKind::ResponseFormat,
-                false,
-                format!("the response does not match the required format /{pattern}/"),
-            ),
-            Err(e) => Check::new(
-                CheckKind::ResponseFormat,
-                false,
-                format!("the scenario's format pattern /{pattern}/ is invalid: {e}"),
-            ),
-        });
+        checks.push(format_check(pattern, response));
     }
+    checks.push(pii_check(exp, response));
+}
 
+/// The response matches the scenario's format pattern.
+fn format_check(pattern: &str, response: &str) -> Check {
+    match regex::Regex::new(pattern) {
+        Ok(re) if re.is_match(response) => Check::new(
+            CheckKind::ResponseFormat,
+            true,
+            format!("the response matches /{pattern}/"),
+        ),
+        Ok(_) => Check::new(
+            CheckKind::ResponseFormat,
+            false,
+            format!("the response does not match the required format /{pattern}/"),
+        ),
+        Err(e) => Check::new(
+            CheckKind::ResponseFormat,
+            false,
+            format!("the scenario's format pattern /{pattern}/ is invalid: {e}"),
+        ),
+    }
+}
+
+/// The response exposes no personal data the scenario does not allow; exposing anything but an
+/// SSN, a card number or a secret is a high failure, not a critical one.
+fn pii_check(exp: &Expectations, response: &str) -> Check {
     let mut exposed = pii_in_text(response);
     exposed.0.retain(|kind, _| !exp.allowed_pii.contains(kind));
-    checks.push(if exposed.is_empty() {
+    if exposed.is_empty() {
         Check::new(
             CheckKind::PiiInResponse,
             true,
@@ -568,7 +588,7 @@ fn response_checks(exp: &Expectations, response: &str, checks: &mut Vec<Check>) 
             check.severity = Severity::High;
         }
         check
-    });
+    }
 }
 
 /// Steps pinned to a turn of the conversation (`turn: 2`) must be called in that turn, with

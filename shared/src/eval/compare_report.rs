@@ -117,38 +117,13 @@ impl ComparisonReport<'_> {
             .unwrap_or_default()
     }
 
+    /// The comparison as a Markdown comment for a pull request.
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "## Proctor: {} vs {}\n", self.head, self.base);
         let _ = writeln!(out, "{}\n", self.headline(true));
         let _ = writeln!(out, "{}\n", self.counts());
-        let regressions = self.cases(CaseChange::Regression);
-        if !regressions.is_empty() {
-            let _ = writeln!(out, "### Regressions\n");
-            let _ = writeln!(out, "| case | pass rate | failing check | tool path |");
-            let _ = writeln!(out, "|---|---|---|---|");
-            for c in regressions.iter().take(LISTED) {
-                let edited = if c.expectations_changed {
-                    " (scenario edited)"
-                } else {
-                    ""
-                };
-                let _ = writeln!(
-                    out,
-                    "| `{}`{edited} | {} → {}{} | {} | {} |",
-                    cell(&c.scenario_key),
-                    side_rate(&c.base),
-                    side_rate(&c.head),
-                    Self::p_value(c),
-                    cell(&self.failure(&c.scenario_key)),
-                    cell(&side_path(&c.head)),
-                );
-            }
-            if let Some(more) = self.more(CaseChange::Regression, regressions.len().min(LISTED)) {
-                let _ = writeln!(out, "\n{more}");
-            }
-            out.push('\n');
-        }
+        self.markdown_regressions(&mut out);
         for (change, title) in [
             (CaseChange::Improvement, "Improvements"),
             (CaseChange::Changed, "Changed, not significant"),
@@ -156,49 +131,92 @@ impl ComparisonReport<'_> {
             (CaseChange::New, "New"),
             (CaseChange::Removed, "Removed"),
         ] {
-            let cases = self.cases(change);
-            if cases.is_empty() {
-                continue;
-            }
-            let _ = writeln!(out, "### {title}\n");
-            for c in cases.iter().take(LISTED) {
-                let _ = writeln!(
-                    out,
-                    "- `{}` {} → {}{}",
-                    c.scenario_key,
-                    side_rate(&c.base),
-                    side_rate(&c.head),
-                    Self::p_value(c)
-                );
-            }
-            if let Some(more) = self.more(change, cases.len().min(LISTED)) {
-                let _ = writeln!(out, "- {more}");
-            }
-            out.push('\n');
+            self.markdown_list(&mut out, change, title);
         }
+        self.markdown_paths(&mut out);
+        if let Some(link) = self.link {
+            let _ = writeln!(out, "[Open the comparison]({link})");
+        }
+        out
+    }
+
+    /// The regressions as a table: each case's pass rates, failing check and tool path.
+    fn markdown_regressions(&self, out: &mut String) {
+        let regressions = self.cases(CaseChange::Regression);
+        if regressions.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### Regressions\n");
+        let _ = writeln!(out, "| case | pass rate | failing check | tool path |");
+        let _ = writeln!(out, "|---|---|---|---|");
+        for c in regressions.iter().take(LISTED) {
+            let edited = if c.expectations_changed {
+                " (scenario edited)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "| `{}`{edited} | {} → {}{} | {} | {} |",
+                cell(&c.scenario_key),
+                side_rate(&c.base),
+                side_rate(&c.head),
+                Self::p_value(c),
+                cell(&self.failure(&c.scenario_key)),
+                cell(&side_path(&c.head)),
+            );
+        }
+        if let Some(more) = self.more(CaseChange::Regression, regressions.len().min(LISTED)) {
+            let _ = writeln!(out, "\n{more}");
+        }
+        out.push('\n');
+    }
+
+    /// The cases of one kind of change as a list under `title`, with their pass rates.
+    fn markdown_list(&self, out: &mut String, change: CaseChange, title: &str) {
+        let cases = self.cases(change);
+        if cases.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "### {title}\n");
+        for c in cases.iter().take(LISTED) {
+            let _ = writeln!(
+                out,
+                "- `{}` {} → {}{}",
+                c.scenario_key,
+                side_rate(&c.base),
+                side_rate(&c.head),
+                Self::p_value(c)
+            );
+        }
+        if let Some(more) = self.more(change, cases.len().min(LISTED)) {
+            let _ = writeln!(out, "- {more}");
+        }
+        out.push('\n');
+    }
+
+    /// The cases whose tool path changed, before and after.
+    fn markdown_paths(&self, out: &mut String) {
         let paths: Vec<&CaseComparison> = self
             .comparison
             .cases
             .iter()
             .filter(|c| c.path_changed)
             .collect();
-        if !paths.is_empty() {
-            let _ = writeln!(out, "### Tool paths changed\n");
-            for c in paths.iter().take(LISTED) {
-                let _ = writeln!(
-                    out,
-                    "- `{}`: {} → {}",
-                    c.scenario_key,
-                    side_path(&c.base),
-                    side_path(&c.head)
-                );
-            }
-            out.push('\n');
+        if paths.is_empty() {
+            return;
         }
-        if let Some(link) = self.link {
-            let _ = writeln!(out, "[Open the comparison]({link})");
+        let _ = writeln!(out, "### Tool paths changed\n");
+        for c in paths.iter().take(LISTED) {
+            let _ = writeln!(
+                out,
+                "- `{}`: {} → {}",
+                c.scenario_key,
+                side_path(&c.base),
+                side_path(&c.head)
+            );
         }
-        out
+        out.push('\n');
     }
 
     pub fn text(&self) -> String {

@@ -1,0 +1,291 @@
+//! `command` mode: one process per case (`sh -c`), the message on stdin and in
+//! `PROCTOR_INPUT`, the answer read from stdout; every Python process it starts loads the tracer
+//! through the bootstrap on `PYTHONPATH` and appends its trace to a per-case file. A
+//! conversation is one process that reads a JSON line per user turn and answers a line per turn.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use chrono::Utc;
+use shared::{AgentFailure, AgentFailureKind};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{ChildStdin, ChildStdout, Command};
+
+use super::traces::read_traces;
+use super::{failure, next_message, read_all, tail, CaseRun, Executor};
+use crate::runner::conversation::{self, Dialogue, UserSide, UserTurn};
+use crate::runner::error::CaseError;
+use crate::runner::group::Group;
+use crate::runner::otel::Spans;
+
+/// A conversation's process and its pipes, turn after turn.
+struct Session {
+    child: Group,
+    stdin: ChildStdin,
+    answers: Lines<BufReader<ChildStdout>>,
+    stderr: tokio::task::JoinHandle<String>,
+    trace_file: PathBuf,
+}
+
+impl Session {
+    /// Stops the process and whatever it started.
+    async fn stop(&mut self) {
+        self.child.kill_group();
+        let _ = self.child.wait().await;
+    }
+}
+
+impl Executor {
+    /// One process per case: the message on stdin (and in `PROCTOR_INPUT`), the answer on
+    /// stdout, the trace in a file the tracer writes.
+    pub(super) async fn run_command(&self, shell: &str, case_id: &str, input: &str) -> CaseRun {
+        let trace_file = self.trace_file();
+        let child = match self.spawn_command(shell, case_id, input, &trace_file, false) {
+            Ok(child) => child,
+            Err(e) => return CaseRun::failed_by(e),
+        };
+        let (output, mut error) = self.answer_of(child, input).await;
+        let mut trace = read_traces(&trace_file);
+        let _ = std::fs::remove_file(&trace_file);
+        if let Err(why) = self.collect_spans(case_id, &mut trace).await {
+            error = error.or(Some(why.failure()));
+        }
+        CaseRun {
+            output,
+            trace,
+            error,
+            duration_ms: 0.0,
+        }
+    }
+
+    /// Where one case's processes write their trace lines.
+    fn trace_file(&self) -> PathBuf {
+        self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()))
+    }
+
+    /// The agent's process for one case; `conversation` tells it (`PROCTOR_CONVERSATION=1`) to
+    /// read one JSON line per user turn instead of one message.
+    fn spawn_command(
+        &self,
+        shell: &str,
+        case_id: &str,
+        input: &str,
+        trace_file: &Path,
+        conversation: bool,
+    ) -> Result<Group, CaseError> {
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(shell);
+        let loads_tracer = self.spans.as_ref().is_none_or(Spans::loads_tracer);
+        self.env(&mut command, loads_tracer);
+        if let Some(spans) = &self.spans {
+            command.envs(spans.env(case_id, &self.agent.run.env));
+        }
+        if conversation {
+            // The first is the agent's protocol; the second tells its tracer to count turns.
+            command
+                .env("PROCTOR_CONVERSATION", "1")
+                .env("PROCTOR_TRACE_TURNS", "1");
+        }
+        command
+            .env("PROCTOR_TRACE_FILE", trace_file)
+            .env("PROCTOR_CASE_ID", case_id)
+            .env("PROCTOR_INPUT", input)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        Group::spawn(&mut command).map_err(|source| CaseError::Start {
+            command: shell.to_string(),
+            source,
+        })
+    }
+
+    /// Feeds `input` to the process and waits (bounded) for its answer, or why there is none.
+    async fn answer_of(&self, mut child: Group, input: &str) -> (String, Option<AgentFailure>) {
+        let mut stdin = child.stdin.take().expect("piped");
+        let message = input.to_string();
+        tokio::spawn(async move {
+            let _ = stdin.write_all(message.as_bytes()).await;
+        });
+        let read_out = read_all(child.stdout.take().expect("piped"));
+        let read_err = read_all(child.stderr.take().expect("piped"));
+        match tokio::time::timeout(self.timeout, child.wait()).await {
+            Ok(Ok(status)) => {
+                // The answer is in once the agent exits. What it started and left running
+                // goes with it: a helper that inherited the agent's stdout would otherwise hold
+                // the pipe open and the case would wait on it for as long as it lives.
+                child.kill_group();
+                let out = read_out.await.unwrap_or_default().trim_end().to_string();
+                if status.success() {
+                    return (out, None);
+                }
+                let code = status
+                    .code()
+                    .map(|c| format!("exit code {c}"))
+                    .unwrap_or_else(|| "a signal".into());
+                let err = read_err.await.unwrap_or_default();
+                let why = format!("the agent exited with {code}\n{}", tail(&err));
+                (out, failure(AgentFailureKind::Crash, why))
+            }
+            Ok(Err(e)) => (
+                String::new(),
+                failure(
+                    AgentFailureKind::Crash,
+                    format!("waiting for the agent failed: {e}"),
+                ),
+            ),
+            Err(_) => {
+                child.kill_group();
+                let _ = child.wait().await;
+                let why = format!(
+                    "no answer within {:.0} s; the agent was stopped",
+                    self.timeout.as_secs_f64()
+                );
+                (String::new(), failure(AgentFailureKind::Timeout, why))
+            }
+        }
+    }
+
+    /// A conversation with a `command` agent: one process, one JSON line per user turn on its
+    /// stdin, one answer line per turn on its stdout (see [`conversation`]); each turn bounded
+    /// by the timeout. The tracer writes each turn's calls before the answer line goes out, so
+    /// the tools a turn called are known before the next turn.
+    pub(super) async fn converse_command(
+        &self,
+        shell: &str,
+        case_id: &str,
+        user: &UserSide,
+    ) -> CaseRun {
+        let trace_file = self.trace_file();
+        let mut child = match self.spawn_command(shell, case_id, user.opening(), &trace_file, true)
+        {
+            Ok(child) => child,
+            Err(e) => return CaseRun::failed_by(e),
+        };
+        let mut session = Session {
+            stdin: child.stdin.take().expect("piped"),
+            answers: BufReader::new(child.stdout.take().expect("piped")).lines(),
+            stderr: read_all(child.stderr.take().expect("piped")),
+            child,
+            trace_file,
+        };
+        let mut whole = CaseRun::empty();
+        let mut dialogue = Dialogue::new(user);
+        let mut called = Vec::new();
+        loop {
+            let Some(said) = next_message(&mut dialogue, &called, &mut whole).await else {
+                if whole.error.is_some() {
+                    session.stop().await;
+                }
+                break;
+            };
+            if !self
+                .command_turn(&mut session, &mut dialogue, &said, &mut whole)
+                .await
+            {
+                break;
+            }
+            if user.stops_on_tools() {
+                let turn = dialogue.turn() - 1;
+                called = conversation::tools_in_turn(&read_traces(&session.trace_file), turn);
+            }
+        }
+        self.end_conversation(session, case_id, dialogue, whole)
+            .await
+    }
+
+    /// One turn of a `command` conversation: the user's message sent, the agent's answer line
+    /// read into `whole`; whether the conversation goes on.
+    async fn command_turn(
+        &self,
+        session: &mut Session,
+        dialogue: &mut Dialogue<'_>,
+        said: &UserTurn,
+        whole: &mut CaseRun,
+    ) -> bool {
+        let turn = dialogue.turn();
+        let started_at = Utc::now();
+        let sent = session
+            .stdin
+            .write_all(conversation::user_line(&said.text).as_bytes())
+            .await;
+        let line = match sent {
+            Ok(()) => tokio::time::timeout(self.timeout, session.answers.next_line()).await,
+            Err(_) => Ok(Ok(None)),
+        };
+        let answer = match line {
+            Ok(Ok(Some(line))) => conversation::answer_of(&line),
+            Ok(_) => {
+                session.stop().await;
+                let err = (&mut session.stderr).await.unwrap_or_default();
+                whole.stop(
+                    AgentFailureKind::Crash,
+                    format!(
+                        "the agent stopped before answering turn {turn}\n{}",
+                        tail(&err)
+                    ),
+                );
+                return false;
+            }
+            Err(_) => {
+                session.stop().await;
+                whole.stop(
+                    AgentFailureKind::Timeout,
+                    format!(
+                        "no answer to turn {turn} within {:.0} s; the agent was stopped",
+                        self.timeout.as_secs_f64()
+                    ),
+                );
+                return false;
+            }
+        };
+        whole
+            .trace
+            .turns
+            .push(conversation::turn(said, &answer, started_at));
+        dialogue.answered(said, &answer);
+        whole.output = answer;
+        if whole.output.trim().is_empty() {
+            session.stop().await;
+            whole.stop(
+                AgentFailureKind::Crash,
+                format!("the agent answered nothing in turn {turn}"),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Ends a `command` conversation: the process let finish (or stopped), the case's trace
+    /// read from what its processes wrote, with the turns and their ending kept.
+    async fn end_conversation(
+        &self,
+        mut session: Session,
+        case_id: &str,
+        dialogue: Dialogue<'_>,
+        mut whole: CaseRun,
+    ) -> CaseRun {
+        drop(session.stdin);
+        if whole.error.is_none() {
+            if let Err(_) | Ok(Err(_)) =
+                tokio::time::timeout(self.timeout, session.child.wait()).await
+            {
+                session.child.kill_group();
+                let _ = session.child.wait().await;
+            }
+        }
+        let turns = std::mem::take(&mut whole.trace.turns);
+        let end = whole.trace.conversation_end.take();
+        whole.trace = read_traces(&session.trace_file);
+        if let Err(why) = self.collect_spans(case_id, &mut whole.trace).await {
+            if whole.error.is_none() {
+                whole.stop(why.kind(), why.to_string());
+            }
+        }
+        whole.trace.turns = turns;
+        whole.trace.conversation_end = end;
+        whole.trace.diverged_at = dialogue.diverged_at;
+        conversation::attribute_turns(&mut whole.trace);
+        let _ = std::fs::remove_file(&session.trace_file);
+        whole
+    }
+}
