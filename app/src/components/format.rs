@@ -50,3 +50,12 @@ pub fn RunStatusBadge(status: RunStatus) -> impl IntoView {
 pub fn CategoryTag(category: FailureCategory) -> impl IntoView {
     view! { <span class=format!("tag cat-{category}")>{category.label()}</span> }
 }
+
+/// A JSON value as a reader wants it: a string as itself, anything else pretty-printed, none as a dash.
+pub fn json(v: &Option<serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => "–".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+    }
+}

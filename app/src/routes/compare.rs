@@ -6,13 +6,14 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
-use shared::eval::compare::{CaseChange, CaseComparison, Direction};
+use shared::eval::compare::{CaseChange, CaseComparison};
 
 use crate::api::{compare_runs, get_trend};
 use crate::components::aqs_delta_chart::AqsDeltaChart;
 use crate::components::category_shift_chart::CategoryShiftChart;
+use crate::components::compare_cards::{CompareCards, CHANGED};
 use crate::components::copy_markdown::CopyMarkdown;
-use crate::components::format::{pct, usd};
+use crate::components::format::pct;
 use crate::components::load_error::LoadError;
 use crate::components::score_slope_chart::ScoreSlopeChart;
 use crate::components::spread_chart::{Measure, SpreadChart};
@@ -54,7 +55,7 @@ pub fn ComparePage() -> impl IntoView {
                 Err(e) => view! { <LoadError error=e hint="Open a comparison by selecting two runs on the Test Runs page."/> }.into_any(),
                 Ok(cmp) => {
                     let cases = cmp.cases.clone();
-                    let groups = [CaseChange::Regression, CaseChange::Improvement, CaseChange::Changed, CaseChange::Flaky, CaseChange::New, CaseChange::Removed];
+                    let groups = CHANGED;
                     let unchanged: Vec<_> = cases.iter().filter(|c| c.change == CaseChange::Unchanged).cloned().collect();
                     view! {
                         <div class="page-head"><h1>"Compare runs"</h1></div>
@@ -63,30 +64,7 @@ pub fn ComparePage() -> impl IntoView {
                             " → head " <A href=format!("/runs/{}", cmp.head_run_id)>{cmp.head_run_id.to_string()[..8].to_string()}</A>
                         </p>
                         <CopyMarkdown comparison=cmp.clone()/>
-                        <div class="cards">
-                            <div class="card">
-                                <div class="label">"AQS"</div>
-                                {match &cmp.aqs {
-                                    Some(a) => {
-                                        let class = match a.direction { Direction::Up => "up", Direction::Down => "down", Direction::Same => "same" };
-                                        view! {
-                                            <div class=format!("figure {class}")>{a.describe()}</div>
-                                            <div class="muted">{format!("pass {:+} · severity {:+} · coverage {:+}{}",
-                                                a.components.pass_rate, a.components.severity, a.components.coverage,
-                                                a.components.consistency.map(|c| format!(" · consistency {c:+}")).unwrap_or_default())}</div>
-                                        }.into_any()
-                                    }
-                                    None => view! { <div class="figure">"–"</div> }.into_any(),
-                                }}
-                            </div>
-                            <div class="card"><div class="label">"Pass rate"</div>
-                                <div class="figure">{format!("{} → {}", pct(cmp.base.pass_rate), pct(cmp.head.pass_rate))}</div></div>
-                            <div class="card"><div class="label">"Cases"</div>
-                                <div class="muted">{groups.iter().chain([CaseChange::Unchanged].iter()).map(|g| format!("{} {}", cmp.count(*g), g.as_str())).collect::<Vec<_>>().join(" · ")}</div></div>
-                            <div class="card"><div class="label">"Cost"</div>
-                                <div class="figure">{format!("{} → {}", usd(cmp.base.cost.usd), usd(cmp.head.cost.usd))}</div>
-                                <div class="muted">{format!("{} cost, {} latency regression(s)", cmp.cost_regressions, cmp.latency_regressions)}</div></div>
-                        </div>
+                        <CompareCards comparison=cmp.clone()/>
                         {cmp.aqs.clone().map(|delta| view! {
                             <h2>"How the AQS moved"</h2>
                             <AqsDeltaChart delta=delta base=cmp.base.clone() head=cmp.head.clone()/>

@@ -4,25 +4,19 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-use shared::DurationSource;
 
 use crate::api::get_result;
 use crate::components::check_review::CheckReview;
+use crate::components::failed_checks::FailedChecks;
 use crate::components::format::{ms, usd, StatusBadge};
 use crate::components::judge_verdicts::JudgeVerdicts;
+use crate::components::llm_calls_table::LlmCallsTable;
 use crate::components::load_error::LoadError;
 use crate::components::sequence_diff::SequenceDiffView;
 use crate::components::state_diff::StateDiffView;
 use crate::components::timeline::Timeline;
+use crate::components::tool_calls_table::ToolCallsTable;
 use crate::components::transcript::Transcript;
-
-fn json(v: &Option<serde_json::Value>) -> String {
-    match v {
-        None | Some(serde_json::Value::Null) => "–".into(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
-    }
-}
 
 /// "Path: right · Outcome: wrong" when the scenario judged the world's final state, so a
 /// reader sees which half of the verdict failed.
@@ -101,7 +95,6 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
             {move || result.get().map(|r| match r {
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
                 Ok(r) => {
-                    let failed: Vec<_> = r.evaluation.failures.clone();
                     let checks = r.evaluation.checks.clone();
                     view! {
                         <div class="page-head">
@@ -121,22 +114,7 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                         {r.error.clone().map(|e| view! { <div class="error-box"><strong>{format!("{:?}: ", e.kind)}</strong><pre>{e.message}</pre></div> })}
                         {verdict_parts(&r.evaluation)}
                         <h2>"Checks"</h2>
-                        {if failed.is_empty() {
-                            view! { <p class="ok">{format!("All {} checks passed.", checks.len())}</p> }.into_any()
-                        } else {
-                            view! {
-                                <ul class="checks">
-                                    {failed.into_iter().map(|f| view! {
-                                        <li class=format!("sev-{}", f.severity)>
-                                            <span class=format!("tag cat-{}", f.category)>{f.category.label()}</span>
-                                            <span class="sev">{f.severity.as_str()}</span>
-                                            <code>{f.check.as_str()}</code>" "{f.reason}
-                                        </li>
-                                    }).collect_view()}
-                                </ul>
-                                <p class="muted">{format!("{} of {} checks passed", checks.iter().filter(|c| c.passed).count(), checks.len())}</p>
-                            }.into_any()
-                        }}
+                        <FailedChecks failures=r.evaluation.failures.clone() checks=checks.clone()/>
                         <JudgeVerdicts evaluation=r.evaluation.clone()/>
                         {reviews(&checks)}
                         <CheckReview result_id=r.id.to_string() checks=checks.clone()
@@ -153,43 +131,9 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                         <h2>"Timeline"</h2>
                         <Timeline trace=r.trace.clone()/>
                         <h2>"Tool calls"</h2>
-                        {if r.trace.tool_calls.is_empty() { view! { <p class="muted">"No tool was called."</p> }.into_any() } else { view! {
-                            <table class="grid">
-                                <thead><tr><th>"#"</th><th>"Tool"</th><th>"Arguments"</th><th>"Result"</th><th class="num">"Duration"</th></tr></thead>
-                                <tbody>
-                                    {r.trace.tool_calls.iter().map(|c| {
-                                        let inferred = c.duration_source == DurationSource::Inferred;
-                                        view! {
-                                            <tr class:error-row=c.error.is_some()>
-                                                <td>{c.order + 1}</td>
-                                                <td><code>{c.name.clone()}</code></td>
-                                                <td><pre>{json(&Some(c.arguments.clone()))}</pre></td>
-                                                <td><pre>{c.error.clone().map(|e| format!("error: {e}")).unwrap_or_else(|| json(&c.result))}</pre></td>
-                                                <td class="num">{ms(c.duration_ms)}{inferred.then(|| view! { <span class="tag" title="reconstructed from the gap between two LLM calls">" inferred"</span> })}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any() }}
+                        <ToolCallsTable calls=r.trace.tool_calls.clone()/>
                         <h2>"LLM calls"</h2>
-                        {if r.trace.llm_calls.is_empty() { view! { <p class="muted">"No LLM call was recorded."</p> }.into_any() } else { view! {
-                            <table class="grid">
-                                <thead><tr><th>"Model"</th><th class="num">"Tokens in / out"</th><th>"Tools offered"</th><th>"Chosen"</th><th class="num">"Latency"</th></tr></thead>
-                                <tbody>
-                                    {r.trace.llm_calls.iter().map(|c| view! {
-                                        <tr>
-                                            <td>{format!("{} {}", c.provider, c.model)}{c.streamed.then_some(" (stream)")}
-                                                {c.error.clone().map(|e| view! { <div class="error">{e}</div> })}</td>
-                                            <td class="num">{format!("{} / {}", c.input_tokens, c.output_tokens)}</td>
-                                            <td>{c.tools_offered.join(", ")}</td>
-                                            <td>{c.tools_chosen.join(", ")}</td>
-                                            <td class="num">{ms(Some(c.latency_ms))}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any() }}
+                        <LlmCallsTable calls=r.trace.llm_calls.clone()/>
                     }.into_any()
                 }
             })}
