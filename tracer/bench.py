@@ -23,8 +23,8 @@ import proctor_trace
 
 proctor_trace.install()
 
-import httpx2  # noqa: E402  (tapped on import)
-import openai  # noqa: E402
+import httpx2
+import openai
 
 TOOL_CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup_order", "arguments": "{\"order_id\": \"ORD-1\"}"}}
 USAGE = {"prompt_tokens": 120, "completion_tokens": 12, "total_tokens": 132}
@@ -262,7 +262,7 @@ def main():
         r = measure_sdk(stream)
         base, spread, _ = r["untraced"]
         ours, _, fold = r["proctor_trace"]
-        otel = "%8.1f (%+7.1f)" % (r["openllmetry"][0], r["openllmetry"][0] - base) if "openllmetry" in r else "   (not installed)"
+        otel = "{:8.1f} ({:+7.1f})".format(r["openllmetry"][0], r["openllmetry"][0] - base) if "openllmetry" in r else "   (not installed)"
         print("%-14s %9.1f %8.1f (%+7.1f) %s %8.1f %13.1f" % (
             "streamed" if stream else "non-streamed", base, ours, ours - base, otel, spread, fold))
     print()
@@ -278,7 +278,7 @@ def main():
     print()
     print("targets: proctor_trace adds <= 20 us per non-streamed call, <= 40 us per streamed call")
     added, bare, loaded = import_ms()
-    print("import proctor_trace + install(): %.1f ms (fresh interpreter %.1f ms, with it %.1f ms)" % (added, bare, loaded))
+    print(f"import proctor_trace + install(): {added:.1f} ms (fresh interpreter {bare:.1f} ms, with it {loaded:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     let mut fake = std::process::Command::new(&python)
-        .args(["-m", "proctor_trace.fake_llm", "--port", "0"])
+        .args(["-m", "proctor_trace.testing.fake_llm", "--port", "0"])
         .env("PYTHONPATH", repo.join("tracer"))
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -26,7 +26,7 @@ struct FakeLlm {
 impl FakeLlm {
     fn start() -> FakeLlm {
         let mut child = Command::new(python())
-            .args(["-m", "proctor_trace.fake_llm", "--port", "0"])
+            .args(["-m", "proctor_trace.testing.fake_llm", "--port", "0"])
             .env("PYTHONPATH", repo().join("tracer"))
             .stdout(Stdio::piped())
             .spawn()

@@ -19,14 +19,14 @@ import time
 
 from . import _case
 from ._case import Case
-from ._hooks import install
 from ._fault import fault
+from ._hooks import install, uninstall
 
-__all__ = ["install", "case", "current_case", "tool", "Case", "redaction_enabled"]
+__all__ = ["Case", "case", "current_case", "install", "redaction_enabled", "tool", "uninstall"]
 __version__ = "0.1.0"
 
 
-def redaction_enabled():
+def redaction_enabled() -> bool:
     """On unless the user sets PROCTOR_TRACE_REDACT=0 (or false/off/no)."""
     return os.environ.get("PROCTOR_TRACE_REDACT", "1").strip().lower() not in ("0", "false", "off", "no")
 
@@ -37,7 +37,7 @@ class case:
 
     __slots__ = ("_case", "_token")
 
-    def __init__(self, case_id=None, input=None):
+    def __init__(self, case_id=None, input=None) -> None:
         self._case = Case(case_id, input)
         self._token = None
 
@@ -45,7 +45,7 @@ class case:
         self._token = _case.enter(self._case)
         return self._case
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> bool:
         _case.leave(self._token)
         return False
 
@@ -70,7 +70,7 @@ def tool(fn=None, *, name=None):
             except (TypeError, ValueError):
                 return {"args": list(args), **kwargs}
 
-        def record(t0, args, kwargs, result, error):
+        def record(t0, args, kwargs, result, error) -> None:
             c = _case.current()
             if c is None:
                 return
@@ -88,7 +88,7 @@ def tool(fn=None, *, name=None):
                 try:
                     result = await f(*args, **kwargs)
                 except BaseException as exc:
-                    record(t0, args, kwargs, None, "%s: %s" % (type(exc).__name__, exc))
+                    record(t0, args, kwargs, None, f"{type(exc).__name__}: {exc}")
                     raise
                 record(t0, args, kwargs, result, None)
                 return result
@@ -99,7 +99,7 @@ def tool(fn=None, *, name=None):
                 try:
                     result = f(*args, **kwargs)
                 except BaseException as exc:
-                    record(t0, args, kwargs, None, "%s: %s" % (type(exc).__name__, exc))
+                    record(t0, args, kwargs, None, f"{type(exc).__name__}: {exc}")
                     raise
                 record(t0, args, kwargs, result, None)
                 return result

@@ -5,7 +5,7 @@ import os
 import sys
 
 
-def main(argv):
+def main(argv) -> int:
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:
@@ -19,7 +19,7 @@ def main(argv):
     try:
         os.execvp(argv[0], argv)
     except OSError as exc:
-        sys.stderr.write("proctor_trace: cannot run %r: %s\n" % (argv[0], exc))
+        sys.stderr.write(f"proctor_trace: cannot run {argv[0]!r}: {exc}\n")
         return 127
 
 

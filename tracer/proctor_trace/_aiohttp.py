@@ -32,7 +32,7 @@ def _body(data, json):
     raise TypeError("a streamed request body is not read")
 
 
-def _watch(response, call):
+def _watch(response, call) -> None:
     reader = response.content
     buffered = b"".join(getattr(reader, "_buffer", ()))
     if buffered:
@@ -43,7 +43,7 @@ def _watch(response, call):
     _taps[id(reader)] = call
 
 
-def install(module):
+def install(module) -> None:
     from aiohttp import client, streams
 
     def make_request(original):
@@ -92,7 +92,7 @@ def install(module):
         def set_exception(self, exc, *args, **kwargs):
             call = _taps.pop(id(self), None) if _taps else None
             if call is not None:
-                call.end("%s: %s" % (type(exc).__name__, exc))
+                call.end(f"{type(exc).__name__}: {exc}")
             return original(self, exc, *args, **kwargs)
         return set_exception
 

@@ -20,9 +20,9 @@ _process_case = None
 class ToolRun:
     """A tool execution timed around the tool itself (the decorator, LangChain)."""
 
-    __slots__ = ("name", "arguments", "result", "duration_ms", "error", "call_id", "t")
+    __slots__ = ("arguments", "call_id", "duration_ms", "error", "name", "result", "t")
 
-    def __init__(self, name, arguments, result, duration_ms, error, call_id):
+    def __init__(self, name, arguments, result, duration_ms, error, call_id) -> None:
         self.name = name
         self.arguments = arguments
         self.result = result
@@ -35,9 +35,9 @@ class ToolRun:
 class Case:
     """Everything captured in one test case."""
 
-    __slots__ = ("case_id", "input", "output", "log", "t0", "started_at", "open_calls")
+    __slots__ = ("case_id", "input", "log", "open_calls", "output", "started_at", "t0")
 
-    def __init__(self, case_id=None, input=None):
+    def __init__(self, case_id=None, input=None) -> None:
         self.case_id = case_id
         self.input = input
         self.output = None
@@ -48,12 +48,12 @@ class Case:
         # Wire calls whose response is still being read; the trace ends them.
         self.open_calls = set()
 
-    def record_tool_run(self, name, arguments, result, duration_ms, error=None, call_id=None):
+    def record_tool_run(self, name, arguments, result, duration_ms, error=None, call_id=None) -> None:
         """A tool execution timed around the tool itself. It fills the call the model made for
         it when there is one; otherwise the tool was called outside any LLM turn."""
         self.log.append(ToolRun(name, arguments, result, duration_ms, error, call_id))
 
-    def to_trace(self, redact=True):
+    def to_trace(self, redact: bool=True):
         """The case as the `Trace` the server expects, scrubbed unless `redact` is false."""
         from ._timeline import trace_of
 
@@ -71,11 +71,11 @@ def enter(case):
     return _current.set(case)
 
 
-def leave(token):
+def leave(token) -> None:
     _current.reset(token)
 
 
-def set_process_case(case):
+def set_process_case(case) -> None:
     """Makes `case` the one recorded into wherever no case was started explicitly."""
     global _process_case
     _process_case = case

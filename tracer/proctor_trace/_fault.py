@@ -9,7 +9,7 @@ import time
 _reported = set()
 
 
-def fault(where, exc):
+def fault(where, exc) -> None:
     """A tracer bug at `where`: note it once, then carry on untraced."""
     if where in _reported:
         return

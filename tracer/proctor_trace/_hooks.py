@@ -4,9 +4,12 @@ An import hook on `sys.meta_path` waits for the package to finish executing, the
 agent's code never has to import anything in a particular order.
 """
 
+from __future__ import annotations
+
 import importlib
 import sys
 import threading
+from typing import Any, Callable
 
 from ._fault import fault
 
@@ -15,24 +18,28 @@ _PROVIDERS = {
     "httpx": "proctor_trace._http",
     "httpx2": "proctor_trace._http",
     "aiohttp": "proctor_trace._aiohttp",
-    "langchain_core": "proctor_trace.langchain",
+    "langchain_core": "proctor_trace._langchain",
 }
-_done = set()
+_done: set[str] = set()
 _lock = threading.RLock()
-_finder = None
+_finder: _Finder | None = None
+# Every attribute a tap replaced, with what was there before, for `uninstall()`.
+_patched: list[tuple[type, str, Any]] = []
 
 
-def patch(cls, name, make_wrapper):
+def patch(cls: type, name: str, make_wrapper: Callable[[Any], Any]) -> None:
     """Replaces `cls.name` with `make_wrapper(original)` unless it is missing or already ours."""
     original = cls.__dict__.get(name)
     if original is None or getattr(original, "__proctor_wrapped__", False):
         return
     wrapper = make_wrapper(original)
     wrapper.__proctor_wrapped__ = True
-    setattr(cls, name, wrapper)
+    with _lock:
+        setattr(cls, name, wrapper)
+        _patched.append((cls, name, original))
 
 
-def _patch_now(name):
+def _patch_now(name) -> None:
     with _lock:
         if name in _done:
             return
@@ -46,7 +53,7 @@ def _patch_now(name):
 class _PatchAfterExec:
     """Wraps a loader so its module is patched right after it executes."""
 
-    def __init__(self, loader, name):
+    def __init__(self, loader, name) -> None:
         self._loader = loader
         self._name = name
 
@@ -56,7 +63,7 @@ class _PatchAfterExec:
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
-    def exec_module(self, module):
+    def exec_module(self, module) -> None:
         self._loader.exec_module(module)
         _patch_now(self._name)
 
@@ -76,7 +83,7 @@ class _Finder:
         return None
 
 
-def install():
+def install() -> None:
     """Taps the HTTP clients LLM SDKs send through (httpx, httpx2, aiohttp) and LangChain's
     callbacks. Safe to call twice."""
     global _finder
@@ -87,3 +94,17 @@ def install():
     for name in _PROVIDERS:
         if name in sys.modules:
             _patch_now(name)
+
+
+def uninstall() -> None:
+    """Undoes `install()`: every tapped method gets its original back, and modules imported from
+    now on are left alone. Calls already in flight finish as they started. Safe to call twice."""
+    global _finder
+    with _lock:
+        if _finder is not None and _finder in sys.meta_path:
+            sys.meta_path.remove(_finder)
+        _finder = None
+        while _patched:
+            cls, name, original = _patched.pop()
+            setattr(cls, name, original)
+        _done.clear()

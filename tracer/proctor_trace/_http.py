@@ -34,7 +34,7 @@ def _start(module, case, request):
     return call
 
 
-def _observe(module, call, response):
+def _observe(module, call, response) -> bool:
     """True when the body is still to be read through a tap; else it is recorded now."""
     try:
         headers = response.headers
@@ -50,13 +50,13 @@ def _observe(module, call, response):
     return False
 
 
-def install(module):
+def install(module) -> None:
     """Taps `module.Client.send` and `module.AsyncClient.send` (`module` is httpx or httpx2)."""
 
     class SyncTap(module.SyncByteStream):
-        __slots__ = ("inner", "call")
+        __slots__ = ("call", "inner")
 
-        def __init__(self, inner, call):
+        def __init__(self, inner, call) -> None:
             self.inner = inner
             self.call = call
 
@@ -73,24 +73,24 @@ def install(module):
             except GeneratorExit:
                 raise
             except BaseException as exc:
-                call.end("%s: %s" % (type(exc).__name__, exc))
+                call.end(f"{type(exc).__name__}: {exc}")
                 raise
             call.end()
 
-        def close(self):
+        def close(self) -> None:
             self.call.end()
             self.inner.close()
 
-        def __del__(self):  # dropped unread: record what was read
+        def __del__(self) -> None:  # dropped unread: record what was read
             try:
                 self.call.end()
             except Exception:
                 pass
 
     class AsyncTap(module.AsyncByteStream):
-        __slots__ = ("inner", "call")
+        __slots__ = ("call", "inner")
 
-        def __init__(self, inner, call):
+        def __init__(self, inner, call) -> None:
             self.inner = inner
             self.call = call
 
@@ -107,15 +107,15 @@ def install(module):
             except GeneratorExit:
                 raise
             except BaseException as exc:
-                call.end("%s: %s" % (type(exc).__name__, exc))
+                call.end(f"{type(exc).__name__}: {exc}")
                 raise
             call.end()
 
-        async def aclose(self):
+        async def aclose(self) -> None:
             self.call.end()
             await self.inner.aclose()
 
-        def __del__(self):  # dropped unread: record what was read
+        def __del__(self) -> None:  # dropped unread: record what was read
             try:
                 self.call.end()
             except Exception:

@@ -41,13 +41,13 @@ def start():
     return case
 
 
-def write(case):
+def write(case) -> None:
     from . import redaction_enabled
 
     _append(case.case_id, lambda: case.to_trace(redact=redaction_enabled()))
 
 
-def _append(case_id, trace_of):
+def _append(case_id, trace_of) -> None:
     path = os.environ.get("PROCTOR_TRACE_FILE")
     if not path:
         return
@@ -68,23 +68,23 @@ def _append(case_id, trace_of):
 class _Turns:
     """The turns of a command agent's conversation: each closes when its answer is printed."""
 
-    def __init__(self, case):
+    def __init__(self, case) -> None:
         self.case = case
         self.turn = 1
         self.written = 0
         self.lock = threading.Lock()
 
-    def close(self):
+    def close(self) -> None:
         with self.lock:
             self._write()
             self.turn += 1
 
-    def finish(self):
+    def finish(self) -> None:
         """At exit: what came after the last answer, with the case's duration and output."""
         with self.lock:
             self._write()
 
-    def _write(self):
+    def _write(self) -> None:
         from . import redaction_enabled
 
         case = self.case
@@ -111,7 +111,7 @@ class _AnswerStream:
     """`sys.stdout` of an agent in a conversation: a newline written ends an answer, and with
     it a turn, which is written to the trace before the newline goes out."""
 
-    def __init__(self, stream, on_answer):
+    def __init__(self, stream, on_answer) -> None:
         self._stream = stream
         self._on_answer = on_answer
 

@@ -9,7 +9,7 @@ import json
 import re
 
 KINDS = ("ssn", "card", "email", "phone", "secret")
-MARKERS = {k: "[REDACTED:%s]" % k.upper() for k in KINDS}
+MARKERS = {k: f"[REDACTED:{k.upper()}]" for k in KINDS}
 
 _SECRET_NAMES = frozenset((
     "password", "passwd", "passphrase", "secret", "secrets", "apikey", "apikeys", "authorization",
@@ -139,7 +139,7 @@ def _plausible_ssn(text):
     return len(d) == 9 and d[0:3] != ["0"] * 3 and d[3:5] != ["0"] * 2 and d[5:9] != ["0"] * 4
 
 
-def _stands_alone(hay, start, end, glue):
+def _stands_alone(hay, start, end, glue) -> bool:
     before = hay[start - 1] if start > 0 else None
     after = hay[end] if end < len(hay) else None
     after2 = hay[end + 1] if end + 1 < len(hay) else None
@@ -156,7 +156,7 @@ def _stands_alone(hay, start, end, glue):
 
 
 class _Counts(dict):
-    def add(self, kind, n=1):
+    def add(self, kind, n: int=1) -> None:
         if n:
             self[kind] = self.get(kind, 0) + n
 
@@ -201,7 +201,7 @@ def _looks_like_secret(word):
     return (digit and kinds >= 2) or kinds >= 3
 
 
-def _is_number(text):
+def _is_number(text) -> bool:
     try:
         float(text)
     except ValueError:
@@ -231,9 +231,9 @@ def _redact_key_values(text, counts):
         if keep:
             continue
         if v.group(1) is not None:
-            marker = '"%s"' % MARKERS["secret"]
+            marker = '"{}"'.format(MARKERS["secret"])
         elif v.group(2) is not None:
-            marker = "'%s'" % MARKERS["secret"]
+            marker = "'{}'".format(MARKERS["secret"])
         else:
             marker = MARKERS["secret"]
         counts.add("secret")
@@ -279,7 +279,7 @@ def _utf8_start(text, index, back):
     return i
 
 
-def _redact_str(text, counts, glue="text"):
+def _redact_str(text, counts, glue: str="text"):
     def bearer(m):
         counts.add("secret")
         return m.group(1) + m.group(2) + MARKERS["secret"]
@@ -378,10 +378,9 @@ def _redact_into(value, counts):
         return [_redact_into(v, counts) for v in value]
     if isinstance(value, str):
         return _redact_string(value, counts)
-    if isinstance(value, int) and not isinstance(value, bool):
-        if is_card_number(str(value)):
-            counts.add("card")
-            return MARKERS["card"]
+    if isinstance(value, int) and not isinstance(value, bool) and is_card_number(str(value)):
+        counts.add("card")
+        return MARKERS["card"]
     return value
 
 

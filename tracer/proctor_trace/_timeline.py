@@ -37,7 +37,7 @@ def _iso(epoch):
 class _Calls:
     """The LLM and tool calls, built moment by moment."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.llm = []
         self.tools = []
         # call id (or, lacking ids, tool name) -> tool call waiting for its result
@@ -87,13 +87,13 @@ class _Calls:
         self.tools.append(tc)
         return tc
 
-    def _open_tool_call(self, call_id, name, arguments, t, started_at):
+    def _open_tool_call(self, call_id, name, arguments, t, started_at) -> None:
         """A call the model asked for; it waits for its result in a later request."""
         tc = self._new_tool_call(call_id, name, arguments, t, started_at)
         # Providers without call ids (Gemini) are matched by name, in order.
         self.pending[call_id if call_id else "name:%s:%d" % (name, tc["order"])] = tc
 
-    def results_seen(self, results, t):
+    def results_seen(self, results, t) -> None:
         """`results`: (call id or None, tool name or None, result, is_error) found in a request
         sent at `t`; each completes its open tool call, whose inferred duration is the gap."""
         for call_id, name, result, is_error in results:
@@ -110,7 +110,7 @@ class _Calls:
                 tc["duration_ms"] = round((t - tc["_t"]) * 1000.0, 3)
                 tc["duration_source"] = "inferred"
 
-    def results_in_text(self, texts, t):
+    def results_in_text(self, texts, t) -> None:
         """A framework that runs tools itself may hand a result back as plain text that names
         the call id (`Call id: call_1 ... Observation: ...`)."""
         for tc in list(self.pending.values()):
@@ -120,7 +120,7 @@ class _Calls:
                 if text is not None:
                     self.results_seen([(call_id, None, result_value(text), False)], t)
 
-    def tool_run(self, run, started_at):
+    def tool_run(self, run, started_at) -> None:
         # The matched call stays pending: the next request still carries its result message.
         tc = self.pending.get(run.call_id) if run.call_id else None
         if tc is None:
@@ -135,7 +135,7 @@ class _Calls:
 
     # --- LangChain -------------------------------------------------------------------------
 
-    def langchain_run(self, run, started_at):
+    def langchain_run(self, run, started_at) -> None:
         wire = [
             c for c in self.llm
             if c["_t0"] >= run.t0 and c["_t1"] <= run.t1 and "_langchain" not in c and _same_model(c["model"], run.model)
@@ -169,7 +169,7 @@ def _read_request(call):
     body = json.loads(call.request)
     request = call.protocol.request(body, call.path) if isinstance(body, dict) else None
     if request is None:
-        raise ValueError("not a %s request" % call.protocol.PROVIDER)
+        raise ValueError(f"not a {call.protocol.PROVIDER} request")
     return request
 
 
@@ -193,7 +193,7 @@ def _sse_events(body):
         return events
 
 
-def _error_message(status, body):
+def _error_message(status, body) -> str:
     try:
         parsed = json.loads(body)
         err = parsed.get("error") if isinstance(parsed, dict) else None
@@ -277,7 +277,7 @@ def _calls(case):
             else:
                 calls.langchain_run(entry, wall + entry.t0)
         except Exception as exc:
-            fault("reading a call (%s)" % getattr(getattr(entry, "protocol", None), "PROVIDER", "langchain"), exc)
+            fault("reading a call ({})".format(getattr(getattr(entry, "protocol", None), "PROVIDER", "langchain")), exc)
             requests.pop(id(entry), None)
     calls.llm.sort(key=lambda c: c["_t0"])
     return calls

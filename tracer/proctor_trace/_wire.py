@@ -19,11 +19,25 @@ class WireCall:
     """One LLM request and its response, as bytes and times."""
 
     __slots__ = (
-        "open_calls", "protocol", "path", "request", "t0", "started_at", "t1", "status", "sse", "chunks",
-        "decode", "buffer", "hide", "error", "unsent", "done",
+        "buffer",
+        "chunks",
+        "decode",
+        "done",
+        "error",
+        "hide",
+        "open_calls",
+        "path",
+        "protocol",
+        "request",
+        "sse",
+        "started_at",
+        "status",
+        "t0",
+        "t1",
+        "unsent",
     )
 
-    def __init__(self, case, protocol, path, request):
+    def __init__(self, case, protocol, path, request) -> None:
         # the case's set of calls still being read (the call is in it until its body ends), not
         # the case itself: the case's log holds the call, and a call holding the case would be a
         # reference cycle
@@ -48,7 +62,7 @@ class WireCall:
 
     # --- the response ----------------------------------------------------------------------
 
-    def respond(self, status, content_type, content_encoding, rewritable=True):
+    def respond(self, status, content_type, content_encoding, rewritable: bool=True) -> None:
         """The response's head has arrived; its body follows through `feed` (or `whole`)."""
         self.status = status
         self.sse = status < 400 and "text/event-stream" in (content_type or "")
@@ -105,7 +119,7 @@ class WireCall:
         held, self.buffer = self.buffer, b""
         return b"" if self.hide and _usage_only(held) else held
 
-    def whole(self, status, content_type, body):
+    def whole(self, status, content_type, body) -> None:
         """A response the client had already read in full (decoded): nothing to hold back."""
         self.status = status
         self.sse = status < 400 and "text/event-stream" in (content_type or "")
@@ -113,7 +127,7 @@ class WireCall:
         self.chunks = [body]
         self.end()
 
-    def end(self, error=None):
+    def end(self, error=None) -> None:
         """The body ended (or was abandoned, or failed with `error`)."""
         if self.done:
             return
@@ -123,10 +137,10 @@ class WireCall:
         if error is not None:
             self.error = error
 
-    def failed(self, exc, sent=True):
+    def failed(self, exc, sent: bool=True) -> None:
         """The request raised instead of answering; `sent` false when it never left."""
         self.unsent = not sent
-        self.end("%s: %s" % (type(exc).__name__, exc))
+        self.end(f"{type(exc).__name__}: {exc}")
 
     def body(self):
         """The decoded response body, or None when it could not be read."""
@@ -135,11 +149,11 @@ class WireCall:
         return b"".join(self.chunks)
 
 
-def _usage_only(block):
+def _usage_only(block) -> bool:
     return (b'"choices":[]' in block or b'"choices": []' in block) and b'"usage"' in block
 
 
-def begin(case, path, read_body, can_rewrite=True):
+def begin(case, path, read_body, can_rewrite: bool=True):
     """(the call, a replacement body or None) for a request to `path` made while `case` records,
     or (None, None) when it is not an LLM call. `read_body()` gives the request's bytes; it is
     only called for paths an LLM protocol uses. Unless `can_rewrite` is false, a streaming

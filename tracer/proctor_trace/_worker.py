@@ -40,13 +40,13 @@ from proctor_trace._redact import redact as redact_value
 def _load(target):
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
-        raise ValueError("expected module:function, got %r" % target)
+        raise ValueError(f"expected module:function, got {target!r}")
     sys.path.insert(0, os.getcwd())
     obj = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
     if not callable(obj):
-        raise TypeError("%s is not callable" % target)
+        raise TypeError(f"{target} is not callable")
     return obj
 
 
@@ -68,7 +68,7 @@ def _arguments(argv):
         hooks[rest[0][2:]] = rest[1]
         rest = rest[2:]
     if rest:
-        raise SystemExit("unexpected arguments: %r" % rest)
+        raise SystemExit(f"unexpected arguments: {rest!r}")
     return target, hooks
 
 
@@ -83,12 +83,12 @@ async def _awaited(awaitable):
     return await awaitable
 
 
-def main(argv):
+def main(argv) -> int:
     out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr  # the agent's prints must not corrupt the protocol
     write_lock = threading.Lock()
 
-    def send(message):
+    def send(message) -> None:
         line = json.dumps(message, default=str, ensure_ascii=False)
         with write_lock:
             out.write(line + "\n")
@@ -100,24 +100,24 @@ def main(argv):
         fn = _load(target)
         hooks = {name: _load(t) for name, t in hook_targets.items()}
     except BaseException as exc:
-        send({"fatal": "cannot load the agent %r: %s: %s" % (argv, type(exc).__name__, exc)})
+        send({"fatal": f"cannot load the agent {argv!r}: {type(exc).__name__}: {exc}"})
         return 1
     is_async = inspect.iscoroutinefunction(fn)
     redact = redaction_enabled()
 
-    def finish(request, case, output, error):
+    def finish(request, case, output, error) -> None:
         case.output = output
         send({"id": request["id"], "output": output, "error": error, "trace": case.to_trace(redact=redact)})
 
     def crash(exc):
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        return {"kind": "crash", "message": "%s: %s\n%s" % (type(exc).__name__, exc, "".join(tb[-3:]))}
+        return {"kind": "crash", "message": "{}: {}\n{}".format(type(exc).__name__, exc, "".join(tb[-3:]))}
 
     # Held by the first case for as long as it runs; every later case passes through it once.
     first_case = threading.Lock()
     warmed = threading.Event()
 
-    def run_sync(request):
+    def run_sync(request) -> None:
         if not warmed.is_set():
             with first_case:
                 if not warmed.is_set():
@@ -128,7 +128,7 @@ def main(argv):
                     return
         run_sync_case(request)
 
-    def run_sync_case(request):
+    def run_sync_case(request) -> None:
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
                 output, error = _as_text(fn(_argument(request))), None
@@ -136,7 +136,7 @@ def main(argv):
                 output, error = "", crash(exc)
         finish(request, case, output, error)
 
-    async def run_async(request):
+    async def run_async(request) -> None:
         if not warmed.is_set():
             async with first_async_case:
                 if not warmed.is_set():
@@ -147,7 +147,7 @@ def main(argv):
                     return
         await run_async_case(request)
 
-    async def run_async_case(request):
+    async def run_async_case(request) -> None:
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
                 output, error = _as_text(await fn(_argument(request))), None
@@ -155,25 +155,25 @@ def main(argv):
                 output, error = "", crash(exc)
         finish(request, case, output, error)
 
-    def hook_reply(request, value=None, exc=None):
+    def hook_reply(request, value=None, exc=None) -> None:
         if exc is not None:
             tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            send({"id": request["id"], "hook_error": "%s: %s\n%s" % (type(exc).__name__, exc, "".join(tb[-3:]))})
+            send({"id": request["id"], "hook_error": "{}: {}\n{}".format(type(exc).__name__, exc, "".join(tb[-3:]))})
             return
         try:
             json.dumps(value)
         except (TypeError, ValueError) as err:
-            send({"id": request["id"], "hook_error": "the %s hook returned something that is not JSON: %s" % (request["hook"], err)})
+            send({"id": request["id"], "hook_error": "the {} hook returned something that is not JSON: {}".format(request["hook"], err)})
             return
         if redact:
             # The world leaves the agent's process scrubbed, like its traces.
             value, _ = redact_value(value)
         send({"id": request["id"], "value": value})
 
-    def run_hook(request):
+    def run_hook(request) -> None:
         hook = hooks.get(request.get("hook"))
         if hook is None:
-            hook_reply(request, exc=LookupError("no %r hook was given" % request.get("hook")))
+            hook_reply(request, exc=LookupError("no {!r} hook was given".format(request.get("hook"))))
             return
         try:
             value = hook()
@@ -189,7 +189,7 @@ def main(argv):
     done = asyncio.Event()
     first_async_case = asyncio.Lock()
 
-    def reader():
+    def reader() -> None:
         for line in sys.stdin:
             line = line.strip()
             if not line:

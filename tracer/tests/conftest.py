@@ -1,13 +1,13 @@
 import os
-import sys
 import pathlib
+import sys
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-import proctor_trace  # noqa: E402
-from proctor_trace.fake_llm import FakeLLM  # noqa: E402
+import proctor_trace
+from proctor_trace.testing.fake_llm import FakeLLM
 
 proctor_trace.install()
 

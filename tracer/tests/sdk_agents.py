@@ -86,7 +86,7 @@ def openai_responses_sync(client, stream):
     items = [{"role": "user", "content": QUESTION}]
     while True:
         if stream:
-            output = [e.response for e in client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS, stream=True) if e.type == "response.completed"][0].output
+            output = next(e.response for e in client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS, stream=True) if e.type == "response.completed").output
         else:
             output = client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS).output
         if not _responses_step(items, output):
@@ -98,7 +98,7 @@ async def openai_responses_async(client, stream):
     while True:
         if stream:
             events = [e async for e in await client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS, stream=True)]
-            output = [e.response for e in events if e.type == "response.completed"][0].output
+            output = next(e.response for e in events if e.type == "response.completed").output
         else:
             output = (await client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS)).output
         if not _responses_step(items, output):

@@ -7,8 +7,6 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
 AGENT = '''
 import json, openai, sys
 client = openai.OpenAI(max_retries=0)
@@ -36,7 +34,7 @@ def run_agent(tmp_path, fake_llm, extra_env=None):
                PROCTOR_INPUT="Look up the customer ann@shop.com", **(extra_env or {}))
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     proc = subprocess.run([sys.executable, "-m", "proctor_trace", "--", sys.executable, str(script)],
-                          input="Look up the customer ann@shop.com", capture_output=True, text=True, env=env, timeout=60)
+                          input="Look up the customer ann@shop.com", capture_output=True, text=True, env=env, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     lines = out.read_text().splitlines()
     assert len(lines) == 1
@@ -70,11 +68,11 @@ def test_an_existing_sitecustomize_still_runs(tmp_path, fake_llm):
     script = tmp_path / "check.py"
     script.write_text("import os, proctor_trace\nprint(os.environ.get('THEIR_SITECUSTOMIZE'), proctor_trace.current_case() is not None)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(theirs)]))
-    proc = subprocess.run([sys.executable, "-m", "proctor_trace", "--", sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "proctor_trace", "--", sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60, check=False)
     assert proc.stdout.split() == ["ran", "True"], proc.stderr
 
 
 def test_usage_without_a_command_is_explained():
-    proc = subprocess.run([sys.executable, "-m", "proctor_trace"], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "proctor_trace"], capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 2
     assert "usage: python -m proctor_trace -- <command>" in proc.stderr

@@ -55,7 +55,7 @@ def test_a_framework_agent_is_traced_in_full(fake_llm, name, stream):
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_langchain_keeps_one_record_per_call_with_wire_tokens_and_measured_tools(fake_llm, stream):
-    _, trace, requests = run(fake_llm, frameworks.langgraph_openai, stream)
+    _, trace, _ = run(fake_llm, frameworks.langgraph_openai, stream)
     assert [c["provider"] for c in trace["llm_calls"]] == ["openai", "openai"], "not one from each source"
     assert trace["tool_calls"][0]["duration_source"] == "measured", "LangChain ran the tool and timed it"
 

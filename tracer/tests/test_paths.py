@@ -8,9 +8,9 @@ import json
 import anthropic
 import openai
 import pytest
+import sdk_agents as agents
 
 import proctor_trace
-import sdk_agents as agents
 
 MESSAGES = [{"role": "user", "content": agents.QUESTION}]
 STRICT_SCHEMA = dict(agents.WEATHER_SCHEMA, additionalProperties=False)
@@ -127,16 +127,14 @@ def test_async_streaming_response_of_the_responses_api(fake_llm):
 
 def test_a_request_the_sdk_refuses_before_sending_is_not_a_call(fake_llm):
     fake_llm.requests.clear()
-    with proctor_trace.case("refused") as c:
-        with pytest.raises(TypeError):
-            openai.OpenAI(max_retries=0).chat.completions.create(model=agents.MODEL_OPENAI)  # no messages
+    with proctor_trace.case("refused") as c, pytest.raises(TypeError):
+        openai.OpenAI(max_retries=0).chat.completions.create(model=agents.MODEL_OPENAI)  # no messages
     assert c.to_trace()["llm_calls"] == [] and fake_llm.requests == []
 
 
 def test_a_connection_that_never_opened_is_not_a_call_but_an_answered_error_is():
-    with proctor_trace.case("down") as c:
-        with pytest.raises(openai.APIConnectionError):
-            openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0).chat.completions.create(model="m", messages=MESSAGES)
+    with proctor_trace.case("down") as c, pytest.raises(openai.APIConnectionError):
+        openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0).chat.completions.create(model="m", messages=MESSAGES)
     assert c.to_trace()["llm_calls"] == []
 
 
@@ -168,7 +166,7 @@ def test_tool_results_handed_back_as_plain_text_complete_the_call(fake_llm):
     with proctor_trace.case("text-results") as c:
         first = client.chat.completions.create(**_chat(client)).choices[0].message
         call_id = first.tool_calls[0].id
-        observation = "Call id: %s\nObservation:\n%s" % (call_id, json.dumps(agents.get_weather("Paris")))
+        observation = "Call id: {}\nObservation:\n{}".format(call_id, json.dumps(agents.get_weather("Paris")))
         client.chat.completions.create(model=agents.MODEL_OPENAI, messages=MESSAGES + [
             {"role": "assistant", "content": "Calling tools: get_weather"}, {"role": "user", "content": observation}])
     [tool] = c.to_trace()["tool_calls"]
@@ -187,9 +185,9 @@ def test_a_compressed_body_read_as_it_streams_is_decoded_for_the_trace():
     transport = httpx2.MockTransport(lambda request: httpx2.Response(
         200, content=iter([packed[:20], packed[20:]]), headers={"content-type": "application/json", "content-encoding": "gzip"}))
     client = openai.OpenAI(api_key="k", base_url="http://fake/v1", http_client=httpx2.Client(transport=transport), max_retries=0)
-    with proctor_trace.case("gzip") as c:
-        with client.chat.completions.with_streaming_response.create(model="gpt-4o-mini", messages=MESSAGES) as response:
-            assert response.parse().choices[0].message.content == "It shipped."
+    with proctor_trace.case("gzip") as c, client.chat.completions.with_streaming_response.create(
+            model="gpt-4o-mini", messages=MESSAGES) as response:
+        assert response.parse().choices[0].message.content == "It shipped."
     [call] = c.to_trace()["llm_calls"]
     assert (call["input_tokens"], call["output_tokens"]) == (9, 3)
     assert c.to_trace()["output"] == "It shipped."

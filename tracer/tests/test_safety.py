@@ -7,8 +7,8 @@ import json
 
 import openai
 import pytest
-
 import sdk_agents as agents
+
 import proctor_trace
 from proctor_trace import _fault
 from proctor_trace.protocols import openai_chat
@@ -20,9 +20,8 @@ def client():
 
 def test_an_sdk_error_propagates_unchanged_and_is_recorded(fake_llm):
     messages = [{"role": "user", "content": "please trigger-error now"}]
-    with proctor_trace.case("err") as c:
-        with pytest.raises(openai.BadRequestError) as traced:
-            client().chat.completions.create(model="gpt-4o", messages=messages)
+    with proctor_trace.case("err") as c, pytest.raises(openai.BadRequestError) as traced:
+        client().chat.completions.create(model="gpt-4o", messages=messages)
     with pytest.raises(openai.BadRequestError) as untraced:
         client().chat.completions.create(model="gpt-4o", messages=messages)
     assert str(traced.value) == str(untraced.value)

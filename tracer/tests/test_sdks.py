@@ -5,9 +5,9 @@ import asyncio
 import json
 
 import pytest
+import sdk_agents as agents
 
 import proctor_trace
-import sdk_agents as agents
 
 
 def _openai():

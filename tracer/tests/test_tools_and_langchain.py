@@ -4,8 +4,8 @@ import asyncio
 import time
 
 import openai
-
 import sdk_agents as agents
+
 import proctor_trace
 
 
@@ -52,7 +52,7 @@ def test_langchain_tools_and_llm_calls_are_recorded_without_code_change():
     def lookup_order(order_id: str) -> str:
         """Find an order."""
         time.sleep(0.01)
-        return "order %s: shipped" % order_id
+        return f"order {order_id}: shipped"
 
     model = GenericFakeChatModel(messages=iter([AIMessage(content="", tool_calls=[{"name": "lookup_order", "args": {"order_id": "A1"}, "id": "call_9"}]), AIMessage(content="It shipped.")]))
     with proctor_trace.case("lc") as c:

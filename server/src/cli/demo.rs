@@ -224,7 +224,7 @@ async fn run_desk(
 fn start_fake_llm(python: &str) -> anyhow::Result<(KillOnDrop, String)> {
     let tracer = tracer::locate()?;
     let mut child = std::process::Command::new(python)
-        .args(["-m", "proctor_trace.fake_llm", "--port", "0"])
+        .args(["-m", "proctor_trace.testing.fake_llm", "--port", "0"])
         .env("PYTHONPATH", tracer.pythonpath(false))
         .stdout(Stdio::piped())
         .spawn()

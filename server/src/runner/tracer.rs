@@ -28,8 +28,7 @@ const FILES: &[(&str, &str)] = tracer_files![
     "_timeline.py",
     "_wire.py",
     "_worker.py",
-    "fake_llm.py",
-    "langchain.py",
+    "_langchain.py",
     "_bootstrap/sitecustomize.py",
     "protocols/__init__.py",
     "protocols/_common.py",
@@ -37,6 +36,8 @@ const FILES: &[(&str, &str)] = tracer_files![
     "protocols/gemini.py",
     "protocols/openai_chat.py",
     "protocols/openai_responses.py",
+    "testing/__init__.py",
+    "testing/fake_llm.py",
 ];
 
 /// Where the agent's Python finds the tracer: `root` goes on `PYTHONPATH` for

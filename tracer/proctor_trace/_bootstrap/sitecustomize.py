@@ -6,7 +6,7 @@ import os
 import sys
 
 
-def _start():
+def _start() -> None:
     try:
         from proctor_trace import _process
 
@@ -23,7 +23,7 @@ def _start():
             pass
 
 
-def _chain():
+def _chain() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     saved = list(sys.path)
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]

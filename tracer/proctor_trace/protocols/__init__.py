@@ -24,8 +24,8 @@ def route(path):
         return openai_chat
     if path.endswith("/responses"):
         return openai_responses
-    if path.endswith("/messages") or path.endswith(":rawPredict") or path.endswith(":streamRawPredict") or path.endswith("/invoke"):
+    if path.endswith(("/messages", ":rawPredict", ":streamRawPredict", "/invoke")):
         return anthropic
-    if path.endswith(":generateContent") or path.endswith(":streamGenerateContent"):
+    if path.endswith((":generateContent", ":streamGenerateContent")):
         return gemini
     return None

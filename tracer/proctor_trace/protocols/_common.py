@@ -6,9 +6,9 @@ import json
 class Request:
     """What a request tells before it is answered."""
 
-    __slots__ = ("model", "tools", "results", "texts", "stream")
+    __slots__ = ("model", "results", "stream", "texts", "tools")
 
-    def __init__(self, model, tools, results, texts, stream):
+    def __init__(self, model, tools, results, texts, stream) -> None:
         self.model = model
         # names of the tools offered, in the order declared
         self.tools = tools
@@ -24,9 +24,9 @@ class Reply:
     """What a response (or a whole stream) tells: usage, the tools chosen as
     (call id, name, arguments), the model that answered and the text it wrote."""
 
-    __slots__ = ("usage", "chosen", "model", "text")
+    __slots__ = ("chosen", "model", "text", "usage")
 
-    def __init__(self, usage, chosen, model, text):
+    def __init__(self, usage, chosen, model, text) -> None:
         self.usage = usage
         self.chosen = chosen
         self.model = model

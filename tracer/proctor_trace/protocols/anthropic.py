@@ -72,15 +72,15 @@ def response(body):
 
 
 class Accumulator:
-    __slots__ = ("usage", "model", "blocks", "text")
+    __slots__ = ("blocks", "model", "text", "usage")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.usage = {}
         self.model = None
         self.blocks = {}
         self.text = []
 
-    def feed(self, event):
+    def feed(self, event) -> None:
         kind = event.get("type")
         if kind == "message_start":
             message = event.get("message") or {}

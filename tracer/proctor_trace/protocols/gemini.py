@@ -77,15 +77,15 @@ def response(body):
 
 
 class Accumulator:
-    __slots__ = ("usage", "model", "calls", "text")
+    __slots__ = ("calls", "model", "text", "usage")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.usage = {}
         self.model = None
         self.calls = []
         self.text = []
 
-    def feed(self, chunk):
+    def feed(self, chunk) -> None:
         u = _get(chunk, "usageMetadata", "usage_metadata")
         if u:
             self.usage = _usage(u)

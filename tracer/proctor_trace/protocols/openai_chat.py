@@ -85,15 +85,15 @@ def response(body):
 
 
 class Accumulator:
-    __slots__ = ("usage", "model", "calls", "text")
+    __slots__ = ("calls", "model", "text", "usage")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.usage = {}
         self.model = None
         self.calls = {}
         self.text = []
 
-    def feed(self, chunk):
+    def feed(self, chunk) -> None:
         self.model = chunk.get("model") or self.model
         choices = chunk.get("choices") or ()
         for choice in choices:

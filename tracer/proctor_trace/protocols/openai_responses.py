@@ -57,12 +57,12 @@ def response(body):
 class Accumulator:
     __slots__ = ("final", "items", "model")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.final = None
         self.items = []
         self.model = None
 
-    def feed(self, event):
+    def feed(self, event) -> None:
         kind = event.get("type")
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             self.final = event.get("response")

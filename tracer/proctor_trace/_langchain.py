@@ -9,6 +9,7 @@ import time
 
 from . import _case
 from ._fault import fault
+from ._hooks import patch
 from .protocols._common import plain, result_value
 
 
@@ -28,9 +29,9 @@ class LangChainRun:
     """One LangChain chat-model run, as its callbacks saw it; merged with the wire calls made
     inside it when the trace is built (`_timeline.py`)."""
 
-    __slots__ = ("t0", "t1", "started_at", "model", "tools", "usage", "chosen", "text", "error")
+    __slots__ = ("chosen", "error", "model", "started_at", "t0", "t1", "text", "tools", "usage")
 
-    def __init__(self, t0, started_at, model, tools, usage, chosen, text, error):
+    def __init__(self, t0, started_at, model, tools, usage, chosen, text, error) -> None:
         self.t0 = t0
         self.t1 = time.perf_counter()
         self.started_at = started_at
@@ -49,13 +50,13 @@ class ProctorCallbackHandler(BaseCallbackHandler):
     raise_error = False
     run_inline = True
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._llm = {}
         self._tools = {}
 
     # --- LLM ---------------------------------------------------------------------------------
 
-    def _llm_start(self, serialized, run_id, kwargs):
+    def _llm_start(self, serialized, run_id, kwargs) -> None:
         case = _case.current()
         if case is None:
             return
@@ -64,19 +65,19 @@ class ProctorCallbackHandler(BaseCallbackHandler):
         model = params.get("model") or params.get("model_name") or (kwargs.get("metadata") or {}).get("ls_model_name")
         self._llm[run_id] = (case, time.perf_counter(), time.time(), model, [t for t in tools if t])
 
-    def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs):
+    def on_chat_model_start(self, serialized, messages, *, run_id, **kwargs) -> None:
         try:
             self._llm_start(serialized, run_id, kwargs)
         except Exception as exc:
             fault("langchain llm start", exc)
 
-    def on_llm_start(self, serialized, prompts, *, run_id, **kwargs):
+    def on_llm_start(self, serialized, prompts, *, run_id, **kwargs) -> None:
         try:
             self._llm_start(serialized, run_id, kwargs)
         except Exception as exc:
             fault("langchain llm start", exc)
 
-    def _llm_end(self, run_id, response, error):
+    def _llm_end(self, run_id, response, error) -> None:
         entry = self._llm.pop(run_id, None)
         if entry is None:
             return
@@ -84,21 +85,21 @@ class ProctorCallbackHandler(BaseCallbackHandler):
         usage, chosen, text, model = _read_result(response, model)
         case.log.append(LangChainRun(t0, started_at, model, tools, usage, chosen, text, error))
 
-    def on_llm_end(self, response, *, run_id, **kwargs):
+    def on_llm_end(self, response, *, run_id, **kwargs) -> None:
         try:
             self._llm_end(run_id, response, None)
         except Exception as exc:
             fault("langchain llm end", exc)
 
-    def on_llm_error(self, error, *, run_id, **kwargs):
+    def on_llm_error(self, error, *, run_id, **kwargs) -> None:
         try:
-            self._llm_end(run_id, None, "%s: %s" % (type(error).__name__, error))
+            self._llm_end(run_id, None, f"{type(error).__name__}: {error}")
         except Exception as exc:
             fault("langchain llm error", exc)
 
     # --- tools -------------------------------------------------------------------------------
 
-    def on_tool_start(self, serialized, input_str, *, run_id, inputs=None, **kwargs):
+    def on_tool_start(self, serialized, input_str, *, run_id, inputs=None, **kwargs) -> None:
         try:
             case = _case.current()
             if case is None:
@@ -109,7 +110,7 @@ class ProctorCallbackHandler(BaseCallbackHandler):
         except Exception as exc:
             fault("langchain tool start", exc)
 
-    def _tool_end(self, run_id, output, error):
+    def _tool_end(self, run_id, output, error) -> None:
         entry = self._tools.pop(run_id, None)
         if entry is None:
             return
@@ -117,15 +118,15 @@ class ProctorCallbackHandler(BaseCallbackHandler):
         content = getv(output, "content", output)
         case.record_tool_run(name, args, result_value(plain(content)), (time.perf_counter() - t0) * 1000.0, error, call_id)
 
-    def on_tool_end(self, output, *, run_id, **kwargs):
+    def on_tool_end(self, output, *, run_id, **kwargs) -> None:
         try:
             self._tool_end(run_id, output, None)
         except Exception as exc:
             fault("langchain tool end", exc)
 
-    def on_tool_error(self, error, *, run_id, **kwargs):
+    def on_tool_error(self, error, *, run_id, **kwargs) -> None:
         try:
-            self._tool_end(run_id, None, "%s: %s" % (type(error).__name__, error))
+            self._tool_end(run_id, None, f"{type(error).__name__}: {error}")
         except Exception as exc:
             fault("langchain tool error", exc)
 
@@ -155,7 +156,7 @@ def _read_result(response, model):
 _shared = None
 
 
-def install(module):
+def install(module) -> None:
     """Attaches one shared handler to every LangChain callback manager as it is created."""
     global _shared
     from langchain_core.callbacks import base
@@ -165,7 +166,7 @@ def install(module):
     _shared = ProctorCallbackHandler()
     original = base.BaseCallbackManager.__init__
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         original(self, *args, **kwargs)
         try:
             if not any(isinstance(h, ProctorCallbackHandler) for h in self.handlers):
@@ -173,6 +174,5 @@ def install(module):
         except Exception as exc:
             fault("langchain attach", exc)
 
-    __init__.__proctor_wrapped__ = True
     __init__.__wrapped__ = original
-    base.BaseCallbackManager.__init__ = __init__
+    patch(base.BaseCallbackManager, "__init__", lambda _original: __init__)

@@ -1,7 +1,7 @@
 """A local fake LLM that speaks the OpenAI (Chat Completions and Responses), Anthropic Messages
 and Google Gemini wire protocols, JSON and SSE streams, so agents and tests run offline.
 
-    python -m proctor_trace.fake_llm --port 8089
+    python -m proctor_trace.testing.fake_llm --port 8089
     OPENAI_BASE_URL=http://127.0.0.1:8089/v1 ANTHROPIC_BASE_URL=http://127.0.0.1:8089 \\
     GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8089 python agent.py
 
@@ -34,7 +34,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _ids = itertools.count(1)
-_STOP = frozenset("the a an and or of to for in on at is are be with my me you your our this that it its please can could would i we do does".split())
+_STOP = frozenset(["the", "a", "an", "and", "or", "of", "to", "for", "in", "on", "at", "is", "are", "be", "with", "my", "me", "you", "your", "our", "this", "that", "it", "its", "please", "can", "could", "would", "i", "we", "do", "does"])
 
 
 def _words(text):
@@ -49,13 +49,13 @@ _DONE = "[[DONE]]"
 _ID = r"\b[A-Z]{2,}-?\d+\b|\b\d{3,}\b"
 
 
-def _needs_id(key):
+def _needs_id(key) -> bool:
     return "id" in key.lower().split("_") or "number" in key.lower()
 
 
 def _play_user(conv):
     """The simulated user's next message: see the module's docstring."""
-    facts = re.findall(r"^- ([^:\n]+): (.+)$", conv.system, re.M)
+    facts = re.findall(r"^- ([^:\n]+): (.+)$", conv.system, re.MULTILINE)
     goal = re.search(r"Your goal: (.+)", conv.system)
     said = " ".join(conv.own_messages)
     asked = conv.user_text
@@ -65,14 +65,14 @@ def _play_user(conv):
     wanted = [(n, v) for n, v in facts if _words(n.replace("_", " ")) & words and v not in said]
     if wanted:
         # Only the values, as a terse user gives them: no words that would read as a new request.
-        return " ".join("It's %s." % v for _, v in wanted)
+        return " ".join(f"It's {v}." for _, v in wanted)
     return "I don't know that, sorry. %s" % (goal.group(1) if goal else "")
 
 
 class Conversation:
     """A request reduced to what the script needs."""
 
-    def __init__(self, user_text, tools, called, results, all_text, system="", user_texts=(), own_messages=()):
+    def __init__(self, user_text, tools, called, results, all_text, system: str="", user_texts=(), own_messages=()) -> None:
         self.user_text = user_text  # the latest user message
         self.user_texts = list(user_texts) or [user_text]  # every user message, in order
         self.own_messages = list(own_messages)  # the assistant's text messages, in order
@@ -121,15 +121,15 @@ class Conversation:
                 continue
             missing = self._missing_id(schemas[name], request)
             if missing:
-                return ("text", "Could you tell me the %s?" % missing.replace("_", " "))
+                return ("text", "Could you tell me the {}?".format(missing.replace("_", " ")))
             for first in before.get(name, ()):
                 if first not in self.called:
                     return ("tool", first, _arguments(schemas[first], request))
             return ("tool", name, _arguments(schemas[name], request))
         if self.results:
-            cited = "; ".join("%s returned %s" % (n, r[:200]) for n, r in self.results)
-            return ("text", "Done. %s." % cited)
-        return ("text", "I can help with that. You said: %s" % self.user_text[:200])
+            cited = "; ".join(f"{n} returned {r[:200]}" for n, r in self.results)
+            return ("text", f"Done. {cited}.")
+        return ("text", f"I can help with that. You said: {self.user_text[:200]}")
 
 
     def _scores(self, text):
@@ -157,7 +157,7 @@ _OPENERS = ("Could you", "I'd like you to", "Can you please", "I need you to")
 
 def _sections(prompt):
     """The judge prompt's criterion line and its `## ` sections by title."""
-    head, *parts = re.split(r"^## ", prompt, flags=re.M)
+    head, *parts = re.split(r"^## ", prompt, flags=re.MULTILINE)
     sections = {}
     for part in parts:
         title, _, body = part.partition("\n")
@@ -182,26 +182,25 @@ def _judge(prompt):
         invented = [n for n in re.findall(r"\d+(?:\.\d+)?", answer) if n not in known]
         if invented:
             verdict, quotes = "fail", invented
-            reason = "The answer states %s, which no tool result or user message gave." % ", ".join(invented)
+            reason = "The answer states {}, which no tool result or user message gave.".format(", ".join(invented))
     elif re.search(r"'([^']+)'", criterion):
         said = [p for p in re.findall(r"'([^']+)'", criterion) if p.lower() in answer.lower()]
         if said:
             verdict, quotes = "fail", said
-            reason = "The answer says %s." % ", ".join(repr(p) for p in said)
+            reason = "The answer says {}.".format(", ".join(repr(p) for p in said))
     elif not (_words(answer) & _words(request)):
         verdict, reason = "fail", "The answer does not take up anything the user asked."
     return json.dumps({"verdict": verdict, "reason": reason, "evidence": quotes,
                        "confidence": 0.55 if unsure else 0.9})
 
 
-def _rephrase(text):
+def _rephrase(text) -> str:
     """A deterministic rewording, so scenario generation with an LLM is testable offline."""
     body = text.strip().rstrip(".?!")
     for prefix in ("please ", "Please "):
-        if body.startswith(prefix):
-            body = body[len(prefix):]
+        body = body.removeprefix(prefix)
     opener = _OPENERS[sum(map(ord, body)) % len(_OPENERS)]
-    return "%s %s%s?" % (opener, body[:1].lower(), body[1:])
+    return f"{opener} {body[:1].lower()}{body[1:]}?"
 
 
 def _arguments(schema, text):
@@ -342,7 +341,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "proctor-fake-llm/1"
 
-    def log_message(self, *args):
+    def log_message(self, *args) -> None:
         pass
 
     def do_POST(self):
@@ -360,7 +359,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._openai_chat(body)
         if path.endswith("/responses"):
             return self._openai_responses(body)
-        if path.endswith("/messages") or path.endswith(":rawPredict") or path.endswith(":streamRawPredict"):
+        if path.endswith(("/messages", ":rawPredict", ":streamRawPredict")):
             if "model" not in body and "/models/" in path:  # Vertex names the model in the path
                 body["model"] = path.rsplit("/models/", 1)[1].split(":", 1)[0]
             return self._anthropic(body)
@@ -371,7 +370,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # responses
 
-    def _json(self, status, payload):
+    def _json(self, status, payload) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -379,7 +378,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _sse(self, events):
+    def _sse(self, events) -> None:
         """`events`: (event name or None, payload or raw string)."""
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -388,7 +387,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         for name, payload in events:
             data = payload if isinstance(payload, str) else json.dumps(payload)
-            chunk = ("event: %s\n" % name if name else "") + "data: %s\n\n" % data
+            chunk = (f"event: {name}\n" if name else "") + f"data: {data}\n\n"
             self.wfile.write(chunk.encode())
             self.wfile.flush()
         self.close_connection = True
@@ -535,7 +534,7 @@ class Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def handle_error(self, request, client_address):
+    def handle_error(self, request, client_address) -> None:
         import sys
 
         # A client that stops reading a stream early is normal, not a server fault.
@@ -546,7 +545,7 @@ class _Server(ThreadingHTTPServer):
 class FakeLLM:
     """The server on a background thread: `with FakeLLM() as llm: llm.url`."""
 
-    def __init__(self, port=0, delay_ms=0):
+    def __init__(self, port: int=0, delay_ms: int=0) -> None:
         self.httpd = _Server(("127.0.0.1", port), Handler)
         self.httpd.delay_ms = delay_ms
         # (path, streamed) of every request received, in order: tests compare it with the trace
@@ -558,7 +557,7 @@ class FakeLLM:
         return self.httpd.requests
 
     @property
-    def url(self):
+    def url(self) -> str:
         return "http://127.0.0.1:%d" % self.httpd.server_address[1]
 
     def env(self):
@@ -576,24 +575,24 @@ class FakeLLM:
         self.thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.stop()
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8089, help="0 picks a free port")
     parser.add_argument("--delay-ms", type=float, default=0, help="latency added to every answer")
     args = parser.parse_args()
     llm = FakeLLM(args.port, args.delay_ms)
-    print("fake LLM listening on %s" % llm.url, flush=True)
+    print(f"fake LLM listening on {llm.url}", flush=True)
     try:
         llm.httpd.serve_forever()
     except KeyboardInterrupt:
