@@ -13,9 +13,12 @@ to `PYTHONPATH`), which installs the patches, records the process's case and wri
 where `PROCTOR_TRACE_FILE` says. See the README for the environment variables.
 """
 
+from __future__ import annotations
+
 import functools
 import os
 import time
+from typing import Any, Callable, Literal, TypeVar, cast
 
 from . import _case
 from ._case import Case
@@ -24,6 +27,8 @@ from ._hooks import install, uninstall
 
 __all__ = ["Case", "case", "current_case", "install", "redaction_enabled", "tool", "uninstall"]
 __version__ = "0.1.0"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def redaction_enabled() -> bool:
@@ -37,40 +42,40 @@ class case:
 
     __slots__ = ("_case", "_token")
 
-    def __init__(self, case_id=None, input=None) -> None:
+    def __init__(self, case_id: str | None = None, input: Any = None) -> None:
         self._case = Case(case_id, input)
-        self._token = None
+        self._token: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> Case:
         self._token = _case.enter(self._case)
         return self._case
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         _case.leave(self._token)
         return False
 
 
-def current_case():
+def current_case() -> Case | None:
     return _case.current()
 
 
-def tool(fn=None, *, name=None):
+def tool(fn: F | None = None, *, name: str | None = None) -> Any:
     """Times a tool function exactly (sync or async): `@proctor_trace.tool` or
     `@proctor_trace.tool(name="lookup_order")`."""
 
     import inspect
 
-    def decorate(f):
+    def decorate(f: F) -> F:
         tool_name = name or f.__name__
 
-        def arguments(args, kwargs):
+        def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
             try:
                 bound = inspect.signature(f).bind_partial(*args, **kwargs)
                 return {k: v for k, v in bound.arguments.items() if k != "self"}
             except (TypeError, ValueError):
                 return {"args": list(args), **kwargs}
 
-        def record(t0, args, kwargs, result, error) -> None:
+        def record(t0: float, args: tuple[Any, ...], kwargs: dict[str, Any], result: Any, error: str | None) -> None:
             c = _case.current()
             if c is None:
                 return
@@ -83,7 +88,7 @@ def tool(fn=None, *, name=None):
 
         if inspect.iscoroutinefunction(f):
             @functools.wraps(f)
-            async def wrapper(*args, **kwargs):
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
                 t0 = time.perf_counter()
                 try:
                     result = await f(*args, **kwargs)
@@ -94,7 +99,7 @@ def tool(fn=None, *, name=None):
                 return result
         else:
             @functools.wraps(f)
-            def wrapper(*args, **kwargs):
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
                 t0 = time.perf_counter()
                 try:
                     result = f(*args, **kwargs)
@@ -103,6 +108,6 @@ def tool(fn=None, *, name=None):
                     raise
                 record(t0, args, kwargs, result, None)
                 return result
-        return wrapper
+        return cast(F, wrapper)
 
     return decorate(fn) if fn is not None else decorate

@@ -1,11 +1,13 @@
 """`python -m proctor_trace -- <command...>`: runs the command with tracing bootstrapped into every
 Python process it starts, without any change to the command or the agent's code."""
 
+from __future__ import annotations
+
 import os
 import sys
 
 
-def main(argv) -> int:
+def main(argv: list[str]) -> int:
     if argv and argv[0] == "--":
         argv = argv[1:]
     if not argv:

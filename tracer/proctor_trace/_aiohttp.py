@@ -9,20 +9,24 @@ aiohttp stream for more than the agent did (an OpenAI stream without `include_us
 without token counts).
 """
 
+from __future__ import annotations
+
 import functools
 import json as _json
+from types import ModuleType
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from . import _case
 from ._fault import fault
 from ._hooks import patch
-from ._wire import begin
+from ._wire import WireCall, begin
 
 # id(StreamReader) -> the call whose response it reads, for the responses being read now
-_taps = {}
+_taps: dict[int, WireCall] = {}
 
 
-def _body(data, json):
+def _body(data: Any, json: Any) -> bytes:
     if json is not None:
         return _json.dumps(json).encode()
     if isinstance(data, str):
@@ -32,7 +36,7 @@ def _body(data, json):
     raise TypeError("a streamed request body is not read")
 
 
-def _watch(response, call) -> None:
+def _watch(response: Any, call: WireCall) -> None:
     reader = response.content
     buffered = b"".join(getattr(reader, "_buffer", ()))
     if buffered:
@@ -43,12 +47,12 @@ def _watch(response, call) -> None:
     _taps[id(reader)] = call
 
 
-def install(module) -> None:
+def install(module: ModuleType) -> None:
     from aiohttp import client, streams
 
-    def make_request(original):
+    def make_request(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
-        async def _request(self, method, str_or_url, *args, **kwargs):
+        async def _request(self: Any, method: str, str_or_url: Any, *args: Any, **kwargs: Any) -> Any:
             case = _case.current()
             if case is None:
                 return await original(self, method, str_or_url, *args, **kwargs)
@@ -69,27 +73,27 @@ def install(module) -> None:
             return response
         return _request
 
-    def make_feed(original):
+    def make_feed(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
-        def feed_data(self, data, *args, **kwargs):
+        def feed_data(self: Any, data: bytes, *args: Any, **kwargs: Any) -> Any:
             call = _taps.get(id(self)) if _taps else None
             if call is not None:
                 call.feed(data)
             return original(self, data, *args, **kwargs)
         return feed_data
 
-    def make_eof(original):
+    def make_eof(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
-        def feed_eof(self, *args, **kwargs):
+        def feed_eof(self: Any, *args: Any, **kwargs: Any) -> Any:
             call = _taps.pop(id(self), None) if _taps else None
             if call is not None:
                 call.end()
             return original(self, *args, **kwargs)
         return feed_eof
 
-    def make_exception(original):
+    def make_exception(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
-        def set_exception(self, exc, *args, **kwargs):
+        def set_exception(self: Any, exc: BaseException, *args: Any, **kwargs: Any) -> Any:
             call = _taps.pop(id(self), None) if _taps else None
             if call is not None:
                 call.end(f"{type(exc).__name__}: {exc}")

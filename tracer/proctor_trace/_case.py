@@ -10,11 +10,14 @@ the JSON, pairing tool calls with their results, merging sources, redaction and 
 all happen once, when the trace is asked for (`_timeline.py`).
 """
 
+from __future__ import annotations
+
 import contextvars
 import time
+from typing import Any
 
-_current = contextvars.ContextVar("proctor_case", default=None)
-_process_case = None
+_current: contextvars.ContextVar[Case | None] = contextvars.ContextVar("proctor_case", default=None)
+_process_case: Case | None = None
 
 
 class ToolRun:
@@ -22,7 +25,9 @@ class ToolRun:
 
     __slots__ = ("arguments", "call_id", "duration_ms", "error", "name", "result", "t")
 
-    def __init__(self, name, arguments, result, duration_ms, error, call_id) -> None:
+    def __init__(
+        self, name: str, arguments: Any, result: Any, duration_ms: float, error: str | None, call_id: str | None
+    ) -> None:
         self.name = name
         self.arguments = arguments
         self.result = result
@@ -37,23 +42,31 @@ class Case:
 
     __slots__ = ("case_id", "input", "log", "open_calls", "output", "started_at", "t0")
 
-    def __init__(self, case_id=None, input=None) -> None:
+    def __init__(self, case_id: str | None = None, input: Any = None) -> None:
         self.case_id = case_id
         self.input = input
-        self.output = None
+        self.output: Any = None
         # WireCall, ToolRun and LangChain run records, in the order they were made
-        self.log = []
+        self.log: list[Any] = []
         self.t0 = time.perf_counter()
         self.started_at = time.time()
         # Wire calls whose response is still being read; the trace ends them.
-        self.open_calls = set()
+        self.open_calls: set[Any] = set()
 
-    def record_tool_run(self, name, arguments, result, duration_ms, error=None, call_id=None) -> None:
+    def record_tool_run(
+        self,
+        name: str,
+        arguments: Any,
+        result: Any,
+        duration_ms: float,
+        error: str | None = None,
+        call_id: str | None = None,
+    ) -> None:
         """A tool execution timed around the tool itself. It fills the call the model made for
         it when there is one; otherwise the tool was called outside any LLM turn."""
         self.log.append(ToolRun(name, arguments, result, duration_ms, error, call_id))
 
-    def to_trace(self, redact: bool=True):
+    def to_trace(self, redact: bool = True) -> dict[str, Any]:
         """The case as the `Trace` the server expects, scrubbed unless `redact` is false."""
         from ._timeline import trace_of
 
@@ -62,20 +75,20 @@ class Case:
         return trace_of(self, redact)
 
 
-def current():
+def current() -> Case | None:
     case = _current.get()
     return case if case is not None else _process_case
 
 
-def enter(case):
+def enter(case: Case) -> contextvars.Token[Case | None]:
     return _current.set(case)
 
 
-def leave(token) -> None:
+def leave(token: contextvars.Token[Case | None]) -> None:
     _current.reset(token)
 
 
-def set_process_case(case) -> None:
+def set_process_case(case: Case | None) -> None:
     """Makes `case` the one recorded into wherever no case was started explicitly."""
     global _process_case
     _process_case = case

@@ -2,14 +2,16 @@
 output is parsed must not see them). They go to the file `PROCTOR_TRACE_LOG` names, and to stderr
 only when `PROCTOR_TRACE_DEBUG=1`."""
 
+from __future__ import annotations
+
 import os
 import sys
 import time
 
-_reported = set()
+_reported: set[str] = set()
 
 
-def fault(where, exc) -> None:
+def fault(where: str, exc: BaseException) -> None:
     """A tracer bug at `where`: note it once, then carry on untraced."""
     if where in _reported:
         return
@@ -27,6 +29,6 @@ def fault(where, exc) -> None:
         pass
 
 
-def reported():
+def reported() -> set[str]:
     """The places that have reported a fault in this process."""
     return set(_reported)

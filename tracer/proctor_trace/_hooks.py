@@ -7,9 +7,12 @@ agent's code never has to import anything in a particular order.
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import sys
 import threading
-from typing import Any, Callable
+import types
+from typing import Any, Callable, cast
 
 from ._fault import fault
 
@@ -39,7 +42,7 @@ def patch(cls: type, name: str, make_wrapper: Callable[[Any], Any]) -> None:
         _patched.append((cls, name, original))
 
 
-def _patch_now(name) -> None:
+def _patch_now(name: str) -> None:
     with _lock:
         if name in _done:
             return
@@ -53,23 +56,25 @@ def _patch_now(name) -> None:
 class _PatchAfterExec:
     """Wraps a loader so its module is patched right after it executes."""
 
-    def __init__(self, loader, name) -> None:
+    def __init__(self, loader: Any, name: str) -> None:
         self._loader = loader
         self._name = name
 
-    def __getattr__(self, attr):
+    def __getattr__(self, attr: str) -> Any:
         return getattr(self._loader, attr)
 
-    def create_module(self, spec):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
         return self._loader.create_module(spec)
 
-    def exec_module(self, module) -> None:
+    def exec_module(self, module: types.ModuleType) -> None:
         self._loader.exec_module(module)
         _patch_now(self._name)
 
 
 class _Finder:
-    def find_spec(self, name, path=None, target=None):
+    def find_spec(
+        self, name: str, path: Any = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if name not in _PROVIDERS or name in _done:
             return None
         for finder in sys.meta_path:
@@ -78,7 +83,7 @@ class _Finder:
             spec = finder.find_spec(name, path, target)
             if spec is not None:
                 if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _PatchAfterExec(spec.loader, name)
+                    spec.loader = cast("importlib.abc.Loader", _PatchAfterExec(spec.loader, name))
                 return spec
         return None
 

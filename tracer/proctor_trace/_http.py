@@ -9,20 +9,25 @@ that passes every byte on and shows it to the `WireCall` on the way. The tap hol
 stream and the call, never the response, so no reference cycle keeps a response alive.
 """
 
+from __future__ import annotations
+
 import functools
+from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
+from typing import Any, Callable
 
 from . import _case
 from ._fault import fault
 from ._hooks import patch
-from ._wire import begin
+from ._wire import WireCall, begin
 
 
-def _not_sent(module, exc):
+def _not_sent(module: ModuleType, exc: BaseException) -> bool:
     """Whether the request never left: a connection that could not be made."""
     return isinstance(exc, (module.ConnectError, module.ConnectTimeout))
 
 
-def _start(module, case, request):
+def _start(module: ModuleType, case: _case.Case, request: Any) -> WireCall | None:
     call, body = begin(case, request.url.path, lambda: request.content)
     if body is not None:
         # The request is rewritten in place: building a new one costs more than the call. The
@@ -34,7 +39,7 @@ def _start(module, case, request):
     return call
 
 
-def _observe(module, call, response) -> bool:
+def _observe(module: ModuleType, call: WireCall, response: Any) -> bool:
     """True when the body is still to be read through a tap; else it is recorded now."""
     try:
         headers = response.headers
@@ -50,17 +55,21 @@ def _observe(module, call, response) -> bool:
     return False
 
 
-def install(module) -> None:
+def install(module: ModuleType) -> None:
     """Taps `module.Client.send` and `module.AsyncClient.send` (`module` is httpx or httpx2)."""
 
-    class SyncTap(module.SyncByteStream):
+    # The stream classes of whichever module is tapped (httpx or httpx2).
+    sync_stream: Any = module.SyncByteStream
+    async_stream: Any = module.AsyncByteStream
+
+    class SyncTap(sync_stream):
         __slots__ = ("call", "inner")
 
-        def __init__(self, inner, call) -> None:
+        def __init__(self, inner: Any, call: WireCall) -> None:
             self.inner = inner
             self.call = call
 
-        def __iter__(self):
+        def __iter__(self) -> Iterator[bytes]:
             call = self.call
             try:
                 for chunk in self.inner:
@@ -87,14 +96,14 @@ def install(module) -> None:
             except Exception:
                 pass
 
-    class AsyncTap(module.AsyncByteStream):
+    class AsyncTap(async_stream):
         __slots__ = ("call", "inner")
 
-        def __init__(self, inner, call) -> None:
+        def __init__(self, inner: Any, call: WireCall) -> None:
             self.inner = inner
             self.call = call
 
-        async def __aiter__(self):
+        async def __aiter__(self) -> AsyncIterator[bytes]:
             call = self.call
             try:
                 async for chunk in self.inner:
@@ -121,9 +130,9 @@ def install(module) -> None:
             except Exception:
                 pass
 
-    def sync_send(original):
+    def sync_send(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
-        def send(self, request, *args, **kwargs):
+        def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             case = _case.current()
             if case is None:
                 return original(self, request, *args, **kwargs)
@@ -140,9 +149,9 @@ def install(module) -> None:
             return response
         return send
 
-    def async_send(original):
+    def async_send(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
-        async def send(self, request, *args, **kwargs):
+        async def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
             case = _case.current()
             if case is None:
                 return await original(self, request, *args, **kwargs)

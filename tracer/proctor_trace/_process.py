@@ -18,17 +18,20 @@ is taken out of the environment its children inherit): a helper process printing
 answer.
 """
 
+from __future__ import annotations
+
 import atexit
 import json
 import os
 import sys
 import threading
+from typing import Any, Callable, TextIO
 
 from . import _case
 from ._hooks import install
 
 
-def start():
+def start() -> _case.Case:
     install()
     case = _case.Case(os.environ.get("PROCTOR_CASE_ID"), input=os.environ.get("PROCTOR_INPUT"))
     _case.set_process_case(case)
@@ -41,13 +44,13 @@ def start():
     return case
 
 
-def write(case) -> None:
+def write(case: _case.Case) -> None:
     from . import redaction_enabled
 
     _append(case.case_id, lambda: case.to_trace(redact=redaction_enabled()))
 
 
-def _append(case_id, trace_of) -> None:
+def _append(case_id: str | None, trace_of: Callable[[], dict[str, Any]]) -> None:
     path = os.environ.get("PROCTOR_TRACE_FILE")
     if not path:
         return
@@ -68,7 +71,7 @@ def _append(case_id, trace_of) -> None:
 class _Turns:
     """The turns of a command agent's conversation: each closes when its answer is printed."""
 
-    def __init__(self, case) -> None:
+    def __init__(self, case: _case.Case) -> None:
         self.case = case
         self.turn = 1
         self.written = 0
@@ -98,7 +101,7 @@ class _Turns:
         self.written = end
         turn = self.turn
 
-        def trace():
+        def trace() -> dict[str, Any]:
             out = part.to_trace(redact=redaction_enabled())
             for call in out["llm_calls"] + out["tool_calls"]:
                 call["turn"] = turn
@@ -111,14 +114,14 @@ class _AnswerStream:
     """`sys.stdout` of an agent in a conversation: a newline written ends an answer, and with
     it a turn, which is written to the trace before the newline goes out."""
 
-    def __init__(self, stream, on_answer) -> None:
+    def __init__(self, stream: TextIO, on_answer: Callable[[], None]) -> None:
         self._stream = stream
         self._on_answer = on_answer
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         if "\n" in text:
             self._on_answer()
         return self._stream.write(text)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

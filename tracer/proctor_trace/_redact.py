@@ -5,8 +5,11 @@ documentation for the rules and the reasons behind them; this is a line-by-line 
 to one must be made to the other.
 """
 
+from __future__ import annotations
+
 import json
 import re
+from typing import Any, Callable
 
 KINDS = ("ssn", "card", "email", "phone", "secret")
 MARKERS = {k: f"[REDACTED:{k.upper()}]" for k in KINDS}
@@ -54,8 +57,9 @@ _PHONE = re.compile(
 )
 
 
-def _key_words(key):
-    words, word = [], []
+def _key_words(key: str) -> list[str]:
+    words: list[str] = []
+    word: list[str] = []
     for i, c in enumerate(key):
         if not c.isalnum():
             if word:
@@ -74,7 +78,7 @@ def _key_words(key):
     return words
 
 
-def is_sensitive_key(key):
+def is_sensitive_key(key: str) -> bool:
     words = _key_words(key)
     while len(words) > 1 and words[-1] in _SECRET_FILLERS:
         words.pop()
@@ -86,12 +90,12 @@ def is_sensitive_key(key):
     return bool(words) and words[-1].endswith(_SECRET_ENDINGS)
 
 
-def _holds_counts(key):
+def _holds_counts(key: str) -> bool:
     words = _key_words(key)
     return words == ["pass"] or (bool(words) and words[-1].endswith(("token", "tokens")))
 
 
-def _luhn(digits):
+def _luhn(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -103,12 +107,12 @@ def _luhn(digits):
     return total % 10 == 0
 
 
-def is_card_number(digits):
+def is_card_number(digits: str) -> bool:
     n = len(digits)
     if not (13 <= n <= 19) or not digits.isascii() or not digits.isdigit():
         return False
 
-    def prefix(k):
+    def prefix(k: int) -> int:
         return int(digits[:k])
 
     first = digits[0]
@@ -134,12 +138,12 @@ def is_card_number(digits):
     return network and _luhn(digits)
 
 
-def _plausible_ssn(text):
+def _plausible_ssn(text: str) -> bool:
     d = [c for c in text if c.isascii() and c.isdigit()]
     return len(d) == 9 and d[0:3] != ["0"] * 3 and d[3:5] != ["0"] * 2 and d[5:9] != ["0"] * 4
 
 
-def _stands_alone(hay, start, end, glue) -> bool:
+def _stands_alone(hay: str, start: int, end: int, glue: str) -> bool:
     before = hay[start - 1] if start > 0 else None
     after = hay[end] if end < len(hay) else None
     after2 = hay[end + 1] if end + 1 < len(hay) else None
@@ -155,18 +159,20 @@ def _stands_alone(hay, start, end, glue) -> bool:
     return not glued_before and not glued_after
 
 
-class _Counts(dict):
-    def add(self, kind, n: int=1) -> None:
+class _Counts(dict[str, int]):
+    def add(self, kind: str, n: int = 1) -> None:
         if n:
             self[kind] = self.get(kind, 0) + n
 
 
-def _replace(pattern, text, fn):
+def _replace(pattern: re.Pattern[str], text: str, fn: Callable[[re.Match[str]], str | None]) -> str:
     return pattern.sub(lambda m: fn(m) or m.group(0), text)
 
 
-def _replace_isolated(pattern, text, glue, fn):
-    edits = []
+def _replace_isolated(
+    pattern: re.Pattern[str], text: str, glue: str, fn: Callable[[str], str | None]
+) -> str:
+    edits: list[tuple[int, int, str]] = []
     for m in pattern.finditer(text):
         if not _stands_alone(text, m.start(), m.end(), glue):
             continue
@@ -176,7 +182,7 @@ def _replace_isolated(pattern, text, glue, fn):
     return _splice(text, edits)
 
 
-def _splice(text, edits):
+def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     """`text` with each `(start, end, replacement)` applied, in order and apart."""
     if not edits:
         return text
@@ -190,7 +196,7 @@ def _splice(text, edits):
     return "".join(out)
 
 
-def _looks_like_secret(word):
+def _looks_like_secret(word: str) -> bool:
     if len(word) < 6 or word.startswith("[REDACTED:"):
         return False
     lower = any(c.islower() for c in word)
@@ -201,7 +207,7 @@ def _looks_like_secret(word):
     return (digit and kinds >= 2) or kinds >= 3
 
 
-def _is_number(text) -> bool:
+def _is_number(text: str) -> bool:
     try:
         float(text)
     except ValueError:
@@ -209,8 +215,8 @@ def _is_number(text) -> bool:
     return True
 
 
-def _redact_key_values(text, counts):
-    edits = []
+def _redact_key_values(text: str, counts: _Counts) -> str:
+    edits: list[tuple[int, int, str]] = []
     last = 0
     for m in _KEY_SEP.finditer(text):
         key, sep_end = m.group(1), m.end(2)
@@ -242,11 +248,11 @@ def _redact_key_values(text, counts):
     return _splice(text, edits)
 
 
-def _base64_char(c):
+def _base64_char(c: str | None) -> bool:
     return c is not None and ((c.isascii() and c.isalnum()) or c in "/+=_-")
 
 
-def _redact_aws_secrets(text, counts):
+def _redact_aws_secrets(text: str, counts: _Counts) -> str:
     edits = []
     for m in _AWS_SECRET.finditer(text):
         candidate = m.group(0)
@@ -268,7 +274,7 @@ def _redact_aws_secrets(text, counts):
     return _splice(text, edits)
 
 
-def _utf8_start(text, index, back):
+def _utf8_start(text: str, index: int, back: int) -> int:
     """The index of the character that starts at least `back` UTF-8 bytes before `index`, as
     the Rust redactor counts its look-back."""
     taken = 0
@@ -279,43 +285,43 @@ def _utf8_start(text, index, back):
     return i
 
 
-def _redact_str(text, counts, glue: str="text"):
-    def bearer(m):
+def _redact_str(text: str, counts: _Counts, glue: str = "text") -> str:
+    def bearer(m: re.Match[str]) -> str:
         counts.add("secret")
         return m.group(1) + m.group(2) + MARKERS["secret"]
 
-    def named_in_prose(m):
+    def named_in_prose(m: re.Match[str]) -> str | None:
         if not _looks_like_secret(m.group(3)):
             return None
         counts.add("secret")
         return m.group(1) + m.group(2) + MARKERS["secret"]
 
-    def whole(kind):
-        def fn(_m):
+    def whole(kind: str) -> Callable[[re.Match[str]], str]:
+        def fn(_m: re.Match[str]) -> str:
             counts.add(kind)
             return MARKERS[kind]
         return fn
 
-    def card(s):
+    def card(s: str) -> str | None:
         digits = "".join(c for c in s if c.isascii() and c.isdigit())
         if is_card_number(digits):
             counts.add("card")
             return MARKERS["card"]
         return None
 
-    def ssn(s):
+    def ssn(s: str) -> str | None:
         if _plausible_ssn(s):
             counts.add("ssn")
             return MARKERS["ssn"]
         return None
 
-    def ssn_labelled(m):
+    def ssn_labelled(m: re.Match[str]) -> str | None:
         if not _plausible_ssn(m.group(3)):
             return None
         counts.add("ssn")
         return m.group(1) + m.group(2) + MARKERS["ssn"]
 
-    def phone(s):
+    def phone(s: str) -> str | None:
         digits = sum(1 for c in s if c.isascii() and c.isdigit())
         if s.startswith("+") and not (8 <= digits <= 15):
             return None
@@ -336,7 +342,7 @@ def _redact_str(text, counts, glue: str="text"):
     return text
 
 
-def _redact_string(s, counts):
+def _redact_string(s: str, counts: _Counts) -> str:
     stripped = s.lstrip()
     if stripped[:1] in ("{", "["):
         try:
@@ -354,7 +360,7 @@ def _redact_string(s, counts):
     return _redact_str(s, counts)
 
 
-def _redact_secret_value(value, numbers_are_counts, counts):
+def _redact_secret_value(value: Any, numbers_are_counts: bool, counts: _Counts) -> Any:
     if value is None or isinstance(value, bool) or value == "" or value == MARKERS["secret"]:
         return value
     if isinstance(value, (int, float)) and numbers_are_counts:
@@ -367,7 +373,7 @@ def _redact_secret_value(value, numbers_are_counts, counts):
     return MARKERS["secret"]
 
 
-def _redact_into(value, counts):
+def _redact_into(value: Any, counts: _Counts) -> Any:
     if isinstance(value, dict):
         values = [
             (k, _redact_secret_value(v, _holds_counts(k), counts) if isinstance(k, str) and is_sensitive_key(k) else _redact_into(v, counts))
@@ -384,10 +390,10 @@ def _redact_into(value, counts):
     return value
 
 
-def _redact_keys(pairs, counts):
+def _redact_keys(pairs: list[tuple[Any, Any]], counts: _Counts) -> dict[Any, Any]:
     """Keys can be personal data too: each is scrubbed like text; two keys that scrub to the same
     marker stay apart as `[REDACTED:EMAIL] (2)`, so no value is lost."""
-    out = {}
+    out: dict[Any, Any] = {}
     for k, v in pairs:
         if isinstance(k, str):
             clean = _redact_str(k, counts)
@@ -400,19 +406,19 @@ def _redact_keys(pairs, counts):
     return out
 
 
-def redact(value):
+def redact(value: Any) -> tuple[Any, dict[str, int]]:
     """Returns `(redacted copy of value, {kind: count})` for any JSON-like value."""
     counts = _Counts()
     out = _redact_into(value, counts)
     return out, dict(counts)
 
 
-def redact_text(text):
+def redact_text(text: str) -> tuple[str, dict[str, int]]:
     counts = _Counts()
     return _redact_str(text, counts), dict(counts)
 
 
-def redact_name(name):
+def redact_name(name: str) -> tuple[str, dict[str, int]]:
     """Redacts a name (a tool's, a label) as the Rust `redact_name` does: `_`, `-`, `.`, `/` and
     `:` separate words instead of gluing them, so `tool_415-5552671` loses its phone number."""
     counts = _Counts()

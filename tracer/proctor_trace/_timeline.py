@@ -16,19 +16,29 @@ not read. A LangChain run with no wire call inside it (a model that does not spe
 tapped client, a fake model, a cache hit) is recorded from the callback.
 """
 
+from __future__ import annotations
+
 import datetime
 import json
 import time
+from typing import TYPE_CHECKING, Any
 
 from ._case import ToolRun
 from ._fault import fault
 from ._wire import WireCall
-from .protocols._common import Reply, result_value
+from .protocols._common import Reply, Request, ToolResult, result_value
+
+if TYPE_CHECKING:
+    from ._case import Case
+    from ._langchain import LangChainRun
+
+# A moment of the case: (clock reading, kind, the record it belongs to).
+Moment = tuple[Any, int, Any]
 
 _REQUEST, _REPLY, _TOOL, _LANGCHAIN = range(4)
 
 
-def _iso(epoch):
+def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
@@ -38,14 +48,25 @@ class _Calls:
     """The LLM and tool calls, built moment by moment."""
 
     def __init__(self) -> None:
-        self.llm = []
-        self.tools = []
+        self.llm: list[dict[str, Any]] = []
+        self.tools: list[dict[str, Any]] = []
         # call id (or, lacking ids, tool name) -> tool call waiting for its result
-        self.pending = {}
+        self.pending: dict[str, dict[str, Any]] = {}
 
     # --- LLM calls -------------------------------------------------------------------------
 
-    def llm_call(self, provider, model, reply, tools_offered, t0, t1, streamed, started_at, error):
+    def llm_call(
+        self,
+        provider: str,
+        model: Any,
+        reply: Reply,
+        tools_offered: list[str],
+        t0: float,
+        t1: float,
+        streamed: bool,
+        started_at: float,
+        error: str | None,
+    ) -> dict[str, Any]:
         call = {
             "provider": provider,
             "model": model or "",
@@ -71,7 +92,7 @@ class _Calls:
 
     # --- tool calls ------------------------------------------------------------------------
 
-    def _new_tool_call(self, call_id, name, arguments, t, started_at):
+    def _new_tool_call(self, call_id: str | None, name: Any, arguments: Any, t: float, started_at: float) -> dict[str, Any]:
         tc = {
             "call_id": call_id,
             "name": name,
@@ -87,13 +108,13 @@ class _Calls:
         self.tools.append(tc)
         return tc
 
-    def _open_tool_call(self, call_id, name, arguments, t, started_at) -> None:
+    def _open_tool_call(self, call_id: str | None, name: Any, arguments: Any, t: float, started_at: float) -> None:
         """A call the model asked for; it waits for its result in a later request."""
         tc = self._new_tool_call(call_id, name, arguments, t, started_at)
         # Providers without call ids (Gemini) are matched by name, in order.
         self.pending[call_id if call_id else "name:%s:%d" % (name, tc["order"])] = tc
 
-    def results_seen(self, results, t) -> None:
+    def results_seen(self, results: list[ToolResult], t: float) -> None:
         """`results`: (call id or None, tool name or None, result, is_error) found in a request
         sent at `t`; each completes its open tool call, whose inferred duration is the gap."""
         for call_id, name, result, is_error in results:
@@ -110,7 +131,7 @@ class _Calls:
                 tc["duration_ms"] = round((t - tc["_t"]) * 1000.0, 3)
                 tc["duration_source"] = "inferred"
 
-    def results_in_text(self, texts, t) -> None:
+    def results_in_text(self, texts: list[str], t: float) -> None:
         """A framework that runs tools itself may hand a result back as plain text that names
         the call id (`Call id: call_1 ... Observation: ...`)."""
         for tc in list(self.pending.values()):
@@ -120,7 +141,7 @@ class _Calls:
                 if text is not None:
                     self.results_seen([(call_id, None, result_value(text), False)], t)
 
-    def tool_run(self, run, started_at) -> None:
+    def tool_run(self, run: ToolRun, started_at: float) -> None:
         # The matched call stays pending: the next request still carries its result message.
         tc = self.pending.get(run.call_id) if run.call_id else None
         if tc is None:
@@ -135,7 +156,7 @@ class _Calls:
 
     # --- LangChain -------------------------------------------------------------------------
 
-    def langchain_run(self, run, started_at) -> None:
+    def langchain_run(self, run: LangChainRun, started_at: float) -> None:
         wire = [
             c for c in self.llm
             if c["_t0"] >= run.t0 and c["_t1"] <= run.t1 and "_langchain" not in c and _same_model(c["model"], run.model)
@@ -155,7 +176,7 @@ class _Calls:
             last["_text"] = run.text
 
 
-def _same_model(wire_model, langchain_model):
+def _same_model(wire_model: Any, langchain_model: Any) -> bool:
     """Whether a wire record can belong to a LangChain run of `langchain_model`: providers answer
     with a dated snapshot of the name asked for (`gpt-4o-mini` → `gpt-4o-mini-2024-07-18`)."""
     if not wire_model or not langchain_model:
@@ -165,16 +186,16 @@ def _same_model(wire_model, langchain_model):
 
 # --- reading a wire call ---------------------------------------------------------------------
 
-def _read_request(call):
+def _read_request(call: WireCall) -> Request:
     body = json.loads(call.request)
-    request = call.protocol.request(body, call.path) if isinstance(body, dict) else None
+    request: Request | None = call.protocol.request(body, call.path) if isinstance(body, dict) else None
     if request is None:
         raise ValueError(f"not a {call.protocol.PROVIDER} request")
     return request
 
 
-def _sse_events(body):
-    payloads = []
+def _sse_events(body: bytes) -> list[Any]:
+    payloads: list[bytes] = []
     for block in body.replace(b"\r\n", b"\n").split(b"\n\n"):
         data = [line[6:] if line[5:6] == b" " else line[5:] for line in block.split(b"\n") if line.startswith(b"data:")]
         if data:
@@ -184,7 +205,7 @@ def _sse_events(body):
     try:
         return json.loads(b"[" + b",".join(payloads) + b"]")
     except ValueError:  # one bad event: read the others
-        events = []
+        events: list[Any] = []
         for payload in payloads:
             try:
                 events.append(json.loads(payload))
@@ -193,7 +214,7 @@ def _sse_events(body):
         return events
 
 
-def _error_message(status, body) -> str:
+def _error_message(status: int, body: bytes) -> str:
     try:
         parsed = json.loads(body)
         err = parsed.get("error") if isinstance(parsed, dict) else None
@@ -206,7 +227,7 @@ def _error_message(status, body) -> str:
     return "HTTP %d: %s" % (status, body.decode("utf-8", "replace")[:300].strip())
 
 
-def _read_reply(call):
+def _read_reply(call: WireCall) -> tuple[Reply, str | None]:
     """(reply, error) from the response the call received."""
     protocol = call.protocol
     body = call.body()
@@ -235,8 +256,8 @@ def _read_reply(call):
 
 # --- the fold ----------------------------------------------------------------------------------
 
-def _moments(case):
-    moments = []
+def _moments(case: Case) -> list[Moment]:
+    moments: list[Moment] = []
     for entry in case.log:
         if isinstance(entry, WireCall):
             if entry.unsent:
@@ -253,9 +274,9 @@ def _moments(case):
     return moments
 
 
-def _calls(case):
+def _calls(case: Case) -> _Calls:
     calls = _Calls()
-    requests = {}
+    requests: dict[int, Request] = {}
     wall = case.started_at - case.t0  # perf_counter reading -> epoch seconds
     for t, kind, entry in _moments(case):
         try:
@@ -266,12 +287,12 @@ def _calls(case):
                 if request.texts:
                     calls.results_in_text(request.texts, t)
             elif kind == _REPLY:
-                request = requests.get(id(entry))
-                if request is None:
+                asked = requests.get(id(entry))
+                if asked is None:
                     continue
                 reply, error = _read_reply(entry)
-                calls.llm_call(entry.protocol.PROVIDER, reply.model or request.model, reply, request.tools, entry.t0, entry.t1,
-                               request.stream or entry.sse, entry.started_at, error)
+                calls.llm_call(entry.protocol.PROVIDER, reply.model or asked.model, reply, asked.tools, entry.t0, entry.t1,
+                               asked.stream or entry.sse, entry.started_at, error)
             elif kind == _TOOL:
                 calls.tool_run(entry, wall + t - entry.duration_ms / 1000.0)
             else:
@@ -283,7 +304,7 @@ def _calls(case):
     return calls
 
 
-def final_answer(llm_calls):
+def final_answer(llm_calls: list[dict[str, Any]]) -> str | None:
     """What the model said last: the agent's answer when the agent did not say otherwise."""
     for call in reversed(llm_calls):
         if call["_text"]:
@@ -291,7 +312,7 @@ def final_answer(llm_calls):
     return None
 
 
-def trace_of(case, redact):
+def trace_of(case: Case, redact: bool) -> dict[str, Any]:
     """The case as the `Trace` the server expects, scrubbed unless `redact` is false."""
     from ._redact import redact as _redact
     from ._redact import redact_name
@@ -303,7 +324,7 @@ def trace_of(case, redact):
     llm_calls = [{k: v for k, v in c.items() if not k.startswith("_")} for c in calls.llm]
     for c in llm_calls:
         c["started_at"] = _iso(c["started_at"])
-    trace = {
+    trace: dict[str, Any] = {
         "llm_calls": llm_calls,
         "tool_calls": tool_calls,
         "total_duration_ms": round((time.perf_counter() - case.t0) * 1000.0, 3),
@@ -313,15 +334,15 @@ def trace_of(case, redact):
         "redactions": {},
     }
     if redact:
-        counts = {}
+        counts: dict[str, int] = {}
 
-        def scrub(v):
+        def scrub(v: Any) -> Any:
             out, found = _redact(v)
             for k, n in found.items():
                 counts[k] = counts.get(k, 0) + n
             return out
 
-        def scrub_name(name):
+        def scrub_name(name: Any) -> Any:
             if not isinstance(name, str):
                 return name
             out, found = redact_name(name)

@@ -8,11 +8,21 @@ trace is asked for (`_timeline.py`). Only what went over the wire is recorded: a
 refuses before sending never reaches a tap.
 """
 
+from __future__ import annotations
+
 import time
 import zlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Callable
 
 from ._fault import fault
 from .protocols import route
+
+if TYPE_CHECKING:
+    from ._case import Case
+
+# Decodes one chunk of a (possibly compressed) body.
+Decoder = Callable[[bytes], bytes]
 
 
 class WireCall:
@@ -37,7 +47,7 @@ class WireCall:
         "unsent",
     )
 
-    def __init__(self, case, protocol, path, request) -> None:
+    def __init__(self, case: Case, protocol: ModuleType, path: str, request: bytes) -> None:
         # the case's set of calls still being read (the call is in it until its body ends), not
         # the case itself: the case's log holds the call, and a call holding the case would be a
         # reference cycle
@@ -47,22 +57,24 @@ class WireCall:
         self.request = request
         self.status = 0
         self.sse = False
-        self.chunks = []
-        self.decode = None
+        self.chunks: list[bytes] = []
+        self.decode: Decoder | None = None
         self.buffer = b""
         # True when the tracer asked the stream for something the agent did not (usage).
         self.hide = False
-        self.error = None
+        self.error: str | None = None
         self.unsent = False
         self.done = False
-        self.t1 = None
+        self.t1: float | None = None
         case.log.append(self)
         self.started_at = time.time()
         self.t0 = time.perf_counter()
 
     # --- the response ----------------------------------------------------------------------
 
-    def respond(self, status, content_type, content_encoding, rewritable: bool=True) -> None:
+    def respond(
+        self, status: int, content_type: str | None, content_encoding: str | None, rewritable: bool = True
+    ) -> None:
         """The response's head has arrived; its body follows through `feed` (or `whole`)."""
         self.status = status
         self.sse = status < 400 and "text/event-stream" in (content_type or "")
@@ -71,7 +83,7 @@ class WireCall:
         self.hide = self.hide and self.sse and rewritable and (content_encoding or "identity").lower() in ("identity", "")
         self.open_calls.add(self)
 
-    def feed(self, data):
+    def feed(self, data: bytes) -> bytes:
         """Keeps a copy of `data`; answers the bytes the agent should get now."""
         if self.done:  # the case ended first: hand on what was held back, keep no more
             held, self.buffer = self.buffer, b""
@@ -92,7 +104,7 @@ class WireCall:
             held, self.buffer, self.hide, self.decode = self.buffer, b"", False, None
             return held + data
 
-    def _without_usage_only_events(self, data):
+    def _without_usage_only_events(self, data: bytes) -> bytes:
         """Passes on whole events, leaving out the usage-only chunk the tracer asked for."""
         if not self.buffer and data.endswith(b"\n\n"):  # the usual read: whole events
             complete = data
@@ -103,7 +115,7 @@ class WireCall:
         blocks = complete.replace(b"\r\n", b"\n").split(b"\n\n")
         return b"\n\n".join(b for b in blocks if not _usage_only(b))
 
-    def _whole_events(self, data):
+    def _whole_events(self, data: bytes) -> bytes:
         """The complete events in what was held back plus `data`; the rest is held back."""
         buf = self.buffer + data
         cut = max(buf.rfind(b"\n\n"), buf.rfind(b"\r\n\r\n"))
@@ -114,12 +126,12 @@ class WireCall:
         complete, self.buffer = buf[:end], buf[end:]
         return complete
 
-    def flush(self):
+    def flush(self) -> bytes:
         """The bytes held back at the end of the body (an event with no blank line after it)."""
         held, self.buffer = self.buffer, b""
         return b"" if self.hide and _usage_only(held) else held
 
-    def whole(self, status, content_type, body) -> None:
+    def whole(self, status: int, content_type: str | None, body: bytes) -> None:
         """A response the client had already read in full (decoded): nothing to hold back."""
         self.status = status
         self.sse = status < 400 and "text/event-stream" in (content_type or "")
@@ -127,7 +139,7 @@ class WireCall:
         self.chunks = [body]
         self.end()
 
-    def end(self, error=None) -> None:
+    def end(self, error: str | None = None) -> None:
         """The body ended (or was abandoned, or failed with `error`)."""
         if self.done:
             return
@@ -137,23 +149,25 @@ class WireCall:
         if error is not None:
             self.error = error
 
-    def failed(self, exc, sent: bool=True) -> None:
+    def failed(self, exc: BaseException, sent: bool = True) -> None:
         """The request raised instead of answering; `sent` false when it never left."""
         self.unsent = not sent
         self.end(f"{type(exc).__name__}: {exc}")
 
-    def body(self):
+    def body(self) -> bytes | None:
         """The decoded response body, or None when it could not be read."""
         if self.decode is None:
             return None
         return b"".join(self.chunks)
 
 
-def _usage_only(block) -> bool:
+def _usage_only(block: bytes) -> bool:
     return (b'"choices":[]' in block or b'"choices": []' in block) and b'"usage"' in block
 
 
-def begin(case, path, read_body, can_rewrite: bool=True):
+def begin(
+    case: Case, path: str, read_body: Callable[[], bytes | str], can_rewrite: bool = True
+) -> tuple[WireCall | None, bytes | None]:
     """(the call, a replacement body or None) for a request to `path` made while `case` records,
     or (None, None) when it is not an LLM call. `read_body()` gives the request's bytes; it is
     only called for paths an LLM protocol uses. Unless `can_rewrite` is false, a streaming
@@ -175,11 +189,11 @@ def begin(case, path, read_body, can_rewrite: bool=True):
         return None, None
 
 
-def _identity(data):
+def _identity(data: bytes) -> bytes:
     return data
 
 
-def _decoder(encoding):
+def _decoder(encoding: str | None) -> Decoder | None:
     """A function decoding one chunk of a body sent with `encoding`, or None when the tracer
     cannot read it (the call is then recorded without what the body says)."""
     encoding = (encoding or "identity").strip().lower()

@@ -23,6 +23,8 @@ called outside any case, with no arguments; `state` returns the world as JSON-ab
     stdout: {"id": 8, "value": {"orders": {...}}}      or  {"id": 8, "hook_error": "..."}
 """
 
+from __future__ import annotations
+
 import asyncio
 import importlib
 import inspect
@@ -31,18 +33,23 @@ import os
 import sys
 import threading
 import traceback
+from typing import IO, Any, Callable
 
 import proctor_trace
 from proctor_trace import redaction_enabled
+from proctor_trace._case import Case
 from proctor_trace._redact import redact as redact_value
 
+# One line of the protocol, either way.
+Message = dict[str, Any]
 
-def _load(target):
+
+def _load(target: str) -> Callable[..., Any]:
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
         raise ValueError(f"expected module:function, got {target!r}")
     sys.path.insert(0, os.getcwd())
-    obj = importlib.import_module(module_name)
+    obj: Any = importlib.import_module(module_name)
     for part in attr.split("."):
         obj = getattr(obj, part)
     if not callable(obj):
@@ -50,7 +57,7 @@ def _load(target):
     return obj
 
 
-def _as_text(value):
+def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if value is None:
@@ -61,7 +68,7 @@ def _as_text(value):
         return str(value)
 
 
-def _arguments(argv):
+def _arguments(argv: list[str]) -> tuple[str, dict[str, str]]:
     """`module:function [--reset module:function] [--state module:function]`."""
     target, hooks, rest = (argv[0] if argv else ""), {}, list(argv[1:])
     while len(rest) >= 2 and rest[0] in ("--reset", "--state"):
@@ -72,124 +79,134 @@ def _arguments(argv):
     return target, hooks
 
 
-def _argument(request):
+def _argument(request: Message) -> Any:
     """What the agent's function is called with: the message, or in a conversation the
     history so far (`[{"role": "user" | "assistant", "content": ...}, ...]`, the user's new
     message last)."""
     return request["history"] if "history" in request else request.get("input")
 
 
-async def _awaited(awaitable):
+def _described(exc: BaseException) -> str:
+    """An exception with the last lines of its traceback."""
+    tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return "{}: {}\n{}".format(type(exc).__name__, exc, "".join(tb[-3:]))
+
+
+async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-def main(argv) -> int:
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
-    sys.stdout = sys.stderr  # the agent's prints must not corrupt the protocol
-    write_lock = threading.Lock()
+class Worker:
+    """Serves one loaded agent: reads requests from stdin, runs each as a case (or calls a
+    hook), and writes each reply as one line to `out`."""
 
-    def send(message) -> None:
+    def __init__(self, out: IO[str], fn: Callable[..., Any], hooks: dict[str, Callable[..., Any]]) -> None:
+        self.out = out
+        self.fn = fn
+        self.hooks = hooks
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.redact = redaction_enabled()
+        self.write_lock = threading.Lock()
+        # Held by the first case for as long as it runs; every later case passes through it once.
+        self.first_case = threading.Lock()
+        self.warmed = threading.Event()
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.done = asyncio.Event()
+        self.first_async_case = asyncio.Lock()
+
+    def send(self, message: Message) -> None:
         line = json.dumps(message, default=str, ensure_ascii=False)
-        with write_lock:
-            out.write(line + "\n")
-            out.flush()
+        with self.write_lock:
+            self.out.write(line + "\n")
+            self.out.flush()
 
-    proctor_trace.install()
-    target, hook_targets = _arguments(argv)
-    try:
-        fn = _load(target)
-        hooks = {name: _load(t) for name, t in hook_targets.items()}
-    except BaseException as exc:
-        send({"fatal": f"cannot load the agent {argv!r}: {type(exc).__name__}: {exc}"})
-        return 1
-    is_async = inspect.iscoroutinefunction(fn)
-    redact = redaction_enabled()
-
-    def finish(request, case, output, error) -> None:
+    def finish(self, request: Message, case: Case, output: str, error: Message | None) -> None:
         case.output = output
-        send({"id": request["id"], "output": output, "error": error, "trace": case.to_trace(redact=redact)})
+        self.send({"id": request["id"], "output": output, "error": error, "trace": case.to_trace(redact=self.redact)})
 
-    def crash(exc):
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        return {"kind": "crash", "message": "{}: {}\n{}".format(type(exc).__name__, exc, "".join(tb[-3:]))}
-
-    # Held by the first case for as long as it runs; every later case passes through it once.
-    first_case = threading.Lock()
-    warmed = threading.Event()
-
-    def run_sync(request) -> None:
-        if not warmed.is_set():
-            with first_case:
-                if not warmed.is_set():
+    def run_sync(self, request: Message) -> None:
+        if not self.warmed.is_set():
+            with self.first_case:
+                if not self.warmed.is_set():
                     try:
-                        run_sync_case(request)
+                        self.run_sync_case(request)
                     finally:
-                        warmed.set()
+                        self.warmed.set()
                     return
-        run_sync_case(request)
+        self.run_sync_case(request)
 
-    def run_sync_case(request) -> None:
+    def run_sync_case(self, request: Message) -> None:
+        error: Message | None = None
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
-                output, error = _as_text(fn(_argument(request))), None
+                output = _as_text(self.fn(_argument(request)))
             except BaseException as exc:
-                output, error = "", crash(exc)
-        finish(request, case, output, error)
+                output, error = "", {"kind": "crash", "message": _described(exc)}
+        self.finish(request, case, output, error)
 
-    async def run_async(request) -> None:
-        if not warmed.is_set():
-            async with first_async_case:
-                if not warmed.is_set():
+    async def run_async(self, request: Message) -> None:
+        if not self.warmed.is_set():
+            async with self.first_async_case:
+                if not self.warmed.is_set():
                     try:
-                        await run_async_case(request)
+                        await self.run_async_case(request)
                     finally:
-                        warmed.set()
+                        self.warmed.set()
                     return
-        await run_async_case(request)
+        await self.run_async_case(request)
 
-    async def run_async_case(request) -> None:
+    async def run_async_case(self, request: Message) -> None:
+        error: Message | None = None
         with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
             try:
-                output, error = _as_text(await fn(_argument(request))), None
+                output = _as_text(await self.fn(_argument(request)))
             except BaseException as exc:
-                output, error = "", crash(exc)
-        finish(request, case, output, error)
+                output, error = "", {"kind": "crash", "message": _described(exc)}
+        self.finish(request, case, output, error)
 
-    def hook_reply(request, value=None, exc=None) -> None:
+    def hook_reply(self, request: Message, value: Any = None, exc: BaseException | None = None) -> None:
         if exc is not None:
-            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            send({"id": request["id"], "hook_error": "{}: {}\n{}".format(type(exc).__name__, exc, "".join(tb[-3:]))})
+            self.send({"id": request["id"], "hook_error": _described(exc)})
             return
         try:
             json.dumps(value)
         except (TypeError, ValueError) as err:
-            send({"id": request["id"], "hook_error": "the {} hook returned something that is not JSON: {}".format(request["hook"], err)})
+            self.send({"id": request["id"], "hook_error": "the {} hook returned something that is not JSON: {}".format(request["hook"], err)})
             return
-        if redact:
+        if self.redact:
             # The world leaves the agent's process scrubbed, like its traces.
             value, _ = redact_value(value)
-        send({"id": request["id"], "value": value})
+        self.send({"id": request["id"], "value": value})
 
-    def run_hook(request) -> None:
-        hook = hooks.get(request.get("hook"))
+    def run_hook(self, request: Message) -> None:
+        hook = self.hooks.get(request.get("hook") or "")
         if hook is None:
-            hook_reply(request, exc=LookupError("no {!r} hook was given".format(request.get("hook"))))
+            self.hook_reply(request, exc=LookupError("no {!r} hook was given".format(request.get("hook"))))
             return
         try:
             value = hook()
             if inspect.isawaitable(value):
-                value = asyncio.run_coroutine_threadsafe(_awaited(value), loop).result()
+                value = asyncio.run_coroutine_threadsafe(_awaited(value), self.loop).result()
         except BaseException as exc:
-            hook_reply(request, exc=exc)
+            self.hook_reply(request, exc=exc)
             return
-        hook_reply(request, value=value)
+        self.hook_reply(request, value=value)
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    done = asyncio.Event()
-    first_async_case = asyncio.Lock()
+    def dispatch(self, request: Message) -> None:
+        """Starts one request: a hook on a thread, a case as a task or on a thread."""
+        if "hook" in request:
+            threading.Thread(target=self.run_hook, args=(request,), daemon=True).start()
+        elif self.is_async:
+            self.loop.call_soon_threadsafe(self.start_task, request)
+        else:
+            threading.Thread(target=self.run_sync, args=(request,), daemon=True).start()
 
-    def reader() -> None:
+    def start_task(self, request: Message) -> None:
+        self.loop.create_task(self.run_async(request))
+
+    def read(self) -> None:
+        """Reads requests until stdin ends, then lets `serve` finish."""
         for line in sys.stdin:
             line = line.strip()
             if not line:
@@ -198,20 +215,32 @@ def main(argv) -> int:
                 request = json.loads(line)
             except ValueError:
                 continue
-            if "hook" in request:
-                threading.Thread(target=run_hook, args=(request,), daemon=True).start()
-            elif is_async:
-                loop.call_soon_threadsafe(lambda r=request: loop.create_task(run_async(r)))
-            else:
-                threading.Thread(target=run_sync, args=(request,), daemon=True).start()
-        loop.call_soon_threadsafe(done.set)
+            self.dispatch(request)
+        self.loop.call_soon_threadsafe(self.done.set)
 
-    threading.Thread(target=reader, daemon=True).start()
-    send({"ready": True, "async": is_async})
-    loop.run_until_complete(done.wait())
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    if pending:
-        loop.run_until_complete(asyncio.wait(pending))
+    def serve(self) -> None:
+        """Says it is ready, then serves until stdin ends and every case has finished."""
+        threading.Thread(target=self.read, daemon=True).start()
+        self.send({"ready": True, "async": self.is_async})
+        self.loop.run_until_complete(self.done.wait())
+        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        if pending:
+            self.loop.run_until_complete(asyncio.wait(pending))
+
+
+def main(argv: list[str]) -> int:
+    out = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
+    sys.stdout = sys.stderr  # the agent's prints must not corrupt the protocol
+    proctor_trace.install()
+    target, hook_targets = _arguments(argv)
+    try:
+        fn = _load(target)
+        hooks = {name: _load(t) for name, t in hook_targets.items()}
+    except BaseException as exc:
+        out.write(json.dumps({"fatal": f"cannot load the agent {argv!r}: {type(exc).__name__}: {exc}"}) + "\n")
+        out.flush()
+        return 1
+    Worker(out, fn, hooks).serve()
     return 0
 
 

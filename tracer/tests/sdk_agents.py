@@ -86,7 +86,8 @@ def openai_responses_sync(client, stream):
     items = [{"role": "user", "content": QUESTION}]
     while True:
         if stream:
-            output = next(e.response for e in client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS, stream=True) if e.type == "response.completed").output
+            # The whole stream is read, as the SDK's own examples do.
+            output = [e.response for e in client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS, stream=True) if e.type == "response.completed"][0].output  # noqa: RUF015
         else:
             output = client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS).output
         if not _responses_step(items, output):
@@ -98,7 +99,7 @@ async def openai_responses_async(client, stream):
     while True:
         if stream:
             events = [e async for e in await client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS, stream=True)]
-            output = next(e.response for e in events if e.type == "response.completed").output
+            output = [e.response for e in events if e.type == "response.completed"][0].output  # noqa: RUF015
         else:
             output = (await client.responses.create(model=MODEL_OPENAI, input=items, tools=RESPONSES_TOOLS)).output
         if not _responses_step(items, output):

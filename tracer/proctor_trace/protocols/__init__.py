@@ -14,10 +14,14 @@ A protocol module provides:
   from the agent); None otherwise.
 """
 
+from __future__ import annotations
+
+from types import ModuleType
+
 from . import anthropic, gemini, openai_chat, openai_responses
 
 
-def route(path):
+def route(path: str) -> ModuleType | None:
     """The protocol module a request path speaks, or None. Path checks only: cheap enough to run
     on every HTTP request the agent makes."""
     if path.endswith("/chat/completions"):

@@ -1,6 +1,14 @@
 """What the protocol modules share: the shapes they return and small readers of JSON values."""
 
+from __future__ import annotations
+
 import json
+from typing import Any, Optional
+
+# A tool result a request carries: (call id or None, tool name or None, result, is_error).
+ToolResult = tuple[Optional[str], Optional[str], Any, bool]
+# A tool call a model chose: (call id or None, name, arguments).
+Chosen = tuple[Optional[str], Any, Any]
 
 
 class Request:
@@ -8,7 +16,9 @@ class Request:
 
     __slots__ = ("model", "results", "stream", "texts", "tools")
 
-    def __init__(self, model, tools, results, texts, stream) -> None:
+    def __init__(
+        self, model: Any, tools: list[str], results: list[ToolResult], texts: list[str], stream: bool
+    ) -> None:
         self.model = model
         # names of the tools offered, in the order declared
         self.tools = tools
@@ -26,14 +36,14 @@ class Reply:
 
     __slots__ = ("chosen", "model", "text", "usage")
 
-    def __init__(self, usage, chosen, model, text) -> None:
+    def __init__(self, usage: dict[str, int], chosen: list[Chosen], model: Any, text: str) -> None:
         self.usage = usage
         self.chosen = chosen
         self.model = model
         self.text = text
 
 
-def parse_json(text):
+def parse_json(text: Any) -> Any:
     """Tool arguments arrive as JSON text; keep them as objects when they parse."""
     if isinstance(text, (dict, list)):
         return text
@@ -45,7 +55,7 @@ def parse_json(text):
         return text
 
 
-def result_value(content):
+def result_value(content: Any) -> Any:
     """A tool result as the agent sent it back: JSON text becomes the object it encodes, and a
     list of text blocks the text they hold, so results read the same whichever path carried
     them. Frameworks that send `str(result)` (the OpenAI Agents SDK) send a Python literal;
@@ -60,7 +70,7 @@ def result_value(content):
     return content
 
 
-def _python_literal(text):
+def _python_literal(text: str) -> Any:
     import ast
 
     try:
@@ -70,7 +80,7 @@ def _python_literal(text):
     return value if _is_json(value) else text
 
 
-def _is_json(value):
+def _is_json(value: Any) -> bool:
     if value is None or isinstance(value, (str, int, float, bool)):
         return True
     if isinstance(value, list):
@@ -80,7 +90,7 @@ def _is_json(value):
     return False
 
 
-def plain(value):
+def plain(value: Any) -> Any:
     """A JSON-able copy of a Python value (pydantic model, dataclass-like object, or plain data),
     for the values tools take and return."""
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -98,13 +108,13 @@ def plain(value):
     return str(value)
 
 
-def count(obj, name):
+def count(obj: Any, name: str) -> int:
     """A token count from a usage object; anything that is not a number counts 0."""
     v = obj.get(name) if isinstance(obj, dict) else None
     return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
 
 
-def text_of(content):
+def text_of(content: Any) -> str:
     """The text in a message's content: a string, or a list of blocks with text."""
     if isinstance(content, str):
         return content

@@ -5,14 +5,17 @@ Google Vertex (`…/models/{model}:rawPredict`, `:streamRawPredict`) and Amazon 
 Bedrock's streaming endpoint frames events in AWS's binary event-stream encoding, which is not
 read here: such a call is recorded without usage."""
 
-import json
+from __future__ import annotations
 
-from ._common import Reply, Request, count, result_value
+import json
+from typing import Any
+
+from ._common import Chosen, Reply, Request, ToolResult, count, result_value
 
 PROVIDER = "anthropic"
 
 
-def _model(body, path):
+def _model(body: dict[str, Any], path: str) -> Any:
     model = body.get("model")
     if not model and ":" in path and "/models/" in path:  # Vertex
         model = path.rsplit("/models/", 1)[1].split(":", 1)[0]
@@ -21,11 +24,12 @@ def _model(body, path):
     return model
 
 
-def request(body, path):
+def request(body: dict[str, Any], path: str) -> Request | None:
     messages = body.get("messages")
     if not isinstance(messages, list) or not ("model" in body or "anthropic_version" in body):
         return None
-    results, texts = [], []
+    results: list[ToolResult] = []
+    texts: list[str] = []
     for m in messages:
         if not isinstance(m, dict):
             continue
@@ -43,11 +47,11 @@ def request(body, path):
                 results.append((block.get("tool_use_id"), None, result_value(block.get("content")), bool(block.get("is_error"))))
             elif block.get("type") == "text":
                 texts.append(block.get("text") or "")
-    tools = [t.get("name") for t in body.get("tools") or () if isinstance(t, dict) and t.get("name")]
+    tools: list[str] = [t["name"] for t in body.get("tools") or () if isinstance(t, dict) and t.get("name")]
     return Request(_model(body, path), tools, results, texts, body.get("stream") is True or path.endswith(":streamRawPredict"))
 
 
-def usage(u):
+def usage(u: Any) -> dict[str, int]:
     if not isinstance(u, dict):
         return {}
     cache_read = count(u, "cache_read_input_tokens")
@@ -61,8 +65,9 @@ def usage(u):
     }
 
 
-def response(body):
-    chosen, text = [], ""
+def response(body: dict[str, Any]) -> Reply:
+    chosen: list[Chosen] = []
+    text = ""
     for b in body.get("content") or ():
         if b.get("type") == "tool_use":
             chosen.append((b.get("id"), b.get("name"), b.get("input") if b.get("input") is not None else {}))
@@ -75,12 +80,12 @@ class Accumulator:
     __slots__ = ("blocks", "model", "text", "usage")
 
     def __init__(self) -> None:
-        self.usage = {}
-        self.model = None
-        self.blocks = {}
-        self.text = []
+        self.usage: dict[str, int] = {}
+        self.model: Any = None
+        self.blocks: dict[Any, list[Any]] = {}
+        self.text: list[str] = []
 
-    def feed(self, event) -> None:
+    def feed(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind == "message_start":
             message = event.get("message") or {}
@@ -110,8 +115,8 @@ class Accumulator:
                         merged[key] = value
                 self.usage = merged
 
-    def result(self):
-        chosen = []
+    def result(self) -> Reply:
+        chosen: list[Chosen] = []
         for _, (call_id, name, text) in sorted(self.blocks.items(), key=lambda kv: kv[0] or 0):
             try:
                 args = json.loads(text) if text else {}

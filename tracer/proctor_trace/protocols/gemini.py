@@ -4,28 +4,33 @@ API or Vertex AI. The JSON uses camelCase; snake_case is accepted too.
 With automatic function calling the `google.genai` SDK runs the agent's functions itself and
 sends their results in its next request, so those calls are read like any other."""
 
-from ._common import Reply, Request, count, plain
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import Chosen, Reply, Request, ToolResult, count, plain
 
 PROVIDER = "gemini"
 
 
-def _get(obj, camel, snake):
+def _get(obj: Any, camel: str, snake: str) -> Any:
     if not isinstance(obj, dict):
         return None
     v = obj.get(camel)
     return v if v is not None else obj.get(snake)
 
 
-def _model(path):
+def _model(path: str) -> str | None:
     name = path.rsplit("/models/", 1)[-1].split(":", 1)[0]
     return name or None
 
 
-def request(body, path):
+def request(body: dict[str, Any], path: str) -> Request | None:
     contents = body.get("contents")
     if not isinstance(contents, list):
         return None
-    results, texts = [], []
+    results: list[ToolResult] = []
+    texts: list[str] = []
     for c in contents:
         if not isinstance(c, dict):
             continue
@@ -46,7 +51,7 @@ def request(body, path):
     return Request(_model(path), names, results, texts, path.endswith(":streamGenerateContent"))
 
 
-def _usage(u):
+def _usage(u: Any) -> dict[str, int]:
     if not isinstance(u, dict):
         return {}
     thoughts = count(u, "thoughtsTokenCount") or count(u, "thoughts_token_count")
@@ -59,8 +64,9 @@ def _usage(u):
     }
 
 
-def _read(body):
-    chosen, text = [], ""
+def _read(body: dict[str, Any]) -> tuple[list[Chosen], str]:
+    chosen: list[Chosen] = []
+    text = ""
     for cand in body.get("candidates") or ():
         for part in (cand.get("content") or {}).get("parts") or ():
             fc = _get(part, "functionCall", "function_call")
@@ -71,7 +77,7 @@ def _read(body):
     return chosen, text
 
 
-def response(body):
+def response(body: dict[str, Any]) -> Reply:
     chosen, text = _read(body)
     return Reply(_usage(_get(body, "usageMetadata", "usage_metadata")), chosen, _get(body, "modelVersion", "model_version"), text)
 
@@ -80,12 +86,12 @@ class Accumulator:
     __slots__ = ("calls", "model", "text", "usage")
 
     def __init__(self) -> None:
-        self.usage = {}
-        self.model = None
-        self.calls = []
-        self.text = []
+        self.usage: dict[str, int] = {}
+        self.model: Any = None
+        self.calls: list[Chosen] = []
+        self.text: list[str] = []
 
-    def feed(self, chunk) -> None:
+    def feed(self, chunk: dict[str, Any]) -> None:
         u = _get(chunk, "usageMetadata", "usage_metadata")
         if u:
             self.usage = _usage(u)
@@ -94,5 +100,5 @@ class Accumulator:
         self.calls.extend(chosen)
         self.text.append(text)
 
-    def result(self):
+    def result(self) -> Reply:
         return Reply(self.usage, self.calls, self.model, "".join(self.text))

@@ -1,15 +1,18 @@
 """OpenAI Chat Completions (`POST …/chat/completions`), as OpenAI, Azure OpenAI and every
 OpenAI-compatible server speak it: JSON, or SSE chunks ending in `data: [DONE]`."""
 
-import json
+from __future__ import annotations
 
-from ._common import Reply, Request, count, parse_json, result_value, text_of
+import json
+from typing import Any
+
+from ._common import Chosen, Reply, Request, ToolResult, count, parse_json, result_value, text_of
 
 PROVIDER = "openai"
 
 
-def tool_names(tools):
-    names = []
+def tool_names(tools: Any) -> list[str]:
+    names: list[str] = []
     for t in tools or ():
         if not isinstance(t, dict):
             continue
@@ -20,7 +23,7 @@ def tool_names(tools):
     return names
 
 
-def _model(body, path):
+def _model(body: dict[str, Any], path: str) -> Any:
     """Azure names the deployment in the path, not the body."""
     model = body.get("model")
     if not model and "/deployments/" in path:
@@ -28,11 +31,12 @@ def _model(body, path):
     return model
 
 
-def request(body, path):
+def request(body: dict[str, Any], path: str) -> Request | None:
     messages = body.get("messages")
     if not isinstance(messages, list):
         return None
-    results, texts = [], []
+    results: list[ToolResult] = []
+    texts: list[str] = []
     for m in messages:
         if not isinstance(m, dict):
             continue
@@ -46,7 +50,7 @@ def request(body, path):
     return Request(_model(body, path), tool_names(body.get("tools")), results, texts, body.get("stream") is True)
 
 
-def ask_for_usage(raw):
+def ask_for_usage(raw: bytes) -> bytes | None:
     """The body of a streaming request that does not ask for usage, asking for it; else None.
     Read as bytes (a quote inside a JSON string is escaped, so `"stream": true` is the key),
     which costs far less than parsing the body on the request's way out."""
@@ -62,7 +66,7 @@ def ask_for_usage(raw):
     return b'{"stream_options":{"include_usage":true},' + raw[1:]
 
 
-def usage(u):
+def usage(u: Any) -> dict[str, int]:
     if not isinstance(u, dict):
         return {}
     return {
@@ -73,8 +77,9 @@ def usage(u):
     }
 
 
-def response(body):
-    chosen, text = [], ""
+def response(body: dict[str, Any]) -> Reply:
+    chosen: list[Chosen] = []
+    text = ""
     for choice in body.get("choices") or ():
         message = choice.get("message") or {}
         text += text_of(message.get("content"))
@@ -88,12 +93,12 @@ class Accumulator:
     __slots__ = ("calls", "model", "text", "usage")
 
     def __init__(self) -> None:
-        self.usage = {}
-        self.model = None
-        self.calls = {}
-        self.text = []
+        self.usage: dict[str, int] = {}
+        self.model: Any = None
+        self.calls: dict[int, dict[str, Any]] = {}
+        self.text: list[str] = []
 
-    def feed(self, chunk) -> None:
+    def feed(self, chunk: dict[str, Any]) -> None:
         self.model = chunk.get("model") or self.model
         choices = chunk.get("choices") or ()
         for choice in choices:
@@ -110,6 +115,6 @@ class Accumulator:
         if u:
             self.usage = usage(u)
 
-    def result(self):
+    def result(self) -> Reply:
         chosen = [(c["id"], c["name"], parse_json(c["args"])) for _, c in sorted(self.calls.items())]
         return Reply(self.usage, chosen, self.model, "".join(self.text))

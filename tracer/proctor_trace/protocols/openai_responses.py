@@ -1,17 +1,22 @@
 """The OpenAI Responses API (`POST …/responses`): JSON, or SSE events ending in
 `response.completed` (or `.incomplete` / `.failed`)."""
 
-from ._common import Reply, Request, count, parse_json, result_value, text_of
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import Chosen, Reply, Request, ToolResult, count, parse_json, result_value, text_of
 from .openai_chat import tool_names
 
 PROVIDER = "openai"
 
 
-def request(body, path):
+def request(body: dict[str, Any], path: str) -> Request | None:
     if "input" not in body:
         return None
     items = body.get("input")
-    results, texts = [], []
+    results: list[ToolResult] = []
+    texts: list[str] = []
     if isinstance(items, str):
         texts = [items]
     for item in items if isinstance(items, list) else ():
@@ -27,7 +32,7 @@ def request(body, path):
     return Request(body.get("model"), tool_names(body.get("tools")), results, texts, body.get("stream") is True)
 
 
-def _usage(u):
+def _usage(u: Any) -> dict[str, int]:
     if not isinstance(u, dict):
         return {}
     return {
@@ -38,8 +43,9 @@ def _usage(u):
     }
 
 
-def _read_output(items):
-    chosen, text = [], ""
+def _read_output(items: Any) -> tuple[list[Chosen], str]:
+    chosen: list[Chosen] = []
+    text = ""
     for item in items or ():
         kind = item.get("type")
         if kind == "function_call":
@@ -49,7 +55,7 @@ def _read_output(items):
     return chosen, text
 
 
-def response(body):
+def response(body: dict[str, Any]) -> Reply:
     chosen, text = _read_output(body.get("output"))
     return Reply(_usage(body.get("usage")), chosen, body.get("model"), text)
 
@@ -58,11 +64,11 @@ class Accumulator:
     __slots__ = ("final", "items", "model")
 
     def __init__(self) -> None:
-        self.final = None
-        self.items = []
-        self.model = None
+        self.final: Any = None
+        self.items: list[dict[str, Any]] = []
+        self.model: Any = None
 
-    def feed(self, event) -> None:
+    def feed(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             self.final = event.get("response")
@@ -71,7 +77,7 @@ class Accumulator:
         elif kind == "response.output_item.done":
             self.items.append(event.get("item") or {})
 
-    def result(self):
+    def result(self) -> Reply:
         if self.final:
             reply = response(self.final)
             if not reply.chosen and not reply.text and self.items:

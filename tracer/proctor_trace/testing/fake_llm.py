@@ -25,19 +25,26 @@ does not know when asked for anything else, and answers `[[DONE]]` once the assi
 nothing more.
 """
 
+from __future__ import annotations
+
 import argparse
 import itertools
 import json
 import re
 import threading
 import time
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 _ids = itertools.count(1)
 _STOP = frozenset(["the", "a", "an", "and", "or", "of", "to", "for", "in", "on", "at", "is", "are", "be", "with", "my", "me", "you", "your", "our", "this", "that", "it", "its", "please", "can", "could", "would", "i", "we", "do", "does"])
 
 
-def _words(text):
+def _words(text: str) -> set[str]:
     out = set()
     for w in re.findall(r"[a-z0-9]+", (text or "").lower()):
         if len(w) > 2 and w not in _STOP:
@@ -46,14 +53,17 @@ def _words(text):
 
 
 _DONE = "[[DONE]]"
+
+# What the script does next: ("tool", name, arguments), ("text", answer) or ("error", message).
+Step = tuple[Any, ...]
 _ID = r"\b[A-Z]{2,}-?\d+\b|\b\d{3,}\b"
 
 
-def _needs_id(key) -> bool:
+def _needs_id(key: str) -> bool:
     return "id" in key.lower().split("_") or "number" in key.lower()
 
 
-def _play_user(conv):
+def _play_user(conv: Conversation) -> str:
     """The simulated user's next message: see the module's docstring."""
     facts = re.findall(r"^- ([^:\n]+): (.+)$", conv.system, re.MULTILINE)
     goal = re.search(r"Your goal: (.+)", conv.system)
@@ -72,7 +82,17 @@ def _play_user(conv):
 class Conversation:
     """A request reduced to what the script needs."""
 
-    def __init__(self, user_text, tools, called, results, all_text, system: str="", user_texts=(), own_messages=()) -> None:
+    def __init__(
+        self,
+        user_text: str,
+        tools: list[tuple[str, str, Any]],
+        called: list[Any],
+        results: list[tuple[Any, str]],
+        all_text: str,
+        system: str = "",
+        user_texts: Iterable[str] = (),
+        own_messages: Iterable[str] = (),
+    ) -> None:
         self.user_text = user_text  # the latest user message
         self.user_texts = list(user_texts) or [user_text]  # every user message, in order
         self.own_messages = list(own_messages)  # the assistant's text messages, in order
@@ -82,16 +102,16 @@ class Conversation:
         self.all_text = all_text
         self.system = system or ""
 
-    def prerequisites(self):
+    def prerequisites(self) -> dict[str, list[str]]:
         """`call A before B` in the system prompt: {B: [A, ...]}."""
         names = {t[0] for t in self.tools}
-        out = {}
+        out: dict[str, list[str]] = {}
         for a, b in re.findall(r"(?i)call\s+`?(\w+)`?\s+before\s+`?(\w+)`?", self.system):
             if a in names and b in names:
                 out.setdefault(b, []).append(a)
         return out
 
-    def next_step(self):
+    def next_step(self) -> Step:
         """("tool", name, args), ("text", answer) or ("error", message).
 
         The tools relevant to the user's message are those scoring at least half the best
@@ -132,7 +152,7 @@ class Conversation:
         return ("text", f"I can help with that. You said: {self.user_text[:200]}")
 
 
-    def _scores(self, text):
+    def _scores(self, text: str) -> list[int]:
         """Two points per word of a tool's name in `text`, one per word of its description."""
         said = _words(text)
         scores = []
@@ -141,7 +161,7 @@ class Conversation:
             scores.append(2 * len(name_words & said) + len(_words(description) & said))
         return scores
 
-    def _missing_id(self, schema, request):
+    def _missing_id(self, schema: Any, request: str) -> str | None:
         """The first required id argument of a tool that no user message gave."""
         if re.search(_ID, request):
             return None
@@ -155,17 +175,17 @@ class Conversation:
 _OPENERS = ("Could you", "I'd like you to", "Can you please", "I need you to")
 
 
-def _sections(prompt):
+def _sections(prompt: str) -> tuple[str, dict[str, str]]:
     """The judge prompt's criterion line and its `## ` sections by title."""
     head, *parts = re.split(r"^## ", prompt, flags=re.MULTILINE)
-    sections = {}
+    sections: dict[str, str] = {}
     for part in parts:
         title, _, body = part.partition("\n")
         sections[title.strip()] = body.strip()
     return head.strip(), sections
 
 
-def _judge(prompt):
+def _judge(prompt: str) -> str:
     """The fake judge's verdict JSON: see the module's docstring."""
     criterion, sections = _sections(prompt)
     conversation = sections.get("The conversation", "")
@@ -194,7 +214,7 @@ def _judge(prompt):
                        "confidence": 0.55 if unsure else 0.9})
 
 
-def _rephrase(text) -> str:
+def _rephrase(text: str) -> str:
     """A deterministic rewording, so scenario generation with an LLM is testable offline."""
     body = text.strip().rstrip(".?!")
     for prefix in ("please ", "Please "):
@@ -203,7 +223,7 @@ def _rephrase(text) -> str:
     return f"{opener} {body[:1].lower()}{body[1:]}?"
 
 
-def _arguments(schema, text):
+def _arguments(schema: Any, text: str) -> dict[str, Any]:
     props = (schema or {}).get("properties") or {}
     required = (schema or {}).get("required") or list(props)
     numbers = re.findall(r"\d+(?:\.\d+)?", text)
@@ -211,7 +231,7 @@ def _arguments(schema, text):
     emails = re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", text)
     quoted = re.findall(r'"([^"]+)"', text)
     names = [w for w in re.findall(r"\b[A-Z][a-z]+\b", text)[1:]]
-    args = {}
+    args: dict[str, Any] = {}
     for key in required:
         kind = (props.get(key) or {}).get("type", "string")
         if kind in ("number", "integer"):
@@ -232,11 +252,11 @@ def _arguments(schema, text):
     return args
 
 
-def _tokens(text):
+def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def _text_of(content):
+def _text_of(content: Any) -> str:
     if content is None:
         return ""
     if isinstance(content, str):
@@ -250,7 +270,7 @@ def _text_of(content):
 
 # --- protocol adapters: request → Conversation ------------------------------------------------
 
-def _openai_chat(body):
+def _openai_chat(body: dict[str, Any]) -> Conversation:
     tools = [(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters")) for t in body.get("tools") or () if "function" in t]
     user, called, results, ids = "", [], [], {}
     users, own = [], []
@@ -269,7 +289,7 @@ def _openai_chat(body):
     return Conversation(user, tools, called, results, json.dumps(body.get("messages")), system, users, own)
 
 
-def _openai_responses(body):
+def _openai_responses(body: dict[str, Any]) -> Conversation:
     tools = [(t.get("name"), t.get("description", ""), t.get("parameters")) for t in body.get("tools") or () if t.get("type") == "function"]
     items = body.get("input")
     if isinstance(items, str):
@@ -287,7 +307,7 @@ def _openai_responses(body):
     return Conversation(user, tools, called, results, json.dumps(items), system)
 
 
-def _anthropic(body):
+def _anthropic(body: dict[str, Any]) -> Conversation:
     tools = [(t.get("name"), t.get("description", ""), t.get("input_schema")) for t in body.get("tools") or ()]
     user, called, results, ids = "", [], [], {}
     for m in body.get("messages") or ():
@@ -305,7 +325,7 @@ def _anthropic(body):
     return Conversation(user, tools, called, results, json.dumps(body.get("messages")), _text_of(body.get("system")))
 
 
-def _gemini(body):
+def _gemini(body: dict[str, Any]) -> Conversation:
     tools = []
     for t in body.get("tools") or ():
         for d in t.get("functionDeclarations") or t.get("function_declarations") or ():
@@ -326,7 +346,7 @@ def _gemini(body):
     return Conversation(user, tools, called, results, json.dumps(body.get("contents")), system)
 
 
-def _lower_schema(schema):
+def _lower_schema(schema: Any) -> Any:
     """Gemini sends schema types in upper case (`STRING`)."""
     if isinstance(schema, dict):
         return {k: (v.lower() if k == "type" and isinstance(v, str) else _lower_schema(v)) for k, v in schema.items()}
@@ -341,18 +361,19 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "proctor-fake-llm/1"
 
-    def log_message(self, *args) -> None:
+    def log_message(self, *args: Any) -> None:
         pass
 
-    def do_POST(self):
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
             return self._json(400, {"error": {"message": "the body is not JSON", "type": "invalid_request_error"}})
         path = self.path.split("?")[0]
-        self.server.requests.append((path, body.get("stream") is True or path.endswith(":streamGenerateContent")))
-        delay = float(self.server.delay_ms) / 1000.0
+        server = cast(_Server, self.server)
+        server.requests.append((path, body.get("stream") is True or path.endswith(":streamGenerateContent")))
+        delay = float(server.delay_ms) / 1000.0
         if delay:
             time.sleep(delay)
         if path.endswith("/chat/completions"):
@@ -370,7 +391,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # responses
 
-    def _json(self, status, payload) -> None:
+    def _json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -378,7 +399,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _sse(self, events) -> None:
+    def _sse(self, events: list[tuple[str | None, Any]]) -> None:
         """`events`: (event name or None, payload or raw string)."""
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
@@ -392,7 +413,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.close_connection = True
 
-    def _openai_chat(self, body):
+    def _openai_chat(self, body: dict[str, Any]) -> None:
         conv = _openai_chat(body)
         step = conv.next_step()
         if step[0] == "error":
@@ -400,8 +421,9 @@ class Handler(BaseHTTPRequestHandler):
         model = body.get("model", "gpt-4o-mini")
         n = next(_ids)
         usage_in = _tokens(conv.all_text)
+        message: dict[str, Any]
         if step[0] == "tool":
-            call = {"id": "call_%d" % n, "type": "function", "function": {"name": step[1], "arguments": json.dumps(step[2])}}
+            call: dict[str, Any] = {"id": "call_%d" % n, "type": "function", "function": {"name": step[1], "arguments": json.dumps(step[2])}}
             message, finish, out_text = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls", call["function"]["arguments"]
         else:
             message, finish, out_text = {"role": "assistant", "content": step[1]}, "stop", step[1]
@@ -411,7 +433,7 @@ class Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             return self._json(200, dict(base, object="chat.completion", choices=[{"index": 0, "message": message, "finish_reason": finish}], usage=usage))
         chunk = dict(base, object="chat.completion.chunk")
-        events = [(None, dict(chunk, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))]
+        events: list[tuple[str | None, Any]] = [(None, dict(chunk, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]))]
         if step[0] == "tool":
             call = message["tool_calls"][0]
             args = call["function"]["arguments"]
@@ -427,21 +449,21 @@ class Handler(BaseHTTPRequestHandler):
         events.append((None, "[DONE]"))
         self._sse(events)
 
-    def _openai_responses(self, body):
+    def _openai_responses(self, body: dict[str, Any]) -> None:
         conv = _openai_responses(body)
         step = conv.next_step()
         if step[0] == "error":
             return self._json(400, {"error": {"message": step[1], "type": "invalid_request_error", "code": "fake"}})
         n = next(_ids)
         if step[0] == "tool":
-            item = {"type": "function_call", "id": "fc_%d" % n, "call_id": "call_%d" % n, "name": step[1], "arguments": json.dumps(step[2]), "status": "completed"}
+            item: dict[str, Any] = {"type": "function_call", "id": "fc_%d" % n, "call_id": "call_%d" % n, "name": step[1], "arguments": json.dumps(step[2]), "status": "completed"}
             out_text = item["arguments"]
         else:
             item = {"type": "message", "id": "msg_%d" % n, "role": "assistant", "status": "completed",
                     "content": [{"type": "output_text", "text": step[1], "annotations": []}]}
             out_text = step[1]
         usage_in = _tokens(conv.all_text)
-        response = {
+        response: dict[str, Any] = {
             "id": "resp_%d" % n, "object": "response", "created_at": int(time.time()), "status": "completed",
             "model": body.get("model", "gpt-4o-mini"), "output": [item], "parallel_tool_calls": True,
             "tool_choice": "auto", "tools": body.get("tools") or [],
@@ -451,16 +473,17 @@ class Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             return self._json(200, response)
         started = dict(response, status="in_progress", output=[], usage=None)
-        events = [("response.created", {"type": "response.created", "response": started}),
+        extra: dict[str, Any] = {"arguments": ""} if step[0] == "tool" else {"content": []}
+        events: list[tuple[str | None, Any]] = [("response.created", {"type": "response.created", "response": started}),
                   ("response.output_item.added", {"type": "response.output_item.added", "output_index": 0,
-                                                  "item": dict(item, status="in_progress", **({"arguments": ""} if step[0] == "tool" else {"content": []}))})]
+                                                  "item": dict(item, status="in_progress", **extra)})]
         if step[0] == "tool":
             args = item["arguments"]
             events += [("response.function_call_arguments.delta", {"type": "response.function_call_arguments.delta", "item_id": item["id"], "output_index": 0, "delta": piece})
                        for piece in (args[: len(args) // 2], args[len(args) // 2:])]
             events.append(("response.function_call_arguments.done", {"type": "response.function_call_arguments.done", "item_id": item["id"], "output_index": 0, "name": item["name"], "arguments": args}))
         else:
-            part = {"type": "output_text", "text": "", "annotations": []}
+            part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": []}
             where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
             events.append(("response.content_part.added", dict(where, type="response.content_part.added", part=part)))
             events += [("response.output_text.delta", dict(where, type="response.output_text.delta", delta=piece, logprobs=[]))
@@ -473,20 +496,20 @@ class Handler(BaseHTTPRequestHandler):
             event["sequence_number"] = number
         self._sse(events)
 
-    def _anthropic(self, body):
+    def _anthropic(self, body: dict[str, Any]) -> None:
         conv = _anthropic(body)
         step = conv.next_step()
         if step[0] == "error":
             return self._json(400, {"type": "error", "error": {"type": "invalid_request_error", "message": step[1]}})
         n = next(_ids)
         if step[0] == "tool":
-            block = {"type": "tool_use", "id": "toolu_%d" % n, "name": step[1], "input": step[2]}
+            block: dict[str, Any] = {"type": "tool_use", "id": "toolu_%d" % n, "name": step[1], "input": step[2]}
             stop, out_text = "tool_use", json.dumps(step[2])
         else:
             block = {"type": "text", "text": step[1]}
             stop, out_text = "end_turn", step[1]
         usage = {"input_tokens": _tokens(conv.all_text), "output_tokens": _tokens(out_text), "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0}
-        message = {"id": "msg_%d" % n, "type": "message", "role": "assistant", "model": body.get("model", "claude-sonnet-4-5"),
+        message: dict[str, Any] = {"id": "msg_%d" % n, "type": "message", "role": "assistant", "model": body.get("model", "claude-sonnet-4-5"),
                    "content": [block], "stop_reason": stop, "stop_sequence": None, "usage": usage}
         if not body.get("stream"):
             return self._json(200, message)
@@ -498,7 +521,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             first = {"type": "text", "text": ""}
             deltas = [{"type": "text_delta", "text": p} for p in re.findall(r"\S+\s*", step[1])]
-        events = [("message_start", {"type": "message_start", "message": start}),
+        events: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
                   ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": first})]
         events += [("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": d}) for d in deltas]
         events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
@@ -506,19 +529,19 @@ class Handler(BaseHTTPRequestHandler):
                    ("message_stop", {"type": "message_stop"})]
         self._sse(events)
 
-    def _gemini(self, body, model, stream):
+    def _gemini(self, body: dict[str, Any], model: str, stream: bool) -> None:
         conv = _gemini(body)
         step = conv.next_step()
         if step[0] == "error":
             return self._json(400, {"error": {"code": 400, "message": step[1], "status": "INVALID_ARGUMENT"}})
         if step[0] == "tool":
-            part = {"functionCall": {"name": step[1], "args": step[2]}}
+            part: dict[str, Any] = {"functionCall": {"name": step[1], "args": step[2]}}
             out_text = json.dumps(step[2])
         else:
             part = {"text": step[1]}
             out_text = step[1]
         usage = {"promptTokenCount": _tokens(conv.all_text), "candidatesTokenCount": _tokens(out_text), "totalTokenCount": _tokens(conv.all_text) + _tokens(out_text)}
-        response = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
+        response: dict[str, Any] = {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
                     "usageMetadata": usage, "modelVersion": model}
         if not stream:
             return self._json(200, response)
@@ -533,8 +556,12 @@ class Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Added to every answer, in milliseconds.
+    delay_ms: float = 0
+    # (path, streamed) of every request received, in order: tests compare it with the trace.
+    requests: list[tuple[str, bool]]
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
 
         # A client that stops reading a stream early is normal, not a server fault.
@@ -545,7 +572,7 @@ class _Server(ThreadingHTTPServer):
 class FakeLLM:
     """The server on a background thread: `with FakeLLM() as llm: llm.url`."""
 
-    def __init__(self, port: int=0, delay_ms: int=0) -> None:
+    def __init__(self, port: int = 0, delay_ms: float = 0) -> None:
         self.httpd = _Server(("127.0.0.1", port), Handler)
         self.httpd.delay_ms = delay_ms
         # (path, streamed) of every request received, in order: tests compare it with the trace
@@ -553,14 +580,14 @@ class FakeLLM:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
-    def requests(self):
+    def requests(self) -> list[tuple[str, bool]]:
         return self.httpd.requests
 
     @property
     def url(self) -> str:
         return "http://127.0.0.1:%d" % self.httpd.server_address[1]
 
-    def env(self):
+    def env(self) -> dict[str, str]:
         """The base-URL variables that point each SDK here."""
         return {
             "OPENAI_BASE_URL": self.url + "/v1",
@@ -571,7 +598,7 @@ class FakeLLM:
             "GEMINI_API_KEY": "fake-key",
         }
 
-    def start(self):
+    def start(self) -> FakeLLM:
         self.thread.start()
         return self
 
@@ -579,10 +606,11 @@ class FakeLLM:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self):
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
