@@ -916,7 +916,7 @@ async fn a_reviewer_overrides_a_verdict_and_the_run_summary_follows() {
 /// counts the judge's agreement on that criterion.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_it() {
-    use shared::judgement::Judgement;
+    use shared::llm_judge::Judgement;
     use shared::rubric::{judgement_key, Case, Criterion, Evidence};
 
     let p = Proctor::start(vec![]).await;

@@ -14,7 +14,7 @@ use shared::api::{
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
-use shared::judgement::Judgement;
+use shared::llm_judge::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult};
 use uuid::Uuid;

@@ -2,7 +2,7 @@
 //! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
 
 use shared::api::{CaseSpans, CompareFilter, JudgementLookup, ReviewQueue};
-use shared::judgement::Judgement;
+use shared::llm_judge::Judgement;
 use std::time::Duration;
 
 use async_trait::async_trait;

@@ -18,6 +18,5 @@ mod dashboard;
 pub mod events;
 pub mod http;
 pub mod mcp;
-pub mod otlp;
 pub mod runner;
 pub mod service;

@@ -134,7 +134,7 @@ pub struct ResultInput {
     /// What an LLM judge said about each rubric criterion of the case (`proctor run --judge`);
     /// each is checked against the case's evidence before it counts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub judgements: Vec<crate::judgement::Judgement>,
+    pub judgements: Vec<crate::llm_judge::Judgement>,
 }
 
 /// A tool call given as just its name, or in full.

@@ -10,8 +10,7 @@ pub mod cost;
 pub mod error;
 pub mod eval;
 pub mod export;
-pub mod judge;
-pub mod judgement;
+pub mod llm_judge;
 pub mod model;
 pub mod redact;
 pub mod rubric;
@@ -19,6 +18,7 @@ pub mod simulate;
 pub mod spans;
 pub mod timeline;
 pub mod validate;
+pub mod verdict_pipeline;
 
 pub use error::{ErrorKind, ProctorError};
 pub use model::*;

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{failing, passing, result};
-use shared::eval::checks::CheckKind::*;
+use shared::eval::check::CheckKind::*;
 use shared::eval::{Aqs, AqsBand};
 use shared::ToolCall;
 

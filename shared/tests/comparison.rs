@@ -5,7 +5,7 @@ mod common;
 use chrono::Duration;
 use common::{attempts, failing, passing};
 use shared::cost::CostEstimate;
-use shared::eval::checks::CheckKind::*;
+use shared::eval::check::CheckKind::*;
 use shared::eval::compare::{CaseChange, Direction, RunComparison};
 use shared::eval::diff::SequenceDiff;
 use shared::eval::summary::StepIssue;

@@ -2,7 +2,7 @@
 //! budget, and the validation of scripted turns.
 
 use serde_json::json;
-use shared::eval::checks::CheckKind;
+use shared::eval::check::CheckKind;
 use shared::eval::{evaluate, CaseOutcome, Evaluation, FailureCategory};
 use shared::{
     ArgMatcher, Budgets, Expectations, ExpectedStep, ResultStatus, ToolCall, Trace, Turn,
@@ -196,7 +196,7 @@ fn a_conversation_is_stored_scrubbed_turn_by_turn() {
         trace: Some(trace),
         ..Default::default()
     };
-    let judge = shared::judge::Judge {
+    let judge = shared::verdict_pipeline::VerdictPipeline {
         run_id: uuid::Uuid::nil(),
         agent_tools: &[],
         agent_rubric: &[],

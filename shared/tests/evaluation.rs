@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use shared::eval::checks::CheckKind;
+use shared::eval::check::CheckKind;
 use shared::eval::{evaluate, CaseOutcome, Evaluation, FailureCategory, Judge, Severity};
 use shared::redact::PiiKind;
 use shared::{

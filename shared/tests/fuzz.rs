@@ -6,8 +6,8 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use shared::api::SyncInput;
 use shared::cost::PriceTable;
-use shared::judge::Judge;
 use shared::redact::{redact_result, redact_text, redact_value};
+use shared::verdict_pipeline::VerdictPipeline;
 use uuid::Uuid;
 
 /// Field names a sync knows, mixed with noise, so generated objects often reach deep parsing.
@@ -110,7 +110,7 @@ proptest! {
     fn results_of_any_content_are_judged_without_a_panic(results in prop::collection::vec(result_like(), 1..4)) {
         let input: SyncInput = serde_json::from_value(json!({ "results": results }))
             .expect("result_like builds well-typed results");
-        let judge = Judge {
+        let judge = VerdictPipeline {
             run_id: Uuid::nil(),
             agent_tools: &["lookup_order".to_string()],
             agent_rubric: &[],
@@ -133,7 +133,7 @@ proptest! {
     fn any_sync_body_is_parsed_and_judged_without_a_panic(results in prop::collection::vec(json_value(), 0..4)) {
         let body = json!({ "results": results });
         if let Ok(input) = serde_json::from_value::<SyncInput>(body) {
-            let judge = Judge {
+            let judge = VerdictPipeline {
                 run_id: Uuid::nil(),
                 agent_tools: &["lookup_order".to_string()],
                 agent_rubric: &[],

@@ -4,9 +4,9 @@
 use shared::api::ResultInput;
 use shared::cost::PriceTable;
 use shared::eval::{CheckKind, FailureCategory, Severity};
-use shared::judge::Judge;
-use shared::judgement::{JudgeVerdict, Judgement};
+use shared::llm_judge::{JudgeVerdict, Judgement};
 use shared::rubric::{self, judgement_key, Builtin, Case, Criterion, Evidence, RubricEntry};
+use shared::verdict_pipeline::VerdictPipeline;
 use shared::{Expectations, ResultStatus, ToolCall, Trace};
 use uuid::Uuid;
 
@@ -141,8 +141,8 @@ fn an_answer_out_of_shape_is_an_error_judgement_naming_what_is_wrong() {
 }
 
 /// Proctor's judge for an agent with no tools, rubric or policies of its own.
-fn judge() -> Judge<'static> {
-    Judge {
+fn judge() -> VerdictPipeline<'static> {
+    VerdictPipeline {
         run_id: Uuid::nil(),
         agent_tools: &[],
         agent_rubric: &[],

@@ -4,7 +4,7 @@ mod common;
 
 use chrono::Utc;
 use common::failing;
-use shared::eval::checks::CheckKind;
+use shared::eval::check::CheckKind;
 use shared::eval::review::{apply, ReviewInput};
 use shared::ResultStatus;
 

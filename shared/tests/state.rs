@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use shared::eval::checks::CheckKind;
+use shared::eval::check::CheckKind;
 use shared::eval::{evaluate, CaseOutcome, Evaluation, FailureCategory, Severity, StateDiff};
 use shared::{ArgMatcher, Expectations, ExpectedStep, ResultStatus, ToolCall, Trace, WorldState};
 
@@ -361,7 +361,7 @@ fn personal_data_in_the_world_is_judged_raw_and_stored_scrubbed() {
         }),
         ..Default::default()
     };
-    let judge = shared::judge::Judge {
+    let judge = shared::verdict_pipeline::VerdictPipeline {
         run_id: uuid::Uuid::nil(),
         agent_tools: &[],
         agent_rubric: &[],

@@ -18,7 +18,7 @@ use crate::backend::Backend;
 use crate::client::ApiClient;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::chat::ChatConfig;
-use crate::runner::otel::OtlpExport;
+use crate::runner::spans::OtlpExport;
 use crate::runner::{self, report, Execution, Finished, Judged, Selection};
 
 /// Where the server is, for every command that talks to one.

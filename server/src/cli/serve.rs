@@ -12,7 +12,7 @@ use shared::cost::PriceTable;
 use super::run::ExecArgs;
 use crate::http::{self, Access, AllowedHosts, AppState, BoundedListener, ClientAddr, Limits};
 use crate::runner::agent_file::AgentFile;
-use crate::runner::otel::OtlpExport;
+use crate::runner::spans::OtlpExport;
 use crate::runner::worker::work;
 use crate::runner::Stop;
 use crate::service::{LeasePolicy, Service, StoreLimits};

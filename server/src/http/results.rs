@@ -11,7 +11,7 @@ use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::eval::FailureCategory;
 use shared::export::ExportFormat;
-use shared::judgement::Judgement;
+use shared::llm_judge::Judgement;
 use shared::ProctorError;
 use shared::{ResultStatus, TestResult};
 use uuid::Uuid;

@@ -26,7 +26,7 @@ use anyhow::{bail, Context};
 use serde::Deserialize;
 use shared::{AgentSpec, ScenarioSpec};
 
-use super::otel::TraceSource;
+use super::spans::TraceSource;
 
 /// An agent file: the agent as the server should know it, how to start it, and where its
 /// written scenarios are.
@@ -70,7 +70,7 @@ pub struct Launcher {
     #[serde(default)]
     pub state: Option<String>,
     /// Where a `command` agent's trace comes from: `auto`, `otlp` or `tracer` (see
-    /// [`super::otel`]).
+    /// [`super::spans`]).
     #[serde(default)]
     pub trace: TraceSource,
 }

@@ -11,9 +11,9 @@ pub mod error;
 pub mod executor;
 pub mod generate;
 pub mod group;
-pub mod judge_llm;
-pub mod otel;
+pub mod judge_client;
 pub mod report;
+pub mod spans;
 pub mod sync;
 pub mod tracer;
 pub mod user_llm;
@@ -30,10 +30,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use shared::api::{ResultInput, ResultRow, RunFilter, RunInput, RunView, ScenarioFilter};
 use shared::cost::PriceTable;
 use shared::eval::RunSummary;
-use shared::judge::Judge;
-use shared::judgement::Judgement;
+use shared::llm_judge::Judgement;
 use shared::rubric;
 use shared::simulate::ReplayBook;
+use shared::verdict_pipeline::VerdictPipeline;
 use shared::{validate, AgentSpec, ProctorError, RunSource, RunSpec, RunStatus, Scenario};
 use uuid::Uuid;
 
@@ -41,8 +41,8 @@ use self::agent_file::{load_scenarios, AgentFile};
 use self::chat::ChatConfig;
 use self::conversation::UserSide;
 use self::executor::Executor;
-use self::judge_llm::JudgeLlm;
-use self::otel::{OtlpExport, Spans};
+use self::judge_client::JudgeClient;
+use self::spans::{OtlpExport, Spans};
 use self::sync::{SyncReport, Syncer};
 use self::user_llm::UserLlm;
 use crate::backend::Backend;
@@ -329,7 +329,7 @@ fn jobs_of(
 async fn run_case(
     executor: &Executor,
     backend: &dyn Backend,
-    judge: Option<&(JudgeLlm, AgentSpec)>,
+    judge: Option<&(JudgeClient, AgentSpec)>,
     (scenario, user, attempt): Job,
 ) -> (Arc<Scenario>, ResultInput) {
     let case_id = format!("{}#{attempt}", scenario.spec.key);
@@ -417,14 +417,14 @@ fn judge_of(
     agent: &AgentFile,
     scenarios: &[Scenario],
     exec: &Execution,
-) -> Option<Arc<(JudgeLlm, AgentSpec)>> {
+) -> Option<Arc<(JudgeClient, AgentSpec)>> {
     let judged = scenarios
         .iter()
         .filter(|s| !s.spec.expectations.rubric.is_empty())
         .count();
     match &exec.judge {
         Some(config) => Some(Arc::new((
-            JudgeLlm::new(config.clone(), exec.timeout),
+            JudgeClient::new(config.clone(), exec.timeout),
             agent.spec.clone(),
         ))),
         None => {
@@ -442,7 +442,7 @@ fn judge_of(
 /// The judge's verdict on every rubric criterion of one case (none when the agent failed: there
 /// is no answer to judge).
 async fn judge_case(
-    judge: &JudgeLlm,
+    judge: &JudgeClient,
     backend: &dyn Backend,
     agent: &AgentSpec,
     scenario: &Scenario,
@@ -508,7 +508,7 @@ async fn conclude(
         Err(_) => (PriceTable::builtin().clone(), PriceSource::BuiltIn),
     };
     let tools = agent.spec.tool_names();
-    let judge = Judge {
+    let judge = VerdictPipeline {
         run_id: run.run.id,
         agent_tools: &tools,
         agent_rubric: &agent.spec.rubric,

@@ -13,7 +13,7 @@ use shared::api::{
 };
 use shared::eval::review::{self, ReviewInput};
 use shared::eval::{CaseChange, CheckKind};
-use shared::judgement::Judgement;
+use shared::llm_judge::Judgement;
 use shared::redact::redact_text;
 use shared::{validate, ProctorError, ResultStatus, TestResult};
 use uuid::Uuid;

@@ -1,4 +1,4 @@
-//! A sync: a batch of results judged by [`shared::judge`] against the scenarios they name, then
+//! A sync: a batch of results judged by [`shared::verdict_pipeline`] against the scenarios they name, then
 //! stored into their run all together or not at all, with the run's summary brought up to date
 //! and every watcher told.
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use shared::api::{ResultInput, RunEvent, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC};
-use shared::judge::Judge;
+use shared::verdict_pipeline::VerdictPipeline;
 use shared::{Agent, ProctorError, Scenario, TestResult};
 use uuid::Uuid;
 
@@ -111,7 +111,7 @@ impl Service {
         let (rubric, policies) = (agent.spec.rubric.clone(), agent.spec.policies.clone());
         let prices = Arc::clone(&self.prices);
         let judged = tokio::task::spawn_blocking(move || {
-            let judge = Judge {
+            let judge = VerdictPipeline {
                 run_id,
                 agent_tools: &tools,
                 agent_rubric: &rubric,

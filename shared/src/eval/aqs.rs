@@ -18,8 +18,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::classify::{FailureCategory, Severity};
-use super::tally::RunTally;
-use crate::model::TestResult;
 
 pub const WEIGHT_PASS_RATE: f64 = 0.5;
 pub const WEIGHT_SEVERITY: f64 = 0.3;
@@ -99,37 +97,45 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-impl Aqs {
-    /// The AQS of `results`; `None` when none of them has been judged yet.
-    pub fn compute(results: &[TestResult], agent_tools: &[String]) -> Option<Aqs> {
-        Self::of_tally(&RunTally::of(results), agent_tools)
-    }
+/// What a run's AQS is computed from: its sums over the judged results (a
+/// [`super::RunTally`] gives them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AqsInputs {
+    pub judged: u64,
+    pub passed: u64,
+    /// The results' penalties, summed (see [`severity_weight`]).
+    pub penalty: u64,
+    /// How many of the checkable failure categories some check exercised.
+    pub categories_checked: usize,
+    /// The agent's declared tools, and how many of them the run exercised.
+    pub agent_tools: usize,
+    pub agent_tools_exercised: usize,
+    pub repeated_cases: u64,
+    pub agreeing_cases: u64,
+}
 
-    /// The AQS of a run's sums (see [`RunTally`]); `None` before any result is judged.
-    pub fn of_tally(tally: &RunTally, agent_tools: &[String]) -> Option<Aqs> {
-        let judged = tally.judged();
+impl Aqs {
+    /// The AQS of a run's sums; `None` before any result is judged.
+    pub fn of(sums: &AqsInputs) -> Option<Aqs> {
+        let judged = sums.judged;
         if judged == 0 {
             return None;
         }
         let n = judged as f64;
-        let pass_rate = 100.0 * tally.passed() as f64 / n;
-        let severity = 100.0 * (1.0 - tally.penalty as f64 / (MAX_RESULT_PENALTY * n));
+        let pass_rate = 100.0 * sums.passed as f64 / n;
+        let severity = 100.0 * (1.0 - sums.penalty as f64 / (MAX_RESULT_PENALTY * n));
 
         let category_coverage =
-            tally.checked.len() as f64 / FailureCategory::CHECKABLE.len() as f64;
-        let coverage = if agent_tools.is_empty() {
+            sums.categories_checked as f64 / FailureCategory::CHECKABLE.len() as f64;
+        let coverage = if sums.agent_tools == 0 {
             100.0 * category_coverage
         } else {
-            let tools = agent_tools
-                .iter()
-                .filter(|t| tally.exercised.contains_key(*t))
-                .count();
-            let tool_coverage = tools as f64 / agent_tools.len() as f64;
+            let tool_coverage = sums.agent_tools_exercised as f64 / sums.agent_tools as f64;
             100.0 * (tool_coverage + category_coverage) / 2.0
         };
 
-        let consistency = (tally.repeated_cases > 0)
-            .then(|| 100.0 * tally.agreeing_cases as f64 / tally.repeated_cases as f64);
+        let consistency = (sums.repeated_cases > 0)
+            .then(|| 100.0 * sums.agreeing_cases as f64 / sums.repeated_cases as f64);
 
         let mut weighted =
             WEIGHT_PASS_RATE * pass_rate + WEIGHT_SEVERITY * severity + WEIGHT_COVERAGE * coverage;

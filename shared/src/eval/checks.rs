@@ -1,124 +1,19 @@
 //! Checks: each expectation of a scenario becomes a named check with a pass/fail outcome and a
 //! reason a person can act on. A result passes when every check passes.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::classify::{category_and_severity, classify, FailureCategory, Severity};
+use super::check::failures_of;
+use super::check::{Check, CheckKind};
+use super::classify::Severity;
 use super::diff::{DiffOp, SequenceDiff};
+use super::matcher::{lookup, match_value};
 use super::state::state_checks;
 use super::{Evaluation, Judge};
-use crate::model::names::snake_case_names;
 use crate::model::{
     AgentFailure, AgentFailureKind, ArgMatcher, Expectations, ExpectedStep, ToolCall, Trace,
 };
 use crate::redact::{pii_in_text, PiiKind};
-
-/// Every check a result can be judged by; its category and severity follow from its kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    MissingSteps,
-    ExtraSteps,
-    StepOrder,
-    ToolArguments,
-    HallucinatedTools,
-    ToolErrors,
-    ForbiddenTools,
-    ResponseContains,
-    ResponseNotContains,
-    ForbiddenContent,
-    ResponseFormat,
-    PiiInResponse,
-    LatencyBudget,
-    LlmCallBudget,
-    ToolCallBudget,
-    CostBudget,
-    AgentCrash,
-    AgentTimeout,
-    ClientVerdict,
-    ExpectedState,
-    UnchangedState,
-    TurnSteps,
-    TurnBudget,
-    /// A rubric criterion an LLM judge decided (`judgement` on the check says how).
-    Rubric,
-    /// A rubric criterion the judge could not decide: failed call, answer out of shape, or a
-    /// judgement of other evidence. The result is an error until it is judged or reviewed.
-    JudgeError,
-}
-
-snake_case_names!(CheckKind {
-    MissingSteps => "missing_steps", ExtraSteps => "extra_steps", StepOrder => "step_order",
-    ToolArguments => "tool_arguments", HallucinatedTools => "hallucinated_tools",
-    ToolErrors => "tool_errors", ForbiddenTools => "forbidden_tools",
-    ResponseContains => "response_contains", ResponseNotContains => "response_not_contains",
-    ForbiddenContent => "forbidden_content", ResponseFormat => "response_format",
-    PiiInResponse => "pii_in_response", LatencyBudget => "latency_budget",
-    LlmCallBudget => "llm_call_budget", ToolCallBudget => "tool_call_budget",
-    CostBudget => "cost_budget", AgentCrash => "agent_crash", AgentTimeout => "agent_timeout",
-    ClientVerdict => "client_verdict", ExpectedState => "expected_state",
-    UnchangedState => "unchanged_state", TurnSteps => "turn_steps", TurnBudget => "turn_budget",
-    Rubric => "rubric", JudgeError => "judge_error",
-});
-
-impl CheckKind {
-    /// Whether it judges the world the case left (its outcome) rather than how it got there.
-    pub fn judges_outcome(self) -> bool {
-        matches!(self, CheckKind::ExpectedState | CheckKind::UnchangedState)
-    }
-
-    /// Whether it judges the tool path the agent took.
-    pub fn judges_path(self) -> bool {
-        use CheckKind::*;
-        matches!(
-            self,
-            MissingSteps
-                | ExtraSteps
-                | StepOrder
-                | TurnSteps
-                | ToolArguments
-                | HallucinatedTools
-                | ToolErrors
-                | ForbiddenTools
-        )
-    }
-}
-
-/// One named check. `category` and `severity` say what a failure of it would mean, so a run can
-/// tell which categories its scenarios exercise even when nothing failed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Check {
-    pub kind: CheckKind,
-    /// The verdict that counts: a reviewer's, when there is one (see `review`).
-    pub passed: bool,
-    pub reason: String,
-    pub category: FailureCategory,
-    pub severity: Severity,
-    /// A person who confirmed or overrode the verdict; the original stays in it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review: Option<super::review::Review>,
-    /// What the LLM judge said, for a rubric check (its criterion, reason, quotes, confidence).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub judgement: Option<Box<crate::judgement::Judgement>>,
-}
-
-impl Check {
-    pub fn new(kind: CheckKind, passed: bool, reason: impl Into<String>) -> Self {
-        let (category, severity) = category_and_severity(kind);
-        Check {
-            kind,
-            passed,
-            reason: reason.into(),
-            category,
-            severity,
-            review: None,
-            judgement: None,
-        }
-    }
-}
 
 /// What an agent did in one test case, as evaluation needs it.
 #[derive(Debug, Clone, Copy)]
@@ -154,7 +49,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
         let checks = vec![Check::new(kind, false, reason)];
         return Evaluation {
             judged_by: Judge::Proctor,
-            failures: classify(&checks),
+            failures: failures_of(&checks),
             checks,
             diff: None,
             state_diff: None,
@@ -194,7 +89,7 @@ pub fn evaluate(exp: &Expectations, outcome: &CaseOutcome) -> Evaluation {
     };
     Evaluation {
         judged_by: Judge::Proctor,
-        failures: classify(&checks),
+        failures: failures_of(&checks),
         checks,
         diff: Some(diff),
         state_diff,
@@ -348,75 +243,8 @@ pub fn validate_regex(pattern: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Looks up a dotted path (`address.zip`, `items.0.sku`) in a JSON value.
-pub(super) fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
-    path.split('.').try_fold(value, |v, part| match v {
-        Value::Object(map) => map.get(part),
-        Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    })
-}
-
-fn as_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn match_arg(args: &Value, path: &str, matcher: &ArgMatcher) -> Result<(), String> {
     match_value(lookup(args, path), matcher)
-}
-
-/// Checks a value found at some path (`None`: nothing there) against a matcher; the error says
-/// what was expected and what was found.
-/// A number, or a string that holds one: `45`, `45.0` and `"45.00"` are one amount.
-fn as_number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
-        _ => None,
-    }
-}
-
-pub(super) fn match_value(value: Option<&Value>, matcher: &ArgMatcher) -> Result<(), String> {
-    let value = value.filter(|v| !v.is_null());
-    let Some(value) = value else {
-        return match matcher {
-            ArgMatcher::Absent => Ok(()),
-            _ => Err("was not given".to_string()),
-        };
-    };
-    match matcher {
-        ArgMatcher::Present => Ok(()),
-        ArgMatcher::Absent => Err(format!("expected it to be absent, got {value}")),
-        ArgMatcher::Equals(want) => {
-            let same_number =
-                matches!((as_number(value), as_number(want)), (Some(a), Some(b)) if a == b);
-            if value == want || as_text(value) == as_text(want) || same_number {
-                Ok(())
-            } else {
-                Err(format!("expected {want}, got {value}"))
-            }
-        }
-        ArgMatcher::Contains(needle) => {
-            if as_text(value)
-                .to_lowercase()
-                .contains(&needle.to_lowercase())
-            {
-                Ok(())
-            } else {
-                Err(format!("expected it to contain {needle:?}, got {value}"))
-            }
-        }
-        ArgMatcher::Regex(pattern) => match regex::Regex::new(pattern) {
-            Ok(re) if re.is_match(&as_text(value)) => Ok(()),
-            Ok(_) => Err(format!("expected it to match /{pattern}/, got {value}")),
-            Err(e) => Err(format!(
-                "the scenario's pattern /{pattern}/ is invalid: {e}"
-            )),
-        },
-    }
 }
 
 fn tool_hygiene_checks(

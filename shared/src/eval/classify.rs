@@ -27,7 +27,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::checks::{Check, CheckKind};
 use crate::model::names::snake_case_names;
 
 /// What kind of thing went wrong: the five a rule check reveals, three reserved for LLM judges
@@ -92,16 +91,6 @@ pub enum Severity {
 
 snake_case_names!(Severity { Low => "low", Medium => "medium", High => "high", Critical => "critical" });
 
-/// A failed check, classified.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Failure {
-    pub category: FailureCategory,
-    pub severity: Severity,
-    pub check: CheckKind,
-    pub reason: String,
-}
-
 /// The category a check belongs to and the severity of its failure. A check may lower its own
 /// severity where the table above says so (PII in the response).
 pub fn category_and_severity(kind: CheckKind) -> (FailureCategory, Severity) {
@@ -124,24 +113,80 @@ pub fn category_and_severity(kind: CheckKind) -> (FailureCategory, Severity) {
             (C::Operational, S::Low)
         }
         ClientVerdict => (C::Unclassified, S::Medium),
-        // A criterion's own category and severity replace these (`eval::judged`).
+        // A criterion's own category and severity replace these (`eval::rubric_checks`).
         Rubric => (C::Reasoning, S::Medium),
         JudgeError => (C::Operational, S::Medium),
     }
 }
 
-/// The failures among `checks`, most severe first.
-pub fn classify(checks: &[Check]) -> Vec<Failure> {
-    let mut failures: Vec<Failure> = checks
-        .iter()
-        .filter(|c| !c.passed)
-        .map(|c| Failure {
-            category: c.category,
-            severity: c.severity,
-            check: c.kind,
-            reason: c.reason.clone(),
-        })
-        .collect();
-    failures.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    failures
+/// Every check a result can be judged by; its category and severity follow from its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    MissingSteps,
+    ExtraSteps,
+    StepOrder,
+    ToolArguments,
+    HallucinatedTools,
+    ToolErrors,
+    ForbiddenTools,
+    ResponseContains,
+    ResponseNotContains,
+    ForbiddenContent,
+    ResponseFormat,
+    PiiInResponse,
+    LatencyBudget,
+    LlmCallBudget,
+    ToolCallBudget,
+    CostBudget,
+    AgentCrash,
+    AgentTimeout,
+    ClientVerdict,
+    ExpectedState,
+    UnchangedState,
+    TurnSteps,
+    TurnBudget,
+    /// A rubric criterion an LLM judge decided (`judgement` on the check says how).
+    Rubric,
+    /// A rubric criterion the judge could not decide: failed call, answer out of shape, or a
+    /// judgement of other evidence. The result is an error until it is judged or reviewed.
+    JudgeError,
+}
+
+snake_case_names!(CheckKind {
+    MissingSteps => "missing_steps", ExtraSteps => "extra_steps", StepOrder => "step_order",
+    ToolArguments => "tool_arguments", HallucinatedTools => "hallucinated_tools",
+    ToolErrors => "tool_errors", ForbiddenTools => "forbidden_tools",
+    ResponseContains => "response_contains", ResponseNotContains => "response_not_contains",
+    ForbiddenContent => "forbidden_content", ResponseFormat => "response_format",
+    PiiInResponse => "pii_in_response", LatencyBudget => "latency_budget",
+    LlmCallBudget => "llm_call_budget", ToolCallBudget => "tool_call_budget",
+    CostBudget => "cost_budget", AgentCrash => "agent_crash", AgentTimeout => "agent_timeout",
+    ClientVerdict => "client_verdict", ExpectedState => "expected_state",
+    UnchangedState => "unchanged_state", TurnSteps => "turn_steps", TurnBudget => "turn_budget",
+    Rubric => "rubric", JudgeError => "judge_error",
+});
+
+impl CheckKind {
+    /// Whether it judges the world the case left (its outcome) rather than how it got there.
+    pub fn judges_outcome(self) -> bool {
+        matches!(self, CheckKind::ExpectedState | CheckKind::UnchangedState)
+    }
+
+    /// Whether it judges the tool path the agent took.
+    pub fn judges_path(self) -> bool {
+        use CheckKind::*;
+        matches!(
+            self,
+            MissingSteps
+                | ExtraSteps
+                | StepOrder
+                | TurnSteps
+                | ToolArguments
+                | HallucinatedTools
+                | ToolErrors
+                | ForbiddenTools
+        )
+    }
 }

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::compare::CaseRow;
+use super::case_row::CaseRow;
 
 /// Latency bins start at 10 ms and stop at 1,000 s (the last is open-ended).
 const LATENCY_MS: (f64, usize) = (10.0, 16);

@@ -2,16 +2,19 @@
 //! failures, and the run-level figures (summary, AQS, comparison).
 
 pub mod aqs;
+pub mod case_row;
+pub mod check;
 pub mod checks;
 pub mod classify;
 pub mod compare;
 pub mod compare_report;
 pub mod diff;
 pub mod distribution;
-pub mod judged;
 pub mod latency;
+mod matcher;
 pub mod reliability;
 pub mod review;
+pub mod rubric_checks;
 pub mod state;
 pub mod summary;
 pub mod tally;
@@ -19,12 +22,14 @@ pub mod tally;
 use serde::{Deserialize, Serialize};
 
 pub use aqs::{Aqs, AqsBand, AqsComponents};
-pub use checks::{evaluate, CaseOutcome, Check, CheckKind};
-pub use classify::{Failure, FailureCategory, Severity};
+pub use check::Failure;
+pub use check::{Check, CheckKind};
+pub use checks::{evaluate, CaseOutcome};
+pub use classify::{FailureCategory, Severity};
 pub use compare::{CaseChange, CaseComparison, RunComparison};
 pub use diff::{DiffOp, SequenceDiff};
-pub use judged::JudgeSpend;
 pub use latency::LatencyHistogram;
+pub use rubric_checks::JudgeSpend;
 pub use state::{StateChange, StateDiff, StateEntry};
 pub use summary::RunSummary;
 pub use tally::{CaseTally, RunTally, Verdict};
@@ -122,7 +127,7 @@ impl Evaluation {
         let checks = vec![Check::new(CheckKind::ClientVerdict, passed, reason)];
         Evaluation {
             judged_by: Judge::Client,
-            failures: classify::classify(&checks),
+            failures: check::failures_of(&checks),
             checks,
             diff: None,
             state_diff: None,

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::checks::CheckKind;
-use super::classify::classify;
+use super::check::failures_of;
+use super::check::CheckKind;
 use super::Evaluation;
 use crate::error::ProctorError;
 
@@ -72,6 +72,6 @@ pub fn apply(
         by: input.reviewer.trim().to_string(),
         at,
     });
-    evaluation.failures = classify(&evaluation.checks);
+    evaluation.failures = failures_of(&evaluation.checks);
     Ok(())
 }

@@ -11,7 +11,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::checks::{lookup, match_value, Check, CheckKind};
+use super::check::{Check, CheckKind};
+use super::matcher::{lookup, match_value};
 use crate::model::{Expectations, WorldState};
 
 /// What a case changed in the world, path by path: what appeared or disappeared (a whole record

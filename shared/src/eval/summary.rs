@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::aqs::Aqs;
 use super::classify::{FailureCategory, Severity};
 use super::reliability::KFigure;
-use super::tally::RunTally;
 use crate::cost::CostEstimate;
-use crate::model::{TestResult, TestRun};
+use crate::model::TestRun;
 use crate::redact::RedactionCounts;
 
 /// A run's figures: counts, pass rate, AQS, failures by category and severity, cost, tokens,
@@ -47,7 +46,7 @@ pub struct RunSummary {
     pub reliability: Vec<KFigure>,
     /// What the LLM judge cost the run, apart from `cost` and the tokens above (the agent's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub judge: Option<super::judged::JudgeSpend>,
+    pub judge: Option<super::rubric_checks::JudgeSpend>,
 }
 
 /// What a run's diffs have in common.
@@ -90,16 +89,6 @@ pub struct StepStat {
 pub struct ToolCount {
     pub tool: String,
     pub cases: u64,
-}
-
-impl RunSummary {
-    /// The summary of a run's results held in memory; a store keeps the same figures as a
-    /// [`RunTally`] instead, batch by batch.
-    pub fn compute(run: Option<&TestRun>, results: &[TestResult], agent_tools: &[String]) -> Self {
-        let first = results.iter().map(|r| r.created_at).min();
-        let last = results.iter().map(|r| r.created_at).max();
-        RunTally::of(results).summary(agent_tools, wall_clock_ms(run, first, last))
-    }
 }
 
 /// The run's start (or its first result) to its end (or its latest result).

@@ -12,15 +12,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::aqs::{severity_weight, Aqs, MAX_RESULT_PENALTY};
+use super::aqs::{severity_weight, Aqs, AqsInputs, MAX_RESULT_PENALTY};
 use super::classify::{FailureCategory, Severity};
 use super::diff::DiffOp;
-use super::judged::JudgeSpend;
 use super::latency::LatencyHistogram;
 use super::reliability::{Attempts, CaseCounts};
-use super::summary::{DiffInsights, RunSummary, StepIssue, StepStat, ToolCount};
+use super::rubric_checks::JudgeSpend;
+use super::summary::{wall_clock_ms, DiffInsights, RunSummary, StepIssue, StepStat, ToolCount};
 use crate::cost::CostEstimate;
-use crate::model::{ResultStatus, TestResult};
+use crate::model::{ResultStatus, TestResult, TestRun};
 use crate::redact::{PiiKind, RedactionCounts};
 
 /// Nano-dollars per dollar: costs are summed as integers so that a sum minus a part is exact.
@@ -437,7 +437,7 @@ impl RunTally {
             errored: self.count(ResultStatus::Error),
             pending: self.count(ResultStatus::Pending),
             pass_rate: (judged > 0).then(|| self.passed() as f64 / judged as f64),
-            aqs: Aqs::of_tally(self, agent_tools),
+            aqs: self.aqs(agent_tools),
             failure_breakdown: self.failure_breakdown.clone(),
             severity_breakdown: self.severity_breakdown.clone(),
             cost_per_result_usd: (total > 0).then(|| cost.usd / total as f64),
@@ -492,6 +492,42 @@ impl RunTally {
             hallucinated,
             redactions: RedactionCounts(self.redactions.clone()),
         }
+    }
+}
+
+impl RunSummary {
+    /// The summary of a run's results held in memory; a store keeps the same figures as a
+    /// [`RunTally`] instead, batch by batch. (Here, beside the tally it is read from.)
+    pub fn compute(run: Option<&TestRun>, results: &[TestResult], agent_tools: &[String]) -> Self {
+        let first = results.iter().map(|r| r.created_at).min();
+        let last = results.iter().map(|r| r.created_at).max();
+        RunTally::of(results).summary(agent_tools, wall_clock_ms(run, first, last))
+    }
+}
+
+impl RunTally {
+    /// The run's AQS from its sums; `None` before any result is judged.
+    pub fn aqs(&self, agent_tools: &[String]) -> Option<Aqs> {
+        Aqs::of(&AqsInputs {
+            judged: self.judged(),
+            passed: self.passed(),
+            penalty: self.penalty,
+            categories_checked: self.checked.len(),
+            agent_tools: agent_tools.len(),
+            agent_tools_exercised: agent_tools
+                .iter()
+                .filter(|t| self.exercised.contains_key(*t))
+                .count(),
+            repeated_cases: self.repeated_cases,
+            agreeing_cases: self.agreeing_cases,
+        })
+    }
+}
+
+impl Aqs {
+    /// The AQS of `results`; `None` when none of them has been judged yet.
+    pub fn compute(results: &[TestResult], agent_tools: &[String]) -> Option<Aqs> {
+        RunTally::of(results).aqs(agent_tools)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Builders for results with exactly the checks a test names.
 
 use chrono::{TimeZone, Utc};
-use shared::eval::checks::{Check, CheckKind};
-use shared::eval::classify::classify;
+use shared::eval::check::failures_of;
+use shared::eval::check::{Check, CheckKind};
 use shared::eval::Evaluation;
 use shared::{ResultStatus, TestResult, Trace};
 use uuid::Uuid;
@@ -29,7 +29,7 @@ pub fn result(key: &str, attempt: u32, ran: &[CheckKind], failed: &[CheckKind]) 
             .map(|k| Check::new(*k, false, format!("{k} failed"))),
     );
     let evaluation = Evaluation {
-        failures: classify(&checks),
+        failures: failures_of(&checks),
         checks,
         ..Default::default()
     };

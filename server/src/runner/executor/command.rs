@@ -16,7 +16,7 @@ use super::{failure, next_message, read_all, tail, CaseRun, Executor};
 use crate::runner::conversation::{self, Dialogue, UserSide, UserTurn};
 use crate::runner::error::CaseError;
 use crate::runner::group::Group;
-use crate::runner::otel::Spans;
+use crate::runner::spans::Spans;
 
 /// A conversation's process and its pipes, turn after turn.
 struct Session {

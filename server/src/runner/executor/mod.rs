@@ -24,7 +24,7 @@ use self::pipe::Worker;
 use super::agent_file::{AgentFile, Launch};
 use super::conversation::{Dialogue, Next, UserSide, UserTurn};
 use super::error::CaseError;
-use super::otel::Spans;
+use super::spans::Spans;
 use super::tracer::TracerPaths;
 
 /// What one case produced.

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use shared::api::ResultRow;
 use shared::eval::compare::CaseRow;
 use shared::eval::{CaseTally, RunTally, Verdict};
-use shared::judgement::JudgeVerdict;
+use shared::llm_judge::JudgeVerdict;
 use shared::simulate::{recordings, RecordedTurn};
 use shared::{RunStatus, TestResult, TestRun};
 use tokio::sync::mpsc;

@@ -2,7 +2,7 @@
 //! judged twice) and how reviewers decided on them.
 
 use shared::api::{CriterionAgreement, JudgeReview};
-use shared::judgement::Judgement;
+use shared::llm_judge::Judgement;
 use uuid::Uuid;
 
 use super::batch::Prepared;

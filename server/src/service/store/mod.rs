@@ -27,7 +27,7 @@ use shared::api::{CriterionAgreement, JudgeReview};
 use shared::api::{Page, ResultFilter, ResultRow, RunFilter, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
-use shared::judgement::Judgement;
+use shared::llm_judge::Judgement;
 use shared::simulate::RecordedTurn;
 use shared::spans::Span;
 use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec};

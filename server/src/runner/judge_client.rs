@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use shared::api::JudgementLookup;
-use shared::judgement::{self, JudgeVerdict, Judgement};
+use shared::llm_judge::{self, JudgeVerdict, Judgement};
 use shared::rubric::{judgement_key, Case, Criterion};
 
 use super::chat::{Chat, ChatConfig};
@@ -20,15 +20,15 @@ const CALLS_AT_ONCE: usize = 8;
 
 /// A client of the judge, with the verdicts it gave in this run.
 #[derive(Debug)]
-pub struct JudgeLlm {
+pub struct JudgeClient {
     chat: Chat,
     asked: Mutex<HashMap<String, Judgement>>,
     calls: tokio::sync::Semaphore,
 }
 
-impl JudgeLlm {
+impl JudgeClient {
     pub fn new(config: ChatConfig, timeout: Duration) -> Self {
-        JudgeLlm {
+        JudgeClient {
             chat: Chat::new(config, "the LLM judge", timeout),
             asked: Mutex::new(HashMap::new()),
             calls: tokio::sync::Semaphore::new(CALLS_AT_ONCE),
@@ -98,8 +98,8 @@ impl JudgeLlm {
     async fn ask(&self, criterion: &Criterion, evidence: &str, key: String) -> Judgement {
         let model = self.model();
         let messages = json!([
-            {"role": "system", "content": judgement::SYSTEM_PROMPT},
-            {"role": "user", "content": judgement::prompt(criterion, evidence)},
+            {"role": "system", "content": llm_judge::SYSTEM_PROMPT},
+            {"role": "user", "content": llm_judge::prompt(criterion, evidence)},
         ]);
         let answer = {
             let _turn = self

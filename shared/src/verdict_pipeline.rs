@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::api::ResultInput;
 use crate::cost::PriceTable;
 use crate::error::ProctorError;
-use crate::eval::classify::classify;
-use crate::eval::judged::{self, rubric_checks};
+use crate::eval::check::failures_of;
+use crate::eval::rubric_checks::{self as rubric_check, rubric_checks};
 use crate::eval::{evaluate, CaseOutcome, Evaluation};
 use crate::model::{content_hash, Expectations, LlmCall, Scenario, TestResult};
 use crate::redact::redact_result;
@@ -21,7 +21,7 @@ use crate::validate;
 /// (to spot invented ones), its rubric and policies (what the LLM judge decided) and the prices
 /// its LLM calls (and the judge's) are charged at.
 #[derive(Debug, Clone, Copy)]
-pub struct Judge<'a> {
+pub struct VerdictPipeline<'a> {
     pub run_id: Uuid,
     pub agent_tools: &'a [String],
     pub agent_rubric: &'a [RubricEntry],
@@ -29,7 +29,7 @@ pub struct Judge<'a> {
     pub prices: &'a PriceTable,
 }
 
-impl Judge<'_> {
+impl VerdictPipeline<'_> {
     /// The stored form of `input`. `scenario` is the stored scenario it names, if any. The error
     /// says what is wrong with the input, for the client to fix.
     pub fn judge(
@@ -77,16 +77,17 @@ impl Judge<'_> {
             };
             let (checks, unjudged) = rubric_checks(&criteria, &case, &item.judgements)?;
             evaluation.checks.extend(checks);
-            evaluation.failures = classify(&evaluation.checks);
+            evaluation.failures = failures_of(&evaluation.checks);
             evaluation.unjudged = unjudged;
-            evaluation.judge_spend = judged::spend(&item.judgements, |model, input, output| {
-                self.prices.call_cost(&LlmCall {
-                    model: model.into(),
-                    input_tokens: input,
-                    output_tokens: output,
-                    ..Default::default()
-                })
-            });
+            evaluation.judge_spend =
+                rubric_check::spend(&item.judgements, |model, input, output| {
+                    self.prices.call_cost(&LlmCall {
+                        model: model.into(),
+                        input_tokens: input,
+                        output_tokens: output,
+                        ..Default::default()
+                    })
+                });
         }
         let mut result = TestResult {
             id: item.id.unwrap_or(Uuid::nil()),

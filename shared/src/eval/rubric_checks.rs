@@ -6,9 +6,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::checks::{Check, CheckKind};
+use super::check::{Check, CheckKind};
 use crate::error::ProctorError;
-use crate::judgement::{JudgeVerdict, Judgement};
+use crate::llm_judge::{JudgeVerdict, Judgement};
 use crate::rubric::{judgement_key, Case, Criterion};
 
 /// What the judge calls of one result cost, apart from the agent's own.

@@ -21,7 +21,9 @@ use shared::{ErrorKind, ProctorError};
 use super::listener::ClientAddr;
 use super::origin::same_origin_write;
 use super::AppState;
-use crate::otlp::{self, Encoding};
+mod decode;
+
+use self::decode::Encoding;
 
 /// The largest export request taken, as sent and once decompressed. An SDK's batch is far
 /// smaller (512 spans by default); this bounds what a gzip bomb can make the server hold.
@@ -170,11 +172,11 @@ async fn receive(
     encoding: Encoding,
 ) -> Result<ExportTraceServiceResponse, Refusal> {
     let body = inflate(headers, body)?;
-    let request = otlp::decode(&body, encoding)
+    let request = decode::decode(&body, encoding)
         .map_err(|why| Refusal::new(StatusCode::BAD_REQUEST, why.to_string()))?;
     let ingested = state
         .service
-        .ingest_spans(otlp::spans(request))
+        .ingest_spans(decode::spans(request))
         .await
         .map_err(Refusal::of)?;
     Ok(ExportTraceServiceResponse {
