@@ -50,8 +50,8 @@ OUTPUT_SHOWN = 8000
 # CPU together), so they run on SQLite only.
 SQLITE_ONLY = {
     "server/runner": [
-        "agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn",
-        "simulated_users_are_recorded_replayed_byte_for_byte_and_diverge_marked_in_both_run_modes",
+        "frameworks::agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn",
+        "conversations::simulated_users_are_recorded_replayed_byte_for_byte_and_diverge_marked_in_both_run_modes",
     ],
 }
 
