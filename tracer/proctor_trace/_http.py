@@ -55,12 +55,10 @@ def _observe(module: ModuleType, call: WireCall, response: Any) -> bool:
     return False
 
 
-def install(module: ModuleType) -> None:
-    """Taps `module.Client.send` and `module.AsyncClient.send` (`module` is httpx or httpx2)."""
-
-    # The stream classes of whichever module is tapped (httpx or httpx2).
+def _sync_tap(module: ModuleType) -> type:
+    """The sync byte stream that shows a response's bytes to its call on their way to the agent,
+    as a stream class of `module` (httpx or httpx2)."""
     sync_stream: Any = module.SyncByteStream
-    async_stream: Any = module.AsyncByteStream
 
     class SyncTap(sync_stream):
         __slots__ = ("call", "inner")
@@ -96,6 +94,13 @@ def install(module: ModuleType) -> None:
             except Exception:
                 pass
 
+    return SyncTap
+
+
+def _async_tap(module: ModuleType) -> type:
+    """The async byte stream that shows a response's bytes to its call, as `_sync_tap` does."""
+    async_stream: Any = module.AsyncByteStream
+
     class AsyncTap(async_stream):
         __slots__ = ("call", "inner")
 
@@ -130,6 +135,12 @@ def install(module: ModuleType) -> None:
             except Exception:
                 pass
 
+    return AsyncTap
+
+
+def _sync_send(module: ModuleType, tap: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """What `Client.send` becomes: the request handed to `_wire`, the response's stream tapped."""
+
     def sync_send(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
         def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -145,9 +156,15 @@ def install(module: ModuleType) -> None:
                 call.failed(exc, sent=not _not_sent(module, exc))
                 raise
             if _observe(module, call, response):
-                response.stream = SyncTap(response.stream, call)
+                response.stream = tap(response.stream, call)
             return response
         return send
+
+    return sync_send
+
+
+def _async_send(module: ModuleType, tap: type) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """What `AsyncClient.send` becomes, as `_sync_send`."""
 
     def async_send(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
@@ -164,10 +181,14 @@ def install(module: ModuleType) -> None:
                 call.failed(exc, sent=not _not_sent(module, exc))
                 raise
             if _observe(module, call, response):
-                response.stream = AsyncTap(response.stream, call)
+                response.stream = tap(response.stream, call)
             return response
         return send
 
-    patch(module.Client, "send", sync_send)
-    patch(module.AsyncClient, "send", async_send)
+    return async_send
 
+
+def install(module: ModuleType) -> None:
+    """Taps `module.Client.send` and `module.AsyncClient.send` (`module` is httpx or httpx2)."""
+    patch(module.Client, "send", _sync_send(module, _sync_tap(module)))
+    patch(module.AsyncClient, "send", _async_send(module, _async_tap(module)))

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::run::ServerArgs;
 use crate::backend::Backend;
-use crate::runner::sync::sync_file;
+use crate::runner::syncer::sync_file;
 
 /// `proctor sync`'s arguments.
 #[derive(Debug, Clone, Args)]

@@ -14,7 +14,7 @@ pub mod group;
 pub mod judge_client;
 pub mod report;
 pub mod spans;
-pub mod sync;
+pub mod syncer;
 pub mod tracer;
 pub mod user_llm;
 pub mod worker;
@@ -43,7 +43,7 @@ use self::conversation::UserSide;
 use self::executor::Executor;
 use self::judge_client::JudgeClient;
 use self::spans::{OtlpExport, Spans};
-use self::sync::{SyncReport, Syncer};
+use self::syncer::{SyncReport, Syncer};
 use self::user_llm::UserLlm;
 use crate::backend::Backend;
 
