@@ -103,12 +103,8 @@ impl Sql for SqliteStore {
     }
 
     fn id_in(q: &mut Query<'_, Self>, column: &str, ids: &[Uuid]) {
-        q.push(format_args!("{column} IN ("));
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(id.to_string());
-        }
-        q.push(")");
+        let texts: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        Self::text_in(q, column, &texts);
     }
 
     fn text_in(q: &mut Query<'_, Self>, column: &str, texts: &[String]) {
