@@ -348,6 +348,8 @@ fn report_run(agent: &AgentFile, client: &ApiClient, finished: &Finished) {
         finished.judged.describe()
     );
     print!("{}", report::summary_table(&finished.summary));
+    let run_page = format!("{}/runs/{run_id}", client.base());
+    print!("{}", report::failed_cases(&finished.verdicts, &run_page));
     if finished.sync.unsent > 0 {
         eprintln!(
             "\nproctor: {} result(s) could not be sent ({}). They are saved; send them with:\n  proctor sync {} --run {run_id} --server {}\n  The server then judges them, and its verdict replaces this local one.",

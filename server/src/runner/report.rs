@@ -200,3 +200,89 @@ pub fn junit(agent: &str, run_label: &str, results: &[ResultRow]) -> String {
     out.push_str("</testsuite></testsuites>\n");
     out
 }
+
+/// Failed or errored cases listed one by one, at most this many; the rest are counted.
+const CASES_LISTED: usize = 10;
+
+/// Each failed or errored case with its first reason — the agent's own error for a case that
+/// crashed or timed out, else its most severe failed check — so the terminal says why without
+/// the dashboard. After [`CASES_LISTED`] of them, how many more and where to see them all.
+pub fn failed_cases(verdicts: &[ResultRow], run_page: &str) -> String {
+    let mut out = String::new();
+    let failing: Vec<&ResultRow> = verdicts
+        .iter()
+        .filter(|r| matches!(r.status, ResultStatus::Failed | ResultStatus::Error))
+        .collect();
+    if failing.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "  why");
+    for r in failing.iter().take(CASES_LISTED) {
+        let reason = match r.status {
+            ResultStatus::Error => r.error.as_deref().unwrap_or("the agent failed"),
+            _ => r.first_failure.as_deref().unwrap_or("a check failed"),
+        };
+        // The first line says what happened; a crash's traceback follows on the page.
+        let reason = reason.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let case = match r.attempt {
+            1 => r.scenario_key.clone(),
+            n => format!("{} (attempt {n})", r.scenario_key),
+        };
+        let _ = writeln!(out, "    {} {case}: {reason}", r.status.as_str());
+    }
+    if failing.len() > CASES_LISTED {
+        let _ = writeln!(
+            out,
+            "    and {} more: {run_page}",
+            failing.len() - CASES_LISTED
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::api::ResultRow;
+    use shared::ResultStatus;
+
+    use super::failed_cases;
+
+    fn row(key: &str, attempt: u32, status: ResultStatus) -> ResultRow {
+        let mut row: ResultRow = serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::nil(), "run_id": uuid::Uuid::nil(), "scenario_key": key,
+            "category": null, "attempt": attempt, "status": status.as_str(), "user_message": "",
+            "failure_categories": [], "first_failure": null, "score": 0.0, "cost_usd": 0.0,
+            "duration_ms": null, "tool_path": []
+        }))
+        .unwrap();
+        match status {
+            ResultStatus::Error => {
+                row.error = Some(
+                    "the agent exited with exit code 1\nTraceback …\nModuleNotFoundError: x".into(),
+                )
+            }
+            _ => row.first_failure = Some("expected `verify_id` after `lookup_order`".into()),
+        }
+        row
+    }
+
+    #[test]
+    fn each_failed_case_says_why_and_the_rest_are_counted() {
+        assert_eq!(failed_cases(&[row("ok", 1, ResultStatus::Passed)], "url"), "");
+        let mut rows = vec![
+            row("crash", 1, ResultStatus::Error),
+            row("path", 2, ResultStatus::Failed),
+            row("fine", 1, ResultStatus::Passed),
+        ];
+        let shown = failed_cases(&rows, "http://x/runs/1");
+        assert_eq!(
+            shown,
+            "  why\n    error crash: the agent exited with exit code 1\n    failed path (attempt \
+             2): expected `verify_id` after `lookup_order`\n"
+        );
+        rows.extend((0..12).map(|i| row(&format!("case-{i}"), 1, ResultStatus::Failed)));
+        let shown = failed_cases(&rows, "http://x/runs/1");
+        assert_eq!(shown.lines().count(), 1 + 10 + 1, "{shown}");
+        assert!(shown.ends_with("    and 4 more: http://x/runs/1\n"), "{shown}");
+    }
+}

@@ -70,6 +70,15 @@ async fn a_hung_a_crashing_and_a_silent_agent_become_errors_and_the_run_complete
         "{}",
         text(&out)
     );
+    // The terminal says why each case errored, without the dashboard.
+    let said = text(&out);
+    for why in [
+        "error hang: no answer within 2 s",
+        "error crash: the agent exited with exit code 1",
+        "error silent: the agent answered nothing",
+    ] {
+        assert!(said.contains(why), "{why:?} in {said}");
+    }
 
     let (_, runs) = s.get("/api/v1/runs?agent=flaky").await;
     assert_eq!(runs["items"][0]["run"]["status"], "completed");
