@@ -222,3 +222,45 @@ async fn the_rmcp_client_reads_runs_and_gets_errors_over_stdio() {
     assert!(err.to_string().contains("is not a run id"), "{err}");
     client.cancel().await.unwrap();
 }
+
+/// An MCP client shows what a stdio server writes on stderr as its errors: a session that goes
+/// well writes nothing there (`PROCTOR_LOG` still turns the log on).
+#[test]
+fn a_stdio_session_that_goes_well_writes_nothing_on_stderr() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let session = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    ];
+    let talk = |log: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_proctor"));
+        command
+            .args(["mcp", "--server", "http://127.0.0.1:9"])
+            .env_remove("PROCTOR_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(log) = log {
+            command.env("PROCTOR_LOG", log);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for line in session {
+            writeln!(stdin, "{line}").unwrap();
+        }
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    };
+    let quiet = talk(None);
+    let answers = String::from_utf8_lossy(&quiet.stdout);
+    assert!(answers.contains("compare_test_runs"), "{answers}");
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    let logged = talk(Some("info"));
+    assert!(
+        String::from_utf8_lossy(&logged.stderr).contains("INFO"),
+        "PROCTOR_LOG=info logs"
+    );
+}

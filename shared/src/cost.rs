@@ -249,9 +249,43 @@ impl PriceTable {
     }
 }
 
+/// A dollar amount as people read it: cents from a cent up, and two significant digits below
+/// (`$0.0042`, `$0.000035`), so a cheap run's cost never shows as `$0.0000`.
+pub fn usd(amount: f64) -> String {
+    if amount == 0.0 || !amount.is_finite() {
+        return "$0".into();
+    }
+    if amount.abs() >= 0.01 {
+        return format!("${amount:.2}");
+    }
+    let decimals = ((-amount.abs().log10()).ceil() as usize + 1).min(12);
+    format!("${amount:.decimals$}")
+}
+
+/// A dollar amount for a file (CSV) as the shortest decimal that reads back to it within a
+/// billionth of a cent: the float noise of sums (`0.000034949999999999996`) left out.
+pub fn usd_plain(amount: f64) -> String {
+    let rounded = (amount * 1e11).round() / 1e11;
+    format!("{rounded}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_under_a_cent_keep_two_significant_digits_and_files_lose_float_noise() {
+        assert_eq!(usd(0.0), "$0");
+        assert_eq!(usd(0.000035), "$0.000035");
+        assert_eq!(usd(0.0042), "$0.0042");
+        assert_eq!(usd(0.001), "$0.0010");
+        assert_eq!(usd(0.0099), "$0.0099");
+        assert_eq!(usd(0.01), "$0.01");
+        assert_eq!(usd(12.345), "$12.35");
+        assert_eq!(usd_plain(0.000034949999999999996), "0.00003495");
+        assert_eq!(usd_plain(0.1 + 0.2), "0.3");
+        assert_eq!(usd_plain(0.0), "0");
+    }
 
     fn call(model: &str, input: u64, output: u64) -> LlmCall {
         LlmCall {

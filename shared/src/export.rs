@@ -73,7 +73,7 @@ fn csv_fields(row: &ResultRow) -> [String; 13] {
         row.status.as_str().to_string(),
         row.category.clone().unwrap_or_default(),
         row.score.to_string(),
-        row.cost_usd.to_string(),
+        crate::cost::usd_plain(row.cost_usd),
         row.duration_ms
             .map(|d| format!("{d:.1}"))
             .unwrap_or_default(),

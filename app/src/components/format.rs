@@ -9,15 +9,7 @@ pub fn pct(rate: Option<f64>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-pub fn usd(v: f64) -> String {
-    if v == 0.0 {
-        "$0".into()
-    } else if v < 0.01 {
-        format!("${v:.4}")
-    } else {
-        format!("${v:.2}")
-    }
-}
+pub use shared::cost::usd;
 
 pub fn ms(v: Option<f64>) -> String {
     match v {

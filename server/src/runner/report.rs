@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use shared::api::ResultRow;
+use shared::cost::usd;
 use shared::eval::summary::StepIssue;
 use shared::eval::RunSummary;
 use shared::ResultStatus;
@@ -69,7 +70,7 @@ fn quality_lines(out: &mut String, summary: &RunSummary) {
 
 /// What the agent's calls and the judge's cost, in dollars and tokens.
 fn cost_lines(out: &mut String, summary: &RunSummary) {
-    let mut cost = format!("${:.4}", summary.cost.usd);
+    let mut cost = usd(summary.cost.usd);
     if !summary.cost.unpriced_models.is_empty() {
         let _ = write!(
             cost,
@@ -83,9 +84,7 @@ fn cost_lines(out: &mut String, summary: &RunSummary) {
         summary.input_tokens, summary.output_tokens
     );
     if let Some(judge) = &summary.judge {
-        let cost = judge
-            .cost_usd
-            .map_or_else(|| "unpriced".to_string(), |usd| format!("${usd:.4}"));
+        let cost = judge.cost_usd.map_or_else(|| "unpriced".to_string(), usd);
         let _ = writeln!(
             out,
             "  judge       {} call(s), {} cached; {cost}  ({} input / {} output tokens)",
@@ -268,7 +267,10 @@ mod tests {
 
     #[test]
     fn each_failed_case_says_why_and_the_rest_are_counted() {
-        assert_eq!(failed_cases(&[row("ok", 1, ResultStatus::Passed)], "url"), "");
+        assert_eq!(
+            failed_cases(&[row("ok", 1, ResultStatus::Passed)], "url"),
+            ""
+        );
         let mut rows = vec![
             row("crash", 1, ResultStatus::Error),
             row("path", 2, ResultStatus::Failed),
@@ -283,6 +285,9 @@ mod tests {
         rows.extend((0..12).map(|i| row(&format!("case-{i}"), 1, ResultStatus::Failed)));
         let shown = failed_cases(&rows, "http://x/runs/1");
         assert_eq!(shown.lines().count(), 1 + 10 + 1, "{shown}");
-        assert!(shown.ends_with("    and 4 more: http://x/runs/1\n"), "{shown}");
+        assert!(
+            shown.ends_with("    and 4 more: http://x/runs/1\n"),
+            "{shown}"
+        );
     }
 }

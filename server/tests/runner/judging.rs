@@ -70,8 +70,8 @@ async fn a_server_price_override_fails_the_cost_budget_in_the_cli_and_on_the_das
     let cost = summary["cost"]["usd"].as_f64().unwrap();
     assert!(cost > 0.01, "the override prices the calls: {cost}");
     assert!(
-        printed.contains(&format!("cost        ${cost:.4}")),
-        "the CLI prints the server's cost {cost:.4}: {printed}"
+        printed.contains(&format!("cost        {}", shared::cost::usd(cost))),
+        "the CLI prints the server's cost {cost}: {printed}"
     );
     let (_, page) = s.get(&format!("/api/v1/runs/{run}/results")).await;
     assert!(
