@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use shared::api::RunView;
+use shared::RunStatus;
 
 /// What the bar shows, from the run and its summary; `None` when the run planned no cases
 /// (a run synced by a client that did not say).
@@ -15,6 +16,8 @@ pub struct Progress {
     pub failed: u64,
     pub errored: u64,
     pub live: bool,
+    /// Waiting in the queue: no worker has claimed it yet.
+    pub queued: bool,
 }
 
 impl Progress {
@@ -36,7 +39,22 @@ impl Progress {
             failed,
             errored,
             live: !view.run.status.is_finished(),
+            queued: view.run.status == RunStatus::Queued,
         })
+    }
+
+    /// What the bar says before its numbers: whether the run is running, or still waiting for
+    /// a worker (and how to start one).
+    fn state(&self) -> &'static str {
+        match (self.queued, self.live) {
+            (true, _) => {
+                "Queued: no worker has claimed this run yet. A worker of this agent runs it: \
+                 `proctor worker --agent AGENT_FILE --server URL`, or a server started with \
+                 `--agent AGENT_FILE`. "
+            }
+            (false, true) => "Running: ",
+            (false, false) => "",
+        }
     }
 
     fn words(&self) -> String {
@@ -69,8 +87,34 @@ pub fn RunProgress(view: RunView) -> impl IntoView {
                 <span class="seg failed" style=p.width(p.failed)></span>
                 <span class="seg errored" style=p.width(p.errored)></span>
             </div>
-            <p class="progress-text">{if p.live { "Running: " } else { "" }}{words}</p>
+            <p class="progress-text">{p.state()}{words}</p>
         </div>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    fn progress(queued: bool, live: bool) -> Progress {
+        Progress {
+            planned: 12,
+            done: 0,
+            passed: 0,
+            failed: 0,
+            errored: 0,
+            live,
+            queued,
+        }
+    }
+
+    #[test]
+    fn a_queued_run_says_it_waits_for_a_worker_and_how_to_start_one() {
+        let waiting = progress(true, true).state();
+        assert!(waiting.starts_with("Queued: no worker has claimed this run yet."));
+        assert!(waiting.contains("proctor worker --agent AGENT_FILE --server URL"));
+        assert_eq!(progress(false, true).state(), "Running: ");
+        assert_eq!(progress(false, false).state(), "");
+    }
 }
