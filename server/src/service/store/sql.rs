@@ -1,7 +1,7 @@
 //! What a SQL database must provide for Proctor's store to run on it: connections, running a
 //! built statement, binding a value the way the database keeps it, and the few statements whose
 //! SQL differs. Every store operation is written once over this trait (in the files named for
-//! their subject: [`super::agents`], [`super::runs`], [`super::batch`], …), so SQLite and
+//! their subject: [`super::agents`], [`super::runs`], [`super::results`], …), so SQLite and
 //! PostgreSQL differ only where their SQL does.
 
 use async_trait::async_trait;
