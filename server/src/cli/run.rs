@@ -197,6 +197,10 @@ pub enum FailOn {
     Any,
 }
 
+/// `proctor run`'s exit code when the agent could not be started at all (a failed gate is 1, an
+/// error of Proctor's own 2).
+pub const AGENT_DID_NOT_START: u8 = 3;
+
 /// Why an option's value cannot be read; each quotes the value given.
 #[derive(Debug, thiserror::Error)]
 pub enum ValueError {
@@ -283,6 +287,17 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     report_run(&agent, &client, &finished);
+    if let Some(why) = &finished.unstartable {
+        eprintln!(
+            "\nproctor: the agent could not start, so the run stopped at its first case:\n  {}\n  \
+             Check the agent file's `run:` — for `python: module:function`, that the module imports \
+             from the agent file's folder with `{}` and has that function; for `command:`, that the \
+             command runs from that folder.",
+            why.lines().collect::<Vec<_>>().join("\n  "),
+            args.exec.python
+        );
+        return Ok(ExitCode::from(AGENT_DID_NOT_START));
+    }
     if let Some(path) = &args.junit {
         let label = finished.run.run.spec.label.as_deref().unwrap_or("");
         write_junit(path, &agent.spec.name, label, &finished.verdicts)?;

@@ -97,6 +97,20 @@ impl CaseError {
         }
     }
 
+    /// Whether the agent could not be started at all: its command could not be spawned, or its
+    /// Python worker could not load it. No other case can fare better, so the run stops.
+    pub fn is_start_failure(&self) -> bool {
+        matches!(
+            self,
+            CaseError::Start { .. }
+                | CaseError::WorkerStart { .. }
+                | CaseError::WorkerFatal(_)
+                | CaseError::WorkerExitedAtStart(_)
+                | CaseError::WorkerSlow(_)
+                | CaseError::WorkerNotReady
+        )
+    }
+
     /// The error as the case records it.
     pub fn failure(&self) -> AgentFailure {
         AgentFailure {

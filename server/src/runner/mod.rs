@@ -88,6 +88,9 @@ pub struct Finished {
     /// Told to stop before every case ran: the run was synced as far as it got and left
     /// unfinished (not marked completed).
     pub interrupted: bool,
+    /// Why the agent could not be started at all (its own error): the run stopped at the first
+    /// case that said so and was marked failed.
+    pub unstartable: Option<String>,
 }
 
 /// Where a run picks up and when it stops: a resumed run skips the cases stored before, and a
@@ -331,9 +334,13 @@ async fn run_case(
     backend: &dyn Backend,
     judge: Option<&(JudgeClient, AgentSpec)>,
     (scenario, user, attempt): Job,
-) -> (Arc<Scenario>, ResultInput) {
+) -> (Arc<Scenario>, ResultInput, Option<String>) {
     let case_id = format!("{}#{attempt}", scenario.spec.key);
     let case = executor.run(&case_id, &user).await;
+    let unstartable = case
+        .unstartable
+        .then(|| case.error.as_ref().map(|e| e.message.clone()))
+        .flatten();
     let mut input = ResultInput {
         scenario_id: Some(scenario.id),
         scenario_key: Some(scenario.spec.key.clone()),
@@ -348,7 +355,7 @@ async fn run_case(
     if let Some((judge, agent)) = judge {
         input.judgements = judge_case(judge, backend, agent, &scenario, &input).await;
     }
-    (scenario, input)
+    (scenario, input, unstartable)
 }
 
 /// Runs every scenario × attempt of an existing run and syncs the results into it.
@@ -374,25 +381,41 @@ pub async fn execute(
     let bar = progress_bar(exec.progress, jobs.len());
     let tally = syncer.tally();
     let mut cases = Vec::with_capacity(jobs.len());
+    // Set when the agent could not be started at all: no other case would fare better.
+    let cannot_start = Arc::new(std::sync::OnceLock::<String>::new());
+    let gave_up = cannot_start.clone();
     // Once told to stop, no case starts; those in flight finish and are synced.
     let mut stream = futures::stream::iter(jobs)
-        .take_while(move |_| std::future::ready(!stop.is_raised()))
+        .take_while(move |_| std::future::ready(!stop.is_raised() && gave_up.get().is_none()))
         .map(|job| {
             let executor = executor.clone();
             let (backend, judge) = (backend.clone(), judge.clone());
             async move { run_case(&executor, backend.as_ref(), judge.as_deref(), job).await }
         })
         .buffer_unordered(exec.concurrency.max(1));
-    while let Some((scenario, input)) = stream.next().await {
+    while let Some((scenario, input, unstartable)) = stream.next().await {
+        if let Some(why) = unstartable {
+            let _ = cannot_start.set(why);
+        }
         syncer.push(input.clone());
         cases.push((scenario, input));
         bar.set_message(tally.describe());
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let interrupted = cases.len() < planned;
+    drop(stream);
+    let unstartable = Arc::try_unwrap(cannot_start)
+        .ok()
+        .and_then(|reason| reason.into_inner());
+    let interrupted = cases.len() < planned && unstartable.is_none();
     let sync = syncer.finish().await;
-    let (run, verdicts, summary, judged) = if interrupted {
+    let (run, verdicts, summary, judged) = if unstartable.is_some() {
+        let run = backend
+            .set_run_status(run.run.id, RunStatus::Failed)
+            .await?;
+        let summary = run.summary.clone().unwrap_or_default();
+        (run, sync.verdicts(), summary, Judged::Server)
+    } else if interrupted {
         let run = sync.last_run.clone().unwrap_or(run);
         let summary = run.summary.clone().unwrap_or_default();
         (run, sync.verdicts(), summary, Judged::Server)
@@ -408,6 +431,7 @@ pub async fn execute(
         results_file,
         tracer_faults: TracerFaults::since(tracer_log, tracer_log_start),
         interrupted,
+        unstartable,
     })
 }
 

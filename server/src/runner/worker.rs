@@ -157,6 +157,10 @@ async fn run_claimed(
     .await;
     keeper.abort();
     match outcome {
+        Ok(finished) if finished.unstartable.is_some() => {
+            let why = finished.unstartable.unwrap_or_default();
+            tracing::warn!("worker {name}: the agent of run {run_id} could not start, so the run failed: {why}");
+        }
         Ok(finished) if finished.interrupted => {
             if lost.load(Ordering::SeqCst) {
                 tracing::warn!(

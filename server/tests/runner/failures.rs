@@ -187,3 +187,59 @@ async fn killing_the_server_mid_run_loses_no_results() {
         "the server's verdict replaces the local one"
     );
 }
+
+/// An agent that cannot start at all (its module lacks the function the agent file names) stops
+/// the run at its first case, with the agent's own error on the terminal, an exit code of its
+/// own, and the run marked failed — not one crash per case.
+#[tokio::test]
+async fn an_agent_that_cannot_start_stops_the_run_with_its_own_error() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("desk.py"),
+        "def answer(message):\n    return 'ok'\n",
+    )
+    .unwrap();
+    let scenarios: Vec<Value> = (0..5)
+        .map(|i| json!({"key": format!("s{i}"), "user_message": "hello"}))
+        .collect();
+    std::fs::write(
+        dir.path().join("scenarios.yaml"),
+        serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("agent.yaml"),
+        "name: misnamed\nrun:\n  python: desk:reply\nscenarios: scenarios.yaml\n",
+    )
+    .unwrap();
+    let agent = dir.path().join("agent.yaml");
+    let out = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            agent.to_str().unwrap(),
+            "--no-progress",
+            "--concurrency",
+            "1",
+        ],
+        dir.path(),
+    );
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("the agent could not start"), "{said}");
+    assert!(
+        said.contains("reply"),
+        "the agent's own error names what is missing: {said}"
+    );
+
+    let (_, runs) = s.get("/api/v1/runs?agent=misnamed").await;
+    let run = &runs["items"][0];
+    assert_eq!(run["run"]["status"], "failed", "{run}");
+    assert_eq!(
+        run["summary"]["total"], 1,
+        "one case, not one crash per case: {run}"
+    );
+}

@@ -55,6 +55,7 @@ impl Executor {
             trace,
             error,
             duration_ms: 0.0,
+            unstartable: false,
         }
     }
 

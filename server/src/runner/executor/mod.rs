@@ -34,6 +34,8 @@ pub struct CaseRun {
     pub trace: Trace,
     pub error: Option<AgentFailure>,
     pub duration_ms: f64,
+    /// Set when the agent could not be started at all ([`CaseError::is_start_failure`]).
+    pub unstartable: bool,
 }
 
 impl CaseRun {
@@ -44,6 +46,7 @@ impl CaseRun {
             trace: Trace::default(),
             error: None,
             duration_ms: 0.0,
+            unstartable: false,
         }
     }
 
@@ -57,6 +60,7 @@ impl CaseRun {
     fn failed_by(error: CaseError) -> CaseRun {
         CaseRun {
             error: Some(error.failure()),
+            unstartable: error.is_start_failure(),
             ..CaseRun::empty()
         }
     }

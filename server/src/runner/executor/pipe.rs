@@ -171,6 +171,7 @@ impl Worker {
             trace: reply.trace.unwrap_or_default(),
             error: reply.error,
             duration_ms: 0.0,
+            unstartable: false,
         })
     }
 

@@ -51,6 +51,7 @@ impl Executor {
             dialogue.answered(&said, &reply.output);
             whole.output = reply.output;
             if let Some(error) = reply.error {
+                whole.unstartable = reply.unstartable;
                 whole.stop(error.kind, in_turn(error, turn).message);
                 break;
             }
