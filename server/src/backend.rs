@@ -15,6 +15,7 @@ use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::llm_judge::Judgement;
+use shared::run_name::RunScope;
 use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec, TestResult};
 use uuid::Uuid;
@@ -49,6 +50,9 @@ pub trait Backend: Send + Sync {
 
     async fn create_run(&self, input: RunInput) -> Outcome<RunView>;
     async fn run(&self, id: Uuid) -> Outcome<RunView>;
+    /// The run `name` names within `scope`: a full id, a unique id prefix, a label or `latest`
+    /// ([`shared::run_name::RunName`]).
+    async fn find_run(&self, name: &str, scope: &RunScope) -> Outcome<RunView>;
     async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>>;
     /// Moves a run to `status`, stamping its start and end times; the answer carries the
     /// server's summary of the run.

@@ -3,6 +3,7 @@
 
 use shared::api::{CaseSpans, CompareFilter, JudgementLookup, ReviewQueue};
 use shared::llm_judge::Judgement;
+use shared::run_name::RunScope;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -224,6 +225,11 @@ impl Backend for ApiClient {
     async fn run(&self, id: Uuid) -> Outcome<RunView> {
         self.get(&format!("/runs/{id}"), NONE, "reading the run")
             .await
+    }
+
+    async fn find_run(&self, name: &str, scope: &RunScope) -> Outcome<RunView> {
+        let path = format!("/runs/{}", encode(name));
+        self.get(&path, scope, "finding the run").await
     }
 
     async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {

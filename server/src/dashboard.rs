@@ -8,6 +8,7 @@ use shared::api::{AgentDetail, Overview, Page, ResultFilter, ResultRow, RunFilte
 use shared::api::{ReviewQueue, RunView};
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
+use shared::run_name::RunScope;
 use shared::{Agent, ProctorError, RunSource, RunSpec, TestResult};
 use uuid::Uuid;
 
@@ -71,6 +72,8 @@ impl DashboardData for Service {
             status: parsed(&q.status)?,
             source: parsed(&q.source)?,
             outcome: parsed(&q.outcome)?,
+            label: None,
+            id_prefix: None,
             since: day(&q.since, chrono::NaiveTime::MIN)?,
             until: day(&q.until, end_of_day)?,
             cursor: q.cursor,
@@ -80,7 +83,7 @@ impl DashboardData for Service {
     }
 
     async fn run(&self, run: &str) -> Result<RunView, ProctorError> {
-        Backend::run(self, id("run", run)?).await
+        Backend::find_run(self, run, &RunScope::default()).await
     }
 
     async fn results(&self, run: &str, q: ResultsQuery) -> Result<Page<ResultRow>, ProctorError> {
@@ -91,7 +94,7 @@ impl DashboardData for Service {
             cursor: q.cursor,
             limit: Some(RESULTS_PAGE),
         };
-        Backend::results(self, id("run", run)?, &filter).await
+        Backend::results(self, DashboardData::run(self, run).await?.run.id, &filter).await
     }
 
     async fn result(&self, result: &str) -> Result<TestResult, ProctorError> {
@@ -109,8 +112,8 @@ impl DashboardData for Service {
     async fn compare(&self, base: &str, head: &str) -> Result<RunComparison, ProctorError> {
         Backend::compare(
             self,
-            id("base run", base)?,
-            id("head run", head)?,
+            DashboardData::run(self, base).await?.run.id,
+            DashboardData::run(self, head).await?.run.id,
             &CompareFilter::default(),
         )
         .await
@@ -125,7 +128,7 @@ impl DashboardData for Service {
     }
 
     async fn trend(&self, run: &str) -> Result<Vec<RunView>, ProctorError> {
-        let run = Backend::run(self, id("run", run)?).await?;
+        let run = DashboardData::run(self, run).await?;
         let filter = RunFilter {
             agent: Some(run.run.agent_id.to_string()),
             limit: Some(TREND_RUNS),

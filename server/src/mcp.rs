@@ -13,9 +13,12 @@ use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, ServerHandler};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shared::api::{
-    ResultFilter, ResultInput, RunFilter, RunInput, ScenarioFilter, SyncInput, MAX_RESULTS_PER_SYNC,
+    ResultFilter, ResultInput, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput,
+    MAX_RESULTS_PER_SYNC,
 };
+use shared::eval::classify::Severity;
 use shared::eval::compare::{CaseChange, RunComparison};
+use shared::run_name::RunScope;
 use shared::{ErrorKind, ProctorError, RunSource, RunSpec};
 use uuid::Uuid;
 
@@ -47,7 +50,10 @@ fn api_error(e: ProctorError) -> ErrorData {
         | ErrorKind::TooLarge
         | ErrorKind::Unauthorized
         | ErrorKind::Forbidden
-        | ErrorKind::MethodNotAllowed => ErrorData::invalid_params(e.message, None),
+        | ErrorKind::MethodNotAllowed => {
+            let data = (!e.candidates.is_empty()).then(|| json!({"candidates": e.candidates}));
+            ErrorData::invalid_params(e.message, data)
+        }
     }
 }
 
@@ -62,15 +68,6 @@ where
                 .map_err(|e| ErrorData::invalid_params(format!("{what}: {e}"), None))
         })
         .transpose()
-}
-
-fn run_id(text: &str) -> Result<Uuid, ErrorData> {
-    Uuid::parse_str(text.trim()).map_err(|_| {
-        ErrorData::invalid_params(
-            format!("{text:?} is not a run id; list runs with list_test_runs"),
-            None,
-        )
-    })
 }
 
 /// Arguments of `list_scenarios`.
@@ -107,14 +104,18 @@ pub struct QueueArg {
 /// Arguments of the tools that read one run.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct RunArg {
-    /// The run id.
+    /// The run: its id, an id prefix of 6+ characters, its label (the newest run with it) or
+    /// `latest`.
     pub run: String,
+    /// With `latest` or a label: only this agent's runs (name or id).
+    #[serde(default)]
+    pub agent: Option<String>,
 }
 
 /// Arguments of `list_results`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ResultsArg {
-    /// The run id.
+    /// The run: its id, an id prefix of 6+ characters, its label or `latest`.
     pub run: String,
     /// passed, failed, error or pending.
     #[serde(default)]
@@ -143,9 +144,10 @@ pub struct ResultArg {
 /// Arguments of `compare_test_runs`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct CompareArg {
-    /// The earlier run (the baseline).
+    /// The earlier run (the baseline): its id, an id prefix of 6+ characters, its label or
+    /// `latest`.
     pub base: String,
-    /// The later run.
+    /// The later run, named the same ways.
     pub head: String,
 }
 
@@ -153,7 +155,8 @@ pub struct CompareArg {
 /// error naming its index instead of failing the whole call's decoding.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct SyncArg {
-    /// The run to add results to; without it a new run is created for `agent`.
+    /// The run to add results to (its id, an id prefix of 6+ characters, its label or
+    /// `latest`); without it a new run is created for `agent`.
     #[serde(default)]
     pub run: Option<String>,
     /// The agent (name), to create a run for when no `run` is given.
@@ -177,6 +180,15 @@ impl ProctorMcp {
             api,
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// The run `name` names (any way a run can be named), among `agent`'s runs when given.
+    async fn find(&self, name: &str, agent: Option<String>) -> Result<RunView, ErrorData> {
+        let scope = RunScope {
+            agent,
+            ..Default::default()
+        };
+        self.api.find_run(name, &scope).await.map_err(api_error)
     }
 
     #[tool(description = "List the agents Proctor knows, with their tools and policies.")]
@@ -242,11 +254,14 @@ impl ProctorMcp {
     }
 
     #[tool(
-        description = "A run's summary: pass rate, AQS with its components, failure breakdown, cost, duration, latency and what its tool-call diffs have in common."
+        description = "A run (by id, id prefix, label or `latest`) with a one-paragraph conclusion and its summary: pass rate, AQS with its components, failure breakdown, cost, duration, latency and what its tool-call diffs have in common."
     )]
     async fn get_test_run(&self, Parameters(a): Parameters<RunArg>) -> Result<String, ErrorData> {
-        let view = self.api.run(run_id(&a.run)?).await.map_err(api_error)?;
-        text(&json!({"run": view.run, "agent": view.agent_name, "summary": view.summary}))
+        let view = self.find(&a.run, a.agent).await?;
+        text(
+            &json!({"conclusion": run_conclusion(&view), "run": view.run,
+            "agent": view.agent_name, "summary": view.summary}),
+        )
     }
 
     #[tool(
@@ -265,7 +280,7 @@ impl ProctorMcp {
         };
         let page = self
             .api
-            .results(run_id(&a.run)?, &filter)
+            .results(self.find(&a.run, None).await?.run.id, &filter)
             .await
             .map_err(api_error)?;
         text(&json!(page))
@@ -327,7 +342,8 @@ impl ProctorMcp {
         &self,
         Parameters(a): Parameters<CompareArg>,
     ) -> Result<String, ErrorData> {
-        let (base, head) = (run_id(&a.base)?, run_id(&a.head)?);
+        let base = self.find(&a.base, None).await?.run.id;
+        let head = self.find(&a.head, None).await?.run.id;
         let cmp = self
             .api
             .compare(base, head, &CompareFilter::default())
@@ -426,7 +442,7 @@ impl ProctorMcp {
         &self,
         Parameters(a): Parameters<RunArg>,
     ) -> Result<String, ErrorData> {
-        let view = self.api.run(run_id(&a.run)?).await.map_err(api_error)?;
+        let view = self.find(&a.run, a.agent).await?;
         let Some(s) = view.summary else {
             return text(&json!({"results": 0, "note": "this run has no results yet"}));
         };
@@ -459,7 +475,7 @@ impl ProctorMcp {
             results.push(parsed);
         }
         let run = match (a.run, a.agent) {
-            (Some(run), _) => run_id(&run)?,
+            (Some(run), agent) => self.find(&run, agent).await?.run.id,
             (None, Some(agent)) => {
                 let spec = RunSpec {
                     label: a.label,
@@ -493,6 +509,57 @@ fn keys(cmp: &RunComparison, change: CaseChange) -> Vec<&str> {
         .filter(|c| c.change == change)
         .map(|c| c.scenario_key.as_str())
         .collect()
+}
+
+/// What a run says, in words an agent can act on: where it stands, how it scored, what failed
+/// most and how badly, and where to look next.
+fn run_conclusion(view: &RunView) -> String {
+    let mut out = format!(
+        "Run {} of {} is {}",
+        view.run.id,
+        view.agent_name,
+        view.run.status.as_str()
+    );
+    if let Some(label) = &view.run.spec.label {
+        let _ = write!(out, " (label {label:?})");
+    }
+    out.push_str(". ");
+    let Some(s) = &view.summary else {
+        out.push_str("It has no results yet.");
+        return out;
+    };
+    if s.total == 0 {
+        out.push_str("It has no results yet.");
+        return out;
+    }
+    let rate = s
+        .pass_rate
+        .map_or_else(|| "no".into(), |r| format!("{:.1}%", r * 100.0));
+    let _ = write!(
+        out,
+        "{} of {} result(s) passed ({rate} pass rate), {} failed, {} errored.",
+        s.passed, s.total, s.failed, s.errored
+    );
+    if let Some(aqs) = &s.aqs {
+        let _ = write!(out, " AQS {:.1} ({}).", aqs.score, aqs.band.label());
+    }
+    if let Some((category, n)) = s.failure_breakdown.iter().max_by_key(|(_, n)| **n) {
+        let _ = write!(out, " Most failures are {} ({n}).", category.as_str());
+    }
+    let critical = s
+        .severity_breakdown
+        .get(&Severity::Critical)
+        .copied()
+        .unwrap_or(0);
+    if critical > 0 {
+        let _ = write!(out, " {critical} critical failure(s): read these first.");
+    }
+    if s.failed + s.errored > 0 {
+        out.push_str(
+            " Next: list_results with status=failed (and error), then get_result for the why.",
+        );
+    }
+    out
 }
 
 fn conclusion(cmp: &RunComparison) -> String {

@@ -1859,3 +1859,114 @@ async fn a_runs_results_download_as_json_lines_and_csv_with_the_filters() {
         .await;
     assert_eq!(st, 404, "{body}");
 }
+
+/// Runs are named as people name them: the 8 characters the dashboard shows, a label (the newest
+/// run with it), `latest` (within a scope), and an ambiguous prefix is a conflict that lists
+/// every run it could mean.
+#[tokio::test]
+async fn runs_are_found_by_id_prefix_label_and_latest_and_an_ambiguous_prefix_lists_them() {
+    let s = Server::start().await;
+    let first = s.agent_and_run().await;
+    let labelled = |label: &'static str| {
+        let s = &s;
+        async move {
+            let (st, run) = s
+                .post("/api/v1/runs", &json!({"agent": "support", "label": label}))
+                .await;
+            assert_eq!(st, 201, "{run}");
+            run["run"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let older_nightly = labelled("nightly").await;
+    let nightly = labelled("nightly").await;
+    let newest = labelled("wip").await;
+    for run in [&first, &older_nightly] {
+        let path = format!("/api/v1/runs/{run}/status");
+        let (st, body) = s.post(&path, &json!({"status": "completed"})).await;
+        assert_eq!(st, 200, "{body}");
+    }
+    let found = |name: String| {
+        let s = &s;
+        async move {
+            let (st, body) = s.get(&format!("/api/v1/runs/{name}")).await;
+            (
+                st,
+                body["run"]["id"].as_str().unwrap_or_default().to_string(),
+                body,
+            )
+        }
+    };
+    assert_eq!(found(first[..8].to_string()).await.1, first);
+    assert_eq!(found(first[..6].to_uppercase()).await.1, first);
+    assert_eq!(found(first.clone()).await.1, first);
+    assert_eq!(
+        found("nightly".into()).await.1,
+        nightly,
+        "the newest run with the label"
+    );
+    assert_eq!(found("latest".into()).await.1, newest);
+    assert_eq!(
+        found("latest?status=completed&agent=support".into())
+            .await
+            .1,
+        older_nightly,
+        "the newest completed run"
+    );
+    assert_eq!(
+        found("nightly?status=completed".into()).await.1,
+        older_nightly
+    );
+    let (st, _, body) = found(first[..5].to_string()).await;
+    assert_eq!(st, 400, "a prefix under 6 characters names nothing: {body}");
+    let (st, _, body) = found("no-such-run".into()).await;
+    assert_eq!(st, 404, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("`latest`"),
+        "{body}"
+    );
+
+    // Two runs whose ids share their first 8 characters (rare, so made so).
+    for (run, id) in [
+        (&nightly, "abcdef12-0000-4000-8000-000000000001"),
+        (&newest, "abcdef12-0000-4000-8000-000000000002"),
+    ] {
+        s.db.execute(&format!("UPDATE runs SET id = '{id}' WHERE id = '{run}'"))
+            .await;
+    }
+    let (st, _, body) = found("abcdef12".into()).await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(
+        body["candidates"],
+        json!([
+            "abcdef12-0000-4000-8000-000000000002",
+            "abcdef12-0000-4000-8000-000000000001"
+        ]),
+        "{body}"
+    );
+    assert!(
+        body["error"].as_str().unwrap().contains("\"wip\""),
+        "{body}"
+    );
+    let (st, _, body) = found("abcdef12-0000-4".into()).await;
+    assert_eq!(
+        st, 409,
+        "a longer prefix both share is still ambiguous: {body}"
+    );
+    assert_eq!(
+        found("abcdef12-0000-4000-8000-000000000002".into()).await.1,
+        "abcdef12-0000-4000-8000-000000000002"
+    );
+
+    let (st, cmp) = s.get("/api/v1/compare?base=abcdef12&head=latest").await;
+    assert_eq!(st, 409, "{cmp}");
+    let (st, cmp) = s
+        .get(&format!(
+            "/api/v1/compare?base={}&head=nightly",
+            &first[..8]
+        ))
+        .await;
+    assert_eq!(st, 200, "{cmp}");
+    assert_eq!(cmp["base_run_id"], first.as_str());
+    assert_eq!(cmp["base_label"], "test");
+    assert_eq!(cmp["head_label"], "nightly");
+}

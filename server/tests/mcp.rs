@@ -212,6 +212,29 @@ async fn the_rmcp_client_reads_runs_and_gets_errors_over_stdio() {
     let (_, via_rest) = s.get(&format!("/api/v1/runs/{run}")).await;
     assert_eq!(via_mcp["summary"], via_rest["summary"]);
 
+    // Named as people name runs: `latest` and the first 8 characters the dashboard shows.
+    for name in ["latest", &run[..8]] {
+        let answer = client
+            .call_tool(
+                CallToolRequestParams::new("get_test_run")
+                    .with_arguments(args(json!({"run": name, "agent": "support"}))),
+            )
+            .await
+            .unwrap();
+        let text = answer
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<String>();
+        let named: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(named["run"]["id"], run.as_str(), "{name}");
+        let conclusion = named["conclusion"].as_str().unwrap();
+        assert!(
+            conclusion.contains("passed") && conclusion.contains("list_results"),
+            "the conclusion says how the run went and where to look: {conclusion}"
+        );
+    }
+
     let err = client
         .call_tool(
             CallToolRequestParams::new("get_test_run")
@@ -219,7 +242,10 @@ async fn the_rmcp_client_reads_runs_and_gets_errors_over_stdio() {
         )
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("is not a run id"), "{err}");
+    assert!(
+        err.to_string().contains("is named \"not-a-run\"") && err.to_string().contains("`latest`"),
+        "{err}"
+    );
     client.cancel().await.unwrap();
 }
 

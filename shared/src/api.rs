@@ -386,6 +386,10 @@ pub struct RunFilter {
     pub status: Option<RunStatus>,
     pub source: Option<RunSource>,
     pub outcome: Option<RunOutcome>,
+    /// Only runs with this label.
+    pub label: Option<String>,
+    /// Only runs whose id starts with this (lowercase, hyphenated as ids are written).
+    pub id_prefix: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     pub cursor: Option<String>,

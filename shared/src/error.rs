@@ -97,6 +97,10 @@ pub struct ProctorError {
     pub kind: ErrorKind,
     #[serde(rename = "error")]
     pub message: String,
+    /// What the request could have meant, when it named something ambiguously (the full ids of
+    /// the runs an id prefix matches), so a client can offer them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 fn unknown_kind() -> ErrorKind {
@@ -108,7 +112,13 @@ impl ProctorError {
         Self {
             kind,
             message: message.into(),
+            candidates: Vec::new(),
         }
+    }
+
+    /// The same error, listing what the request could have meant.
+    pub fn with_candidates(self, candidates: Vec<String>) -> Self {
+        Self { candidates, ..self }
     }
     pub fn malformed(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Malformed, message)
@@ -141,8 +151,8 @@ impl ProctorError {
     /// The same error with `context` before its message (`results[3]: …`).
     pub fn context(self, context: impl std::fmt::Display) -> Self {
         Self {
-            kind: self.kind,
             message: format!("{context}: {}", self.message),
+            ..self
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod llm_judge;
 pub mod model;
 pub mod redact;
 pub mod rubric;
+pub mod run_name;
 pub mod simulate;
 pub mod spans;
 pub mod timeline;

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::RunView;
+use shared::BASELINE_METADATA;
 
 use crate::components::delete_run::DeleteRun;
 use crate::components::format::{short_id, when, RunStatusBadge};
@@ -29,8 +30,19 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
         .spec
         .metadata
         .iter()
+        .filter(|(k, _)| k.as_str() != BASELINE_METADATA)
         .map(|(k, val)| format!(" · {k}={val}"))
         .collect();
+    let baseline = v
+        .run
+        .spec
+        .metadata
+        .get(BASELINE_METADATA)
+        .and_then(|id| uuid::Uuid::parse_str(id).ok())
+        .map(|base| {
+            let href = format!("/compare?base={base}&head={}", v.run.id);
+            view! { " · " <A href=href>{format!("compared with {}", short_id(&base))}</A> }
+        });
     let progress = v.clone();
     view! {
         <div class="page-head">
@@ -42,6 +54,7 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
             <A href=format!("/agents/{}", v.agent_name)>{v.agent_name.clone()}</A>
             {origin}
             {metadata}
+            {baseline}
         </p>
         {v.run.reason.clone().map(|r| view! { <p class="notice">{r}</p> })}
         <RunProgress view=progress/>

@@ -19,6 +19,15 @@ use crate::components::score_slope_chart::ScoreSlopeChart;
 use crate::components::spread_chart::{Measure, SpreadChart};
 use crate::components::trend_chart::TrendChart;
 
+/// A run as its author named it: the label, with the short id the run list shows.
+fn run_name(id: uuid::Uuid, label: &Option<String>) -> String {
+    let short = &id.to_string()[..8];
+    match label {
+        Some(label) => format!("{label} ({short})"),
+        None => short.to_string(),
+    }
+}
+
 fn side_link(c: &CaseComparison, head: bool) -> impl IntoView {
     let side = if head { &c.head } else { &c.base };
     side.as_ref()
@@ -57,11 +66,12 @@ pub fn ComparePage() -> impl IntoView {
                     let cases = cmp.cases.clone();
                     let groups = CHANGED;
                     let unchanged: Vec<_> = cases.iter().filter(|c| c.change == CaseChange::Unchanged).cloned().collect();
+                    let (base_name, head_name) = (run_name(cmp.base_run_id, &cmp.base_label), run_name(cmp.head_run_id, &cmp.head_label));
                     view! {
                         <div class="page-head"><h1>"Compare runs"</h1></div>
                         <p class="muted">
-                            "Base " <A href=format!("/runs/{}", cmp.base_run_id)>{cmp.base_run_id.to_string()[..8].to_string()}</A>
-                            " → head " <A href=format!("/runs/{}", cmp.head_run_id)>{cmp.head_run_id.to_string()[..8].to_string()}</A>
+                            "Base " <A href=format!("/runs/{}", cmp.base_run_id)>{base_name}</A>
+                            " → head " <A href=format!("/runs/{}", cmp.head_run_id)>{head_name}</A>
                         </p>
                         <CopyMarkdown comparison=cmp.clone()/>
                         <CompareCards comparison=cmp.clone()/>

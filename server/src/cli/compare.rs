@@ -19,10 +19,11 @@ use crate::client::ApiClient;
 /// `proctor compare`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct CompareArgs {
-    /// The earlier run (the baseline).
-    pub base: Uuid,
-    /// The later run.
-    pub head: Uuid,
+    /// The earlier run (the baseline): a full id, an id prefix of 6+ characters, a label (the
+    /// newest run with it) or `latest`.
+    pub base: String,
+    /// The later run, named the same ways.
+    pub head: String,
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
     #[command(flatten)]
@@ -42,10 +43,9 @@ pub enum Format {
 
 pub async fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     let client = args.server.client();
-    print!(
-        "{}",
-        written(&client, args.base, args.head, args.format).await?
-    );
+    let base = super::find_run(&client, &args.base).await?;
+    let head = super::find_run(&client, &args.head).await?;
+    print!("{}", written(&client, base, head, args.format).await?);
     Ok(ExitCode::SUCCESS)
 }
 

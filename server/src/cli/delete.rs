@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use uuid::Uuid;
 
 use super::run::ServerArgs;
 use crate::backend::Backend;
@@ -20,8 +19,8 @@ pub struct DeleteArgs {
 /// What can be deleted.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Deletable {
-    /// A run and its results.
-    Run { id: Uuid },
+    /// A run and its results: its full id, an id prefix of 6+ characters, its label or `latest`.
+    Run { run: String },
     /// An agent with its scenarios, runs and results.
     Agent { name: String },
 }
@@ -29,8 +28,9 @@ pub enum Deletable {
 pub async fn run(args: DeleteArgs) -> anyhow::Result<ExitCode> {
     let client = args.server.client();
     match &args.what {
-        Deletable::Run { id } => {
-            client.delete_run(*id).await?;
+        Deletable::Run { run } => {
+            let id = super::find_run(&client, run).await?;
+            client.delete_run(id).await?;
             println!("deleted run {id} and its results");
         }
         Deletable::Agent { name } => {

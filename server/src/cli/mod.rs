@@ -10,7 +10,13 @@ pub mod serve;
 pub mod sync;
 pub mod worker;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use shared::run_name::RunScope;
+use uuid::Uuid;
+
+use crate::backend::Backend;
+use crate::client::ApiClient;
 
 /// The `proctor` command line.
 #[derive(Debug, Parser)]
@@ -41,4 +47,13 @@ pub enum Command {
     Delete(delete::DeleteArgs),
     /// Compare two runs, as text, Markdown (for a pull request) or JSON.
     Compare(compare::CompareArgs),
+}
+
+/// The id of the run `name` names, or why none is.
+pub async fn find_run(client: &ApiClient, name: &str) -> anyhow::Result<Uuid> {
+    let view = client
+        .find_run(name, &RunScope::default())
+        .await
+        .with_context(|| format!("finding run {name:?}"))?;
+    Ok(view.run.id)
 }

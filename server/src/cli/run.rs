@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use shared::api::ResultRow;
+use shared::api::{ResultRow, RunView};
 use shared::eval::CaseChange;
 use shared::RunSource;
+use shared::BASELINE_METADATA;
 use uuid::Uuid;
 
 use crate::backend::Backend;
@@ -162,7 +163,8 @@ pub struct RunArgs {
     /// Extra environment for the agent as KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
-    /// Compare with this run (an id, or `latest`) and fail on regressions.
+    /// Compare with this run and fail on its regressions: a full id, or the agent's completed
+    /// run named by an id prefix (6+ characters), a label, or `latest`.
     #[arg(long)]
     pub baseline: Option<String>,
     /// Fail when the pass rate (in percent) is below this.
@@ -253,12 +255,27 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         keys: args.keys.clone(),
     };
     let scenarios = runner::prepare(backend.as_ref(), &agent, &selection).await?;
+    let baseline = match &args.baseline {
+        Some(name) => runner::resolve_baseline(backend.as_ref(), &agent.spec.name, name).await?,
+        None => None,
+    };
+    match (&args.baseline, &baseline) {
+        (Some(_), Some(base)) => eprintln!("proctor: baseline: run {}", report::run_name(base)),
+        (Some(_), None) => eprintln!(
+            "proctor: baseline: none yet (no completed run of {}); --baseline latest passes",
+            agent.spec.name
+        ),
+        _ => {}
+    }
     let source = if std::env::var_os("CI").is_some() {
         RunSource::Ci
     } else {
         RunSource::Cli
     };
-    let metadata: BTreeMap<String, String> = args.metadata.iter().cloned().collect();
+    let mut metadata: BTreeMap<String, String> = args.metadata.iter().cloned().collect();
+    if let Some(base) = &baseline {
+        metadata.insert(BASELINE_METADATA.into(), base.run.id.to_string());
+    }
     let run = runner::create_run(
         backend.as_ref(),
         &agent,
@@ -303,13 +320,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         write_junit(path, &agent.spec.name, label, &finished.verdicts)?;
     }
     if let Some(path) = &args.summary_md {
-        let markdown = summary_markdown(&client, &agent.spec.name, &args, &finished).await?;
+        let markdown =
+            summary_markdown(&client, &agent.spec.name, baseline.as_ref(), &finished).await?;
         write_file(path, &markdown)?;
     }
     let mut failures = gate_on_summary(&args, &finished);
-    if let Some(baseline) = &args.baseline {
-        let gate = gate_on_baseline(&client, &agent.spec.name, baseline, run_id, args.fail_on);
-        failures.extend(gate.await?);
+    if let Some(base) = &baseline {
+        failures.extend(gate_on_baseline(&client, base, run_id, args.fail_on).await?);
     }
     if failures.is_empty() {
         Ok(ExitCode::SUCCESS)
@@ -325,15 +342,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 async fn summary_markdown(
     client: &ApiClient,
     agent: &str,
-    args: &RunArgs,
+    baseline: Option<&RunView>,
     finished: &Finished,
 ) -> anyhow::Result<String> {
     let run_id = finished.run.run.id;
-    if let Some(baseline) = &args.baseline {
-        if let Some(base) = runner::resolve_baseline(client, agent, baseline, run_id).await? {
-            let format = super::compare::Format::Markdown;
-            return super::compare::written(client, base, run_id, format).await;
-        }
+    if let Some(base) = baseline {
+        let format = super::compare::Format::Markdown;
+        return super::compare::written(client, base.run.id, run_id, format).await;
     }
     let s = &finished.summary;
     let label = finished.run.run.spec.label.as_deref().unwrap_or(agent);
@@ -427,15 +442,12 @@ fn gate_on_summary(args: &RunArgs, finished: &Finished) -> Vec<String> {
 /// nor drop at all).
 async fn gate_on_baseline(
     client: &ApiClient,
-    agent: &str,
-    baseline: &str,
+    baseline: &RunView,
     run_id: Uuid,
     fail_on: FailOn,
 ) -> anyhow::Result<Vec<String>> {
-    let Some(base) = runner::resolve_baseline(client, agent, baseline, run_id).await? else {
-        eprintln!("proctor: no earlier completed run to compare with; --baseline latest passes");
-        return Ok(Vec::new());
-    };
+    let base = baseline.run.id;
+    let base_name = report::run_name(baseline);
     let only_regressions = CompareFilter {
         change: Some(CaseChange::Regression),
         ..Default::default()
@@ -445,7 +457,7 @@ async fn gate_on_baseline(
         .await
         .context("comparing with the baseline")?;
     if let Some(aqs) = &cmp.aqs {
-        println!("  vs {base}: AQS {}", aqs.describe());
+        println!("  vs {base_name}: AQS {}", aqs.describe());
     }
     println!(
         "  compare: {}/compare?base={base}&head={run_id}",
@@ -471,7 +483,7 @@ async fn gate_on_baseline(
             n => format!(" ({n} listed ran against an edited scenario)"),
         };
         failures.push(format!(
-            "{count} regression(s) against {base}: {}{untested}{edited}",
+            "{count} regression(s) against {base_name}: {}{untested}{edited}",
             listed(&cmp, count)
         ));
     }
@@ -496,7 +508,7 @@ async fn gate_on_baseline(
             .map(|c| c.scenario_key.as_str())
             .collect();
         failures.push(format!(
-            "{} case(s) passed less often than in {base}, not significantly (--fail-on any): {}",
+            "{} case(s) passed less often than in {base_name}, not significantly (--fail-on any): {}",
             cmp.insignificant_drops,
             drops.join(", ")
         ));

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use uuid::Uuid;
 
 use super::run::ServerArgs;
 use crate::backend::Backend;
@@ -15,21 +14,23 @@ use crate::runner::syncer::sync_file;
 pub struct SyncArgs {
     /// A results file (JSON lines), as `proctor run` writes under .proctor/results.
     pub file: PathBuf,
-    /// The run the results belong to.
+    /// The run the results belong to: its full id, an id prefix of 6+ characters, its label or
+    /// `latest`.
     #[arg(long)]
-    pub run: Uuid,
+    pub run: String,
     #[command(flatten)]
     pub server: ServerArgs,
 }
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
     let client = args.server.client();
-    let sent = sync_file(&client, args.run, &args.file).await?;
-    let view = client.run(args.run).await?;
+    let run = super::find_run(&client, &args.run).await?;
+    let sent = sync_file(&client, run, &args.file).await?;
+    let view = client.run(run).await?;
     let total = view.summary.map(|s| s.total).unwrap_or(0);
     println!(
         "proctor: sent {sent} result(s); run {} now holds {total}",
-        args.run
+        run
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use shared::api::{CaseSpans, CompareFilter};
 use shared::api::{Page, RunFilter, RunInput, RunView};
 use shared::eval::CaseChange;
 use shared::eval::RunComparison;
+use shared::run_name::RunScope;
 use shared::ProctorError;
 use shared::RunStatus;
 use uuid::Uuid;
@@ -54,15 +55,17 @@ pub async fn list(
     get,
     path = "/runs/{id}",
     tag = "runs",
-    summary = "One run with its summary",
-    params(("id" = Uuid, Path, description = "The run's id")),
-    responses((status = 200, description = "The run", body = RunView), Refused, NotFound)
+    summary = "One run with its summary, by id or by name",
+    description = "`id` is a full id, a unique id prefix of at least 6 characters, a label (the newest run with it) or `latest`, looked up among the runs the query's scope lets through.",
+    params(("id" = String, Path, description = "The run's id or name"), RunScope),
+    responses((status = 200, description = "The run", body = RunView), Refused, NotFound, (status = 409, description = "An id prefix that several runs share; `candidates` lists them", body = ProctorError))
 )]
 pub async fn get(
     State(state): State<AppState>,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(run): ApiPath<String>,
+    ApiQuery(scope): ApiQuery<RunScope>,
 ) -> Result<Json<RunView>, ApiError> {
-    Ok(Json(state.service.run(id).await?))
+    Ok(Json(state.service.find_run(&run, &scope).await?))
 }
 
 /// The body of `POST /runs/{id}/status`.
@@ -92,8 +95,10 @@ pub async fn set_status(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CompareQuery {
-    base: Uuid,
-    head: Uuid,
+    /// The earlier run: its id or name (an id prefix, a label, `latest`).
+    base: String,
+    /// The later run: its id or name.
+    head: String,
     // Spelled out, not flattened: a flattened query reads every value as text, so `limit`
     // would never parse as a number.
     change: Option<CaseChange>,
@@ -117,8 +122,18 @@ pub async fn compare(
         state
             .service
             .compare(
-                q.base,
-                q.head,
+                state
+                    .service
+                    .find_run(&q.base, &RunScope::default())
+                    .await?
+                    .run
+                    .id,
+                state
+                    .service
+                    .find_run(&q.head, &RunScope::default())
+                    .await?
+                    .run
+                    .id,
                 &CompareFilter {
                     change: q.change,
                     cursor: q.cursor,

@@ -27,15 +27,17 @@ use std::time::Duration;
 use anyhow::bail;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
-use shared::api::{ResultInput, ResultRow, RunFilter, RunInput, RunView, ScenarioFilter};
+use shared::api::{ResultInput, ResultRow, RunInput, RunView, ScenarioFilter};
 use shared::cost::PriceTable;
 use shared::eval::RunSummary;
 use shared::llm_judge::Judgement;
 use shared::rubric;
+use shared::run_name::{RunName, RunScope};
 use shared::simulate::ReplayBook;
 use shared::verdict_pipeline::VerdictPipeline;
-use shared::{validate, AgentSpec, ProctorError, RunSource, RunSpec, RunStatus, Scenario};
-use uuid::Uuid;
+use shared::{
+    validate, AgentSpec, ErrorKind, ProctorError, RunSource, RunSpec, RunStatus, Scenario,
+};
 
 use self::agent_file::{load_scenarios, AgentFile};
 use self::chat::ChatConfig;
@@ -555,30 +557,23 @@ async fn conclude(
     (run, verdicts, summary, Judged::Locally { prices: source })
 }
 
-/// The baseline a run is compared with: a run id, or `latest` — the newest completed run of the
-/// agent before this one.
+/// The baseline a run is compared with, looked up before the run starts, so a name that finds
+/// nothing stops it before any case is paid for. A full id is that run; any other name
+/// ([`RunName`]) is looked up among the agent's *completed* runs, so a crashed or cancelled run is
+/// never a baseline. `None` when `latest` finds no completed run yet.
 pub async fn resolve_baseline(
     backend: &dyn Backend,
     agent: &str,
     given: &str,
-    current: Uuid,
-) -> anyhow::Result<Option<Uuid>> {
-    if given != "latest" {
-        return match Uuid::parse_str(given) {
-            Ok(id) => Ok(Some(id)),
-            Err(_) => bail!("--baseline takes a run id or `latest`, got {given:?}"),
-        };
-    }
-    let filter = RunFilter {
+) -> Result<Option<RunView>, ProctorError> {
+    let name = RunName::parse(given)?;
+    let scope = RunScope {
         agent: Some(agent.to_string()),
-        status: Some(RunStatus::Completed),
-        limit: Some(20),
-        ..Default::default()
+        status: (!matches!(name, RunName::Id(_))).then_some(RunStatus::Completed),
     };
-    let page = backend.runs(&filter).await?;
-    Ok(page
-        .items
-        .into_iter()
-        .map(|v| v.run.id)
-        .find(|id| *id != current))
+    match backend.find_run(given, &scope).await {
+        Ok(view) => Ok(Some(view)),
+        Err(e) if name == RunName::Latest && e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.context(format_args!("--baseline {given}"))),
+    }
 }

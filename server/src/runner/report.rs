@@ -2,13 +2,23 @@
 
 use std::fmt::Write as _;
 
-use shared::api::ResultRow;
+use shared::api::{ResultRow, RunView};
 use shared::cost::usd;
 use shared::eval::summary::StepIssue;
 use shared::eval::RunSummary;
 use shared::ResultStatus;
 
 /// The run's figures as the runner prints them, a line each.
+/// A run as people know it: its short id, its label, when it was made.
+pub fn run_name(view: &RunView) -> String {
+    let id = &view.run.id.to_string()[..8];
+    let when = view.run.created_at.format("%Y-%m-%d %H:%M UTC");
+    match &view.run.spec.label {
+        Some(label) => format!("{id} {label:?} ({when})"),
+        None => format!("{id} ({when})"),
+    }
+}
+
 pub fn summary_table(summary: &RunSummary) -> String {
     let mut out = String::new();
     let pct = |x: Option<f64>| {
@@ -241,7 +251,7 @@ pub fn failed_cases(verdicts: &[ResultRow], run_page: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use shared::api::ResultRow;
+    use shared::api::{ResultRow, RunView};
     use shared::ResultStatus;
 
     use super::failed_cases;

@@ -158,12 +158,15 @@ impl Service {
         let mut comparer = Comparer::new(page);
         let cases = |run| Cases::new(chunks_of(Arc::clone(&self.store), run), CHUNK);
         merge(&mut comparer, cases(base), cases(head)).await?;
-        Ok(comparer.finish(
+        let mut comparison = comparer.finish(
             base,
             head,
             base_view.summary.unwrap_or_default(),
             head_view.summary.unwrap_or_default(),
-        ))
+        );
+        comparison.base_label = base_view.run.spec.label;
+        comparison.head_label = head_view.run.spec.label;
+        Ok(comparison)
     }
 }
 

@@ -26,6 +26,7 @@ use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
 use shared::eval::RunComparison;
 use shared::llm_judge::Judgement;
+use shared::run_name::RunScope;
 use shared::simulate::RecordedTurn;
 use shared::{Agent, AgentSpec, RunStatus, Scenario, ScenarioSpec, TestResult};
 use uuid::Uuid;
@@ -160,6 +161,10 @@ impl Backend for Service {
 
     async fn run(&self, id: Uuid) -> Outcome<RunView> {
         Service::run(self, id).await
+    }
+
+    async fn find_run(&self, name: &str, scope: &RunScope) -> Outcome<RunView> {
+        Service::find_run(self, name, scope).await
     }
 
     async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {

@@ -4,11 +4,67 @@
 use chrono::Utc;
 use shared::api::{Page, RunEvent, RunFilter, RunInput, RunView};
 use shared::redact::{redact_name, redact_text};
+use shared::run_name::{RunName, RunScope, LATEST, MIN_ID_PREFIX};
 use shared::{validate, ProctorError, RunStatus, TestRun};
 use uuid::Uuid;
 
 use super::Service;
 use crate::backend::Outcome;
+
+/// How many of the runs an ambiguous name matches are listed.
+const AMBIGUOUS_SHOWN: u32 = 10;
+
+/// No run in `scope` is named `name`.
+fn nothing_in_scope(name: &str, scope: &RunScope) -> ProctorError {
+    let mut within = String::new();
+    if let Some(status) = scope.status {
+        within.push_str(&format!(" {}", status.as_str()));
+    }
+    within.push_str(" run");
+    if let Some(agent) = &scope.agent {
+        within.push_str(&format!(" of agent {agent:?}"));
+    }
+    ProctorError::not_found(format!(
+        "no{within} is named {name:?}; {} (list runs with `GET /api/v1/runs` or on the dashboard)",
+        RunName::ACCEPTED
+    ))
+}
+
+/// A name that several runs answer to, listing them newest first.
+fn ambiguous(name: &str, runs: &Page<RunView>) -> ProctorError {
+    let shown: Vec<String> = runs
+        .items
+        .iter()
+        .take(AMBIGUOUS_SHOWN as usize)
+        .map(|v| {
+            let label = v
+                .run
+                .spec
+                .label
+                .as_deref()
+                .map(|l| format!(" {l:?}"))
+                .unwrap_or_default();
+            format!(
+                "{}{label} ({}, {})",
+                v.run.id,
+                v.agent_name,
+                v.run.created_at.format("%Y-%m-%d %H:%M")
+            )
+        })
+        .collect();
+    let more = runs.total.saturating_sub(shown.len() as u64);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    ProctorError::conflict(format!(
+        "{name:?} is the start of {} runs' ids: {}{more}; give more of the id",
+        runs.total,
+        shown.join("; ")
+    ))
+    .with_candidates(runs.items.iter().map(|v| v.run.id.to_string()).collect())
+}
 
 fn run_not_found(id: Uuid) -> ProctorError {
     ProctorError::not_found(format!(
@@ -21,7 +77,97 @@ impl Service {
         self.store.run(id).await?.ok_or_else(|| run_not_found(id))
     }
 
+    /// The run `name` names within `scope` ([`RunName`]): a full id; `latest`, the newest run; a
+    /// label, the newest run with it; otherwise a unique id prefix of at least
+    /// [`MIN_ID_PREFIX`] characters. A prefix that several runs share is a conflict that lists
+    /// them.
+    pub(super) async fn find_run(&self, name: &str, scope: &RunScope) -> Outcome<RunView> {
+        let filter = RunFilter {
+            agent: scope.agent.clone(),
+            status: scope.status,
+            ..Default::default()
+        };
+        let text = match RunName::parse(name)? {
+            RunName::Id(id) => return self.run_in_scope(id, &filter).await,
+            RunName::Latest => {
+                return self
+                    .newest(&filter)
+                    .await?
+                    .ok_or_else(|| nothing_in_scope(LATEST, scope));
+            }
+            RunName::Text(text) => text,
+        };
+        let labelled = RunFilter {
+            label: Some(text.clone()),
+            ..filter.clone()
+        };
+        if let Some(run) = self.newest(&labelled).await? {
+            return Ok(run);
+        }
+        let prefix = match RunName::id_prefix(&text) {
+            Some(prefix) if prefix.len() >= MIN_ID_PREFIX => prefix,
+            Some(_) => {
+                return Err(ProctorError::malformed(format!(
+                    "{text:?} is too short to name a run by its id, and no run has it as a                      label: {}",
+                    RunName::ACCEPTED
+                )))
+            }
+            None => return Err(nothing_in_scope(&text, scope)),
+        };
+        let matching = RunFilter {
+            id_prefix: Some(prefix),
+            limit: Some(AMBIGUOUS_SHOWN + 1),
+            ..filter
+        };
+        let mut runs = self.runs(&matching).await?;
+        match runs.items.len() {
+            0 => Err(nothing_in_scope(&text, scope)),
+            1 => Ok(runs.items.remove(0)),
+            _ => Err(ambiguous(&text, &runs)),
+        }
+    }
+
+    /// Run `id`, if it is in the scope `filter` describes.
+    async fn run_in_scope(&self, id: Uuid, filter: &RunFilter) -> Outcome<RunView> {
+        let view = self.run(id).await?;
+        if let Some(agent) = filter.agent.as_deref() {
+            let agent = self.agent(agent).await?;
+            if view.run.agent_id != agent.id {
+                return Err(ProctorError::not_found(format!(
+                    "run {id} belongs to agent {:?}, not {:?}",
+                    view.agent_name, agent.spec.name
+                )));
+            }
+        }
+        Ok(view)
+    }
+
+    /// The newest run `filter` lets through.
+    async fn newest(&self, filter: &RunFilter) -> Outcome<Option<RunView>> {
+        let one = RunFilter {
+            limit: Some(1),
+            ..filter.clone()
+        };
+        Ok(self.runs(&one).await?.items.into_iter().next())
+    }
+
     pub(super) async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {
+        let normalized;
+        let filter = match filter.id_prefix.as_deref() {
+            Some(given) => {
+                let prefix = RunName::id_prefix(given).ok_or_else(|| {
+                    ProctorError::malformed(format!(
+                        "id_prefix {given:?} is not the start of an id (hex digits, hyphens where ids have them)"
+                    ))
+                })?;
+                normalized = RunFilter {
+                    id_prefix: Some(prefix),
+                    ..filter.clone()
+                };
+                &normalized
+            }
+            None => filter,
+        };
         let agent = match filter.agent.as_deref().filter(|a| !a.is_empty()) {
             Some(agent) => Some(self.agent(agent).await?.id),
             None => None,

@@ -30,6 +30,22 @@ impl Database {
         }
     }
 
+    /// Runs one SQL statement on the database, behind the server's back.
+    pub async fn execute(&self, statement: &str) {
+        match self {
+            Database::Sqlite(_) => {
+                let pool = sqlx::SqlitePool::connect(&self.url()).await.unwrap();
+                sqlx::query(statement).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Database::Postgres(url) => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::query(statement).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+    }
+
     pub fn url(&self) -> String {
         match self {
             Database::Sqlite(path) => format!("sqlite://{}", path.display()),

@@ -73,6 +73,23 @@ async fn the_example_agent_runs_end_to_end_and_the_baseline_catches_its_regressi
         .unwrap()
         .contains(&json!("safety")));
 
+    // A crashed run since then: `--baseline latest` means the latest *completed* run.
+    let (st, crashed) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "acme-support", "label": "crashed"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{crashed}");
+    let crashed = crashed["run"]["id"].as_str().unwrap();
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/runs/{crashed}/status"),
+            &json!({"status": "failed"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+
     let junit = work.path().join("junit.xml");
     let summary_md = work.path().join("reports/summary.md");
     let second = proctor(
@@ -94,6 +111,11 @@ async fn the_example_agent_runs_end_to_end_and_the_baseline_catches_its_regressi
         work.path(),
     );
     assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    assert!(
+        text(&second).contains(&format!("proctor: baseline: run {} \"base\"", &base[..8])),
+        "the run says which run it compared with, and skips the failed one: {}",
+        text(&second)
+    );
     assert!(
         text(&second).contains("2 regression(s)"),
         "{}",
@@ -122,11 +144,21 @@ async fn compare_in_every_format(s: &Server, llm: &FakeLlm, work: &Path, base: &
     // The same comparison, written for a pull request and a terminal, and as JSON.
     let (_, runs) = s.get("/api/v1/runs?agent=acme-support").await;
     let head = runs["items"][0]["run"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        runs["items"][0]["run"]["metadata"]["baseline"], base,
+        "the run records its baseline, for its page to link the comparison"
+    );
+    // Named by the 8 characters the dashboard shows, by label and as `latest`.
     let compare = |format: &str| {
+        let (base, head) = match format {
+            "markdown" => (&base[..8], "latest"),
+            "text" => ("base", &head[..8]),
+            _ => (base, head.as_str()),
+        };
         let out = proctor(
             &s.base,
             llm,
-            &["compare", base, &head, "--format", format],
+            &["compare", base, head, "--format", format],
             work,
         );
         assert!(out.status.success(), "{}", text(&out));

@@ -186,6 +186,11 @@ pub struct CategoryShift {
 pub struct RunComparison {
     pub base_run_id: Uuid,
     pub head_run_id: Uuid,
+    /// The labels the runs were given, to name them as their authors do.
+    #[serde(default)]
+    pub base_label: Option<String>,
+    #[serde(default)]
+    pub head_label: Option<String>,
     pub base: RunSummary,
     pub head: RunSummary,
     /// `None` until both runs have judged results.
@@ -565,6 +570,8 @@ impl Comparer {
         RunComparison {
             base_run_id,
             head_run_id,
+            base_label: None,
+            head_label: None,
             aqs,
             category_shift: category_shift(&base, &head),
             counts: self.counts,

@@ -11,7 +11,7 @@ mod trace;
 pub use agent::{Agent, AgentSpec, ToolSpec};
 pub use names::UnknownName;
 pub use result::{AgentFailure, AgentFailureKind, ResultStatus, TestResult};
-pub use run::{Lease, RunSource, RunSpec, RunStatus, TestRun};
+pub use run::{Lease, RunSource, RunSpec, RunStatus, TestRun, BASELINE_METADATA};
 pub use scenario::{
     content_hash, ArgMatcher, Budgets, Complexity, Expectations, ExpectedStep, Persona, Scenario,
     ScenarioSource, ScenarioSpec, SequenceMatch, SimulatedUser,

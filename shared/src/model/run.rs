@@ -43,6 +43,10 @@ pub struct Lease {
     pub until: DateTime<Utc>,
 }
 
+/// The metadata key under which `proctor run --baseline` records the run it compared with, so
+/// the run's page links that comparison.
+pub const BASELINE_METADATA: &str = "baseline";
+
 /// What a run is asked to cover and how it is labelled: the part of a [`TestRun`] its starter
 /// chooses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

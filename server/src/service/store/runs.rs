@@ -62,6 +62,14 @@ fn push_filter<S: Sql>(q: &mut Query<'_, S>, agent: Option<Uuid>, filter: &RunFi
         q.push(" AND r.source = ");
         S::text(q, source.as_str().to_string());
     }
+    if let Some(label) = &filter.label {
+        q.push(" AND r.label = ");
+        S::text(q, label.clone());
+    }
+    if let Some(prefix) = &filter.id_prefix {
+        q.push(" AND ");
+        S::id_starts_with(q, "r.id", prefix);
+    }
     if let Some(since) = filter.since {
         q.push(" AND r.created_at >= ");
         S::time(q, since);

@@ -102,6 +102,8 @@ pub(super) trait Sql: Send + Sync + Sized + 'static {
     fn id_in(q: &mut Query<'_, Self>, column: &str, ids: &[Uuid]);
     /// `column` is one of `texts`.
     fn text_in(q: &mut Query<'_, Self>, column: &str, texts: &[String]);
+    /// The id in `column` starts with `prefix` (lowercase hex and hyphens, as ids are written).
+    fn id_starts_with(q: &mut Query<'_, Self>, column: &str, prefix: &str);
     /// `column` holds `pattern` (a `LIKE` pattern with `\` escaping), in any case.
     fn matches(q: &mut Query<'_, Self>, column: &str, pattern: String);
     /// The scenario row's tags hold `tag`.

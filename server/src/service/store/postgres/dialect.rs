@@ -134,6 +134,11 @@ impl Sql for PgStore {
             .push(")");
     }
 
+    fn id_starts_with(q: &mut Query<'_, Self>, column: &str, prefix: &str) {
+        q.push(format_args!("{column}::text LIKE "))
+            .push_bind(format!("{prefix}%"));
+    }
+
     fn matches(q: &mut Query<'_, Self>, column: &str, pattern: String) {
         q.push(format_args!("{column} ILIKE ")).push_bind(pattern);
     }

@@ -116,6 +116,11 @@ impl Sql for SqliteStore {
         q.push(")");
     }
 
+    fn id_starts_with(q: &mut Query<'_, Self>, column: &str, prefix: &str) {
+        q.push(format_args!("{column} LIKE "))
+            .push_bind(format!("{prefix}%"));
+    }
+
     fn matches(q: &mut Query<'_, Self>, column: &str, pattern: String) {
         q.push(format_args!("{column} LIKE "))
             .push_bind(pattern)
