@@ -60,6 +60,12 @@ pub struct Launcher {
     pub env: BTreeMap<String, String>,
     #[serde(default)]
     pub timeout_secs: Option<f64>,
+    /// `python` mode: the function may be called from several threads of one process at once
+    /// (it keeps no per-case state in globals), so concurrent cases share one worker. Off by
+    /// default: each concurrent case of a plain function gets a worker process of its own.
+    /// (`async def` agents always share one, as asyncio tasks.)
+    #[serde(default)]
+    pub thread_safe: bool,
     /// Sets the world up before every case (seeds a database, rewrites a JSON store): a
     /// `module:function` called in the agent's process in `python` mode, a shell command in
     /// `command` mode.
@@ -134,8 +140,14 @@ impl AgentFile {
         }
         if self.run.trace == TraceSource::Otlp && self.run.python.is_some() {
             bail!(
-                "`run.trace: otlp` needs `run.command`: a `python` agent runs in one process for \
-                 every case, so its spans cannot say which case they belong to (the tracer traces it)"
+                "`run.trace: otlp` needs `run.command`: a `python` agent's worker process serves many \
+                 cases, so its spans cannot say which case they belong to (the tracer traces it)"
+            );
+        }
+        if self.run.thread_safe && self.run.python.is_none() {
+            bail!(
+                "`run.thread_safe` applies to `run.python` agents; a `run.command` agent runs a \
+                 process per case, so its cases never share one"
             );
         }
         match (&self.run.command, &self.run.python) {

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod concurrency;
 mod conversations;
 mod example;
 mod failures;

@@ -83,7 +83,7 @@ impl Executor {
             .expect("validated when the agent file was loaded");
         let call = async {
             match launch {
-                Launch::Python(agent) => self.worker(&agent).await?.hook(hook).await,
+                Launch::Python(agent) => self.worker(&agent).await?.worker.hook(hook).await,
                 Launch::Command(_) => self.hook_command(hook, target).await,
             }
         };

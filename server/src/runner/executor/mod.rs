@@ -8,11 +8,11 @@
 mod command;
 mod hooks;
 mod pipe;
+mod pool;
 mod python;
 mod traces;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shared::{AgentFailure, AgentFailureKind, ConversationEnd, Trace};
@@ -20,7 +20,7 @@ use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 use tokio::sync::Mutex;
 
-use self::pipe::Worker;
+use self::pool::Pool;
 use super::agent_file::{AgentFile, Launch};
 use super::conversation::{Dialogue, Next, UserSide, UserTurn};
 use super::error::CaseError;
@@ -98,15 +98,16 @@ fn tail(stderr: &str) -> String {
     lines[lines.len().saturating_sub(8)..].join("\n")
 }
 
-/// Runs one agent's cases: a process per case (`command` mode), or one long-lived Python worker
-/// that imports the agent once (`python` mode), each with the tracer loaded and a bounded time.
+/// Runs one agent's cases: a process per case (`command` mode), or long-lived Python workers
+/// that import the agent once (`python` mode, [`pool`]), each with the tracer loaded and a
+/// bounded time.
 pub struct Executor {
     agent: AgentFile,
     tracer: TracerPaths,
     python: String,
     timeout: Duration,
     extra_env: Vec<(String, String)>,
-    worker: Mutex<Option<Arc<Worker>>>,
+    workers: Pool,
     /// Held by a case for its whole length when the agent file has hooks.
     world: Mutex<()>,
     scratch: PathBuf,
@@ -127,6 +128,7 @@ impl Executor {
         tracer_log: PathBuf,
         spans: Option<Spans>,
     ) -> anyhow::Result<Self> {
+        let thread_safe = agent.run.thread_safe;
         let scratch = std::env::temp_dir().join(format!("proctor-run-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&scratch)?;
         Ok(Self {
@@ -135,7 +137,7 @@ impl Executor {
             python,
             timeout,
             extra_env,
-            worker: Mutex::new(None),
+            workers: Pool::new(thread_safe),
             world: Mutex::new(()),
             scratch,
             tracer_log,

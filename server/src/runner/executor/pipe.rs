@@ -31,6 +31,8 @@ pub(super) struct Worker {
     pending: Pending,
     next: AtomicU64,
     pub dead: Arc<AtomicBool>,
+    /// Whether the agent is an `async def` function, whose cases run as tasks of one loop.
+    pub is_async: bool,
     _child: Mutex<Group>,
 }
 
@@ -41,6 +43,9 @@ struct WorkerLine {
     id: Option<u64>,
     #[serde(default)]
     ready: Option<bool>,
+    /// In the start-up report: whether the agent is an `async def` function.
+    #[serde(default, rename = "async")]
+    is_async: Option<bool>,
     #[serde(default)]
     fatal: Option<String>,
     #[serde(default)]
@@ -82,7 +87,7 @@ fn keep_stderr(mut stderr: ChildStderr) -> Arc<std::sync::Mutex<String>> {
 async fn started(
     lines: &mut Lines<BufReader<ChildStdout>>,
     stderr: &std::sync::Mutex<String>,
-) -> Result<(), CaseError> {
+) -> Result<bool, CaseError> {
     let first = match tokio::time::timeout(START_UP, lines.next_line()).await {
         Ok(Ok(Some(line))) => serde_json::from_str::<WorkerLine>(&line)
             .map_err(|source| CaseError::WorkerGarbled { line, source })?,
@@ -99,7 +104,7 @@ async fn started(
     if first.ready != Some(true) {
         return Err(CaseError::WorkerNotReady);
     }
-    Ok(())
+    Ok(first.is_async == Some(true))
 }
 
 /// Hands each reply to the request waiting for it; once the worker's stdout ends, marks it dead
@@ -141,7 +146,7 @@ impl Worker {
         let stdin = child.stdin.take().expect("piped");
         let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
         let stderr = keep_stderr(child.stderr.take().expect("piped"));
-        started(&mut lines, &stderr).await?;
+        let is_async = started(&mut lines, &stderr).await?;
         let pending = Pending::default();
         let dead = Arc::new(AtomicBool::new(false));
         route_replies(lines, pending.clone(), dead.clone(), stderr);
@@ -150,6 +155,7 @@ impl Worker {
             pending,
             next: AtomicU64::new(1),
             dead,
+            is_async,
             _child: Mutex::new(child),
         }))
     }

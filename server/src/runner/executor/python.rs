@@ -1,9 +1,8 @@
-//! `python` mode: a long-lived worker imports `module:function` once and serves cases over a
-//! pipe ([`super::pipe`]); several cases run in it at once. A conversation calls the function
+//! `python` mode: long-lived workers import `module:function` once and serve cases over a pipe
+//! ([`super::pipe`]); [`super::pool`] says which cases share one. A conversation calls the function
 //! once per user turn with the history so far.
 
 use std::process::Stdio;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -11,6 +10,7 @@ use shared::AgentFailureKind;
 use tokio::process::Command;
 
 use super::pipe::Worker;
+use super::pool::Lease;
 use super::traces::merge_trace;
 use super::{in_turn, next_message, CaseRun, Executor};
 use crate::runner::conversation::{self, Dialogue, History, UserSide};
@@ -76,29 +76,33 @@ impl Executor {
         input: &str,
         history: Option<&[serde_json::Value]>,
     ) -> CaseRun {
-        let worker = match self.worker(target).await {
-            Ok(w) => w,
+        let lease = match self.worker(target).await {
+            Ok(lease) => lease,
             Err(e) => return CaseRun::failed_by(e),
         };
-        match tokio::time::timeout(self.timeout, worker.call(case_id, input, history)).await {
+        let call = lease.worker.call(case_id, input, history);
+        match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => {
                 // The worker died; the next case starts a fresh one.
-                *self.worker.lock().await = None;
+                lease.discard();
                 CaseRun::failed_by(e)
             }
-            Err(_) => CaseRun::failed_by(CaseError::NoAnswer(self.timeout)),
+            Err(_) => {
+                // The case may still be running in it: it serves no other.
+                lease.discard();
+                CaseRun::failed_by(CaseError::NoAnswer(self.timeout))
+            }
         }
     }
 
-    /// The running worker, started (again) if there is none or it died.
-    pub(super) async fn worker(&self, target: &str) -> Result<Arc<Worker>, CaseError> {
-        let mut slot = self.worker.lock().await;
-        if let Some(w) = slot.as_ref() {
-            if !w.dead.load(Ordering::SeqCst) {
-                return Ok(w.clone());
-            }
-        }
+    /// A worker for one case or hook call ([`super::pool`]): started if none is free.
+    pub(super) async fn worker(&self, target: &str) -> Result<Lease<'_>, CaseError> {
+        self.workers.checkout(|| self.start_worker(target)).await
+    }
+
+    /// Starts a worker that imports `target` and the agent file's hooks.
+    async fn start_worker(&self, target: &str) -> Result<Arc<Worker>, CaseError> {
         let mut command = Command::new(&self.python);
         command.args(["-u", "-m", "proctor_trace._worker", target]);
         let hooks = [
@@ -115,8 +119,6 @@ impl Executor {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let worker = Worker::start(command, &self.python).await?;
-        *slot = Some(worker.clone());
-        Ok(worker)
+        Worker::start(command, &self.python).await
     }
 }
