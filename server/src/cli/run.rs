@@ -306,10 +306,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     report_run(&agent, &client, &finished);
     if let Some(why) = &finished.unstartable {
         eprintln!(
-            "\nproctor: the agent could not start, so the run stopped at its first case:\n  {}\n  \
+            "\nproctor: the agent could not start, so the run stopped:\n  {}\n  \
              Check the agent file's `run:` — for `python: module:function`, that the module imports \
              from the agent file's folder with `{}` and has that function; for `command:`, that the \
-             command runs from that folder.",
+             command runs from that folder (it runs through `sh -c`; `python` in it means that \
+             interpreter).",
             why.lines().collect::<Vec<_>>().join("\n  "),
             args.exec.python
         );

@@ -37,6 +37,20 @@ pub enum CaseError {
     },
     #[error("no answer within {:.0} s", .0.as_secs_f64())]
     NoAnswer(Duration),
+    /// The agent's process exited with a failure; `stderr` is the end of what it printed there.
+    #[error("the agent exited with {status}\n{stderr}")]
+    Exited { status: String, stderr: String },
+    /// The shell could not run the agent's command at all: not found (exit code 127) or not
+    /// executable (126).
+    #[error(
+        "the shell could not run the agent's command `{command}` (exit code {code}: {}):\n{stderr}",
+        if *.code == 127 { "command not found" } else { "not executable" }
+    )]
+    NotRunnable {
+        command: String,
+        code: i32,
+        stderr: String,
+    },
     /// The agent file's `reset` or `state` hook failed around a case.
     #[error("the {hook} hook failed {when} the case: {source}")]
     Hook {
@@ -97,12 +111,13 @@ impl CaseError {
         }
     }
 
-    /// Whether the agent could not be started at all: its command could not be spawned, or its
-    /// Python worker could not load it. No other case can fare better, so the run stops.
+    /// Whether the agent could not be started at all: its command could not be spawned or the
+    /// shell found no such command, or its Python worker could not load it. No other case can fare better, so the run stops.
     pub fn is_start_failure(&self) -> bool {
         matches!(
             self,
             CaseError::Start { .. }
+                | CaseError::NotRunnable { .. }
                 | CaseError::WorkerStart { .. }
                 | CaseError::WorkerFatal(_)
                 | CaseError::WorkerExitedAtStart(_)

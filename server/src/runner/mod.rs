@@ -36,7 +36,8 @@ use shared::run_name::{RunName, RunScope};
 use shared::simulate::ReplayBook;
 use shared::verdict_pipeline::VerdictPipeline;
 use shared::{
-    validate, AgentSpec, ErrorKind, ProctorError, RunSource, RunSpec, RunStatus, Scenario,
+    validate, AgentFailureKind, AgentSpec, ErrorKind, ProctorError, RunSource, RunSpec, RunStatus,
+    Scenario,
 };
 
 use self::agent_file::{load_scenarios, AgentFile};
@@ -360,6 +361,56 @@ async fn run_case(
     (scenario, input, unstartable)
 }
 
+/// How many of a run's first cases must all crash before answering for the run to stop: the
+/// agent then fails whatever it is asked, and the rest of the suite would only pay to say so.
+const FIRST_CASES: usize = 3;
+
+/// Watches a run's first finished cases for an agent that crashes before answering on each.
+struct FirstCases {
+    /// Cases still to watch; none once one answered.
+    left: usize,
+    first_error: Option<String>,
+}
+
+impl FirstCases {
+    /// Watches a run of `planned` cases (one with no more cases than that is left to finish).
+    fn watching(planned: usize) -> FirstCases {
+        FirstCases {
+            left: if planned > FIRST_CASES {
+                FIRST_CASES
+            } else {
+                0
+            },
+            first_error: None,
+        }
+    }
+
+    /// Notes one finished case; why the run stops, once each of the first cases crashed before
+    /// answering.
+    fn note(&mut self, input: &ResultInput) -> Option<String> {
+        if self.left == 0 {
+            return None;
+        }
+        let crash = input.error.as_ref().filter(|e| {
+            e.kind == AgentFailureKind::Crash && input.agent_response.trim().is_empty()
+        });
+        let Some(crash) = crash else {
+            self.left = 0;
+            return None;
+        };
+        let first = self
+            .first_error
+            .get_or_insert_with(|| crash.message.clone());
+        self.left -= 1;
+        (self.left == 0).then(|| {
+            format!(
+                "the agent crashed before answering on each of its first {FIRST_CASES} cases; \
+                 the first said:\n{first}"
+            )
+        })
+    }
+}
+
 /// Runs every scenario × attempt of an existing run and syncs the results into it.
 pub async fn execute(
     backend: Arc<dyn Backend>,
@@ -395,8 +446,9 @@ pub async fn execute(
             async move { run_case(&executor, backend.as_ref(), judge.as_deref(), job).await }
         })
         .buffer_unordered(exec.concurrency.max(1));
+    let mut first_cases = FirstCases::watching(planned);
     while let Some((scenario, input, unstartable)) = stream.next().await {
-        if let Some(why) = unstartable {
+        if let Some(why) = unstartable.or_else(|| first_cases.note(&input)) {
             let _ = cannot_start.set(why);
         }
         syncer.push(input.clone());

@@ -20,7 +20,13 @@ def answer(message):
 "#;
 
 /// Runs the agent on six cases at concurrency 3; each case's message and its answer.
-async fn run_six(s: &Server, llm: &FakeLlm, dir: &Path, name: &str, extra: &str) -> Vec<(String, String)> {
+async fn run_six(
+    s: &Server,
+    llm: &FakeLlm,
+    dir: &Path,
+    name: &str,
+    extra: &str,
+) -> Vec<(String, String)> {
     std::fs::write(dir.join("agent.py"), GLOBAL_STATE_AGENT).unwrap();
     let scenarios: Vec<Value> = (1..=6)
         .map(|i| json!({"key": format!("case-{i}"), "user_message": format!("message {i}")}))
@@ -84,6 +90,13 @@ async fn concurrent_cases_of_a_plain_function_with_global_state_never_see_each_o
     );
 
     // Declared thread-safe, the cases share one process (and its threads).
-    let shared = run_six(&s, &llm, dir.path(), "globals-shared", "  thread_safe: true\n").await;
+    let shared = run_six(
+        &s,
+        &llm,
+        dir.path(),
+        "globals-shared",
+        "  thread_safe: true\n",
+    )
+    .await;
     assert_eq!(pids(&shared).len(), 1, "{shared:?}");
 }

@@ -195,51 +195,70 @@ async fn killing_the_server_mid_run_loses_no_results() {
 async fn an_agent_that_cannot_start_stops_the_run_with_its_own_error() {
     let s = Server::start().await;
     let llm = FakeLlm::start();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("desk.py"),
-        "def answer(message):\n    return 'ok'\n",
-    )
-    .unwrap();
-    let scenarios: Vec<Value> = (0..5)
-        .map(|i| json!({"key": format!("s{i}"), "user_message": "hello"}))
-        .collect();
-    std::fs::write(
-        dir.path().join("scenarios.yaml"),
-        serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("agent.yaml"),
-        "name: misnamed\nrun:\n  python: desk:reply\nscenarios: scenarios.yaml\n",
-    )
-    .unwrap();
-    let agent = dir.path().join("agent.yaml");
-    let out = proctor(
-        &s.base,
-        &llm,
-        &[
-            "run",
-            agent.to_str().unwrap(),
-            "--no-progress",
-            "--concurrency",
-            "1",
-        ],
-        dir.path(),
-    );
-    let said = text(&out);
-    assert_eq!(out.status.code(), Some(3), "{said}");
-    assert!(said.contains("the agent could not start"), "{said}");
-    assert!(
-        said.contains("reply"),
-        "the agent's own error names what is missing: {said}"
-    );
+    // A function that is not there; a command the shell cannot find; a script whose import
+    // fails on every case: (agent file's `run:`, what the error must name, cases run).
+    let broken = [
+        ("python: desk:reply", "reply", 1),
+        (
+            "command: no-such-agent-binary --serve",
+            "command not found",
+            1,
+        ),
+        (
+            "command: python agent.py",
+            "No module named 'no_such_sdk'",
+            3,
+        ),
+    ];
+    for (i, (launch, named, cases)) in broken.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("desk.py"),
+            "def answer(message):\n    return 'ok'\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("agent.py"), "import no_such_sdk\n").unwrap();
+        let scenarios: Vec<Value> = (0..8)
+            .map(|i| json!({"key": format!("s{i}"), "user_message": "hello"}))
+            .collect();
+        std::fs::write(
+            dir.path().join("scenarios.yaml"),
+            serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
+        )
+        .unwrap();
+        let name = format!("broken-{i}");
+        std::fs::write(
+            dir.path().join("agent.yaml"),
+            format!("name: {name}\nrun:\n  {launch}\nscenarios: scenarios.yaml\n"),
+        )
+        .unwrap();
+        let agent = dir.path().join("agent.yaml");
+        let out = proctor(
+            &s.base,
+            &llm,
+            &[
+                "run",
+                agent.to_str().unwrap(),
+                "--no-progress",
+                "--concurrency",
+                "1",
+            ],
+            dir.path(),
+        );
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(3), "{launch}: {said}");
+        assert!(said.contains("the agent could not start"), "{said}");
+        assert!(
+            said.contains(named),
+            "the agent's own error says what is wrong ({named}): {said}"
+        );
 
-    let (_, runs) = s.get("/api/v1/runs?agent=misnamed").await;
-    let run = &runs["items"][0];
-    assert_eq!(run["run"]["status"], "failed", "{run}");
-    assert_eq!(
-        run["summary"]["total"], 1,
-        "one case, not one crash per case: {run}"
-    );
+        let (_, runs) = s.get(&format!("/api/v1/runs?agent={name}")).await;
+        let run = &runs["items"][0];
+        assert_eq!(run["run"]["status"], "failed", "{run}");
+        assert_eq!(
+            run["summary"]["total"], cases,
+            "{launch}: stopped at once, not one crash per case: {run}"
+        );
+    }
 }

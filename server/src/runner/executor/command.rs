@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use chrono::Utc;
-use shared::{AgentFailure, AgentFailureKind};
+use shared::AgentFailureKind;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 
 use super::traces::read_traces;
-use super::{failure, next_message, read_all, tail, CaseRun, Executor};
+use super::{next_message, read_all, tail, CaseRun, Executor};
 use crate::runner::conversation::{self, Dialogue, UserSide, UserTurn};
 use crate::runner::error::CaseError;
 use crate::runner::group::Group;
@@ -44,7 +44,9 @@ impl Executor {
             Ok(child) => child,
             Err(e) => return CaseRun::failed_by(e),
         };
-        let (output, mut error) = self.answer_of(child, input).await;
+        let (output, outcome) = self.answer_of(shell, child, input).await;
+        let unstartable = outcome.as_ref().is_err_and(CaseError::is_start_failure);
+        let mut error = outcome.err().map(|e| e.failure());
         let mut trace = read_traces(&trace_file);
         let _ = std::fs::remove_file(&trace_file);
         if let Err(why) = self.collect_spans(case_id, &mut trace).await {
@@ -55,7 +57,7 @@ impl Executor {
             trace,
             error,
             duration_ms: 0.0,
-            unstartable: false,
+            unstartable,
         }
     }
 
@@ -100,8 +102,14 @@ impl Executor {
         })
     }
 
-    /// Feeds `input` to the process and waits (bounded) for its answer, or why there is none.
-    async fn answer_of(&self, mut child: Group, input: &str) -> (String, Option<AgentFailure>) {
+    /// Feeds `input` to the process and waits (bounded) for its answer, or why there is none
+    /// (with what it printed before failing).
+    async fn answer_of(
+        &self,
+        shell: &str,
+        mut child: Group,
+        input: &str,
+    ) -> (String, Result<(), CaseError>) {
         let mut stdin = child.stdin.take().expect("piped");
         let message = input.to_string();
         tokio::spawn(async move {
@@ -117,31 +125,38 @@ impl Executor {
                 child.kill_group();
                 let out = read_out.await.unwrap_or_default().trim_end().to_string();
                 if status.success() {
-                    return (out, None);
+                    return (out, Ok(()));
                 }
-                let code = status
-                    .code()
-                    .map(|c| format!("exit code {c}"))
-                    .unwrap_or_else(|| "a signal".into());
-                let err = read_err.await.unwrap_or_default();
-                let why = format!("the agent exited with {code}\n{}", tail(&err));
-                (out, failure(AgentFailureKind::Crash, why))
+                let stderr = tail(&read_err.await.unwrap_or_default());
+                let error = match status.code() {
+                    // The shell's own codes, with nothing on stdout: it never ran the agent.
+                    Some(code @ (126 | 127)) if out.is_empty() => CaseError::NotRunnable {
+                        command: shell.to_string(),
+                        code,
+                        stderr,
+                    },
+                    Some(code) => CaseError::Exited {
+                        status: format!("exit code {code}"),
+                        stderr,
+                    },
+                    None => CaseError::Exited {
+                        status: "a signal".into(),
+                        stderr,
+                    },
+                };
+                (out, Err(error))
             }
-            Ok(Err(e)) => (
+            Ok(Err(source)) => (
                 String::new(),
-                failure(
-                    AgentFailureKind::Crash,
-                    format!("waiting for the agent failed: {e}"),
-                ),
+                Err(CaseError::Wait {
+                    command: shell.to_string(),
+                    source,
+                }),
             ),
             Err(_) => {
                 child.kill_group();
                 let _ = child.wait().await;
-                let why = format!(
-                    "no answer within {:.0} s; the agent was stopped",
-                    self.timeout.as_secs_f64()
-                );
-                (String::new(), failure(AgentFailureKind::Timeout, why))
+                (String::new(), Err(CaseError::NoAnswer(self.timeout)))
             }
         }
     }
