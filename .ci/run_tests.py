@@ -171,8 +171,9 @@ class Command(Suite):
 
 def build() -> tuple[list[Binary], str]:
     """Builds every test binary of the workspace once; returns them and the `proctor` binary."""
-    cmd = ["cargo", "test", "--workspace", "--locked", "--no-run",
-           "--message-format=json-render-diagnostics"]
+    # The `proctor` the tests run carries the dashboard, as the published one does.
+    cmd = ["cargo", "test", "--workspace", "--locked", "--no-run", "--features",
+           "server/embed-dashboard", "--message-format=json-render-diagnostics"]
     proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         sys.exit(f"cargo test --no-run failed (exit {proc.returncode}); its errors are above")

@@ -12,6 +12,7 @@ use app as _;
 
 pub mod announce;
 pub mod backend;
+pub mod bundle;
 pub mod cli;
 pub mod client;
 mod dashboard;

@@ -19,6 +19,7 @@ use super::run::ExecArgs;
 use super::serve::{self, ServeArgs};
 use crate::announce;
 use crate::backend::Backend;
+use crate::bundle::{bundle, Bundle};
 use crate::runner::agent_file::AgentFile;
 use crate::runner::chat::ChatConfig;
 use crate::runner::{self, report, tracer, Selection};
@@ -32,14 +33,17 @@ pub struct DemoArgs {
     /// The demo's database; it is started afresh.
     #[arg(long, default_value = "proctor-demo.db")]
     pub database: PathBuf,
-    #[arg(long, env = "PROCTOR_DIST", default_value = "dist")]
-    pub dist: PathBuf,
-    /// The example agent to run.
-    #[arg(long, default_value = "examples/support/agent.yaml")]
-    pub example: PathBuf,
-    /// The stateful, multi-turn example agent to run with a simulated user.
-    #[arg(long, default_value = "examples/desk/agent.yaml")]
-    pub desk: PathBuf,
+    /// Serve the dashboard from this folder (development) instead of the copy in the binary.
+    #[arg(long, env = "PROCTOR_DIST")]
+    pub dist: Option<PathBuf>,
+    /// The example agent to run [default: examples/support/agent.yaml if it is there, else the
+    /// copy in the binary].
+    #[arg(long)]
+    pub example: Option<PathBuf>,
+    /// The stateful, multi-turn example agent to run with a simulated user [default:
+    /// examples/desk/agent.yaml if it is there, else the copy in the binary].
+    #[arg(long)]
+    pub desk: Option<PathBuf>,
     #[command(flatten)]
     pub exec: ExecArgs,
     /// Exit after the two runs instead of serving the dashboard.
@@ -116,13 +120,66 @@ async fn run_example_twice(
     Ok(runs)
 }
 
+/// The example agents bundled with the binary, for a demo run outside the repository.
+const EXAMPLES: Bundle = Bundle {
+    name: "examples",
+    files: bundle!["../../../examples/";
+        "support/agent.yaml",
+        "support/agent.py",
+        "support/scenarios.yaml",
+        "desk/agent.yaml",
+        "desk/agent.py",
+        "desk/scenarios.yaml",
+    ],
+};
+
+/// The agent file `given`, or `examples/{name}/agent.yaml` where the demo runs, or the copy
+/// bundled with the binary.
+fn example(given: &Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path.clone());
+    }
+    let here = PathBuf::from(format!("examples/{name}/agent.yaml"));
+    if here.is_file() {
+        return Ok(here);
+    }
+    let bundled = EXAMPLES
+        .unpacked()
+        .context("writing the example agents under the cache directory")?;
+    Ok(bundled.join(name).join("agent.yaml"))
+}
+
+/// Refuses to start when the demo's agents cannot run: they are written with the `openai` SDK.
+fn check_python(python: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new(python)
+        .args(["-c", "import openai"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| {
+            format!("cannot run `{python}` for the example agents; set --python or PROCTOR_PYTHON")
+        })?;
+    anyhow::ensure!(
+        status.success(),
+        "the demo's example agents are written with the `openai` SDK, which `{python}` cannot \
+         import: install it (`{python} -m pip install openai`, or `pip install 'proctor[demo]'`) \
+         or point --python at a Python that has it"
+    );
+    Ok(())
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     remove_database(&args.database)?;
-    let agent = AgentFile::load(&args.example)?;
-    let desk = AgentFile::load(&args.desk)?;
+    check_python(&args.exec.python)?;
+    let (example, desk_file) = (
+        example(&args.example, "support")?,
+        example(&args.desk, "desk")?,
+    );
+    let agent = AgentFile::load(&example)?;
+    let desk = AgentFile::load(&desk_file)?;
     let serve_args = ServeArgs {
         addr: args.addr,
-        agents: vec![args.example.clone(), args.desk.clone()],
+        agents: vec![example.clone(), desk_file.clone()],
         ..ServeArgs::local(
             format!("sqlite://{}", args.database.display()),
             args.dist.clone(),

@@ -69,8 +69,9 @@ pub struct ServeArgs {
     #[arg(long, env = "PROCTOR_IDLE_TIMEOUT_SECS", default_value_t = DEFAULT_IDLE_TIMEOUT_SECS)]
     pub idle_timeout_secs: f64,
     /// The dashboard's built files (Trunk's output).
-    #[arg(long, env = "PROCTOR_DIST", default_value = "dist")]
-    pub dist: PathBuf,
+    /// Serve the dashboard from this folder (development) instead of the copy in the binary.
+    #[arg(long, env = "PROCTOR_DIST")]
+    pub dist: Option<PathBuf>,
     /// A price table (same shape as shared/data/prices.json) whose entries override the built-in
     /// prices.
     #[arg(long, env = "PROCTOR_PRICES")]
@@ -105,7 +106,7 @@ impl ServeArgs {
     /// A server for one user on this machine: loopback on a free port, no token, every limit at
     /// its default, the database at `database_url`. The demo, the end-to-end tests and the
     /// benchmarks start from it and change what they need.
-    pub fn local(database_url: String, dist: PathBuf, exec: ExecArgs) -> ServeArgs {
+    pub fn local(database_url: String, dist: Option<PathBuf>, exec: ExecArgs) -> ServeArgs {
         ServeArgs {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url,
@@ -241,7 +242,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Running> {
     };
     let listener = BoundedListener::new(listener, limits);
     let state = AppState::new(service.clone(), access).with_max_requests(args.max_requests);
-    let app = http::router(state, &args.dist).into_make_service_with_connect_info::<ClientAddr>();
+    let app = http::router(state, args.dist.as_deref())
+        .into_make_service_with_connect_info::<ClientAddr>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -314,7 +316,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let running = start(&args).await?;
     // Tests and scripts read this line to find an ephemeral port.
     println!("proctor listening on {}", running.url());
-    tracing::info!(database = %crate::service::shown_database_url(&args.database_url), dist = %args.dist.display(), "serving");
+    tracing::info!(database = %crate::service::shown_database_url(&args.database_url), "serving");
     running.task.await??;
     Ok(())
 }

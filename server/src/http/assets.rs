@@ -1,4 +1,6 @@
-//! The built dashboard (`dist/`), served from memory, compressed, and cached by browsers.
+//! The built dashboard (`dist/`), served from memory, compressed, and cached by browsers. It
+//! comes from the binary itself when it was built with the `embed-dashboard` feature, or from a
+//! folder (`--dist`, for development).
 //!
 //! The WASM is most of what a first visit downloads: served as built it is 1.4 MB, brotli makes
 //! it about a third of that. Each file is read once when the server starts, and its brotli and
@@ -50,6 +52,10 @@ enum Encoding {
     Identity,
 }
 
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/dashboard_files.rs"));
+}
+
 impl Assets {
     /// Reads every file under `dist` (which must hold `index.html`).
     pub fn load(dist: &Path) -> io::Result<Assets> {
@@ -61,6 +67,25 @@ impl Assets {
                 format!("{} has no {INDEX}", dist.display()),
             ));
         }
+        Ok(Self::serving(files))
+    }
+
+    /// The dashboard compiled into this binary, if it was built with it.
+    pub fn embedded() -> Option<Assets> {
+        let files: HashMap<String, Asset> = embedded::FILES
+            .iter()
+            .map(|(name, bytes)| {
+                (
+                    name.to_string(),
+                    Asset::new(name, Bytes::from_static(bytes)),
+                )
+            })
+            .collect();
+        files.contains_key(INDEX).then(|| Self::serving(files))
+    }
+
+    /// Serves `files`, compressing them in the background.
+    fn serving(files: HashMap<String, Asset>) -> Assets {
         let assets = Assets {
             files: Arc::new(files),
         };
@@ -71,7 +96,7 @@ impl Assets {
                 asset.encoded(Encoding::Gzip);
             }
         });
-        Ok(assets)
+        assets
     }
 
     /// Answers a request for the dashboard: the file at the path, or `index.html` for any other
@@ -177,19 +202,23 @@ fn read_dir(root: &Path, dir: &Path, files: &mut HashMap<String, Asset>) -> io::
             continue;
         };
         let name = relative.to_string_lossy().replace('\\', "/");
-        let cache_control = if hashed(&name) { IMMUTABLE } else { REVALIDATE };
-        files.insert(
-            name,
-            Asset {
-                content_type: content_type(&path),
-                cache_control,
-                identity: Bytes::from(std::fs::read(&path)?),
-                gzip: OnceLock::new(),
-                brotli: OnceLock::new(),
-            },
-        );
+        let asset = Asset::new(&name, Bytes::from(std::fs::read(&path)?));
+        files.insert(name, asset);
     }
     Ok(())
+}
+
+impl Asset {
+    /// The file named `name` under `dist/`, as built.
+    fn new(name: &str, identity: Bytes) -> Asset {
+        Asset {
+            content_type: content_type(Path::new(name)),
+            cache_control: if hashed(name) { IMMUTABLE } else { REVALIDATE },
+            identity,
+            gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
+        }
+    }
 }
 
 /// Whether Trunk named the file by its content (`app-cfe343052395c55e_bg.wasm`): then a new

@@ -100,8 +100,23 @@ fn shed_load(router: Router<AppState>, in_flight: &Arc<Semaphore>) -> Router<App
     router.layer(shed)
 }
 
-/// Every route: the API, the server functions, MCP, and the dashboard's files from `dist`.
-pub fn router(state: AppState, dist: &Path) -> Router {
+/// The dashboard's files: from `--dist` when it is given (development); else the copy compiled
+/// into the binary; else a `dist/` folder where the server runs (a checkout after `trunk
+/// build`). `None`, with why, when there is none.
+fn dashboard(dist: Option<&Path>) -> Result<assets::Assets, String> {
+    if let Some(dir) = dist {
+        return assets::Assets::load(dir).map_err(|e| format!("--dist {}: {e}", dir.display()));
+    }
+    if let Some(embedded) = assets::Assets::embedded() {
+        return Ok(embedded);
+    }
+    assets::Assets::load(Path::new("dist")).map_err(|_| {
+        "this binary was built without the dashboard and there is no dist/ folder here".to_string()
+    })
+}
+
+/// Every route: the API, the server functions, MCP, and the dashboard ([`dashboard`]).
+pub fn router(state: AppState, dist: Option<&Path>) -> Router {
     let in_flight = Arc::new(Semaphore::new(state.max_requests));
     let (limited, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::session_state, auth::open_session))
@@ -164,12 +179,12 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         ))
         .nest_service("/mcp", mcp_service(state.service.clone()))
         .layer(middleware::from_fn_with_state(state.clone(), auth::guard));
-    let router = match assets::Assets::load(dist) {
+    let router = match dashboard(dist) {
         Ok(assets) => router.fallback(move |method, uri, headers| async move {
             assets.serve(method, uri, headers).await
         }),
-        Err(e) => {
-            tracing::warn!(dist = %dist.display(), error = %e, "no built dashboard; serving the API only");
+        Err(why) => {
+            tracing::warn!(%why, "no built dashboard; serving the API only");
             router.fallback(dashboard_not_built)
         }
     };
@@ -236,9 +251,10 @@ async fn dashboard_not_built() -> (StatusCode, Html<&'static str>) {
         StatusCode::NOT_FOUND,
         Html(
             "<!doctype html><title>Proctor</title><h1>The dashboard is not built</h1>\
-             <p>The API is up under <code>/api/v1</code>. Build the dashboard with \
-             <code>trunk build --release</code> (or run <code>bash .ci/demo</code>), or point \
-             <code>--dist</code> at its files.</p>",
+             <p>The API is up under <code>/api/v1</code>. This <code>proctor</code> was built \
+             without the dashboard: install the package (<code>pip install proctor</code>), or \
+             in a checkout build it with <code>trunk build --release</code> and run from there \
+             or point <code>--dist</code> at its files.</p>",
         ),
     )
 }

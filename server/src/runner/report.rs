@@ -251,7 +251,7 @@ pub fn failed_cases(verdicts: &[ResultRow], run_page: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use shared::api::{ResultRow, RunView};
+    use shared::api::ResultRow;
     use shared::ResultStatus;
 
     use super::failed_cases;

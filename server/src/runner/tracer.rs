@@ -1,44 +1,40 @@
 //! The Python tracer, embedded in the binary so `proctor` runs agents with tracing wherever it
-//! is installed. It is written out once per content version under the user's cache directory;
-//! `PROCTOR_TRACER_DIR` points at a checkout's `tracer/` instead.
+//! is installed ([`Bundle`]); `PROCTOR_TRACER_DIR` points at a checkout's `tracer/` instead.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
-/// Every file of the `proctor_trace` package, as (path in the package, contents).
-macro_rules! tracer_files {
-    ($($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!("../../../tracer/proctor_trace/", $path)))),*]
-    };
-}
+use crate::bundle::{bundle, Bundle};
 
-const FILES: &[(&str, &str)] = tracer_files![
-    "__init__.py",
-    "__main__.py",
-    "_aiohttp.py",
-    "_case.py",
-    "_fault.py",
-    "_hooks.py",
-    "_http.py",
-    "_process.py",
-    "_redact.py",
-    "_timeline.py",
-    "_wire.py",
-    "_worker.py",
-    "_langchain.py",
-    "_bootstrap/sitecustomize.py",
-    "protocols/__init__.py",
-    "protocols/_common.py",
-    "protocols/anthropic.py",
-    "protocols/gemini.py",
-    "protocols/openai_chat.py",
-    "protocols/openai_responses.py",
-    "testing/__init__.py",
-    "testing/fake_llm.py",
-];
+/// Every file of the `proctor_trace` package.
+const TRACER: Bundle = Bundle {
+    name: "tracer",
+    files: bundle!["../../../tracer/";
+        "proctor_trace/__init__.py",
+        "proctor_trace/__main__.py",
+        "proctor_trace/_aiohttp.py",
+        "proctor_trace/_case.py",
+        "proctor_trace/_fault.py",
+        "proctor_trace/_hooks.py",
+        "proctor_trace/_http.py",
+        "proctor_trace/_process.py",
+        "proctor_trace/_redact.py",
+        "proctor_trace/_timeline.py",
+        "proctor_trace/_wire.py",
+        "proctor_trace/_worker.py",
+        "proctor_trace/_langchain.py",
+        "proctor_trace/_bootstrap/sitecustomize.py",
+        "proctor_trace/protocols/__init__.py",
+        "proctor_trace/protocols/_common.py",
+        "proctor_trace/protocols/anthropic.py",
+        "proctor_trace/protocols/gemini.py",
+        "proctor_trace/protocols/openai_chat.py",
+        "proctor_trace/protocols/openai_responses.py",
+        "proctor_trace/testing/__init__.py",
+        "proctor_trace/testing/fake_llm.py",
+    ],
+};
 
 /// Where the agent's Python finds the tracer: `root` goes on `PYTHONPATH` for
 /// `import proctor_trace`; `bootstrap` too, for zero-code start-up in command mode.
@@ -78,18 +74,9 @@ pub fn locate() -> anyhow::Result<TracerPaths> {
         );
         return Ok(paths(root));
     }
-    let mut hasher = DefaultHasher::new();
-    FILES.hash(&mut hasher);
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    let root = base
-        .join("proctor")
-        .join(format!("tracer-{:016x}", hasher.finish()));
-    if !root.join("proctor_trace/__init__.py").is_file() {
-        extract(&root).with_context(|| format!("writing the tracer to {}", root.display()))?;
-    }
+    let root = TRACER
+        .unpacked()
+        .context("writing the tracer package under the cache directory")?;
     Ok(paths(root))
 }
 
@@ -100,26 +87,9 @@ fn paths(root: PathBuf) -> TracerPaths {
     }
 }
 
-fn extract(root: &Path) -> std::io::Result<()> {
-    // Written beside the target and renamed into place, so a concurrent run never sees half.
-    let staging = root.with_extension(format!("tmp-{}", std::process::id()));
-    for (path, text) in FILES {
-        let file = staging.join("proctor_trace").join(path);
-        std::fs::create_dir_all(file.parent().expect("files live in a directory"))?;
-        std::fs::write(file, text)?;
-    }
-    match std::fs::rename(&staging, root) {
-        Ok(()) => Ok(()),
-        Err(_) if root.join("proctor_trace/__init__.py").is_file() => {
-            std::fs::remove_dir_all(&staging)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::FILES;
+    use super::TRACER;
 
     /// A module left out of the embedded copy would break every agent's tracing at import.
     #[test]
@@ -141,7 +111,11 @@ mod tests {
             }
         }
         on_disk.sort();
-        let mut embedded: Vec<String> = FILES.iter().map(|(p, _)| p.to_string()).collect();
+        let mut embedded: Vec<String> = TRACER
+            .files
+            .iter()
+            .map(|(p, _)| p.trim_start_matches("proctor_trace/").to_string())
+            .collect();
         embedded.sort();
         assert_eq!(embedded, on_disk);
     }
