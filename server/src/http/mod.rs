@@ -281,7 +281,7 @@ async fn method_not_allowed(
     ProctorError::new(
         shared::ErrorKind::MethodNotAllowed,
         format!(
-            "{} does not take {method}; see the README's API table for its methods",
+            "{} does not take {method}; the OpenAPI document at /api/v1/openapi.json lists its methods (docs/api.md)",
             uri.path()
         ),
     )
@@ -290,7 +290,7 @@ async fn method_not_allowed(
 
 async fn api_not_found(uri: axum::extract::OriginalUri) -> ApiError {
     ProctorError::not_found(format!(
-        "no API route {}; the API lives under /api/v1 (agents, runs, results, compare) — see the README",
+        "no API route {}; the API lives under /api/v1 (agents, runs, results, compare); the OpenAPI document at /api/v1/openapi.json lists every route (docs/api.md)",
         uri.path()
     ))
     .into()
