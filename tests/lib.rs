@@ -64,7 +64,7 @@ impl Proctor {
                 url.unwrap_or_else(|| {
                     format!("sqlite://{}", dir.path().join("proctor.db").display())
                 }),
-                dist,
+                Some(dist),
                 ExecArgs {
                     concurrency: 2,
                     timeout: None,

@@ -39,7 +39,7 @@ async fn main() {
 
     let args = ServeArgs::local(
         format!("sqlite://{}", dir.path().join("bench.db").display()),
-        dir.path().join("no-dist"),
+        Some(dir.path().join("no-dist")),
         server::cli::run::ExecArgs {
             concurrency: 1,
             timeout: None,

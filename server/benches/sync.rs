@@ -88,7 +88,7 @@ async fn bench(store: &Store, dir: &std::path::Path) {
     .unwrap();
     let app = router(
         AppState::new(Arc::new(service), Access::open()),
-        &dir.join("no-dist"),
+        Some(&dir.join("no-dist")),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
