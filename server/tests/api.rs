@@ -328,9 +328,12 @@ async fn bad_input_gets_a_4xx_with_a_message() {
     assert_eq!(st, 404);
     assert!(msg.contains("GET /api/v1/runs"), "{msg}");
 
-    let (st, msg) = error_of(s.get("/api/v1/runs/not-a-uuid").await).await;
+    let (st, msg) = error_of(s.get("/api/v1/runs/not-a-run").await).await;
+    assert_eq!(st, 404, "a run is named by id, id prefix, label or `latest`");
+    assert!(msg.contains("`latest`"), "{msg}");
+    let (st, msg) = error_of(s.get("/api/v1/runs/abc").await).await;
     assert_eq!(st, 400);
-    assert!(msg.contains("UUID"), "{msg}");
+    assert!(msg.contains("too short"), "{msg}");
 
     let (st, msg) = error_of(s.post("/api/v1/runs", &json!({"agent": "nobody"})).await).await;
     assert_eq!(st, 404);
@@ -1511,11 +1514,11 @@ async fn server_function_errors_carry_their_kind_and_status() {
     let resp = s
         .client
         .post(s.url("/api/fn/run"))
-        .json(&json!({"id": "nope"}))
+        .json(&json!({"id": "abc"}))
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.status(), 400, "an id prefix too short to name a run");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["kind"], "malformed", "{body}");
 }

@@ -22,6 +22,20 @@ struct Runs {
     api_head: Value,
 }
 
+/// Waits until the page's address ends with `path` (after the dashboard wrote a run's name
+/// back as its id).
+async fn settles_at(b: &Browser, path: &str) {
+    let mut url = String::new();
+    for _ in 0..100 {
+        url = b.client.current_url().await.unwrap().to_string();
+        if url.ends_with(path) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the address stayed {url}, not …{path}");
+}
+
 async fn two_runs(p: &Proctor) -> Runs {
     p.agent("support").await;
     let base = p
@@ -125,11 +139,10 @@ async fn runs_page(p: &Proctor, b: &Browser) {
 /// A run's page: its cards carry the API's figures, its insights what the diffs share.
 async fn run_page(p: &Proctor, b: &Browser, runs: &Runs) {
     let Runs { head, api_head, .. } = runs;
-    b.client
-        .goto(&p.url(&format!("/runs/{head}")))
-        .await
-        .unwrap();
+    // Opened by name, the page shows the run and moves to its id's address.
+    b.client.goto(&p.url("/runs/latest")).await.unwrap();
     let cards = b.texts(".cards .card", 5).await;
+    settles_at(b, &format!("/runs/{head}")).await;
     assert!(
         cards[0].contains(&pct(api_head["summary"]["pass_rate"].as_f64().unwrap())),
         "{cards:?}"
@@ -293,13 +306,20 @@ async fn compare_page(p: &Proctor, fresh: &Browser, runs: &Runs) -> Value {
     let Runs {
         base, head, failed, ..
     } = runs;
+    // By label and as `latest`; the header names the runs by their labels.
     fresh
         .client
-        .goto(&p.url(&format!("/compare?base={base}&head={head}")))
+        .goto(&p.url("/compare?base=v1&head=latest"))
         .await
         .unwrap();
     let heading = fresh.text("h2.change-regression").await;
     assert_eq!(heading, format!("regression ({failed})"));
+    let names = fresh.text(".page-head + p.muted").await;
+    assert!(
+        names.contains(&format!("v1 ({})", &base[..8])) && names.contains(&format!("v2 ({})", &head[..8])),
+        "{names}"
+    );
+    settles_at(fresh, &format!("/compare?base={base}&head={head}")).await;
     let aqs = fresh.text(".cards .card").await;
     assert!(aqs.contains("→"), "{aqs}");
     fresh.find(".aqs-delta svg").await;

@@ -5,7 +5,8 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 use shared::eval::compare::{CaseChange, CaseComparison};
 
 use crate::api::{compare_runs, get_trend};
@@ -51,6 +52,21 @@ pub fn ComparePage() -> impl IntoView {
     let history = LocalResource::new(move || {
         let head = query.read().get("head").unwrap_or_default();
         async move { get_trend(head).await }
+    });
+    // Runs given by name (`latest`, a label, an id prefix) are written back as their ids, so a
+    // shared link keeps comparing the same two runs.
+    let navigate = use_navigate();
+    Effect::new(move || {
+        let Some(Ok(cmp)) = data.get() else { return };
+        let (base, head) = (cmp.base_run_id.to_string(), cmp.head_run_id.to_string());
+        let q = query.get_untracked();
+        if q.get("base").as_deref() != Some(base.as_str()) || q.get("head").as_deref() != Some(head.as_str()) {
+            let replace = NavigateOptions {
+                replace: true,
+                ..Default::default()
+            };
+            navigate(&format!("/compare?base={base}&head={head}"), replace);
+        }
     });
     let marked = move |key: &str| {
         query

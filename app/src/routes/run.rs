@@ -1,8 +1,11 @@
 //! A run: summary cards, what its diffs share, and its results with filters in the URL (and as
-//! JSON lines or CSV with the same filters). While the run is going, results appear live.
+//! JSON lines or CSV with the same filters). While the run is going, results appear live. A run
+//! opened by a name (`/runs/latest`, a label, an id prefix) moves to its id's URL once found, so
+//! the address stays the same run when shared.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::NavigateOptions;
 
 use crate::api::{get_run, list_results};
 use crate::components::live::follow_run;
@@ -46,6 +49,19 @@ pub fn RunPage() -> impl IntoView {
     Effect::new(move || {
         if let Some((run_id, false)) = live.get() {
             follow_run(run_id, tick);
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some((run_id, _)) = live.get() {
+            if run_id != id.get_untracked() {
+                let to = format!("/runs/{run_id}{}", query.get_untracked().to_query_string());
+                let replace = NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                };
+                navigate(&to, replace);
+            }
         }
     });
     let next_page = move |cursor: String| {
