@@ -329,7 +329,10 @@ async fn bad_input_gets_a_4xx_with_a_message() {
     assert!(msg.contains("GET /api/v1/runs"), "{msg}");
 
     let (st, msg) = error_of(s.get("/api/v1/runs/not-a-run").await).await;
-    assert_eq!(st, 404, "a run is named by id, id prefix, label or `latest`");
+    assert_eq!(
+        st, 404,
+        "a run is named by id, id prefix, label or `latest`"
+    );
     assert!(msg.contains("`latest`"), "{msg}");
     let (st, msg) = error_of(s.get("/api/v1/runs/abc").await).await;
     assert_eq!(st, 400);

@@ -168,6 +168,16 @@ async fn mcp_over_streamable_http_agrees_with_the_rest_api() {
     check(&s, &seen).await;
 }
 
+/// A tool's answer: the JSON its text holds.
+fn answered(answer: &rmcp::model::CallToolResult) -> Value {
+    let text = answer
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<String>();
+    serde_json::from_str(&text).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rmcp_client_reads_runs_and_gets_errors_over_stdio() {
     use rmcp::model::CallToolRequestParams;
@@ -203,12 +213,7 @@ async fn the_rmcp_client_reads_runs_and_gets_errors_over_stdio() {
         )
         .await
         .unwrap();
-    let text = answer
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect::<String>();
-    let via_mcp: Value = serde_json::from_str(&text).unwrap();
+    let via_mcp = answered(&answer);
     let (_, via_rest) = s.get(&format!("/api/v1/runs/{run}")).await;
     assert_eq!(via_mcp["summary"], via_rest["summary"]);
 
@@ -221,12 +226,7 @@ async fn the_rmcp_client_reads_runs_and_gets_errors_over_stdio() {
             )
             .await
             .unwrap();
-        let text = answer
-            .content
-            .iter()
-            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-            .collect::<String>();
-        let named: Value = serde_json::from_str(&text).unwrap();
+        let named = answered(&answer);
         assert_eq!(named["run"]["id"], run.as_str(), "{name}");
         let conclusion = named["conclusion"].as_str().unwrap();
         assert!(

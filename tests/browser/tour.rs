@@ -316,7 +316,8 @@ async fn compare_page(p: &Proctor, fresh: &Browser, runs: &Runs) -> Value {
     assert_eq!(heading, format!("regression ({failed})"));
     let names = fresh.text(".page-head + p.muted").await;
     assert!(
-        names.contains(&format!("v1 ({})", &base[..8])) && names.contains(&format!("v2 ({})", &head[..8])),
+        names.contains(&format!("v1 ({})", &base[..8]))
+            && names.contains(&format!("v2 ({})", &head[..8])),
         "{names}"
     );
     settles_at(fresh, &format!("/compare?base={base}&head={head}")).await;

@@ -60,7 +60,9 @@ pub fn ComparePage() -> impl IntoView {
         let Some(Ok(cmp)) = data.get() else { return };
         let (base, head) = (cmp.base_run_id.to_string(), cmp.head_run_id.to_string());
         let q = query.get_untracked();
-        if q.get("base").as_deref() != Some(base.as_str()) || q.get("head").as_deref() != Some(head.as_str()) {
+        if q.get("base").as_deref() != Some(base.as_str())
+            || q.get("head").as_deref() != Some(head.as_str())
+        {
             let replace = NavigateOptions {
                 replace: true,
                 ..Default::default()

@@ -19,36 +19,22 @@ def answer(message):
     return "{} (pid {})".format(CURRENT, os.getpid())
 "#;
 
-/// Runs the agent on six cases at concurrency 3; each case's message and its answer.
+/// Runs the agent (its `run:` lines given) on six cases at concurrency 3; each case's message
+/// and its answer.
 async fn run_six(
     s: &Server,
     llm: &FakeLlm,
     dir: &Path,
     name: &str,
-    extra: &str,
+    run: &str,
 ) -> Vec<(String, String)> {
     std::fs::write(dir.join("agent.py"), GLOBAL_STATE_AGENT).unwrap();
-    let scenarios: Vec<Value> = (1..=6)
-        .map(|i| json!({"key": format!("case-{i}"), "user_message": format!("message {i}")}))
-        .collect();
-    std::fs::write(
-        dir.join("scenarios.yaml"),
-        serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("agent.yaml"),
-        format!("name: {name}\nrun:\n  python: agent:answer\n{extra}scenarios: scenarios.yaml\n"),
-    )
-    .unwrap();
-    let out = proctor(
-        &s.base,
-        llm,
-        &["run", "agent.yaml", "--no-progress", "--concurrency", "3"],
+    write_plain_scenarios(
         dir,
+        (1..=6).map(|i| (format!("case-{i}"), format!("message {i}"))),
     );
+    let (out, run) = run_desk(s, llm, dir, name, run).await;
     assert!(out.status.success(), "{}", text(&out));
-    let run = run_id_in(&out);
     results_by_key(s, &run)
         .await
         .into_values()
@@ -75,7 +61,7 @@ async fn concurrent_cases_of_a_plain_function_with_global_state_never_see_each_o
     let llm = FakeLlm::start();
     let dir = tempfile::tempdir().unwrap();
 
-    let answers = run_six(&s, &llm, dir.path(), "globals", "").await;
+    let answers = run_six(&s, &llm, dir.path(), "globals", "python: agent:answer").await;
     assert_eq!(answers.len(), 6);
     for (message, answer) in &answers {
         assert!(
@@ -95,7 +81,7 @@ async fn concurrent_cases_of_a_plain_function_with_global_state_never_see_each_o
         &llm,
         dir.path(),
         "globals-shared",
-        "  thread_safe: true\n",
+        "python: agent:answer\n  thread_safe: true",
     )
     .await;
     assert_eq!(pids(&shared).len(), 1, "{shared:?}");

@@ -21,15 +21,7 @@ else:
 
 fn flaky_agent(dir: &Path, cases: &[(&str, &str)]) -> PathBuf {
     std::fs::write(dir.join("agent.py"), FLAKY_AGENT).unwrap();
-    let scenarios: Vec<Value> = cases
-        .iter()
-        .map(|(k, m)| json!({"key": k, "user_message": m}))
-        .collect();
-    std::fs::write(
-        dir.join("scenarios.yaml"),
-        serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
-    )
-    .unwrap();
+    write_plain_scenarios(dir, cases.iter().copied());
     std::fs::write(
         dir.join("agent.yaml"),
         "name: flaky\nrun:\n  command: python3 agent.py\n  timeout_secs: 2\nscenarios: scenarios.yaml\n",
@@ -218,14 +210,7 @@ async fn an_agent_that_cannot_start_stops_the_run_with_its_own_error() {
         )
         .unwrap();
         std::fs::write(dir.path().join("agent.py"), "import no_such_sdk\n").unwrap();
-        let scenarios: Vec<Value> = (0..8)
-            .map(|i| json!({"key": format!("s{i}"), "user_message": "hello"}))
-            .collect();
-        std::fs::write(
-            dir.path().join("scenarios.yaml"),
-            serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
-        )
-        .unwrap();
+        write_plain_scenarios(dir.path(), (0..8).map(|i| (format!("s{i}"), "hello")));
         let name = format!("broken-{i}");
         std::fs::write(
             dir.path().join("agent.yaml"),

@@ -78,6 +78,22 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Writes `scenarios.yaml` in `dir`: one scenario per (key, user message), with no expectations.
+fn write_plain_scenarios<K: ToString, M: ToString>(
+    dir: &Path,
+    cases: impl IntoIterator<Item = (K, M)>,
+) {
+    let scenarios: Vec<Value> = cases
+        .into_iter()
+        .map(|(k, m)| json!({"key": k.to_string(), "user_message": m.to_string()}))
+        .collect();
+    std::fs::write(
+        dir.join("scenarios.yaml"),
+        serde_json::to_string(&json!({ "scenarios": scenarios })).unwrap(),
+    )
+    .unwrap();
+}
+
 /// The id of the run `proctor run` printed.
 fn run_id_in(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout)
