@@ -10,7 +10,6 @@ pub mod serve;
 pub mod sync;
 pub mod worker;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shared::run_name::RunScope;
 use uuid::Uuid;
@@ -51,9 +50,5 @@ pub enum Command {
 
 /// The id of the run `name` names, or why none is.
 pub async fn find_run(client: &ApiClient, name: &str) -> anyhow::Result<Uuid> {
-    let view = client
-        .find_run(name, &RunScope::default())
-        .await
-        .with_context(|| format!("finding run {name:?}"))?;
-    Ok(view.run.id)
+    Ok(client.find_run(name, &RunScope::default()).await?.run.id)
 }
