@@ -448,6 +448,11 @@ pub async fn execute(
         .buffer_unordered(exec.concurrency.max(1));
     let mut first_cases = FirstCases::watching(planned);
     while let Some((scenario, input, unstartable)) = stream.next().await {
+        if unstartable.is_some() && cannot_start.get().is_some() {
+            // Started beside the first case, it met the same agent that cannot start: the first
+            // result says so, and this case counts as not run.
+            continue;
+        }
         if let Some(why) = unstartable.or_else(|| first_cases.note(&input)) {
             let _ = cannot_start.set(why);
         }

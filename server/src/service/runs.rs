@@ -106,10 +106,12 @@ impl Service {
         }
         let prefix = match RunName::id_prefix(&text) {
             Some(prefix) if prefix.len() >= MIN_ID_PREFIX => prefix,
-            Some(_) => return Err(ProctorError::malformed(format!(
+            Some(_) => {
+                return Err(ProctorError::malformed(format!(
                 "{text:?} is too short to name a run by its id, and no run has it as a label: {}",
                 RunName::ACCEPTED
-            ))),
+            )))
+            }
             None => return Err(nothing_in_scope(&text, scope)),
         };
         let matching = RunFilter {

@@ -180,29 +180,32 @@ async fn killing_the_server_mid_run_loses_no_results() {
     );
 }
 
-/// An agent that cannot start at all (its module lacks the function the agent file names) stops
-/// the run at its first case, with the agent's own error on the terminal, an exit code of its
-/// own, and the run marked failed — not one crash per case.
+/// An agent that cannot start at all — its module lacks the function the agent file names, the
+/// shell finds no such command, or it crashes before answering on each of the first cases —
+/// stops the run at once, with the agent's own error on the terminal, an exit code of its own,
+/// and the run marked failed: not one crash per case.
 #[tokio::test]
 async fn an_agent_that_cannot_start_stops_the_run_with_its_own_error() {
     let s = Server::start().await;
     let llm = FakeLlm::start();
-    // A function that is not there; a command the shell cannot find; a script whose import
-    // fails on every case: (agent file's `run:`, what the error must name, cases run).
+    // (agent file's `run:`, what the error must name, `--concurrency`, cases recorded). Cases
+    // started beside the first that meet the same agent that cannot start are not run.
     let broken = [
-        ("python: desk:reply", "reply", 1),
+        ("python: desk:reply", "reply", "4", 1),
         (
             "command: no-such-agent-binary --serve",
             "command not found",
+            "4",
             1,
         ),
         (
             "command: python agent.py",
             "No module named 'no_such_sdk'",
+            "1",
             3,
         ),
     ];
-    for (i, (launch, named, cases)) in broken.into_iter().enumerate() {
+    for (i, (launch, named, at_once, cases)) in broken.into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("desk.py"),
@@ -226,7 +229,7 @@ async fn an_agent_that_cannot_start_stops_the_run_with_its_own_error() {
                 agent.to_str().unwrap(),
                 "--no-progress",
                 "--concurrency",
-                "1",
+                at_once,
             ],
             dir.path(),
         );
