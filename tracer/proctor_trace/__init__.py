@@ -38,12 +38,25 @@ def redaction_enabled() -> bool:
 
 class case:
     """`with proctor_trace.case(key, input=...) as c:` records everything inside the block (in
-    this thread or asyncio task, and the tasks it starts) as one test case `c`."""
+    this thread or asyncio task, and the tasks it starts) as one test case `c`; `c.recording()`
+    keeps its LLM exchanges. Given `replay=` such a recording, the block's LLM requests are
+    answered from it instead of the network (`replay_mode` fork, strict or new; `replay_masks`,
+    regular expressions for what may differ between runs)."""
 
     __slots__ = ("_case", "_token")
 
-    def __init__(self, case_id: str | None = None, input: Any = None) -> None:
-        self._case = Case(case_id, input)
+    def __init__(
+        self,
+        case_id: str | None = None,
+        input: Any = None,
+        replay: dict[str, Any] | None = None,
+        replay_mode: str = "fork",
+        replay_masks: list[str] | None = None,
+    ) -> None:
+        from ._cassette import Player
+
+        player = Player(replay, replay_mode, replay_masks) if replay is not None else None
+        self._case = Case(case_id, input, player)
         self._token: Any = None
 
     def __enter__(self) -> Case:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import contextvars
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._cassette import Player
 
 _current: contextvars.ContextVar[Case | None] = contextvars.ContextVar("proctor_case", default=None)
 _process_case: Case | None = None
@@ -40,11 +43,13 @@ class ToolRun:
 class Case:
     """Everything captured in one test case."""
 
-    __slots__ = ("case_id", "input", "log", "open_calls", "output", "started_at", "t0")
+    __slots__ = ("case_id", "input", "log", "open_calls", "output", "player", "started_at", "t0")
 
-    def __init__(self, case_id: str | None = None, input: Any = None) -> None:
+    def __init__(self, case_id: str | None = None, input: Any = None, player: Player | None = None) -> None:
         self.case_id = case_id
         self.input = input
+        # Answers the case's LLM requests from a recording (`_cassette`), when it is replayed.
+        self.player = player
         self.output: Any = None
         # WireCall, ToolRun and LangChain run records, in the order they were made
         self.log: list[Any] = []
@@ -72,7 +77,19 @@ class Case:
 
         for call in list(self.open_calls):
             call.end()
-        return trace_of(self, redact)
+        trace = trace_of(self, redact)
+        if self.player is not None:
+            trace["replay"] = self.player.summary()
+        return trace
+
+    def recording(self) -> dict[str, Any]:
+        """The case's LLM exchanges, to replay it later (`_cassette`): unscrubbed, so it stays
+        on this machine."""
+        from ._cassette import recording_of
+
+        for call in list(self.open_calls):
+            call.end()
+        return recording_of(self)
 
 
 def current() -> Case | None:

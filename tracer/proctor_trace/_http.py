@@ -17,14 +17,16 @@ from types import ModuleType
 from typing import Any, Callable
 
 from . import _case
+from ._cassette import ReplayMismatch
 from ._fault import fault
 from ._hooks import patch
 from ._wire import WireCall, begin
 
 
 def _not_sent(module: ModuleType, exc: BaseException) -> bool:
-    """Whether the request never left: a connection that could not be made."""
-    return isinstance(exc, (module.ConnectError, module.ConnectTimeout))
+    """Whether the request never left: a connection that could not be made, or a strict replay
+    that refused it."""
+    return isinstance(exc, (module.ConnectError, module.ConnectTimeout, ReplayMismatch))
 
 
 def _start(module: ModuleType, case: _case.Case, request: Any) -> WireCall | None:
@@ -37,6 +39,54 @@ def _start(module: ModuleType, case: _case.Case, request: Any) -> WireCall | Non
         request.stream = module.ByteStream(body)
         request._content = body
     return call
+
+
+# module name -> its one-shot byte stream class (`_once`)
+_once_classes: dict[str, type] = {}
+
+
+def _once(module: ModuleType, body: bytes) -> Any:
+    """A recorded body as a byte stream of `module` that gives it once, as the network does: an
+    SDK that drains a stream it already read (openai's `drain_response_async`) gets nothing."""
+    cls = _once_classes.get(module.__name__)
+    if cls is None:
+
+        class Once(module.SyncByteStream, module.AsyncByteStream):  # type: ignore[name-defined]
+            __slots__ = ("body",)
+
+            def __init__(self, body: bytes) -> None:
+                self.body: bytes | None = body
+
+            def __iter__(self) -> Iterator[bytes]:
+                body, self.body = self.body, None
+                if body:
+                    yield body
+
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                body, self.body = self.body, None
+                if body:
+                    yield body
+
+        cls = _once_classes[module.__name__] = Once
+    return cls(body)
+
+
+def _replayed(module: ModuleType, case: _case.Case, call: WireCall, request: Any) -> Any:
+    """The recorded response to `request` when the case is replayed and it matches its
+    recording; None when it goes to the network. A strict replay's mismatch is raised."""
+    player = case.player
+    if player is None:
+        return None
+    exchange = player.answer(call.path, call.request)
+    if exchange is None:
+        return None
+    call.replayed = True
+    return module.Response(
+        exchange.status,
+        headers=[("content-type", exchange.content_type)],
+        stream=_once(module, exchange.body),
+        request=request,
+    )
 
 
 def _observe(module: ModuleType, call: WireCall, response: Any) -> bool:
@@ -151,7 +201,11 @@ def _sync_send(module: ModuleType, tap: type) -> Callable[[Callable[..., Any]], 
             if call is None:
                 return original(self, request, *args, **kwargs)
             try:
-                response = original(self, request, *args, **kwargs)
+                response = _replayed(module, case, call, request)
+                if response is None:
+                    response = original(self, request, *args, **kwargs)
+                elif not kwargs.get("stream", False):
+                    response.read()  # as `send` itself does when not asked to stream
             except BaseException as exc:
                 call.failed(exc, sent=not _not_sent(module, exc))
                 raise
@@ -176,7 +230,11 @@ def _async_send(module: ModuleType, tap: type) -> Callable[[Callable[..., Any]],
             if call is None:
                 return await original(self, request, *args, **kwargs)
             try:
-                response = await original(self, request, *args, **kwargs)
+                response = _replayed(module, case, call, request)
+                if response is None:
+                    response = await original(self, request, *args, **kwargs)
+                elif not kwargs.get("stream", False):
+                    await response.aread()  # as `send` itself does when not asked to stream
             except BaseException as exc:
                 call.failed(exc, sent=not _not_sent(module, exc))
                 raise

@@ -291,8 +291,10 @@ def _calls(case: Case) -> _Calls:
                 if asked is None:
                     continue
                 reply, error = _read_reply(entry)
-                calls.llm_call(entry.protocol.PROVIDER, reply.model or asked.model, reply, asked.tools, entry.t0, entry.t1,
-                               asked.stream or entry.sse, entry.started_at, error)
+                call = calls.llm_call(entry.protocol.PROVIDER, reply.model or asked.model, reply, asked.tools, entry.t0,
+                                      entry.t1, asked.stream or entry.sse, entry.started_at, error)
+                if entry.replayed:
+                    call["replayed"] = True
             elif kind == _TOOL:
                 calls.tool_run(entry, wall + t - entry.duration_ms / 1000.0)
             else:

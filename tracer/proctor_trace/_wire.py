@@ -38,6 +38,7 @@ class WireCall:
         "open_calls",
         "path",
         "protocol",
+        "replayed",
         "request",
         "sse",
         "started_at",
@@ -64,6 +65,8 @@ class WireCall:
         self.hide = False
         self.error: str | None = None
         self.unsent = False
+        # Answered from a recording, not the network.
+        self.replayed = False
         self.done = False
         self.t1: float | None = None
         case.log.append(self)
