@@ -16,6 +16,10 @@ prints goes to stderr; stdout carries only the protocol. A failed import is repo
 In a scripted conversation the function is called once per user turn with the history so far
 instead of the message (`{"id": 9, "case_id": "...", "input": "...", "history": [...]}`).
 
+A case asked with `"record": true` answers with its LLM exchanges too (`"recording": {...}`,
+see `_cassette`); one given `"replay": {"recording": {...}, "mode": "fork", "masks": [...]}` has
+its LLM requests answered from that recording, and a strict replay's mismatch is its error.
+
 The agent file's environment hooks (`--reset module:function`, `--state module:function`) are
 called outside any case, with no arguments; `state` returns the world as JSON-able data:
 
@@ -92,6 +96,18 @@ def _described(exc: BaseException) -> str:
     return "{}: {}\n{}".format(type(exc).__name__, exc, "".join(tb[-3:]))
 
 
+def _case_of(request: Message) -> proctor_trace.case:
+    """The case a request runs in: replayed from its recording when it carries one."""
+    replay = request.get("replay") or {}
+    return proctor_trace.case(
+        request.get("case_id"),
+        input=request.get("input"),
+        replay=replay.get("recording"),
+        replay_mode=replay.get("mode") or "fork",
+        replay_masks=replay.get("masks"),
+    )
+
+
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
@@ -123,7 +139,13 @@ class Worker:
 
     def finish(self, request: Message, case: Case, output: str, error: Message | None) -> None:
         case.output = output
-        self.send({"id": request["id"], "output": output, "error": error, "trace": case.to_trace(redact=self.redact)})
+        if case.player is not None and case.player.mismatch is not None:
+            # The SDK saw the refusal as a failed request; the case says what did not match.
+            error = {"kind": "crash", "message": case.player.mismatch}
+        reply = {"id": request["id"], "output": output, "error": error, "trace": case.to_trace(redact=self.redact)}
+        if request.get("record"):
+            reply["recording"] = case.recording()
+        self.send(reply)
 
     def run_sync(self, request: Message) -> None:
         if not self.warmed.is_set():
@@ -138,7 +160,7 @@ class Worker:
 
     def run_sync_case(self, request: Message) -> None:
         error: Message | None = None
-        with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
+        with _case_of(request) as case:
             try:
                 output = _as_text(self.fn(_argument(request)))
             except BaseException as exc:
@@ -158,7 +180,7 @@ class Worker:
 
     async def run_async_case(self, request: Message) -> None:
         error: Message | None = None
-        with proctor_trace.case(request.get("case_id"), input=request.get("input")) as case:
+        with _case_of(request) as case:
             try:
                 output = _as_text(await self.fn(_argument(request)))
             except BaseException as exc:

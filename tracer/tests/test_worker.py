@@ -64,3 +64,51 @@ def test_the_first_case_runs_alone_and_the_rest_together(tmp_path, kind):
     # The first case sent finished before any other began; the others ran at once.
     assert replies[0]["output"] == "m0 overlapped=False"
     assert any(r["output"].endswith("overlapped=True") for i, r in replies.items() if i > 0), replies
+
+
+OPENAI_AGENT = '''
+import openai
+
+client = openai.OpenAI(max_retries=0)
+
+def answer(message):
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": message}])
+    return reply.choices[0].message.content
+'''
+
+
+def _ask(proc, request):
+    proc.stdin.write(json.dumps(request) + "\n")
+    proc.stdin.flush()
+    return json.loads(proc.stdout.readline())
+
+
+def test_a_case_asked_to_record_answers_with_its_recording_and_one_replayed_sends_nothing(tmp_path, fake_llm):
+    (tmp_path / "chat_agent.py").write_text(OPENAI_AGENT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
+    proc = subprocess.Popen([sys.executable, "-m", "proctor_trace._worker", "chat_agent:answer"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    try:
+        assert json.loads(proc.stdout.readline())["ready"] is True
+        recorded = _ask(proc, {"id": 1, "case_id": "hello#1", "input": "Say hello", "record": True})
+        recording = recorded["recording"]
+        assert len(recording["exchanges"]) == 1, recorded
+        plain = _ask(proc, {"id": 2, "case_id": "hello#1", "input": "Say hello"})
+        assert "recording" not in plain, "only a case asked to record carries its recording"
+
+        before = len(fake_llm.requests)
+        replayed = _ask(proc, {"id": 3, "case_id": "hello#1", "input": "Say hello", "replay": {"recording": recording}})
+        assert len(fake_llm.requests) == before
+        assert replayed["output"] == recorded["output"]
+        assert replayed["trace"]["replay"]["replayed"] == 1
+
+        strict = _ask(proc, {"id": 4, "case_id": "hello#1", "input": "Say goodbye",
+                             "replay": {"recording": recording, "mode": "strict"}})
+        assert len(fake_llm.requests) == before
+        assert strict["error"]["message"].startswith("replay: call 1 does not match its recording at `messages[0].content`"), strict
+        assert "- Say hello" in strict["error"]["message"] and "+ Say goodbye" in strict["error"]["message"]
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
