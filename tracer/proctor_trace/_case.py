@@ -79,7 +79,16 @@ class Case:
             call.end()
         trace = trace_of(self, redact)
         if self.player is not None:
-            trace["replay"] = self.player.summary()
+            summary = self.player.summary()
+            if redact:
+                # A divergence quotes the requests themselves: scrubbed like the rest.
+                from ._redact import redact as scrub
+
+                summary, found = scrub(summary)
+                counts = trace["redactions"]
+                for kind, n in found.items():
+                    counts[kind] = counts.get(kind, 0) + n
+            trace["replay"] = summary
         return trace
 
     def recording(self) -> dict[str, Any]:

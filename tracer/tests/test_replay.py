@@ -143,3 +143,17 @@ def test_a_case_that_calls_through_aiohttp_goes_live_there_and_says_why(fake_llm
     diverged = trace["replay"]["diverged"]
     assert diverged["call"] == 1 and diverged["field"] == "client", diverged
     assert "aiohttp" in diverged["lines"][1], diverged
+
+
+def test_a_divergence_leaves_the_process_scrubbed(fake_llm, monkeypatch):
+    clients, sync_agent = CASES[0][2], CASES[0][3]
+    _, _, recording = run_case(clients, sync_agent, None, False, False)
+    monkeypatch.setattr(agents, "QUESTION", "What is the weather in Paris? Mail me at ann.lee@example.com")
+
+    sync_client, _ = clients()
+    with proctor_trace.case("weather", replay=recording) as c:
+        sync_agent(sync_client, False)
+    diverged = c.to_trace()["replay"]["diverged"]
+    assert diverged["call"] == 1
+    assert not any("ann.lee@example.com" in line for line in diverged["lines"]), diverged
+    assert "ann.lee@example.com" in json.dumps(c.to_trace(redact=False)["replay"]), "unscrubbed only when asked"
