@@ -101,6 +101,8 @@ async fn main() {
                 user_llm: None,
                 judge: None,
                 otlp: None,
+                recordings: None,
+                replay: None,
             };
             let run = runner::create_run(
                 client.as_ref(),

@@ -206,6 +206,13 @@ pub fn redact_result(result: &mut TestResult) {
     for call in &mut trace.llm_calls {
         call.error.iter_mut().for_each(&mut scrub);
     }
+    if let Some(replay) = &mut trace.replay {
+        replay.mismatch.iter_mut().for_each(&mut scrub);
+        if let Some(diverged) = &mut replay.diverged {
+            scrub(&mut diverged.field);
+            diverged.lines.iter_mut().for_each(&mut scrub);
+        }
+    }
     let calls = trace
         .tool_calls
         .iter_mut()

@@ -592,6 +592,7 @@ fn streamed(span: &Span) -> bool {
 fn llm_call(span: &Span) -> LlmCall {
     LlmCall {
         turn: None,
+        replayed: false,
         provider: span
             .first_text(&[
                 "gen_ai.provider.name",

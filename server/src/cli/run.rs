@@ -11,8 +11,13 @@ use anyhow::{bail, Context};
 use clap::Args;
 use shared::api::{ResultRow, RunView};
 use shared::eval::CaseChange;
+use shared::run_name::RunScope;
 use shared::RunSource;
 use shared::BASELINE_METADATA;
+
+use crate::runner::executor::ReplayMode;
+use crate::runner::recordings::Recordings;
+use crate::runner::ReplaySource;
 use uuid::Uuid;
 
 use crate::backend::Backend;
@@ -132,6 +137,8 @@ impl ExecArgs {
                 api_key: self.judge_key.clone().filter(|k| !k.is_empty()),
             }),
             otlp: None,
+            recordings: None,
+            replay: None,
         })
     }
 }
@@ -163,6 +170,30 @@ pub struct RunArgs {
     /// Extra environment for the agent as KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
+    /// Where each case's recording (what its LLM calls answered) is kept, for --replay (`python:`
+    /// agents). Recordings are unscrubbed and stay on this machine.
+    #[arg(
+        long,
+        env = "PROCTOR_RECORDINGS",
+        default_value = ".proctor/recordings"
+    )]
+    pub recordings_dir: PathBuf,
+    /// Keep no recordings.
+    #[arg(long)]
+    pub no_record: bool,
+    /// Answer each case's LLM calls from this earlier run's recordings of the same case (any
+    /// run name: id, 6+ character prefix, label, `latest`), without the network; the agent's
+    /// code and tools run as usual.
+    #[arg(long)]
+    pub replay: Option<String>,
+    /// When a request does not match its recording: `fork` goes live from there, `strict` fails
+    /// the case naming the field, `new` goes live only past the end of the recording.
+    #[arg(long, value_enum, default_value = "fork")]
+    pub replay_mode: ReplayMode,
+    /// A regular expression for what may differ between runs in requests (dates, ids):
+    /// replaced before comparing (repeatable).
+    #[arg(long = "replay-mask")]
+    pub replay_masks: Vec<String>,
     /// Compare with this run and fail on its regressions: a full id, or the agent's completed
     /// run named by an id prefix (6+ characters), a label, or `latest`.
     #[arg(long)]
@@ -249,6 +280,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let backend: Arc<dyn Backend> = Arc::new(client.clone());
     let mut exec = args.exec.execution(&agent, args.env.clone())?;
     exec.otlp = Some(args.server.otlp());
+    exec.recordings = (!args.no_record).then(|| Recordings::at(args.recordings_dir.clone()));
+    if let Some(name) = &args.replay {
+        let scope = RunScope {
+            agent: Some(agent.spec.name.clone()),
+            status: None,
+        };
+        let source = backend.find_run(name, &scope).await?;
+        eprintln!("proctor: replaying run {}", report::run_name(&source));
+        exec.replay = Some(ReplaySource {
+            run: source.run.id,
+            mode: args.replay_mode,
+            masks: args.replay_masks.clone(),
+        });
+    }
     let selection = Selection {
         file: args.scenarios.clone(),
         tags: args.tags.clone(),
@@ -304,6 +349,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     )
     .await?;
     report_run(&agent, &client, &finished);
+    if let Some(source) = &exec.replay {
+        print!(
+            "{}",
+            report::replay_lines(&finished.replay, &source.run.to_string()[..8])
+        );
+    }
+    if finished.recorded > 0 {
+        println!(
+            "  recorded    {} case(s) in {}: replay them with --replay {}",
+            finished.recorded,
+            args.recordings_dir.display(),
+            &finished.run.run.id.to_string()[..8]
+        );
+    }
     if let Some(why) = &finished.unstartable {
         eprintln!(
             "\nproctor: the agent could not start, so the run stopped:\n  {}\n  \

@@ -12,6 +12,7 @@ pub mod executor;
 pub mod generate;
 pub mod group;
 pub mod judge_client;
+pub mod recordings;
 pub mod report;
 pub mod spans;
 pub mod syncer;
@@ -43,8 +44,9 @@ use shared::{
 use self::agent_file::{load_scenarios, AgentFile};
 use self::chat::ChatConfig;
 use self::conversation::UserSide;
-use self::executor::Executor;
+use self::executor::{Executor, RecordingPlan, Replay, ReplayMode};
 use self::judge_client::JudgeClient;
+use self::recordings::{Recorder, Recordings};
 use self::spans::{OtlpExport, Spans};
 use self::syncer::{SyncReport, Syncer};
 use self::user_llm::UserLlm;
@@ -66,6 +68,18 @@ pub struct Execution {
     pub judge: Option<ChatConfig>,
     /// The server agents export OpenTelemetry spans to; without it they are not asked to.
     pub otlp: Option<OtlpExport>,
+    /// Where each case's recording is kept; `None` records nothing.
+    pub recordings: Option<Recordings>,
+    /// An earlier run whose recordings answer this run's LLM calls.
+    pub replay: Option<ReplaySource>,
+}
+
+/// A run to replay and how (`--replay RUN --replay-mode … --replay-mask …`).
+#[derive(Debug, Clone)]
+pub struct ReplaySource {
+    pub run: uuid::Uuid,
+    pub mode: ReplayMode,
+    pub masks: Vec<String>,
 }
 
 /// Which scenarios to run.
@@ -91,6 +105,10 @@ pub struct Finished {
     /// Told to stop before every case ran: the run was synced as far as it got and left
     /// unfinished (not marked completed).
     pub interrupted: bool,
+    /// Cases (or conversation turns) whose recordings the run kept (see [`recordings`]).
+    pub recorded: usize,
+    /// What a replayed run took from its recordings.
+    pub replay: ReplayTally,
     /// Why the agent could not be started at all (its own error): the run stopped at the first
     /// case that said so and was marked failed.
     pub unstartable: Option<String>,
@@ -337,9 +355,10 @@ async fn run_case(
     backend: &dyn Backend,
     judge: Option<&(JudgeClient, AgentSpec)>,
     (scenario, user, attempt): Job,
-) -> (Arc<Scenario>, ResultInput, Option<String>) {
+) -> CaseDone {
     let case_id = format!("{}#{attempt}", scenario.spec.key);
-    let case = executor.run(&case_id, &user).await;
+    let mut case = executor.run(&case_id, &user).await;
+    let recordings = std::mem::take(&mut case.recordings);
     let unstartable = case
         .unstartable
         .then(|| case.error.as_ref().map(|e| e.message.clone()))
@@ -358,7 +377,21 @@ async fn run_case(
     if let Some((judge, agent)) = judge {
         input.judgements = judge_case(judge, backend, agent, &scenario, &input).await;
     }
-    (scenario, input, unstartable)
+    CaseDone {
+        scenario,
+        input,
+        unstartable,
+        recordings,
+    }
+}
+
+/// One finished case: its result to sync, why the agent could not start (if so), and what its
+/// LLM calls answered (when the run records).
+struct CaseDone {
+    scenario: Arc<Scenario>,
+    input: ResultInput,
+    unstartable: Option<String>,
+    recordings: Vec<(String, serde_json::Value)>,
 }
 
 /// How many of a run's first cases must all crash before answering for the run to stop: the
@@ -391,8 +424,14 @@ impl FirstCases {
         if self.left == 0 {
             return None;
         }
+        // A strict replay that refused a request is no crash: the agent started and asked.
+        let refused = input
+            .trace
+            .as_ref()
+            .and_then(|t| t.replay.as_ref())
+            .is_some_and(|r| r.mismatch.is_some());
         let crash = input.error.as_ref().filter(|e| {
-            e.kind == AgentFailureKind::Crash && input.agent_response.trim().is_empty()
+            e.kind == AgentFailureKind::Crash && input.agent_response.trim().is_empty() && !refused
         });
         let Some(crash) = crash else {
             self.left = 0;
@@ -421,7 +460,12 @@ pub async fn execute(
     resume: &Resume,
 ) -> anyhow::Result<Finished> {
     let (executor, tracer_log, tracer_log_start) = executor_for(&backend, agent, run.run.id, exec)?;
-    let executor = Arc::new(executor);
+    let executor = Arc::new(executor.with_recording(recording_plan(agent, exec)?));
+    let mut recorder = exec
+        .recordings
+        .clone()
+        .filter(|_| agent.run.python.is_some())
+        .map(Recorder::new);
     // Asked first, while the server is surely up: a local judgement later charges the same.
     let prices = backend.prices().await;
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
@@ -447,7 +491,18 @@ pub async fn execute(
         })
         .buffer_unordered(exec.concurrency.max(1));
     let mut first_cases = FirstCases::watching(planned);
-    while let Some((scenario, input, unstartable)) = stream.next().await {
+    let mut replay = ReplayTally::default();
+    while let Some(done) = stream.next().await {
+        let CaseDone {
+            scenario,
+            input,
+            unstartable,
+            recordings,
+        } = done;
+        if let Some(recorder) = &mut recorder {
+            recorder.keep(recordings);
+        }
+        replay.count(&scenario.spec.key, &input);
         if unstartable.is_some() && cannot_start.get().is_some() {
             // Started beside the first case, it met the same agent that cannot start: the first
             // result says so, and this case counts as not run.
@@ -466,6 +521,14 @@ pub async fn execute(
     let unstartable = Arc::try_unwrap(cannot_start)
         .ok()
         .and_then(|reason| reason.into_inner());
+    let recorded = match recorder.map(|r| r.finish(run.run.id)) {
+        Some(Ok(calls)) => calls,
+        Some(Err(e)) => {
+            eprintln!("proctor: the run's recordings were not all kept: {e}");
+            0
+        }
+        None => 0,
+    };
     let interrupted = cases.len() < planned && unstartable.is_none();
     let sync = syncer.finish().await;
     let (run, verdicts, summary, judged) = if unstartable.is_some() {
@@ -491,6 +554,63 @@ pub async fn execute(
         tracer_faults: TracerFaults::since(tracer_log, tracer_log_start),
         interrupted,
         unstartable,
+        recorded,
+        replay,
+    })
+}
+
+/// What a replayed run's cases took from their recordings: calls answered, calls sent live, and
+/// the cases that left their recording, with where.
+#[derive(Debug, Default)]
+pub struct ReplayTally {
+    pub replayed: u32,
+    pub live: u32,
+    pub diverged: Vec<(String, shared::Divergence)>,
+    pub mismatched: Vec<(String, String)>,
+}
+
+impl ReplayTally {
+    fn count(&mut self, key: &str, input: &ResultInput) {
+        let Some(info) = input.trace.as_ref().and_then(|t| t.replay.as_ref()) else {
+            return;
+        };
+        self.replayed += info.replayed;
+        self.live += info.live;
+        if let Some(d) = &info.diverged {
+            self.diverged.push((key.to_string(), d.clone()));
+        }
+        if let Some(m) = &info.mismatch {
+            self.mismatched.push((key.to_string(), m.clone()));
+        }
+    }
+}
+
+/// What the run records and replays: `python` agents only (their worker answers each case with
+/// its recording), the earlier run's recordings loaded up front.
+fn recording_plan(agent: &AgentFile, exec: &Execution) -> anyhow::Result<RecordingPlan> {
+    let python = agent.run.python.is_some();
+    let replay = match &exec.replay {
+        None => None,
+        Some(_) if !python => bail!(
+            "--replay needs a `run: python: module:function` agent for now: a `command:` \
+             agent's cases are not recorded"
+        ),
+        Some(source) => {
+            let store = exec.recordings.as_ref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--replay reads the recordings folder; do not combine it with --no-record"
+                )
+            })?;
+            Some(Arc::new(Replay {
+                calls: store.run(source.run)?,
+                mode: source.mode,
+                masks: source.masks.clone(),
+            }))
+        }
+    };
+    Ok(RecordingPlan {
+        record: python && exec.recordings.is_some(),
+        replay,
     })
 }
 

@@ -210,6 +210,28 @@ pub fn junit(agent: &str, run_label: &str, results: &[ResultRow]) -> String {
     out
 }
 
+/// What a replayed run took from the recordings of `source`, and each case that left its
+/// recording: where, and what changed.
+pub fn replay_lines(tally: &crate::runner::ReplayTally, source: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  replay      {} LLM call(s) answered from run {source}, {} sent live",
+        tally.replayed, tally.live
+    );
+    for (key, d) in tally.diverged.iter().take(CASES_LISTED) {
+        let _ = writeln!(
+            out,
+            "    {key} went live at call {}: `{}` changed",
+            d.call, d.field
+        );
+        for line in d.lines.iter().take(6) {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    out
+}
+
 /// Failed or errored cases listed one by one, at most this many; the rest are counted.
 const CASES_LISTED: usize = 10;
 

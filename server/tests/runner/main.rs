@@ -12,6 +12,7 @@ mod failures;
 mod frameworks;
 mod generate;
 mod judging;
+mod replay;
 mod state;
 mod workers;
 

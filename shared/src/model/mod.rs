@@ -17,5 +17,6 @@ pub use scenario::{
     ScenarioSource, ScenarioSpec, SequenceMatch, SimulatedUser,
 };
 pub use trace::{
-    ConversationEnd, DurationSource, LlmCall, ToolCall, Trace, Turn, TurnOrigin, WorldState,
+    ConversationEnd, Divergence, DurationSource, LlmCall, ReplayInfo, ToolCall, Trace, Turn,
+    TurnOrigin, WorldState,
 };

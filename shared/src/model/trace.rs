@@ -43,6 +43,78 @@ pub struct Trace {
     /// been recorded: from here on the agent had answered differently, so the user did too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diverged_at: Option<u32>,
+    /// How a replayed case (`proctor run --replay`) used its recording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplayInfo>,
+}
+
+/// How a replayed case used the recording of the same case in an earlier run: how many LLM
+/// calls the recording answered, how many went to the model, and where the case left it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct ReplayInfo {
+    /// `fork` (live from the first request that differs), `strict` (that request fails the
+    /// case) or `new` (live past the end of the recording).
+    pub mode: String,
+    /// Calls in the recording.
+    pub recorded: u32,
+    /// Calls answered from it.
+    pub replayed: u32,
+    /// Calls sent to the model.
+    pub live: u32,
+    /// The first request that did not match its recording.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<Divergence>,
+    /// Why a strict replay failed the case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<String>,
+}
+
+impl ReplayInfo {
+    /// Two parts of one case replayed one after the other (a conversation's turns): the calls
+    /// added up, the first divergence kept, numbered among the case's calls.
+    pub fn then(self, next: ReplayInfo) -> ReplayInfo {
+        let before = self.replayed + self.live;
+        ReplayInfo {
+            mode: if self.mode.is_empty() {
+                next.mode
+            } else {
+                self.mode
+            },
+            recorded: self.recorded + next.recorded,
+            replayed: self.replayed + next.replayed,
+            live: self.live + next.live,
+            diverged: self.diverged.or(next.diverged.map(|d| Divergence {
+                call: before + d.call,
+                ..d
+            })),
+            mismatch: self.mismatch.or(next.mismatch),
+        }
+    }
+
+    /// The address a recording is kept under: SHA-256 of its bytes, as hex, so the same
+    /// recording is stored once however many runs name it.
+    pub fn address(recording: &[u8]) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(recording)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Where a replayed case first sent a request its recording does not hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct Divergence {
+    /// The call's number in the case (1-based).
+    pub call: u32,
+    /// The first field that differs, as a path into the request (`messages[2].content`).
+    pub field: String,
+    /// What changed: `- recorded` and `+ sent` lines.
+    pub lines: Vec<String>,
 }
 
 /// One exchange of a conversation: the user's message and the agent's answer to it.
@@ -153,6 +225,9 @@ pub struct LlmCall {
     pub streamed: bool,
     pub started_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// Answered from a recording (`proctor run --replay`), not by the model: it cost nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 /// One tool call: what the agent asked for, what came back, and when.
@@ -227,5 +302,36 @@ impl Trace {
                 o.saturating_add(c.output_tokens),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conversations_turns_replayed_add_up_and_keep_the_first_divergence_numbered_in_the_case() {
+        let turn = |replayed, live, diverged: Option<u32>| ReplayInfo {
+            mode: "fork".into(),
+            recorded: 2,
+            replayed,
+            live,
+            diverged: diverged.map(|call| Divergence {
+                call,
+                field: format!("at {call}"),
+                lines: vec![],
+            }),
+            mismatch: None,
+        };
+        let whole = turn(2, 0, None)
+            .then(turn(1, 1, Some(2)))
+            .then(turn(0, 2, Some(1)));
+        assert_eq!((whole.recorded, whole.replayed, whole.live), (6, 3, 3));
+        let first = whole.diverged.unwrap();
+        assert_eq!(
+            (first.call, first.field.as_str()),
+            (4, "at 2"),
+            "turn 2's second call is the case's fourth"
+        );
     }
 }

@@ -58,6 +58,7 @@ impl Executor {
             error,
             duration_ms: 0.0,
             unstartable,
+            recordings: Vec::new(),
         }
     }
 

@@ -13,6 +13,7 @@ mod python;
 mod traces;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use shared::{AgentFailure, AgentFailureKind, ConversationEnd, Trace};
@@ -36,6 +37,9 @@ pub struct CaseRun {
     pub duration_ms: f64,
     /// Set when the agent could not be started at all ([`CaseError::is_start_failure`]).
     pub unstartable: bool,
+    /// What the case's LLM calls answered, by call id (the case, or each turn of a
+    /// conversation), when the run records.
+    pub recordings: Vec<(String, serde_json::Value)>,
 }
 
 impl CaseRun {
@@ -47,6 +51,7 @@ impl CaseRun {
             error: None,
             duration_ms: 0.0,
             unstartable: false,
+            recordings: Vec::new(),
         }
     }
 
@@ -62,6 +67,45 @@ impl CaseRun {
             error: Some(error.failure()),
             unstartable: error.is_start_failure(),
             ..CaseRun::empty()
+        }
+    }
+}
+
+/// What a run does with recordings ([`crate::runner::recordings`]): keep what each case's LLM
+/// calls answered, and answer cases from an earlier run's recordings.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingPlan {
+    pub record: bool,
+    pub replay: Option<Arc<Replay>>,
+}
+
+/// An earlier run's recordings, by call id, and how to replay them.
+#[derive(Debug)]
+pub struct Replay {
+    pub calls: std::collections::BTreeMap<String, serde_json::Value>,
+    pub mode: ReplayMode,
+    /// Regular expressions for what may differ between runs (dates, ids).
+    pub masks: Vec<String>,
+}
+
+/// How a request that does not match its recording is met (the tracer's `_cassette` modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReplayMode {
+    /// From the first request that differs, the case goes live (and is recorded anew).
+    #[default]
+    Fork,
+    /// A request that differs fails the case, naming the field.
+    Strict,
+    /// Requests past the end of the recording go live.
+    New,
+}
+
+impl ReplayMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReplayMode::Fork => "fork",
+            ReplayMode::Strict => "strict",
+            ReplayMode::New => "new",
         }
     }
 }
@@ -116,6 +160,7 @@ pub struct Executor {
     tracer_log: PathBuf,
     /// Where a `command` agent's OpenTelemetry spans go and are read back from.
     spans: Option<Spans>,
+    recording: RecordingPlan,
 }
 
 impl Executor {
@@ -142,7 +187,31 @@ impl Executor {
             scratch,
             tracer_log,
             spans,
+            recording: RecordingPlan::default(),
         })
+    }
+
+    /// The same executor, recording and replaying cases as `plan` says (`python` agents).
+    pub fn with_recording(mut self, plan: RecordingPlan) -> Self {
+        self.recording = plan;
+        self
+    }
+
+    /// What a worker request for call `call_id` carries about recording and replay.
+    fn recording_fields(&self, call_id: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        if self.recording.record {
+            fields.insert("record".into(), true.into());
+        }
+        if let Some(replay) = &self.recording.replay {
+            if let Some(recording) = replay.calls.get(call_id) {
+                fields.insert(
+                    "replay".into(),
+                    serde_json::json!({"recording": recording, "mode": replay.mode.as_str(), "masks": replay.masks}),
+                );
+            }
+        }
+        fields
     }
 
     /// Runs one case: a single message, or a conversation (scripted or with a simulated user),

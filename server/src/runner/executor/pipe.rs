@@ -60,6 +60,9 @@ struct WorkerLine {
     /// Why a hook failed.
     #[serde(default)]
     hook_error: Option<String>,
+    /// A case's recording, when its request asked to record.
+    #[serde(default)]
+    recording: Option<serde_json::Value>,
 }
 
 /// Keeps the last of a process's stderr, so a worker that dies can say why.
@@ -166,8 +169,11 @@ impl Worker {
         case_id: &str,
         input: &str,
         history: Option<&[serde_json::Value]>,
+        recording: serde_json::Map<String, serde_json::Value>,
     ) -> Result<CaseRun, CaseError> {
-        let mut request = serde_json::json!({"case_id": case_id, "input": input});
+        let mut request = serde_json::Value::Object(recording);
+        request["case_id"] = case_id.into();
+        request["input"] = input.into();
         if let Some(history) = history {
             request["history"] = history.into();
         }
@@ -178,6 +184,10 @@ impl Worker {
             error: reply.error,
             duration_ms: 0.0,
             unstartable: false,
+            recordings: reply
+                .recording
+                .map(|r| vec![(case_id.to_string(), r)])
+                .unwrap_or_default(),
         })
     }
 

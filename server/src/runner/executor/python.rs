@@ -42,6 +42,7 @@ impl Executor {
                 .await;
             conversation::tag_turn(&mut reply.trace, turn);
             called = conversation::tools_in_turn(&reply.trace, turn);
+            whole.recordings.append(&mut reply.recordings);
             merge_trace(&mut whole.trace, reply.trace);
             whole
                 .trace
@@ -80,7 +81,9 @@ impl Executor {
             Ok(lease) => lease,
             Err(e) => return CaseRun::failed_by(e),
         };
-        let call = lease.worker.call(case_id, input, history);
+        let call = lease
+            .worker
+            .call(case_id, input, history, self.recording_fields(case_id));
         match tokio::time::timeout(self.timeout, call).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => {

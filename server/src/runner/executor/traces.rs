@@ -41,6 +41,10 @@ pub(super) fn merge_trace(into: &mut Trace, from: Trace) {
     };
     into.started_at = into.started_at.or(from.started_at);
     into.input = into.input.take().or(from.input);
+    into.replay = match (into.replay.take(), from.replay) {
+        (Some(earlier), Some(later)) => Some(earlier.then(later)),
+        (earlier, later) => earlier.or(later),
+    };
     // Processes write their lines as they exit, the agent's main process usually last: its
     // final answer is the case's.
     if from.output.is_some() {

@@ -1,0 +1,138 @@
+//! Record and replay through `proctor run`: a run of the example agent keeps its recordings; a
+//! replay of it reaches no model (the model is gone) and judges every case as before; a prompt
+//! edit goes live from the first call, naming the field and the line it lost; a strict replay
+//! fails those cases instead. (The example agent's escalation tool makes up ticket numbers: a
+//! replay without `--replay-mask` goes live at the call that carries one — which is the point.)
+
+use super::*;
+
+/// Each case's status and tool path in a run, by scenario key.
+async fn verdicts(s: &Server, run: &str) -> std::collections::BTreeMap<String, (Value, Value)> {
+    let (_, page) = s
+        .get(&format!("/api/v1/runs/{run}/results?limit=100"))
+        .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["scenario_key"].as_str().unwrap().to_string(),
+                (r["status"].clone(), r["tool_path"].clone()),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_changed() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let work = tempfile::tempdir().unwrap();
+    let agent = repo().join("examples/support/agent.yaml");
+    let agent = agent.to_str().unwrap();
+
+    let recorded = proctor(
+        &s.base,
+        &llm,
+        &["run", agent, "--no-progress", "--label", "recorded"],
+        work.path(),
+    );
+    assert!(recorded.status.success(), "{}", text(&recorded));
+    assert!(
+        text(&recorded).contains("recorded    "),
+        "{}",
+        text(&recorded)
+    );
+    let first = run_id_in(&recorded);
+    assert!(work
+        .path()
+        .join(format!(".proctor/recordings/runs/{first}.json"))
+        .is_file());
+
+    // The model is gone: anything sent live would fail its case. The escalation tool's ticket
+    // numbers are random, so they are masked.
+    let replayed = common::proctor()
+        .args([
+            "run",
+            agent,
+            "--no-progress",
+            "--replay",
+            "recorded",
+            "--replay-mask",
+            r"T-\d+",
+        ])
+        .current_dir(work.path())
+        .env("PROCTOR_SERVER", &s.base)
+        .env("PROCTOR_PYTHON", python())
+        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
+        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        .env("OPENAI_API_KEY", "fake")
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let said = text(&replayed);
+    assert!(replayed.status.success(), "{said}");
+    assert!(
+        said.contains(" sent live") && said.contains(", 0 sent live"),
+        "{said}"
+    );
+    let again = run_id_in(&replayed);
+    assert_eq!(verdicts(&s, &again).await, verdicts(&s, &first).await);
+
+    // The prompt edit drops a line from the system prompt: every case leaves its recording at
+    // its first call, and goes live.
+    let edited = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            agent,
+            "--no-progress",
+            "--replay",
+            &first[..8],
+            "--env",
+            "PROCTOR_EXAMPLE_VARIANT=regressed",
+        ],
+        work.path(),
+    );
+    let said = text(&edited);
+    assert!(said.contains("0 LLM call(s) answered from run"), "{said}");
+    assert!(
+        said.contains("went live at call 1: `messages[0].content` changed"),
+        "{said}"
+    );
+    assert!(
+        said.lines().any(|l| l.trim_start().starts_with("- ")
+            && l.contains("Always call verify_customer before issue_refund.")),
+        "the line the prompt lost: {said}"
+    );
+
+    let strict = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            agent,
+            "--no-progress",
+            "--replay",
+            &first,
+            "--replay-mode",
+            "strict",
+            "--env",
+            "PROCTOR_EXAMPLE_VARIANT=regressed",
+        ],
+        work.path(),
+    );
+    let said = text(&strict);
+    assert!(
+        said.contains("replay: call 1 does not match its recording at `messages[0].content`"),
+        "{said}"
+    );
+    let (_, runs) = s.get("/api/v1/runs?agent=acme-support&limit=1").await;
+    assert_eq!(
+        runs["items"][0]["summary"]["errored"], 8,
+        "every case refused: {}",
+        runs["items"][0]
+    );
+}
