@@ -36,14 +36,19 @@ def _setup():
 '''
 
 
+def _start_worker(tmp_path, module, source):
+    """A worker serving `module:answer`, written from `source` into `tmp_path`."""
+    (tmp_path / (module + ".py")).write_text(source)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
+    return subprocess.Popen([sys.executable, "-m", "proctor_trace._worker", module + ":answer"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+
+
 def _serve(tmp_path, kind, cases):
     pause = "await asyncio.sleep(0.3)" if kind else "time.sleep(0.3)"
     imports = "\nimport asyncio" if kind else ""
-    (tmp_path / "lazy_agent.py").write_text(AGENT.format(kind=kind, pause=pause, imports=imports))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
-    proc = subprocess.Popen([sys.executable, "-m", "proctor_trace._worker", "lazy_agent:answer"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=tmp_path)
+    proc = _start_worker(tmp_path, "lazy_agent", AGENT.format(kind=kind, pause=pause, imports=imports))
     try:
         assert json.loads(proc.stdout.readline())["ready"] is True
         for i in range(cases):
@@ -84,11 +89,7 @@ def _ask(proc, request):
 
 
 def test_a_case_asked_to_record_answers_with_its_recording_and_one_replayed_sends_nothing(tmp_path, fake_llm):
-    (tmp_path / "chat_agent.py").write_text(OPENAI_AGENT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
-    proc = subprocess.Popen([sys.executable, "-m", "proctor_trace._worker", "chat_agent:answer"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, cwd=tmp_path)
+    proc = _start_worker(tmp_path, "chat_agent", OPENAI_AGENT)
     try:
         assert json.loads(proc.stdout.readline())["ready"] is True
         recorded = _ask(proc, {"id": 1, "case_id": "hello#1", "input": "Say hello", "record": True})
