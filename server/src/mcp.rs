@@ -287,7 +287,7 @@ impl ProctorMcp {
     }
 
     #[tool(
-        description = "One result: user message, agent response, tool-call sequence with arguments and results, the expected-vs-actual diff, every failed check with its reason, category and severity, the LLM judge's verdicts (reason, quotes, confidence) and any human reviews."
+        description = "One result: user message, agent response, tool-call sequence with arguments and results, the expected-vs-actual diff, every failed check with its reason, category and severity, the LLM judge's verdicts (reason, quotes, confidence), any human reviews, and for a replayed case how it used its recording (calls replayed and live, the first call that differed, the field and the changed lines)."
     )]
     async fn get_result(&self, Parameters(a): Parameters<ResultArg>) -> Result<String, ErrorData> {
         let id = Uuid::parse_str(a.result.trim()).map_err(|_| {
@@ -332,6 +332,7 @@ impl ProctorMcp {
             "diff": r.evaluation.diff, "failed_checks": r.evaluation.failures, "cost": r.cost, "duration_ms": r.duration_ms,
             "judged": judged, "unjudged": r.evaluation.unjudged, "judge_spend": r.evaluation.judge_spend,
             "reviews": reviews,
+            "replay": r.trace.replay,
         }))
     }
 

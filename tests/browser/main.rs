@@ -269,6 +269,10 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
                     ],
                     "conversation_end": {"by": "user", "transcript_hash": "c3".repeat(32)},
                     "diverged_at": 3,
+                    "replay": {"mode": "fork", "recorded": 2, "replayed": 1, "live": 1,
+                               "diverged": {"call": 2, "field": "messages[3].content",
+                                            "lines": ["- {\"refunded\": false}",
+                                                      "+ {\"refunded\": true, \"to\": \"ann.lee@example.com\"}"]}},
                     "tool_calls": [
                         {"name": "lookup_order", "order": 0, "turn": 1},
                         {"name": "refund", "order": 1, "turn": 3,
@@ -305,6 +309,15 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
         .goto(&p.url(&format!("/results/{id}")))
         .await
         .unwrap();
+    // A replayed case says where it left its recording, what changed, with PII scrubbed.
+    let replay = b.text("section.replay").await;
+    assert!(
+        replay.contains("1 of 2 recorded LLM call(s) answered from the recording (fork mode), 1 sent to the model")
+            && replay.contains("Left its recording at call 2: messages[3].content changed.")
+            && replay.contains("- {\"refunded\": false}"),
+        "{replay}"
+    );
+    assert!(!replay.contains("ann.lee@example.com"), "{replay}");
     let turns = b.texts("ol.transcript li.turn", 3).await;
     assert!(
         turns[0].contains("Where is ORD-1?")

@@ -21,6 +21,7 @@ pub mod live;
 pub mod llm_calls_table;
 pub mod load_error;
 pub mod reliability_card;
+pub mod replay_card;
 pub mod result_filters;
 pub mod results_table;
 pub mod run_drawer;

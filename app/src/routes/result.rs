@@ -12,6 +12,7 @@ use crate::components::format::{ms, usd, StatusBadge};
 use crate::components::judge_verdicts::JudgeVerdicts;
 use crate::components::llm_calls_table::LlmCallsTable;
 use crate::components::load_error::LoadError;
+use crate::components::replay_card::ReplayCard;
 use crate::components::sequence_diff::SequenceDiffView;
 use crate::components::state_diff::StateDiffView;
 use crate::components::timeline::Timeline;
@@ -112,6 +113,7 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                             <Transcript trace=r.trace.clone()/>
                         })}
                         {r.error.clone().map(|e| view! { <div class="error-box"><strong>{format!("{:?}: ", e.kind)}</strong><pre>{e.message}</pre></div> })}
+                        {r.trace.replay.clone().map(|replay| view! { <ReplayCard replay=replay/> })}
                         {verdict_parts(&r.evaluation)}
                         <h2>"Checks"</h2>
                         <FailedChecks failures=r.evaluation.failures.clone() checks=checks.clone()/>

@@ -79,6 +79,13 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
     );
     let again = run_id_in(&replayed);
     assert_eq!(verdicts(&s, &again).await, verdicts(&s, &first).await);
+    for (key, result) in results_by_key(&s, &again).await {
+        let calls = result["trace"]["llm_calls"].as_array().unwrap();
+        assert!(
+            !calls.is_empty() && calls.iter().all(|c| c["replayed"] == true),
+            "{key}: every call answered from the recording, and the server keeps that: {calls:?}"
+        );
+    }
 
     // The prompt edit drops a line from the system prompt: every case leaves its recording at
     // its first call, and goes live.
