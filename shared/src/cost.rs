@@ -71,6 +71,14 @@ pub struct CostEstimate {
     pub unpriced_models: Vec<String>,
     /// The price table version used.
     pub price_version: String,
+    /// What the calls answered from a recording (`proctor run --replay`) would have cost: they
+    /// cost nothing, so they are not in `usd`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replayed_usd: f64,
+}
+
+fn is_zero(usd: &f64) -> bool {
+    *usd == 0.0
 }
 
 impl CostEstimate {
@@ -232,6 +240,9 @@ impl PriceTable {
         };
         for call in &trace.llm_calls {
             match self.call_cost(call) {
+                Some(usd) if call.replayed => estimate.replayed_usd += usd,
+                // A replayed call cost nothing, priced or not.
+                None if call.replayed => {}
                 Some(usd) => estimate.usd += usd,
                 None => {
                     let name = if call.model.is_empty() {

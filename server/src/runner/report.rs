@@ -88,6 +88,13 @@ fn cost_lines(out: &mut String, summary: &RunSummary) {
             summary.cost.unpriced_models.join(", ")
         );
     }
+    if summary.cost.replayed_usd > 0.0 {
+        let _ = write!(
+            cost,
+            " (the replayed calls would have cost {})",
+            usd(summary.cost.replayed_usd)
+        );
+    }
     let _ = writeln!(
         out,
         "  cost        {cost}  ({} input / {} output tokens)",

@@ -79,6 +79,22 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
     );
     let again = run_id_in(&replayed);
     assert_eq!(verdicts(&s, &again).await, verdicts(&s, &first).await);
+    // A replayed call costs nothing, and the summary says what it would have cost.
+    let cost = |run: String| {
+        let s = &s;
+        async move { s.get(&format!("/api/v1/runs/{run}")).await.1["summary"]["cost"].clone() }
+    };
+    let (live, free) = (cost(first.clone()).await, cost(again.clone()).await);
+    assert_eq!(free["usd"], 0.0, "{free}");
+    let would = free["replayed_usd"].as_f64().unwrap();
+    assert!(
+        (would - live["usd"].as_f64().unwrap()).abs() < 1e-9 && would > 0.0,
+        "{free} against {live}"
+    );
+    assert!(
+        said.contains("the replayed calls would have cost $"),
+        "{said}"
+    );
     for (key, result) in results_by_key(&s, &again).await {
         let calls = result["trace"]["llm_calls"].as_array().unwrap();
         assert!(

@@ -54,6 +54,8 @@ pub struct Verdict {
     pub hallucinated: BTreeSet<String>,
     pub redactions: RedactionCounts,
     pub cost_nano_usd: i64,
+    /// What its replayed calls would have cost.
+    pub replayed_nano_usd: i64,
     pub unpriced_models: BTreeSet<String>,
     pub price_version: String,
     pub input_tokens: u64,
@@ -176,6 +178,7 @@ impl Verdict {
             hallucinated,
             redactions: r.trace.redactions.clone(),
             cost_nano_usd: (r.cost.usd * NANOS_PER_USD).round() as i64,
+            replayed_nano_usd: (r.cost.replayed_usd * NANOS_PER_USD).round() as i64,
             unpriced_models: r.cost.unpriced_models.iter().cloned().collect(),
             price_version: r.cost.price_version.clone(),
             input_tokens,
@@ -224,6 +227,8 @@ pub struct RunTally {
     pub hallucinated: BTreeMap<String, u64>,
     pub redactions: BTreeMap<PiiKind, u64>,
     pub cost_nano_usd: i64,
+    /// What the run's replayed calls would have cost.
+    pub replayed_nano_usd: i64,
     /// Results per model that had no price.
     pub unpriced_models: BTreeMap<String, u64>,
     pub price_versions: BTreeMap<String, u64>,
@@ -330,6 +335,11 @@ impl RunTally {
         } else {
             -v.cost_nano_usd
         };
+        self.replayed_nano_usd += if add {
+            v.replayed_nano_usd
+        } else {
+            -v.replayed_nano_usd
+        };
         bump_all(&mut self.unpriced_models, &v.unpriced_models, add);
         if !v.price_version.is_empty() {
             bump(&mut self.price_versions, &v.price_version, 1, add);
@@ -413,6 +423,7 @@ impl RunTally {
     pub fn cost(&self) -> CostEstimate {
         CostEstimate {
             usd: self.cost_nano_usd as f64 / NANOS_PER_USD,
+            replayed_usd: self.replayed_nano_usd as f64 / NANOS_PER_USD,
             unpriced_models: self.unpriced_models.keys().cloned().collect(),
             // The newest table any result was priced with (versions are dated).
             price_version: self
