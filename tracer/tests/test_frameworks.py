@@ -70,3 +70,24 @@ def test_a_langchain_model_off_the_wire_is_recorded_from_its_callbacks_with_resu
     assert [c["tools_chosen"] for c in trace["llm_calls"]] == [["lookup_order"], []]
     [tool] = trace["tool_calls"]
     assert tool["result"] == frameworks.lookup_order("ORD-1001") and tool["duration_source"] == "measured"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("name", list(frameworks.AGENTS))
+def test_a_framework_agent_replayed_reaches_no_model_and_traces_the_same(fake_llm, name, stream):
+    agent = frameworks.AGENTS[name][0]
+    with proctor_trace.case("order", input=frameworks.QUESTION) as recorded:
+        answer = agent(frameworks.QUESTION, stream=stream)
+    trace, recording = recorded.to_trace(), recorded.recording()
+
+    fake_llm.requests.clear()
+    with proctor_trace.case("order", input=frameworks.QUESTION, replay=recording) as c:
+        again = agent(frameworks.QUESTION, stream=stream)
+    replayed = c.to_trace()
+    assert fake_llm.requests == [], "a replay never reaches the model"
+    assert again == answer
+    assert replayed["replay"]["replayed"] == 2 and replayed["replay"]["live"] == 0, replayed["replay"]
+    keep = ("provider", "model", "input_tokens", "output_tokens", "tools_chosen", "streamed")
+    assert [{k: x[k] for k in keep} for x in replayed["llm_calls"]] == [{k: x[k] for k in keep} for x in trace["llm_calls"]]
+    assert [(t["name"], t["arguments"], t["result"]) for t in replayed["tool_calls"]] == \
+        [(t["name"], t["arguments"], t["result"]) for t in trace["tool_calls"]]
