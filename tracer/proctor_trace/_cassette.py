@@ -179,11 +179,17 @@ class Player:
         # The request that failed a strict replay, said as the case's error.
         self.mismatch: str | None = None
 
+    def _gone_live(self) -> bool:
+        """Whether the case already left its recording: every request after that is live."""
+        if self.diverged is None:
+            return False
+        self.live += 1
+        return True
+
     def answer(self, path: str, body: bytes) -> Exchange | None:
         """The recorded answer to this request, or None when it goes live. Raises
         `ReplayMismatch` in `strict` mode when the request does not match."""
-        if self.diverged is not None:
-            self.live += 1
+        if self._gone_live():
             return None
         number = self.replayed + 1
         if self.replayed >= len(self.exchanges):
@@ -206,10 +212,8 @@ class Player:
     def unanswerable(self, path: str, why: str) -> None:
         """A request that cannot be answered from a recording (`why`): the case leaves its
         recording there, as for a request that does not match."""
-        if self.diverged is not None:
-            self.live += 1
-            return
-        self._left(self.replayed + 1, "client", ["- " + path, "+ " + why])
+        if not self._gone_live():
+            self._left(self.replayed + 1, "client", ["- " + path, "+ " + why])
 
     def _left(self, number: int, field: str, lines: list[str]) -> None:
         """The request `number` does not match: fails it (strict), or the case goes live."""

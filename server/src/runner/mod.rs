@@ -460,12 +460,14 @@ pub async fn execute(
     resume: &Resume,
 ) -> anyhow::Result<Finished> {
     let (executor, tracer_log, tracer_log_start) = executor_for(&backend, agent, run.run.id, exec)?;
-    let executor = Arc::new(executor.with_recording(recording_plan(agent, exec)?));
+    let plan = recording_plan(agent, exec)?;
+    // The plan says whether cases come back with recordings; only then is there one to keep.
     let mut recorder = exec
         .recordings
         .clone()
-        .filter(|_| agent.run.python.is_some())
+        .filter(|_| plan.record)
         .map(Recorder::new);
+    let executor = Arc::new(executor.with_recording(plan));
     // Asked first, while the server is surely up: a local judgement later charges the same.
     let prices = backend.prices().await;
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
