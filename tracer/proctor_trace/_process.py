@@ -16,6 +16,15 @@ before the answer reaches stdout — so the runner knows which tools a turn call
 the next message. Only the first traced process counts turns (the runner's `PROCTOR_TRACE_TURNS`
 is taken out of the environment its children inherit): a helper process printing lines is no
 answer.
+
+Record and replay (`_cassette`) work the same way, in the first traced process only: with
+`PROCTOR_RECORD=1` it appends its recording at exit as a line of its own,
+
+    {"case_id": "<PROCTOR_CASE_ID>", "pid": 1234, "recording": {...}}
+
+and `PROCTOR_REPLAY_FILE` names a JSON file, `{"recording": {...}, "mode": "fork", "masks": []}`,
+whose recording answers the process's LLM requests. A helper process the agent starts makes its
+calls live: its requests are not in the recording's order.
 """
 
 from __future__ import annotations
@@ -28,13 +37,17 @@ import threading
 from typing import Any, Callable, TextIO
 
 from . import _case
+from ._cassette import Player
 from ._hooks import install
 
 
 def start() -> _case.Case:
     install()
-    case = _case.Case(os.environ.get("PROCTOR_CASE_ID"), input=os.environ.get("PROCTOR_INPUT"))
+    case = _case.Case(os.environ.get("PROCTOR_CASE_ID"), input=os.environ.get("PROCTOR_INPUT"), player=_player())
     _case.set_process_case(case)
+    if os.environ.pop("PROCTOR_RECORD", None) == "1":
+        # Registered first, so it runs last: after the trace is written and every call ended.
+        atexit.register(_write_recording, case)
     if os.environ.pop("PROCTOR_TRACE_TURNS", None) == "1":
         turns = _Turns(case)
         sys.stdout = _AnswerStream(sys.stdout, turns.close)
@@ -50,12 +63,32 @@ def write(case: _case.Case) -> None:
     _append(case.case_id, lambda: case.to_trace(redact=redaction_enabled()))
 
 
-def _append(case_id: str | None, trace_of: Callable[[], dict[str, Any]]) -> None:
+def _player() -> Player | None:
+    """The recording that answers this process's LLM requests, when the runner gave one."""
+    path = os.environ.pop("PROCTOR_REPLAY_FILE", None)
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            replay = json.load(f)
+        return Player(replay["recording"], replay.get("mode") or "fork", replay.get("masks"))
+    except Exception as exc:
+        from ._fault import fault
+
+        fault("reading the recording to replay", exc)
+        return None
+
+
+def _write_recording(case: _case.Case) -> None:
+    _append(case.case_id, case.recording, "recording")
+
+
+def _append(case_id: str | None, part_of: Callable[[], dict[str, Any]], part: str = "trace") -> None:
     path = os.environ.get("PROCTOR_TRACE_FILE")
     if not path:
         return
     try:
-        line = json.dumps({"case_id": case_id, "pid": os.getpid(), "trace": trace_of()}, default=str, ensure_ascii=False)
+        line = json.dumps({"case_id": case_id, "pid": os.getpid(), part: part_of()}, default=str, ensure_ascii=False)
         # One write of one line: appends from several processes stay whole lines.
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -65,7 +98,7 @@ def _append(case_id: str | None, trace_of: Callable[[], dict[str, Any]]) -> None
     except Exception as exc:
         from ._fault import fault
 
-        fault("writing the trace", exc)
+        fault("writing the " + part, exc)
 
 
 class _Turns:
@@ -79,15 +112,16 @@ class _Turns:
 
     def close(self) -> None:
         with self.lock:
-            self._write()
+            self._write(last=False)
             self.turn += 1
 
     def finish(self) -> None:
-        """At exit: what came after the last answer, with the case's duration and output."""
+        """At exit: what came after the last answer, with the case's duration and output, and
+        what the whole conversation's replay did."""
         with self.lock:
-            self._write()
+            self._write(last=True)
 
-    def _write(self) -> None:
+    def _write(self, last: bool) -> None:
         from . import redaction_enabled
 
         case = self.case
@@ -98,6 +132,7 @@ class _Turns:
         part.started_at = case.started_at
         part.open_calls = case.open_calls
         part.output = case.output
+        part.player = case.player if last else None
         self.written = end
         turn = self.turn
 

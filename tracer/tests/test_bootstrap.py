@@ -26,19 +26,26 @@ while True:
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def run_agent(tmp_path, fake_llm, extra_env=None):
+def start_agent(tmp_path, env_vars):
+    """Runs the agent script through `python -m proctor_trace`; its stdout and the lines its
+    tracer wrote."""
     script = tmp_path / "agent.py"
     script.write_text(AGENT)
     out = tmp_path / "traces.jsonl"
-    env = dict(os.environ, **fake_llm.env(), PROCTOR_TRACE_FILE=str(out), PROCTOR_CASE_ID="case-1",
-               PROCTOR_INPUT="Look up the customer ann@shop.com", **(extra_env or {}))
+    out.unlink(missing_ok=True)
+    env = dict(os.environ, PROCTOR_TRACE_FILE=str(out), PROCTOR_CASE_ID="case-1",
+               PROCTOR_INPUT="Look up the customer ann@shop.com", **env_vars)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     proc = subprocess.run([sys.executable, "-m", "proctor_trace", "--", sys.executable, str(script)],
                           input="Look up the customer ann@shop.com", capture_output=True, text=True, env=env, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
-    lines = out.read_text().splitlines()
+    return proc.stdout, [json.loads(line) for line in out.read_text().splitlines()]
+
+
+def run_agent(tmp_path, fake_llm, extra_env=None):
+    stdout, lines = start_agent(tmp_path, dict(fake_llm.env(), **(extra_env or {})))
     assert len(lines) == 1
-    return proc.stdout, json.loads(lines[0])
+    return stdout, lines[0]
 
 
 def test_an_unchanged_agent_is_traced_and_scrubbed(tmp_path, fake_llm):
@@ -76,3 +83,24 @@ def test_usage_without_a_command_is_explained():
     proc = subprocess.run([sys.executable, "-m", "proctor_trace"], capture_output=True, text=True, cwd=ROOT, check=False)
     assert proc.returncode == 2
     assert "usage: python -m proctor_trace -- <command>" in proc.stderr
+
+
+def test_a_command_agent_records_its_exchanges_and_replays_them_offline(tmp_path, fake_llm):
+    _, lines = start_agent(tmp_path, dict(fake_llm.env(), PROCTOR_RECORD="1"))
+    assert [[k for k in ("trace", "recording") if k in line] for line in lines] == [["trace"], ["recording"]]
+    recorded_trace, recording = lines[0]["trace"], lines[1]["recording"]
+    assert len(recording["exchanges"]) == 2
+    assert "555-0188" in json.dumps(recording), "the recording is the agent's own data, unscrubbed"
+
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps({"recording": recording, "mode": "strict", "masks": []}))
+    offline = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "fake", "PROCTOR_REPLAY_FILE": str(replay)}
+    _, [line] = start_agent(tmp_path, offline)
+    trace = line["trace"]
+    assert trace["replay"]["replayed"] == 2 and trace["replay"]["live"] == 0, trace["replay"]
+    assert all(c["replayed"] for c in trace["llm_calls"])
+    def path(t):
+        return [(c["name"], c["arguments"], c["result"]) for c in t["tool_calls"]]
+
+    assert path(trace) == path(recorded_trace)
+    assert trace["output"] == recorded_trace["output"]

@@ -170,8 +170,8 @@ pub struct RunArgs {
     /// Extra environment for the agent as KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
-    /// Where each case's recording (what its LLM calls answered) is kept, for --replay (`python:`
-    /// agents). Recordings are unscrubbed and stay on this machine.
+    /// Where each case's recording (what its LLM calls answered) is kept, for --replay.
+    /// Recordings are unscrubbed and stay on this machine.
     #[arg(
         long,
         env = "PROCTOR_RECORDINGS",

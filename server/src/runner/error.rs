@@ -37,6 +37,12 @@ pub enum CaseError {
     },
     #[error("no answer within {:.0} s", .0.as_secs_f64())]
     NoAnswer(Duration),
+    /// A file the case's process reads could not be written to the run's scratch folder.
+    #[error("writing {path} for the agent's process: {source}; check the temporary folder")]
+    Scratch {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// The agent's process exited with a failure; `stderr` is the end of what it printed there.
     #[error("the agent exited with {status}\n{stderr}")]
     Exited { status: String, stderr: String },

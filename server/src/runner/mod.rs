@@ -47,7 +47,7 @@ use self::conversation::UserSide;
 use self::executor::{Executor, RecordingPlan, Replay, ReplayMode};
 use self::judge_client::JudgeClient;
 use self::recordings::{Recorder, Recordings};
-use self::spans::{OtlpExport, Spans};
+use self::spans::{OtlpExport, Spans, TraceSource};
 use self::syncer::{SyncReport, Syncer};
 use self::user_llm::UserLlm;
 use crate::backend::Backend;
@@ -105,7 +105,7 @@ pub struct Finished {
     /// Told to stop before every case ran: the run was synced as far as it got and left
     /// unfinished (not marked completed).
     pub interrupted: bool,
-    /// Cases (or conversation turns) whose recordings the run kept (see [`recordings`]).
+    /// Cases whose recordings the run kept (see [`recordings`]).
     pub recorded: usize,
     /// What a replayed run took from its recordings.
     pub replay: ReplayTally,
@@ -587,15 +587,17 @@ impl ReplayTally {
     }
 }
 
-/// What the run records and replays: `python` agents only (their worker answers each case with
-/// its recording), the earlier run's recordings loaded up front.
+/// What the run records and replays, the earlier run's recordings loaded up front. The tracer
+/// records and replays, so an agent whose processes do not load it (`run.trace: otlp`) has
+/// neither.
 fn recording_plan(agent: &AgentFile, exec: &Execution) -> anyhow::Result<RecordingPlan> {
-    let python = agent.run.python.is_some();
+    let traced = agent.run.trace != TraceSource::Otlp;
     let replay = match &exec.replay {
         None => None,
-        Some(_) if !python => bail!(
-            "--replay needs a `run: python: module:function` agent for now: a `command:` \
-             agent's cases are not recorded"
+        Some(_) if !traced => bail!(
+            "--replay needs the tracer in the agent's processes, and this agent file says \
+             `run.trace: otlp`: its spans carry no model answers to replay. Use `trace: auto` \
+             (the default) for a Python agent"
         ),
         Some(source) => {
             let store = exec.recordings.as_ref().ok_or_else(|| {
@@ -611,7 +613,7 @@ fn recording_plan(agent: &AgentFile, exec: &Execution) -> anyhow::Result<Recordi
         }
     };
     Ok(RecordingPlan {
-        record: python && exec.recordings.is_some(),
+        record: traced && exec.recordings.is_some(),
         replay,
     })
 }

@@ -148,7 +148,7 @@ impl Recorder {
         }
     }
 
-    /// Writes the run's index; how many calls it names.
+    /// Writes the run's index; how many cases it names (a conversation's turns are one case).
     pub fn finish(self, run: Uuid) -> Result<usize, RecordingError> {
         if let Some(e) = self.failed {
             return Err(e);
@@ -156,7 +156,12 @@ impl Recorder {
         if !self.index.is_empty() {
             self.store.write_index(run, &self.index)?;
         }
-        Ok(self.index.len())
+        let cases: std::collections::BTreeSet<&str> = self
+            .index
+            .keys()
+            .map(|call| call.rsplit_once("/turn-").map_or(call.as_str(), |(case, _)| case))
+            .collect();
+        Ok(cases.len())
     }
 }
 

@@ -338,9 +338,55 @@ async fn simulated_users_are_recorded_replayed_byte_for_byte_and_diverge_marked_
             "{mode}"
         );
 
-        // Second run with no user LLM at all: every simulated turn, and the user's "done",
-        // is replayed from the recording.
-        let (out, second) = run_example_desk(&s, &llm, dir.path(), file, &[]).await;
+        // Second run with no user LLM and no model at all: every simulated turn, and the
+        // user's "done", is replayed from the recorded turns, and every model answer from the
+        // first run's recording of the same case.
+        let first_run = run_id_in(&out);
+        let out = proctor_offline(
+            &s.base,
+            &[
+                "run",
+                file,
+                "--no-progress",
+                "--replay",
+                &first_run,
+                "--replay-mode",
+                "strict",
+            ],
+            dir.path(),
+        );
+        let said = text(&out);
+        assert!(said.contains(", 0 sent live"), "{mode}: {said}");
+        let second = results_by_key(&s, &run_id_in(&out)).await;
+        for (key, result) in &second {
+            assert_eq!(
+                result["status"], first[key]["status"],
+                "{mode} {key}: {said}"
+            );
+            assert_eq!(
+                tools_by_turn(result),
+                tools_by_turn(&first[key]),
+                "{mode} {key}"
+            );
+            assert_eq!(
+                result["agent_response"], first[key]["agent_response"],
+                "{mode} {key}"
+            );
+            let tokens = |r: &Value| -> Vec<(Value, Value)> {
+                r["trace"]["llm_calls"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| (c["input_tokens"].clone(), c["output_tokens"].clone()))
+                    .collect()
+            };
+            assert_eq!(tokens(result), tokens(&first[key]), "{mode} {key}");
+            let calls = result["trace"]["llm_calls"].as_array().unwrap();
+            assert!(
+                calls.iter().all(|c| c["replayed"] == true),
+                "{mode} {key}: {calls:?}"
+            );
+        }
         for key in ["refund-when-asked", "refund-over-limit-asked"] {
             let (before, after) = (turns_of(&first[key]), turns_of(&second[key]));
             assert_eq!(before.len(), after.len(), "{mode} {key}: {}", text(&out));

@@ -56,15 +56,26 @@ impl Drop for FakeLlm {
 }
 
 fn proctor(server: &str, llm: &FakeLlm, args: &[&str], cwd: &Path) -> Output {
+    proctor_against(server, &llm.url, args, cwd)
+}
+
+/// `proctor` with the agent's SDKs pointed at a port where nothing listens: a replayed run that
+/// sent a request to the model would fail the case that sent it.
+fn proctor_offline(server: &str, args: &[&str], cwd: &Path) -> Output {
+    proctor_against(server, "http://127.0.0.1:9", args, cwd)
+}
+
+/// `proctor` with the agent's SDKs pointed at the model at `model_url`.
+fn proctor_against(server: &str, model_url: &str, args: &[&str], cwd: &Path) -> Output {
     common::proctor()
         .args(args)
         .current_dir(cwd)
         .env("PROCTOR_SERVER", server)
         .env("PROCTOR_PYTHON", python())
         .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
-        .env("OPENAI_BASE_URL", format!("{}/v1", llm.url))
+        .env("OPENAI_BASE_URL", format!("{model_url}/v1"))
         .env("OPENAI_API_KEY", "fake")
-        .env("ANTHROPIC_BASE_URL", &llm.url)
+        .env("ANTHROPIC_BASE_URL", model_url)
         .env("ANTHROPIC_API_KEY", "fake")
         .env_remove("CI")
         .output()

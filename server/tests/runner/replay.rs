@@ -52,8 +52,9 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
 
     // The model is gone: anything sent live would fail its case. The escalation tool's ticket
     // numbers are random, so they are masked.
-    let replayed = common::proctor()
-        .args([
+    let replayed = proctor_offline(
+        &s.base,
+        &[
             "run",
             agent,
             "--no-progress",
@@ -61,16 +62,9 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
             "recorded",
             "--replay-mask",
             r"T-\d+",
-        ])
-        .current_dir(work.path())
-        .env("PROCTOR_SERVER", &s.base)
-        .env("PROCTOR_PYTHON", python())
-        .env("PROCTOR_TRACER_DIR", repo().join("tracer"))
-        .env("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-        .env("OPENAI_API_KEY", "fake")
-        .env_remove("CI")
-        .output()
-        .unwrap();
+        ],
+        work.path(),
+    );
     let said = text(&replayed);
     assert!(replayed.status.success(), "{said}");
     assert!(

@@ -11,7 +11,7 @@ use shared::AgentFailureKind;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{ChildStdin, ChildStdout, Command};
 
-use super::traces::read_traces;
+use super::traces::{read_case_file, read_traces, CaseFile};
 use super::{next_message, read_all, tail, CaseRun, Executor};
 use crate::runner::conversation::{self, Dialogue, UserSide, UserTurn};
 use crate::runner::error::CaseError;
@@ -47,24 +47,49 @@ impl Executor {
         let (output, outcome) = self.answer_of(shell, child, input).await;
         let unstartable = outcome.as_ref().is_err_and(CaseError::is_start_failure);
         let mut error = outcome.err().map(|e| e.failure());
-        let mut trace = read_traces(&trace_file);
-        let _ = std::fs::remove_file(&trace_file);
-        if let Err(why) = self.collect_spans(case_id, &mut trace).await {
-            error = error.or(Some(why.failure()));
-        }
-        CaseRun {
+        let CaseFile { trace, recording } = read_case_file(&trace_file);
+        let mut run = CaseRun {
             output,
             trace,
-            error,
+            error: None,
             duration_ms: 0.0,
             unstartable,
-            recordings: Vec::new(),
+            recordings: recording.map(|r| (case_id.to_string(), r)).into_iter().collect(),
+        };
+        remove_case_files(&trace_file);
+        if let Err(why) = self.collect_spans(case_id, &mut run.trace).await {
+            error = error.or(Some(why.failure()));
         }
+        run.error = refused_replay(&run.trace).or(error);
+        run
     }
 
     /// Where one case's processes write their trace lines.
     fn trace_file(&self) -> PathBuf {
         self.scratch.join(format!("{}.jsonl", uuid::Uuid::new_v4()))
+    }
+
+    /// Tells the case's first traced process to keep its recording and, when the run replays
+    /// one for `case_id`, where that recording is (a file beside the trace file).
+    fn record_and_replay(
+        &self,
+        command: &mut Command,
+        case_id: &str,
+        trace_file: &Path,
+    ) -> Result<(), CaseError> {
+        if self.recording.record {
+            command.env("PROCTOR_RECORD", "1");
+        }
+        if let Some(replay) = self.replay_of(case_id) {
+            let path = replay_file(trace_file);
+            let bytes = serde_json::to_vec(&replay).expect("a JSON value serializes");
+            std::fs::write(&path, bytes).map_err(|source| CaseError::Scratch {
+                path: path.clone(),
+                source,
+            })?;
+            command.env("PROCTOR_REPLAY_FILE", path);
+        }
+        Ok(())
     }
 
     /// The agent's process for one case; `conversation` tells it (`PROCTOR_CONVERSATION=1`) to
@@ -90,6 +115,7 @@ impl Executor {
                 .env("PROCTOR_CONVERSATION", "1")
                 .env("PROCTOR_TRACE_TURNS", "1");
         }
+        self.record_and_replay(&mut command, case_id, trace_file)?;
         command
             .env("PROCTOR_TRACE_FILE", trace_file)
             .env("PROCTOR_CASE_ID", case_id)
@@ -292,7 +318,12 @@ impl Executor {
         }
         let turns = std::mem::take(&mut whole.trace.turns);
         let end = whole.trace.conversation_end.take();
-        whole.trace = read_traces(&session.trace_file);
+        let CaseFile { trace, recording } = read_case_file(&session.trace_file);
+        whole.trace = trace;
+        whole.recordings = recording.map(|r| (case_id.to_string(), r)).into_iter().collect();
+        if let Some(refused) = refused_replay(&whole.trace) {
+            whole.error = Some(refused);
+        }
         if let Err(why) = self.collect_spans(case_id, &mut whole.trace).await {
             if whole.error.is_none() {
                 whole.stop(why.kind(), why.to_string());
@@ -302,7 +333,29 @@ impl Executor {
         whole.trace.conversation_end = end;
         whole.trace.diverged_at = dialogue.diverged_at;
         conversation::attribute_turns(&mut whole.trace);
-        let _ = std::fs::remove_file(&session.trace_file);
+        remove_case_files(&session.trace_file);
         whole
     }
+}
+
+/// Where the recording a case replays is written for its process: beside its trace file.
+fn replay_file(trace_file: &Path) -> PathBuf {
+    trace_file.with_extension("replay.json")
+}
+
+/// Removes what a finished case's processes read and wrote.
+fn remove_case_files(trace_file: &Path) {
+    let _ = std::fs::remove_file(trace_file);
+    let _ = std::fs::remove_file(replay_file(trace_file));
+}
+
+/// A strict replay's refusal as the case's error: the agent saw it as a failed request and may
+/// have crashed on it, retried or answered around it, but what failed the case is the request
+/// that did not match its recording.
+fn refused_replay(trace: &shared::Trace) -> Option<shared::AgentFailure> {
+    let mismatch = trace.replay.as_ref()?.mismatch.clone()?;
+    Some(shared::AgentFailure {
+        kind: AgentFailureKind::Crash,
+        message: mismatch,
+    })
 }

@@ -203,15 +203,22 @@ impl Executor {
         if self.recording.record {
             fields.insert("record".into(), true.into());
         }
-        if let Some(replay) = &self.recording.replay {
-            if let Some(recording) = replay.calls.get(call_id) {
-                fields.insert(
-                    "replay".into(),
-                    serde_json::json!({"recording": recording, "mode": replay.mode.as_str(), "masks": replay.masks}),
-                );
-            }
+        if let Some(replay) = self.replay_of(call_id) {
+            fields.insert("replay".into(), replay);
         }
         fields
+    }
+
+    /// How the tracer is to replay call `call_id` (`{"recording", "mode", "masks"}`), when the
+    /// run replays one that recorded it.
+    fn replay_of(&self, call_id: &str) -> Option<serde_json::Value> {
+        let replay = self.recording.replay.as_ref()?;
+        let recording = replay.calls.get(call_id)?;
+        Some(serde_json::json!({
+            "recording": recording,
+            "mode": replay.mode.as_str(),
+            "masks": replay.masks,
+        }))
     }
 
     /// Runs one case: a single message, or a conversation (scripted or with a simulated user),

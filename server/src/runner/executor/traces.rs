@@ -6,23 +6,42 @@ use shared::Trace;
 use super::Executor;
 use crate::runner::error::CaseError;
 
-/// Merges the trace lines every Python process of one case wrote.
-pub(super) fn read_traces(path: &std::path::Path) -> Trace {
+/// What the Python processes of one case wrote to its file: their traces, merged, and the
+/// recording of its first process when the run records.
+#[derive(Default)]
+pub(super) struct CaseFile {
+    pub trace: Trace,
+    pub recording: Option<serde_json::Value>,
+}
+
+/// One line of a case's file: a process's trace (or a conversation turn's), or its recording.
+#[derive(serde::Deserialize)]
+struct Line {
+    trace: Option<Trace>,
+    recording: Option<serde_json::Value>,
+}
+
+/// Reads what every Python process of one case wrote.
+pub(super) fn read_case_file(path: &std::path::Path) -> CaseFile {
     let Ok(text) = std::fs::read_to_string(path) else {
-        return Trace::default();
+        return CaseFile::default();
     };
-    let mut merged = Trace::default();
+    let mut read = CaseFile::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        #[derive(serde::Deserialize)]
-        struct Line {
-            trace: Trace,
-        }
-        let Ok(Line { trace }) = serde_json::from_str::<Line>(line) else {
+        let Ok(line) = serde_json::from_str::<Line>(line) else {
             continue;
         };
-        merge_trace(&mut merged, trace);
+        if let Some(trace) = line.trace {
+            merge_trace(&mut read.trace, trace);
+        }
+        read.recording = read.recording.or(line.recording);
     }
-    merged
+    read
+}
+
+/// The merged trace of what a case's processes wrote so far.
+pub(super) fn read_traces(path: &std::path::Path) -> Trace {
+    read_case_file(path).trace
 }
 
 /// Adds one process's (or one turn's) trace to the case's: its calls after those before.
