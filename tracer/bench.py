@@ -5,6 +5,8 @@ HTTP transport that answers at once (a canned tool-call response, as JSON or as 
 so what is measured is the client side alone:
 - untraced: the same call made outside any case (the tracer's taps are installed but idle);
 - proctor_trace: the call inside a case, read off the wire and recorded;
+- replayed: the call inside a case replayed from its recording (`_cassette`): the request is
+  compared with the recorded one and the recorded response handed back, with no transport;
 - OpenLLMetry: `opentelemetry-instrumentation-openai` with an in-memory span exporter, the same
   call with no tracer case.
 Rounds are interleaved so drift in the machine's speed hits all sides alike. Noise only ever adds
@@ -113,6 +115,28 @@ def _case_leave(context):
     return case
 
 
+def _recording(call):
+    """A case of `CALLS_PER_CASE` calls as recorded, for the replayed side to answer from."""
+    with proctor_trace.case("bench-recording") as case:
+        for _ in range(CALLS_PER_CASE):
+            call()
+    return case.recording()
+
+
+def _replay_enter(recording):
+    def enter():
+        c = proctor_trace.case("bench", replay=recording, replay_mode="strict")
+        return c, c.__enter__()
+
+    return enter
+
+
+def _replayed_leave(context):
+    case = _case_leave(context)
+    assert case.player.replayed == CALLS_PER_CASE and case.player.live == 0, "every call answered from the recording"
+    return case
+
+
 def _checked(cases):
     """µs per call to build the traces of `cases` (the tracer's work when a case ends)."""
     t = time.perf_counter()
@@ -141,7 +165,12 @@ def sdk_side(side, stream, rounds):
         if otel is None:
             return None
         otel.instrument()
-    enter, leave = (_case_enter, _case_leave) if side == "proctor_trace" else (_idle, lambda c: None)
+    if side == "proctor_trace":
+        enter, leave = _case_enter, _case_leave
+    elif side == "replayed":
+        enter, leave = _replay_enter(_recording(call)), _replayed_leave
+    else:
+        enter, leave = _idle, lambda c: None
     best, spread, cases = rounds_us(call, rounds, {"untraced": (enter, leave)})
     fold = _checked(cases) if cases else None
     return best["untraced"], spread, fold
@@ -151,7 +180,7 @@ def measure_sdk(stream, processes=3, rounds=40):
     """Each side in fresh processes, alternating; the fastest of them."""
     results = {}
     for _ in range(processes):
-        for side in ("untraced", "proctor_trace", "openllmetry"):
+        for side in ("untraced", "proctor_trace", "replayed", "openllmetry"):
             out = subprocess.run([sys.executable, __file__, "--sdk-side", side, "1" if stream else "0", str(rounds)],
                                  check=True, capture_output=True, text=True).stdout.strip()
             if out == "None":
@@ -206,9 +235,50 @@ def measure_tap(stream, rounds):
         else:
             json.loads(response.content)
 
-    best, spread, cases = rounds_us(call, rounds, {"untraced": (_idle, lambda c: None), "proctor_trace": (_case_enter, _case_leave)})
+    sides = {
+        "untraced": (_idle, lambda c: None),
+        "proctor_trace": (_case_enter, _case_leave),
+        "replayed": (_replay_enter(_recording(call)), _replayed_leave),
+    }
+    best, spread, cases = rounds_us(call, rounds, sides)
     _checked(cases)
     return best, spread
+
+
+def long_conversation(turns, today="2026-12-06"):
+    """The messages of a conversation `turns` tool rounds long (about 200 bytes a round)."""
+    messages = [{"role": "system", "content": "You are the support agent of Acme Shop. " * 10 + "Today is " + today}]
+    for i in range(turns):
+        messages.append({"role": "user", "content": f"Where is my order ORD-{i}? It should have come by now."})
+        messages.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{i}", "type": "function", "function": {"name": "lookup_order", "arguments": json.dumps({"order_id": f"ORD-{i}"})}}]})
+        messages.append({"role": "tool", "tool_call_id": f"call_{i}", "content": json.dumps({"status": "shipped", "eta": "tomorrow"})})
+    return messages
+
+
+def replay_work_us(turns, masked=False, n=200):
+    """The replay's own work per call, isolated: a recording of `n` exchanges read, and each
+    request compared with its recorded one and answered. `masked`: the request carries another
+    date than the recording, which a mask hides."""
+    import timeit
+
+    from proctor_trace._cassette import Exchange, Player
+
+    def body_of(messages):
+        return json.dumps({"model": "gpt-4o-mini", "messages": messages, "tools": TOOLS}).encode()
+
+    body = body_of(long_conversation(turns, "2026-12-07" if masked else "2026-12-06"))
+    masks = [r"\d{4}-\d{2}-\d{2}", r"T-\d+"] if masked else None
+    recorded = json.loads(body_of(long_conversation(turns)))
+    exchange = Exchange("/v1/chat/completions", recorded, 200, "application/json", JSON_BODY).to_json()
+    recording = {"version": 1, "exchanges": [exchange] * n}
+
+    def one_case():
+        player = Player(recording, "strict", masks)
+        for _ in range(n):
+            assert player.answer("/v1/chat/completions", body) is not None
+
+    return min(timeit.repeat(one_case, number=5, repeat=5)) / (5 * n) * 1e6, len(body)
 
 
 def own_work_us(stream, n=20000):
@@ -257,26 +327,35 @@ def main():
     print(" to an untraced call; 'noise' is how much the untraced rounds themselves vary)")
     print()
     print("through the openai SDK (each side in its own processes):")
-    print("%-14s %9s %18s %18s %8s %13s" % ("call", "untraced", "proctor_trace", "OpenLLMetry", "noise", "trace at end"))
+    print("%-14s %9s %18s %18s %18s %8s %13s" % ("call", "untraced", "proctor_trace", "replayed", "OpenLLMetry", "noise", "trace at end"))
     for stream in (False, True):
         r = measure_sdk(stream)
         base, spread, _ = r["untraced"]
         ours, _, fold = r["proctor_trace"]
+        replayed = r["replayed"][0]
         otel = "{:8.1f} ({:+7.1f})".format(r["openllmetry"][0], r["openllmetry"][0] - base) if "openllmetry" in r else "   (not installed)"
-        print("%-14s %9.1f %8.1f (%+7.1f) %s %8.1f %13.1f" % (
-            "streamed" if stream else "non-streamed", base, ours, ours - base, otel, spread, fold))
+        print("%-14s %9.1f %8.1f (%+7.1f) %8.1f (%+7.1f) %s %8.1f %13.1f" % (
+            "streamed" if stream else "non-streamed", base, ours, ours - base, replayed, replayed - base, otel, spread, fold))
     print()
     print("the tap alone (a bare httpx2 client sends the same request and reads the body):")
     for stream in (False, True):
         best, spread = measure_tap(stream, rounds=200)
-        print("%-14s %9.1f %8.1f (%+7.1f) %37.1f" % (
-            "streamed" if stream else "non-streamed", best["untraced"], best["proctor_trace"], best["proctor_trace"] - best["untraced"], spread))
+        print("%-14s %9.1f %8.1f (%+7.1f) %8.1f (%+7.1f) %18s %8.1f" % (
+            "streamed" if stream else "non-streamed", best["untraced"], best["proctor_trace"], best["proctor_trace"] - best["untraced"],
+            best["replayed"], best["replayed"] - best["untraced"], "", spread))
+    print()
+    print("the replay's own work per call, isolated (recording read, request compared, answer handed back):")
+    for turns, masked in ((1, False), (50, False), (1, True), (50, True)):
+        us, size = replay_work_us(turns, masked)
+        what = "{} tool round(s), {:.1f} KB request{}".format(turns, size / 1024, ", a masked date differs" if masked else "")
+        print("%-50s %9.1f" % (what, us))
     print()
     print("the tracer's own work per call, isolated (request read, body passed through, call closed):")
     for stream in (False, True):
         print("%-14s %9.1f" % ("streamed" if stream else "non-streamed", own_work_us(stream)))
     print()
-    print("targets: proctor_trace adds <= 20 us per non-streamed call, <= 40 us per streamed call")
+    print("targets: proctor_trace adds <= 20 us per non-streamed call, <= 40 us per streamed call;")
+    print("         a replayed call takes <= 50 us more than an untraced one")
     added, bare, loaded = import_ms()
     print(f"import proctor_trace + install(): {added:.1f} ms (fresh interpreter {bare:.1f} ms, with it {loaded:.1f} ms)")
 

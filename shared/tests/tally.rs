@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use shared::eval::{CaseTally, CheckKind, RunSummary, RunTally, SequenceDiff, Verdict};
-use shared::model::{LlmCall, ResultStatus, TestResult, ToolCall};
+use shared::model::{Divergence, LlmCall, ReplayInfo, ResultStatus, TestResult, ToolCall};
 use shared::redact::PiiKind;
 
 /// Three tools the agent offers and one it does not, so diffs find hallucinated calls too.
@@ -35,9 +35,10 @@ fn any_result() -> impl Strategy<Value = TestResult> {
         prop::collection::vec(prop::sample::select(TOOLS), 0..4),
         prop::option::of(prop::collection::vec(prop::sample::select(TOOLS), 0..3)),
         prop::option::of(1.0..900.0f64),
+        prop::option::of((0..4u32, 0..3u32, any::<bool>())),
     )
         .prop_map(
-            |(case, attempt, ran, failed, cost, pending, called, expected, latency)| {
+            |(case, attempt, ran, failed, cost, pending, called, expected, latency, replay)| {
                 let key = format!("case-{case}");
                 let mut r = if pending {
                     common::pending(&key)
@@ -62,6 +63,18 @@ fn any_result() -> impl Strategy<Value = TestResult> {
                     ..Default::default()
                 }];
                 r.trace.redactions.add(PiiKind::Email, called.len() as u64);
+                r.trace.replay = replay.map(|(replayed, live, diverged)| ReplayInfo {
+                    mode: "fork".into(),
+                    recorded: replayed + 1,
+                    replayed,
+                    live,
+                    diverged: diverged.then(|| Divergence {
+                        call: replayed + 1,
+                        field: "messages[0].content".into(),
+                        lines: vec![],
+                    }),
+                    mismatch: None,
+                });
                 if let Some(expected) = expected {
                     let owned = |v: &[&str]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>();
                     r.evaluation.diff = Some(SequenceDiff::compute(

@@ -392,6 +392,19 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
     );
     b.screenshot("result-state").await;
     b.assert_accessible("result-state").await;
+
+    // The run's summary counts what its replayed cases took from their recordings.
+    b.client
+        .goto(&p.url(&format!("/runs/{run}")))
+        .await
+        .unwrap();
+    let card = b.text(".card.replay-summary").await;
+    assert!(
+        card.contains("1 of 2")
+            && card.contains("1 sent live")
+            && card.contains("1 of 1 case(s) left their recording"),
+        "{card}"
+    );
     b.close().await;
 }
 

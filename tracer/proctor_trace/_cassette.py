@@ -107,19 +107,11 @@ def recording_of(case: Case) -> dict[str, Any]:
     return {"version": VERSION, "exchanges": exchanges}
 
 
-def _masked(value: Any, masks: list[re.Pattern[str]]) -> Any:
-    """`value` with every match of `masks` in its strings replaced by a placeholder."""
+def _one_mask(masks: list[str] | None) -> re.Pattern[str] | None:
+    """The masks as one pattern, so a string is searched once whatever their number."""
     if not masks:
-        return value
-    if isinstance(value, str):
-        for mask in masks:
-            value = mask.sub(MASKED, value)
-        return value
-    if isinstance(value, list):
-        return [_masked(v, masks) for v in value]
-    if isinstance(value, dict):
-        return {k: _masked(v, masks) for k, v in value.items()}
-    return value
+        return None
+    return re.compile("|".join(f"(?:{m})" for m in masks))
 
 
 def _quoted(value: Any) -> str:
@@ -134,9 +126,15 @@ def _lines_changed(recorded: Any, sent: Any) -> list[str]:
     return [line for line in difflib.ndiff(recorded.splitlines(), sent.splitlines()) if line[:2] in ("- ", "+ ")]
 
 
-def first_difference(recorded: Any, sent: Any, at: str = "") -> tuple[str, list[str]] | None:
+def first_difference(
+    recorded: Any, sent: Any, at: str = "", mask: re.Pattern[str] | None = None
+) -> tuple[str, list[str]] | None:
     """The first field (a JSON path, `messages[0].content`) where `sent` differs from
-    `recorded`, with the lines that changed; None when they are equal."""
+    `recorded`, with the lines that changed; None when they are equal. Strings are compared
+    with every match of `mask` replaced by a placeholder. Equal parts are passed over at C
+    speed, so the walk goes down only where something differs."""
+    if recorded == sent:
+        return None
     if isinstance(recorded, dict) and isinstance(sent, dict):
         for key in sorted(set(recorded) | set(sent)):
             path = f"{at}.{key}" if at else str(key)
@@ -144,33 +142,35 @@ def first_difference(recorded: Any, sent: Any, at: str = "") -> tuple[str, list[
                 return path, ["- " + _quoted(recorded[key]), "+ (absent)"]
             if key not in recorded:
                 return path, ["- (absent)", "+ " + _quoted(sent[key])]
-            found = first_difference(recorded[key], sent[key], path)
+            found = first_difference(recorded[key], sent[key], path, mask)
             if found is not None:
                 return found
         return None
     if isinstance(recorded, list) and isinstance(sent, list):
         for i, (r, s) in enumerate(zip(recorded, sent)):
-            found = first_difference(r, s, f"{at}[{i}]")
+            found = first_difference(r, s, f"{at}[{i}]", mask)
             if found is not None:
                 return found
         if len(recorded) != len(sent):
             return f"{at}.length" if at else "length", [f"- {len(recorded)}", f"+ {len(sent)}"]
         return None
-    if recorded == sent:
-        return None
+    if mask is not None and isinstance(recorded, str) and isinstance(sent, str):
+        recorded, sent = mask.sub(MASKED, recorded), mask.sub(MASKED, sent)
+        if recorded == sent:
+            return None
     return at or "(body)", _lines_changed(recorded, sent)
 
 
 class Player:
     """Answers one case's LLM requests from its recording, in order."""
 
-    __slots__ = ("diverged", "exchanges", "live", "masks", "mismatch", "mode", "replayed")
+    __slots__ = ("diverged", "exchanges", "live", "mask", "mismatch", "mode", "replayed")
 
     def __init__(self, recording: dict[str, Any], mode: str = "fork", masks: list[str] | None = None) -> None:
         if mode not in MODES:
             raise ValueError("replay mode {!r} is not one of {}".format(mode, ", ".join(MODES)))
         self.mode = mode
-        self.masks = [re.compile(m) for m in masks or []]
+        self.mask = _one_mask(masks)
         self.exchanges = [Exchange.from_json(e) for e in recording.get("exchanges") or []]
         self.replayed = 0
         self.live = 0
@@ -202,7 +202,7 @@ class Player:
         if recorded.path != path:
             self._left(number, "path", ["- " + recorded.path, "+ " + path])
             return None
-        found = first_difference(_masked(recorded.request, self.masks), _masked(_request_json(body), self.masks))
+        found = first_difference(recorded.request, _request_json(body), mask=self.mask)
         if found is not None:
             self._left(number, found[0], found[1])
             return None

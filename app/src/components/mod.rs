@@ -22,6 +22,7 @@ pub mod llm_calls_table;
 pub mod load_error;
 pub mod reliability_card;
 pub mod replay_card;
+pub mod replay_summary;
 pub mod result_filters;
 pub mod results_table;
 pub mod run_drawer;

@@ -1,5 +1,6 @@
 //! The run summary at a glance: pass rate, AQS and its parts, failure breakdown, reliability
-//! over repeats (pass^k, pass@k), cost (the LLM judge's apart), duration, and what the run's diffs have in common.
+//! over repeats (pass^k, pass@k), cost (the LLM judge's apart), a replay's use of its recordings,
+//! duration, and what the run's diffs have in common.
 
 use leptos::prelude::*;
 use shared::eval::RunSummary;
@@ -9,6 +10,7 @@ use super::failures_card::FailuresCard;
 use super::format::{ms, pct, usd};
 use super::insights::Insights;
 use super::reliability_card::ReliabilityCard;
+use super::replay_summary::ReplaySummary;
 
 #[component]
 pub fn SummaryCards(summary: RunSummary) -> impl IntoView {
@@ -39,6 +41,9 @@ pub fn SummaryCards(summary: RunSummary) -> impl IntoView {
                     <div class="figure">{j.cost_usd.map_or_else(|| "unpriced".to_string(), usd)}</div>
                     <div class="muted">{format!("{} call(s) · {} cached · {} in / {} out tokens", j.calls, j.cached, j.input_tokens, j.output_tokens)}</div>
                 </div>
+            })}
+            {summary.replay.map(|counts| view! {
+                <ReplaySummary counts=counts would_have_cost=summary.cost.replayed_usd/>
             })}
             <div class="card">
                 <div class="label">"Duration"</div>

@@ -352,7 +352,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(source) = &exec.replay {
         print!(
             "{}",
-            report::replay_lines(&finished.replay, &source.run.to_string()[..8])
+            report::replay_lines(
+                finished.summary.replay.as_ref(),
+                &finished.replay,
+                &source.run.to_string()[..8]
+            )
         );
     }
     if finished.recorded > 0 {

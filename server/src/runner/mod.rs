@@ -561,12 +561,10 @@ pub async fn execute(
     })
 }
 
-/// What a replayed run's cases took from their recordings: calls answered, calls sent live, and
-/// the cases that left their recording, with where.
+/// Where a replayed run's cases left their recordings, to be listed in the terminal (the
+/// counts of calls replayed and sent live are the server's, in the run's summary).
 #[derive(Debug, Default)]
 pub struct ReplayTally {
-    pub replayed: u32,
-    pub live: u32,
     pub diverged: Vec<(String, shared::Divergence)>,
     pub mismatched: Vec<(String, String)>,
 }
@@ -576,8 +574,6 @@ impl ReplayTally {
         let Some(info) = input.trace.as_ref().and_then(|t| t.replay.as_ref()) else {
             return;
         };
-        self.replayed += info.replayed;
-        self.live += info.live;
         if let Some(d) = &info.diverged {
             self.diverged.push((key.to_string(), d.clone()));
         }

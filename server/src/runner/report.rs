@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use shared::api::{ResultRow, RunView};
 use shared::cost::usd;
 use shared::eval::summary::StepIssue;
+use shared::eval::tally::ReplayCounts;
 use shared::eval::RunSummary;
 use shared::ResultStatus;
 
@@ -219,12 +220,18 @@ pub fn junit(agent: &str, run_label: &str, results: &[ResultRow]) -> String {
 
 /// What a replayed run took from the recordings of `source`, and each case that left its
 /// recording: where, and what changed.
-pub fn replay_lines(tally: &crate::runner::ReplayTally, source: &str) -> String {
+pub fn replay_lines(
+    counts: Option<&ReplayCounts>,
+    tally: &crate::runner::ReplayTally,
+    source: &str,
+) -> String {
     let mut out = String::new();
+    let counts = counts.copied().unwrap_or_default();
     let _ = writeln!(
         out,
-        "  replay      {} LLM call(s) answered from run {source}, {} sent live",
-        tally.replayed, tally.live
+        "  replay      {} LLM call(s) answered from run {source}, {} sent live; {} of {} \
+         replayed case(s) left their recording",
+        counts.replayed_calls, counts.live_calls, counts.diverged, counts.cases
     );
     for (key, d) in tally.diverged.iter().take(CASES_LISTED) {
         let _ = writeln!(

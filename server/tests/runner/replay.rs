@@ -89,6 +89,14 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
         said.contains("the replayed calls would have cost $"),
         "{said}"
     );
+    let (_, view) = s.get(&format!("/api/v1/runs/{again}")).await;
+    let counts = &view["summary"]["replay"];
+    assert_eq!(
+        (&counts["cases"], &counts["diverged"], &counts["live_calls"]),
+        (&json!(8), &json!(0), &json!(0)),
+        "{counts}"
+    );
+    assert!(counts["replayed_calls"].as_u64().unwrap() >= 8, "{counts}");
     for (key, result) in results_by_key(&s, &again).await {
         let calls = result["trace"]["llm_calls"].as_array().unwrap();
         assert!(
@@ -115,6 +123,10 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
     );
     let said = text(&edited);
     assert!(said.contains("0 LLM call(s) answered from run"), "{said}");
+    assert!(
+        said.contains("8 of 8 replayed case(s) left their recording"),
+        "{said}"
+    );
     assert!(
         said.contains("went live at call 1: `messages[0].content` changed"),
         "{said}"

@@ -47,6 +47,9 @@ pub struct RunSummary {
     /// What the LLM judge cost the run, apart from `cost` and the tokens above (the agent's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub judge: Option<super::rubric_checks::JudgeSpend>,
+    /// How the run's replayed cases used their recordings; `None` when it replayed none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<super::tally::ReplayCounts>,
 }
 
 /// What a run's diffs have in common.

@@ -63,6 +63,43 @@ pub struct Verdict {
     pub latency_ms: Option<f64>,
     /// The LLM judge's part, kept apart from the agent's cost and tokens.
     pub judge: JudgeTally,
+    /// How the result used a recording, when its run replayed one.
+    pub replay: ReplayCounts,
+}
+
+/// How replayed results used their recordings: the cases replayed and those that went live part
+/// way (diverged, or refused by a strict replay), and their calls answered from a recording or
+/// sent to the model. A result's counts are 0 or 1 cases; a run's are the sums.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(default)]
+pub struct ReplayCounts {
+    pub cases: u64,
+    /// Cases that left their recording: a request did not match it.
+    pub diverged: u64,
+    pub replayed_calls: u64,
+    pub live_calls: u64,
+}
+
+impl ReplayCounts {
+    fn of(replay: Option<&crate::model::ReplayInfo>) -> Self {
+        let Some(info) = replay else {
+            return Self::default();
+        };
+        ReplayCounts {
+            cases: 1,
+            diverged: u64::from(info.diverged.is_some() || info.mismatch.is_some()),
+            replayed_calls: u64::from(info.replayed),
+            live_calls: u64::from(info.live),
+        }
+    }
+
+    fn apply(&mut self, v: &ReplayCounts, add: bool) {
+        adjust(&mut self.cases, v.cases, add);
+        adjust(&mut self.diverged, v.diverged, add);
+        adjust(&mut self.replayed_calls, v.replayed_calls, add);
+        adjust(&mut self.live_calls, v.live_calls, add);
+    }
 }
 
 /// Judge calls, cached verdicts, tokens and cost (nano-dollars), summed like the agent's own.
@@ -185,6 +222,7 @@ impl Verdict {
             output_tokens,
             latency_ms: r.latency_ms(),
             judge: JudgeTally::of(r.evaluation.judge_spend.as_ref()),
+            replay: ReplayCounts::of(r.trace.replay.as_ref()),
         }
     }
 }
@@ -242,6 +280,7 @@ pub struct RunTally {
     /// Cases by how many of their judged attempts passed: pass^k and pass@k come from it.
     pub case_counts: CaseCounts,
     pub judge: JudgeTally,
+    pub replay: ReplayCounts,
 }
 
 /// Adds `by` to (or, with `add` false, takes it from) the count under `key`; a zero count
@@ -347,6 +386,7 @@ impl RunTally {
         adjust(&mut self.input_tokens, v.input_tokens, add);
         adjust(&mut self.output_tokens, v.output_tokens, add);
         self.judge.apply(&v.judge, add);
+        self.replay.apply(&v.replay, add);
         match (v.latency_ms, add) {
             (Some(ms), true) => self.latency.add(ms),
             (Some(ms), false) => self.latency.remove(ms),
@@ -461,6 +501,7 @@ impl RunTally {
             insights: self.insights(),
             reliability: self.case_counts.figures(),
             judge: self.judge.spend(),
+            replay: (self.replay.cases > 0).then_some(self.replay),
         }
     }
 
