@@ -78,6 +78,8 @@ impl Proctor {
                     judge: None,
                     judge_model: "gpt-4o-mini".into(),
                     judge_key: None,
+                    recordings_dir: dir.path().join("recordings"),
+                    no_record: false,
                 },
             )
         };

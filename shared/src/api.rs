@@ -59,6 +59,10 @@ struct RunInputFields {
     repeats: u32,
     #[serde(default)]
     queued: bool,
+    /// An earlier run whose recordings answer this run's LLM calls: kept in the run's metadata
+    /// ([`ReplayRequest::write_to`]), where whoever executes the run reads it.
+    #[serde(default)]
+    replay: Option<crate::model::ReplayRequest>,
 }
 
 fn one() -> u32 {
@@ -67,11 +71,15 @@ fn one() -> u32 {
 
 impl From<RunInputFields> for RunInput {
     fn from(f: RunInputFields) -> Self {
+        let mut metadata = f.metadata;
+        if let Some(replay) = f.replay {
+            replay.write_to(&mut metadata);
+        }
         RunInput {
             agent: f.agent,
             spec: RunSpec {
                 label: f.label,
-                metadata: f.metadata,
+                metadata,
                 source: f.source,
                 scenario_ids: f.scenario_ids,
                 repeats: f.repeats,

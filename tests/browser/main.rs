@@ -245,7 +245,13 @@ async fn with_a_token_the_dashboard_asks_for_it_once_then_shows_the_runs() {
 async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_failed() {
     let p = Proctor::start(vec![]).await;
     p.agent("desk").await;
-    let run = p.post("/api/v1/runs", &json!({"agent": "desk"})).await;
+    let recorded = "0b6c3e2a-5d1f-4a8e-9c7b-2f4d6e8a1c3b";
+    let run = p
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "desk", "replay": {"run": recorded, "masks": ["T-\\d+"]}}),
+        )
+        .await;
     let run = run["run"]["id"].as_str().unwrap().to_string();
     let before =
         json!({"orders": {"ORD-1": {"status": "delivered"}, "ORD-2": {"status": "delivered"}}});
@@ -398,6 +404,11 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
         .goto(&p.url(&format!("/runs/{run}")))
         .await
         .unwrap();
+    let head = b.text(".page-head + p.muted").await;
+    assert!(
+        head.contains("replays 0b6c3e2a (fork, 1 mask(s))") && !head.contains("replay_mode"),
+        "{head}"
+    );
     let card = b.text(".card.replay-summary").await;
     assert!(
         card.contains("1 of 2")

@@ -1,9 +1,10 @@
-//! The top of a run's page: its label and status, where it came from, and its summary cards.
+//! The top of a run's page: its label and status, where it came from (the run it was compared
+//! with, the run it replays), and its summary cards.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::api::RunView;
-use shared::BASELINE_METADATA;
+use shared::{ReplayRequest, BASELINE_METADATA};
 
 use crate::components::delete_run::DeleteRun;
 use crate::components::format::{short_id, when, RunStatusBadge};
@@ -30,7 +31,7 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
         .spec
         .metadata
         .iter()
-        .filter(|(k, _)| k.as_str() != BASELINE_METADATA)
+        .filter(|(k, _)| k.as_str() != BASELINE_METADATA && !ReplayRequest::is_key(k))
         .map(|(k, val)| format!(" · {k}={val}"))
         .collect();
     let baseline = v
@@ -42,6 +43,19 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
         .map(|base| {
             let href = format!("/compare?base={base}&head={}", v.run.id);
             view! { " · " <A href=href>{format!("compared with {}", short_id(&base))}</A> }
+        });
+    let replayed = ReplayRequest::read_from(&v.run.spec.metadata)
+        .ok()
+        .flatten()
+        .map(|replay| {
+            let masks = match replay.masks.len() {
+                0 => String::new(),
+                n => format!(", {n} mask(s)"),
+            };
+            view! {
+                " · " <A href=format!("/runs/{}", replay.run)>{format!("replays {}", short_id(&replay.run))}</A>
+                {format!(" ({}{masks})", replay.mode)}
+            }
         });
     let progress = v.clone();
     view! {
@@ -55,6 +69,7 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
             {origin}
             {metadata}
             {baseline}
+            {replayed}
         </p>
         {v.run.reason.clone().map(|r| view! { <p class="notice">{r}</p> })}
         <RunProgress view=progress/>

@@ -13,11 +13,9 @@ use shared::api::{ResultRow, RunView};
 use shared::eval::CaseChange;
 use shared::run_name::RunScope;
 use shared::RunSource;
-use shared::BASELINE_METADATA;
+use shared::{ReplayMode, ReplayRequest, BASELINE_METADATA};
 
-use crate::runner::executor::ReplayMode;
 use crate::runner::recordings::Recordings;
-use crate::runner::ReplaySource;
 use uuid::Uuid;
 
 use crate::backend::Backend;
@@ -94,6 +92,17 @@ pub struct ExecArgs {
     /// The API key for --judge, sent as a bearer token (best given in the environment).
     #[arg(long, env = "PROCTOR_JUDGE_KEY", hide_env_values = true)]
     pub judge_key: Option<String>,
+    /// Where each case's recording (what its LLM calls answered) is kept, and where a replay
+    /// reads the replayed run's. Recordings are unscrubbed and stay on this machine.
+    #[arg(
+        long,
+        env = "PROCTOR_RECORDINGS",
+        default_value = ".proctor/recordings"
+    )]
+    pub recordings_dir: PathBuf,
+    /// Keep no recordings.
+    #[arg(long)]
+    pub no_record: bool,
 }
 
 impl ExecArgs {
@@ -137,7 +146,7 @@ impl ExecArgs {
                 api_key: self.judge_key.clone().filter(|k| !k.is_empty()),
             }),
             otlp: None,
-            recordings: None,
+            recordings: (!self.no_record).then(|| Recordings::at(self.recordings_dir.clone())),
             replay: None,
         })
     }
@@ -170,17 +179,6 @@ pub struct RunArgs {
     /// Extra environment for the agent as KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
-    /// Where each case's recording (what its LLM calls answered) is kept, for --replay.
-    /// Recordings are unscrubbed and stay on this machine.
-    #[arg(
-        long,
-        env = "PROCTOR_RECORDINGS",
-        default_value = ".proctor/recordings"
-    )]
-    pub recordings_dir: PathBuf,
-    /// Keep no recordings.
-    #[arg(long)]
-    pub no_record: bool,
     /// Answer each case's LLM calls from this earlier run's recordings of the same case (any
     /// run name: id, 6+ character prefix, label, `latest`), without the network; the agent's
     /// code and tools run as usual.
@@ -188,7 +186,7 @@ pub struct RunArgs {
     pub replay: Option<String>,
     /// When a request does not match its recording: `fork` goes live from there, `strict` fails
     /// the case naming the field, `new` goes live only past the end of the recording.
-    #[arg(long, value_enum, default_value = "fork")]
+    #[arg(long, default_value = "fork")]
     pub replay_mode: ReplayMode,
     /// A regular expression for what may differ between runs in requests (dates, ids):
     /// replaced before comparing (repeatable).
@@ -280,7 +278,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let backend: Arc<dyn Backend> = Arc::new(client.clone());
     let mut exec = args.exec.execution(&agent, args.env.clone())?;
     exec.otlp = Some(args.server.otlp());
-    exec.recordings = (!args.no_record).then(|| Recordings::at(args.recordings_dir.clone()));
     if let Some(name) = &args.replay {
         let scope = RunScope {
             agent: Some(agent.spec.name.clone()),
@@ -288,7 +285,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         let source = backend.find_run(name, &scope).await?;
         eprintln!("proctor: replaying run {}", report::run_name(&source));
-        exec.replay = Some(ReplaySource {
+        exec.replay = Some(ReplayRequest {
             run: source.run.id,
             mode: args.replay_mode,
             masks: args.replay_masks.clone(),
@@ -320,6 +317,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut metadata: BTreeMap<String, String> = args.metadata.iter().cloned().collect();
     if let Some(base) = &baseline {
         metadata.insert(BASELINE_METADATA.into(), base.run.id.to_string());
+    }
+    if let Some(replay) = &exec.replay {
+        replay.write_to(&mut metadata);
     }
     let run = runner::create_run(
         backend.as_ref(),
@@ -363,7 +363,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!(
             "  recorded    {} case(s) in {}: replay them with --replay {}",
             finished.recorded,
-            args.recordings_dir.display(),
+            args.exec.recordings_dir.display(),
             &finished.run.run.id.to_string()[..8]
         );
     }

@@ -44,7 +44,7 @@ use shared::{
 use self::agent_file::{load_scenarios, AgentFile};
 use self::chat::ChatConfig;
 use self::conversation::UserSide;
-use self::executor::{Executor, RecordingPlan, Replay, ReplayMode};
+use self::executor::{Executor, RecordingPlan, Replay};
 use self::judge_client::JudgeClient;
 use self::recordings::{Recorder, Recordings};
 use self::spans::{OtlpExport, Spans, TraceSource};
@@ -71,15 +71,7 @@ pub struct Execution {
     /// Where each case's recording is kept; `None` records nothing.
     pub recordings: Option<Recordings>,
     /// An earlier run whose recordings answer this run's LLM calls.
-    pub replay: Option<ReplaySource>,
-}
-
-/// A run to replay and how (`--replay RUN --replay-mode … --replay-mask …`).
-#[derive(Debug, Clone)]
-pub struct ReplaySource {
-    pub run: uuid::Uuid,
-    pub mode: ReplayMode,
-    pub masks: Vec<String>,
+    pub replay: Option<shared::ReplayRequest>,
 }
 
 /// Which scenarios to run.

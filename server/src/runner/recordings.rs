@@ -24,7 +24,8 @@ pub enum RecordingError {
     },
     #[error(
         "run {run} has no recordings in {dir}: replay a run recorded on this machine (`proctor \
-         run` records every `python:` agent's cases), or copy that run's {dir} here"
+         run` and workers record every case unless told --no-record), or copy the folder of the \
+         machine that ran it here (--recordings-dir)"
     )]
     NoIndex { run: Uuid, dir: PathBuf },
     #[error("reading the recording {path}: {source}; record the run again")]

@@ -147,9 +147,11 @@ async fn run_claimed(
             done: stored_cases(backend.as_ref(), run_id).await?,
             stop: run_stop.clone(),
         };
+        // A run queued as a replay is answered from this worker's recordings folder.
         let exec = Execution {
             repeats: run.run.spec.repeats.max(1),
             progress: false,
+            replay: shared::ReplayRequest::read_from(&run.run.spec.metadata)?,
             ..exec.clone()
         };
         execute(backend.clone(), agent, run, scenarios, &exec, &resume).await

@@ -48,6 +48,19 @@ impl FakeLlm {
     }
 }
 
+impl FakeLlm {
+    /// How many requests it has answered so far.
+    async fn requests(&self) -> u64 {
+        let body: Value = reqwest::get(format!("{}/_fake/requests", self.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["count"].as_u64().unwrap()
+    }
+}
+
 impl Drop for FakeLlm {
     fn drop(&mut self) {
         let _ = self.child.kill();

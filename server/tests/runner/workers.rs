@@ -43,12 +43,14 @@ async fn two_workers_never_claim_the_same_run() {
 }
 
 /// `proctor serve --agent FILE` executes a queued run on the service itself: the only API
-/// requests the server sees are the test's own.
+/// requests the server sees are the test's own. It records the run's cases, and a run queued as
+/// a strict replay of it reaches no model and judges every case alike.
 #[tokio::test]
 async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server() {
     let llm = FakeLlm::start();
     let agent = repo().join("examples/support/agent.yaml");
     let results = tempfile::tempdir().unwrap();
+    let recordings = results.path().join("recordings");
     let tracer = repo().join("tracer");
     let s = Server::start_with_args(
         &[
@@ -56,6 +58,8 @@ async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server(
             agent.to_str().unwrap(),
             "--results-dir",
             results.path().to_str().unwrap(),
+            "--recordings-dir",
+            recordings.to_str().unwrap(),
             "--no-progress",
         ],
         &[
@@ -92,25 +96,29 @@ async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server(
         .take(2)
         .map(|sc| sc["id"].clone())
         .collect();
-    let (status, run) = s
-        .post(
-            "/api/v1/runs",
-            &json!({"agent": "acme-support", "queued": true, "scenario_ids": ids, "source": "dashboard"}),
-        )
-        .await;
-    ours += 1;
-    assert_eq!(status, 201, "{run}");
-    let id = run["run"]["id"].as_str().unwrap().to_string();
-    let mut done = Value::Null;
-    for _ in 0..600 {
-        let (_, view) = s.get(&format!("/api/v1/runs/{id}")).await;
-        ours += 1;
-        if view["run"]["status"] == "completed" {
-            done = view;
-            break;
+    let queue = |body: Value| {
+        let s = &s;
+        async move {
+            let (status, run) = s.post("/api/v1/runs", &body).await;
+            assert_eq!(status, 201, "{run}");
+            let id = run["run"]["id"].as_str().unwrap().to_string();
+            let mut asked = 1;
+            for _ in 0..600 {
+                let (_, view) = s.get(&format!("/api/v1/runs/{id}")).await;
+                asked += 1;
+                if view["run"]["status"] == "completed" {
+                    return (view, asked);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("run {id} did not complete");
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    };
+    let (done, asked) = queue(
+        json!({"agent": "acme-support", "queued": true, "scenario_ids": ids, "source": "dashboard"}),
+    )
+    .await;
+    ours += asked;
     assert_eq!(done["summary"]["total"], 2, "{done}");
     let seen = s.api_requests().await;
     ours += 1;
@@ -118,4 +126,23 @@ async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server(
         seen, ours,
         "the worker claimed, synced and completed the run without an HTTP request of its own"
     );
+
+    let sent = llm.requests().await;
+    let recorded = done["run"]["id"].as_str().unwrap();
+    let (replayed, _) = queue(json!({
+        "agent": "acme-support", "queued": true, "scenario_ids": ids, "source": "api",
+        "replay": {"run": recorded, "mode": "strict", "masks": [r"T-\d+"]}
+    }))
+    .await;
+    assert_eq!(llm.requests().await, sent, "the replay reached no model");
+    assert_eq!(replayed["run"]["metadata"]["replay"], recorded);
+    let counts = &replayed["summary"]["replay"];
+    assert_eq!(
+        (&counts["cases"], &counts["live_calls"], &counts["diverged"]),
+        (&json!(2), &json!(0), &json!(0)),
+        "{replayed}"
+    );
+    for key in ["passed", "failed", "errored"] {
+        assert_eq!(replayed["summary"][key], done["summary"][key], "{key}");
+    }
 }

@@ -3,6 +3,7 @@
 
 mod agent;
 pub(crate) mod names;
+mod replay;
 mod result;
 mod run;
 mod scenario;
@@ -10,6 +11,10 @@ mod trace;
 
 pub use agent::{Agent, AgentSpec, ToolSpec};
 pub use names::UnknownName;
+pub use replay::{
+    ReplayMetadataError, ReplayMode, ReplayRequest, REPLAY_MASKS_METADATA, REPLAY_METADATA,
+    REPLAY_MODE_METADATA,
+};
 pub use result::{AgentFailure, AgentFailureKind, ResultStatus, TestResult};
 pub use run::{Lease, RunSource, RunSpec, RunStatus, TestRun, BASELINE_METADATA};
 pub use scenario::{

@@ -364,6 +364,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    def do_GET(self) -> None:
+        """`GET /_fake/requests`: how many requests it has answered, for benchmarks and tests
+        in other processes to count what reached the model."""
+        if self.path.split("?")[0] != "/_fake/requests":
+            return self._json(404, {"error": {"message": "the fake LLM has no route " + self.path}})
+        server = cast(_Server, self.server)
+        return self._json(200, {"count": len(server.requests)})
+
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         try:

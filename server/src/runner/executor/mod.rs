@@ -83,31 +83,9 @@ pub struct RecordingPlan {
 #[derive(Debug)]
 pub struct Replay {
     pub calls: std::collections::BTreeMap<String, serde_json::Value>,
-    pub mode: ReplayMode,
+    pub mode: shared::ReplayMode,
     /// Regular expressions for what may differ between runs (dates, ids).
     pub masks: Vec<String>,
-}
-
-/// How a request that does not match its recording is met (the tracer's `_cassette` modes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ReplayMode {
-    /// From the first request that differs, the case goes live (and is recorded anew).
-    #[default]
-    Fork,
-    /// A request that differs fails the case, naming the field.
-    Strict,
-    /// Requests past the end of the recording go live.
-    New,
-}
-
-impl ReplayMode {
-    fn as_str(self) -> &'static str {
-        match self {
-            ReplayMode::Fork => "fork",
-            ReplayMode::Strict => "strict",
-            ReplayMode::New => "new",
-        }
-    }
 }
 
 /// Reads a pipe to its end in the background, so a chatty process never blocks on a full pipe.
