@@ -80,6 +80,7 @@ impl Proctor {
                     judge_key: None,
                     recordings_dir: dir.path().join("recordings"),
                     no_record: false,
+                    record_to_server: false,
                 },
             )
         };

@@ -6,7 +6,7 @@
 //! verdicts and errors are the same types.
 
 use async_trait::async_trait;
-use shared::api::{CaseSpans, CompareFilter};
+use shared::api::{CaseSpans, CompareFilter, RunRecordings};
 use shared::api::{
     JudgementLookup, Page, ResultFilter, ResultRow, ReviewQueue, RunFilter, RunInput, RunView,
     ScenarioFilter, SyncInput, SyncOutput,
@@ -83,6 +83,10 @@ pub trait Backend: Send + Sync {
     /// The spans an OpenTelemetry-instrumented agent sent for one case (`scenario_key#attempt`)
     /// of a run, read as its trace.
     async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans>;
+    /// Keeps recordings of a run's calls on the server, scrubbed; how many were kept.
+    async fn put_recordings(&self, run: Uuid, recordings: RunRecordings) -> Outcome<usize>;
+    /// The recordings the server keeps for a run (scrubbed).
+    async fn recordings(&self, run: Uuid) -> Outcome<RunRecordings>;
     /// Compares two runs: counts over every case, one page of the cases `filter` asks for.
     async fn compare(
         &self,

@@ -1,7 +1,7 @@
 //! A typed client for Proctor's REST API: the [`Backend`] of every process that is not the
 //! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
 
-use shared::api::{CaseSpans, CompareFilter, JudgementLookup, ReviewQueue};
+use shared::api::{CaseSpans, CompareFilter, JudgementLookup, ReviewQueue, RunRecordings};
 use shared::llm_judge::Judgement;
 use shared::run_name::RunScope;
 use std::time::Duration;
@@ -305,6 +305,23 @@ impl Backend for ApiClient {
     async fn review_queue(&self, agent: &str) -> Outcome<ReviewQueue> {
         let path = format!("/agents/{}/review-queue", encode(agent));
         self.get(&path, NONE, "reading the review queue").await
+    }
+
+    async fn put_recordings(&self, run: Uuid, recordings: RunRecordings) -> Outcome<usize> {
+        #[derive(serde::Deserialize)]
+        struct Kept {
+            kept: usize,
+        }
+        let url = format!("{}/api/v1/runs/{run}/recordings", self.base);
+        let kept: Kept = self
+            .send(self.http.put(url).json(&recordings), "sending the run's recordings")
+            .await?;
+        Ok(kept.kept)
+    }
+
+    async fn recordings(&self, run: Uuid) -> Outcome<RunRecordings> {
+        let path = format!("/runs/{run}/recordings");
+        self.get(&path, NONE, "reading the run's recordings").await
     }
 
     async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans> {

@@ -588,3 +588,22 @@ pub struct JudgeReview {
     pub agreed: bool,
     pub at: DateTime<Utc>,
 }
+
+/// The most call recordings one `PUT /runs/{id}/recordings` may carry.
+pub const MAX_RECORDINGS_PER_REQUEST: usize = 1_000;
+
+/// `PUT /runs/{id}/recordings` and `GET` of the same: what a run's calls answered, by call id
+/// (`scenario_key#attempt`, a conversation's turns `…/turn-N`), each a recording as the tracer
+/// writes it (`{"version": 1, "exchanges": [...]}`). The server scrubs them of personal data
+/// before it keeps them, so what it gives back is `scrubbed`: a replay from them compares
+/// requests scrubbed alike.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunRecordings {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub recordings: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub scrubbed: bool,
+}
+

@@ -17,7 +17,9 @@ differ between runs (dates, ids) with a placeholder. The modes are VCR.py's:
 - `new`: requests past the end of the recording go live (and are recorded anew).
 
 A recording is the agent's own data, unscrubbed, so replay is exact; it stays on the agent's
-machine unless the user sends it somewhere.
+machine unless the user sends it somewhere. A copy kept on the server is scrubbed of personal
+data (`"scrubbed": true`): requests are scrubbed the same way before they are compared with it,
+and its answers carry placeholders where the model's answers carried personal data.
 """
 
 from __future__ import annotations
@@ -164,13 +166,16 @@ def first_difference(
 class Player:
     """Answers one case's LLM requests from its recording, in order."""
 
-    __slots__ = ("diverged", "exchanges", "live", "mask", "mismatch", "mode", "replayed")
+    __slots__ = ("diverged", "exchanges", "live", "mask", "mismatch", "mode", "replayed", "scrubbed")
 
     def __init__(self, recording: dict[str, Any], mode: str = "fork", masks: list[str] | None = None) -> None:
         if mode not in MODES:
             raise ValueError("replay mode {!r} is not one of {}".format(mode, ", ".join(MODES)))
         self.mode = mode
         self.mask = _one_mask(masks)
+        # A recording kept on the server was scrubbed of personal data: requests are scrubbed
+        # alike before they are compared with it.
+        self.scrubbed = bool(recording.get("scrubbed"))
         self.exchanges = [Exchange.from_json(e) for e in recording.get("exchanges") or []]
         self.replayed = 0
         self.live = 0
@@ -202,7 +207,12 @@ class Player:
         if recorded.path != path:
             self._left(number, "path", ["- " + recorded.path, "+ " + path])
             return None
-        found = first_difference(recorded.request, _request_json(body), mask=self.mask)
+        sent = _request_json(body)
+        if self.scrubbed:
+            from ._redact import redact
+
+            sent = redact(sent)[0]
+        found = first_difference(recorded.request, sent, mask=self.mask)
         if found is not None:
             self._left(number, found[0], found[1])
             return None

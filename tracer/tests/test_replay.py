@@ -125,6 +125,29 @@ def test_masks_let_volatile_values_match(fake_llm, monkeypatch):
     assert trace["replay"]["replayed"] == 2
 
 
+def test_a_scrubbed_recording_matches_requests_scrubbed_alike(fake_llm, monkeypatch):
+    """A recording kept on the server is scrubbed: the agent's requests still carry the personal
+    data, so they are scrubbed before they are compared, and the case replays in full. Only a
+    request that differs beyond its personal data leaves the recording."""
+    from proctor_trace._redact import redact
+
+    clients, sync_agent = CASES[0][2], CASES[0][3]
+    monkeypatch.setattr(agents, "QUESTION", "What is the weather in Paris? Reply to ann.lee@example.com")
+    _, recorded, recording = run_case(clients, sync_agent, None, False, False)
+    scrubbed = dict(redact(recording)[0], scrubbed=True)
+    assert "ann.lee@example.com" not in json.dumps(scrubbed)
+
+    before = len(fake_llm.requests)
+    _, trace, _ = run_case(clients, sync_agent, None, False, False, replay=scrubbed, replay_mode="strict")
+    assert len(fake_llm.requests) == before
+    assert trace["replay"]["replayed"] == 2 and trace["replay"]["live"] == 0, trace["replay"]
+    assert essentials(trace) == essentials(recorded)
+
+    monkeypatch.setattr(agents, "QUESTION", "What is the weather in Lyon? Reply to ann.lee@example.com")
+    _, trace, _ = run_case(clients, sync_agent, None, False, False, replay=scrubbed)
+    assert trace["replay"]["diverged"]["call"] == 1, trace["replay"]
+
+
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="strict"):
         proctor_trace.case("x", replay={"exchanges": []}, replay_mode="sometimes")

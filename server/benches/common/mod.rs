@@ -88,6 +88,7 @@ pub async fn serve(dir: &Path) -> (Running, Arc<dyn Backend>) {
             judge_key: None,
             recordings_dir: dir.join("recordings"),
             no_record: false,
+            record_to_server: false,
         },
     );
     let server = serve::start(&args).await.unwrap();
@@ -136,5 +137,6 @@ pub fn execution(llm: &str, dir: &Path, concurrency: usize) -> Execution {
         otlp: None,
         recordings: None,
         replay: None,
+        record_to_server: false,
     }
 }

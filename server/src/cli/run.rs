@@ -103,6 +103,10 @@ pub struct ExecArgs {
     /// Keep no recordings.
     #[arg(long)]
     pub no_record: bool,
+    /// Also send each recording to the server, scrubbed of personal data like everything sent
+    /// there, so the run can be replayed on a machine without this one's recordings.
+    #[arg(long, conflicts_with = "no_record")]
+    pub record_to_server: bool,
 }
 
 impl ExecArgs {
@@ -148,6 +152,7 @@ impl ExecArgs {
             otlp: None,
             recordings: (!self.no_record).then(|| Recordings::at(self.recordings_dir.clone())),
             replay: None,
+            record_to_server: self.record_to_server,
         })
     }
 }

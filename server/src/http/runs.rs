@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use shared::api::{CaseSpans, CompareFilter};
+use shared::api::{CaseSpans, CompareFilter, RunRecordings};
 use shared::api::{Page, RunFilter, RunInput, RunView};
 use shared::eval::CaseChange;
 use shared::eval::RunComparison;
@@ -254,3 +254,47 @@ pub async fn case_spans(
 ) -> Result<Json<CaseSpans>, ApiError> {
     Ok(Json(state.service.case_spans(id, &query.case).await?))
 }
+
+/// How many recordings a `PUT /runs/{id}/recordings` kept.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RecordingsKept {
+    pub kept: usize,
+}
+
+/// Keeps what a run's calls answered (`proctor run --record-to-server`), scrubbed of personal
+/// data, so the run can be replayed where its recordings folder is not.
+#[utoipa::path(
+    put,
+    path = "/runs/{id}/recordings",
+    tag = "runs",
+    summary = "Keep up to 1,000 call recordings of a run, scrubbed",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    request_body = RunRecordings,
+    responses((status = 200, description = "How many were kept", body = RecordingsKept), Refused, NotFound, BodyRefused)
+)]
+pub async fn put_recordings(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<RunRecordings>,
+) -> Result<Json<RecordingsKept>, ApiError> {
+    let kept = state.service.put_recordings(id, input).await?;
+    Ok(Json(RecordingsKept { kept }))
+}
+
+/// Every call recording the server keeps for a run (scrubbed), for `proctor run --replay` on a
+/// machine without the run's recordings folder.
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/recordings",
+    tag = "runs",
+    summary = "A run's call recordings, scrubbed",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    responses((status = 200, description = "The recordings by call id", body = RunRecordings), Refused, NotFound)
+)]
+pub async fn recordings(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<RunRecordings>, ApiError> {
+    Ok(Json(state.service.recordings(id).await?))
+}
+

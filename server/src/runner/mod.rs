@@ -46,7 +46,7 @@ use self::chat::ChatConfig;
 use self::conversation::UserSide;
 use self::executor::{Executor, RecordingPlan, Replay};
 use self::judge_client::JudgeClient;
-use self::recordings::{Recorder, Recordings};
+use self::recordings::{Recorder, RecordingError, Recordings, Uploader};
 use self::spans::{OtlpExport, Spans, TraceSource};
 use self::syncer::{SyncReport, Syncer};
 use self::user_llm::UserLlm;
@@ -72,6 +72,8 @@ pub struct Execution {
     pub recordings: Option<Recordings>,
     /// An earlier run whose recordings answer this run's LLM calls.
     pub replay: Option<shared::ReplayRequest>,
+    /// Also send each recording, scrubbed, to the server (`--record-to-server`).
+    pub record_to_server: bool,
 }
 
 /// Which scenarios to run.
@@ -99,6 +101,8 @@ pub struct Finished {
     pub interrupted: bool,
     /// Cases whose recordings the run kept (see [`recordings`]).
     pub recorded: usize,
+    /// Calls whose recordings the server keeps (`--record-to-server`).
+    pub uploaded: usize,
     /// What a replayed run took from its recordings.
     pub replay: ReplayTally,
     /// Why the agent could not be started at all (its own error): the run stopped at the first
@@ -452,13 +456,15 @@ pub async fn execute(
     resume: &Resume,
 ) -> anyhow::Result<Finished> {
     let (executor, tracer_log, tracer_log_start) = executor_for(&backend, agent, run.run.id, exec)?;
-    let plan = recording_plan(agent, exec)?;
+    let plan = recording_plan(backend.as_ref(), agent, exec).await?;
     // The plan says whether cases come back with recordings; only then is there one to keep.
     let mut recorder = exec
         .recordings
         .clone()
         .filter(|_| plan.record)
         .map(Recorder::new);
+    let mut uploader = (plan.record && exec.record_to_server)
+        .then(|| Uploader::new(backend.clone(), run.run.id));
     let executor = Arc::new(executor.with_recording(plan));
     // Asked first, while the server is surely up: a local judgement later charges the same.
     let prices = backend.prices().await;
@@ -493,6 +499,9 @@ pub async fn execute(
             unstartable,
             recordings,
         } = done;
+        if let Some(uploader) = &mut uploader {
+            uploader.add(&recordings).await;
+        }
         if let Some(recorder) = &mut recorder {
             recorder.keep(recordings);
         }
@@ -523,6 +532,16 @@ pub async fn execute(
         }
         None => 0,
     };
+    let uploaded = match uploader {
+        Some(uploader) => match uploader.finish().await {
+            Ok(calls) => calls,
+            Err(e) => {
+                eprintln!("proctor: {e}; the run's recordings on this machine are whole");
+                0
+            }
+        },
+        None => 0,
+    };
     let interrupted = cases.len() < planned && unstartable.is_none();
     let sync = syncer.finish().await;
     let (run, verdicts, summary, judged) = if unstartable.is_some() {
@@ -549,6 +568,7 @@ pub async fn execute(
         interrupted,
         unstartable,
         recorded,
+        uploaded,
         replay,
     })
 }
@@ -575,10 +595,15 @@ impl ReplayTally {
     }
 }
 
-/// What the run records and replays, the earlier run's recordings loaded up front. The tracer
+/// What the run records and replays, the earlier run's recordings loaded up front: from the
+/// recordings folder, or — when it has none of that run — the server's scrubbed copy. The tracer
 /// records and replays, so an agent whose processes do not load it (`run.trace: otlp`) has
 /// neither.
-fn recording_plan(agent: &AgentFile, exec: &Execution) -> anyhow::Result<RecordingPlan> {
+async fn recording_plan(
+    backend: &dyn Backend,
+    agent: &AgentFile,
+    exec: &Execution,
+) -> anyhow::Result<RecordingPlan> {
     let traced = agent.run.trace != TraceSource::Otlp;
     let replay = match &exec.replay {
         None => None,
@@ -594,7 +619,7 @@ fn recording_plan(agent: &AgentFile, exec: &Execution) -> anyhow::Result<Recordi
                 )
             })?;
             Some(Arc::new(Replay {
-                calls: store.run(source.run)?,
+                calls: recordings_of(backend, store, source.run).await?,
                 mode: source.mode,
                 masks: source.masks.clone(),
             }))
@@ -604,6 +629,39 @@ fn recording_plan(agent: &AgentFile, exec: &Execution) -> anyhow::Result<Recordi
         record: traced && exec.recordings.is_some(),
         replay,
     })
+}
+
+/// Every call recording of `run`: this machine's, or the server's scrubbed copy when this
+/// machine has none (each marked `scrubbed`, so the tracer compares requests scrubbed alike).
+async fn recordings_of(
+    backend: &dyn Backend,
+    store: &Recordings,
+    run: uuid::Uuid,
+) -> anyhow::Result<BTreeMap<String, serde_json::Value>> {
+    let missing = match store.run(run) {
+        Ok(calls) => return Ok(calls),
+        Err(missing @ RecordingError::NoIndex { .. }) => missing,
+        Err(e) => return Err(e.into()),
+    };
+    let kept = backend.recordings(run).await?;
+    if kept.recordings.is_empty() {
+        bail!("{missing}; or record it with --record-to-server and replay it anywhere");
+    }
+    eprintln!(
+        "proctor: no recordings of run {run} on this machine; replaying the server's scrubbed \
+         copy ({} call(s))",
+        kept.recordings.len()
+    );
+    Ok(kept
+        .recordings
+        .into_iter()
+        .map(|(call, mut recording)| {
+            if let Some(fields) = recording.as_object_mut() {
+                fields.insert("scrubbed".into(), kept.scrubbed.into());
+            }
+            (call, recording)
+        })
+        .collect())
 }
 
 /// The LLM judge with the agent's rubric when the run has one; a rubric with no judge is said

@@ -3,7 +3,8 @@
 //! recording gzip-compressed under the SHA-256 of its JSON (so one stored twice is kept once, and
 //! a suite's recordings can be committed or cached by CI), and `runs/<run id>.json` naming each
 //! case's recording. Recordings hold the agent's requests unscrubbed, for an exact replay: they
-//! never leave this machine unless the user moves them.
+//! never leave this machine unless the user moves them, or asks (`--record-to-server`) for a
+//! scrubbed copy on the server ([`Uploader`]).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -11,8 +12,12 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use shared::ReplayInfo;
+use shared::api::{RunRecordings, MAX_RECORDINGS_PER_REQUEST};
+use shared::redact::redact_value;
+use shared::{ProctorError, ReplayInfo};
 use uuid::Uuid;
+
+use crate::backend::Backend;
 
 /// What can go wrong with the recordings folder, saying which file and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +43,8 @@ pub enum RecordingError {
         path: PathBuf,
         source: serde_json::Error,
     },
+    #[error("sending the run's recordings to the server: {0}")]
+    Upload(ProctorError),
 }
 
 /// The recordings folder.
@@ -163,6 +170,71 @@ impl Recorder {
             .map(|call| call.rsplit_once("/turn-").map_or(call.as_str(), |(case, _)| case))
             .collect();
         Ok(cases.len())
+    }
+}
+
+/// A run's recordings sent to the server as the run keeps them (`--record-to-server`): each
+/// scrubbed of personal data before it leaves this process (the server scrubs again on ingest),
+/// in requests of at most [`MAX_RECORDINGS_PER_REQUEST`] calls and about [`UPLOAD_BYTES`].
+pub struct Uploader {
+    backend: std::sync::Arc<dyn Backend>,
+    run: Uuid,
+    pending: RunRecordings,
+    bytes: usize,
+    sent: usize,
+    /// The first request that failed: the run goes on, and says so at its end.
+    failed: Option<ProctorError>,
+}
+
+/// About how many bytes of recordings one request carries (the server takes up to 64 MB).
+const UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+impl Uploader {
+    pub fn new(backend: std::sync::Arc<dyn Backend>, run: Uuid) -> Uploader {
+        Uploader {
+            backend,
+            run,
+            pending: RunRecordings::default(),
+            bytes: 0,
+            sent: 0,
+            failed: None,
+        }
+    }
+
+    /// Adds a finished case's recordings, and sends what is pending once it is a request's worth.
+    pub async fn add(&mut self, recordings: &[(String, serde_json::Value)]) {
+        for (call, recording) in recordings {
+            let mut scrubbed = recording.clone();
+            redact_value(&mut scrubbed);
+            self.bytes += scrubbed.to_string().len();
+            self.pending.recordings.insert(call.clone(), scrubbed);
+            if self.pending.recordings.len() >= MAX_RECORDINGS_PER_REQUEST
+                || self.bytes >= UPLOAD_BYTES
+            {
+                self.flush().await;
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.pending);
+        self.bytes = 0;
+        if batch.recordings.is_empty() || self.failed.is_some() {
+            return;
+        }
+        match self.backend.put_recordings(self.run, batch).await {
+            Ok(kept) => self.sent += kept,
+            Err(e) => self.failed = Some(e),
+        }
+    }
+
+    /// Sends what is left; how many calls' recordings the server keeps.
+    pub async fn finish(mut self) -> Result<usize, RecordingError> {
+        self.flush().await;
+        match self.failed {
+            Some(e) => Err(RecordingError::Upload(e)),
+            None => Ok(self.sent),
+        }
     }
 }
 

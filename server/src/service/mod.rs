@@ -5,6 +5,7 @@
 
 mod agents;
 mod compare;
+mod recordings;
 mod results;
 mod review;
 mod runs;
@@ -20,7 +21,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shared::api::{
     CaseSpans, CompareFilter, JudgementLookup, Overview, Page, ResultFilter, ResultRow,
-    ReviewQueue, RunFilter, RunInput, RunView, ScenarioFilter, SyncInput, SyncOutput,
+    ReviewQueue, RunFilter, RunInput, RunRecordings, RunView, ScenarioFilter, SyncInput,
+    SyncOutput,
 };
 use shared::cost::PriceTable;
 use shared::eval::review::ReviewInput;
@@ -221,6 +223,14 @@ impl Backend for Service {
 
     async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans> {
         Service::case_spans(self, run, case_id).await
+    }
+
+    async fn put_recordings(&self, run: Uuid, recordings: RunRecordings) -> Outcome<usize> {
+        Service::put_recordings(self, run, recordings).await
+    }
+
+    async fn recordings(&self, run: Uuid) -> Outcome<RunRecordings> {
+        Service::recordings(self, run).await
     }
 
     async fn compare(

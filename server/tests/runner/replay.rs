@@ -35,7 +35,13 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
     let recorded = proctor(
         &s.base,
         &llm,
-        &["run", agent, "--no-progress", "--label", "recorded"],
+        &[
+            "run",
+            agent,
+            "--no-progress",
+            "--label",
+            "recorded",
+        ],
         work.path(),
     );
     assert!(recorded.status.success(), "{}", text(&recorded));
@@ -163,5 +169,68 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
         runs["items"][0]["summary"]["errored"], 8,
         "every case refused: {}",
         runs["items"][0]
+    );
+
+    // A run sent to the server too, from messages that carry personal data: on a machine
+    // without its recordings folder the server's scrubbed copy answers. The requests carry the
+    // email and phone, the copy does not, so they are compared scrubbed alike, and no case leaves
+    // its recording.
+    let pii = tempfile::tempdir().unwrap();
+    write_plain_scenarios(
+        pii.path(),
+        [
+            ("pii-order", "Where is order ORD-1001? Write to ann.lee@example.com."),
+            ("pii-refund", "Please refund ORD-1001, call me at (212) 555-0188."),
+        ],
+    );
+    let scenarios = pii.path().join("scenarios.yaml");
+    let scenarios = scenarios.to_str().unwrap();
+    let sent = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            agent,
+            "--no-progress",
+            "--scenarios",
+            scenarios,
+            "--record-to-server",
+        ],
+        work.path(),
+    );
+    assert!(sent.status.success(), "{}", text(&sent));
+    let sent = run_id_in(&sent);
+    let (_, kept) = s.get(&format!("/api/v1/runs/{sent}/recordings")).await;
+    assert_eq!(kept["scrubbed"], true);
+    assert_eq!(kept["recordings"].as_object().unwrap().len(), 2, "{kept}");
+    let kept = kept.to_string();
+    assert!(
+        !kept.contains("ann.lee@example.com")
+            && !kept.contains("555-0188")
+            && kept.contains("[REDACTED:EMAIL]")
+            && kept.contains("[REDACTED:PHONE]"),
+        "scrubbed before it was kept: {kept}"
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let from_server = proctor_offline(
+        &s.base,
+        &[
+            "run",
+            agent,
+            "--no-progress",
+            "--scenarios",
+            scenarios,
+            "--replay",
+            &sent,
+            "--replay-mode",
+            "strict",
+        ],
+        elsewhere.path(),
+    );
+    let said = text(&from_server);
+    assert!(
+        said.contains("replaying the server's scrubbed copy (2 call(s))")
+            && said.contains(", 0 sent live; 0 of 2 replayed case(s) left their recording"),
+        "{said}"
     );
 }

@@ -15,6 +15,7 @@ mod results;
 mod rows;
 mod runs;
 mod scenarios;
+mod recordings;
 mod spans;
 mod sql;
 mod sqlite;
@@ -256,6 +257,16 @@ pub trait Store: Send + Sync {
     async fn ingest_spans(&self, spans: &[OwnedSpan]) -> StoreResult<()>;
     /// Every span stored for one case of a run, in no particular order.
     async fn case_spans(&self, run_id: Uuid, case_id: &str) -> StoreResult<Vec<Span>>;
+
+    /// Keeps recordings of a run's calls (call id, recording as JSON text), all or none; a call
+    /// recorded before is replaced.
+    async fn store_recordings(
+        &self,
+        run_id: Uuid,
+        recordings: &[(String, String)],
+    ) -> StoreResult<()>;
+    /// Every recording kept for a run, by call id.
+    async fn run_recordings(&self, run_id: Uuid) -> StoreResult<Vec<(String, String)>>;
 
     /// Shares live events with the other servers on the same database, if there can be any:
     /// `hub`'s events go out to them, theirs come into `hub`. One server on an embedded

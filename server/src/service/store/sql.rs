@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::batch::Prepared;
 use super::rows::Columns;
-use super::{agents, judges, leases, results, runs, scenarios, spans};
+use super::{agents, judges, leases, recordings, results, runs, scenarios, spans};
 use super::{Lapsed, OwnedSpan, Store, StoreResult, StoredBatch};
 use crate::events::EventHub;
 
@@ -347,6 +347,18 @@ impl<S: Sql> Store for S {
 
     async fn case_spans(&self, run_id: Uuid, case_id: &str) -> StoreResult<Vec<Span>> {
         spans::of_case(self, run_id, case_id).await
+    }
+
+    async fn store_recordings(
+        &self,
+        run_id: Uuid,
+        recordings: &[(String, String)],
+    ) -> StoreResult<()> {
+        recordings::store(self, run_id, recordings).await
+    }
+
+    async fn run_recordings(&self, run_id: Uuid) -> StoreResult<Vec<(String, String)>> {
+        recordings::of_run(self, run_id).await
     }
 
     fn share_events(&self, hub: &EventHub) {
