@@ -6,7 +6,7 @@ it arrives, already decoded, through `StreamReader.feed_data`; the tap watches t
 responses there, so whichever way the agent reads the body (`json()`, `text()`, lines, chunks),
 the call sees the same bytes. aiohttp's bytes cannot be held back, so the tracer never asks an
 aiohttp stream for more than the agent did (an OpenAI stream without `include_usage` is recorded
-without token counts).
+without token counts). A replayed request is answered from its recording through `_loopback`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from . import _case
+from . import _case, _loopback
 from ._cassette import ReplayMismatch
 from ._fault import fault
 from ._hooks import patch
@@ -62,7 +62,10 @@ def install(module: ModuleType) -> None:
                 return await original(self, method, str_or_url, *args, **kwargs)
             try:
                 if case.player is not None:
-                    case.player.unanswerable(call.path, "aiohttp requests are not replayed yet; the case went live here")
+                    exchange = case.player.answer(call.path, call.request)
+                    if exchange is not None:
+                        call.replayed = True
+                        str_or_url = _loopback.url_for(exchange)
                 response = await original(self, method, str_or_url, *args, **kwargs)
             except BaseException as exc:
                 call.failed(exc, sent=not isinstance(exc, (module.ClientConnectorError, ReplayMismatch)))

@@ -219,12 +219,6 @@ class Player:
         self.replayed += 1
         return recorded
 
-    def unanswerable(self, path: str, why: str) -> None:
-        """A request that cannot be answered from a recording (`why`): the case leaves its
-        recording there, as for a request that does not match."""
-        if not self._gone_live():
-            self._left(self.replayed + 1, "client", ["- " + path, "+ " + why])
-
     def _left(self, number: int, field: str, lines: list[str]) -> None:
         """The request `number` does not match: fails it (strict), or the case goes live."""
         if self.mode == "strict":

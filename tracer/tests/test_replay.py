@@ -35,14 +35,9 @@ def essentials(trace):
     return calls, tools
 
 
-# google-genai makes its async calls with aiohttp when it is installed.
+# google-genai makes its async calls with aiohttp when it is installed (the matrix replays them
+# through aiohttp then, through httpx otherwise).
 AIOHTTP = importlib.util.find_spec("aiohttp") is not None
-
-
-def httpx_only(provider, is_async):
-    """aiohttp requests are not replayed yet: such a case goes live (see the last test)."""
-    if provider == "gemini" and is_async and AIOHTTP:
-        pytest.skip("google-genai's async calls go through aiohttp, which replay does not answer yet")
 
 
 MATRIX = [
@@ -60,7 +55,6 @@ def matrix(test):
 
 @matrix
 def test_a_replayed_case_sends_nothing_and_comes_out_as_recorded(fake_llm, provider, api, clients, sync_agent, async_agent, model, offered, is_async, stream):
-    httpx_only(provider, is_async)
     answer, trace, recording = run_case(clients, sync_agent, async_agent, is_async, stream)
     assert "sunny" in answer, answer
     assert len(recording["exchanges"]) == 2
@@ -77,7 +71,6 @@ def test_a_replayed_case_sends_nothing_and_comes_out_as_recorded(fake_llm, provi
 
 @matrix
 def test_a_changed_tool_result_goes_live_from_the_call_that_carries_it(fake_llm, monkeypatch, provider, api, clients, sync_agent, async_agent, model, offered, is_async, stream):
-    httpx_only(provider, is_async)
     _, _, recording = run_case(clients, sync_agent, async_agent, is_async, stream)
     monkeypatch.setattr(agents, "get_weather", lambda city: {"city": city, "forecast": "rainy", "celsius": 21})
 
@@ -96,7 +89,6 @@ def test_a_changed_tool_result_goes_live_from_the_call_that_carries_it(fake_llm,
 
 @matrix
 def test_a_strict_replay_refuses_a_changed_prompt_and_names_the_field(fake_llm, monkeypatch, provider, api, clients, sync_agent, async_agent, model, offered, is_async, stream):
-    httpx_only(provider, is_async)
     _, _, recording = run_case(clients, sync_agent, async_agent, is_async, stream)
     monkeypatch.setattr(agents, "QUESTION", "What is the weather in Lyon?")
 
@@ -154,18 +146,26 @@ def test_an_unknown_mode_is_refused():
 
 
 @pytest.mark.skipif(not AIOHTTP, reason="without aiohttp, google-genai's async calls go through httpx (replayed above)")
-def test_a_case_that_calls_through_aiohttp_goes_live_there_and_says_why(fake_llm):
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_a_case_that_calls_through_aiohttp_is_replayed_with_aiohttps_own_response(fake_llm, monkeypatch, stream):
+    """google-genai's async calls go through aiohttp, and it reads only an
+    `aiohttp.ClientResponse`: the recorded answer reaches it as one, over the loopback."""
     clients, async_agent = CASES[3][2], CASES[3][4]
-    _, _, recording = run_case(clients, None, async_agent, True, False)
+    answer, recorded, recording = run_case(clients, None, async_agent, True, stream)
     assert len(recording["exchanges"]) == 2
 
     before = len(fake_llm.requests)
-    answer, trace, _ = run_case(clients, None, async_agent, True, False, replay=recording)
-    assert "sunny" in answer, answer
-    assert len(fake_llm.requests) == before + 2
-    diverged = trace["replay"]["diverged"]
-    assert diverged["call"] == 1 and diverged["field"] == "client", diverged
-    assert "aiohttp" in diverged["lines"][1], diverged
+    replayed_answer, trace, _ = run_case(clients, None, async_agent, True, stream, replay=recording, replay_mode="strict")
+    assert len(fake_llm.requests) == before
+    assert replayed_answer == answer
+    assert trace["replay"]["replayed"] == 2 and trace["replay"]["live"] == 0, trace["replay"]
+    assert all(c["replayed"] for c in trace["llm_calls"])
+    assert essentials(trace) == essentials(recorded)
+
+    monkeypatch.setattr(agents, "QUESTION", "What is the weather in Lyon?")
+    _, trace, _ = run_case(clients, None, async_agent, True, stream, replay=recording)
+    assert len(fake_llm.requests) == before + 2, "a changed request goes live from the first call"
+    assert trace["replay"]["diverged"]["call"] == 1, trace["replay"]
 
 
 def test_a_divergence_leaves_the_process_scrubbed(fake_llm, monkeypatch):
