@@ -67,20 +67,10 @@ impl Proctor {
                 Some(dist),
                 ExecArgs {
                     concurrency: 2,
-                    timeout: None,
-                    repeats: 1,
-                    python: std::env::var("PROCTOR_PYTHON").unwrap_or_else(|_| "python3".into()),
-                    results_dir: dir.path().join("results"),
-                    no_progress: true,
-                    user_llm: None,
-                    user_model: "gpt-4o-mini".into(),
-                    user_llm_key: None,
-                    judge: None,
-                    judge_model: "gpt-4o-mini".into(),
-                    judge_key: None,
-                    recordings_dir: dir.path().join("recordings"),
-                    no_record: false,
-                    record_to_server: false,
+                    ..ExecArgs::under(
+                        dir.path(),
+                        std::env::var("PROCTOR_PYTHON").unwrap_or_else(|_| "python3".into()),
+                    )
                 },
             )
         };

@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::time::Instant;
-
 use server::runner::agent_file::AgentFile;
 use server::runner::recordings::Recordings;
-use server::runner::{self, Execution, Finished};
-use shared::{ReplayMode, ReplayRequest, ResultStatus, RunSource, Scenario};
+use server::runner::{Execution, Finished};
+use shared::{ReplayMode, ReplayRequest, ResultStatus, Scenario};
 
 // The allocator the `proctor` binary uses, so the figures are the binary's.
 #[global_allocator]
@@ -33,30 +31,8 @@ async fn timed(
     exec: &Execution,
     label: String,
 ) -> (Finished, f64, u64) {
-    let run = runner::create_run(
-        client.as_ref(),
-        agent,
-        scenarios,
-        Some(label),
-        Default::default(),
-        RunSource::Cli,
-        1,
-    )
-    .await
-    .unwrap();
     let before = llm.requests().await;
-    let t = Instant::now();
-    let done = runner::execute(
-        client.clone(),
-        agent,
-        run,
-        scenarios.to_vec(),
-        exec,
-        &runner::Resume::default(),
-    )
-    .await
-    .unwrap();
-    let secs = t.elapsed().as_secs_f64();
+    let (done, secs) = common::timed_run(client, agent, scenarios, exec, label).await;
     (done, secs, llm.requests().await - before)
 }
 

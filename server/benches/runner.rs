@@ -4,11 +4,6 @@
 
 mod common;
 
-use std::time::Instant;
-
-use server::runner;
-use shared::RunSource;
-
 // The allocator the `proctor` binary uses, so the figures are the binary's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -31,29 +26,14 @@ async fn main() {
     ] {
         for concurrency in [1, 8] {
             let exec = common::execution(&llm.url, dir.path(), concurrency);
-            let run = runner::create_run(
-                client.as_ref(),
+            let (done, secs) = common::timed_run(
+                &client,
                 agent,
                 &scenarios,
-                Some(format!("{mode} x{concurrency}")),
-                Default::default(),
-                RunSource::Cli,
-                1,
-            )
-            .await
-            .unwrap();
-            let t = Instant::now();
-            let done = runner::execute(
-                client.clone(),
-                agent,
-                run,
-                scenarios.clone(),
                 &exec,
-                &runner::Resume::default(),
+                format!("{mode} x{concurrency}"),
             )
-            .await
-            .unwrap();
-            let secs = t.elapsed().as_secs_f64();
+            .await;
             assert_eq!(done.verdicts.len(), cases);
             assert_eq!(done.summary.errored, 0, "no case may fail to run");
             println!(

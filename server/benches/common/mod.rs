@@ -13,8 +13,8 @@ use server::backend::Backend;
 use server::cli::serve::{self, Running, ServeArgs};
 use server::client::ApiClient;
 use server::runner::agent_file::AgentFile;
-use server::runner::Execution;
-use shared::Scenario;
+use server::runner::{self, Execution, Finished};
+use shared::{RunSource, Scenario};
 
 /// The interpreter the example agent runs on (`.ci/setup` makes one).
 pub fn python() -> String {
@@ -73,23 +73,7 @@ pub async fn serve(dir: &Path) -> (Running, Arc<dyn Backend>) {
     let args = ServeArgs::local(
         format!("sqlite://{}", dir.join("bench.db").display()),
         Some(dir.join("no-dist")),
-        server::cli::run::ExecArgs {
-            concurrency: 1,
-            timeout: None,
-            repeats: 1,
-            python: python(),
-            results_dir: dir.join("results"),
-            no_progress: true,
-            user_llm: None,
-            user_model: "gpt-4o-mini".into(),
-            user_llm_key: None,
-            judge: None,
-            judge_model: "gpt-4o-mini".into(),
-            judge_key: None,
-            recordings_dir: dir.join("recordings"),
-            no_record: false,
-            record_to_server: false,
-        },
+        server::cli::run::ExecArgs::under(dir, python()),
     );
     let server = serve::start(&args).await.unwrap();
     let client: Arc<dyn Backend> = Arc::new(ApiClient::new(&server.url(), None));
@@ -140,3 +124,38 @@ pub fn execution(llm: &str, dir: &Path, concurrency: usize) -> Execution {
         record_to_server: false,
     }
 }
+
+/// Creates a run of `scenarios` labelled `label` and executes it; the run and its wall time in
+/// seconds.
+pub async fn timed_run(
+    client: &Arc<dyn Backend>,
+    agent: &AgentFile,
+    scenarios: &[Scenario],
+    exec: &Execution,
+    label: String,
+) -> (Finished, f64) {
+    let run = runner::create_run(
+        client.as_ref(),
+        agent,
+        scenarios,
+        Some(label),
+        Default::default(),
+        RunSource::Cli,
+        1,
+    )
+    .await
+    .unwrap();
+    let t = std::time::Instant::now();
+    let done = runner::execute(
+        client.clone(),
+        agent,
+        run,
+        scenarios.to_vec(),
+        exec,
+        &runner::Resume::default(),
+    )
+    .await
+    .unwrap();
+    (done, t.elapsed().as_secs_f64())
+}
+

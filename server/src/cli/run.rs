@@ -110,6 +110,28 @@ pub struct ExecArgs {
 }
 
 impl ExecArgs {
+    /// The flags' defaults with `python`, results and recordings kept under `dir`: where the
+    /// end-to-end tests and the benchmarks start, changing what they need.
+    pub fn under(dir: &std::path::Path, python: String) -> ExecArgs {
+        ExecArgs {
+            concurrency: 1,
+            timeout: None,
+            repeats: 1,
+            python,
+            results_dir: dir.join("results"),
+            no_progress: true,
+            user_llm: None,
+            user_model: "gpt-4o-mini".into(),
+            user_llm_key: None,
+            judge: None,
+            judge_model: "gpt-4o-mini".into(),
+            judge_key: None,
+            recordings_dir: dir.join("recordings"),
+            no_record: false,
+            record_to_server: false,
+        }
+    }
+
     pub fn execution(
         &self,
         agent: &AgentFile,
@@ -370,6 +392,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             finished.recorded,
             args.exec.recordings_dir.display(),
             &finished.run.run.id.to_string()[..8]
+        );
+    }
+    if finished.uploaded > 0 {
+        println!(
+            "  on server   {} call recording(s), scrubbed: a machine without {} replays them too",
+            finished.uploaded,
+            args.exec.recordings_dir.display()
         );
     }
     if let Some(why) = &finished.unstartable {
