@@ -16,6 +16,7 @@ Also: `import proctor_trace` + `install()` in a fresh interpreter, minus a bare 
 """
 
 import gc
+import hashlib
 import json
 import subprocess
 import sys
@@ -269,8 +270,9 @@ def replay_work_us(turns, masked=False, n=200):
 
     body = body_of(long_conversation(turns, "2026-12-07" if masked else "2026-12-06"))
     masks = [r"\d{4}-\d{2}-\d{2}", r"T-\d+"] if masked else None
-    recorded = json.loads(body_of(long_conversation(turns)))
-    exchange = Exchange("/v1/chat/completions", recorded, 200, "application/json", JSON_BODY).to_json()
+    recorded = body_of(long_conversation(turns))
+    digest = hashlib.sha256(recorded).hexdigest()
+    exchange = Exchange("/v1/chat/completions", json.loads(recorded), 200, "application/json", JSON_BODY, digest).to_json()
     recording = {"version": 1, "exchanges": [exchange] * n}
 
     def one_case():

@@ -106,6 +106,18 @@ pub fn redact_value(value: &mut Value) -> RedactionCounts {
     counts
 }
 
+/// A call recording (the tracer's `{"version": 1, "exchanges": [...]}`) as it may leave the
+/// agent's machine: scrubbed, and without each request's `request_sha256` — a digest of a request
+/// that held personal data would let anyone confirm a guess of it.
+pub fn scrub_recording(recording: &mut Value) -> RedactionCounts {
+    if let Some(exchanges) = recording.get_mut("exchanges").and_then(Value::as_array_mut) {
+        for exchange in exchanges.iter_mut().filter_map(Value::as_object_mut) {
+            exchange.remove("request_sha256");
+        }
+    }
+    redact_value(recording)
+}
+
 /// Redacts free text (not parsed as JSON).
 pub fn redact_text(text: &str) -> (String, RedactionCounts) {
     let mut counts = RedactionCounts::default();
@@ -861,6 +873,21 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    #[test]
+    fn a_recording_leaves_scrubbed_and_without_request_digests() {
+        let mut recording = json!({"version": 1, "exchanges": [{
+            "path": "/v1/chat/completions",
+            "request": {"messages": [{"role": "user", "content": "Mail ann.lee@example.com"}]},
+            "request_sha256": "ab".repeat(32),
+            "status": 200,
+            "body": "{\"content\": \"Sent to ann.lee@example.com\"}"
+        }]});
+        let counts = scrub_recording(&mut recording);
+        assert_eq!(counts.get(PiiKind::Email), 2);
+        let text = recording.to_string();
+        assert!(!text.contains("ann.lee@example.com") && !text.contains("request_sha256"), "{text}");
+    }
 
     #[derive(Deserialize)]
     struct Vector {

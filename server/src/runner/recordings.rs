@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use shared::api::{RunRecordings, MAX_RECORDINGS_PER_REQUEST};
-use shared::redact::redact_value;
+use shared::redact::scrub_recording;
 use shared::{ProctorError, ReplayInfo};
 use uuid::Uuid;
 
@@ -205,7 +205,7 @@ impl Uploader {
     pub async fn add(&mut self, recordings: &[(String, serde_json::Value)]) {
         for (call, recording) in recordings {
             let mut scrubbed = recording.clone();
-            redact_value(&mut scrubbed);
+            scrub_recording(&mut scrubbed);
             self.bytes += scrubbed.to_string().len();
             self.pending.recordings.insert(call.clone(), scrubbed);
             if self.pending.recordings.len() >= MAX_RECORDINGS_PER_REQUEST

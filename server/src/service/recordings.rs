@@ -3,7 +3,7 @@
 //! that does not hold the recordings folder it was recorded in.
 
 use shared::api::{RunRecordings, MAX_RECORDINGS_PER_REQUEST};
-use shared::redact::redact_value;
+use shared::redact::scrub_recording;
 use shared::ProctorError;
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ impl Service {
                      records (`{{\"version\": 1, \"exchanges\": [...]}}`)"
                 )));
             }
-            redact_value(&mut recording);
+            scrub_recording(&mut recording);
             kept.push((call_id, recording.to_string()));
         }
         self.store.store_recordings(run_id, &kept).await?;

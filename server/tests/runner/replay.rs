@@ -233,4 +233,29 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
             && said.contains(", 0 sent live; 0 of 2 replayed case(s) left their recording"),
         "{said}"
     );
+
+    // A case the replayed run did not record is never answered from another case's recording:
+    // strict refuses its first call, naming what is missing.
+    let unrecorded = proctor_offline(
+        &s.base,
+        &[
+            "run",
+            agent,
+            "--no-progress",
+            "--scenarios",
+            scenarios,
+            "--replay",
+            &first,
+            "--replay-mode",
+            "strict",
+        ],
+        work.path(),
+    );
+    let said = text(&unrecorded);
+    assert!(
+        said.contains("0 LLM call(s) answered from run")
+            && said.contains("2 of 2 replayed case(s) left their recording")
+            && said.contains("replay: call 1 does not match its recording at `call`"),
+        "{said}"
+    );
 }

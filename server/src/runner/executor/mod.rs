@@ -188,10 +188,16 @@ impl Executor {
     }
 
     /// How the tracer is to replay call `call_id` (`{"recording", "mode", "masks"}`), when the
-    /// run replays one that recorded it.
+    /// run replays another. A call the replayed run did not record (a case it did not run, a
+    /// turn its conversation did not reach) replays an empty recording, never another call's:
+    /// its first request leaves the recording as any changed request does — live in `fork` and
+    /// `new`, refused in `strict` — and the case is counted among the replayed ones.
     fn replay_of(&self, call_id: &str) -> Option<serde_json::Value> {
         let replay = self.recording.replay.as_ref()?;
-        let recording = replay.calls.get(call_id)?;
+        let recording = match replay.calls.get(call_id) {
+            Some(recording) => recording.clone(),
+            None => serde_json::json!({"version": 1, "exchanges": []}),
+        };
         Some(serde_json::json!({
             "recording": recording,
             "mode": replay.mode.as_str(),
