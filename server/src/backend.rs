@@ -54,9 +54,14 @@ pub trait Backend: Send + Sync {
     /// ([`shared::run_name::RunName`]).
     async fn find_run(&self, name: &str, scope: &RunScope) -> Outcome<RunView>;
     async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>>;
-    /// Moves a run to `status`, stamping its start and end times; the answer carries the
-    /// server's summary of the run.
-    async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView>;
+    /// Moves a run to `status`, stamping its start and end times, with `reason` as why it
+    /// failed or was cancelled (shown on its page); the answer carries the server's summary.
+    async fn set_run_status(
+        &self,
+        id: Uuid,
+        status: RunStatus,
+        reason: Option<String>,
+    ) -> Outcome<RunView>;
     /// Hands the oldest queued run of one of `agents` (names or ids) to `worker`.
     async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>>;
     /// Extends `worker`'s lease on a run it claimed; a conflict when the lease was lost (the run

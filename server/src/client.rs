@@ -236,8 +236,13 @@ impl Backend for ApiClient {
         self.get("/runs", filter, "listing runs").await
     }
 
-    async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
-        let body = serde_json::json!({ "status": status });
+    async fn set_run_status(
+        &self,
+        id: Uuid,
+        status: RunStatus,
+        reason: Option<String>,
+    ) -> Outcome<RunView> {
+        let body = serde_json::json!({ "status": status, "reason": reason });
         self.post(&format!("/runs/{id}/status"), &body, "updating the run")
             .await
     }

@@ -621,6 +621,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "DROP TABLE judgements",
                 "DROP TABLE judge_reviews",
                 "DROP TABLE spans",
+                "DROP TABLE recordings",
                 "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
@@ -658,6 +659,7 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "DROP TABLE judgements",
                 "DROP TABLE judge_reviews",
                 "DROP TABLE spans",
+                "DROP TABLE recordings",
                 "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {

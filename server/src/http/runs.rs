@@ -72,6 +72,10 @@ pub async fn get(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct StatusInput {
     status: RunStatus,
+    /// Why the run failed or was cancelled, shown on its page (scrubbed, at most 4,000
+    /// characters kept).
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[utoipa::path(
@@ -88,7 +92,12 @@ pub async fn set_status(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<StatusInput>,
 ) -> Result<Json<RunView>, ApiError> {
-    Ok(Json(state.service.set_run_status(id, input.status).await?))
+    Ok(Json(
+        state
+            .service
+            .set_run_status(id, input.status, input.reason)
+            .await?,
+    ))
 }
 
 /// The query of `GET /compare`.

@@ -544,9 +544,10 @@ pub async fn execute(
     };
     let interrupted = cases.len() < planned && unstartable.is_none();
     let sync = syncer.finish().await;
-    let (run, verdicts, summary, judged) = if unstartable.is_some() {
+    let (run, verdicts, summary, judged) = if let Some(why) = &unstartable {
+        let reason = format!("the agent could not start: {why}");
         let run = backend
-            .set_run_status(run.run.id, RunStatus::Failed)
+            .set_run_status(run.run.id, RunStatus::Failed, Some(reason))
             .await?;
         let summary = run.summary.clone().unwrap_or_default();
         (run, sync.verdicts(), summary, Judged::Server)
@@ -643,7 +644,13 @@ async fn recordings_of(
         Err(missing @ RecordingError::NoIndex { .. }) => missing,
         Err(e) => return Err(e.into()),
     };
-    let kept = backend.recordings(run).await?;
+    // A run the server does not know has no copy there either: what is missing is this
+    // machine's recordings, and that is what to say.
+    let kept = match backend.recordings(run).await {
+        Ok(kept) => kept,
+        Err(e) if e.kind == shared::ErrorKind::NotFound => Default::default(),
+        Err(e) => return Err(e.into()),
+    };
     if kept.recordings.is_empty() {
         bail!("{missing}; or record it with --record-to-server and replay it anywhere");
     }
@@ -748,7 +755,7 @@ async fn conclude(
     prices: Result<PriceTable, ProctorError>,
 ) -> (RunView, Vec<ResultRow>, RunSummary, Judged) {
     let finished = backend
-        .set_run_status(run.run.id, RunStatus::Completed)
+        .set_run_status(run.run.id, RunStatus::Completed, None)
         .await;
     let mut run = finished.unwrap_or_else(|_| sync.last_run.clone().unwrap_or(run));
     if sync.unsent == 0 {

@@ -25,6 +25,7 @@ const TRACER: Bundle = Bundle {
         "proctor_trace/_wire.py",
         "proctor_trace/_worker.py",
         "proctor_trace/_langchain.py",
+        "proctor_trace/_loopback.py",
         "proctor_trace/_bootstrap/sitecustomize.py",
         "proctor_trace/protocols/__init__.py",
         "proctor_trace/protocols/_common.py",

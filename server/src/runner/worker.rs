@@ -177,7 +177,11 @@ async fn run_claimed(
         Ok(_) => {}
         Err(e) => {
             tracing::error!("worker {name}: run {run_id} failed: {e:#}");
-            if let Err(e) = backend.set_run_status(run_id, RunStatus::Failed).await {
+            let reason = format!("worker {name} could not run it: {e:#}");
+            if let Err(e) = backend
+                .set_run_status(run_id, RunStatus::Failed, Some(reason))
+                .await
+            {
                 tracing::error!("worker {name}: marking run {run_id} failed: {e}");
             }
         }

@@ -173,8 +173,13 @@ impl Backend for Service {
         Service::runs(self, filter).await
     }
 
-    async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
-        Service::set_run_status(self, id, status).await
+    async fn set_run_status(
+        &self,
+        id: Uuid,
+        status: RunStatus,
+        reason: Option<String>,
+    ) -> Outcome<RunView> {
+        Service::set_run_status(self, id, status, reason).await
     }
 
     async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>> {

@@ -10,6 +10,9 @@ use uuid::Uuid;
 use super::Service;
 use crate::backend::Outcome;
 
+/// The longest call id kept (a scenario key, an attempt and a turn).
+const MAX_CALL_ID_BYTES: usize = 512;
+
 impl Service {
     /// Keeps recordings of a run's calls, all or none, scrubbed; how many were kept.
     pub(super) async fn put_recordings(&self, run_id: Uuid, input: RunRecordings) -> Outcome<usize> {
@@ -22,8 +25,15 @@ impl Service {
         }
         let mut kept = Vec::with_capacity(input.recordings.len());
         for (call_id, mut recording) in input.recordings {
-            if call_id.trim().is_empty() {
-                return Err(ProctorError::invalid("a recording's call id is empty"));
+            if call_id.trim().is_empty()
+                || call_id.len() > MAX_CALL_ID_BYTES
+                || call_id.chars().any(char::is_control)
+            {
+                return Err(ProctorError::invalid(format!(
+                    "a recording's call id must be a case id (`scenario_key#attempt`, a turn \
+                     `…/turn-N`) of at most {MAX_CALL_ID_BYTES} bytes without control \
+                     characters; got {call_id:?}"
+                )));
             }
             if !recording
                 .get("exchanges")

@@ -72,6 +72,9 @@ fn run_not_found(id: Uuid) -> ProctorError {
     ))
 }
 
+/// How much of a reason given for a run's end is kept.
+pub const MAX_REASON_CHARS: usize = 4_000;
+
 impl Service {
     pub(super) async fn run(&self, id: Uuid) -> Outcome<RunView> {
         self.store.run(id).await?.ok_or_else(|| run_not_found(id))
@@ -238,7 +241,14 @@ impl Service {
         })
     }
 
-    pub(super) async fn set_run_status(&self, id: Uuid, status: RunStatus) -> Outcome<RunView> {
+    /// Moves a run forward, keeping `reason` (scrubbed, cut to [`MAX_REASON_CHARS`]) as why it
+    /// ended: a run that failed says why on its page.
+    pub(super) async fn set_run_status(
+        &self,
+        id: Uuid,
+        status: RunStatus,
+        reason: Option<String>,
+    ) -> Outcome<RunView> {
         let mut view = self.run(id).await?;
         let was = view.run.status;
         if was == status {
@@ -257,6 +267,10 @@ impl Service {
             run.started_at = Some(now);
         }
         run.finished_at = status.is_finished().then_some(now);
+        if let Some(reason) = reason.filter(|r| !r.trim().is_empty()) {
+            let (scrubbed, _) = shared::redact::redact_text(&reason);
+            run.reason = Some(scrubbed.chars().take(MAX_REASON_CHARS).collect());
+        }
         self.store.update_run(run, was).await?;
         if status.is_finished() {
             run.lease = None;

@@ -244,6 +244,11 @@ async fn an_agent_that_cannot_start_stops_the_run_with_its_own_error() {
         let (_, runs) = s.get(&format!("/api/v1/runs?agent={name}")).await;
         let run = &runs["items"][0];
         assert_eq!(run["run"]["status"], "failed", "{run}");
+        let reason = run["run"]["reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("the agent could not start: ") && reason.contains(named),
+            "the run's page says why: {run}"
+        );
         assert_eq!(
             run["summary"]["total"], cases,
             "{launch}: stopped at once, not one crash per case: {run}"

@@ -145,4 +145,29 @@ async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server(
     for key in ["passed", "failed", "errored"] {
         assert_eq!(replayed["summary"][key], done["summary"][key], "{key}");
     }
+
+    // A replay of a run no recordings folder holds fails, and the run says why and what to do.
+    let (status, run) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "acme-support", "queued": true, "scenario_ids": ids,
+                    "replay": {"run": uuid::Uuid::new_v4()}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["run"]["id"].as_str().unwrap();
+    let mut failed = Value::Null;
+    for _ in 0..300 {
+        let (_, view) = s.get(&format!("/api/v1/runs/{id}")).await;
+        if view["run"]["status"] == "failed" {
+            failed = view;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let reason = failed["run"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("could not run it") && reason.contains("has no recordings in"),
+        "{failed}"
+    );
 }

@@ -144,6 +144,8 @@ pub(super) async fn update<S: Sql>(store: &S, run: &TestRun, was: RunStatus) -> 
     S::opt_time(&mut q, run.started_at);
     q.push(", finished_at = ");
     S::opt_time(&mut q, run.finished_at);
+    q.push(", reason = ");
+    S::opt_text(&mut q, run.reason.clone());
     if finished {
         q.push(", claimed_by = NULL, lease_until = NULL");
     }
