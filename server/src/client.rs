@@ -319,7 +319,10 @@ impl Backend for ApiClient {
         }
         let url = format!("{}/api/v1/runs/{run}/recordings", self.base);
         let kept: Kept = self
-            .send(self.http.put(url).json(&recordings), "sending the run's recordings")
+            .send(
+                self.http.put(url).json(&recordings),
+                "sending the run's recordings",
+            )
             .await?;
         Ok(kept.kept)
     }

@@ -606,4 +606,3 @@ pub struct RunRecordings {
     #[serde(default)]
     pub scrubbed: bool,
 }
-

@@ -886,7 +886,10 @@ mod tests {
         let counts = scrub_recording(&mut recording);
         assert_eq!(counts.get(PiiKind::Email), 2);
         let text = recording.to_string();
-        assert!(!text.contains("ann.lee@example.com") && !text.contains("request_sha256"), "{text}");
+        assert!(
+            !text.contains("ann.lee@example.com") && !text.contains("request_sha256"),
+            "{text}"
+        );
     }
 
     #[derive(Deserialize)]

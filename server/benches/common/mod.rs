@@ -43,9 +43,12 @@ impl FakeLlm {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let url =
-            server::announce::address(&mut child, "fake LLM listening on ", Duration::from_secs(60))
-                .unwrap();
+        let url = server::announce::address(
+            &mut child,
+            "fake LLM listening on ",
+            Duration::from_secs(60),
+        )
+        .unwrap();
         FakeLlm { child, url }
     }
 
@@ -158,4 +161,3 @@ pub async fn timed_run(
     .unwrap();
     (done, t.elapsed().as_secs_f64())
 }
-

@@ -306,4 +306,3 @@ pub async fn recordings(
 ) -> Result<Json<RunRecordings>, ApiError> {
     Ok(Json(state.service.recordings(id).await?))
 }
-

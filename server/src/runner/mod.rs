@@ -463,8 +463,8 @@ pub async fn execute(
         .clone()
         .filter(|_| plan.record)
         .map(Recorder::new);
-    let mut uploader = (plan.record && exec.record_to_server)
-        .then(|| Uploader::new(backend.clone(), run.run.id));
+    let mut uploader =
+        (plan.record && exec.record_to_server).then(|| Uploader::new(backend.clone(), run.run.id));
     let executor = Arc::new(executor.with_recording(plan));
     // Asked first, while the server is surely up: a local judgement later charges the same.
     let prices = backend.prices().await;

@@ -167,7 +167,10 @@ impl Recorder {
         let cases: std::collections::BTreeSet<&str> = self
             .index
             .keys()
-            .map(|call| call.rsplit_once("/turn-").map_or(call.as_str(), |(case, _)| case))
+            .map(|call| {
+                call.rsplit_once("/turn-")
+                    .map_or(call.as_str(), |(case, _)| case)
+            })
             .collect();
         Ok(cases.len())
     }

@@ -15,7 +15,11 @@ const MAX_CALL_ID_BYTES: usize = 512;
 
 impl Service {
     /// Keeps recordings of a run's calls, all or none, scrubbed; how many were kept.
-    pub(super) async fn put_recordings(&self, run_id: Uuid, input: RunRecordings) -> Outcome<usize> {
+    pub(super) async fn put_recordings(
+        &self,
+        run_id: Uuid,
+        input: RunRecordings,
+    ) -> Outcome<usize> {
         self.run(run_id).await?;
         if input.recordings.len() > MAX_RECORDINGS_PER_REQUEST {
             return Err(ProctorError::too_large(format!(
@@ -57,7 +61,9 @@ impl Service {
         let mut recordings = std::collections::BTreeMap::new();
         for (call_id, text) in self.store.run_recordings(run_id).await? {
             let recording = serde_json::from_str(&text).map_err(|e| {
-                ProctorError::internal(format!("the stored recording of `{call_id}` is not JSON: {e}"))
+                ProctorError::internal(format!(
+                    "the stored recording of `{call_id}` is not JSON: {e}"
+                ))
             })?;
             recordings.insert(call_id, recording);
         }

@@ -35,13 +35,7 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
     let recorded = proctor(
         &s.base,
         &llm,
-        &[
-            "run",
-            agent,
-            "--no-progress",
-            "--label",
-            "recorded",
-        ],
+        &["run", agent, "--no-progress", "--label", "recorded"],
         work.path(),
     );
     assert!(recorded.status.success(), "{}", text(&recorded));
@@ -179,8 +173,14 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
     write_plain_scenarios(
         pii.path(),
         [
-            ("pii-order", "Where is order ORD-1001? Write to ann.lee@example.com."),
-            ("pii-refund", "Please refund ORD-1001, call me at (212) 555-0188."),
+            (
+                "pii-order",
+                "Where is order ORD-1001? Write to ann.lee@example.com.",
+            ),
+            (
+                "pii-refund",
+                "Please refund ORD-1001, call me at (212) 555-0188.",
+            ),
         ],
     );
     let scenarios = pii.path().join("scenarios.yaml");

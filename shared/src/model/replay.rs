@@ -122,7 +122,8 @@ mod tests {
         metadata.insert(REPLAY_MODE_METADATA.into(), "loose".into());
         let bad = ReplayRequest::read_from(&metadata).unwrap_err();
         assert!(
-            bad.to_string().contains("replay_mode") && bad.to_string().contains("fork, strict, new"),
+            bad.to_string().contains("replay_mode")
+                && bad.to_string().contains("fork, strict, new"),
             "{bad}"
         );
         metadata.insert(REPLAY_METADATA.into(), "latest".into());

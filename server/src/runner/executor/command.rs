@@ -54,7 +54,10 @@ impl Executor {
             error: None,
             duration_ms: 0.0,
             unstartable,
-            recordings: recording.map(|r| (case_id.to_string(), r)).into_iter().collect(),
+            recordings: recording
+                .map(|r| (case_id.to_string(), r))
+                .into_iter()
+                .collect(),
         };
         remove_case_files(&trace_file);
         if let Err(why) = self.collect_spans(case_id, &mut run.trace).await {
@@ -320,7 +323,10 @@ impl Executor {
         let end = whole.trace.conversation_end.take();
         let CaseFile { trace, recording } = read_case_file(&session.trace_file);
         whole.trace = trace;
-        whole.recordings = recording.map(|r| (case_id.to_string(), r)).into_iter().collect();
+        whole.recordings = recording
+            .map(|r| (case_id.to_string(), r))
+            .into_iter()
+            .collect();
         if let Some(refused) = refused_replay(&whole.trace) {
             whole.error = Some(refused);
         }
