@@ -542,7 +542,7 @@ fn run_conclusion(view: &RunView) -> String {
         s.passed, s.total, s.failed, s.errored
     );
     if let Some(aqs) = &s.aqs {
-        let _ = write!(out, " AQS {:.1} ({}).", aqs.score, aqs.band.label());
+        let _ = write!(out, " AQS {:.1} ({}).", aqs.score, aqs.band_text());
     }
     if let Some((category, n)) = s.failure_breakdown.iter().max_by_key(|(_, n)| **n) {
         let _ = write!(out, " Most failures are {} ({n}).", category.as_str());
@@ -566,10 +566,7 @@ fn run_conclusion(view: &RunView) -> String {
 fn conclusion(cmp: &RunComparison) -> String {
     let mut out = String::new();
     let regressions = cmp.count(CaseChange::Regression);
-    let _ = match &cmp.aqs {
-        Some(a) => write!(out, "AQS {}. ", a.describe()),
-        None => write!(out, "AQS not comparable yet. "),
-    };
+    let _ = write!(out, "{}. ", cmp.headline);
     let _ = if regressions > 0 {
         write!(
             out,

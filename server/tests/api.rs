@@ -1976,3 +1976,71 @@ async fn runs_are_found_by_id_prefix_label_and_latest_and_an_ambiguous_prefix_li
     assert_eq!(cmp["base_label"], "test");
     assert_eq!(cmp["head_label"], "nightly");
 }
+
+/// Recordings sent with `--record-to-server` are kept scrubbed, per call, replaced when sent
+/// again, and refused whole when one is not a recording.
+#[tokio::test]
+async fn a_runs_recordings_are_kept_scrubbed_and_read_back() {
+    let s = Server::start().await;
+    let run = s.agent_and_run().await;
+    let path = format!("/api/v1/runs/{run}/recordings");
+    let recording = |answer: &str| {
+        json!({"version": 1, "exchanges": [{
+            "path": "/v1/chat/completions",
+            "request": {"messages": [{"role": "user", "content": "Mail ann.lee@example.com"}]},
+            "request_sha256": "ab".repeat(32),
+            "status": 200, "content_type": "application/json", "body": answer
+        }]})
+    };
+    let put = |body: Value| {
+        let s = &s;
+        let url = s.url(&path);
+        async move {
+            let resp = s.client.put(url).json(&body).send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, kept) = put(json!({"recordings": {
+        "refund#1": recording("{\"content\": \"Done\"}"),
+        "refund#1/turn-2": recording("{\"content\": \"Call (212) 555-0188\"}")
+    }}))
+    .await;
+    assert_eq!((status, &kept["kept"]), (200, &json!(2)), "{kept}");
+    let (status, again) =
+        put(json!({"recordings": {"refund#1": recording("{\"content\": \"Again\"}")}})).await;
+    assert_eq!(status, 200, "{again}");
+
+    let (status, read) = s.get(&path).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["scrubbed"], true);
+    let calls = read["recordings"].as_object().unwrap();
+    assert_eq!(calls.len(), 2, "{read}");
+    assert_eq!(
+        calls["refund#1"]["exchanges"][0]["body"],
+        "{\"content\": \"Again\"}"
+    );
+    let text = read.to_string();
+    assert!(
+        !text.contains("ann.lee@example.com")
+            && !text.contains("555-0188")
+            && !text.contains("request_sha256"),
+        "{text}"
+    );
+
+    let (status, refused) = put(json!({"recordings": {"x#1": {"exchanges": "no"}}})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(
+        refused["error"].as_str().unwrap().contains("`x#1`"),
+        "{refused}"
+    );
+    let (_, still) = s.get(&path).await;
+    assert_eq!(
+        still["recordings"].as_object().unwrap().len(),
+        2,
+        "nothing of it kept"
+    );
+    let (status, _) = s
+        .get(&format!("/api/v1/runs/{}/recordings", uuid::Uuid::new_v4()))
+        .await;
+    assert_eq!(status, 404);
+}

@@ -4,7 +4,7 @@ mod common;
 
 use common::{failing, passing, result};
 use shared::eval::check::CheckKind::*;
-use shared::eval::{Aqs, AqsBand};
+use shared::eval::{Aqs, AqsBand, BandCap};
 use shared::ToolCall;
 
 fn call(name: &str) -> ToolCall {
@@ -54,6 +54,13 @@ fn example_2_one_critical_failure_costs_more_than_several_low_ones() {
     let a = Aqs::compute(&critical, &[]).unwrap();
     assert_eq!(a.components.severity, 90.0);
     assert_eq!(a.score, 91.1);
+    assert_eq!(
+        a.band,
+        AqsBand::Degraded,
+        "a critical failure caps the band"
+    );
+    assert_eq!(a.capped, Some(BandCap::CriticalFailures { failures: 1 }));
+    assert_eq!(a.band_text(), "degraded, capped by 1 critical failure");
 
     let mut three_low = nine_passing();
     three_low.push(failing(
@@ -64,6 +71,7 @@ fn example_2_one_critical_failure_costs_more_than_several_low_ones() {
     let b = Aqs::compute(&three_low, &[]).unwrap();
     assert_eq!(b.components.severity, 97.0);
     assert_eq!(b.score, 93.4);
+    assert_eq!((b.band, b.capped), (AqsBand::Excellent, None));
 
     assert!(a.score < b.score);
 }

@@ -115,6 +115,16 @@ fn a_single_attempt_each_is_a_regression_that_says_it_was_not_tested() {
     assert_eq!(change_of(&c, "a"), CaseChange::Regression);
     assert_eq!(case(&c, "a").p_value, None);
     assert_eq!(c.untested_changes, 1);
+    assert_eq!(c.untested_regressions, 1);
+    // An untested improvement beside it is no untested regression: a gate failing on
+    // regressions counts only its own.
+    let mut base = attempts("a", 1, 0);
+    base.extend(attempts("b", 0, 1));
+    let mut head = attempts("a", 0, 1);
+    head.extend(attempts("b", 1, 0));
+    let c = compare(&base, &head);
+    assert_eq!(change_of(&c, "b"), CaseChange::Improvement);
+    assert_eq!((c.untested_changes, c.untested_regressions), (2, 1));
 }
 
 #[test]
@@ -553,4 +563,39 @@ fn a_written_comparison_leads_with_regressions_and_their_failing_check() {
         "{text}"
     );
     assert!(text.contains("  improved    status"), "{text}");
+}
+
+#[test]
+fn a_comparison_whose_aqs_rose_despite_a_regression_leads_with_the_regression() {
+    // `a` regressed; `b`, which broke a safety rule before, now passes: the AQS rises.
+    let base = vec![passing("a", 1), failing("b", 1, &[ForbiddenTools])];
+    let head = vec![failing("a", 1, &[MissingSteps]), passing("b", 1)];
+    let c = compare(&base, &head);
+    let aqs = c.aqs.clone().unwrap();
+    assert!(aqs.delta > 0.0, "{aqs:?}");
+    assert!(
+        c.headline.starts_with("1 regression(s): a — although AQS "),
+        "{}",
+        c.headline
+    );
+    let failures = std::collections::BTreeMap::new();
+    let markdown = shared::eval::compare_report::ComparisonReport {
+        comparison: &c,
+        base: "base",
+        head: "head",
+        failures: &failures,
+        link: None,
+    }
+    .markdown();
+    let lead = markdown
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    assert_eq!(
+        lead,
+        Some(format!("**{}**", c.headline).as_str()),
+        "{markdown}"
+    );
+
+    let none = compare(&base, &base);
+    assert_eq!(none.headline, "No regressions; AQS 55.6 → 55.6, +0");
 }

@@ -399,6 +399,38 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
     b.screenshot("result-state").await;
     b.assert_accessible("result-state").await;
 
+    // A case that crashed says so where its comparison would be, not that nobody expected
+    // anything of it.
+    // Ten more cases pass, so the run scores well despite its two failures.
+    let mut results = vec![json!({
+        "scenario_key": "refund-crashed",
+        "user_message": "Refund ORD-2",
+        "agent_response": "",
+        "error": {"kind": "crash", "message": "Traceback: KeyError 'ORD-2'"},
+        "expectations": {"expected_tools": [{"tool": "lookup_order"}, {"tool": "refund"}]}
+    })];
+    results.extend((0..10).map(|i| {
+        json!({"scenario_key": format!("status-{i}"), "user_message": "Where is ORD-1?",
+               "agent_response": "Shipped.", "tool_calls": ["lookup_order"],
+               "expectations": {"expected_tools": [{"tool": "lookup_order"}]}})
+    }));
+    let crashed = p
+        .post(
+            &format!("/api/v1/runs/{run}/results"),
+            &json!({ "results": results }),
+        )
+        .await;
+    let crashed = crashed["result_ids"][0].as_str().unwrap();
+    b.client
+        .goto(&p.url(&format!("/results/{crashed}")))
+        .await
+        .unwrap();
+    let why = b.text("p.no-diff").await;
+    assert!(
+        why.starts_with("The agent failed before it answered"),
+        "{why}"
+    );
+
     // The run's summary counts what its replayed cases took from their recordings.
     b.client
         .goto(&p.url(&format!("/runs/{run}")))
@@ -415,6 +447,13 @@ async fn a_result_shows_the_world_it_changed_and_which_half_of_the_verdict_faile
             && card.contains("1 sent live")
             && card.contains("1 of 1 case(s) left their recording"),
         "{card}"
+    );
+    // The run broke a rule that had to hold (the unchanged order): whatever its score, its
+    // band is capped, and the card says by what.
+    let aqs = b.text(".card .capped").await;
+    assert!(
+        aqs.contains("Capped at degraded") && aqs.contains("critical failure"),
+        "{aqs}"
     );
     b.close().await;
 }

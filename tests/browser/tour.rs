@@ -314,6 +314,12 @@ async fn compare_page(p: &Proctor, fresh: &Browser, runs: &Runs) -> Value {
         .unwrap();
     let heading = fresh.text("h2.change-regression").await;
     assert_eq!(heading, format!("regression ({failed})"));
+    // The headline names the regressions before the score.
+    let headline = fresh.text("p.headline.bad").await;
+    assert!(
+        headline.starts_with(&format!("{failed} regression(s): ")),
+        "{headline}"
+    );
     let names = fresh.text(".page-head + p.muted").await;
     assert!(
         names.contains(&format!("v1 ({})", &base[..8]))

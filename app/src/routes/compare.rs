@@ -39,6 +39,15 @@ fn side_link(c: &CaseComparison, head: bool) -> impl IntoView {
         })
 }
 
+/// The headline's look: marked bad when the comparison has regressions, whatever the AQS did.
+fn headline_class(cmp: &shared::eval::RunComparison) -> &'static str {
+    if cmp.count(CaseChange::Regression) > 0 {
+        "headline bad"
+    } else {
+        "headline"
+    }
+}
+
 #[component]
 pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
@@ -91,6 +100,7 @@ pub fn ComparePage() -> impl IntoView {
                             "Base " <A href=format!("/runs/{}", cmp.base_run_id)>{base_name}</A>
                             " → head " <A href=format!("/runs/{}", cmp.head_run_id)>{head_name}</A>
                         </p>
+                        <p class=headline_class(&cmp)>{cmp.headline.clone()}</p>
                         <CopyMarkdown comparison=cmp.clone()/>
                         <CompareCards comparison=cmp.clone()/>
                         {cmp.aqs.clone().map(|delta| view! {

@@ -39,6 +39,21 @@ fn verdict_parts(evaluation: &shared::eval::Evaluation) -> Option<impl IntoView>
     })
 }
 
+/// Why a result has no expected-vs-actual comparison, as it is: the agent failed before its
+/// path could be compared, the client judged the result itself, or the case expects no tools.
+fn no_diff(r: &shared::TestResult) -> &'static str {
+    match (r.status, r.evaluation.judged_by) {
+        (shared::ResultStatus::Error, _) => {
+            "The agent failed before it answered (the error is above), so its tool calls were not \
+             compared with the expectation."
+        }
+        (_, shared::eval::Judge::Client) => {
+            "The client that sent this result judged it, and sent no tool expectation."
+        }
+        _ => "This case expects no particular tool calls.",
+    }
+}
+
 /// The checks a person reviewed: their verdict, the original beside it, who, when and why.
 fn reviews(checks: &[shared::eval::Check]) -> Option<impl IntoView> {
     let reviewed: Vec<(shared::eval::Check, shared::eval::review::Review)> = checks
@@ -124,7 +139,7 @@ pub fn ResultView(#[prop(into)] id: Signal<String>) -> impl IntoView {
                         <h2>"Expected vs actual"</h2>
                         {match r.evaluation.diff.clone() {
                             Some(d) => view! { <SequenceDiffView diff=d/> }.into_any(),
-                            None => view! { <p class="muted">"No tool expectation for this case (the client judged it)."</p> }.into_any(),
+                            None => view! { <p class="muted no-diff">{no_diff(&r)}</p> }.into_any(),
                         }}
                         {r.evaluation.state_diff.clone().map(|d| view! {
                             <h2>"Final state"</h2>

@@ -554,9 +554,7 @@ async fn gate_on_baseline(
         .compare(base, run_id, &only_regressions)
         .await
         .context("comparing with the baseline")?;
-    if let Some(aqs) = &cmp.aqs {
-        println!("  vs {base_name}: AQS {}", aqs.describe());
-    }
+    println!("  vs {base_name}: {}", cmp.headline);
     println!(
         "  compare: {}/compare?base={base}&head={run_id}",
         client.base()
@@ -564,11 +562,14 @@ async fn gate_on_baseline(
     let mut failures = Vec::new();
     let count = cmp.count(CaseChange::Regression);
     if count > 0 {
-        let untested = match cmp.untested_changes {
+        let untested = match cmp.untested_regressions {
             0 => String::new(),
+            n if n == count => " (each decided by a single attempt on each side, untested for \
+                 significance: run with --repeats to know)"
+                .to_string(),
             n => format!(
-                " ({n} decided by a single attempt on each side, untested for significance: \
-                 run with --repeats to know)"
+                " ({n} of them decided by a single attempt on each side, untested for \
+                 significance: run with --repeats to know)"
             ),
         };
         let edited = cmp

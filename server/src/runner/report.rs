@@ -50,7 +50,7 @@ fn quality_lines(out: &mut String, summary: &RunSummary) {
             out,
             "  AQS         {:.1} ({}) — pass rate {:.1}, severity {:.1}, coverage {:.1}, consistency {}",
             aqs.score,
-            aqs.band.label(),
+            aqs.band_text(),
             c.pass_rate,
             c.severity,
             c.coverage,

@@ -271,177 +271,186 @@ async fn run_example_desk(
     (out, results)
 }
 
-#[tokio::test]
-async fn simulated_users_are_recorded_replayed_byte_for_byte_and_diverge_marked_in_both_run_modes()
-{
+/// The desk example's conversations in one run mode (`python`, `agent.yaml`, or `command`,
+/// `agent-command.yaml`): simulated users recorded, replayed byte for byte with the agent's own
+/// answers (no model, no user LLM), and a prompt edit marked where it diverged.
+async fn simulated_users_in(mode: &str, file: &str) {
     let s = Server::start().await;
     let llm = FakeLlm::start();
     let user_llm = format!("{}/v1", llm.url);
-    for (mode, file) in [("python", "agent.yaml"), ("command", "agent-command.yaml")] {
-        let dir = tempfile::tempdir().unwrap();
-        for f in [
-            "agent.py",
-            "agent.yaml",
-            "agent-command.yaml",
-            "scenarios.yaml",
-        ] {
-            let text = std::fs::read_to_string(repo().join("examples/desk").join(f)).unwrap();
-            // A name per mode: each starts with no recording of its simulated users.
-            let text = text.replace("name: acme-desk", &format!("name: desk-{mode}"));
-            std::fs::write(dir.path().join(f), text).unwrap();
-        }
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "agent.py",
+        "agent.yaml",
+        "agent-command.yaml",
+        "scenarios.yaml",
+    ] {
+        let text = std::fs::read_to_string(repo().join("examples/desk").join(f)).unwrap();
+        // A name per mode: each starts with no recording of its simulated users.
+        let text = text.replace("name: acme-desk", &format!("name: desk-{mode}"));
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
 
-        // With no recording and no user LLM, the simulated user cannot go on: an error that
-        // says what to pass, and nothing recorded.
-        let (out, stranded) =
-            run_example_desk(&s, &llm, dir.path(), file, &["--key", "refund-when-asked"]).await;
-        let stranded = &stranded["refund-when-asked"];
-        assert_eq!(stranded["status"], "error", "{mode}: {}", text(&out));
-        let why = stranded["error"]["message"].as_str().unwrap();
-        assert!(
-            why.contains("in turn 2") && why.contains("--user-llm"),
-            "{mode}: {why}"
-        );
+    // With no recording and no user LLM, the simulated user cannot go on: an error that
+    // says what to pass, and nothing recorded.
+    let (out, stranded) =
+        run_example_desk(&s, &llm, dir.path(), file, &["--key", "refund-when-asked"]).await;
+    let stranded = &stranded["refund-when-asked"];
+    assert_eq!(stranded["status"], "error", "{mode}: {}", text(&out));
+    let why = stranded["error"]["message"].as_str().unwrap();
+    assert!(
+        why.contains("in turn 2") && why.contains("--user-llm"),
+        "{mode}: {why}"
+    );
 
-        // First run: the fake LLM plays the user, who gives the order id once asked.
-        let (out, first) =
-            run_example_desk(&s, &llm, dir.path(), file, &["--user-llm", &user_llm]).await;
-        let asked = &first["refund-when-asked"];
-        assert_eq!(asked["status"], "passed", "{mode}: {}", text(&out));
-        let turns = turns_of(asked);
-        assert_eq!(turns.len(), 2, "{mode}: {turns:?}");
-        assert_eq!(turns[0].0, "scripted", "{mode}");
-        assert_eq!(
-            (turns[1].0.as_str(), turns[1].1.as_str()),
-            ("simulated", "It's ORD-1001."),
-            "{mode}"
-        );
-        assert_eq!(turns[1].2.len(), 64, "{mode}: a SHA-256 per simulated turn");
-        assert_eq!(
-            tools_by_turn(asked),
-            [("verify_customer".into(), 2), ("issue_refund".into(), 2)],
-            "{mode}: the tracer attributes each call to the turn that made it"
-        );
-        assert_eq!(asked["trace"]["conversation_end"]["by"], "user", "{mode}");
-        assert!(asked["trace"]["diverged_at"].is_null(), "{mode}");
-        // The right tools, the wrong state: the tool's bug refunds one item of two.
-        let multi = &first["refund-multi-item"];
-        assert_eq!(multi["status"], "failed", "{mode}");
-        assert_eq!(
-            failed_kinds(multi),
-            ["expected_state"],
-            "{mode}: {}",
-            multi["evaluation"]
-        );
-        assert_eq!(
-            first["status-changes-nothing"]["status"], "passed",
-            "{mode}"
-        );
+    // First run: the fake LLM plays the user, who gives the order id once asked.
+    let (out, first) =
+        run_example_desk(&s, &llm, dir.path(), file, &["--user-llm", &user_llm]).await;
+    let asked = &first["refund-when-asked"];
+    assert_eq!(asked["status"], "passed", "{mode}: {}", text(&out));
+    let turns = turns_of(asked);
+    assert_eq!(turns.len(), 2, "{mode}: {turns:?}");
+    assert_eq!(turns[0].0, "scripted", "{mode}");
+    assert_eq!(
+        (turns[1].0.as_str(), turns[1].1.as_str()),
+        ("simulated", "It's ORD-1001."),
+        "{mode}"
+    );
+    assert_eq!(turns[1].2.len(), 64, "{mode}: a SHA-256 per simulated turn");
+    assert_eq!(
+        tools_by_turn(asked),
+        [("verify_customer".into(), 2), ("issue_refund".into(), 2)],
+        "{mode}: the tracer attributes each call to the turn that made it"
+    );
+    assert_eq!(asked["trace"]["conversation_end"]["by"], "user", "{mode}");
+    assert!(asked["trace"]["diverged_at"].is_null(), "{mode}");
+    // The right tools, the wrong state: the tool's bug refunds one item of two.
+    let multi = &first["refund-multi-item"];
+    assert_eq!(multi["status"], "failed", "{mode}");
+    assert_eq!(
+        failed_kinds(multi),
+        ["expected_state"],
+        "{mode}: {}",
+        multi["evaluation"]
+    );
+    assert_eq!(
+        first["status-changes-nothing"]["status"], "passed",
+        "{mode}"
+    );
 
-        // Second run with no user LLM and no model at all: every simulated turn, and the
-        // user's "done", is replayed from the recorded turns, and every model answer from the
-        // first run's recording of the same case.
-        let first_run = run_id_in(&out);
-        let out = proctor_offline(
-            &s.base,
-            &[
-                "run",
-                file,
-                "--no-progress",
-                "--replay",
-                &first_run,
-                "--replay-mode",
-                "strict",
-            ],
-            dir.path(),
-        );
-        let said = text(&out);
-        assert!(said.contains(", 0 sent live"), "{mode}: {said}");
-        let second = results_by_key(&s, &run_id_in(&out)).await;
-        for (key, result) in &second {
-            assert_eq!(
-                result["status"], first[key]["status"],
-                "{mode} {key}: {said}"
-            );
-            assert_eq!(
-                tools_by_turn(result),
-                tools_by_turn(&first[key]),
-                "{mode} {key}"
-            );
-            assert_eq!(
-                result["agent_response"], first[key]["agent_response"],
-                "{mode} {key}"
-            );
-            let tokens = |r: &Value| -> Vec<(Value, Value)> {
-                r["trace"]["llm_calls"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|c| (c["input_tokens"].clone(), c["output_tokens"].clone()))
-                    .collect()
-            };
-            assert_eq!(tokens(result), tokens(&first[key]), "{mode} {key}");
-            let calls = result["trace"]["llm_calls"].as_array().unwrap();
-            assert!(
-                calls.iter().all(|c| c["replayed"] == true),
-                "{mode} {key}: {calls:?}"
-            );
-        }
-        for key in ["refund-when-asked", "refund-over-limit-asked"] {
-            let (before, after) = (turns_of(&first[key]), turns_of(&second[key]));
-            assert_eq!(before.len(), after.len(), "{mode} {key}: {}", text(&out));
-            for (b, a) in before.iter().zip(&after).skip(1) {
-                assert_eq!(a.0, "replayed", "{mode} {key}");
-                assert_eq!((&a.1, &a.2), (&b.1, &b.2), "{mode} {key}: byte for byte");
-            }
-            assert_eq!(
-                first[key]["trace"]["conversation_end"], second[key]["trace"]["conversation_end"],
-                "{mode} {key}"
-            );
-            assert!(
-                second[key]["trace"]["diverged_at"].is_null(),
-                "{mode} {key}"
-            );
-            assert!(
-                second[key]["error"].is_null(),
-                "{mode} {key}: {}",
-                second[key]["error"]
-            );
-        }
-        assert_eq!(second["refund-when-asked"]["status"], "passed", "{mode}");
-
-        // A prompt edit drops the verification rule: the user's reply to the same question is
-        // replayed, the agent answers differently, and the user is simulated afresh from there.
-        let (out, edited) = run_example_desk(
-            &s,
-            &llm,
-            dir.path(),
+    // Second run with no user LLM and no model at all: every simulated turn, and the
+    // user's "done", is replayed from the recorded turns, and every model answer from the
+    // first run's recording of the same case.
+    let first_run = run_id_in(&out);
+    let out = proctor_offline(
+        &s.base,
+        &[
+            "run",
             file,
-            &[
-                "--user-llm",
-                &user_llm,
-                "--env",
-                "PROCTOR_EXAMPLE_VARIANT=regressed",
-            ],
-        )
-        .await;
-        let asked = &edited["refund-when-asked"];
-        assert_eq!(turns_of(asked)[1].0, "replayed", "{mode}: {}", text(&out));
+            "--no-progress",
+            "--replay",
+            &first_run,
+            "--replay-mode",
+            "strict",
+        ],
+        dir.path(),
+    );
+    let said = text(&out);
+    assert!(said.contains(", 0 sent live"), "{mode}: {said}");
+    let second = results_by_key(&s, &run_id_in(&out)).await;
+    for (key, result) in &second {
         assert_eq!(
-            asked["trace"]["diverged_at"], 3,
-            "{mode}: {}",
-            asked["trace"]
+            result["status"], first[key]["status"],
+            "{mode} {key}: {said}"
         );
-        // The right state, reached by breaking the policy: it fails on its path.
-        assert_eq!(asked["status"], "failed", "{mode}");
-        let failed = failed_kinds(asked);
-        assert!(
-            failed.contains(&"missing_steps".to_string()),
-            "{mode}: {failed:?}"
+        assert_eq!(
+            tools_by_turn(result),
+            tools_by_turn(&first[key]),
+            "{mode} {key}"
         );
+        assert_eq!(
+            result["agent_response"], first[key]["agent_response"],
+            "{mode} {key}"
+        );
+        let tokens = |r: &Value| -> Vec<(Value, Value)> {
+            r["trace"]["llm_calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["input_tokens"].clone(), c["output_tokens"].clone()))
+                .collect()
+        };
+        assert_eq!(tokens(result), tokens(&first[key]), "{mode} {key}");
+        let calls = result["trace"]["llm_calls"].as_array().unwrap();
         assert!(
-            !failed.contains(&"expected_state".to_string()),
-            "{mode}: {failed:?}"
+            calls.iter().all(|c| c["replayed"] == true),
+            "{mode} {key}: {calls:?}"
         );
     }
+    for key in ["refund-when-asked", "refund-over-limit-asked"] {
+        let (before, after) = (turns_of(&first[key]), turns_of(&second[key]));
+        assert_eq!(before.len(), after.len(), "{mode} {key}: {}", text(&out));
+        for (b, a) in before.iter().zip(&after).skip(1) {
+            assert_eq!(a.0, "replayed", "{mode} {key}");
+            assert_eq!((&a.1, &a.2), (&b.1, &b.2), "{mode} {key}: byte for byte");
+        }
+        assert_eq!(
+            first[key]["trace"]["conversation_end"], second[key]["trace"]["conversation_end"],
+            "{mode} {key}"
+        );
+        assert!(
+            second[key]["trace"]["diverged_at"].is_null(),
+            "{mode} {key}"
+        );
+        assert!(
+            second[key]["error"].is_null(),
+            "{mode} {key}: {}",
+            second[key]["error"]
+        );
+    }
+    assert_eq!(second["refund-when-asked"]["status"], "passed", "{mode}");
+
+    // A prompt edit drops the verification rule: the user's reply to the same question is
+    // replayed, the agent answers differently, and the user is simulated afresh from there.
+    let (out, edited) = run_example_desk(
+        &s,
+        &llm,
+        dir.path(),
+        file,
+        &[
+            "--user-llm",
+            &user_llm,
+            "--env",
+            "PROCTOR_EXAMPLE_VARIANT=regressed",
+        ],
+    )
+    .await;
+    let asked = &edited["refund-when-asked"];
+    assert_eq!(turns_of(asked)[1].0, "replayed", "{mode}: {}", text(&out));
+    assert_eq!(
+        asked["trace"]["diverged_at"], 3,
+        "{mode}: {}",
+        asked["trace"]
+    );
+    // The right state, reached by breaking the policy: it fails on its path.
+    assert_eq!(asked["status"], "failed", "{mode}");
+    let failed = failed_kinds(asked);
+    assert!(
+        failed.contains(&"missing_steps".to_string()),
+        "{mode}: {failed:?}"
+    );
+    assert!(
+        !failed.contains(&"expected_state".to_string()),
+        "{mode}: {failed:?}"
+    );
+}
+
+#[tokio::test]
+async fn simulated_users_are_recorded_replayed_and_diverge_marked_in_python_mode() {
+    simulated_users_in("python", "agent.yaml").await;
+}
+
+#[tokio::test]
+async fn simulated_users_are_recorded_replayed_and_diverge_marked_in_command_mode() {
+    simulated_users_in("command", "agent-command.yaml").await;
 }

@@ -41,8 +41,33 @@ pub fn severity_weight(s: Severity) -> f64 {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Aqs {
     pub score: f64,
+    /// The score's band, or a lower one when [`Aqs::capped`] says why.
     pub band: AqsBand,
     pub components: AqsComponents,
+    /// Why the band is lower than the score alone would put it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capped: Option<BandCap>,
+}
+
+/// Why a run's band is lower than its score's: a score is an average, and an average can hide
+/// the one failure that matters most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BandCap {
+    /// A run with a critical failure (a forbidden tool called, a secret leaked) is at best
+    /// `degraded`, however well the rest of it did.
+    CriticalFailures { failures: u64 },
+}
+
+impl BandCap {
+    /// What the band was capped by, said in a few words ("1 critical failure").
+    pub fn describe(self) -> String {
+        match self {
+            BandCap::CriticalFailures { failures: 1 } => "1 critical failure".into(),
+            BandCap::CriticalFailures { failures } => format!("{failures} critical failures"),
+        }
+    }
 }
 
 /// The parts of the AQS, each 0–100.
@@ -91,6 +116,16 @@ impl AqsBand {
             Self::Critical => "critical",
         }
     }
+
+    /// The better of two bands' positions: excellent 3 down to critical 0.
+    fn rank(self) -> u8 {
+        match self {
+            Self::Excellent => 3,
+            Self::Good => 2,
+            Self::Degraded => 1,
+            Self::Critical => 0,
+        }
+    }
 }
 
 fn round1(x: f64) -> f64 {
@@ -112,6 +147,8 @@ pub struct AqsInputs {
     pub agent_tools_exercised: usize,
     pub repeated_cases: u64,
     pub agreeing_cases: u64,
+    /// Critical failures among the judged results.
+    pub critical_failures: u64,
 }
 
 impl Aqs {
@@ -145,9 +182,19 @@ impl Aqs {
             weights += WEIGHT_CONSISTENCY;
         }
         let score = round1(weighted / weights);
+        let by_score = AqsBand::of(score);
+        let capped = (sums.critical_failures > 0 && by_score.rank() > AqsBand::Degraded.rank())
+            .then_some(BandCap::CriticalFailures {
+                failures: sums.critical_failures,
+            });
         Some(Aqs {
             score,
-            band: AqsBand::of(score),
+            band: if capped.is_some() {
+                AqsBand::Degraded
+            } else {
+                by_score
+            },
+            capped,
             components: AqsComponents {
                 pass_rate: round1(pass_rate),
                 severity: round1(severity),
@@ -155,5 +202,15 @@ impl Aqs {
                 consistency: consistency.map(round1),
             },
         })
+    }
+}
+
+impl Aqs {
+    /// The band as shown beside the score: "good", or "degraded, capped by 1 critical failure".
+    pub fn band_text(&self) -> String {
+        match self.capped {
+            Some(cap) => format!("{}, capped by {}", self.band.label(), cap.describe()),
+            None => self.band.label().to_string(),
+        }
     }
 }

@@ -186,6 +186,10 @@ pub struct CategoryShift {
 pub struct RunComparison {
     pub base_run_id: Uuid,
     pub head_run_id: Uuid,
+    /// The comparison in one line, worst signal first: its regressions, named, before any
+    /// score that rose ("2 regression(s): refund-a, refund-b — although AQS 75.6 → 80, +4.4").
+    #[serde(default)]
+    pub headline: String,
     /// The labels the runs were given, to name them as their authors do.
     #[serde(default)]
     pub base_label: Option<String>,
@@ -216,6 +220,10 @@ pub struct RunComparison {
     /// Regressions and improvements decided by a single attempt on each side, untested.
     #[serde(default)]
     pub untested_changes: u64,
+    /// The regressions among [`RunComparison::untested_changes`]: what a gate that fails on
+    /// regressions says is untested.
+    #[serde(default)]
+    pub untested_regressions: u64,
     /// "Changed, not significant" cases whose pass rate fell.
     #[serde(default)]
     pub insignificant_drops: u64,
@@ -480,8 +488,11 @@ pub struct Comparer {
     path_changes: u64,
     outcome_changes: u64,
     untested_changes: u64,
+    untested_regressions: u64,
     insignificant_drops: u64,
     expectations_changes: u64,
+    /// The first regressions' keys, to name in the headline.
+    first_regressions: Vec<String>,
     spread: Spread,
     /// Per kind of change, the first cases the page wants (never more than the page holds).
     listed: BTreeMap<CaseChange, Vec<CaseComparison>>,
@@ -498,8 +509,10 @@ impl Comparer {
             path_changes: 0,
             outcome_changes: 0,
             untested_changes: 0,
+            untested_regressions: 0,
             insignificant_drops: 0,
             expectations_changes: 0,
+            first_regressions: Vec::new(),
             spread: Spread::default(),
             listed: BTreeMap::new(),
             wanted: 0,
@@ -522,6 +535,11 @@ impl Comparer {
             CaseChange::Regression | CaseChange::Improvement
         );
         self.untested_changes += u64::from(moved && case.p_value.is_none());
+        self.untested_regressions +=
+            u64::from(case.change == CaseChange::Regression && case.p_value.is_none());
+        if case.change == CaseChange::Regression && self.first_regressions.len() < NAMED {
+            self.first_regressions.push(key.to_string());
+        }
         self.insignificant_drops += u64::from(case.change == CaseChange::Changed && case.fell);
         self.expectations_changes += u64::from(case.expectations_changed);
         if self.page.wants(case.change, key) {
@@ -567,9 +585,15 @@ impl Comparer {
             (Some(b), Some(h)) => Some(aqs_delta(b, h)),
             _ => None,
         };
+        let regressions = self
+            .counts
+            .get(&CaseChange::Regression)
+            .copied()
+            .unwrap_or(0);
         RunComparison {
             base_run_id,
             head_run_id,
+            headline: headline(regressions, &self.first_regressions, aqs.as_ref()),
             base_label: None,
             head_label: None,
             aqs,
@@ -580,6 +604,7 @@ impl Comparer {
             path_changes: self.path_changes,
             outcome_changes: self.outcome_changes,
             untested_changes: self.untested_changes,
+            untested_regressions: self.untested_regressions,
             insignificant_drops: self.insignificant_drops,
             expectations_changes: self.expectations_changes,
             distributions: self.spread.finish(),
@@ -618,6 +643,30 @@ fn category_shift(base: &RunSummary, head: &RunSummary) -> Vec<CategoryShift> {
             .then(a.category.cmp(&b.category))
     });
     shift
+}
+
+/// How many regressions a headline names.
+const NAMED: usize = 3;
+
+/// The comparison in one line, worst signal first: regressions are named before the AQS, and
+/// an AQS that rose despite them reads as the "although" it is.
+fn headline(regressions: u64, named: &[String], aqs: Option<&AqsDelta>) -> String {
+    let score = aqs.map(|a| format!("AQS {}", a.describe()));
+    if regressions == 0 {
+        return match score {
+            Some(score) => format!("No regressions; {score}"),
+            None => "No regressions".into(),
+        };
+    }
+    let mut lead = format!("{regressions} regression(s): {}", named.join(", "));
+    if regressions > named.len() as u64 {
+        lead += &format!(" and {} more", regressions - named.len() as u64);
+    }
+    match (score, aqs) {
+        (Some(score), Some(a)) if a.delta > 0.0 => format!("{lead} — although {score}"),
+        (Some(score), _) => format!("{lead}; {score}"),
+        (None, _) => lead,
+    }
 }
 
 impl RunComparison {

@@ -121,6 +121,7 @@ impl ComparisonReport<'_> {
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "## Proctor: {} vs {}\n", self.head, self.base);
+        let _ = writeln!(out, "**{}**\n", self.comparison.headline);
         let _ = writeln!(out, "{}\n", self.headline(true));
         let _ = writeln!(out, "{}\n", self.counts());
         self.markdown_regressions(&mut out);
@@ -222,6 +223,7 @@ impl ComparisonReport<'_> {
     pub fn text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{} vs {}", self.head, self.base);
+        let _ = writeln!(out, "  {}", self.comparison.headline);
         let _ = writeln!(out, "  {}", self.headline(false));
         let _ = writeln!(out, "  {}", self.counts());
         for c in self.cases(CaseChange::Regression).iter().take(LISTED) {

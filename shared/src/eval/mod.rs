@@ -21,7 +21,7 @@ pub mod tally;
 
 use serde::{Deserialize, Serialize};
 
-pub use aqs::{Aqs, AqsBand, AqsComponents};
+pub use aqs::{Aqs, AqsBand, AqsComponents, BandCap};
 pub use check::Failure;
 pub use check::{Check, CheckKind};
 pub use checks::{evaluate, CaseOutcome};

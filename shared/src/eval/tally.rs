@@ -572,6 +572,11 @@ impl RunTally {
                 .count(),
             repeated_cases: self.repeated_cases,
             agreeing_cases: self.agreeing_cases,
+            critical_failures: self
+                .severity_breakdown
+                .get(&Severity::Critical)
+                .copied()
+                .unwrap_or(0),
         })
     }
 }
