@@ -6,6 +6,7 @@
 //! dashboard's WASM build, and a verdict computed in one place is the verdict shown in another.
 
 pub mod api;
+pub mod audit;
 pub mod cost;
 pub mod error;
 pub mod eval;

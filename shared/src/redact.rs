@@ -225,6 +225,11 @@ pub fn redact_result(result: &mut TestResult) {
             diverged.lines.iter_mut().for_each(&mut scrub);
         }
     }
+    match trace.mutant.as_mut().map(|m| &mut m.fault) {
+        Some(crate::Fault::TruncatedAnswer { cut }) => scrub(cut),
+        Some(crate::Fault::ChangeArgument { from, to, .. }) => values.extend([from, to]),
+        _ => {}
+    }
     let calls = trace
         .tool_calls
         .iter_mut()

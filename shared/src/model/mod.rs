@@ -2,6 +2,7 @@
 //! input, so a minimal client payload deserializes.
 
 mod agent;
+mod mutant;
 pub(crate) mod names;
 mod replay;
 mod result;
@@ -10,6 +11,7 @@ mod scenario;
 mod trace;
 
 pub use agent::{Agent, AgentSpec, ToolSpec};
+pub use mutant::{Fault, Mutant, MutantKind};
 pub use names::UnknownName;
 pub use replay::{
     ReplayMetadataError, ReplayMode, ReplayRequest, REPLAY_MASKS_METADATA, REPLAY_METADATA,

@@ -46,6 +46,9 @@ pub struct Trace {
     /// How a replayed case (`proctor run --replay`) used its recording.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay: Option<ReplayInfo>,
+    /// The fault an audit planted in this case (`proctor audit`), which the suite should catch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mutant: Option<super::Mutant>,
 }
 
 /// How a replayed case used the recording of the same case in an earlier run: how many LLM

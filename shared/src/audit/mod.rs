@@ -1,0 +1,10 @@
+//! Suites that check themselves (`proctor audit`): faults planted in a case's recorded model
+//! answers ([`plan`], rewritten in each wire protocol by [`wire`]), and what the server's
+//! verdicts on them say about the suite ([`report`]).
+
+pub mod plan;
+pub mod report;
+pub mod wire;
+
+pub use plan::{mutants, CaseRecordings, Planted};
+pub use report::{AuditReport, Kills, ScenarioAudit, Survivor, Uncaught};

@@ -1,0 +1,113 @@
+//! A planted fault (`proctor audit`): one of the model's answers in a case, rewritten so that the
+//! agent does something wrong — skips a tool, swaps two, changes an argument, calls a tool it
+//! should not, answers without tools, answers nothing or half. The agent's code and tools run as
+//! usual; a case run with a mutant keeps it in its trace, so whoever reads the result (the audit
+//! report, the dashboard) knows the fault the suite was meant to catch.
+
+use serde::{Deserialize, Serialize};
+
+use super::names::snake_case_names;
+
+/// The kinds of fault an audit plants, to count a suite's catches by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MutantKind {
+    DropTool,
+    SwapTools,
+    ChangeArgument,
+    UnrelatedTool,
+    NoTool,
+    EmptyAnswer,
+    TruncatedAnswer,
+    RepeatCall,
+}
+
+snake_case_names!(MutantKind {
+    DropTool => "drop_tool",
+    SwapTools => "swap_tools",
+    ChangeArgument => "change_argument",
+    UnrelatedTool => "unrelated_tool",
+    NoTool => "no_tool",
+    EmptyAnswer => "empty_answer",
+    TruncatedAnswer => "truncated_answer",
+    RepeatCall => "repeat_call",
+});
+
+/// What a mutant makes the model answer instead of what it answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// `tool` is never called: the answer that called it goes on to the next step instead.
+    DropTool { tool: String },
+    /// `second` is called before `first`.
+    SwapTools { first: String, second: String },
+    /// `tool` is called with `argument` set to `to` instead of `from`.
+    ChangeArgument {
+        tool: String,
+        argument: String,
+        from: serde_json::Value,
+        to: serde_json::Value,
+    },
+    /// `tool`, which the case did not call, is called first; `forbidden` when the scenario
+    /// forbids it.
+    UnrelatedTool { tool: String, forbidden: bool },
+    /// The first answer is the final one, with no tool called; `tools` were called.
+    NoTool { tools: Vec<String> },
+    /// The final answer is empty.
+    EmptyAnswer,
+    /// The final answer stops halfway; `cut` is what it lost.
+    TruncatedAnswer { cut: String },
+    /// `tool` is called twice where it was called once.
+    RepeatCall { tool: String },
+}
+
+impl Fault {
+    pub fn kind(&self) -> MutantKind {
+        match self {
+            Fault::DropTool { .. } => MutantKind::DropTool,
+            Fault::SwapTools { .. } => MutantKind::SwapTools,
+            Fault::ChangeArgument { .. } => MutantKind::ChangeArgument,
+            Fault::UnrelatedTool { .. } => MutantKind::UnrelatedTool,
+            Fault::NoTool { .. } => MutantKind::NoTool,
+            Fault::EmptyAnswer => MutantKind::EmptyAnswer,
+            Fault::TruncatedAnswer { .. } => MutantKind::TruncatedAnswer,
+            Fault::RepeatCall { .. } => MutantKind::RepeatCall,
+        }
+    }
+
+    /// The fault in words, as a suite that misses it would be told: "`verify_customer` is
+    /// skipped".
+    pub fn describe(&self) -> String {
+        match self {
+            Fault::DropTool { tool } => format!("`{tool}` is skipped"),
+            Fault::SwapTools { first, second } => {
+                format!("`{second}` is called before `{first}`")
+            }
+            Fault::ChangeArgument {
+                tool,
+                argument,
+                from,
+                to,
+            } => format!("`{tool}` gets `{argument}` = {to} instead of {from}"),
+            Fault::UnrelatedTool { tool, forbidden } => match forbidden {
+                true => format!("the forbidden tool `{tool}` is called"),
+                false => format!("`{tool}`, which the case does not need, is called"),
+            },
+            Fault::NoTool { .. } => "the agent answers without calling any tool".into(),
+            Fault::EmptyAnswer => "the final answer is empty".into(),
+            Fault::TruncatedAnswer { .. } => "the final answer stops halfway".into(),
+            Fault::RepeatCall { tool } => format!("`{tool}` is called twice"),
+        }
+    }
+}
+
+/// A fault planted in one case: which LLM call's answer (1-based, in the order of the case's
+/// calls) was rewritten, and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mutant {
+    pub call: u32,
+    pub fault: Fault,
+}
