@@ -92,6 +92,8 @@ pub trait Backend: Send + Sync {
     async fn put_recordings(&self, run: Uuid, recordings: RunRecordings) -> Outcome<usize>;
     /// The recordings the server keeps for a run (scrubbed).
     async fn recordings(&self, run: Uuid) -> Outcome<RunRecordings>;
+    /// What an audit run's verdicts on its mutants say about the suite.
+    async fn audit(&self, run: Uuid) -> Outcome<shared::audit::AuditReport>;
     /// Compares two runs: counts over every case, one page of the cases `filter` asks for.
     async fn compare(
         &self,

@@ -332,6 +332,11 @@ impl Backend for ApiClient {
         self.get(&path, NONE, "reading the run's recordings").await
     }
 
+    async fn audit(&self, run: Uuid) -> Outcome<shared::audit::AuditReport> {
+        let path = format!("/runs/{run}/audit");
+        self.get(&path, NONE, "reading the audit's report").await
+    }
+
     async fn case_spans(&self, run: Uuid, case_id: &str) -> Outcome<CaseSpans> {
         let path = format!("/runs/{run}/spans");
         self.get(

@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
         Command::Worker(args) => server::cli::worker::run(args).await,
         Command::Delete(args) => server::cli::delete::run(args).await,
         Command::Compare(args) => server::cli::compare::run(args).await,
+        Command::Audit(args) => server::cli::audit::run(args).await,
     };
     // Whatever the command, no agent process it started outlives it.
     server::runner::group::kill_all();

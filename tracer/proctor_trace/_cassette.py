@@ -14,7 +14,11 @@ differ between runs (dates, ids) with a placeholder. The modes are VCR.py's:
   live and says where it diverged — the call's number, the first field that differs, and a
   line diff of that field (a system prompt that lost a line, a tool result that changed);
 - `strict`: a request that does not match fails the case, naming the field;
-- `new`: requests past the end of the recording go live (and are recorded anew).
+- `new`: requests past the end of the recording go live (and are recorded anew);
+- `planted` (`proctor audit`): every recorded answer is given in order whatever was asked, then
+  requests go live. A mutant's recording is answered this way: the fault planted in its last
+  answer reaches the agent even when a tool result before it differs from the recorded one (a
+  fresh ticket number, a timestamp).
 
 A recording is the agent's own data, unscrubbed, so replay is exact; it stays on the agent's
 machine unless the user sends it somewhere. A copy kept on the server is scrubbed of personal
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from ._case import Case
 
 VERSION = 1
-MODES = ("fork", "strict", "new")
+MODES = ("fork", "strict", "new", "planted")
 MASKED = "<masked>"
 # How much of a differing value a divergence quotes.
 SHOWN = 200
@@ -221,6 +225,9 @@ class Player:
             self._left(number, "call", ["- (not recorded)", "+ " + path])
             return None
         recorded = self.exchanges[self.replayed]
+        if self.mode == "planted":
+            self.replayed += 1
+            return recorded
         if recorded.path != path:
             self._left(number, "path", ["- " + recorded.path, "+ " + path])
             return None

@@ -125,6 +125,7 @@ pub fn execution(llm: &str, dir: &Path, concurrency: usize) -> Execution {
         recordings: None,
         replay: None,
         record_to_server: false,
+        audit: None,
     }
 }
 

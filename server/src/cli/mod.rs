@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand.
 
+pub mod audit;
 pub mod compare;
 pub mod delete;
 pub mod demo;
@@ -46,6 +47,8 @@ pub enum Command {
     Delete(delete::DeleteArgs),
     /// Compare two runs, as text, Markdown (for a pull request) or JSON.
     Compare(compare::CompareArgs),
+    /// Plant faults in the model's recorded answers and report the ones the suite lets pass.
+    Audit(audit::AuditArgs),
 }
 
 /// The id of the run `name` names, or why none is.

@@ -175,6 +175,7 @@ impl ExecArgs {
             recordings: (!self.no_record).then(|| Recordings::at(self.recordings_dir.clone())),
             replay: None,
             record_to_server: self.record_to_server,
+            audit: None,
         })
     }
 }
@@ -212,7 +213,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub replay: Option<String>,
     /// When a request does not match its recording: `fork` goes live from there, `strict` fails
-    /// the case naming the field, `new` goes live only past the end of the recording.
+    /// the case naming the field, `new` goes live only past the end of the recording; `planted`
+    /// gives every recorded answer in order whatever was asked (how audits plant their faults).
     #[arg(long, default_value = "fork")]
     pub replay_mode: ReplayMode,
     /// A regular expression for what may differ between runs in requests (dates, ids):

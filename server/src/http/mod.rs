@@ -137,6 +137,7 @@ pub fn router(state: AppState, dist: Option<&Path>) -> Router {
         .routes(routes!(results::review_queue))
         .routes(routes!(runs::case_spans))
         .routes(routes!(runs::put_recordings, runs::recordings))
+        .routes(routes!(runs::audit))
         .routes(routes!(results::export))
         .routes(routes!(runs::compare))
         .routes(routes!(results::prices))

@@ -306,3 +306,20 @@ pub async fn recordings(
 ) -> Result<Json<RunRecordings>, ApiError> {
     Ok(Json(state.service.recordings(id).await?))
 }
+
+/// What an audit run (`proctor audit`) says about the suite: the mutation score, by scenario and
+/// by kind of fault, the vacuous scenarios and the faults no scenario catches.
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/audit",
+    tag = "runs",
+    summary = "An audit run's report",
+    params(("id" = Uuid, Path, description = "The audit run's id")),
+    responses((status = 200, description = "The audit's report", body = shared::audit::AuditReport), Refused, NotFound)
+)]
+pub async fn audit(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<shared::audit::AuditReport>, ApiError> {
+    Ok(Json(state.service.audit(id).await?))
+}

@@ -5,6 +5,7 @@
 //! say so — `proctor sync` later hands the results to the server for the real verdict.
 
 pub mod agent_file;
+pub mod audit;
 pub mod chat;
 mod conversation;
 pub mod error;
@@ -74,6 +75,9 @@ pub struct Execution {
     pub replay: Option<shared::ReplayRequest>,
     /// Also send each recording, scrubbed, to the server (`--record-to-server`).
     pub record_to_server: bool,
+    /// The mutants this run plants, when it is an audit: case `key#n` is the `n`-th mutant of
+    /// scenario `key`, replayed from its planted recording.
+    pub audit: Option<Arc<audit::AuditPlan>>,
 }
 
 /// Which scenarios to run.
@@ -335,11 +339,16 @@ fn jobs_of(
     exec: &Execution,
     resume: &Resume,
 ) -> Vec<Job> {
+    // An audit's attempts of a scenario are its mutants.
+    let attempts = |s: &Scenario| match &exec.audit {
+        Some(plan) => plan.count(&s.spec.key),
+        None => exec.repeats.max(1),
+    };
     scenarios
         .into_iter()
         .map(Arc::new)
         .zip(users)
-        .flat_map(|(s, u)| (1..=exec.repeats.max(1)).map(move |a| (s.clone(), u.clone(), a)))
+        .flat_map(|(s, u)| (1..=attempts(&s)).map(move |a| (s.clone(), u.clone(), a)))
         .filter(|(s, _, a)| !resume.done.contains(&(s.spec.key.clone(), *a)))
         .collect()
 }
@@ -350,10 +359,12 @@ async fn run_case(
     executor: &Executor,
     backend: &dyn Backend,
     judge: Option<&(JudgeClient, AgentSpec)>,
+    audit: Option<&audit::AuditPlan>,
     (scenario, user, attempt): Job,
 ) -> CaseDone {
     let case_id = format!("{}#{attempt}", scenario.spec.key);
     let mut case = executor.run(&case_id, &user).await;
+    case.trace.mutant = audit.and_then(|plan| plan.mutant(&scenario.spec.key, attempt).cloned());
     let recordings = std::mem::take(&mut case.recordings);
     let unstartable = case
         .unstartable
@@ -486,8 +497,11 @@ pub async fn execute(
         .take_while(move |_| std::future::ready(!stop.is_raised() && gave_up.get().is_none()))
         .map(|job| {
             let executor = executor.clone();
-            let (backend, judge) = (backend.clone(), judge.clone());
-            async move { run_case(&executor, backend.as_ref(), judge.as_deref(), job).await }
+            let (backend, judge, audit) = (backend.clone(), judge.clone(), exec.audit.clone());
+            async move {
+                let audit = audit.as_deref();
+                run_case(&executor, backend.as_ref(), judge.as_deref(), audit, job).await
+            }
         })
         .buffer_unordered(exec.concurrency.max(1));
     let mut first_cases = FirstCases::watching(planned);
@@ -606,6 +620,17 @@ async fn recording_plan(
     exec: &Execution,
 ) -> anyhow::Result<RecordingPlan> {
     let traced = agent.run.trace != TraceSource::Otlp;
+    if let Some(plan) = &exec.audit {
+        // Mutants are replayed from their planted recordings and never recorded themselves.
+        return Ok(RecordingPlan {
+            record: false,
+            replay: Some(Arc::new(Replay {
+                calls: plan.calls.clone(),
+                mode: shared::ReplayMode::Planted,
+                masks: Vec::new(),
+            })),
+        });
+    }
     let replay = match &exec.replay {
         None => None,
         Some(_) if !traced => bail!(
@@ -634,7 +659,7 @@ async fn recording_plan(
 
 /// Every call recording of `run`: this machine's, or the server's scrubbed copy when this
 /// machine has none (each marked `scrubbed`, so the tracer compares requests scrubbed alike).
-async fn recordings_of(
+pub async fn recordings_of(
     backend: &dyn Backend,
     store: &Recordings,
     run: uuid::Uuid,

@@ -4,6 +4,7 @@
 //! is applied once, here, whichever surface a request came through.
 
 mod agents;
+mod audit;
 mod compare;
 mod recordings;
 mod results;
@@ -236,6 +237,10 @@ impl Backend for Service {
 
     async fn recordings(&self, run: Uuid) -> Outcome<RunRecordings> {
         Service::recordings(self, run).await
+    }
+
+    async fn audit(&self, run: Uuid) -> Outcome<shared::audit::AuditReport> {
+        Service::audit(self, run).await
     }
 
     async fn compare(

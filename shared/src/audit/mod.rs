@@ -1,8 +1,9 @@
 //! Suites that check themselves (`proctor audit`): faults planted in a case's recorded model
 //! answers ([`plan`], rewritten in each wire protocol by [`wire`]), and what the server's
-//! verdicts on them say about the suite ([`report`]).
+//! verdicts on them say about the suite ([`report`]), shown by [`render`].
 
 pub mod plan;
+pub mod render;
 pub mod report;
 pub mod wire;
 

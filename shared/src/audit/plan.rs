@@ -202,9 +202,13 @@ fn changed(steps: &[Step], faults: &mut Vec<(usize, Fault, Answer)>) {
 }
 
 /// A value of the same type a careless model might send instead: the next id (`ORD-1001` →
-/// `ORD-1002`), another number, the other truth value.
+/// `ORD-1002`), another text, another number, the other truth value.
 pub fn other_value(value: &Value) -> Option<Value> {
     match value {
+        // Free text (a reason, a query) changed a little is the same request: it is replaced.
+        Value::String(s) if s.contains(char::is_whitespace) => {
+            Some(json!("something else entirely"))
+        }
         Value::String(s) if !s.is_empty() => {
             let digits = s.len() - s.trim_end_matches(|c: char| c.is_ascii_digit()).len();
             let (head, tail) = s.split_at(s.len() - digits);

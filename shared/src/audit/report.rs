@@ -247,10 +247,20 @@ pub fn suggestion(fault: &Fault, expected: &Expectations) -> String {
             argument,
             from,
             ..
-        } => format!(
-            "check the argument: `{{tool: {tool}, args: {{{argument}: {{equals: {from}}}}}}}` in \
-             expected_tools"
-        ),
+        } => {
+            // Free text is checked by a word it must hold, an id or a number by its value.
+            let check = match from.as_str().filter(|s| s.contains(char::is_whitespace)) {
+                Some(text) => match telling_word(text) {
+                    Some(word) => format!("{{contains: {word}}}"),
+                    None => format!("{{equals: {from}}}"),
+                },
+                None => format!("{{equals: {from}}}"),
+            };
+            format!(
+                "check the argument: `{{tool: {tool}, args: {{{argument}: {check}}}}}` in \
+                 expected_tools"
+            )
+        }
         Fault::UnrelatedTool { tool, .. } => match expected.sequence_match {
             SequenceMatch::Strict => format!("add `{tool}` to forbidden_tools"),
             _ => format!("add `{tool}` to forbidden_tools, or use `sequence_match: strict`"),

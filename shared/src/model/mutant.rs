@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::names::snake_case_names;
 
+/// The metadata key of an audit run (`proctor audit`): the id of the run whose recorded answers
+/// its mutants rewrite. Each of its results carries the [`Mutant`] it planted.
+pub const AUDIT_METADATA: &str = "audit";
+
 /// The kinds of fault an audit plants, to count a suite's catches by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -30,9 +30,13 @@ pub enum ReplayMode {
     Strict,
     /// Requests past the end of the recording go live.
     New,
+    /// Every recorded answer is given in order whatever was asked, then requests go live: how
+    /// an audit's mutant reaches the agent even when a tool result before it differs from the
+    /// recorded one (a fresh ticket number, a timestamp).
+    Planted,
 }
 
-snake_case_names!(ReplayMode { Fork => "fork", Strict => "strict", New => "new" });
+snake_case_names!(ReplayMode { Fork => "fork", Strict => "strict", New => "new", Planted => "planted" });
 
 /// A run's replay of an earlier run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

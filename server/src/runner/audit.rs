@@ -1,0 +1,113 @@
+//! What an audit (`proctor audit`) runs: each scenario's mutants (`shared::audit`), planted in
+//! the recordings of an earlier run of the same scenario. The audit is a run of its own whose
+//! case `key#n` is the scenario's `n`-th mutant, replayed from its planted recording in `planted`
+//! mode — as recorded up to the fault, the fault, then the live model — and judged by the server
+//! like any case; its trace names the mutant.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use shared::audit::{mutants, CaseRecordings};
+use shared::validate::MAX_REPEATS;
+use shared::{Mutant, Scenario};
+use uuid::Uuid;
+
+/// The mutants of an audit, by scenario, and the recordings that plant them.
+#[derive(Debug, Default)]
+pub struct AuditPlan {
+    /// The run whose recordings the mutants rewrite.
+    pub source: Uuid,
+    /// Each scenario's mutants: case `key#n` plants the `n`-th.
+    mutants: BTreeMap<String, Vec<Mutant>>,
+    /// The planted recordings, by the audit's call ids.
+    pub calls: BTreeMap<String, Value>,
+    /// Scenarios with no recording in the source run, which get no mutant.
+    pub unrecorded: Vec<String>,
+    /// Scenarios that had more mutants than a run's attempts allow, cut to that many.
+    pub capped: Vec<String>,
+}
+
+impl AuditPlan {
+    /// The mutants of each scenario's first recorded attempt in `source`'s recordings.
+    pub fn of(
+        source: Uuid,
+        recordings: &BTreeMap<String, Value>,
+        scenarios: &[Scenario],
+    ) -> AuditPlan {
+        let by_case = first_attempts(recordings);
+        let mut plan = AuditPlan {
+            source,
+            ..AuditPlan::default()
+        };
+        for scenario in scenarios {
+            let key = &scenario.spec.key;
+            let Some(case) = by_case.get(key.as_str()) else {
+                plan.unrecorded.push(key.clone());
+                continue;
+            };
+            let mut planted = mutants(case, &scenario.spec.expectations.forbidden_tools);
+            if planted.len() > MAX_REPEATS as usize {
+                planted.truncate(MAX_REPEATS as usize);
+                plan.capped.push(key.clone());
+            }
+            for (n, p) in planted.into_iter().enumerate() {
+                let attempt = n + 1;
+                for (call, recording) in p.recordings {
+                    let call = call.replacen(&format!("{key}#1"), &format!("{key}#{attempt}"), 1);
+                    plan.calls.insert(call, recording);
+                }
+                plan.mutants.entry(key.clone()).or_default().push(p.mutant);
+            }
+        }
+        plan
+    }
+
+    /// How many mutants `key` has: the audit's attempts of it.
+    pub fn count(&self, key: &str) -> u32 {
+        self.mutants.get(key).map_or(0, |m| m.len() as u32)
+    }
+
+    /// The mutant case `key#attempt` plants.
+    pub fn mutant(&self, key: &str, attempt: u32) -> Option<&Mutant> {
+        self.mutants.get(key)?.get(attempt.checked_sub(1)? as usize)
+    }
+
+    pub fn total(&self) -> usize {
+        self.mutants.values().map(Vec::len).sum()
+    }
+
+    /// The most mutants of one scenario: the audit run's attempts.
+    pub fn most(&self) -> u32 {
+        self.mutants
+            .values()
+            .map(|m| m.len() as u32)
+            .max()
+            .unwrap_or(1)
+    }
+}
+
+/// Each scenario's first attempt's recordings, in the order its calls ran (a conversation's
+/// turns by number), by scenario key. Call ids are `key#attempt` and `key#attempt/turn-N`.
+fn first_attempts(recordings: &BTreeMap<String, Value>) -> BTreeMap<&str, CaseRecordings> {
+    let mut by_case: BTreeMap<&str, Vec<(u32, String, Value)>> = BTreeMap::new();
+    for (call, recording) in recordings {
+        let (case, turn) = match call.rsplit_once("/turn-") {
+            Some((case, n)) => (case, n.parse().unwrap_or(0)),
+            None => (call.as_str(), 0),
+        };
+        let Some((key, "1")) = case.rsplit_once('#') else {
+            continue;
+        };
+        by_case
+            .entry(key)
+            .or_default()
+            .push((turn, call.clone(), recording.clone()));
+    }
+    by_case
+        .into_iter()
+        .map(|(key, mut calls)| {
+            calls.sort_by_key(|(turn, _, _)| *turn);
+            (key, calls.into_iter().map(|(_, c, r)| (c, r)).collect())
+        })
+        .collect()
+}
