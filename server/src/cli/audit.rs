@@ -51,7 +51,8 @@ pub struct AuditArgs {
     /// Fail (exit 1) when the suite catches fewer than this percentage of its mutants.
     #[arg(long)]
     pub min_mutation_score: Option<f64>,
-    /// How the report is printed.
+    /// How the report is printed: `json` is the server's report with the audit run's id
+    /// (`run`) and the run it planted faults in (`of`).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -162,7 +163,12 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     match args.format {
         Format::Text => print!("{title}\n{}", render::text(&report)),
         Format::Markdown => print!("{}", render::markdown(&report, &title)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Json => {
+            let mut json = serde_json::to_value(&report)?;
+            json["run"] = audit_id.to_string().into();
+            json["of"] = source.to_string().into();
+            println!("{}", serde_json::to_string_pretty(&json)?)
+        }
     }
     match args.min_mutation_score {
         Some(min) if !report.reaches(min / 100.0) => {
@@ -214,7 +220,8 @@ async fn record_suite(
         &runner::Resume::default(),
     )
     .await?;
-    print!("{}", report::summary_table(&finished.summary));
+    // On stderr: stdout is the audit's report (JSON with --format json).
+    eprint!("{}", report::summary_table(&finished.summary));
     let passed = finished
         .verdicts
         .iter()

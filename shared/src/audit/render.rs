@@ -47,9 +47,13 @@ pub fn text(report: &AuditReport) -> String {
     for s in report.scenarios.iter().filter(|s| !s.survivors.is_empty()) {
         let _ = writeln!(out, "  {}  caught {}", s.key, s.kills.describe());
         for v in &s.survivors {
+            let path = match v.path.is_empty() {
+                true => "no tool".to_string(),
+                false => v.path.join(" → "),
+            };
             let _ = writeln!(
                 out,
-                "    survived (call {}): {}\n      → {}",
+                "    survived (call {}): {} (then: {path})\n      → {}",
                 v.call, v.description, v.suggestion
             );
         }

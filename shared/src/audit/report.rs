@@ -48,6 +48,9 @@ pub struct Survivor {
     pub description: String,
     /// The expectation that would catch it, in the scenario file's terms.
     pub suggestion: String,
+    /// The tools the agent called with the fault planted, in order (the model went on live
+    /// after it, and may have called a skipped tool later).
+    pub path: Vec<String>,
 }
 
 /// One scenario's audit.
@@ -58,7 +61,8 @@ pub struct ScenarioAudit {
     pub kills: Kills,
     /// Mutants whose case ended in an error (counted as killed: the run fails them too).
     pub errored: u32,
-    /// Killed nothing of what was planted: the scenario passes whatever the agent does.
+    /// None of its checks failed on any mutant (errors aside: those the runner catches for
+    /// every scenario): the scenario passes whatever the agent does.
     pub vacuous: bool,
     pub survivors: Vec<Survivor>,
 }
@@ -148,17 +152,24 @@ fn scenario_audit(key: &str, results: &[&TestResult], expected: &Expectations) -
         kills.count(killed);
         errored += u32::from(result.status == ResultStatus::Error);
         if !killed {
+            let path: Vec<String> = result
+                .trace
+                .tool_calls
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
             survivors.push(Survivor {
                 call: mutant.call,
                 description: mutant.fault.describe(),
-                suggestion: suggestion(&mutant.fault, expected),
+                suggestion: suggestion(&mutant.fault, expected, &path),
                 fault: mutant.fault.clone(),
+                path,
             });
         }
     }
     ScenarioAudit {
         key: key.to_string(),
-        vacuous: kills.total > 0 && kills.killed == 0,
+        vacuous: kills.total > 0 && kills.killed == errored,
         kills,
         errored,
         survivors,
@@ -218,12 +229,14 @@ fn expects(expected: &Expectations, tool: &str) -> bool {
     expected.expected_tools.iter().any(|s| s.tool == tool)
 }
 
-/// The expectation that would catch `fault` in a scenario expecting `expected`.
-pub fn suggestion(fault: &Fault, expected: &Expectations) -> String {
+/// The expectation that would catch `fault` in a scenario expecting `expected`, where the
+/// agent with the fault planted called `path`.
+pub fn suggestion(fault: &Fault, expected: &Expectations, path: &[String]) -> String {
     match fault {
         Fault::DropTool { tool } if expects(expected, tool) => format!(
-            "`{tool}` is expected but its absence passed (sequence_match: {}); use \
-             `sequence_match: in_order` or `strict`",
+            "`{tool}` is expected, and the path with it skipped at first passed ({}): use \
+             `sequence_match: strict` (now {})",
+            path.join(" → "),
             expected.sequence_match.as_str()
         ),
         Fault::DropTool { tool } => {
