@@ -76,6 +76,7 @@ async def drive(read, write):
             "too_many": await call(session, "sync_results", {"run": head["run"], "results": results(1001, False)}),
             "wrong_types": await call(session, "list_results", {"run": head["run"], "limit": "lots"}),
             "not_a_result": await call(session, "sync_results", {"run": head["run"], "results": [{"attempt": "x"}]}),
+            "not_an_audit": await call(session, "get_audit", {"run": head["run"]}),
         }
         ok, after = await call(session, "get_test_run", {"run": head["run"]})
         seen["total_after_errors"] = after["summary"]["total"]

@@ -437,6 +437,18 @@ impl ProctorMcp {
     }
 
     #[tool(
+        description = "An audit run's report (`proctor audit` planted faults in the model's recorded answers): the suite's mutation score (mutants caught of all), by kind of fault and by scenario; the vacuous scenarios, which pass whatever the agent does; the faults no scenario catches; and each survivor with the expectation that would catch it."
+    )]
+    async fn get_audit(&self, Parameters(a): Parameters<RunArg>) -> Result<String, ErrorData> {
+        let view = self.find(&a.run, a.agent).await?;
+        let report = self.api.audit(view.run.id).await.map_err(api_error)?;
+        text(&json!({
+            "run": view.run.id, "audited_run": view.run.spec.metadata.get(shared::AUDIT_METADATA),
+            "summary": shared::audit::render::text(&report), "report": report,
+        }))
+    }
+
+    #[tool(
         description = "A run's failures by category and by severity, and the tool steps most often missing, extra or out of order."
     )]
     async fn get_failure_breakdown(

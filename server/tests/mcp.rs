@@ -49,6 +49,7 @@ async fn check(s: &Server, seen: &Value) {
         "compare_test_runs",
         "get_failure_breakdown",
         "get_review_queue",
+        "get_audit",
         "sync_results",
     ] {
         assert!(tools.contains(&t), "{t} in {tools:?}");
@@ -118,6 +119,10 @@ async fn check(s: &Server, seen: &Value) {
         ("too_many", "at most 1000"),
         ("wrong_types", "expected u32"),
         ("not_a_result", "results[0]"),
+        (
+            "not_an_audit",
+            "is not an audit: start one with `proctor audit",
+        ),
     ] {
         assert_eq!(
             errors[name][0],
