@@ -89,6 +89,8 @@ mod data {
         /// The latest runs of the agent that made `run`, newest first, for its trend.
         async fn trend(&self, run: &str) -> Result<Vec<RunView>, ProctorError>;
         async fn review_queue(&self, agent: &str) -> Result<ReviewQueue, ProctorError>;
+        /// What an audit run's verdicts on its mutants say about the suite.
+        async fn audit(&self, run: &str) -> Result<shared::audit::AuditReport, ProctorError>;
         async fn start_run(
             &self,
             agent: &str,
@@ -216,6 +218,12 @@ pub async fn get_trend(run: String) -> Result<Vec<RunView>, ProctorError> {
 #[server(name = GetReviewQueue, prefix = "/api/fn", endpoint = "review_queue", input = Json, output = Json)]
 pub async fn get_review_queue(agent: String) -> Result<ReviewQueue, ProctorError> {
     data()?.review_queue(&agent).await
+}
+
+/// An audit run's report: mutation score, vacuous scenarios, uncaught faults.
+#[server(name = GetAudit, prefix = "/api/fn", endpoint = "audit", input = Json, output = Json)]
+pub async fn get_audit(run: String) -> Result<shared::audit::AuditReport, ProctorError> {
+    data()?.audit(&run).await
 }
 
 /// Queues a run of the chosen scenarios (ids joined by commas) for a worker.

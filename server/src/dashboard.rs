@@ -127,6 +127,10 @@ impl DashboardData for Service {
         self.agent_detail(name, TREND_RUNS).await
     }
 
+    async fn audit(&self, run: &str) -> Result<shared::audit::AuditReport, ProctorError> {
+        Backend::audit(self, id("run", run)?).await
+    }
+
     async fn trend(&self, run: &str) -> Result<Vec<RunView>, ProctorError> {
         let run = DashboardData::run(self, run).await?;
         let filter = RunFilter {

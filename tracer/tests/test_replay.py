@@ -140,6 +140,25 @@ def test_a_scrubbed_recording_matches_requests_scrubbed_alike(fake_llm, monkeypa
     assert trace["replay"]["diverged"]["call"] == 1, trace["replay"]
 
 
+def test_a_planted_replay_answers_in_order_whatever_was_asked_then_goes_live(fake_llm, monkeypatch):
+    """How an audit plants a fault: every recorded answer is given in order even when the
+    request changed (a fresh ticket number in a tool result), then the case goes live."""
+    clients, sync_agent = CASES[0][2], CASES[0][3]
+    _, recorded, recording = run_case(clients, sync_agent, None, False, False)
+    monkeypatch.setattr(agents, "QUESTION", "What is the weather in Lyon?")
+
+    before = len(fake_llm.requests)
+    _, trace, _ = run_case(clients, sync_agent, None, False, False, replay=recording, replay_mode="planted")
+    assert len(fake_llm.requests) == before, "nothing went live while the recording lasted"
+    assert trace["replay"]["replayed"] == 2 and trace["replay"]["diverged"] is None, trace["replay"]
+    assert essentials(trace) == essentials(recorded), "the recorded answers, though Lyon was asked"
+
+    cut = dict(recording, exchanges=recording["exchanges"][:1])
+    _, trace, _ = run_case(clients, sync_agent, None, False, False, replay=cut, replay_mode="planted")
+    assert len(fake_llm.requests) == before + 1, "past the end of the recording, the model answers"
+    assert trace["replay"]["replayed"] == 1 and trace["replay"]["live"] == 1, trace["replay"]
+
+
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="strict"):
         proctor_trace.case("x", replay={"exchanges": []}, replay_mode="sometimes")

@@ -1,4 +1,4 @@
-//! A run: summary cards, what its diffs share, and its results with filters in the URL (and as
+//! A run: summary cards (an audit's report too), what its diffs share, and its results with filters in the URL (and as
 //! JSON lines or CSV with the same filters). While the run is going, results appear live. A run
 //! opened by a name (`/runs/latest`, a label, an id prefix) moves to its id's URL once found, so
 //! the address stays the same run when shared.
@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_router::NavigateOptions;
 
 use crate::api::{get_run, list_results};
+use crate::components::audit_card::AuditCard;
 use crate::components::live::follow_run;
 use crate::components::load_error::LoadError;
 use crate::components::result_filters::ResultFilters;
@@ -80,7 +81,11 @@ pub fn RunPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading the run…"</p> }>
             {move || run.get().map(|r| match r {
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
-                Ok(v) => view! { <RunHeader view=v/> }.into_any(),
+                Ok(v) => {
+                    let audit = v.run.spec.metadata.contains_key(shared::AUDIT_METADATA)
+                        .then(|| view! { <AuditCard run=v.run.id.to_string() tick=tick/> });
+                    view! { <RunHeader view=v/>{audit} }.into_any()
+                }
             })}
         </Suspense>
         <section class="results">
