@@ -16,12 +16,12 @@ use shared::run_name::RunScope;
 use shared::{ResultStatus, RunSource, Scenario, AUDIT_METADATA};
 use uuid::Uuid;
 
-use super::run::{parse_key_value, ExecArgs, ServerArgs};
+use super::run::{parse_key_value, ExecArgs, SelectionArgs, ServerArgs};
 use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
 use crate::runner::audit::AuditPlan;
 use crate::runner::recordings::Recordings;
-use crate::runner::{self, report, Selection};
+use crate::runner::{self, report};
 
 /// `proctor audit`'s arguments.
 #[derive(Debug, Clone, Args)]
@@ -36,15 +36,8 @@ pub struct AuditArgs {
     /// `latest`) instead of running the suite first to record it.
     #[arg(long)]
     pub of: Option<String>,
-    /// Audit the scenarios in this file (stored on the server first) instead of all stored ones.
-    #[arg(long)]
-    pub scenarios: Option<PathBuf>,
-    /// Only scenarios with this tag or category (repeatable).
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-    /// Only the scenario with this key (repeatable).
-    #[arg(long = "key")]
-    pub keys: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// Extra environment for the agent as KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
@@ -75,12 +68,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let client = args.server.client();
     let backend: Arc<dyn Backend> = Arc::new(client.clone());
     let mut exec = args.exec.execution(&agent, args.env.clone())?;
-    let selection = Selection {
-        file: args.scenarios.clone(),
-        tags: args.tags.clone(),
-        keys: args.keys.clone(),
-    };
-    let scenarios = runner::prepare(backend.as_ref(), &agent, &selection).await?;
+    let scenarios = runner::prepare(backend.as_ref(), &agent, &args.selection.selection()).await?;
     let (source, passed) = match &args.of {
         Some(name) => {
             let scope = RunScope {

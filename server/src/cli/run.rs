@@ -180,6 +180,30 @@ impl ExecArgs {
     }
 }
 
+/// Which scenarios a command runs, for every command that runs an agent's suite.
+#[derive(Debug, Clone, Args)]
+pub struct SelectionArgs {
+    /// The scenarios in this file (stored on the server first) instead of all stored ones.
+    #[arg(long)]
+    pub scenarios: Option<PathBuf>,
+    /// Only scenarios with this tag or category (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Only the scenario with this key (repeatable).
+    #[arg(long = "key")]
+    pub keys: Vec<String>,
+}
+
+impl SelectionArgs {
+    pub fn selection(&self) -> Selection {
+        Selection {
+            file: self.scenarios.clone(),
+            tags: self.tags.clone(),
+            keys: self.keys.clone(),
+        }
+    }
+}
+
 /// `proctor run`'s arguments.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -189,15 +213,8 @@ pub struct RunArgs {
     pub server: ServerArgs,
     #[command(flatten)]
     pub exec: ExecArgs,
-    /// Run the scenarios in this file (stored on the server first) instead of all stored ones.
-    #[arg(long)]
-    pub scenarios: Option<PathBuf>,
-    /// Only scenarios with this tag or category (repeatable).
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-    /// Only the scenario with this key (repeatable).
-    #[arg(long = "key")]
-    pub keys: Vec<String>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// A label for the run, e.g. `--label "$(git rev-parse --short HEAD)"`.
     #[arg(long)]
     pub label: Option<String>,
@@ -320,12 +337,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             masks: args.replay_masks.clone(),
         });
     }
-    let selection = Selection {
-        file: args.scenarios.clone(),
-        tags: args.tags.clone(),
-        keys: args.keys.clone(),
-    };
-    let scenarios = runner::prepare(backend.as_ref(), &agent, &selection).await?;
+    let scenarios = runner::prepare(backend.as_ref(), &agent, &args.selection.selection()).await?;
     let baseline = match &args.baseline {
         Some(name) => runner::resolve_baseline(backend.as_ref(), &agent.spec.name, name).await?,
         None => None,

@@ -152,6 +152,16 @@ fn gather(protocol: Protocol, events: &[(Option<String>, Value)]) -> Option<Valu
     }
 }
 
+/// Adds a streamed piece of text to a field of what the stream is building.
+fn append(target: &mut Value, field: &str, piece: &Value) {
+    let whole = format!(
+        "{}{}",
+        target[field].as_str().unwrap_or(""),
+        piece.as_str().unwrap_or("")
+    );
+    target[field] = Value::String(whole);
+}
+
 fn text_of(value: &Value) -> Option<String> {
     value.as_str().map(str::to_string)
 }
@@ -251,11 +261,7 @@ fn gather_chat(events: &[(Option<String>, Value)]) -> Option<Value> {
                 slot["id"] = json!(id);
             }
             for part in ["name", "arguments"] {
-                if let Some(piece) = call["function"][part].as_str() {
-                    let joined =
-                        format!("{}{piece}", slot["function"][part].as_str().unwrap_or(""));
-                    slot["function"][part] = json!(joined);
-                }
+                append(&mut slot["function"], part, &call["function"][part]);
             }
         }
         if !choice["finish_reason"].is_null() {
@@ -510,24 +516,12 @@ fn gather_anthropic(events: &[(Option<String>, Value)]) -> Option<Value> {
             Some("content_block_delta") if index < blocks.len() => {
                 let delta = &e["delta"];
                 match delta["type"].as_str() {
-                    Some("text_delta") => {
-                        let text = format!(
-                            "{}{}",
-                            blocks[index]["text"].as_str().unwrap_or(""),
-                            delta["text"].as_str().unwrap_or("")
-                        );
-                        blocks[index]["text"] = json!(text);
-                    }
+                    Some("text_delta") => append(&mut blocks[index], "text", &delta["text"]),
                     Some("input_json_delta") => {
                         inputs[index].push_str(delta["partial_json"].as_str().unwrap_or(""))
                     }
                     Some("thinking_delta") => {
-                        let text = format!(
-                            "{}{}",
-                            blocks[index]["thinking"].as_str().unwrap_or(""),
-                            delta["thinking"].as_str().unwrap_or("")
-                        );
-                        blocks[index]["thinking"] = json!(text);
+                        append(&mut blocks[index], "thinking", &delta["thinking"])
                     }
                     Some("signature_delta") => {
                         blocks[index]["signature"] = delta["signature"].clone()
@@ -668,11 +662,10 @@ fn gather_gemini(events: &[(Option<String>, Value)]) -> Option<Value> {
         {
             // Streamed text comes in pieces; one part holds it whole.
             match (parts.last_mut(), part["text"].as_str()) {
-                (Some(last), Some(more))
+                (Some(last), Some(_))
                     if last["text"].is_string() && last["thought"] == part["thought"] =>
                 {
-                    let text = format!("{}{more}", last["text"].as_str().unwrap_or(""));
-                    last["text"] = json!(text);
+                    append(last, "text", &part["text"])
                 }
                 _ => parts.push(part.clone()),
             }
