@@ -163,3 +163,105 @@ async fn an_audit_scores_the_suite_names_what_it_misses_and_the_suggested_expect
         "no new recording: the faults were planted in the same run"
     );
 }
+
+/// Each kind of fault, as the agent met it: its verdict and the tools it called, by mutant kind.
+async fn faults_met(
+    s: &Server,
+    run: &str,
+) -> std::collections::BTreeMap<String, (String, Vec<String>, String)> {
+    let mut met = std::collections::BTreeMap::new();
+    for (_, result) in all_results(s, run).await {
+        let kind = result["trace"]["mutant"]["fault"]["kind"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = result["trace"]["tool_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        let args = result["trace"]["tool_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["arguments"].to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        met.insert(
+            kind,
+            (result["status"].as_str().unwrap().to_string(), path, args),
+        );
+    }
+    met
+}
+
+/// Every result of a run, whole, by (key, attempt).
+async fn all_results(s: &Server, run: &str) -> Vec<((String, u64), Value)> {
+    let (_, page) = s
+        .get(&format!("/api/v1/runs/{run}/results?limit=100"))
+        .await;
+    let mut out = Vec::new();
+    for row in page["items"].as_array().unwrap() {
+        let (_, whole) = s
+            .get(&format!("/api/v1/results/{}", row["id"].as_str().unwrap()))
+            .await;
+        out.push((
+            (
+                row["scenario_key"].as_str().unwrap().to_string(),
+                row["attempt"].as_u64().unwrap(),
+            ),
+            whole,
+        ));
+    }
+    out
+}
+
+/// The rewritten answers are read by the frameworks' own stream handling — LangChain on OpenAI
+/// Chat Completions, the OpenAI Agents SDK on Responses, pydantic-ai on Anthropic Messages — and
+/// the agent meets each fault as planted: no tool, the wrong order id, the call made twice.
+#[tokio::test]
+async fn streamed_mutants_reach_agents_on_third_party_frameworks_as_planted() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    let work = tempfile::tempdir().unwrap();
+    let agent = repo().join("examples/frameworks/agent.yaml");
+    for framework in ["langgraph-openai", "openai-agents", "pydantic-ai-anthropic"] {
+        let out = proctor(
+            &s.base,
+            &llm,
+            &[
+                "audit",
+                agent.to_str().unwrap(),
+                "--no-progress",
+                "--key",
+                "order-status",
+                "--format",
+                "json",
+                "--env",
+                &format!("PROCTOR_FRAMEWORK={framework}"),
+                "--env",
+                "PROCTOR_STREAM=1",
+            ],
+            work.path(),
+        );
+        assert!(out.status.success(), "{framework}: {}", text(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let met = faults_met(&s, report["run"].as_str().unwrap()).await;
+        let failed = |kind: &str| {
+            let (status, path, args) = &met[kind];
+            assert_eq!(status, "failed", "{framework}: {kind} {met:?}");
+            (path.clone(), args.clone())
+        };
+        assert_eq!(failed("drop_tool").0, Vec::<String>::new(), "{framework}");
+        assert_eq!(failed("no_tool").0, Vec::<String>::new(), "{framework}");
+        let (path, args) = failed("change_argument");
+        assert_eq!(path, ["lookup_order"], "{framework}");
+        assert!(args.contains("ORD-1002"), "{framework}: {args}");
+        assert_eq!(
+            failed("repeat_call").0,
+            ["lookup_order", "lookup_order"],
+            "{framework}"
+        );
+    }
+}
