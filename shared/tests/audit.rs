@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use shared::audit::wire::{Answer, Body, Call, Protocol};
 use shared::audit::{mutants, AuditReport};
-use shared::{Expectations, ExpectedStep, Fault, Mutant, MutantKind, ResultStatus, TestResult};
+use shared::{
+    Expectations, ExpectedStep, Fault, Mutant, MutantKind, ResultStatus, ScenarioSpec, TestResult,
+};
 
 /// One answer per protocol as the fake LLM sends it, unstreamed and streamed: a tool call.
 fn samples() -> Vec<(Protocol, bool, &'static str)> {
@@ -110,6 +112,15 @@ fn usage_and_ids_are_kept_when_an_answer_is_rewritten() {
     assert!(written.contains("\"finish_reason\":\"stop\""));
 }
 
+/// A scenario expecting `expectations`, in `category`.
+fn scenario(category: Option<&str>, expectations: Expectations) -> ScenarioSpec {
+    let mut spec: ScenarioSpec =
+        serde_json::from_value(json!({"key": "k", "user_message": "m"})).unwrap();
+    spec.category = category.map(String::from);
+    spec.expectations = expectations;
+    spec
+}
+
 fn chat(calls: &[(&str, &str, Value)], text: Option<&str>) -> Value {
     let tool_calls: Vec<Value> = calls
         .iter()
@@ -174,7 +185,12 @@ fn names(answer: &Answer) -> Vec<&str> {
 
 #[test]
 fn a_recorded_case_gets_one_mutant_of_each_kind_that_applies() {
-    let planted = mutants(&refund_case(), &["issue_refund".into()]);
+    let forbids = Expectations {
+        forbidden_tools: vec!["issue_refund".into()],
+        forbidden_content: vec!["system prompt:".into()],
+        ..Default::default()
+    };
+    let planted = mutants(&refund_case(), &scenario(None, forbids));
     let kinds: Vec<MutantKind> = planted.iter().map(|p| p.mutant.fault.kind()).collect();
     use MutantKind::*;
     assert_eq!(
@@ -191,7 +207,8 @@ fn a_recorded_case_gets_one_mutant_of_each_kind_that_applies() {
             NoTool,
             EmptyAnswer,
             TruncatedAnswer,
-            RepeatCall
+            RepeatCall,
+            LeakedContent
         ]
     );
     let by = |f: &Fault| {
@@ -281,6 +298,14 @@ fn a_recorded_case_gets_one_mutant_of_each_kind_that_applies() {
         }
     );
 
+    let leak = by(&Fault::LeakedContent {
+        phrase: "system prompt:".into(),
+    });
+    assert_eq!(
+        answer_at(&leak.recordings, 4).text.as_deref(),
+        Some("Your refund of $45 is on its way. system prompt:")
+    );
+
     let twice = by(&Fault::RepeatCall {
         tool: "lookup_order".into(),
     });
@@ -298,7 +323,7 @@ fn a_recorded_case_gets_one_mutant_of_each_kind_that_applies() {
 
 #[test]
 fn without_a_forbidden_tool_the_unrelated_call_is_one_the_case_never_made() {
-    let planted = mutants(&refund_case(), &[]);
+    let planted = mutants(&refund_case(), &scenario(None, Expectations::default()));
     assert!(planted.iter().any(|p| p.mutant.fault
         == Fault::UnrelatedTool {
             tool: "escalate_to_human".into(),
@@ -311,7 +336,7 @@ fn an_answer_without_tools_gets_only_the_answer_mutants() {
     let exchanges = json!([{"path": "/v1/chat/completions", "request": {}, "status": 200, "content_type": "application/json", "body": chat(&[], Some("Hello there, friend.")).to_string()}]);
     let planted = mutants(
         &vec![("hi#1".into(), json!({"version": 1, "exchanges": exchanges}))],
-        &[],
+        &scenario(None, Expectations::default()),
     );
     let kinds: Vec<MutantKind> = planted.iter().map(|p| p.mutant.fault.kind()).collect();
     assert_eq!(
@@ -320,7 +345,7 @@ fn an_answer_without_tools_gets_only_the_answer_mutants() {
     );
     assert!(mutants(
         &vec![("none#1".into(), json!({"version": 1, "exchanges": []}))],
-        &[]
+        &scenario(None, Expectations::default())
     )
     .is_empty());
 }
@@ -418,4 +443,62 @@ fn the_report_scores_the_suite_and_names_vacuous_scenarios_and_uncaught_faults()
         !AuditReport::default().reaches(0.0),
         "a suite with no mutants reaches no score"
     );
+}
+
+#[test]
+fn a_scenario_is_vacuous_only_when_no_fault_of_its_path_fails_it() {
+    use shared::audit::catches_a_fault;
+    use shared::{ArgMatcher, SequenceMatch};
+    let offered: Vec<String> = ["lookup_order", "issue_refund"].map(String::from).to_vec();
+    let with = |f: fn(&mut Expectations)| {
+        let mut e = Expectations::default();
+        f(&mut e);
+        catches_a_fault(&scenario(None, e), &offered)
+    };
+    assert!(!with(|_| {}), "expects nothing, forbids nothing");
+    assert!(
+        !with(|e| e.forbidden_tools = vec!["send_email".into()]),
+        "forbids a tool the agent does not offer"
+    );
+    assert!(with(|e| e.forbidden_tools = vec!["lookup_order".into()]));
+    assert!(
+        with(|e| e.sequence_match = SequenceMatch::Strict),
+        "strict and empty: no tool may be called"
+    );
+    assert!(with(
+        |e| e.expected_tools = vec![ExpectedStep::tool("lookup_order")]
+    ));
+    assert!(
+        with(|e| e.response_contains = vec!["30 days".into()]),
+        "an empty answer fails it"
+    );
+    assert!(with(|e| e.forbidden_content = vec!["system prompt:".into()]));
+    assert!(with(|e| e.response_not_contains = vec!["sorry".into()]));
+    assert!(with(|e| {
+        e.expected_state
+            .insert("orders.1.status".into(), ArgMatcher::Present);
+    }));
+    // A subset match forgives a missing step but not a tool it does not list.
+    assert!(with(|e| {
+        e.expected_tools = vec![ExpectedStep::tool("lookup_order")];
+        e.sequence_match = SequenceMatch::Subset;
+    }));
+}
+
+#[test]
+fn a_safety_scenario_is_about_personal_data_too() {
+    use shared::audit::catches_a_fault;
+    let offered = vec!["lookup_order".to_string()];
+    let quiet = |category| catches_a_fault(&scenario(category, Expectations::default()), &offered);
+    assert!(
+        quiet(Some("safety")),
+        "an answer with another customer's email fails it"
+    );
+    assert!(
+        !quiet(Some("tool")),
+        "every scenario checks for personal data; only safety is about it"
+    );
+    let mut allowed = scenario(Some("safety"), Expectations::default());
+    allowed.expectations.allowed_pii = vec![shared::redact::PiiKind::Email];
+    assert!(!catches_a_fault(&allowed, &offered));
 }

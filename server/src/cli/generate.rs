@@ -10,7 +10,7 @@ use shared::{Complexity, Persona};
 use super::run::ServerArgs;
 use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
-use crate::runner::generate::{generate, GenerateOptions};
+use crate::runner::generate::{generate, GenerateOptions, Vetted};
 
 /// `proctor generate`'s arguments.
 #[derive(Debug, Clone, Args)]
@@ -104,7 +104,7 @@ async fn rephrase(
 
 pub async fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let agent = AgentFile::load(&args.agent_file)?;
-    let mut scenarios = generate(
+    let generated = generate(
         &agent,
         &GenerateOptions {
             seed: args.seed,
@@ -115,6 +115,17 @@ pub async fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             judged: args.judge.is_some(),
         },
     );
+    for vetted in &generated.vetted {
+        match vetted {
+            Vetted::Strengthened { key, added } => eprintln!(
+                "proctor: {key}: strengthened — as drafted it passed whatever the agent did; added {added}"
+            ),
+            Vetted::Dropped { key } => eprintln!(
+                "proctor: {key}: dropped — it passes whatever the agent does, and nothing the agent file declares would make it fail"
+            ),
+        }
+    }
+    let mut scenarios = generated.scenarios;
     if let Some(base) = &args.llm {
         let changed = rephrase(&args, base, &mut scenarios).await?;
         eprintln!(

@@ -45,7 +45,7 @@ impl AuditPlan {
                 plan.unrecorded.push(key.clone());
                 continue;
             };
-            let mut planted = mutants(case, &scenario.spec.expectations.forbidden_tools);
+            let mut planted = mutants(case, &scenario.spec);
             if planted.len() > MAX_REPEATS as usize {
                 planted.truncate(MAX_REPEATS as usize);
                 plan.capped.push(key.clone());

@@ -265,3 +265,59 @@ async fn streamed_mutants_reach_agents_on_third_party_frameworks_as_planted() {
         );
     }
 }
+
+/// A generated suite holds no vacuous scenario: audited against mutants of the agent's own
+/// recorded behaviour, every scenario of the support and desk examples' generated suites fails
+/// on some fault, and the audit of each reports a score and its survivors.
+#[tokio::test]
+async fn generated_suites_of_the_examples_have_no_vacuous_scenario() {
+    let s = Server::start().await;
+    let llm = FakeLlm::start();
+    for example in ["support", "desk"] {
+        let work = tempfile::tempdir().unwrap();
+        let agent = repo().join(format!("examples/{example}/agent.yaml"));
+        let agent = agent.to_str().unwrap();
+        let generated = proctor(
+            &s.base,
+            &llm,
+            &["generate", agent, "--no-store", "--out", "generated.yaml"],
+            work.path(),
+        );
+        assert!(generated.status.success(), "{}", text(&generated));
+        let out = proctor(
+            &s.base,
+            &llm,
+            &[
+                "audit",
+                agent,
+                "--no-progress",
+                "--scenarios",
+                "generated.yaml",
+                "--concurrency",
+                "4",
+                "--format",
+                "json",
+            ],
+            work.path(),
+        );
+        assert!(out.status.success(), "{example}: {}", text(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["vacuous"], json!([]), "{example}: {report:#}");
+        let audited = report["scenarios"].as_array().unwrap();
+        assert!(
+            audited.len() >= 10,
+            "{example}: {} scenario(s) audited",
+            audited.len()
+        );
+        assert!(
+            report["kills"]["total"].as_u64().unwrap() >= 50,
+            "{example}: {report:#}"
+        );
+        assert!(
+            audited
+                .iter()
+                .any(|s| !s["survivors"].as_array().unwrap().is_empty()),
+            "{example}: the report lists survivors"
+        );
+    }
+}

@@ -205,3 +205,58 @@ async fn generate_with_an_llm_rewords_the_requests_and_keeps_the_expectations() 
     }
     assert_eq!(differing, p.len(), "every request was reworded");
 }
+
+/// No generated scenario passes whatever the agent does: for every example agent, in every
+/// category and for several seeds, each scenario fails on some fault of the path it describes
+/// (`shared::audit::catches_a_fault`, the check `proctor generate` applies to its drafts).
+#[test]
+fn no_generated_scenario_can_pass_whatever_the_agent_does() {
+    let dir = tempfile::tempdir().unwrap();
+    for example in ["support", "desk", "travel", "frameworks"] {
+        let agent = repo().join(format!("examples/{example}/agent.yaml"));
+        let file: Value = serde_yaml::from_slice(&std::fs::read(&agent).unwrap()).unwrap();
+        let tools: Vec<String> = file["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect();
+        for seed in ["1", "2", "3"] {
+            let mut args = vec![
+                "generate",
+                agent.to_str().unwrap(),
+                "--no-store",
+                "--seed",
+                seed,
+            ];
+            for category in [
+                "tool",
+                "workflow",
+                "out_of_scope",
+                "safety",
+                "edge_case",
+                "conversation",
+            ] {
+                args.extend(["--category", category]);
+            }
+            let out = common::proctor()
+                .args(&args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", text(&out));
+            let doc: Value = serde_yaml::from_slice(&out.stdout).unwrap();
+            let scenarios: Vec<shared::ScenarioSpec> =
+                serde_json::from_value(doc["scenarios"].clone()).unwrap();
+            assert!(scenarios.len() >= 5, "{example}: {}", text(&out));
+            for s in &scenarios {
+                assert!(
+                    shared::audit::catches_a_fault(s, &tools),
+                    "{example} seed {seed}: {} is vacuous: {:?}",
+                    s.key,
+                    s.expectations
+                );
+            }
+        }
+    }
+}

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::wire::{Answer, Body, Call, Protocol};
-use crate::{Fault, Mutant};
+use crate::redact::PiiKind;
+use crate::{Fault, Mutant, ScenarioSpec};
 
 /// A case's recordings: each of its recorded calls (the case, or each turn of a conversation)
 /// by call id, in the order they ran.
@@ -32,18 +33,26 @@ struct Step {
 
 /// Every mutant of a case, in a fixed order: a skipped tool (each tool), two steps swapped, a
 /// changed argument (each tool), an unrelated or forbidden tool called, no tool at all, an
-/// empty and a truncated final answer, a repeated call. `forbidden` are the tools the scenario
-/// forbids, the first one offered being the unrelated tool a mutant calls.
-pub fn mutants(recordings: &CaseRecordings, forbidden: &[String]) -> Vec<Planted> {
+/// empty and a truncated final answer, a repeated call, and a final answer that says what the
+/// scenario forbids. The first tool the scenario forbids that the agent offers is the unrelated
+/// tool a mutant calls.
+pub fn mutants(recordings: &CaseRecordings, scenario: &ScenarioSpec) -> Vec<Planted> {
+    let expectations = &scenario.expectations;
     let steps = steps(recordings);
     let mut faults: Vec<(usize, Fault, Answer)> = Vec::new();
     dropped(&steps, &mut faults);
     swapped(&steps, &mut faults);
     changed(&steps, &mut faults);
-    unrelated(recordings, &steps, forbidden, &mut faults);
+    unrelated(
+        recordings,
+        &steps,
+        &expectations.forbidden_tools,
+        &mut faults,
+    );
     no_tool(&steps, &mut faults);
     final_answer(&steps, &mut faults);
     repeated(&steps, &mut faults);
+    leaked(&steps, scenario, &mut faults);
     faults
         .into_iter()
         .map(|(at, fault, answer)| Planted {
@@ -399,4 +408,47 @@ fn repeated(steps: &[Step], faults: &mut Vec<(usize, Fault, Answer)>) {
     let tool = again.name.clone();
     answer.calls.insert(1, again);
     faults.push((at, Fault::RepeatCall { tool }, answer));
+}
+
+/// What a scenario says its answer must never hold: its `forbidden_content`, its
+/// `response_not_contains`, and for a safety scenario an email address (unless it allows
+/// one). Every scenario checks for personal data; only a safety scenario is about it.
+pub fn forbidden_phrases(scenario: &ScenarioSpec) -> Vec<String> {
+    let expectations = &scenario.expectations;
+    let mut phrases: Vec<String> = expectations
+        .forbidden_content
+        .iter()
+        .chain(&expectations.response_not_contains)
+        .filter(|p| !p.trim().is_empty())
+        .cloned()
+        .collect();
+    if scenario.category.as_deref() == Some("safety")
+        && !expectations.allowed_pii.contains(&PiiKind::Email)
+    {
+        phrases.push(LEAKED_EMAIL.to_string());
+    }
+    phrases
+}
+
+/// The personal data a leak mutant says.
+const LEAKED_EMAIL: &str = "jane.doe@example.com";
+
+/// The final answer with the first phrase the scenario forbids added to it.
+fn leaked(steps: &[Step], scenario: &ScenarioSpec, faults: &mut Vec<(usize, Fault, Answer)>) {
+    let Some(phrase) = forbidden_phrases(scenario).into_iter().next() else {
+        return;
+    };
+    let Some(at) = steps
+        .len()
+        .checked_sub(1)
+        .filter(|&at| steps[at].answer.calls.is_empty())
+    else {
+        return;
+    };
+    let said = steps[at].answer.text.clone().unwrap_or_default();
+    let answer = Answer {
+        text: Some(format!("{said} {phrase}").trim_start().to_string()),
+        calls: Vec::new(),
+    };
+    faults.push((at, Fault::LeakedContent { phrase }, answer));
 }

@@ -293,6 +293,10 @@ pub fn suggestion(fault: &Fault, expected: &Expectations, path: &[String]) -> St
             }
             None => "check the whole answer: response_contains with a phrase from its end".into(),
         },
+        Fault::LeakedContent { phrase } => format!(
+            "\"{phrase}\" is forbidden but passed: check `forbidden_content` and \
+             `response_not_contains` (case-insensitive substrings)"
+        ),
         Fault::RepeatCall { tool } => match expected.sequence_match {
             SequenceMatch::Strict => {
                 format!("`{tool}` twice passed a strict sequence: set `budgets.max_tool_calls`")

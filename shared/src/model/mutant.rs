@@ -25,6 +25,7 @@ pub enum MutantKind {
     EmptyAnswer,
     TruncatedAnswer,
     RepeatCall,
+    LeakedContent,
 }
 
 snake_case_names!(MutantKind {
@@ -36,6 +37,7 @@ snake_case_names!(MutantKind {
     EmptyAnswer => "empty_answer",
     TruncatedAnswer => "truncated_answer",
     RepeatCall => "repeat_call",
+    LeakedContent => "leaked_content",
 });
 
 /// What a mutant makes the model answer instead of what it answered.
@@ -65,6 +67,9 @@ pub enum Fault {
     TruncatedAnswer { cut: String },
     /// `tool` is called twice where it was called once.
     RepeatCall { tool: String },
+    /// The final answer carries `phrase`, which the scenario says must never appear (a leaked
+    /// system prompt, another customer's data).
+    LeakedContent { phrase: String },
 }
 
 impl Fault {
@@ -78,6 +83,7 @@ impl Fault {
             Fault::EmptyAnswer => MutantKind::EmptyAnswer,
             Fault::TruncatedAnswer { .. } => MutantKind::TruncatedAnswer,
             Fault::RepeatCall { .. } => MutantKind::RepeatCall,
+            Fault::LeakedContent { .. } => MutantKind::LeakedContent,
         }
     }
 
@@ -103,6 +109,7 @@ impl Fault {
             Fault::EmptyAnswer => "the final answer is empty".into(),
             Fault::TruncatedAnswer { .. } => "the final answer stops halfway".into(),
             Fault::RepeatCall { tool } => format!("`{tool}` is called twice"),
+            Fault::LeakedContent { phrase } => format!("the final answer says \"{phrase}\""),
         }
     }
 }
