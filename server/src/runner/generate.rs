@@ -733,3 +733,55 @@ fn drafted(agent: &AgentFile, opts: &GenerateOptions) -> Vec<ScenarioSpec> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(key: &str, expectations: Expectations) -> ScenarioSpec {
+        let mut spec: ScenarioSpec =
+            serde_json::from_value(serde_json::json!({"key": key, "user_message": "hello"}))
+                .unwrap();
+        spec.expectations = expectations;
+        spec
+    }
+
+    #[test]
+    fn a_vacuous_draft_is_strengthened_or_dropped_and_said() {
+        let tools = vec!["lookup_order".to_string(), "issue_refund".to_string()];
+        let drafts = vec![
+            spec(
+                "fine",
+                Expectations {
+                    expected_tools: vec![ExpectedStep::tool("lookup_order")],
+                    ..Default::default()
+                },
+            ),
+            spec("expects-nothing", Expectations::default()),
+        ];
+        let generated = vet(drafts.clone(), &tools);
+        let keys: Vec<&str> = generated.scenarios.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["fine", "expects-nothing"]);
+        assert_eq!(
+            generated.scenarios[0], drafts[0],
+            "a scenario that can fail is kept as is"
+        );
+        assert_eq!(generated.scenarios[1].expectations.forbidden_tools, tools);
+        assert_eq!(
+            generated.vetted,
+            [Vetted::Strengthened {
+                key: "expects-nothing".into(),
+                added: "forbidden_tools: lookup_order, issue_refund".into()
+            }]
+        );
+        // An agent with no tools gives nothing to forbid: the draft is dropped.
+        let generated = vet(vec![spec("expects-nothing", Expectations::default())], &[]);
+        assert!(generated.scenarios.is_empty());
+        assert_eq!(
+            generated.vetted,
+            [Vetted::Dropped {
+                key: "expects-nothing".into()
+            }]
+        );
+    }
+}
