@@ -566,7 +566,7 @@ pub struct JudgementLookup {
 pub const MAX_JUDGEMENT_KEYS: usize = 1_000;
 
 /// How often reviewers agreed with the LLM judge on one criterion of an agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CriterionAgreement {
     pub criterion: String,
@@ -574,6 +574,14 @@ pub struct CriterionAgreement {
     pub reviewed: u64,
     /// Of those, the ones the reviewer confirmed.
     pub agreed: u64,
+    /// The reviewed verdicts by what the judge and the reviewer decided (reviews kept before
+    /// the judge's verdict was stored with them are left out).
+    #[serde(default)]
+    pub table: crate::eval::agreement::VerdictTable,
+    /// Cohen's κ over `table`; `None` when it is not defined (see
+    /// [`crate::eval::agreement::VerdictTable::kappa`]).
+    #[serde(default)]
+    pub kappa: Option<f64>,
 }
 
 /// A reviewer's decision on a judge's verdict, by the case it belongs to.
@@ -586,6 +594,8 @@ pub struct JudgeReview {
     pub check: usize,
     pub criterion: String,
     pub agreed: bool,
+    /// The judge's verdict the reviewer confirmed or overrode.
+    pub judge_passed: bool,
     pub at: DateTime<Utc>,
 }
 

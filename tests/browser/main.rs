@@ -632,7 +632,7 @@ async fn an_unsure_judge_verdict_waits_in_the_queue_until_a_reviewer_overrides_i
 
     b.client.goto(&p.url("/agents/desk/review")).await.unwrap();
     let agreement = b.texts("table.agreement tbody tr", 1).await;
-    assert_eq!(agreement, ["polite 1 0 0%"], "{agreement:?}");
+    assert_eq!(agreement, ["polite 1 0 0% 0.00 (n = 1)"], "{agreement:?}");
     assert!(b.text("main").await.contains("Nothing waits for review."));
     b.close().await;
 }

@@ -1,6 +1,6 @@
 //! An agent's review queue: the unreviewed results of its latest runs most worth a person's
 //! look (judge verdicts it was unsure of or could not give, attempts that disagree, regressions),
-//! and how often reviewers agreed with the judge on each criterion.
+//! and how often reviewers agreed with the judge on each criterion (raw, and as Cohen's κ).
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -43,15 +43,22 @@ fn Agreement(agreement: Vec<CriterionAgreement>) -> impl IntoView {
     view! {
         <table class="grid agreement">
             <caption>"How often reviewers agreed with the LLM judge"</caption>
-            <thead><tr><th>"Criterion"</th><th class="num">"Reviewed"</th><th class="num">"Agreed"</th><th class="num">"Agreement"</th></tr></thead>
+            <thead><tr><th>"Criterion"</th><th class="num">"Reviewed"</th><th class="num">"Agreed"</th><th class="num">"Agreement"</th><th class="num" title="Cohen's κ: agreement beyond chance (1 perfect, 0 chance), over the verdicts counted">"κ"</th></tr></thead>
             <tbody>
-                {agreement.into_iter().map(|a| view! {
-                    <tr>
-                        <td><code>{a.criterion.clone()}</code></td>
-                        <td class="num">{a.reviewed}</td>
-                        <td class="num">{a.agreed}</td>
-                        <td class="num">{format!("{:.0}%", 100.0 * a.agreed as f64 / a.reviewed.max(1) as f64)}</td>
-                    </tr>
+                {agreement.into_iter().map(|a| {
+                    let kappa = match a.kappa {
+                        Some(k) => format!("{k:.2} (n = {})", a.table.total()),
+                        None => format!("— (n = {})", a.table.total()),
+                    };
+                    view! {
+                        <tr>
+                            <td><code>{a.criterion.clone()}</code></td>
+                            <td class="num">{a.reviewed}</td>
+                            <td class="num">{a.agreed}</td>
+                            <td class="num">{format!("{:.0}%", 100.0 * a.agreed as f64 / a.reviewed.max(1) as f64)}</td>
+                            <td class="num kappa">{kappa}</td>
+                        </tr>
+                    }
                 }).collect_view()}
             </tbody>
         </table>

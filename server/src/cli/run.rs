@@ -252,6 +252,10 @@ pub struct RunArgs {
     /// the cases) is below PCT percent, e.g. `4:80` with `--repeats 4` or more.
     #[arg(long, value_parser = parse_pass_hat_k)]
     pub min_pass_hat_k: Option<(u64, f64)>,
+    /// Fail when the LLM judge's agreement with the people who reviewed its verdicts (Cohen's
+    /// κ, per criterion of the agent, over every review recorded so far) is below this, e.g. 0.6.
+    #[arg(long)]
+    pub min_judge_agreement: Option<f64>,
     /// With --baseline: fail on `significant` regressions only (the default), or on `any` drop
     /// of a case's pass rate, significant or not.
     #[arg(long, value_enum, default_value_t = FailOn::Significant)]
@@ -319,6 +323,11 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), ValueError> {
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(min) = args.min_judge_agreement {
+        if !(-1.0..=1.0).contains(&min) {
+            bail!("--min-judge-agreement is a Cohen's κ, from -1 to 1 (0.6 is a common bar), got {min}");
+        }
+    }
     let agent = AgentFile::load(&args.agent_file)?;
     let client = args.server.client();
     let backend: Arc<dyn Backend> = Arc::new(client.clone());
@@ -437,6 +446,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         write_file(path, &markdown)?;
     }
     let mut failures = gate_on_summary(&args, &finished);
+    if let Some(min) = args.min_judge_agreement {
+        let queue = backend.review_queue(&agent.spec.name).await?;
+        failures.extend(shared::eval::agreement::below(&queue.agreement, min));
+    }
     if let Some(base) = &baseline {
         failures.extend(gate_on_baseline(&client, base, run_id, args.fail_on).await?);
     }

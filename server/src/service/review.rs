@@ -97,6 +97,7 @@ impl Service {
             check,
             criterion: judgement.criterion.clone(),
             agreed: !review.overrides(c.passed),
+            judge_passed: review.original,
             at: review.at,
         };
         Ok(self.store.record_judge_review(&record).await?)

@@ -327,6 +327,32 @@ async fn rubric_criteria_are_judged_cached_by_evidence_and_reviewed() {
     assert_eq!(unjudged["invented"]["status"], "passed");
 
     queue_then_override(&s, &results).await;
+
+    // The gate on the judge's agreement names the criterion, its κ and the count it rests on.
+    let gated = proctor(
+        &s.base,
+        &llm,
+        &[
+            "run",
+            "agent.yaml",
+            "--no-progress",
+            "--judge",
+            &judge_url,
+            "--judge-model",
+            "fake-judge",
+            "--min-judge-agreement",
+            "0.5",
+        ],
+        dir.path(),
+    );
+    assert_eq!(gated.status.code(), Some(1), "{}", text(&gated));
+    assert!(
+        text(&gated).contains(
+            "`grounded` is κ = 0.00 over 1 reviewed verdict(s), below --min-judge-agreement 0.5"
+        ),
+        "{}",
+        text(&gated)
+    );
 }
 
 /// The review queue lists the unsure verdict and the judge's errors of the judged runs; a
@@ -366,8 +392,11 @@ async fn queue_then_override(s: &Server, results: &std::collections::BTreeMap<St
     assert_eq!(status, 200, "{reviewed}");
     assert_eq!(reviewed["status"], "passed");
     let (_, queue) = s.get("/api/v1/agents/judged/review-queue").await;
+    // The judge failed it and the reviewer passed it: one verdict, no agreement beyond chance.
     assert_eq!(
         queue["agreement"],
-        json!([{"criterion": "grounded", "reviewed": 1, "agreed": 0}])
+        json!([{"criterion": "grounded", "reviewed": 1, "agreed": 0,
+            "table": {"both_passed": 0, "judge_only_passed": 0, "reviewer_only_passed": 1, "both_failed": 0},
+            "kappa": 0.0}])
     );
 }

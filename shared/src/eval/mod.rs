@@ -1,6 +1,7 @@
 //! Judging results: the sequence diff, the checks that make a verdict, the classification of
 //! failures, and the run-level figures (summary, AQS, comparison).
 
+pub mod agreement;
 pub mod aqs;
 pub mod case_row;
 pub mod check;

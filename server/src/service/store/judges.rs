@@ -2,6 +2,7 @@
 //! judged twice) and how reviewers decided on them.
 
 use shared::api::{CriterionAgreement, JudgeReview};
+use shared::eval::agreement::VerdictTable;
 use shared::llm_judge::Judgement;
 use uuid::Uuid;
 
@@ -44,7 +45,7 @@ pub(super) async fn keep<S: Sql>(conn: &mut Conn<S>, rows: &[Prepared]) -> Store
 pub(super) async fn record_review<S: Sql>(store: &S, review: &JudgeReview) -> StoreResult<()> {
     let mut q = Query::<S>::new(
         "INSERT INTO judge_reviews (run_id, scenario_key, attempt, check_index, agent_id, \
-         criterion, agreed, reviewed_at) VALUES (",
+         criterion, agreed, judge_passed, reviewed_at) VALUES (",
     );
     Values::<S>::new(&mut q)
         .id(review.run_id)
@@ -54,11 +55,12 @@ pub(super) async fn record_review<S: Sql>(store: &S, review: &JudgeReview) -> St
         .id(review.agent_id)
         .text(review.criterion.as_str())
         .flag(review.agreed)
+        .flag(review.judge_passed)
         .time(review.at);
     q.push(
         ") ON CONFLICT (run_id, scenario_key, attempt, check_index) DO UPDATE SET \
          criterion = excluded.criterion, agreed = excluded.agreed, \
-         reviewed_at = excluded.reviewed_at",
+         judge_passed = excluded.judge_passed, reviewed_at = excluded.reviewed_at",
     );
     write(store, q).await?;
     Ok(())
@@ -71,7 +73,11 @@ pub(super) async fn agreement<S: Sql>(
 ) -> StoreResult<Vec<CriterionAgreement>> {
     let mut q = Query::<S>::new(
         "SELECT criterion, COUNT(*) AS reviewed, \
-         SUM(CASE WHEN agreed THEN 1 ELSE 0 END) AS agreed \
+         SUM(CASE WHEN agreed THEN 1 ELSE 0 END) AS agreed, \
+         SUM(CASE WHEN judge_passed AND agreed THEN 1 ELSE 0 END) AS both_passed, \
+         SUM(CASE WHEN judge_passed AND NOT agreed THEN 1 ELSE 0 END) AS judge_only_passed, \
+         SUM(CASE WHEN NOT judge_passed AND NOT agreed THEN 1 ELSE 0 END) AS reviewer_only_passed, \
+         SUM(CASE WHEN NOT judge_passed AND agreed THEN 1 ELSE 0 END) AS both_failed \
          FROM judge_reviews WHERE agent_id = ",
     );
     S::id(&mut q, agent_id);
@@ -80,10 +86,19 @@ pub(super) async fn agreement<S: Sql>(
         .await?
         .iter()
         .map(|row| {
+            let count = |column: &str| row.int(column).map(|n| n.max(0) as u64);
+            let table = VerdictTable {
+                both_passed: count("both_passed")?,
+                judge_only_passed: count("judge_only_passed")?,
+                reviewer_only_passed: count("reviewer_only_passed")?,
+                both_failed: count("both_failed")?,
+            };
             Ok(CriterionAgreement {
                 criterion: row.text("criterion")?,
-                reviewed: row.int("reviewed")?.max(0) as u64,
-                agreed: row.int("agreed")?.max(0) as u64,
+                reviewed: count("reviewed")?,
+                agreed: count("agreed")?,
+                kappa: table.kappa(),
+                table,
             })
         })
         .collect()
