@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::run::{parse_key_value, ExecArgs, SelectionArgs, ServerArgs};
 use crate::backend::Backend;
 use crate::runner::agent_file::AgentFile;
-use crate::runner::audit::AuditPlan;
+use crate::runner::audit::{self, Audited, Source};
 use crate::runner::recordings::Recordings;
 use crate::runner::{self, report};
 
@@ -69,7 +69,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let backend: Arc<dyn Backend> = Arc::new(client.clone());
     let mut exec = args.exec.execution(&agent, args.env.clone())?;
     let scenarios = runner::prepare(backend.as_ref(), &agent, &args.selection.selection()).await?;
-    let (source, passed) = match &args.of {
+    let (run, passed) = match &args.of {
         Some(name) => {
             let scope = RunScope {
                 agent: Some(agent.spec.name.clone()),
@@ -80,69 +80,18 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         }
         None => record_suite(&backend, &agent, &scenarios, &exec).await?,
     };
-    let store = Recordings::at(args.exec.recordings_dir.clone());
-    let recordings = runner::recordings_of(backend.as_ref(), &store, source).await?;
-    let (audited, failing): (Vec<Scenario>, Vec<Scenario>) = scenarios
-        .into_iter()
-        .partition(|s| passed.contains(&s.spec.key));
-    for s in &failing {
-        eprintln!(
-            "proctor: {}: not audited, it did not pass in run {} (a mutant of a failing case \
-             proves nothing)",
-            s.spec.key,
-            &source.to_string()[..8]
-        );
-    }
-    let plan = AuditPlan::of(source, &recordings, &audited);
-    for key in &plan.unrecorded {
-        eprintln!("proctor: {key}: not audited, run {source} holds no recording of it");
-    }
-    for key in &plan.capped {
-        eprintln!(
-            "proctor: {key}: audited with its first {} mutants only",
-            plan.count(key)
-        );
-    }
-    if plan.total() == 0 {
-        bail!(
-            "nothing to audit: no scenario that passed in run {source} has a recorded model answer \
-             to plant a fault in (the agent's LLM calls are recorded by the tracer: `run.trace: \
-             otlp` agents have none)"
-        );
-    }
-    let mut metadata = BTreeMap::new();
-    metadata.insert(AUDIT_METADATA.to_string(), source.to_string());
-    let label = format!("audit of {}", &source.to_string()[..8]);
-    let run = runner::create_run(
-        backend.as_ref(),
-        &agent,
-        &audited,
-        Some(label),
-        metadata,
-        RunSource::Cli,
-        plan.most(),
-    )
-    .await?;
-    let audit_id = run.run.id;
-    eprintln!(
-        "proctor: planting {} mutant(s) in {} scenario(s) of run {} — audit run {audit_id}\n  live: {}/runs/{audit_id}",
-        plan.total(),
-        audited.len(),
-        &source.to_string()[..8],
-        client.base()
-    );
+    // The mutants' cases are not recorded: their answers are planted.
     exec.recordings = None;
-    exec.audit = Some(Arc::new(plan));
-    runner::execute(
-        backend.clone(),
-        &agent,
+    let source = Source {
         run,
-        audited,
-        &exec,
-        &runner::Resume::default(),
-    )
-    .await?;
-    let report = backend.audit(audit_id).await?;
+        passed,
+        recordings: Recordings::at(args.exec.recordings_dir.clone()),
+    };
+    let dashboard = Some(client.base());
+    let Audited {
+        run: audit_id,
+        report,
+    } = audit::run(&backend, &agent, scenarios, exec, &source, dashboard).await?;
     let title = format!(
         "Audit of {} — run {}",
         agent.spec.name,
@@ -154,7 +103,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         Format::Json => {
             let mut json = serde_json::to_value(&report)?;
             json["run"] = audit_id.to_string().into();
-            json["of"] = source.to_string().into();
+            json["of"] = source.run.to_string().into();
             println!("{}", serde_json::to_string_pretty(&json)?)
         }
     }

@@ -4,13 +4,113 @@
 //! mode — as recorded up to the fault, the fault, then the live model — and judged by the server
 //! like any case; its trace names the mutant.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
+use anyhow::bail;
 use serde_json::Value;
-use shared::audit::{mutants, CaseRecordings};
+use shared::audit::{mutants, AuditReport, CaseRecordings};
 use shared::validate::MAX_REPEATS;
-use shared::{Mutant, Scenario};
+use shared::{Mutant, RunSource, Scenario, AUDIT_METADATA};
 use uuid::Uuid;
+
+use super::agent_file::AgentFile;
+use super::recordings::Recordings;
+use super::{create_run, execute, recordings_of, Execution, Resume};
+use crate::backend::Backend;
+
+/// The run an audit plants its faults in: its id, the scenarios that passed in it (a mutant of
+/// a failing case proves nothing), and where its recordings are (else the server's copy).
+pub struct Source {
+    pub run: Uuid,
+    pub passed: BTreeSet<String>,
+    pub recordings: Recordings,
+}
+
+/// An audit that ran: its run, and the server's report of it.
+pub struct Audited {
+    pub run: Uuid,
+    pub report: AuditReport,
+}
+
+/// Plants each scenario's mutants in `source`'s recordings and runs them as an audit run, judged
+/// by the server; says which scenarios are not audited and why. `dashboard` is where the run can
+/// be followed live.
+pub async fn run(
+    backend: &Arc<dyn Backend>,
+    agent: &AgentFile,
+    scenarios: Vec<Scenario>,
+    mut exec: Execution,
+    source: &Source,
+    dashboard: Option<&str>,
+) -> anyhow::Result<Audited> {
+    let short = &source.run.to_string()[..8];
+    let recordings = recordings_of(backend.as_ref(), &source.recordings, source.run).await?;
+    let (audited, failing): (Vec<Scenario>, Vec<Scenario>) = scenarios
+        .into_iter()
+        .partition(|s| source.passed.contains(&s.spec.key));
+    for s in &failing {
+        eprintln!(
+            "proctor: {}: not audited, it did not pass in run {short} (a mutant of a failing \
+             case proves nothing)",
+            s.spec.key
+        );
+    }
+    let plan = AuditPlan::of(source.run, &recordings, &audited);
+    for key in &plan.unrecorded {
+        eprintln!("proctor: {key}: not audited, run {short} holds no recording of it");
+    }
+    for key in &plan.capped {
+        eprintln!(
+            "proctor: {key}: audited with its first {} mutants only",
+            plan.count(key)
+        );
+    }
+    if plan.total() == 0 {
+        bail!(
+            "nothing to audit: no scenario that passed in run {} has a recorded model answer to \
+             plant a fault in (the agent's LLM calls are recorded by the tracer: `run.trace: \
+             otlp` agents have none)",
+            source.run
+        );
+    }
+    let mut metadata = BTreeMap::new();
+    metadata.insert(AUDIT_METADATA.to_string(), source.run.to_string());
+    let label = format!("audit of {short}");
+    let run = create_run(
+        backend.as_ref(),
+        agent,
+        &audited,
+        Some(label),
+        metadata,
+        RunSource::Cli,
+        plan.most(),
+    )
+    .await?;
+    let id = run.run.id;
+    eprintln!(
+        "proctor: planting {} mutant(s) in {} scenario(s) of run {short} — audit run {id}",
+        plan.total(),
+        audited.len(),
+    );
+    if let Some(base) = dashboard {
+        eprintln!("  live: {base}/runs/{id}");
+    }
+    exec.audit = Some(Arc::new(plan));
+    execute(
+        backend.clone(),
+        agent,
+        run,
+        audited,
+        &exec,
+        &Resume::default(),
+    )
+    .await?;
+    Ok(Audited {
+        run: id,
+        report: backend.audit(id).await?,
+    })
+}
 
 /// The mutants of an audit, by scenario, and the recordings that plant them.
 #[derive(Debug, Default)]
