@@ -77,6 +77,7 @@ async def drive(read, write):
             "wrong_types": await call(session, "list_results", {"run": head["run"], "limit": "lots"}),
             "not_a_result": await call(session, "sync_results", {"run": head["run"], "results": [{"attempt": "x"}]}),
             "not_an_audit": await call(session, "get_audit", {"run": head["run"]}),
+            "audit_of_nothing": await call(session, "start_audit", {"run": "6f1c2b1e-0000-4000-8000-000000000000"}),
         }
         ok, after = await call(session, "get_test_run", {"run": head["run"]})
         seen["total_after_errors"] = after["summary"]["total"]

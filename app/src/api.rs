@@ -91,6 +91,8 @@ mod data {
         async fn review_queue(&self, agent: &str) -> Result<ReviewQueue, ProctorError>;
         /// What an audit run's verdicts on its mutants say about the suite.
         async fn audit(&self, run: &str) -> Result<shared::audit::AuditReport, ProctorError>;
+        /// Queues an audit of `run` for a worker.
+        async fn start_audit(&self, run: &str) -> Result<RunView, ProctorError>;
         async fn start_run(
             &self,
             agent: &str,
@@ -224,6 +226,12 @@ pub async fn get_review_queue(agent: String) -> Result<ReviewQueue, ProctorError
 #[server(name = GetAudit, prefix = "/api/fn", endpoint = "audit", input = Json, output = Json)]
 pub async fn get_audit(run: String) -> Result<shared::audit::AuditReport, ProctorError> {
     data()?.audit(&run).await
+}
+
+/// Queues an audit of a run for a worker: its scenarios' mutants, planted in its recordings.
+#[server(name = StartAudit, prefix = "/api/fn", endpoint = "start_audit", input = Json, output = Json)]
+pub async fn start_audit(run: String) -> Result<RunView, ProctorError> {
+    data()?.start_audit(&run).await
 }
 
 /// Queues a run of the chosen scenarios (ids joined by commas) for a worker.

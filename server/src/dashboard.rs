@@ -131,6 +131,11 @@ impl DashboardData for Service {
         Backend::audit(self, id("run", run)?).await
     }
 
+    async fn start_audit(&self, run: &str) -> Result<RunView, ProctorError> {
+        let source = Backend::run(self, id("run", run)?).await?;
+        Backend::create_run(self, RunInput::audit_of(&source, RunSource::Dashboard)).await
+    }
+
     async fn trend(&self, run: &str) -> Result<Vec<RunView>, ProctorError> {
         let run = DashboardData::run(self, run).await?;
         let filter = RunFilter {

@@ -449,6 +449,22 @@ impl ProctorMcp {
     }
 
     #[tool(
+        description = "Queue an audit of a run (by id, id prefix, label or `latest`): its scenarios that passed are run against mutants of its recorded model answers (a skipped tool, two swapped, a changed argument, a forbidden call, no tool, an empty, cut or leaking final answer, a repeated call). A worker serving the agent executes it (`proctor worker` or `proctor serve --agent`); read the report with get_audit."
+    )]
+    async fn start_audit(&self, Parameters(a): Parameters<RunArg>) -> Result<String, ErrorData> {
+        let source = self.find(&a.run, a.agent).await?;
+        let queued = self
+            .api
+            .create_run(RunInput::audit_of(&source, RunSource::Mcp))
+            .await
+            .map_err(api_error)?;
+        text(&json!({
+            "run": queued.run.id, "status": queued.run.status, "audits": source.run.id,
+            "note": format!("queued: a worker serving {} executes it; then get_audit {{\"run\": \"{}\"}}", source.agent_name, queued.run.id),
+        }))
+    }
+
+    #[tool(
         description = "A run's failures by category and by severity, and the tool steps most often missing, extra or out of order."
     )]
     async fn get_failure_breakdown(

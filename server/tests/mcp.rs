@@ -50,6 +50,7 @@ async fn check(s: &Server, seen: &Value) {
         "get_failure_breakdown",
         "get_review_queue",
         "get_audit",
+        "start_audit",
         "sync_results",
     ] {
         assert!(tools.contains(&t), "{t} in {tools:?}");

@@ -63,6 +63,10 @@ struct RunInputFields {
     /// ([`ReplayRequest::write_to`]), where whoever executes the run reads it.
     #[serde(default)]
     replay: Option<crate::model::ReplayRequest>,
+    /// An earlier run of the agent to plant faults in (`proctor audit`): the run is an audit,
+    /// kept in its metadata ([`crate::AUDIT_METADATA`]) for the worker that executes it.
+    #[serde(default)]
+    audit: Option<Uuid>,
 }
 
 fn one() -> u32 {
@@ -74,6 +78,9 @@ impl From<RunInputFields> for RunInput {
         let mut metadata = f.metadata;
         if let Some(replay) = f.replay {
             replay.write_to(&mut metadata);
+        }
+        if let Some(source) = f.audit {
+            metadata.insert(crate::AUDIT_METADATA.into(), source.to_string());
         }
         RunInput {
             agent: f.agent,
@@ -97,6 +104,21 @@ impl RunInput {
             spec,
             queued,
         }
+    }
+
+    /// An audit of `source` queued for a worker: its scenarios' mutants, planted in its
+    /// recordings (`proctor audit --of`, from the dashboard or over MCP).
+    pub fn audit_of(source: &RunView, from: crate::model::RunSource) -> Self {
+        let mut metadata = std::collections::BTreeMap::new();
+        metadata.insert(crate::AUDIT_METADATA.into(), source.run.id.to_string());
+        let spec = RunSpec {
+            label: Some(format!("audit of {}", &source.run.id.to_string()[..8])),
+            metadata,
+            source: from,
+            scenario_ids: source.run.spec.scenario_ids.clone(),
+            repeats: 1,
+        };
+        RunInput::new(source.agent_name.clone(), spec, true)
     }
 }
 

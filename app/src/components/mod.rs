@@ -4,6 +4,7 @@ pub mod agent_runs;
 pub mod agent_scenarios;
 pub mod aqs_card;
 pub mod aqs_delta_chart;
+pub mod audit_button;
 pub mod audit_card;
 pub mod category_shift_chart;
 pub mod chart_figure;

@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use shared::api::RunView;
 use shared::{ReplayRequest, BASELINE_METADATA};
 
+use crate::components::audit_button::AuditButton;
 use crate::components::delete_run::DeleteRun;
 use crate::components::format::{short_id, when, RunStatusBadge};
 use crate::components::run_progress::RunProgress;
@@ -57,11 +58,15 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
                 {format!(" ({}{masks})", replay.mode)}
             }
         });
+    // A finished run's suite can be audited; an audit's own mutants cannot.
+    let auditable =
+        v.run.status.is_finished() && !v.run.spec.metadata.contains_key(shared::AUDIT_METADATA);
     let progress = v.clone();
     view! {
         <div class="page-head">
             <h1>{title}</h1>
             <RunStatusBadge status=v.run.status/>
+            {auditable.then(|| view! { <AuditButton id=v.run.id.to_string()/> })}
             <DeleteRun id=v.run.id.to_string()/>
         </div>
         <p class="muted">

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use clap::Args;
-use shared::api::ResultFilter;
 use shared::audit::render;
 use shared::run_name::RunScope;
 use shared::{ResultStatus, RunSource, Scenario, AUDIT_METADATA};
@@ -76,7 +75,7 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
                 status: None,
             };
             let run = audited_run(backend.find_run(name, &scope).await?)?;
-            (run, passed_in(backend.as_ref(), run).await?)
+            (run, audit::passed_in(backend.as_ref(), run).await?)
         }
         None => record_suite(&backend, &agent, &scenarios, &exec).await?,
     };
@@ -182,27 +181,4 @@ fn audited_run(named: shared::api::RunView) -> anyhow::Result<Uuid> {
         report::run_name(&named)
     );
     Ok(source)
-}
-
-/// The scenarios whose first attempt passed in `run`.
-async fn passed_in(backend: &dyn Backend, run: Uuid) -> anyhow::Result<BTreeSet<String>> {
-    let mut passed = BTreeSet::new();
-    let mut filter = ResultFilter {
-        status: Some(ResultStatus::Passed),
-        limit: Some(500),
-        ..Default::default()
-    };
-    loop {
-        let page = backend.results(run, &filter).await?;
-        passed.extend(
-            page.items
-                .into_iter()
-                .filter(|r| r.attempt == 1)
-                .map(|r| r.scenario_key),
-        );
-        match page.next_cursor {
-            Some(cursor) => filter.cursor = Some(cursor),
-            None => return Ok(passed),
-        }
-    }
 }

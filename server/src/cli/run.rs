@@ -15,7 +15,7 @@ use shared::run_name::RunScope;
 use shared::RunSource;
 use shared::{ReplayMode, ReplayRequest, BASELINE_METADATA};
 
-use crate::runner::recordings::Recordings;
+use crate::runner::recordings::{self, Recordings};
 use uuid::Uuid;
 
 use crate::backend::Backend;
@@ -97,7 +97,7 @@ pub struct ExecArgs {
     #[arg(
         long,
         env = "PROCTOR_RECORDINGS",
-        default_value = ".proctor/recordings"
+        default_value = recordings::DEFAULT_DIR
     )]
     pub recordings_dir: PathBuf,
     /// Keep no recordings.

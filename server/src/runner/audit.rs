@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use serde_json::Value;
+use shared::api::ResultFilter;
 use shared::audit::{mutants, AuditReport, CaseRecordings};
 use shared::validate::MAX_REPEATS;
-use shared::{Mutant, RunSource, Scenario, AUDIT_METADATA};
+use shared::{Mutant, ResultStatus, RunSource, Scenario, AUDIT_METADATA};
 use uuid::Uuid;
 
 use super::agent_file::AgentFile;
@@ -33,19 +34,15 @@ pub struct Audited {
     pub report: AuditReport,
 }
 
-/// Plants each scenario's mutants in `source`'s recordings and runs them as an audit run, judged
-/// by the server; says which scenarios are not audited and why. `dashboard` is where the run can
-/// be followed live.
-pub async fn run(
-    backend: &Arc<dyn Backend>,
-    agent: &AgentFile,
-    scenarios: Vec<Scenario>,
-    mut exec: Execution,
+/// The mutants of each scenario that passed in `source`, planted in its recordings, and the
+/// scenarios they belong to; says which scenarios are not audited and why.
+pub async fn plan(
+    backend: &dyn Backend,
     source: &Source,
-    dashboard: Option<&str>,
-) -> anyhow::Result<Audited> {
+    scenarios: Vec<Scenario>,
+) -> anyhow::Result<(AuditPlan, Vec<Scenario>)> {
     let short = &source.run.to_string()[..8];
-    let recordings = recordings_of(backend.as_ref(), &source.recordings, source.run).await?;
+    let recordings = recordings_of(backend, &source.recordings, source.run).await?;
     let (audited, failing): (Vec<Scenario>, Vec<Scenario>) = scenarios
         .into_iter()
         .partition(|s| source.passed.contains(&s.spec.key));
@@ -74,14 +71,28 @@ pub async fn run(
             source.run
         );
     }
+    Ok((plan, audited))
+}
+
+/// Plants each scenario's mutants in `source`'s recordings ([`plan`]) and runs them as a new
+/// audit run, judged by the server. `dashboard` is where the run can be followed live.
+pub async fn run(
+    backend: &Arc<dyn Backend>,
+    agent: &AgentFile,
+    scenarios: Vec<Scenario>,
+    mut exec: Execution,
+    source: &Source,
+    dashboard: Option<&str>,
+) -> anyhow::Result<Audited> {
+    let (plan, audited) = plan(backend.as_ref(), source, scenarios).await?;
+    let short = &source.run.to_string()[..8];
     let mut metadata = BTreeMap::new();
     metadata.insert(AUDIT_METADATA.to_string(), source.run.to_string());
-    let label = format!("audit of {short}");
     let run = create_run(
         backend.as_ref(),
         agent,
         &audited,
-        Some(label),
+        Some(format!("audit of {short}")),
         metadata,
         RunSource::Cli,
         plan.most(),
@@ -110,6 +121,29 @@ pub async fn run(
         run: id,
         report: backend.audit(id).await?,
     })
+}
+
+/// The scenarios whose first attempt passed in `run`.
+pub async fn passed_in(backend: &dyn Backend, run: Uuid) -> anyhow::Result<BTreeSet<String>> {
+    let mut passed = BTreeSet::new();
+    let mut filter = ResultFilter {
+        status: Some(ResultStatus::Passed),
+        limit: Some(500),
+        ..Default::default()
+    };
+    loop {
+        let page = backend.results(run, &filter).await?;
+        passed.extend(
+            page.items
+                .into_iter()
+                .filter(|r| r.attempt == 1)
+                .map(|r| r.scenario_key),
+        );
+        match page.next_cursor {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return Ok(passed),
+        }
+    }
 }
 
 /// The mutants of an audit, by scenario, and the recordings that plant them.

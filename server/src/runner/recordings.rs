@@ -47,6 +47,9 @@ pub enum RecordingError {
     Upload(ProctorError),
 }
 
+/// Where recordings are kept unless told otherwise (`--recordings-dir`).
+pub const DEFAULT_DIR: &str = ".proctor/recordings";
+
 /// The recordings folder.
 #[derive(Debug, Clone)]
 pub struct Recordings {

@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::api::{ResultFilter, RunView, ScenarioFilter};
-use shared::{ErrorKind, RunStatus, Scenario};
+use shared::{ErrorKind, RunStatus, Scenario, AUDIT_METADATA};
 use uuid::Uuid;
 
 use super::agent_file::AgentFile;
+use super::audit::{passed_in, plan, AuditPlan, Source};
+use super::recordings::{Recordings, DEFAULT_DIR};
 use super::{execute, Execution, Resume, Stop};
 use crate::backend::Backend;
 
@@ -148,11 +150,22 @@ async fn run_claimed(
             stop: run_stop.clone(),
         };
         // A run queued as a replay is answered from this worker's recordings folder.
-        let exec = Execution {
+        let mut exec = Execution {
             repeats: run.run.spec.repeats.max(1),
             progress: false,
             replay: shared::ReplayRequest::read_from(&run.run.spec.metadata)?,
             ..exec.clone()
+        };
+        let scenarios = match audited_run(&run)? {
+            Some(source) => {
+                let (plan, audited) =
+                    audit_plan(backend.as_ref(), source, scenarios, &exec).await?;
+                // The mutants' cases are not recorded: their answers are planted.
+                exec.recordings = None;
+                exec.audit = Some(Arc::new(plan));
+                audited
+            }
+            None => scenarios,
         };
         execute(backend.clone(), agent, run, scenarios, &exec, &resume).await
     }
@@ -186,6 +199,36 @@ async fn run_claimed(
             }
         }
     }
+}
+
+/// The run a queued audit plants its faults in, when the run is one.
+fn audited_run(run: &RunView) -> anyhow::Result<Option<Uuid>> {
+    let Some(source) = run.run.spec.metadata.get(AUDIT_METADATA) else {
+        return Ok(None);
+    };
+    let source = source.parse().map_err(|_| {
+        anyhow::anyhow!("the run's `{AUDIT_METADATA}` metadata `{source}` is not a run id")
+    })?;
+    Ok(Some(source))
+}
+
+/// A queued audit's mutants, planted in the recordings of `source` this worker keeps (or the
+/// server's copy), and the scenarios they belong to.
+async fn audit_plan(
+    backend: &dyn Backend,
+    source: Uuid,
+    scenarios: Vec<Scenario>,
+    exec: &Execution,
+) -> anyhow::Result<(AuditPlan, Vec<Scenario>)> {
+    let source = Source {
+        run: source,
+        passed: passed_in(backend, source).await?,
+        recordings: exec
+            .recordings
+            .clone()
+            .unwrap_or_else(|| Recordings::at(DEFAULT_DIR.into())),
+    };
+    plan(backend, &source, scenarios).await
 }
 
 async fn scenarios_of(

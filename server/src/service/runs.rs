@@ -5,7 +5,7 @@ use chrono::Utc;
 use shared::api::{Page, RunEvent, RunFilter, RunInput, RunView};
 use shared::redact::{redact_name, redact_text};
 use shared::run_name::{RunName, RunScope, LATEST, MIN_ID_PREFIX};
-use shared::{validate, ProctorError, RunStatus, TestRun};
+use shared::{validate, ProctorError, RunStatus, TestRun, AUDIT_METADATA};
 use uuid::Uuid;
 
 use super::Service;
@@ -216,6 +216,9 @@ impl Service {
                 )));
             }
         }
+        if let Some(source) = spec.metadata.get(AUDIT_METADATA) {
+            self.audited_run(source, agent.id).await?;
+        }
         let now = Utc::now();
         let run = TestRun {
             id: Uuid::new_v4(),
@@ -239,6 +242,34 @@ impl Service {
             agent_name: agent.spec.name,
             summary: None,
         })
+    }
+
+    /// Checks the run an audit names: a run of the same agent, and not an audit itself.
+    async fn audited_run(&self, source: &str, agent: Uuid) -> Outcome<()> {
+        let id: Uuid = source.parse().map_err(|_| {
+            ProctorError::invalid(format!(
+                "`{AUDIT_METADATA}` names the run whose recorded answers the audit plants faults \
+                 in; {source:?} is not a run id"
+            ))
+        })?;
+        let named = self.store.run(id).await?.ok_or_else(|| {
+            ProctorError::invalid(format!(
+                "the run {id} that `{AUDIT_METADATA}` names does not exist"
+            ))
+        })?;
+        if named.run.agent_id != agent {
+            return Err(ProctorError::invalid(format!(
+                "the run {id} that `{AUDIT_METADATA}` names is a run of another agent ({})",
+                named.agent_name
+            )));
+        }
+        if named.run.spec.metadata.contains_key(AUDIT_METADATA) {
+            return Err(ProctorError::invalid(format!(
+                "the run {id} that `{AUDIT_METADATA}` names is an audit itself; name the run it \
+                 audited"
+            )));
+        }
+        Ok(())
     }
 
     /// Moves a run forward, keeping `reason` (scrubbed, cut to [`MAX_REASON_CHARS`]) as why it

@@ -146,6 +146,41 @@ async fn the_in_process_worker_runs_a_queued_run_without_calling_its_own_server(
         assert_eq!(replayed["summary"][key], done["summary"][key], "{key}");
     }
 
+    // An audit queued from the dashboard or over MCP: the worker plants the mutants in its own
+    // recordings of the run, and the server reports what the suite caught.
+    let (audited, _) = queue(json!({
+        "agent": "acme-support", "queued": true, "scenario_ids": ids, "source": "dashboard",
+        "audit": recorded
+    }))
+    .await;
+    let audit_id = audited["run"]["id"].as_str().unwrap();
+    assert_eq!(audited["run"]["metadata"]["audit"], recorded);
+    let (status, report) = s.get(&format!("/api/v1/runs/{audit_id}/audit")).await;
+    assert_eq!(status, 200, "{report}");
+    let total = report["kills"]["total"].as_u64().unwrap();
+    assert!(total >= 10, "{report}");
+    assert_eq!(
+        audited["summary"]["total"].as_u64().unwrap(),
+        total,
+        "one case per mutant"
+    );
+    // An audit names a run of its agent that is not an audit itself.
+    for (named, why) in [
+        (audit_id.to_string(), "is an audit itself"),
+        (uuid::Uuid::new_v4().to_string(), "does not exist"),
+        ("not-a-run".to_string(), "audit"),
+    ] {
+        let (status, refused) = s
+            .post(
+                "/api/v1/runs",
+                &json!({"agent": "acme-support", "queued": true, "audit": named}),
+            )
+            .await;
+        let said = refused.to_string();
+        assert!(status == 422 || status == 400, "{status} {said}");
+        assert!(said.contains(why), "{said}");
+    }
+
     // A replay of a run no recordings folder holds fails, and the run says why and what to do.
     let (status, run) = s
         .post(
