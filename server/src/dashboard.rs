@@ -143,7 +143,12 @@ impl DashboardData for Service {
             limit: Some(TREND_RUNS),
             ..Default::default()
         };
-        Ok(Backend::runs(self, &filter).await?.items)
+        // An audit's pass rate is its mutants', not the suite's: it has no place in a trend.
+        let runs = Backend::runs(self, &filter).await?.items;
+        Ok(runs
+            .into_iter()
+            .filter(|r| !r.run.spec.metadata.contains_key(shared::AUDIT_METADATA))
+            .collect())
     }
 
     async fn review_queue(&self, agent: &str) -> Result<ReviewQueue, ProctorError> {

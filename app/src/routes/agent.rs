@@ -1,15 +1,34 @@
-//! An agent: its tools, policies, scenarios and runs, and the Run Tests drawer.
+//! An agent: its tools, policies, scenarios and runs (with its latest audit), and the Run Tests
+//! drawer.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
+use shared::api::RunView;
 
 use crate::api::get_agent;
 use crate::components::agent_runs::AgentRuns;
 use crate::components::agent_scenarios::AgentScenarios;
+use crate::components::audit_card::AuditCard;
 use crate::components::load_error::LoadError;
 use crate::components::run_drawer::RunDrawer;
 use crate::components::trend_chart::TrendChart;
+
+fn is_audit(run: &RunView) -> bool {
+    run.run.spec.metadata.contains_key(shared::AUDIT_METADATA)
+}
+
+/// The runs of the suite itself: an audit's pass rate is its mutants'.
+fn suite_runs(runs: &[RunView]) -> Vec<RunView> {
+    runs.iter().filter(|r| !is_audit(r)).cloned().collect()
+}
+
+/// The newest audit among the agent's runs (newest first), by id.
+fn latest_audit(runs: &[RunView]) -> Option<String> {
+    runs.iter()
+        .find(|r| is_audit(r))
+        .map(|r| r.run.id.to_string())
+}
 
 #[component]
 pub fn AgentPage() -> impl IntoView {
@@ -42,7 +61,11 @@ pub fn AgentPage() -> impl IntoView {
                             }}</div>
                     </div>
                     <h2>"Trend"</h2>
-                    <TrendChart runs=d.runs.clone()/>
+                    <TrendChart runs=suite_runs(&d.runs)/>
+                    {latest_audit(&d.runs).map(|id| view! {
+                        <h2>"Latest audit " <A href=format!("/runs/{id}")>{format!("({})", &id[..8])}</A></h2>
+                        <AuditCard run=id tick=RwSignal::new(0)/>
+                    })}
                     <h2>{format!("Runs ({})", d.runs.len())}</h2>
                     <AgentRuns runs=d.runs.clone()/>
                     <h2>{format!("Scenarios ({})", d.scenarios.len())}</h2>

@@ -94,7 +94,7 @@ impl Service {
             RunName::Id(id) => return self.run_in_scope(id, &filter).await,
             RunName::Latest => {
                 return self
-                    .newest(&filter)
+                    .newest_suite_run(&filter)
                     .await?
                     .ok_or_else(|| nothing_in_scope(LATEST, scope));
             }
@@ -143,6 +143,28 @@ impl Service {
             }
         }
         Ok(view)
+    }
+
+    /// The newest run `filter` lets through that ran the suite itself: `latest` is never an
+    /// audit (its cases are mutants), so `--baseline latest` after `proctor audit` still means
+    /// the last run of the suite.
+    async fn newest_suite_run(&self, filter: &RunFilter) -> Outcome<Option<RunView>> {
+        let mut page = RunFilter {
+            limit: Some(50),
+            ..filter.clone()
+        };
+        loop {
+            let runs = self.runs(&page).await?;
+            let found = runs
+                .items
+                .into_iter()
+                .find(|r| !r.run.spec.metadata.contains_key(AUDIT_METADATA));
+            match (found, runs.next_cursor) {
+                (Some(run), _) => return Ok(Some(run)),
+                (None, Some(cursor)) => page.cursor = Some(cursor),
+                (None, None) => return Ok(None),
+            }
+        }
     }
 
     /// The newest run `filter` lets through.

@@ -102,6 +102,10 @@ async fn an_audit_scores_the_suite_names_what_it_misses_and_the_suggested_expect
         "{first:#}"
     );
 
+    // `latest` is the suite's last run, never an audit: a baseline after an audit is the suite.
+    let (_, latest) = s.get("/api/v1/runs/latest?agent=acme-support").await;
+    assert_eq!(latest["run"]["id"], first["of"], "{latest}");
+
     // The server keeps the same report under the audit run.
     let (status, kept) = s
         .get(&format!(
