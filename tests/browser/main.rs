@@ -692,3 +692,110 @@ async fn sync_a_sure_and_an_unsure_verdict(p: &Proctor) -> String {
     assert_eq!(synced["run"]["summary"]["judge"]["calls"], 2, "{synced}");
     run
 }
+
+/// An audit run's page leads with its mutation score and what the suite misses; the agent's page
+/// shows its latest audit and keeps it out of the trend; a finished run's page queues an audit
+/// of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_shows_what_the_suite_misses_and_a_run_page_queues_one() {
+    let p = Proctor::start(vec![]).await;
+    p.agent("desk").await;
+    let refund = json!({"expected_tools": [{"tool": "lookup_order"}, {"tool": "refund"}]});
+    let source = p
+        .post("/api/v1/runs", &json!({"agent": "desk", "label": "suite"}))
+        .await;
+    let source = source["run"]["id"].as_str().unwrap().to_string();
+    p.post(
+        &format!("/api/v1/runs/{source}/results"),
+        &json!({"results": [
+            {"scenario_key": "refund", "user_message": "Refund ORD-1", "agent_response": "Done.",
+             "tool_calls": ["lookup_order", "refund"], "expectations": refund},
+            {"scenario_key": "chat", "user_message": "Hello", "agent_response": "Hello there, how can I help?"}
+        ]}),
+    )
+    .await;
+    p.post(
+        &format!("/api/v1/runs/{source}/status"),
+        &json!({"status": "completed"}),
+    )
+    .await;
+
+    // The mutants as a worker would sync them: each case names the fault planted in it.
+    let audit = p
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "desk", "audit": source, "label": "audit of suite"}),
+        )
+        .await;
+    let audit = audit["run"]["id"].as_str().unwrap().to_string();
+    let mutant = |kind: Value| json!({"call": 1, "fault": kind});
+    p.post(
+        &format!("/api/v1/runs/{audit}/results"),
+        &json!({"results": [
+            {"scenario_key": "refund", "attempt": 1, "user_message": "Refund ORD-1", "agent_response": "Done.",
+             "tool_calls": ["refund"], "expectations": refund,
+             "trace": {"mutant": mutant(json!({"kind": "drop_tool", "tool": "lookup_order"}))}},
+            {"scenario_key": "refund", "attempt": 2, "user_message": "Refund ORD-1", "agent_response": "Done.",
+             "tool_calls": ["lookup_order", "refund", "refund"], "expectations": refund,
+             "trace": {"mutant": mutant(json!({"kind": "repeat_call", "tool": "refund"}))}},
+            {"scenario_key": "chat", "attempt": 1, "user_message": "Hello", "agent_response": "Hello there,",
+             "trace": {"mutant": mutant(json!({"kind": "truncated_answer", "cut": "how can I help?"}))}}
+        ]}),
+    )
+    .await;
+    p.post(
+        &format!("/api/v1/runs/{audit}/status"),
+        &json!({"status": "completed"}),
+    )
+    .await;
+
+    let b = Browser::open().await;
+    b.client
+        .goto(&p.url(&format!("/runs/{audit}")))
+        .await
+        .unwrap();
+    let score = b.text(".audit .audit-score").await;
+    assert!(score.contains("1 of 3 (33%)"), "{score}");
+    let uncaught = b.texts(".audit ul.uncaught li", 2).await;
+    let said = |what: &str| uncaught.iter().any(|u| u.contains(what));
+    assert!(
+        said("no scenario fails when `refund` is called twice"),
+        "{uncaught:?}"
+    );
+    assert!(
+        said("add `help` (from its end) to response_contains"),
+        "{uncaught:?}"
+    );
+    assert!(b.text(".audit .vacuous").await.contains("chat"));
+    assert!(
+        b.client
+            .find_all(fantoccini::Locator::Css("button.audit-run"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "an audit's own page offers no audit of it"
+    );
+
+    b.client.goto(&p.url("/agents/desk")).await.unwrap();
+    let heads = b.texts("main h2", 3).await;
+    assert!(
+        heads.iter().any(|h| h.starts_with("Latest audit (")),
+        "{heads:?}"
+    );
+    assert!(b.text(".audit .audit-score").await.contains("1 of 3"));
+
+    b.client
+        .goto(&p.url(&format!("/runs/{source}")))
+        .await
+        .unwrap();
+    b.texts("button.audit-run", 1).await;
+    b.click("button.audit-run").await;
+    b.wait_for(
+        &format!("return location.pathname.startsWith('/runs/') && !location.pathname.endsWith('{source}')"),
+        "the queued audit's page opens",
+    )
+    .await;
+    let title = b.text("main h1").await;
+    assert!(title.contains("audit of"), "{title}");
+    b.close().await;
+}
