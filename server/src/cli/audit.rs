@@ -63,6 +63,12 @@ pub async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
             bail!("--min-mutation-score is a percentage from 0 to 100, got {min}");
         }
     }
+    if args.exec.repeats != 1 {
+        bail!(
+            "--repeats does not apply to an audit: each scenario runs once per mutant (repeat \
+             the suite with `proctor run --repeats`)"
+        );
+    }
     let agent = AgentFile::load(&args.agent_file)?;
     let client = args.server.client();
     let backend: Arc<dyn Backend> = Arc::new(client.clone());
