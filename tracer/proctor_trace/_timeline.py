@@ -44,6 +44,10 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+# How smolagents hands a step's tool results back to the model.
+_OBSERVATION = "Observation:"
+
+
 class _Calls:
     """The LLM and tool calls, built moment by moment."""
 
@@ -132,14 +136,34 @@ class _Calls:
                 tc["duration_source"] = "inferred"
 
     def results_in_text(self, texts: list[str], t: float) -> None:
-        """A framework that runs tools itself may hand a result back as plain text that names
-        the call id (`Call id: call_1 ... Observation: ...`)."""
+        """A framework that runs tools itself may hand results back as plain text: naming the
+        call id (`Call id: call_1 ... Observation: ...`, older smolagents), or not (smolagents
+        1.x: `Observation:\n...` after an assistant message `Calling tools:\n[...]`), when
+        they are paired by order (`_observed_in_order`)."""
         for tc in list(self.pending.values()):
             call_id = tc["call_id"]
             if call_id and tc["result"] is None:
                 text = next((x for x in texts if call_id in x), None)
                 if text is not None:
                     self.results_seen([(call_id, None, result_value(text), False)], t)
+        self._observed_in_order(texts, t)
+
+    def _observed_in_order(self, texts: list[str], t: float) -> None:
+        """One `Observation:` text answers the calls of the model's last answer that are still
+        open: the whole text one call's result, or for several calls one line each, in the
+        order of their ids (smolagents sorts them so). Anything else is left unpaired: a wrong
+        pairing would be worse than a missing result."""
+        waiting = [tc for tc in self.pending.values() if tc["result"] is None]
+        observed = [x.lstrip()[len(_OBSERVATION):].strip("\n") for x in texts if x.lstrip().startswith(_OBSERVATION)]
+        if not waiting or len(observed) != 1:
+            return
+        last = max(tc["_t"] for tc in waiting)
+        step = sorted((tc for tc in waiting if tc["_t"] == last), key=lambda tc: (tc["call_id"] or "", tc["order"]))
+        parts = [observed[0]] if len(step) == 1 else observed[0].split("\n")
+        if len(parts) != len(step):
+            return
+        for tc, part in zip(step, parts):
+            self.results_seen([(tc["call_id"], tc["name"], result_value(part.strip()), False)], t)
 
     def tool_run(self, run: ToolRun, started_at: float) -> None:
         # The matched call stays pending: the next request still carries its result message.

@@ -173,6 +173,66 @@ def test_tool_results_handed_back_as_plain_text_complete_the_call(fake_llm):
     assert "sunny" in tool["result"] and tool["duration_source"] == "inferred"
 
 
+def _smolagents_history(calls):
+    """The two messages smolagents 1.x writes after a tool-calling step: the calls as text
+    (a Python repr), and their observations, one line each in the order of the call ids, with
+    no call id."""
+    listed = [{"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": json.loads(c.function.arguments)}} for c in calls]
+    observed = "\n".join(str(agents.get_weather(json.loads(c.function.arguments)["city"])) for c in sorted(calls, key=lambda c: c.id))
+    return [{"role": "assistant", "content": [{"type": "text", "text": "Calling tools:\n" + str(listed)}]},
+            {"role": "user", "content": [{"type": "text", "text": "Observation:\n" + observed}]}]
+
+
+def test_a_text_history_without_call_ids_is_paired_by_order(fake_llm):
+    """smolagents 1.x hands tool results back as `Observation:` text that does not repeat the
+    call id; the observation completes the call of the step before it, read as data."""
+    client = openai.OpenAI(max_retries=0)
+    with proctor_trace.case("smolagents") as c:
+        first = client.chat.completions.create(**_chat(client)).choices[0].message
+        client.chat.completions.create(model=agents.MODEL_OPENAI, messages=MESSAGES + _smolagents_history(first.tool_calls))
+    [tool] = c.to_trace()["tool_calls"]
+    assert tool["result"] == agents.get_weather("Paris"), tool
+    assert tool["duration_source"] == "inferred"
+
+
+def _two_calls_then_text():
+    """A model that calls get_weather twice in one answer, then answers in text."""
+    import httpx
+
+    def answer(request):
+        body = json.loads(request.content)
+        if len(body["messages"]) == 1:
+            calls = [{"id": "call_b", "type": "function", "function": {"name": "get_weather", "arguments": json.dumps({"city": "Lyon"})}},
+                     {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}]
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
+        else:
+            message = {"role": "assistant", "content": "Both sunny."}
+        return httpx.Response(200, json={"id": "c", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+                                         "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
+                                         "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}})
+    return openai.OpenAI(api_key="k", base_url="http://fake/v1", http_client=httpx.Client(transport=httpx.MockTransport(answer)), max_retries=0)
+
+
+def test_observations_of_parallel_calls_are_paired_in_the_order_of_their_ids():
+    client = _two_calls_then_text()
+    with proctor_trace.case("smolagents-parallel") as c:
+        first = client.chat.completions.create(**_chat(client)).choices[0].message
+        client.chat.completions.create(model=agents.MODEL_OPENAI, messages=MESSAGES + _smolagents_history(first.tool_calls))
+    results = {t["arguments"]["city"]: t["result"] for t in c.to_trace()["tool_calls"]}
+    assert results == {"Lyon": agents.get_weather("Lyon"), "Paris": agents.get_weather("Paris")}, results
+
+
+def test_observations_that_cannot_be_told_apart_are_left_unpaired():
+    """Two calls and an observation of one line: pairing it with either would be a guess."""
+    client = _two_calls_then_text()
+    with proctor_trace.case("smolagents-ambiguous") as c:
+        first = client.chat.completions.create(**_chat(client)).choices[0].message
+        history = _smolagents_history(first.tool_calls)
+        history[1]["content"][0]["text"] = "Observation:\nboth sunny"
+        client.chat.completions.create(model=agents.MODEL_OPENAI, messages=MESSAGES + history)
+    assert [t["result"] for t in c.to_trace()["tool_calls"]] == [None, None]
+
+
 def test_a_compressed_body_read_as_it_streams_is_decoded_for_the_trace():
     import gzip
 
