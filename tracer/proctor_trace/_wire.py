@@ -168,6 +168,13 @@ def _usage_only(block: bytes) -> bool:
     return (b'"choices":[]' in block or b'"choices": []' in block) and b'"usage"' in block
 
 
+def without_usage_only_events(body: bytes) -> bytes:
+    """A whole stream as the agent asked for it: without the usage-only event the tracer asked
+    for."""
+    blocks = body.replace(b"\r\n", b"\n").split(b"\n\n")
+    return b"\n\n".join(b for b in blocks if not _usage_only(b))
+
+
 def begin(
     case: Case, path: str, read_body: Callable[[], bytes | str], can_rewrite: bool = True
 ) -> tuple[WireCall | None, bytes | None]:

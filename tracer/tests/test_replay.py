@@ -199,3 +199,27 @@ def test_a_divergence_leaves_the_process_scrubbed(fake_llm, monkeypatch):
     assert diverged["call"] == 1
     assert not any("ann.lee@example.com" in line for line in diverged["lines"]), diverged
     assert "ann.lee@example.com" in json.dumps(c.to_trace(redact=False)["replay"]), "unscrubbed only when asked"
+
+
+@pytest.mark.skipif(not AIOHTTP, reason="needs aiohttp")
+def test_an_openai_stream_over_aiohttp_replays_with_its_usage_and_without_its_extra_chunk(fake_llm):
+    """Over aiohttp, a stream is asked for usage as over httpx; its replay matches the request
+    as sent and hands the agent the same events it got live."""
+    import aiohttp
+
+    async def chat():
+        async with aiohttp.ClientSession() as session:
+            body = {"model": agents.MODEL_OPENAI, "messages": [{"role": "user", "content": agents.QUESTION}],
+                    "tools": agents.OPENAI_TOOLS[:1], "stream": True}
+            async with session.post(fake_llm.url + "/v1/chat/completions", json=body) as response:
+                return [line async for line in response.content]
+
+    with proctor_trace.case("aiohttp-stream") as c:
+        live = asyncio.run(chat())
+    recorded, recording = c.to_trace(), c.recording()
+    before = len(fake_llm.requests)
+    with proctor_trace.case("aiohttp-stream", replay=recording, replay_mode="strict") as c:
+        replayed = asyncio.run(chat())
+    assert len(fake_llm.requests) == before
+    assert replayed == live, "the agent reads the same events, the usage chunk left out"
+    assert c.to_trace()["llm_calls"][0]["input_tokens"] == recorded["llm_calls"][0]["input_tokens"] > 0
