@@ -113,7 +113,7 @@ def _digest(request: bytes) -> str:
 
 def recording_of(case: Case) -> dict[str, Any]:
     """The case's LLM exchanges that got an answer, as a recording."""
-    from ._wire import WireCall
+    from ._wire import EVENTSTREAM, WireCall
 
     exchanges = []
     for entry in case.log:
@@ -122,7 +122,7 @@ def recording_of(case: Case) -> dict[str, Any]:
         body = entry.body()
         if body is None:
             continue
-        content_type = "text/event-stream" if entry.sse else "application/json"
+        content_type = EVENTSTREAM if entry.eventstream else "text/event-stream" if entry.sse else "application/json"
         request = entry.request
         exchanges.append(
             Exchange(entry.path, _request_json(request), entry.status, content_type, body, _digest(request)).to_json()

@@ -23,6 +23,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import _eventstream
 from ._case import ToolRun
 from ._fault import fault
 from ._wire import WireCall
@@ -260,7 +261,9 @@ def _read_reply(call: WireCall) -> tuple[Reply, str | None]:
     if not body:
         return Reply({}, [], None, ""), call.error
     error = call.error
-    if call.sse:
+    if call.eventstream:
+        events = _eventstream.events(body)
+    elif call.sse:
         events = _sse_events(body)
     else:
         parsed = json.loads(body)
@@ -316,7 +319,7 @@ def _calls(case: Case) -> _Calls:
                     continue
                 reply, error = _read_reply(entry)
                 call = calls.llm_call(entry.protocol.PROVIDER, reply.model or asked.model, reply, asked.tools, entry.t0,
-                                      entry.t1, asked.stream or entry.sse, entry.started_at, error)
+                                      entry.t1, asked.stream or entry.sse or entry.eventstream, entry.started_at, error)
                 if entry.replayed:
                     call["replayed"] = True
             elif kind == _TOOL:

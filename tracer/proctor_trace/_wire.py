@@ -21,6 +21,9 @@ from .protocols import route
 if TYPE_CHECKING:
     from ._case import Case
 
+# The content type of AWS's binary event-stream framing.
+EVENTSTREAM = "application/vnd.amazon.eventstream"
+
 # Decodes one chunk of a (possibly compressed) body.
 Decoder = Callable[[bytes], bytes]
 
@@ -34,6 +37,7 @@ class WireCall:
         "decode",
         "done",
         "error",
+        "eventstream",
         "hide",
         "open_calls",
         "path",
@@ -58,6 +62,8 @@ class WireCall:
         self.request = request
         self.status = 0
         self.sse = False
+        # AWS's binary event-stream framing (Bedrock's streaming endpoint), read apart from SSE.
+        self.eventstream = False
         self.chunks: list[bytes] = []
         self.decode: Decoder | None = None
         self.buffer = b""
@@ -81,6 +87,7 @@ class WireCall:
         """The response's head has arrived; its body follows through `feed` (or `whole`)."""
         self.status = status
         self.sse = status < 400 and "text/event-stream" in (content_type or "")
+        self.eventstream = status < 400 and EVENTSTREAM in (content_type or "")
         self.decode = _decoder(content_encoding)
         # Events can be held back only when the bytes are the events themselves.
         self.hide = self.hide and self.sse and rewritable and (content_encoding or "identity").lower() in ("identity", "")
@@ -138,6 +145,7 @@ class WireCall:
         """A response the client had already read in full (decoded): nothing to hold back."""
         self.status = status
         self.sse = status < 400 and "text/event-stream" in (content_type or "")
+        self.eventstream = status < 400 and EVENTSTREAM in (content_type or "")
         self.decode = _identity
         self.chunks = [body]
         self.end()

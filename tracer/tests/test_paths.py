@@ -297,3 +297,83 @@ def test_a_client_posting_through_aiohttp_itself_is_traced(fake_llm, stream):
         assert got[-2:] == [b"data: [DONE]\n", b"\n"], got[-3:]
     [tool] = c.to_trace()["tool_calls"]
     assert tool["arguments"] == {"city": "Paris"}
+
+
+def _eventstream_message(headers, payload):
+    """One message of AWS's event-stream framing, CRCs included, as Bedrock sends it."""
+    import struct
+    import zlib
+
+    raw = b""
+    for name, value in headers.items():
+        encoded = value.encode()
+        raw += bytes([len(name)]) + name.encode() + b"\x07" + struct.pack(">H", len(encoded)) + encoded
+    total = 12 + len(raw) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(raw))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + raw + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def _bedrock_stream(events):
+    import base64
+
+    chunks = [_eventstream_message({":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"},
+                                   json.dumps({"bytes": base64.b64encode(json.dumps(e).encode()).decode(), "p": "abcd"}).encode())
+              for e in events]
+    return b"".join(chunks)
+
+
+BEDROCK_EVENTS = [
+    {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+                                          "content": [], "usage": {"input_tokens": 21, "output_tokens": 1}}},
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Pa"}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "ris\"}"}},
+    {"type": "content_block_stop", "index": 0},
+    {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}},
+    {"type": "message_stop"},
+]
+
+
+@pytest.mark.parametrize("pieces", [1, 7], ids=["whole", "in-pieces"])
+def test_a_bedrock_stream_in_aws_event_stream_framing_gives_usage_and_tool_calls(pieces):
+    """Bedrock's streaming endpoint frames Anthropic's events in AWS's binary event stream; the
+    tracer reads the frames, however the bytes arrive, for the call's usage and tool calls."""
+    import httpx
+
+    body = _bedrock_stream(BEDROCK_EVENTS)
+    cut = [body[i * len(body) // pieces:(i + 1) * len(body) // pieces] for i in range(pieces)]
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=iter(cut), headers={"content-type": "application/vnd.amazon.eventstream"}))
+    path = "/model/anthropic.claude-haiku-4-5-v1:0/invoke-with-response-stream"
+    with proctor_trace.case("bedrock") as c, httpx.Client(transport=transport) as client:
+        request = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 100, "messages": MESSAGES,
+                   "tools": [{"name": "get_weather", "input_schema": agents.WEATHER_SCHEMA}]}
+        with client.stream("POST", "https://bedrock-runtime.us-east-1.amazonaws.com" + path, json=request) as response:
+            assert b"".join(response.iter_bytes()) == body, "the agent reads the bytes as sent"
+    [call] = c.to_trace()["llm_calls"]
+    assert (call["input_tokens"], call["output_tokens"]) == (21, 9)
+    assert call["streamed"] is True and call["model"] == "claude-haiku-4-5"
+    assert call["tools_chosen"] == ["get_weather"]
+    [tool] = c.to_trace()["tool_calls"]
+    assert tool["arguments"] == {"city": "Paris"}
+
+
+def test_a_bedrock_exception_in_the_stream_is_the_calls_error():
+    import httpx
+
+    from proctor_trace import _eventstream
+
+    body = _bedrock_stream(BEDROCK_EVENTS[:1]) + _eventstream_message(
+        {":exception-type": "throttlingException", ":content-type": "application/json", ":message-type": "exception"},
+        json.dumps({"message": "Too many requests, please wait before trying again."}).encode())
+    assert [e["type"] for e in _eventstream.events(body)] == ["message_start", "error"]
+    assert _eventstream.events(body[:-5])[-1]["type"] == "message_start", "a cut last message is left out"
+    transport = httpx.MockTransport(lambda request: httpx.Response(
+        200, content=body, headers={"content-type": "application/vnd.amazon.eventstream"}))
+    with proctor_trace.case("bedrock-error") as c, httpx.Client(transport=transport) as client:
+        client.post("https://bedrock-runtime.us-east-1.amazonaws.com/model/m/invoke-with-response-stream",
+                    json={"anthropic_version": "bedrock-2023-05-31", "max_tokens": 10, "messages": MESSAGES})
+    [call] = c.to_trace()["llm_calls"]
+    assert "Too many requests" in (call["error"] or ""), call

@@ -15,6 +15,7 @@ const TRACER: Bundle = Bundle {
         "proctor_trace/__main__.py",
         "proctor_trace/_aiohttp.py",
         "proctor_trace/_case.py",
+        "proctor_trace/_eventstream.py",
         "proctor_trace/_cassette.py",
         "proctor_trace/_fault.py",
         "proctor_trace/_hooks.py",

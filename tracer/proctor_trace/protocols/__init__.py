@@ -28,7 +28,7 @@ def route(path: str) -> ModuleType | None:
         return openai_chat
     if path.endswith("/responses"):
         return openai_responses
-    if path.endswith(("/messages", ":rawPredict", ":streamRawPredict", "/invoke")):
+    if path.endswith(("/messages", ":rawPredict", ":streamRawPredict", "/invoke", "/invoke-with-response-stream")):
         return anthropic
     if path.endswith((":generateContent", ":streamGenerateContent")):
         return gemini

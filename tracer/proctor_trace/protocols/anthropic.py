@@ -1,9 +1,8 @@
 """Anthropic Messages (`POST …/v1/messages`, `?beta=true` included), and the same body through
 Google Vertex (`…/models/{model}:rawPredict`, `:streamRawPredict`) and Amazon Bedrock
-(`…/model/{model}/invoke`): JSON, or SSE events from `message_start` to `message_stop`.
-
-Bedrock's streaming endpoint frames events in AWS's binary event-stream encoding, which is not
-read here: such a call is recorded without usage."""
+(`…/model/{model}/invoke`): JSON, or SSE events from `message_start` to `message_stop`. Bedrock's
+streaming endpoint (`…/invoke-with-response-stream`) sends the same events in AWS's binary
+event-stream framing, each one base64 in a `{"bytes": …}` payload (read by `_eventstream`)."""
 
 from __future__ import annotations
 
@@ -48,7 +47,8 @@ def request(body: dict[str, Any], path: str) -> Request | None:
             elif block.get("type") == "text":
                 texts.append(block.get("text") or "")
     tools: list[str] = [t["name"] for t in body.get("tools") or () if isinstance(t, dict) and t.get("name")]
-    return Request(_model(body, path), tools, results, texts, body.get("stream") is True or path.endswith(":streamRawPredict"))
+    streamed = body.get("stream") is True or path.endswith((":streamRawPredict", "/invoke-with-response-stream"))
+    return Request(_model(body, path), tools, results, texts, streamed)
 
 
 def usage(u: Any) -> dict[str, int]:
