@@ -56,9 +56,7 @@ SQLITE_ONLY = {
         # Replay is the runner's and the tracer's; the server's part (recordings kept per run)
         # is tested on both stores by the API tests.
         "replay::a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_changed",
-        # The frameworks' reading of rewritten streams is the tracer's and theirs; the audit's
-        # report is read from the store by the support example's audit on both stores.
-        "audit::streamed_mutants_reach_agents_on_third_party_frameworks_as_planted",
+        # The audit's report is read from the store by the support example's audit, on both.
         "audit::generated_suites_of_the_examples_have_no_vacuous_scenario",
     ],
 }

@@ -410,6 +410,11 @@ async fn simulated_users_in(mode: &str, file: &str) {
     }
     assert_eq!(second["refund-when-asked"]["status"], "passed", "{mode}");
 
+    // Where the simulated user leaves its recorded turns is the runner's, the same in both run
+    // modes: checked once, in python mode, where a case costs no process per turn.
+    if mode == "command" {
+        return;
+    }
     // A prompt edit drops the verification rule: the user's reply to the same question is
     // replayed, the agent answers differently, and the user is simulated afresh from there.
     let (out, edited) = run_example_desk(

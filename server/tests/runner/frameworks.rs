@@ -115,8 +115,78 @@ async fn agents_on_third_party_frameworks_get_the_verdicts_their_calls_earn() {
                 "{label}: the final answer: {}",
                 full["trace"]["output"]
             );
+            if AUDITED.contains(&label.as_str()) {
+                mutants_reach_the_agent_as_planted(
+                    &s,
+                    &llm,
+                    work.path(),
+                    &agent,
+                    framework,
+                    &label,
+                )
+                .await;
+            }
         }
     }
+}
+
+/// The streamed runs whose recordings an audit plants faults in: one per protocol's stream —
+/// LangChain on Chat Completions and on Anthropic Messages, the OpenAI Agents SDK on Responses
+/// (in command mode: a process per case, replaying from the file the runner names).
+const AUDITED: [&str; 3] = [
+    "langgraph-openai-python",
+    "langgraph-anthropic-python",
+    "openai-agents-command",
+];
+
+/// The rewritten answers are read by the framework's own stream handling, and the agent meets
+/// each fault as planted: no tool, the wrong order id, the call made twice.
+async fn mutants_reach_the_agent_as_planted(
+    s: &Server,
+    llm: &FakeLlm,
+    work: &Path,
+    agent: &Path,
+    framework: &str,
+    label: &str,
+) {
+    let out = proctor(
+        &s.base,
+        llm,
+        &[
+            "audit",
+            agent.to_str().unwrap(),
+            "--no-progress",
+            "--of",
+            label,
+            "--key",
+            "order-status",
+            "--format",
+            "json",
+            "--env",
+            &format!("PROCTOR_FRAMEWORK={framework}"),
+            "--env",
+            "PROCTOR_STREAM=1",
+        ],
+        work,
+    );
+    assert!(out.status.success(), "{label}: {}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let met = super::audit::faults_met(s, report["run"].as_str().unwrap()).await;
+    let failed = |kind: &str| {
+        let (status, path, args) = &met[kind];
+        assert_eq!(status, "failed", "{label}: {kind} {met:?}");
+        (path.clone(), args.clone())
+    };
+    assert_eq!(failed("drop_tool").0, Vec::<String>::new(), "{label}");
+    assert_eq!(failed("no_tool").0, Vec::<String>::new(), "{label}");
+    let (path, args) = failed("change_argument");
+    assert_eq!(path, ["lookup_order"], "{label}");
+    assert!(args.contains("ORD-1002"), "{label}: {args}");
+    assert_eq!(
+        failed("repeat_call").0,
+        ["lookup_order", "lookup_order"],
+        "{label}"
+    );
 }
 
 /// Agents that trace themselves with OpenTelemetry — Python on the OpenAI SDK instrumented by
