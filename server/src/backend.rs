@@ -77,6 +77,23 @@ pub trait Backend: Send + Sync {
     /// Judges, redacts and stores a batch of results into a run: all of them or none.
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput>;
     async fn results(&self, run: Uuid, filter: &ResultFilter) -> Outcome<Page<ResultRow>>;
+    /// Every result of a run that `filter` lets through, read page after page from its cursor
+    /// on (pages of 1,000 unless the filter says).
+    async fn all_results(&self, run: Uuid, filter: ResultFilter) -> Outcome<Vec<ResultRow>> {
+        let mut filter = ResultFilter {
+            limit: filter.limit.or(Some(1_000)),
+            ..filter
+        };
+        let mut rows = Vec::new();
+        loop {
+            let page = self.results(run, &filter).await?;
+            rows.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) => filter.cursor = Some(cursor),
+                None => return Ok(rows),
+            }
+        }
+    }
     async fn result(&self, id: Uuid) -> Outcome<TestResult>;
     /// A person confirms or overrides one check of a result; the result as now stored.
     async fn review(&self, result: Uuid, input: ReviewInput) -> Outcome<TestResult>;

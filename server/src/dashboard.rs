@@ -147,7 +147,7 @@ impl DashboardData for Service {
         let runs = Backend::runs(self, &filter).await?.items;
         Ok(runs
             .into_iter()
-            .filter(|r| !r.run.spec.metadata.contains_key(shared::AUDIT_METADATA))
+            .filter(|r| !r.run.spec.is_audit())
             .collect())
     }
 

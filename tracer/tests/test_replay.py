@@ -201,7 +201,7 @@ def test_a_divergence_leaves_the_process_scrubbed(fake_llm, monkeypatch):
     assert "ann.lee@example.com" in json.dumps(c.to_trace(redact=False)["replay"]), "unscrubbed only when asked"
 
 
-@pytest.mark.skipif(not AIOHTTP, reason="needs aiohttp")
+@pytest.mark.skipif(not AIOHTTP, reason="aiohttp is not installed in this venv (the previous-SDK pass has none)")
 def test_an_openai_stream_over_aiohttp_replays_with_its_usage_and_without_its_extra_chunk(fake_llm):
     """Over aiohttp, a stream is asked for usage as over httpx; its replay matches the request
     as sent and hands the agent the same events it got live."""

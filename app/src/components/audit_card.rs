@@ -19,10 +19,7 @@ pub fn AuditCard(run: String, tick: RwSignal<u64>) -> impl IntoView {
             {move || report.get().map(|r| match r {
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
                 Ok(report) => {
-                    let kinds = report.by_kind.iter()
-                        .map(|(kind, k)| format!("{kind} {}/{}", k.killed, k.total))
-                        .collect::<Vec<_>>()
-                        .join(" · ");
+                    let kinds = shared::audit::render::by_kind(&report);
                     view! {
                         <section class="audit">
                             <div class="card audit-score">

@@ -59,8 +59,7 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
             }
         });
     // A finished run's suite can be audited; an audit's own mutants cannot.
-    let auditable =
-        v.run.status.is_finished() && !v.run.spec.metadata.contains_key(shared::AUDIT_METADATA);
+    let auditable = v.run.status.is_finished() && !v.run.spec.is_audit();
     let progress = v.clone();
     view! {
         <div class="page-head">

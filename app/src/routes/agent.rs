@@ -15,7 +15,7 @@ use crate::components::run_drawer::RunDrawer;
 use crate::components::trend_chart::TrendChart;
 
 fn is_audit(run: &RunView) -> bool {
-    run.run.spec.metadata.contains_key(shared::AUDIT_METADATA)
+    run.run.spec.is_audit()
 }
 
 /// The runs of the suite itself: an audit's pass rate is its mutants'.

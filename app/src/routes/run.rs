@@ -82,7 +82,7 @@ pub fn RunPage() -> impl IntoView {
             {move || run.get().map(|r| match r {
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
                 Ok(v) => {
-                    let audit = v.run.spec.metadata.contains_key(shared::AUDIT_METADATA)
+                    let audit = v.run.spec.is_audit()
                         .then(|| view! { <AuditCard run=v.run.id.to_string() tick=tick/> });
                     view! { <RunHeader view=v/>{audit} }.into_any()
                 }

@@ -12,7 +12,7 @@ use anyhow::bail;
 use clap::Args;
 use shared::audit::render;
 use shared::run_name::RunScope;
-use shared::{ResultStatus, RunSource, Scenario, AUDIT_METADATA};
+use shared::{ResultStatus, RunSource, Scenario};
 use uuid::Uuid;
 
 use super::run::{parse_key_value, ExecArgs, SelectionArgs, ServerArgs};
@@ -176,12 +176,9 @@ async fn record_suite(
 /// The run whose recordings to plant faults in: the one named, or the run an audit named
 /// (`latest` is often the last audit) planted its faults in.
 fn audited_run(named: shared::api::RunView) -> anyhow::Result<Uuid> {
-    let Some(source) = named.run.spec.metadata.get(AUDIT_METADATA) else {
+    let Some(source) = named.run.spec.audited_run()? else {
         return Ok(named.run.id);
     };
-    let source: Uuid = source.parse().map_err(|_| {
-        anyhow::anyhow!("run {} is an audit whose `{AUDIT_METADATA}` metadata `{source}` is not a run id; name a recorded run", named.run.id)
-    })?;
     eprintln!(
         "proctor: run {} is an audit; planting faults in the run it audited, {source}",
         report::run_name(&named)

@@ -96,27 +96,17 @@ pub async fn written(
 async fn first_failures(client: &ApiClient, run: Uuid) -> anyhow::Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for status in [ResultStatus::Failed, ResultStatus::Error] {
-        let mut cursor = None;
-        loop {
-            let filter = ResultFilter {
-                status: Some(status),
-                cursor,
-                limit: Some(1_000),
-                ..Default::default()
-            };
-            let page = client
-                .results(run, &filter)
-                .await
-                .context("reading the failed results")?;
-            for row in page.items {
-                let reason = row.first_failure.or(row.error);
-                if let Some(reason) = reason {
-                    out.entry(row.scenario_key).or_insert(reason);
-                }
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
+        let filter = ResultFilter {
+            status: Some(status),
+            ..Default::default()
+        };
+        let rows = client
+            .all_results(run, filter)
+            .await
+            .context("reading the failed results")?;
+        for row in rows {
+            if let Some(reason) = row.first_failure.or(row.error) {
+                out.entry(row.scenario_key).or_insert(reason);
             }
         }
     }

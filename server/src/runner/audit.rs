@@ -12,10 +12,11 @@ use serde_json::Value;
 use shared::api::ResultFilter;
 use shared::audit::{mutants, AuditReport, CaseRecordings};
 use shared::validate::MAX_REPEATS;
-use shared::{Mutant, ResultStatus, RunSource, Scenario, AUDIT_METADATA};
+use shared::{Mutant, ReplayMode, ResultStatus, RunSource, Scenario, AUDIT_METADATA};
 use uuid::Uuid;
 
 use super::agent_file::AgentFile;
+use super::executor::Replay;
 use super::recordings::Recordings;
 use super::{create_run, execute, recordings_of, Execution, Resume};
 use crate::backend::Backend;
@@ -125,36 +126,27 @@ pub async fn run(
 
 /// The scenarios whose first attempt passed in `run`.
 pub async fn passed_in(backend: &dyn Backend, run: Uuid) -> anyhow::Result<BTreeSet<String>> {
-    let mut passed = BTreeSet::new();
-    let mut filter = ResultFilter {
+    let passed = ResultFilter {
         status: Some(ResultStatus::Passed),
-        limit: Some(500),
         ..Default::default()
     };
-    loop {
-        let page = backend.results(run, &filter).await?;
-        passed.extend(
-            page.items
-                .into_iter()
-                .filter(|r| r.attempt == 1)
-                .map(|r| r.scenario_key),
-        );
-        match page.next_cursor {
-            Some(cursor) => filter.cursor = Some(cursor),
-            None => return Ok(passed),
-        }
-    }
+    let rows = backend.all_results(run, passed).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.attempt == 1)
+        .map(|r| r.scenario_key)
+        .collect())
 }
 
 /// The mutants of an audit, by scenario, and the recordings that plant them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AuditPlan {
     /// The run whose recordings the mutants rewrite.
     pub source: Uuid,
     /// Each scenario's mutants: case `key#n` plants the `n`-th.
     mutants: BTreeMap<String, Vec<Mutant>>,
-    /// The planted recordings, by the audit's call ids.
-    pub calls: BTreeMap<String, Value>,
+    /// The planted recordings, by the audit's call ids, replayed in `planted` mode.
+    pub replay: Arc<Replay>,
     /// Scenarios with no recording in the source run, which get no mutant.
     pub unrecorded: Vec<String>,
     /// Scenarios that had more mutants than a run's attempts allow, cut to that many.
@@ -169,31 +161,42 @@ impl AuditPlan {
         scenarios: &[Scenario],
     ) -> AuditPlan {
         let by_case = first_attempts(recordings);
-        let mut plan = AuditPlan {
-            source,
-            ..AuditPlan::default()
-        };
+        let (mut calls, mut mutants_of) = (BTreeMap::new(), BTreeMap::new());
+        let (mut unrecorded, mut capped) = (Vec::new(), Vec::new());
         for scenario in scenarios {
             let key = &scenario.spec.key;
             let Some(case) = by_case.get(key.as_str()) else {
-                plan.unrecorded.push(key.clone());
+                unrecorded.push(key.clone());
                 continue;
             };
             let mut planted = mutants(case, &scenario.spec);
             if planted.len() > MAX_REPEATS as usize {
                 planted.truncate(MAX_REPEATS as usize);
-                plan.capped.push(key.clone());
+                capped.push(key.clone());
             }
             for (n, p) in planted.into_iter().enumerate() {
                 let attempt = n + 1;
                 for (call, recording) in p.recordings {
                     let call = call.replacen(&format!("{key}#1"), &format!("{key}#{attempt}"), 1);
-                    plan.calls.insert(call, recording);
+                    calls.insert(call, recording);
                 }
-                plan.mutants.entry(key.clone()).or_default().push(p.mutant);
+                mutants_of
+                    .entry(key.clone())
+                    .or_insert_with(Vec::new)
+                    .push(p.mutant);
             }
         }
-        plan
+        AuditPlan {
+            source,
+            mutants: mutants_of,
+            replay: Arc::new(Replay {
+                calls,
+                mode: ReplayMode::Planted,
+                masks: Vec::new(),
+            }),
+            unrecorded,
+            capped,
+        }
     }
 
     /// How many mutants `key` has: the audit's attempts of it.

@@ -624,11 +624,7 @@ async fn recording_plan(
         // Mutants are replayed from their planted recordings and never recorded themselves.
         return Ok(RecordingPlan {
             record: false,
-            replay: Some(Arc::new(Replay {
-                calls: plan.calls.clone(),
-                mode: shared::ReplayMode::Planted,
-                masks: Vec::new(),
-            })),
+            replay: Some(plan.replay.clone()),
         });
     }
     let replay = match &exec.replay {

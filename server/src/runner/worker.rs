@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::api::{ResultFilter, RunView, ScenarioFilter};
-use shared::{ErrorKind, RunStatus, Scenario, AUDIT_METADATA};
+use shared::{ErrorKind, RunStatus, Scenario};
 use uuid::Uuid;
 
 use super::agent_file::AgentFile;
@@ -105,19 +105,11 @@ async fn stored_cases(
     backend: &dyn Backend,
     run_id: Uuid,
 ) -> anyhow::Result<BTreeSet<(String, u32)>> {
-    let mut done = BTreeSet::new();
-    let mut filter = ResultFilter {
-        limit: Some(1_000),
-        ..Default::default()
-    };
-    loop {
-        let page = backend.results(run_id, &filter).await?;
-        done.extend(page.items.into_iter().map(|r| (r.scenario_key, r.attempt)));
-        match page.next_cursor {
-            Some(cursor) => filter.cursor = Some(cursor),
-            None => return Ok(done),
-        }
-    }
+    let rows = backend.all_results(run_id, ResultFilter::default()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.scenario_key, r.attempt))
+        .collect())
 }
 
 /// Executes one claimed run while keeping its lease; a run that cannot be executed is marked
@@ -156,7 +148,7 @@ async fn run_claimed(
             replay: shared::ReplayRequest::read_from(&run.run.spec.metadata)?,
             ..exec.clone()
         };
-        let scenarios = match audited_run(&run)? {
+        let scenarios = match run.run.spec.audited_run()? {
             Some(source) => {
                 let (plan, audited) =
                     audit_plan(backend.as_ref(), source, scenarios, &exec).await?;
@@ -199,17 +191,6 @@ async fn run_claimed(
             }
         }
     }
-}
-
-/// The run a queued audit plants its faults in, when the run is one.
-fn audited_run(run: &RunView) -> anyhow::Result<Option<Uuid>> {
-    let Some(source) = run.run.spec.metadata.get(AUDIT_METADATA) else {
-        return Ok(None);
-    };
-    let source = source.parse().map_err(|_| {
-        anyhow::anyhow!("the run's `{AUDIT_METADATA}` metadata `{source}` is not a run id")
-    })?;
-    Ok(Some(source))
 }
 
 /// A queued audit's mutants, planted in the recordings of `source` this worker keeps (or the

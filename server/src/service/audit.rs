@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use futures::{StreamExt, TryStreamExt};
 use shared::api::ResultFilter;
 use shared::audit::AuditReport;
-use shared::{ProctorError, AUDIT_METADATA};
+use shared::ProctorError;
 use uuid::Uuid;
 
 use super::Service;
@@ -20,7 +20,7 @@ impl Service {
     /// The report of audit run `run_id`, from the verdicts stored so far.
     pub(super) async fn audit(&self, run_id: Uuid) -> Outcome<AuditReport> {
         let view = self.run(run_id).await?;
-        if !view.run.spec.metadata.contains_key(AUDIT_METADATA) {
+        if !view.run.spec.is_audit() {
             return Err(ProctorError::invalid(format!(
                 "run {run_id} is not an audit: start one with `proctor audit AGENT_FILE`"
             )));

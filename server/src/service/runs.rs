@@ -155,10 +155,7 @@ impl Service {
         };
         loop {
             let runs = self.runs(&page).await?;
-            let found = runs
-                .items
-                .into_iter()
-                .find(|r| !r.run.spec.metadata.contains_key(AUDIT_METADATA));
+            let found = runs.items.into_iter().find(|r| !r.run.spec.is_audit());
             match (found, runs.next_cursor) {
                 (Some(run), _) => return Ok(Some(run)),
                 (None, Some(cursor)) => page.cursor = Some(cursor),
@@ -238,8 +235,11 @@ impl Service {
                 )));
             }
         }
-        if let Some(source) = spec.metadata.get(AUDIT_METADATA) {
-            self.audited_run(source, agent.id).await?;
+        if let Some(source) = spec
+            .audited_run()
+            .map_err(|e| ProctorError::invalid(e.to_string()))?
+        {
+            self.check_audited(source, agent.id).await?;
         }
         let now = Utc::now();
         let run = TestRun {
@@ -267,13 +267,7 @@ impl Service {
     }
 
     /// Checks the run an audit names: a run of the same agent, and not an audit itself.
-    async fn audited_run(&self, source: &str, agent: Uuid) -> Outcome<()> {
-        let id: Uuid = source.parse().map_err(|_| {
-            ProctorError::invalid(format!(
-                "`{AUDIT_METADATA}` names the run whose recorded answers the audit plants faults \
-                 in; {source:?} is not a run id"
-            ))
-        })?;
+    async fn check_audited(&self, id: Uuid, agent: Uuid) -> Outcome<()> {
         let named = self.store.run(id).await?.ok_or_else(|| {
             ProctorError::invalid(format!(
                 "the run {id} that `{AUDIT_METADATA}` names does not exist"
@@ -285,7 +279,7 @@ impl Service {
                 named.agent_name
             )));
         }
-        if named.run.spec.metadata.contains_key(AUDIT_METADATA) {
+        if named.run.spec.is_audit() {
             return Err(ProctorError::invalid(format!(
                 "the run {id} that `{AUDIT_METADATA}` names is an audit itself; name the run it \
                  audited"

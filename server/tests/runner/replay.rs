@@ -24,6 +24,28 @@ async fn verdicts(s: &Server, run: &str) -> std::collections::BTreeMap<String, (
         .collect()
 }
 
+/// `proctor run` of `scenarios` as a strict replay of `run`, from `dir`, with the model gone.
+fn strict_offline_replay(
+    s: &Server,
+    agent: &str,
+    scenarios: &str,
+    run: &str,
+    dir: &Path,
+) -> Output {
+    let args = [
+        "run",
+        agent,
+        "--no-progress",
+        "--scenarios",
+        scenarios,
+        "--replay",
+        run,
+        "--replay-mode",
+        "strict",
+    ];
+    proctor_offline(&s.base, &args, dir)
+}
+
 #[tokio::test]
 async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_changed() {
     let s = Server::start().await;
@@ -212,21 +234,7 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
         "scrubbed before it was kept: {kept}"
     );
     let elsewhere = tempfile::tempdir().unwrap();
-    let from_server = proctor_offline(
-        &s.base,
-        &[
-            "run",
-            agent,
-            "--no-progress",
-            "--scenarios",
-            scenarios,
-            "--replay",
-            &sent,
-            "--replay-mode",
-            "strict",
-        ],
-        elsewhere.path(),
-    );
+    let from_server = strict_offline_replay(&s, agent, scenarios, &sent, elsewhere.path());
     let said = text(&from_server);
     assert!(
         said.contains("replaying the server's scrubbed copy (2 call(s))")
@@ -236,21 +244,7 @@ async fn a_replayed_run_reaches_no_model_and_a_prompt_edit_goes_live_where_it_ch
 
     // A case the replayed run did not record is never answered from another case's recording:
     // strict refuses its first call, naming what is missing.
-    let unrecorded = proctor_offline(
-        &s.base,
-        &[
-            "run",
-            agent,
-            "--no-progress",
-            "--scenarios",
-            scenarios,
-            "--replay",
-            &first,
-            "--replay-mode",
-            "strict",
-        ],
-        work.path(),
-    );
+    let unrecorded = strict_offline_replay(&s, agent, scenarios, &first, work.path());
     let said = text(&unrecorded);
     assert!(
         said.contains("0 LLM call(s) answered from run")

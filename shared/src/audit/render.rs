@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::AuditReport;
 
 /// "drop_tool 8/9 · swap_tools 3/4".
-fn by_kind(report: &AuditReport) -> String {
+pub fn by_kind(report: &AuditReport) -> String {
     report
         .by_kind
         .iter()

@@ -11,7 +11,7 @@ mod scenario;
 mod trace;
 
 pub use agent::{Agent, AgentSpec, ToolSpec};
-pub use mutant::{Fault, Mutant, MutantKind, AUDIT_METADATA};
+pub use mutant::{AuditMetadataError, Fault, Mutant, MutantKind, AUDIT_METADATA};
 pub use names::UnknownName;
 pub use replay::{
     ReplayMetadataError, ReplayMode, ReplayRequest, REPLAY_MASKS_METADATA, REPLAY_METADATA,

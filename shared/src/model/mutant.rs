@@ -5,12 +5,37 @@
 //! report, the dashboard) knows the fault the suite was meant to catch.
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::names::snake_case_names;
+use super::RunSpec;
 
 /// The metadata key of an audit run (`proctor audit`): the id of the run whose recorded answers
 /// its mutants rewrite. Each of its results carries the [`Mutant`] it planted.
 pub const AUDIT_METADATA: &str = "audit";
+
+/// Run metadata that names an audited run but not by its id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{AUDIT_METADATA}` names the run whose recorded answers the audit plants faults in; {0:?} \
+     is not a run id"
+)]
+pub struct AuditMetadataError(pub String);
+
+impl RunSpec {
+    /// Whether the run is an audit: its cases are mutants, not the suite.
+    pub fn is_audit(&self) -> bool {
+        self.metadata.contains_key(AUDIT_METADATA)
+    }
+
+    /// The run an audit plants its faults in; `None` for a run that is not an audit.
+    pub fn audited_run(&self) -> Result<Option<Uuid>, AuditMetadataError> {
+        self.metadata
+            .get(AUDIT_METADATA)
+            .map(|id| id.parse().map_err(|_| AuditMetadataError(id.clone())))
+            .transpose()
+    }
+}
 
 /// The kinds of fault an audit plants, to count a suite's catches by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
