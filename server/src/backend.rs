@@ -6,7 +6,7 @@
 //! verdicts and errors are the same types.
 
 use async_trait::async_trait;
-use shared::api::{CaseSpans, CompareFilter, RunRecordings};
+use shared::api::{CaseClaim, CaseRef, CaseSpans, CompareFilter, RunRecordings};
 use shared::api::{
     JudgementLookup, Page, ResultFilter, ResultRow, ReviewQueue, RunFilter, RunInput, RunView,
     ScenarioFilter, SyncInput, SyncOutput,
@@ -62,13 +62,28 @@ pub trait Backend: Send + Sync {
         status: RunStatus,
         reason: Option<String>,
     ) -> Outcome<RunView>;
-    /// Hands the oldest queued run of one of `agents` (names or ids) to `worker`.
+    /// Hands the oldest queued run of one of `agents` (names or ids) claimed whole (an audit)
+    /// to `worker`.
     async fn claim(&self, worker: &str, agents: &[String]) -> Outcome<Option<RunView>>;
     /// Extends `worker`'s lease on a run it claimed; a conflict when the lease was lost (the run
     /// went back to the queue, or finished): the worker must stop.
     async fn renew_lease(&self, run: Uuid, worker: &str) -> Outcome<RunView>;
     /// Hands a claimed run back to the queue, its stored cases kept (a worker shutting down).
     async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView>;
+    /// Hands `worker` up to `max` cases of a run shared out among workers: of `run` when given,
+    /// else of the oldest such run of one of `agents` with cases left; each leased to it.
+    async fn claim_cases(
+        &self,
+        worker: &str,
+        agents: &[String],
+        run: Option<Uuid>,
+        max: u32,
+    ) -> Outcome<Option<CaseClaim>>;
+    /// Extends `worker`'s leases on the cases of `run` it holds; the cases it still holds (one
+    /// another worker took after a lapsed lease is not among them).
+    async fn renew_cases(&self, run: Uuid, worker: &str) -> Outcome<Vec<CaseRef>>;
+    /// Hands the cases `worker` holds in `run` back at once (a worker shutting down); how many.
+    async fn release_cases(&self, run: Uuid, worker: &str) -> Outcome<u64>;
     /// Deletes a run and its results.
     async fn delete_run(&self, run: Uuid) -> Outcome<()>;
     /// Deletes an agent (by id or name) with its scenarios, runs and results.

@@ -1,7 +1,9 @@
 //! A typed client for Proctor's REST API: the [`Backend`] of every process that is not the
 //! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
 
-use shared::api::{CaseSpans, CompareFilter, JudgementLookup, ReviewQueue, RunRecordings};
+use shared::api::{
+    CaseClaim, CaseRef, CaseSpans, CompareFilter, JudgementLookup, ReviewQueue, RunRecordings,
+};
 use shared::llm_judge::Judgement;
 use shared::run_name::RunScope;
 use std::time::Duration;
@@ -274,6 +276,40 @@ impl Backend for ApiClient {
             &format!("/runs/{run}/release"),
             &body,
             "handing the run back",
+        )
+        .await
+    }
+
+    async fn claim_cases(
+        &self,
+        worker: &str,
+        agents: &[String],
+        run: Option<Uuid>,
+        max: u32,
+    ) -> Outcome<Option<CaseClaim>> {
+        let body = serde_json::json!({
+            "worker": worker, "agents": agents, "run": run, "max_cases": max,
+        });
+        self.post("/runs/claim-cases", &body, "claiming cases")
+            .await
+    }
+
+    async fn renew_cases(&self, run: Uuid, worker: &str) -> Outcome<Vec<CaseRef>> {
+        let body = serde_json::json!({ "worker": worker });
+        self.post(
+            &format!("/runs/{run}/cases/lease"),
+            &body,
+            "renewing the leases on its cases",
+        )
+        .await
+    }
+
+    async fn release_cases(&self, run: Uuid, worker: &str) -> Outcome<u64> {
+        let body = serde_json::json!({ "worker": worker });
+        self.post(
+            &format!("/runs/{run}/cases/release"),
+            &body,
+            "handing its cases back",
         )
         .await
     }

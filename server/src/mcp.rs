@@ -523,7 +523,13 @@ impl ProctorMcp {
         };
         let out = self
             .api
-            .sync(run, SyncInput { results })
+            .sync(
+                run,
+                SyncInput {
+                    results,
+                    worker: None,
+                },
+            )
             .await
             .map_err(api_error)?;
         text(

@@ -1,12 +1,11 @@
 //! Several `proctor serve` processes on one PostgreSQL database: a sync stored by one server
-//! reaches an SSE client of another, and queued runs are claimed exactly once whichever server
-//! the claims go through. Always on PostgreSQL (the throwaway cluster), whichever store the
+//! reaches an SSE client of another, and a queued run's cases are handed out exactly once
+//! whichever server the claims go through, to workers on both. Always on PostgreSQL (the throwaway cluster), whichever store the
 //! other tests use; the worker test needs `PROCTOR_PYTHON`.
 
 mod common;
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
 
 use common::{postgres, results, Database, Server};
@@ -70,18 +69,21 @@ async fn a_sync_on_one_server_is_seen_live_on_another() {
     assert!(text.contains("event: summary") && text.contains("\"total\":400"));
 }
 
+/// Many claimers on two servers ask for cases of one queued run at once: every case is handed
+/// out exactly once (`SKIP LOCKED`: no claim waits for another, none takes a case twice).
 #[tokio::test]
-async fn queued_runs_are_claimed_once_across_servers() {
+async fn queued_cases_are_claimed_once_across_servers() {
     let (a, b) = two_servers().await;
     a.agent_and_run().await;
-    let mut queued = HashSet::new();
-    for _ in 0..40 {
-        let (st, run) = b
-            .post("/api/v1/runs", &json!({"agent": "support", "queued": true}))
-            .await;
-        assert_eq!(st, 201, "{run}");
-        queued.insert(run["run"]["id"].as_str().unwrap().to_string());
-    }
+    let (st, run) = b
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "support", "queued": true, "repeats": 20}),
+        )
+        .await;
+    assert_eq!(st, 201, "{run}");
+    let planned = run["run"]["scenario_ids"].as_array().unwrap().len() * 20;
+    assert!(planned >= 20, "{run}");
     let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
     let mut claimers = Vec::new();
     for k in 0..16 {
@@ -89,18 +91,22 @@ async fn queued_runs_are_claimed_once_across_servers() {
         claimers.push(tokio::spawn(async move {
             let mut claimed = Vec::new();
             loop {
-                let (st, run) = server
-                    .post(
-                        "/api/v1/runs/claim",
-                        &json!({"worker": format!("w{k}"), "agents": ["support"]}),
-                    )
-                    .await;
-                assert_eq!(st, 200, "{run}");
-                if run.is_null() {
+                let body =
+                    json!({"worker": format!("w{k}"), "agents": ["support"], "max_cases": 3});
+                let (st, claim) = server.post("/api/v1/runs/claim-cases", &body).await;
+                assert_eq!(st, 200, "{claim}");
+                if claim.is_null() {
                     return claimed;
                 }
-                assert_eq!(run["run"]["status"], "running");
-                claimed.push(run["run"]["id"].as_str().unwrap().to_string());
+                assert_eq!(claim["run"]["run"]["status"], "running");
+                let cases = claim["cases"].as_array().unwrap();
+                assert!((1..=3).contains(&cases.len()), "{claim}");
+                for c in cases {
+                    claimed.push((
+                        c["scenario_key"].to_string(),
+                        c["attempt"].as_u64().unwrap(),
+                    ));
+                }
             }
         }));
     }
@@ -108,92 +114,142 @@ async fn queued_runs_are_claimed_once_across_servers() {
     for c in claimers {
         claimed.extend(c.await.unwrap());
     }
-    let distinct: HashSet<String> = claimed.iter().cloned().collect();
-    assert_eq!(claimed.len(), distinct.len(), "no run is claimed twice");
-    assert_eq!(distinct, queued, "every queued run is claimed");
+    let distinct: HashSet<_> = claimed.iter().cloned().collect();
+    assert_eq!(claimed.len(), distinct.len(), "no case is handed out twice");
+    assert_eq!(distinct.len(), planned, "every case is handed out");
 }
 
-/// The runs whose results a worker wrote to its local files.
-fn runs_written(dir: &Path) -> HashSet<String> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    name.strip_suffix(".jsonl").map(str::to_string)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
+/// An agent whose every case takes a moment, so a worker is mid-batch when it is killed.
+const STEADY_AGENT: &str =
+    "import sys, time\nmessage = sys.stdin.read()\ntime.sleep(0.1)\nprint('done: ' + message)\n";
 
+/// One run of 300 cases shared by three workers on two servers over one database. One worker
+/// is SIGKILLed mid-batch: the cases it held go to the others once its leases lapse. Every case
+/// is stored exactly once, the run completes, each worker ran some, and the run lists them.
 #[tokio::test]
-async fn workers_on_two_servers_never_run_the_same_run() {
-    let (a, b) = two_servers().await;
+async fn three_workers_on_two_servers_share_one_run_and_survive_a_killed_one() {
+    const CASES: usize = 300;
+    let db = Database::Postgres(postgres::cluster().database());
+    let a = Server::start_with_db_args(&db, &["--lease-secs", "3"]).await;
+    let b = Server::start_with_db_args(&db, &["--lease-secs", "3"]).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("agent.py"),
-        "import sys, time\nmessage = sys.stdin.read()\ntime.sleep(0.05)\nprint('done: ' + message)\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("agent.py"), STEADY_AGENT).unwrap();
     std::fs::write(
         dir.path().join("agent.yaml"),
-        "name: quick\nrun:\n  command: python3 agent.py\n  timeout_secs: 10\n",
+        "name: steady\nrun:\n  command: python3 agent.py\n  timeout_secs: 10\n",
     )
     .unwrap();
-    a.post("/api/v1/agents", &json!({"name": "quick"})).await;
-    let scenarios: Vec<Value> = (0..4)
-        .map(|i| json!({"key": format!("case-{i}"), "user_message": format!("request {i}")}))
+    let (st, body) = a.post("/api/v1/agents", &json!({"name": "steady"})).await;
+    assert_eq!(st, 200, "{body}");
+    let scenarios: Vec<Value> = (0..CASES)
+        .map(|i| json!({"key": format!("case-{i:03}"), "user_message": format!("request {i}")}))
         .collect();
     let (st, body) = a
         .post(
-            "/api/v1/agents/quick/scenarios",
+            "/api/v1/agents/steady/scenarios",
             &json!({ "scenarios": scenarios }),
         )
         .await;
     assert_eq!(st, 200, "{body}");
-    let mut runs = Vec::new();
-    for _ in 0..8 {
-        let (st, run) = a
-            .post("/api/v1/runs", &json!({"agent": "quick", "queued": true}))
-            .await;
-        assert_eq!(st, 201, "{run}");
-        runs.push(run["run"]["id"].as_str().unwrap().to_string());
-    }
+    let (st, run) = b
+        .post("/api/v1/runs", &json!({"agent": "steady", "queued": true}))
+        .await;
+    assert_eq!(st, 201, "{run}");
+    let run = run["run"]["id"].as_str().unwrap().to_string();
     let agent = dir.path().join("agent.yaml");
-    let mut workers = [
-        common::worker(&a, &agent, "left", dir.path(), 2),
-        common::worker(&b, &agent, "right", dir.path(), 2),
+    let mut doomed = common::worker(&a, &agent, "doomed", dir.path(), 4);
+    let mut workers = vec![
+        common::worker(&a, &agent, "left", dir.path(), 4),
+        common::worker(&b, &agent, "right", dir.path(), 4),
     ];
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    for run in &runs {
-        loop {
-            let (_, view) = b.get(&format!("/api/v1/runs/{run}")).await;
-            if view["run"]["status"] == "completed" {
-                assert_eq!(view["summary"]["total"], 4, "every case once: {view}");
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "run {run} finishes: {view}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    let view = wait_for_run(&b, &run, Duration::from_secs(60), |v| {
+        let doomed = v["workers"]
+            .as_array()
+            .and_then(|ws| ws.iter().find(|w| w["name"] == "doomed").cloned());
+        doomed.is_some_and(|w| w["stored"].as_u64() >= Some(5) && w["holding"].as_u64() > Some(0))
+    })
+    .await;
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    assert_ne!(view["run"]["status"], "completed", "killed mid-run: {view}");
+
+    let done = wait_for_run(&a, &run, Duration::from_secs(120), |v| {
+        v["run"]["status"] == "completed"
+    })
+    .await;
     for w in &mut workers {
         let _ = w.kill();
         let _ = w.wait();
     }
-    let left = runs_written(&dir.path().join("left"));
-    let right = runs_written(&dir.path().join("right"));
-    assert!(
-        left.is_disjoint(&right),
-        "no run was run by both workers: {left:?} / {right:?}"
+    assert_eq!(
+        done["summary"]["total"], CASES as u64,
+        "{}",
+        done["summary"]
     );
-    assert_eq!(left.len() + right.len(), runs.len(), "{left:?} / {right:?}");
-    assert!(
-        !left.is_empty() && !right.is_empty(),
-        "both workers took runs: {left:?} / {right:?}"
+    let (_, page) = a
+        .get(&format!("/api/v1/runs/{run}/results?limit=1000"))
+        .await;
+    let stored: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}#{}", r["scenario_key"].as_str().unwrap(), r["attempt"]))
+        .collect();
+    let distinct: HashSet<&String> = stored.iter().collect();
+    assert_eq!(stored.len(), CASES, "every case stored");
+    assert_eq!(distinct.len(), CASES, "no case stored twice");
+
+    let by_name = |name: &str| {
+        done["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} is listed: {}", done["workers"]))
+    };
+    let (doomed, left, right) = (by_name("doomed"), by_name("left"), by_name("right"));
+    let count = |w: &Value, field: &str| w[field].as_u64().unwrap();
+    assert_eq!(
+        count(&doomed, "stored") + count(&left, "stored") + count(&right, "stored"),
+        CASES as u64,
+        "each case stored by exactly one worker: {}",
+        done["workers"]
     );
+    assert!(
+        count(&left, "stored") > 0 && count(&right, "stored") > 0,
+        "{}",
+        done["workers"]
+    );
+    assert!(
+        count(&doomed, "claimed") > count(&doomed, "stored"),
+        "the killed worker held cases it never stored: {doomed}"
+    );
+    assert!(
+        count(&left, "claimed") + count(&right, "claimed")
+            >= CASES as u64 - count(&doomed, "stored"),
+        "the cases the killed worker never stored were run elsewhere: {}",
+        done["workers"]
+    );
+}
+
+/// Looks at run `id` on `server` until `ok` says so, within `limit`; the run's view.
+async fn wait_for_run<F: Fn(&Value) -> bool>(
+    server: &Server,
+    id: &str,
+    limit: Duration,
+    ok: F,
+) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let (_, view) = server.get(&format!("/api/v1/runs/{id}")).await;
+        if ok(&view) {
+            return view;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "run {id} did not get there: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1039,8 +1039,9 @@ async fn postgres_marks_a_page_that_was_being_read_when_its_run_finished() {
     pool.close().await;
 }
 
-/// A run failed for its lost leases is finished like a completed one, and readied for
-/// comparison alike. The lease outlasts the sync by far, so the run fails with its rows in.
+/// A run failed for its lost leases (its cases handed out more often than
+/// `--max-lost-leases` allows) is finished like a completed one, and readied for comparison
+/// alike. The lease outlasts the sync by far, so the run fails with its rows in.
 #[tokio::test]
 async fn postgres_readies_a_run_failed_by_its_lost_leases_for_comparison() {
     if !common::postgres::selected() {
@@ -1058,27 +1059,34 @@ async fn postgres_readies_a_run_failed_by_its_lost_leases_for_comparison() {
         .await;
     assert_eq!(st, 201, "{queued}");
     let run = queued["run"]["id"].as_str().unwrap().to_string();
-    let (st, claimed) = s
-        .post(
-            "/api/v1/runs/claim",
-            &json!({"worker": "gone", "agents": ["support"]}),
-        )
-        .await;
+    let claim = |worker: &'static str| {
+        let s = &s;
+        async move {
+            let body = json!({"worker": worker, "agents": ["support"], "max_cases": 256});
+            s.post("/api/v1/runs/claim-cases", &body).await
+        }
+    };
+    let (st, claimed) = claim("gone").await;
     assert_eq!(st, 200, "{claimed}");
-    assert_eq!(claimed["run"]["id"], run.as_str(), "{claimed}");
+    assert_eq!(claimed["run"]["run"]["id"], run.as_str(), "{claimed}");
     let (st, body) = s
         .post(&format!("/api/v1/runs/{run}/results"), &results(300, 0))
         .await;
     assert_eq!(st, 200, "{body}");
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     assert!(heap_fetches(&pool, &run).await > 0, "fresh rows");
+    // The next worker to ask finds the cases the first one lost, each handed out once too
+    // often: the run fails.
     let status = within(
         10,
-        || async { s.get(&format!("/api/v1/runs/{run}")).await.1["run"]["status"].clone() },
+        || async {
+            claim("next").await;
+            s.get(&format!("/api/v1/runs/{run}")).await.1["run"]["status"].clone()
+        },
         |status| status == "failed",
     )
     .await;
-    assert_eq!(status, "failed", "the worker never renewed its lease");
+    assert_eq!(status, "failed", "the worker never renewed its leases");
     assert_eq!(
         heap_fetches_within(&pool, &run, 10).await,
         0,

@@ -1,7 +1,7 @@
-//! Workers that die or are told to stop: a claim is a lease, renewed while the worker works. A
-//! worker killed with SIGKILL lets its lease lapse and the run goes back to the queue for
+//! Workers that die or are told to stop: a worker claims cases of a queued run, each a lease
+//! renewed while it runs. A worker killed with SIGKILL lets its leases lapse and its cases go to
 //! another worker, which runs only the cases not yet stored; a worker sent SIGTERM finishes the
-//! cases in flight, syncs them and hands the run back itself. Needs `PROCTOR_PYTHON`.
+//! cases in flight, syncs them and hands the rest back itself. Needs `PROCTOR_PYTHON`.
 
 mod common;
 
@@ -52,7 +52,7 @@ async fn queued_run(s: &Server, dir: &Path) -> (PathBuf, String) {
     )
 }
 
-fn worker(s: &Server, agent: &Path, name: &str, dir: &Path) -> Child {
+fn worker(s: &Server, agent: &Path, name: &str, dir: &Path) -> common::Worker {
     common::worker(s, agent, name, dir, 1)
 }
 
@@ -115,8 +115,16 @@ async fn stop_with_sigterm(worker: &mut Child) -> std::process::ExitStatus {
     }
 }
 
+/// The entry of `name` among the workers of a run's view.
+fn worker_entry(view: &Value, name: &str) -> Value {
+    view["workers"]
+        .as_array()
+        .and_then(|ws| ws.iter().find(|w| w["name"] == name).cloned())
+        .unwrap_or_else(|| panic!("{name} is listed among the run's workers: {view}"))
+}
+
 #[tokio::test]
-async fn a_killed_workers_run_goes_back_to_the_queue_and_another_worker_finishes_it() {
+async fn a_killed_workers_cases_go_to_another_worker() {
     let s = Server::start_with_args(&["--lease-secs", "2"], &[]).await;
     let dir = tempfile::tempdir().unwrap();
     let (agent, run) = queued_run(&s, dir.path()).await;
@@ -132,19 +140,8 @@ async fn a_killed_workers_run_goes_back_to_the_queue_and_another_worker_finishes
         before < CASES,
         "killed mid-run ({before} of {CASES} cases stored)"
     );
-
-    let requeued = wait_for(&s, &run, "the lapsed lease to re-queue the run", |v| {
-        v["run"]["status"] == "queued"
-    })
-    .await;
-    assert_eq!(requeued["run"]["lost_leases"], 1, "{requeued}");
-    assert!(
-        requeued["run"]["reason"]
-            .as_str()
-            .unwrap_or("")
-            .contains("first"),
-        "the reason names the worker: {requeued}"
-    );
+    let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+    assert_eq!(view["run"]["status"], "running", "{view}");
 
     let mut second = worker(&s, &agent, "second", dir.path());
     let done = wait_for(&s, &run, "the second worker to finish", |v| {
@@ -154,15 +151,22 @@ async fn a_killed_workers_run_goes_back_to_the_queue_and_another_worker_finishes
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(done["summary"]["total"], CASES as u64, "{done}");
-    assert!(
-        done["run"]["lease"].is_null(),
-        "a finished run holds no lease: {done}"
-    );
     assert_every_case_once(stored(&s, &run).await);
+    let (first, second) = (worker_entry(&done, "first"), worker_entry(&done, "second"));
+    assert_eq!(
+        first["stored"].as_u64().unwrap() + second["stored"].as_u64().unwrap(),
+        CASES as u64,
+        "{done}"
+    );
+    assert!(first["stored"].as_u64() >= Some(2), "{done}");
+    assert_eq!(
+        second["holding"], 0,
+        "a finished run's cases are all stored: {done}"
+    );
 }
 
 #[tokio::test]
-async fn a_worker_sent_sigterm_syncs_its_cases_and_hands_the_run_back() {
+async fn a_worker_sent_sigterm_syncs_its_cases_and_hands_them_back() {
     let s = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
     let (agent, run) = queued_run(&s, dir.path()).await;
@@ -174,18 +178,20 @@ async fn a_worker_sent_sigterm_syncs_its_cases_and_hands_the_run_back() {
     let status = stop_with_sigterm(&mut first).await;
     assert!(status.success(), "a stopped worker exits cleanly: {status}");
     let (_, view) = s.get(&format!("/api/v1/runs/{run}")).await;
+    let entry = worker_entry(&view, "first");
     assert_eq!(
-        view["run"]["status"], "queued",
+        entry["holding"], 0,
         "handed back at once, not after a lease: {view}"
     );
-    assert!(view["run"]["lease"].is_null(), "{view}");
-    assert_eq!(view["run"]["lost_leases"], 0, "{view}");
     let synced = stored(&s, &run).await.len();
     assert!(
         (1..CASES).contains(&synced),
         "the cases it finished were synced ({synced})"
     );
+    assert_eq!(entry["stored"], synced as u64, "{view}");
 
+    // The leases last 30 s: the rest finishing sooner shows they were handed back.
+    let started = Instant::now();
     let mut second = worker(&s, &agent, "second", dir.path());
     let done = wait_for(&s, &run, "the second worker to finish", |v| {
         v["run"]["status"] == "completed"
@@ -193,6 +199,11 @@ async fn a_worker_sent_sigterm_syncs_its_cases_and_hands_the_run_back() {
     .await;
     second.kill().unwrap();
     second.wait().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the second worker waited for leases: {:?}",
+        started.elapsed()
+    );
     assert_every_case_once(stored(&s, &run).await);
     assert_eq!(done["summary"]["total"], CASES as u64);
 }

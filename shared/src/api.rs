@@ -130,6 +130,45 @@ pub struct RunView {
     pub agent_name: String,
     /// `None` until the first result is synced.
     pub summary: Option<RunSummary>,
+    /// The workers that took cases of a run shared out among them, in the order they joined
+    /// (only a single run's view lists them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<RunWorker>,
+}
+
+/// One worker's part in a run shared out case by case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunWorker {
+    pub name: String,
+    /// Cases handed to it, including any it lost (its lease lapsed) or handed back.
+    pub claimed: u64,
+    /// Cases whose stored result it ran.
+    pub stored: u64,
+    /// Cases it holds now, unstored.
+    pub holding: u64,
+    pub first_claim_at: DateTime<Utc>,
+    pub last_claim_at: DateTime<Utc>,
+}
+
+/// One case of a run: a scenario and which attempt of it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseRef {
+    pub scenario_key: String,
+    pub attempt: u32,
+}
+
+/// `POST /runs/claim-cases`: cases of a shared run handed to a worker, leased to it until it
+/// stores them or its lease lapses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseClaim {
+    pub run: RunView,
+    /// In the order the run plans them.
+    pub cases: Vec<CaseRef>,
+    /// When their leases lapse unless renewed.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// One result as a client syncs it. Only `scenario_key` (or `scenario_id`) and `user_message`
@@ -192,6 +231,11 @@ pub struct CaseSpans {
 #[serde(deny_unknown_fields)]
 pub struct SyncInput {
     pub results: Vec<ResultInput>,
+    /// The worker that ran these cases of a shared run: a case it no longer holds (another
+    /// worker took it after its lease lapsed, or stored it) is declined, so each case is
+    /// stored once. Without it every result is stored, replacing an earlier one of its case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 /// What a sync stored, the server's verdict on each result, and the run's new summary.
@@ -207,6 +251,9 @@ pub struct SyncOutput {
     /// runner shows and gates on.
     pub verdicts: Vec<ResultRow>,
     pub run: RunView,
+    /// Cases of a shared run the syncing worker no longer held, not stored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declined: Vec<CaseRef>,
 }
 
 /// A result as listed in tables and live events: enough to render a row, without the trace.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use shared::api::{ResultRow, RunView};
+use shared::api::{ResultRow, RunInput, RunView};
 use shared::eval::CaseChange;
 use shared::run_name::RunScope;
 use shared::RunSource;
@@ -267,6 +267,11 @@ pub struct RunArgs {
     /// (as `proctor compare --format markdown` writes it), else the run's figures.
     #[arg(long)]
     pub summary_md: Option<PathBuf>,
+    /// Queue the run for the server's workers (`proctor worker`, `proctor serve --agent`)
+    /// instead of running it here: they share its cases out among them. This command follows
+    /// the run to its end and reports, gates and exits as a local run does.
+    #[arg(long, conflicts_with_all = ["env", "record_to_server", "no_record"])]
+    pub workers: bool,
 }
 
 /// Which drops against the baseline fail a run.
@@ -371,33 +376,41 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(replay) = &exec.replay {
         replay.write_to(&mut metadata);
     }
-    let run = runner::create_run(
-        backend.as_ref(),
-        &agent,
+    let spec = runner::run_spec(
         &scenarios,
         args.label.clone(),
         metadata,
         source,
         exec.repeats,
-    )
-    .await?;
+    );
+    let input = RunInput::new(agent.spec.name.clone(), spec, args.workers);
+    let run = backend.create_run(input).await?;
     let run_id = run.run.id;
+    let (how, live) = if args.workers {
+        ("queued for the workers", "follow it")
+    } else {
+        ("running", "live")
+    };
     eprintln!(
-        "proctor: running {} scenario(s) × {} of {} — run {run_id}\n  live: {}/runs/{run_id}",
+        "proctor: {how}: {} scenario(s) × {} of {} — run {run_id}\n  {live}: {}/runs/{run_id}",
         scenarios.len(),
         exec.repeats,
         agent.spec.name,
         client.base()
     );
-    let finished = runner::execute(
-        backend.clone(),
-        &agent,
-        run,
-        scenarios,
-        &exec,
-        &runner::Resume::default(),
-    )
-    .await?;
+    let finished = if args.workers {
+        runner::follow::follow(backend.clone(), run, exec.progress).await?
+    } else {
+        runner::execute(
+            backend.clone(),
+            &agent,
+            run,
+            scenarios,
+            &exec,
+            &runner::Resume::default(),
+        )
+        .await?
+    };
     report_run(&agent, &client, &finished);
     if let Some(source) = &exec.replay {
         print!(

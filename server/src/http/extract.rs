@@ -84,7 +84,10 @@ fn parse_sync(body: &[u8]) -> Result<SyncInput, ApiError> {
                 .ok()
         });
     match results {
-        Some(results) => Ok(SyncInput { results }),
+        Some(results) => Ok(SyncInput {
+            results,
+            worker: None,
+        }),
         None => Ok(axum::Json::<SyncInput>::from_bytes(body)?.0),
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use shared::api::{CaseSpans, CompareFilter, RunRecordings};
+use shared::api::{CaseClaim, CaseRef, CaseSpans, CompareFilter, RunRecordings};
 use shared::api::{Page, RunFilter, RunInput, RunView};
 use shared::eval::CaseChange;
 use shared::eval::RunComparison;
@@ -220,6 +220,80 @@ pub async fn release(
     ApiJson(input): ApiJson<WorkerInput>,
 ) -> Result<Json<RunView>, ApiError> {
     Ok(Json(state.service.release(id, &input.worker).await?))
+}
+
+/// The body of `POST /runs/claim-cases`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimCasesInput {
+    worker: String,
+    agents: Vec<String>,
+    /// The run the worker is on, to ask for more of it; without it, the oldest shared run of
+    /// the agents with cases left.
+    #[serde(default)]
+    run: Option<Uuid>,
+    /// How many cases at most: the worker's free slots.
+    max_cases: u32,
+}
+
+/// `POST /runs/claim-cases`: up to `max_cases` cases of a queued run shared out among workers,
+/// each leased to the worker; `null` when none is left to hand out.
+#[utoipa::path(
+    post,
+    path = "/runs/claim-cases",
+    tag = "runs",
+    summary = "Claim cases of a run shared out among workers",
+    request_body = ClaimCasesInput,
+    responses((status = 200, description = "The run and the cases now leased to the worker, or null", body = Option<CaseClaim>), Refused, BodyRefused)
+)]
+pub async fn claim_cases(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<ClaimCasesInput>,
+) -> Result<Json<Option<CaseClaim>>, ApiError> {
+    Ok(Json(
+        state
+            .service
+            .claim_cases(&input.worker, &input.agents, input.run, input.max_cases)
+            .await?,
+    ))
+}
+
+/// `POST /runs/{id}/cases/lease`: the worker extends its leases on the cases of the run it
+/// holds; the answer lists them (a case another worker took after a lapsed lease is not there).
+#[utoipa::path(
+    post,
+    path = "/runs/{id}/cases/lease",
+    tag = "runs",
+    summary = "Renew a worker's leases on its cases of a run",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    request_body = WorkerInput,
+    responses((status = 200, description = "The cases the worker still holds", body = Vec<CaseRef>), Refused, BodyRefused)
+)]
+pub async fn renew_cases(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<WorkerInput>,
+) -> Result<Json<Vec<CaseRef>>, ApiError> {
+    Ok(Json(state.service.renew_cases(id, &input.worker).await?))
+}
+
+/// `POST /runs/{id}/cases/release`: the worker hands back the cases of the run it holds, for
+/// any worker to take at once; the answer is how many.
+#[utoipa::path(
+    post,
+    path = "/runs/{id}/cases/release",
+    tag = "runs",
+    summary = "Hand a worker's cases of a run back",
+    params(("id" = Uuid, Path, description = "The run's id")),
+    request_body = WorkerInput,
+    responses((status = 200, description = "How many cases were handed back", body = u64), Refused, BodyRefused)
+)]
+pub async fn release_cases(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(input): ApiJson<WorkerInput>,
+) -> Result<Json<u64>, ApiError> {
+    Ok(Json(state.service.release_cases(id, &input.worker).await?))
 }
 
 /// `DELETE /runs/{id}`: the run and its results are gone (204).

@@ -7,9 +7,11 @@
 pub mod agent_file;
 pub mod audit;
 pub mod chat;
+pub mod claims;
 mod conversation;
 pub mod error;
 pub mod executor;
+pub mod follow;
 pub mod generate;
 pub mod group;
 pub mod judge_client;
@@ -113,6 +115,10 @@ pub struct Finished {
     /// case that said so and was marked failed.
     pub unstartable: Option<String>,
 }
+
+/// How a run failed because its agent could not start begins its reason, before the agent's
+/// own error.
+pub const COULD_NOT_START: &str = "the agent could not start: ";
 
 /// Where a run picks up and when it stops: a resumed run skips the cases stored before, and a
 /// run told to stop (its worker got SIGTERM, or lost its lease) starts no new case.
@@ -247,7 +253,7 @@ impl Selection {
     }
 }
 
-/// Creates a run for the scenarios.
+/// Creates a run of the scenarios, running here.
 pub async fn create_run(
     backend: &dyn Backend,
     agent: &AgentFile,
@@ -257,19 +263,30 @@ pub async fn create_run(
     source: RunSource,
     repeats: u32,
 ) -> anyhow::Result<RunView> {
-    let spec = RunSpec {
+    let spec = run_spec(scenarios, label, metadata, source, repeats);
+    let input = RunInput::new(agent.spec.name.clone(), spec, false);
+    Ok(backend.create_run(input).await?)
+}
+
+/// What a run of `scenarios` asks for.
+pub fn run_spec(
+    scenarios: &[Scenario],
+    label: Option<String>,
+    metadata: BTreeMap<String, String>,
+    source: RunSource,
+    repeats: u32,
+) -> RunSpec {
+    RunSpec {
         label,
         metadata,
         source,
         scenario_ids: scenarios.iter().map(|s| s.id).collect(),
         repeats,
-    };
-    let input = RunInput::new(agent.spec.name.clone(), spec, false);
-    Ok(backend.create_run(input).await?)
+    }
 }
 
 /// One case to run: a scenario, who plays its user, and which attempt of it.
-type Job = (Arc<Scenario>, Arc<UserSide>, u32);
+pub(crate) type Job = (Arc<Scenario>, Arc<UserSide>, u32);
 
 /// Who plays the user of each scenario, in order: its script, or its simulated user with what
 /// it said in earlier runs (read once per run, so every attempt replays the same recordings).
@@ -466,6 +483,55 @@ pub async fn execute(
     exec: &Execution,
     resume: &Resume,
 ) -> anyhow::Result<Finished> {
+    drive(backend, agent, run, scenarios, exec, Share::Alone(resume)).await
+}
+
+/// Runs this worker's share of a run shared out among workers: the cases `claims` hands it,
+/// until none is left or `stop` is raised, renewing their leases meanwhile. The server
+/// completes the run when its last case is stored, whichever worker ran it; whatever this
+/// worker still holds at the end is handed back.
+pub async fn execute_share(
+    backend: Arc<dyn Backend>,
+    agent: &AgentFile,
+    run: RunView,
+    scenarios: Vec<Scenario>,
+    exec: &Execution,
+    claims: claims::Claims,
+    stop: Stop,
+) -> anyhow::Result<Finished> {
+    let claims = Arc::new(claims);
+    let keeper = tokio::spawn(claims.clone().keep_leases());
+    let share = Share::Claimed {
+        claims: claims.clone(),
+        stop,
+    };
+    let finished = drive(backend, agent, run, scenarios, exec, share).await;
+    keeper.abort();
+    claims.hand_back().await;
+    finished
+}
+
+/// Which of a run's cases this runner runs.
+enum Share<'a> {
+    /// Every scenario × attempt but those already stored: the run is this runner's alone, and
+    /// it completes the run.
+    Alone(&'a Resume),
+    /// Those the server hands this worker; the server completes the run.
+    Claimed {
+        claims: Arc<claims::Claims>,
+        stop: Stop,
+    },
+}
+
+/// Runs the cases `share` gives this runner and syncs their results into the run.
+async fn drive(
+    backend: Arc<dyn Backend>,
+    agent: &AgentFile,
+    run: RunView,
+    scenarios: Vec<Scenario>,
+    exec: &Execution,
+    share: Share<'_>,
+) -> anyhow::Result<Finished> {
     let (executor, tracer_log, tracer_log_start) = executor_for(&backend, agent, run.run.id, exec)?;
     let plan = recording_plan(backend.as_ref(), agent, exec).await?;
     // The plan says whether cases come back with recordings; only then is there one to keep.
@@ -480,27 +546,57 @@ pub async fn execute(
     // Asked first, while the server is surely up: a local judgement later charges the same.
     let prices = backend.prices().await;
     let results_file = exec.results_dir.join(format!("{}.jsonl", run.run.id));
-    let syncer = Syncer::start(backend.clone(), run.run.id, results_file.clone())?;
+    let worker = match &share {
+        Share::Alone(_) => None,
+        Share::Claimed { claims, .. } => Some(claims.worker.clone()),
+    };
+    let syncer = Syncer::start(backend.clone(), run.run.id, results_file.clone(), worker)?;
     let users = users_of(backend.as_ref(), &scenarios, exec).await;
     let judge = judge_of(agent, &scenarios, exec);
-    let jobs = jobs_of(scenarios, users, exec, resume);
-    let planned = jobs.len();
-    let stop = resume.stop.clone();
-    let bar = progress_bar(exec.progress, jobs.len());
+    let in_flight = claims::InFlight::default();
+    let (jobs, planned, stop) = match &share {
+        Share::Alone(resume) => {
+            let jobs = jobs_of(scenarios, users, exec, resume);
+            let planned = jobs.len();
+            (
+                futures::stream::iter(jobs).boxed(),
+                planned,
+                resume.stop.clone(),
+            )
+        }
+        Share::Claimed { claims, stop } => {
+            let planned = run.run.spec.scenario_ids.len() * run.run.spec.repeats.max(1) as usize;
+            let scenarios = scenarios
+                .into_iter()
+                .map(Arc::new)
+                .zip(users)
+                .map(|(s, u)| (s.spec.key.clone(), (s, u)))
+                .collect();
+            let jobs = claims.jobs(scenarios, in_flight.clone(), stop.clone());
+            (jobs, planned, stop.clone())
+        }
+    };
+    let claimed = matches!(share, Share::Claimed { .. });
+    let bar = progress_bar(exec.progress, planned);
     let tally = syncer.tally();
-    let mut cases = Vec::with_capacity(jobs.len());
+    let mut cases = Vec::with_capacity(planned);
     // Set when the agent could not be started at all: no other case would fare better.
     let cannot_start = Arc::new(std::sync::OnceLock::<String>::new());
     let gave_up = cannot_start.clone();
     // Once told to stop, no case starts; those in flight finish and are synced.
-    let mut stream = futures::stream::iter(jobs)
+    let told_to_stop = stop.clone();
+    let mut stream = jobs
         .take_while(move |_| std::future::ready(!stop.is_raised() && gave_up.get().is_none()))
         .map(|job| {
             let executor = executor.clone();
             let (backend, judge, audit) = (backend.clone(), judge.clone(), exec.audit.clone());
+            let in_flight = in_flight.clone();
             async move {
                 let audit = audit.as_deref();
-                run_case(&executor, backend.as_ref(), judge.as_deref(), audit, job).await
+                let done =
+                    run_case(&executor, backend.as_ref(), judge.as_deref(), audit, job).await;
+                in_flight.done();
+                done
             }
         })
         .buffer_unordered(exec.concurrency.max(1));
@@ -556,10 +652,15 @@ pub async fn execute(
         },
         None => 0,
     };
-    let interrupted = cases.len() < planned && unstartable.is_none();
+    let interrupted = unstartable.is_none()
+        && if claimed {
+            told_to_stop.is_raised()
+        } else {
+            cases.len() < planned
+        };
     let sync = syncer.finish().await;
     let (run, verdicts, summary, judged) = if let Some(why) = &unstartable {
-        let reason = format!("the agent could not start: {why}");
+        let reason = format!("{COULD_NOT_START}{why}");
         let run = backend
             .set_run_status(run.run.id, RunStatus::Failed, Some(reason))
             .await?;
@@ -567,6 +668,14 @@ pub async fn execute(
         (run, sync.verdicts(), summary, Judged::Server)
     } else if interrupted {
         let run = sync.last_run.clone().unwrap_or(run);
+        let summary = run.summary.clone().unwrap_or_default();
+        (run, sync.verdicts(), summary, Judged::Server)
+    } else if claimed {
+        // The server completes a shared run; this worker reports the run as it now stands.
+        let run = match backend.run(run.run.id).await {
+            Ok(now) => now,
+            Err(_) => sync.last_run.clone().unwrap_or(run),
+        };
         let summary = run.summary.clone().unwrap_or_default();
         (run, sync.verdicts(), summary, Judged::Server)
     } else {

@@ -112,6 +112,40 @@ impl Recordings {
         write_whole(&path, &text).map_err(|source| RecordingError::Write { path, source })
     }
 
+    /// Adds `index` to what `run`'s index already names: workers sharing a run (or taking it
+    /// over) on one machine each add their own cases. Done under a lock on the folder's index,
+    /// so two workers finishing at once both keep theirs.
+    pub fn add_to_index(&self, run: Uuid, index: RunIndex) -> Result<(), RecordingError> {
+        let path = self.index_of(run);
+        let lock_path = path.with_extension("lock");
+        let lock = std::fs::create_dir_all(path.parent().unwrap_or(&self.dir))
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)
+            })
+            .and_then(|file| file.lock().map(|_| file))
+            .map_err(|source| RecordingError::Write {
+                path: lock_path,
+                source,
+            })?;
+        let mut merged: RunIndex = match std::fs::read(&path) {
+            Ok(text) => {
+                serde_json::from_slice(&text).map_err(|source| RecordingError::Garbled {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            Err(_) => RunIndex::new(),
+        };
+        merged.extend(index);
+        let written = self.write_index(run, &merged);
+        drop(lock);
+        written
+    }
+
     /// Every case's recording of `run`, by case id.
     pub fn run(&self, run: Uuid) -> Result<BTreeMap<String, serde_json::Value>, RecordingError> {
         let path = self.index_of(run);
@@ -164,9 +198,6 @@ impl Recorder {
         if let Some(e) = self.failed {
             return Err(e);
         }
-        if !self.index.is_empty() {
-            self.store.write_index(run, &self.index)?;
-        }
         let cases: std::collections::BTreeSet<&str> = self
             .index
             .keys()
@@ -175,7 +206,11 @@ impl Recorder {
                     .map_or(call.as_str(), |(case, _)| case)
             })
             .collect();
-        Ok(cases.len())
+        let recorded = cases.len();
+        if !self.index.is_empty() {
+            self.store.add_to_index(run, self.index)?;
+        }
+        Ok(recorded)
     }
 }
 

@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::api::{ResultInput, ResultRow, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC};
+use shared::api::{
+    CaseRef, ResultInput, ResultRow, RunView, SyncInput, SyncOutput, MAX_RESULTS_PER_SYNC,
+};
 use shared::ResultStatus;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -43,6 +45,9 @@ pub struct SyncReport {
     verdicts: HashMap<(String, u32), ResultRow>,
     /// The run as the last successful sync described it.
     pub last_run: Option<RunView>,
+    /// Cases of a shared run the server declined: another worker took them after this one's
+    /// lease lapsed.
+    pub declined: Vec<CaseRef>,
 }
 
 impl SyncReport {
@@ -60,6 +65,7 @@ impl SyncReport {
                 .insert((row.scenario_key.clone(), row.attempt), row);
         }
         self.last_run = Some(out.run);
+        self.declined.extend(out.declined);
     }
 }
 
@@ -93,7 +99,14 @@ impl Tally {
 }
 
 impl Syncer {
-    pub fn start(backend: Arc<dyn Backend>, run: Uuid, file: PathBuf) -> anyhow::Result<Syncer> {
+    /// Starts syncing into `run`, appending to `file`; `worker` names the worker whose cases of
+    /// a shared run these are (the server declines a case it no longer holds).
+    pub fn start(
+        backend: Arc<dyn Backend>,
+        run: Uuid,
+        file: PathBuf,
+        worker: Option<String>,
+    ) -> anyhow::Result<Syncer> {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -128,7 +141,11 @@ impl Syncer {
                     }
                 }
                 let _ = out.flush();
-                flush(backend.as_ref(), run, &mut queue, &mut report, &counts).await;
+                let to = Destination {
+                    run,
+                    worker: worker.as_deref(),
+                };
+                flush(backend.as_ref(), to, &mut queue, &mut report, &counts).await;
             }
             report.unsent = queue.len();
             report
@@ -152,9 +169,16 @@ impl Syncer {
     }
 }
 
+/// Where a syncer sends its results: the run, as which worker.
+#[derive(Clone, Copy)]
+struct Destination<'a> {
+    run: Uuid,
+    worker: Option<&'a str>,
+}
+
 async fn flush(
     backend: &dyn Backend,
-    run: Uuid,
+    to: Destination<'_>,
     queue: &mut Vec<ResultInput>,
     report: &mut SyncReport,
     tally: &Tally,
@@ -162,7 +186,11 @@ async fn flush(
     while !queue.is_empty() {
         let n = queue.len().min(MAX_RESULTS_PER_SYNC);
         let results: Vec<ResultInput> = queue[..n].to_vec();
-        match backend.sync(run, SyncInput { results }).await {
+        let input = SyncInput {
+            results,
+            worker: to.worker.map(str::to_string),
+        };
+        match backend.sync(to.run, input).await {
             Ok(out) => {
                 queue.drain(..n);
                 report.sent += n;
@@ -195,6 +223,7 @@ pub async fn sync_file(backend: &dyn Backend, run: Uuid, file: &Path) -> anyhow:
     for chunk in results.chunks(MAX_RESULTS_PER_SYNC) {
         let input = SyncInput {
             results: chunk.to_vec(),
+            worker: None,
         };
         backend.sync(run, input).await?;
     }

@@ -1,21 +1,27 @@
-//! Executing queued runs (started from the dashboard or the API): claim one, run it with the
-//! same code as `proctor run` while renewing its lease, repeat. A worker that dies lets its
-//! lease lapse and the server re-queues the run; one told to stop hands the run back itself. `proctor worker` runs this loop against a server over
-//! HTTP; `proctor serve --agent FILE` runs it inside the server, on the service itself.
+//! Executing queued runs (started from the dashboard, the API or `proctor run --workers`). A
+//! queued run is shared out case by case: a worker claims as many of its cases as it has free
+//! slots, runs them with the same code as `proctor run` while renewing their leases, and asks
+//! for more until none is left; any number of workers, on any server of the same database,
+//! work on one run at once. An audit is claimed whole, as its mutants are planted in the
+//! recordings its worker holds. A worker that dies lets its leases lapse and its cases go to
+//! the others; one told to stop hands them back itself. `proctor worker` runs this loop against
+//! a server over HTTP; `proctor serve --agent FILE` runs it inside the server, on the service
+//! itself.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use shared::api::{ResultFilter, RunView, ScenarioFilter};
+use shared::api::{CaseClaim, ResultFilter, RunView, ScenarioFilter};
 use shared::{ErrorKind, RunStatus, Scenario};
 use uuid::Uuid;
 
 use super::agent_file::AgentFile;
 use super::audit::{passed_in, plan, AuditPlan, Source};
+use super::claims::Claims;
 use super::recordings::{Recordings, DEFAULT_DIR};
-use super::{execute, Execution, Resume, Stop};
+use super::{execute, execute_share, Execution, Resume, Stop};
 use crate::backend::Backend;
 
 /// Claims and executes queued runs of `agents`, as `name`, looking every `poll`, until `stop`
@@ -35,8 +41,19 @@ pub async fn work(
             tracing::warn!("worker {name}: registering {}: {e}", agent.spec.name);
         }
     }
+    let slots = exec.concurrency.max(1) as u32;
     while !stop.is_raised() {
-        let wait = match backend.claim(&name, &names).await {
+        let claimed = match backend.claim_cases(&name, &names, None, slots).await {
+            Ok(Some(claim)) => {
+                if let Some(agent) = agents.iter().find(|a| a.spec.name == claim.run.agent_name) {
+                    run_share(backend.clone(), agent, claim, &name, &exec, &stop).await;
+                }
+                continue;
+            }
+            Ok(None) => backend.claim(&name, &names).await,
+            Err(e) => Err(e),
+        };
+        let wait = match claimed {
             Ok(Some(run)) => {
                 if let Some(agent) = agents.iter().find(|a| a.spec.name == run.agent_name) {
                     run_claimed(backend.clone(), agent, run, &name, &exec, &stop).await;
@@ -182,6 +199,82 @@ async fn run_claimed(
         Ok(_) => {}
         Err(e) => {
             tracing::error!("worker {name}: run {run_id} failed: {e:#}");
+            let reason = format!("worker {name} could not run it: {e:#}");
+            if let Err(e) = backend
+                .set_run_status(run_id, RunStatus::Failed, Some(reason))
+                .await
+            {
+                tracing::error!("worker {name}: marking run {run_id} failed: {e}");
+            }
+        }
+    }
+}
+
+/// Runs this worker's share of a run shared out case by case, starting with the cases of
+/// `claim`, until the run has none left for it or the worker is told to stop. A run that
+/// cannot be executed here is marked failed.
+async fn run_share(
+    backend: Arc<dyn Backend>,
+    agent: &AgentFile,
+    claim: CaseClaim,
+    name: &str,
+    exec: &Execution,
+    worker_stop: &Stop,
+) {
+    let run_id = claim.run.run.id;
+    tracing::info!(
+        "worker {name}: taking {} case(s) of run {run_id} of {}",
+        claim.cases.len(),
+        agent.spec.name
+    );
+    let left = (claim.lease_until - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    let claims = Claims {
+        backend: backend.clone(),
+        run: run_id,
+        agent: agent.spec.name.clone(),
+        worker: name.to_string(),
+        first: claim.cases,
+        concurrency: exec.concurrency.max(1),
+        renew_every: (left / 3).max(Duration::from_millis(100)),
+    };
+    let outcome = async {
+        let spec = &claim.run.run.spec;
+        let scenarios = scenarios_of(backend.as_ref(), agent, &spec.scenario_ids).await?;
+        let exec = Execution {
+            repeats: spec.repeats.max(1),
+            progress: false,
+            replay: shared::ReplayRequest::read_from(&spec.metadata)?,
+            ..exec.clone()
+        };
+        let stop = worker_stop.clone();
+        execute_share(
+            backend.clone(),
+            agent,
+            claim.run,
+            scenarios,
+            &exec,
+            claims,
+            stop,
+        )
+        .await
+    }
+    .await;
+    match outcome {
+        Ok(finished) if finished.unstartable.is_some() => {
+            let why = finished.unstartable.unwrap_or_default();
+            tracing::warn!("worker {name}: the agent of run {run_id} could not start, so the run failed: {why}");
+        }
+        Ok(finished) if !finished.sync.declined.is_empty() => tracing::warn!(
+            "worker {name}: {} case(s) of run {run_id} were stored by another worker after this \
+             one's lease lapsed; its results for them were declined",
+            finished.sync.declined.len()
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!("worker {name}: run {run_id} failed: {e:#}");
+            let _ = backend.release_cases(run_id, name).await;
             let reason = format!("worker {name} could not run it: {e:#}");
             if let Err(e) = backend
                 .set_run_status(run_id, RunStatus::Failed, Some(reason))

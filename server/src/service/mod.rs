@@ -5,6 +5,7 @@
 
 mod agents;
 mod audit;
+mod cases;
 mod compare;
 mod recordings;
 mod results;
@@ -15,14 +16,15 @@ mod spans;
 mod store;
 mod sync;
 
+pub use cases::MAX_CASES_PER_CLAIM;
 pub use spans::Ingested;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::api::{
-    CaseSpans, CompareFilter, JudgementLookup, Overview, Page, ResultFilter, ResultRow,
-    ReviewQueue, RunFilter, RunInput, RunRecordings, RunView, ScenarioFilter, SyncInput,
+    CaseClaim, CaseRef, CaseSpans, CompareFilter, JudgementLookup, Overview, Page, ResultFilter,
+    ResultRow, ReviewQueue, RunFilter, RunInput, RunRecordings, RunView, ScenarioFilter, SyncInput,
     SyncOutput,
 };
 use shared::cost::PriceTable;
@@ -163,11 +165,13 @@ impl Backend for Service {
     }
 
     async fn run(&self, id: Uuid) -> Outcome<RunView> {
-        Service::run(self, id).await
+        let view = Service::run(self, id).await?;
+        self.with_workers(view).await
     }
 
     async fn find_run(&self, name: &str, scope: &RunScope) -> Outcome<RunView> {
-        Service::find_run(self, name, scope).await
+        let view = Service::find_run(self, name, scope).await?;
+        self.with_workers(view).await
     }
 
     async fn runs(&self, filter: &RunFilter) -> Outcome<Page<RunView>> {
@@ -193,6 +197,24 @@ impl Backend for Service {
 
     async fn release(&self, run: Uuid, worker: &str) -> Outcome<RunView> {
         Service::release(self, run, worker).await
+    }
+
+    async fn claim_cases(
+        &self,
+        worker: &str,
+        agents: &[String],
+        run: Option<Uuid>,
+        max: u32,
+    ) -> Outcome<Option<CaseClaim>> {
+        Service::claim_cases(self, worker, agents, run, max).await
+    }
+
+    async fn renew_cases(&self, run: Uuid, worker: &str) -> Outcome<Vec<CaseRef>> {
+        Service::renew_cases(self, run, worker).await
+    }
+
+    async fn release_cases(&self, run: Uuid, worker: &str) -> Outcome<u64> {
+        Service::release_cases(self, run, worker).await
     }
 
     async fn delete_run(&self, run: Uuid) -> Outcome<()> {

@@ -51,7 +51,7 @@ impl Service {
         let agent = self.agent(&view.run.agent_id.to_string()).await?;
         let stored = self
             .store
-            .sync(run_id, vec![result], &agent.spec.tool_names())
+            .sync(run_id, vec![result], &agent.spec.tool_names(), None)
             .await?;
         let mut out = self.announce(run_id, agent.spec.name, stored);
         let row = out.verdicts.pop().expect("the reviewed result was stored");

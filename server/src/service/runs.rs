@@ -222,6 +222,7 @@ impl Service {
         for value in spec.metadata.values_mut() {
             *value = redact_text(value).0;
         }
+        let mut named = Vec::new();
         if !spec.scenario_ids.is_empty() {
             let found = self.store.scenarios_by_id(&spec.scenario_ids).await?;
             let foreign = spec
@@ -234,6 +235,7 @@ impl Service {
                     agent.spec.name, agent.id
                 )));
             }
+            named = found;
         }
         if let Some(source) = spec
             .audited_run()
@@ -241,6 +243,17 @@ impl Service {
         {
             self.check_audited(source, agent.id).await?;
         }
+        // A queued run is shared out among workers case by case; an audit is claimed whole,
+        // as its mutants are planted in the recordings its worker holds.
+        let cases = if input.queued && !spec.is_audit() {
+            let scenarios = self
+                .queued_scenarios(&agent, &spec.scenario_ids, named)
+                .await?;
+            spec.scenario_ids = scenarios.iter().map(|s| s.id).collect();
+            super::cases::plan_cases(&scenarios, spec.repeats)
+        } else {
+            Vec::new()
+        };
         let now = Utc::now();
         let run = TestRun {
             id: Uuid::new_v4(),
@@ -258,12 +271,41 @@ impl Service {
             lost_leases: 0,
             reason: None,
         };
-        self.store.create_run(&run).await?;
+        self.store.create_run(&run, &cases).await?;
         Ok(RunView {
             run,
             agent_name: agent.spec.name,
             summary: None,
+            workers: Vec::new(),
         })
+    }
+
+    /// The scenarios a queued run runs, in its order: those it names (`found`, read by id),
+    /// or every scenario of the agent when it names none.
+    async fn queued_scenarios(
+        &self,
+        agent: &shared::Agent,
+        ids: &[Uuid],
+        mut found: Vec<shared::Scenario>,
+    ) -> Outcome<Vec<shared::Scenario>> {
+        if ids.is_empty() {
+            let all = self
+                .store
+                .scenarios(agent.id, &shared::api::ScenarioFilter::default())
+                .await?;
+            if all.is_empty() {
+                return Err(ProctorError::invalid(format!(
+                    "agent {:?} has no scenarios for a worker to run; add some (POST \
+                     /api/v1/agents/{}/scenarios, `proctor generate`, or `scenarios:` in its \
+                     agent file) before queuing a run",
+                    agent.spec.name, agent.spec.name
+                )));
+            }
+            return Ok(all);
+        }
+        found.sort_by_key(|s| ids.iter().position(|id| *id == s.id));
+        found.dedup_by_key(|s| s.id);
+        Ok(found)
     }
 
     /// Checks the run an audit names: a run of the same agent, and not an audit itself.

@@ -26,10 +26,23 @@ impl Service {
                 input.results.len()
             )));
         }
+        if input.worker.as_deref().is_some_and(|w| w.trim().is_empty()) {
+            return Err(ProctorError::invalid(
+                "`worker`, when given, must name the worker that ran the results",
+            ));
+        }
         let view = self.run(run_id).await?;
         let agent = self.agent(&view.run.agent_id.to_string()).await?;
         let batch = self.judge_batch(run_id, &agent, input.results).await?;
-        self.store_judged(run_id, &agent, batch).await
+        let mut out = self
+            .store_batch(run_id, &agent, batch, input.worker.as_deref())
+            .await?;
+        // Checked after the batch is committed, so of two servers storing a run's last two
+        // cases at once, at least the later sees both.
+        if let Some(view) = self.complete_if_stored(run_id).await? {
+            out.run = view;
+        }
+        Ok(out)
     }
 
     /// Stores results the server judged into their run and tells every watcher.
@@ -39,9 +52,21 @@ impl Service {
         agent: &Agent,
         batch: Vec<TestResult>,
     ) -> Outcome<SyncOutput> {
+        self.store_batch(run_id, agent, batch, None).await
+    }
+
+    /// Stores a judged batch sent by `worker` (a case of a shared run it no longer holds is
+    /// declined) and tells every watcher.
+    async fn store_batch(
+        &self,
+        run_id: Uuid,
+        agent: &Agent,
+        batch: Vec<TestResult>,
+        worker: Option<&str>,
+    ) -> Outcome<SyncOutput> {
         let stored = self
             .store
-            .sync(run_id, batch, &agent.spec.tool_names())
+            .sync(run_id, batch, &agent.spec.tool_names(), worker)
             .await?;
         Ok(self.announce(run_id, agent.spec.name.clone(), stored))
     }
@@ -54,8 +79,13 @@ impl Service {
         agent_name: String,
         stored: StoredBatch,
     ) -> SyncOutput {
-        let (run, started, summary, verdicts) =
-            (stored.run, stored.started, stored.summary, stored.rows);
+        let (run, started, summary, verdicts, declined) = (
+            stored.run,
+            stored.started,
+            stored.summary,
+            stored.rows,
+            stored.declined,
+        );
         if self.events.is_watched() {
             for row in &verdicts {
                 self.events.publish(RunEvent::Result {
@@ -83,7 +113,9 @@ impl Service {
                 run,
                 agent_name,
                 summary: Some(summary),
+                workers: Vec::new(),
             },
+            declined,
         }
     }
 

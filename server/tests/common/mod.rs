@@ -300,8 +300,8 @@ pub fn worker(
     name: &str,
     dir: &std::path::Path,
     concurrency: u32,
-) -> Child {
-    proctor()
+) -> Worker {
+    let child = proctor()
         .args(["worker", "--agent"])
         .arg(agent)
         .args(["--name", name, "--poll", "0.1", "--no-progress"])
@@ -320,7 +320,31 @@ pub fn worker(
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Worker(child)
+}
+
+/// A `proctor worker` process, killed when dropped: a test that fails leaves none behind.
+pub struct Worker(pub Child);
+
+impl std::ops::Deref for Worker {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Worker {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// `n` minimal results for distinct cases `case-{offset}`…, every other one missing `verify_id`.

@@ -1,23 +1,25 @@
-//! Workers: a queued run is claimed once, and the server's own worker runs it in process.
+//! Workers: a queued run's cases are each handed out and stored once, and the server's own
+//! worker runs a queued run in process.
 
 use super::*;
 
+/// Cases of a queued run claimed at once by twenty workers: each handed out once.
 #[tokio::test]
-async fn two_workers_never_claim_the_same_run() {
+async fn twenty_workers_never_claim_the_same_case() {
     let s = Server::start().await;
     s.agent_and_run().await;
-    let mut queued = Vec::new();
-    for _ in 0..5 {
-        let (_, run) = s
-            .post("/api/v1/runs", &json!({"agent": "support", "queued": true}))
-            .await;
-        assert_eq!(run["run"]["status"], "queued");
-        queued.push(run["run"]["id"].as_str().unwrap().to_string());
-    }
+    let (_, run) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "support", "queued": true, "repeats": 4}),
+        )
+        .await;
+    assert_eq!(run["run"]["status"], "queued", "{run}");
+    let planned = run["run"]["scenario_ids"].as_array().unwrap().len() * 4;
     let claims = (0..20).map(|i| {
-        let (client, url) = (s.client.clone(), s.url("/api/v1/runs/claim"));
+        let (client, url) = (s.client.clone(), s.url("/api/v1/runs/claim-cases"));
         tokio::spawn(async move {
-            let body = json!({"worker": format!("w{i}"), "agents": ["support"]});
+            let body = json!({"worker": format!("w{i}"), "agents": ["support"], "max_cases": 2});
             client
                 .post(url)
                 .json(&body)
@@ -33,13 +35,106 @@ async fn two_workers_never_claim_the_same_run() {
     for c in futures::future::join_all(claims).await {
         let v = c.unwrap();
         if !v.is_null() {
-            assert_eq!(v["run"]["status"], "running");
-            claimed.push(v["run"]["id"].as_str().unwrap().to_string());
+            assert_eq!(v["run"]["run"]["status"], "running", "{v}");
+            for case in v["cases"].as_array().unwrap() {
+                claimed.push(format!("{}#{}", case["scenario_key"], case["attempt"]));
+            }
         }
     }
+    let n = claimed.len();
     claimed.sort();
-    queued.sort();
-    assert_eq!(claimed, queued, "each queued run claimed exactly once");
+    claimed.dedup();
+    assert_eq!(n, claimed.len(), "no case handed out twice");
+    assert_eq!(n, planned.min(40), "as many as asked for, or every case");
+}
+
+/// A worker whose leases lapsed loses its cases to the next worker that asks: the first one's
+/// results are declined, the second one's stored, so each case is stored once. The run
+/// completes when its last case is stored, by whichever worker.
+#[tokio::test]
+async fn a_case_is_stored_once_whoever_ran_it() {
+    let s = Server::start_with_args(&["--lease-secs", "1"], &[]).await;
+    s.agent_and_run().await;
+    let (_, run) = s
+        .post(
+            "/api/v1/runs",
+            &json!({"agent": "support", "queued": true, "repeats": 3}),
+        )
+        .await;
+    let id = run["run"]["id"].as_str().unwrap().to_string();
+    let claim = |worker: &'static str| {
+        let s = &s;
+        async move {
+            let body = json!({"worker": worker, "agents": ["support"], "max_cases": 256});
+            s.post("/api/v1/runs/claim-cases", &body).await.1
+        }
+    };
+    let cases = claim("slow").await["cases"].as_array().unwrap().clone();
+    assert!(cases.len() >= 2, "{cases:?}");
+    assert!(claim("fast").await.is_null(), "every case is held");
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let taken = claim("fast").await;
+    assert_eq!(
+        taken["cases"].as_array().unwrap().len(),
+        cases.len(),
+        "the lapsed cases go to the next worker: {taken}"
+    );
+    let sync = |worker: &'static str, cases: &[Value]| {
+        let (s, id) = (&s, &id);
+        let results: Vec<Value> = cases
+            .iter()
+            .map(|c| {
+                json!({"scenario_key": c["scenario_key"], "attempt": c["attempt"],
+                       "user_message": "hello", "agent_response": format!("from {worker}")})
+            })
+            .collect();
+        async move {
+            let (st, out) = s
+                .post(
+                    &format!("/api/v1/runs/{id}/results"),
+                    &json!({"results": results, "worker": worker}),
+                )
+                .await;
+            assert_eq!(st, 200, "{out}");
+            out
+        }
+    };
+    let first = sync("fast", &cases[..1]).await;
+    assert_eq!(first["stored"], 1, "{first}");
+    let late = sync("slow", &cases).await;
+    assert_eq!(late["stored"], 0, "a lost case is not stored: {late}");
+    assert_eq!(
+        late["declined"].as_array().unwrap().len(),
+        cases.len(),
+        "{late}"
+    );
+    let stranger = sync("stranger", &cases[1..]).await;
+    assert_eq!(stranger["stored"], 0, "nor one never claimed: {stranger}");
+    assert_ne!(stranger["run"]["run"]["status"], "completed");
+    let rest = sync("fast", &cases[1..]).await;
+    assert_eq!(rest["stored"], cases.len() - 1, "{rest}");
+    assert_eq!(
+        rest["run"]["run"]["status"], "completed",
+        "the last case completes the run"
+    );
+
+    let (_, view) = s.get(&format!("/api/v1/runs/{id}")).await;
+    let (_, page) = s.get(&format!("/api/v1/runs/{id}/results")).await;
+    for r in page["items"].as_array().unwrap() {
+        let (_, full) = s
+            .get(&format!("/api/v1/results/{}", r["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(full["agent_response"], "from fast", "{full}");
+    }
+    let workers = view["workers"].as_array().unwrap();
+    let names: Vec<&str> = workers
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["slow", "fast"], "{view}");
+    assert_eq!(workers[0]["stored"], 0);
+    assert_eq!(workers[1]["stored"], cases.len());
+    assert_eq!(workers[0]["claimed"], cases.len());
 }
 
 /// `proctor serve --agent FILE` executes a queued run on the service itself: the only API

@@ -11,8 +11,8 @@ use super::rows::{name, Columns};
 use super::sql::{write, write_returning, Query, Sql};
 use super::{Lapsed, StoreError, StoreResult};
 
-/// Moves the oldest queued run of one of `agents` to `running`, leased to `worker` until
-/// `until`; `None` when none is waiting.
+/// Moves the oldest queued run of one of `agents` that is claimed whole (an audit) to
+/// `running`, leased to `worker` until `until`; `None` when none is waiting.
 pub(super) async fn claim<S: Sql>(
     store: &S,
     worker: &str,
@@ -31,6 +31,8 @@ pub(super) async fn claim<S: Sql>(
     S::time(&mut q, until);
     q.push(" WHERE id = (SELECT id FROM runs WHERE status = 'queued' AND ");
     S::id_in(&mut q, "agent_id", agents);
+    // A run shared out case by case is claimed a few cases at a time ([`super::cases`]).
+    q.push(" AND NOT EXISTS (SELECT 1 FROM run_cases c WHERE c.run_id = runs.id)");
     q.push(format_args!(
         " ORDER BY created_at LIMIT 1{}) AND status = 'queued' RETURNING id",
         S::SKIP_LOCKED

@@ -5,6 +5,7 @@
 
 mod agents;
 mod batch;
+mod cases;
 mod facts;
 mod judges;
 mod leases;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shared::api::{CriterionAgreement, JudgeReview};
+use shared::api::{CaseRef, CriterionAgreement, JudgeReview, RunWorker};
 use shared::api::{Page, ResultFilter, ResultRow, RunFilter, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
@@ -35,6 +36,7 @@ use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec};
 use shared::{TestResult, TestRun};
 use uuid::Uuid;
 
+pub use cases::{CaseCounts, Claimed};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -133,6 +135,8 @@ pub struct StoredBatch {
     pub run: TestRun,
     pub started: bool,
     pub summary: RunSummary,
+    /// Cases of a shared run the syncing worker no longer held: not stored.
+    pub declined: Vec<CaseRef>,
 }
 
 /// A span received over OTLP and the case it is filed under.
@@ -174,7 +178,9 @@ pub trait Store: Send + Sync {
     async fn scenarios_by_key(&self, agent_id: Uuid, keys: &[String])
         -> StoreResult<Vec<Scenario>>;
 
-    async fn create_run(&self, run: &TestRun) -> StoreResult<()>;
+    /// Creates a run; `cases` (scenario × attempt, in the order workers take them) shares it
+    /// out case by case, none keeps it for whoever claims it whole.
+    async fn create_run(&self, run: &TestRun, cases: &[CaseRef]) -> StoreResult<()>;
     async fn run(&self, id: Uuid) -> StoreResult<Option<RunView>>;
     /// A page of runs, newest first: those `filter` asks for, of the agent with id `agent`
     /// (the service resolves `filter.agent`, a name or an id, to it).
@@ -208,6 +214,39 @@ pub trait Store: Send + Sync {
     /// Sends runs whose lease lapsed before `now` back to the queue, or fails them after
     /// `max_lost` lost leases.
     async fn lapse_leases(&self, now: DateTime<Utc>, max_lost: u32) -> StoreResult<Vec<Lapsed>>;
+    /// Hands `worker` up to `max` cases of a shared run (`run`, or the oldest of `agents`'
+    /// with any left), leased until `until`: cases nobody stored and nobody holds a live lease
+    /// on at `now`.
+    #[allow(clippy::too_many_arguments)]
+    async fn claim_cases(
+        &self,
+        worker: &str,
+        agents: &[Uuid],
+        run: Option<Uuid>,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<Claimed>>;
+    /// Extends `worker`'s leases on the unstored cases of a run it holds; those cases.
+    async fn renew_cases(
+        &self,
+        run_id: Uuid,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseRef>>;
+    /// Hands back the unstored cases `worker` holds; how many.
+    async fn release_cases(&self, run_id: Uuid, worker: &str) -> StoreResult<u64>;
+    /// How many cases a shared run planned and how many are open; `None` for a run not shared.
+    async fn case_counts(&self, run_id: Uuid) -> StoreResult<Option<CaseCounts>>;
+    /// The first unstored case of a run handed out more than `max_claims` times, with the
+    /// worker that last held it.
+    async fn lost_case(
+        &self,
+        run_id: Uuid,
+        max_claims: u32,
+    ) -> StoreResult<Option<(CaseRef, String)>>;
+    /// The workers that took cases of a shared run.
+    async fn run_workers(&self, run_id: Uuid) -> StoreResult<Vec<RunWorker>>;
     /// Deletes a run with its results; whether it existed.
     async fn delete_run(&self, id: Uuid) -> StoreResult<bool>;
     /// Deletes an agent with its scenarios, runs and results; whether it existed.
@@ -217,13 +256,15 @@ pub trait Store: Send + Sync {
 
     /// Stores a batch atomically with the run's tally, summary (AQS coverage measured against
     /// `agent_tools`) and start: all of it or, on any error, none of it. A result with the same
-    /// id, or the same scenario key and attempt, as a stored one replaces it. Costs O(batch),
-    /// however many results the run holds.
+    /// id, or the same scenario key and attempt, as a stored one replaces it — except that a
+    /// named `worker`'s result for a case of a shared run it no longer holds is declined.
+    /// Costs O(batch), however many results the run holds.
     async fn sync(
         &self,
         run_id: Uuid,
         results: Vec<TestResult>,
         agent_tools: &[String],
+        worker: Option<&str>,
     ) -> StoreResult<StoredBatch>;
     /// A page of a run's results; `total` is the number the filter matches when the caller
     /// already knows it, else the store counts them.

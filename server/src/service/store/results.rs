@@ -26,9 +26,11 @@ pub(super) async fn store<S: Sql>(
     run_id: Uuid,
     mut results: Vec<TestResult>,
     agent_tools: &[String],
+    worker: Option<&str>,
 ) -> StoreResult<StoredBatch> {
     let mut tx = store.writer().await?;
     let (mut run, mut tally) = lock_run::<S>(&mut *tx, run_id).await?;
+    let declined = super::cases::take::<S>(&mut *tx, run_id, worker, &mut results).await?;
     let (by_case, by_id) = existing_rows::<S>(&mut *tx, run_id, &results).await?;
     let mut cases = batch::standing(by_case.values());
     let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
@@ -52,6 +54,7 @@ pub(super) async fn store<S: Sql>(
         run,
         started,
         summary,
+        declined,
     })
 }
 

@@ -153,6 +153,7 @@ pub(super) fn run_view(row: &impl Columns) -> StoreResult<RunView> {
         run: run(row)?,
         agent_name: row.text("agent_name")?,
         summary: row.opt_json("summary")?,
+        workers: Vec::new(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! newest first, moved between statuses, deleted with their results.
 
 use chrono::{DateTime, Utc};
-use shared::api::{Page, RunFilter, RunOutcome, RunView};
+use shared::api::{CaseRef, Page, RunFilter, RunOutcome, RunView};
 use shared::eval::RunTally;
 use shared::{RunStatus, TestRun};
 use uuid::Uuid;
@@ -12,7 +12,8 @@ use super::rows::{self, Columns, RUN_VIEW_COLUMNS};
 use super::sql::{json, read, read_one, write, Query, Sql, Values};
 use super::{StoreError, StoreResult};
 
-pub(super) async fn create<S: Sql>(store: &S, run: &TestRun) -> StoreResult<()> {
+/// Creates a run, with the cases it shares out among workers when `cases` plans any.
+pub(super) async fn create<S: Sql>(store: &S, run: &TestRun, cases: &[CaseRef]) -> StoreResult<()> {
     let mut q = Query::<S>::new(
         "INSERT INTO runs (id, agent_id, label, metadata, source, status, created_at, \
          started_at, finished_at, scenario_ids, repeats, tally) VALUES (",
@@ -31,7 +32,10 @@ pub(super) async fn create<S: Sql>(store: &S, run: &TestRun) -> StoreResult<()> 
         .int(run.spec.repeats)
         .json(json(&RunTally::default()));
     q.push(")");
-    write(store, q).await?;
+    let mut tx = store.writer().await?;
+    S::execute(&mut *tx, q).await?;
+    super::cases::plan::<S>(&mut *tx, run.id, cases).await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use shared::api::{CriterionAgreement, JudgeReview};
+use shared::api::{CaseRef, CriterionAgreement, JudgeReview, RunWorker};
 use shared::api::{Page, ResultFilter, ResultRow, RunFilter, RunView, ScenarioFilter};
 use shared::eval::compare::CaseRow;
 use shared::eval::RunSummary;
@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use super::batch::Prepared;
 use super::rows::Columns;
-use super::{agents, judges, leases, recordings, results, runs, scenarios, spans};
-use super::{Lapsed, OwnedSpan, Store, StoreResult, StoredBatch};
+use super::{agents, cases, judges, leases, recordings, results, runs, scenarios, spans};
+use super::{CaseCounts, Claimed, Lapsed, OwnedSpan, Store, StoreResult, StoredBatch};
 use crate::events::EventHub;
 
 /// A connection of the database `S` keeps its data in.
@@ -232,8 +232,8 @@ impl<S: Sql> Store for S {
         scenarios::by_key(self, agent_id, keys).await
     }
 
-    async fn create_run(&self, run: &TestRun) -> StoreResult<()> {
-        runs::create(self, run).await
+    async fn create_run(&self, run: &TestRun, cases: &[CaseRef]) -> StoreResult<()> {
+        runs::create(self, run, cases).await
     }
 
     async fn run(&self, id: Uuid) -> StoreResult<Option<RunView>> {
@@ -282,6 +282,47 @@ impl<S: Sql> Store for S {
         leases::lapse(self, now, max_lost).await
     }
 
+    async fn claim_cases(
+        &self,
+        worker: &str,
+        agents: &[Uuid],
+        run: Option<Uuid>,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<Claimed>> {
+        cases::claim(self, worker, agents, run, max, now, until).await
+    }
+
+    async fn renew_cases(
+        &self,
+        run_id: Uuid,
+        worker: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Vec<CaseRef>> {
+        cases::renew(self, run_id, worker, until).await
+    }
+
+    async fn release_cases(&self, run_id: Uuid, worker: &str) -> StoreResult<u64> {
+        cases::release(self, run_id, worker).await
+    }
+
+    async fn case_counts(&self, run_id: Uuid) -> StoreResult<Option<CaseCounts>> {
+        cases::counts(self, run_id).await
+    }
+
+    async fn lost_case(
+        &self,
+        run_id: Uuid,
+        max_claims: u32,
+    ) -> StoreResult<Option<(CaseRef, String)>> {
+        cases::lost_too_often(self, run_id, max_claims).await
+    }
+
+    async fn run_workers(&self, run_id: Uuid) -> StoreResult<Vec<RunWorker>> {
+        cases::workers(self, run_id).await
+    }
+
     async fn delete_run(&self, id: Uuid) -> StoreResult<bool> {
         runs::delete(self, id).await
     }
@@ -299,8 +340,9 @@ impl<S: Sql> Store for S {
         run_id: Uuid,
         results: Vec<TestResult>,
         agent_tools: &[String],
+        worker: Option<&str>,
     ) -> StoreResult<StoredBatch> {
-        results::store(self, run_id, results, agent_tools).await
+        results::store(self, run_id, results, agent_tools, worker).await
     }
 
     async fn results(

@@ -280,7 +280,7 @@ mod upgrade_tests {
             lost_leases: 0,
             reason: None,
         };
-        store.create_run(&run).await.unwrap();
+        store.create_run(&run, &[]).await.unwrap();
         let results: Vec<TestResult> = (0..700)
             .map(|i| TestResult {
                 id: Uuid::new_v4(),
@@ -310,7 +310,7 @@ mod upgrade_tests {
                 created_at: Utc::now(),
             })
             .collect();
-        let stored = store.sync(run.id, results, &[]).await.unwrap();
+        let stored = store.sync(run.id, results, &[], None).await.unwrap();
         sqlx::query(
             "UPDATE results SET verdict = NULL, latency_ms = NULL, tool_path = '[]';
              UPDATE runs SET tally = NULL, summary = NULL;",
