@@ -24,6 +24,17 @@ const CASES: usize = 10;
 /// An agent whose every case takes a while, with `CASES` scenarios, registered on the server
 /// with its scenarios, and a queued run of it.
 async fn queued_run(s: &Server, dir: &Path) -> (PathBuf, String) {
+    let agent = slow_agent(s, dir, &[]).await;
+    let (st, run) = s
+        .post("/api/v1/runs", &json!({"agent": "slow", "queued": true}))
+        .await;
+    assert_eq!(st, 201, "{run}");
+    (agent, run["run"]["id"].as_str().unwrap().to_string())
+}
+
+/// The agent file of an agent whose every case takes a while, registered on the server with
+/// `CASES` scenarios; those whose index is in `failing` expect what it never says.
+async fn slow_agent(s: &Server, dir: &Path, failing: &[usize]) -> PathBuf {
     std::fs::write(dir.join("agent.py"), SLOW_AGENT).unwrap();
     std::fs::write(
         dir.join("agent.yaml"),
@@ -33,7 +44,15 @@ async fn queued_run(s: &Server, dir: &Path) -> (PathBuf, String) {
     let (st, body) = s.post("/api/v1/agents", &json!({"name": "slow"})).await;
     assert_eq!(st, 200, "{body}");
     let scenarios: Vec<Value> = (0..CASES)
-        .map(|i| json!({"key": format!("case-{i:02}"), "user_message": format!("request {i}")}))
+        .map(|i| {
+            let expected: Vec<&str> = if failing.contains(&i) {
+                vec!["never said"]
+            } else {
+                vec![]
+            };
+            json!({"key": format!("case-{i:02}"), "user_message": format!("request {i}"),
+                   "expectations": {"response_contains": expected}})
+        })
         .collect();
     let (st, body) = s
         .post(
@@ -42,14 +61,77 @@ async fn queued_run(s: &Server, dir: &Path) -> (PathBuf, String) {
         )
         .await;
     assert_eq!(st, 200, "{body}");
-    let (st, run) = s
-        .post("/api/v1/runs", &json!({"agent": "slow", "queued": true}))
-        .await;
-    assert_eq!(st, 201, "{run}");
-    (
-        dir.join("agent.yaml"),
-        run["run"]["id"].as_str().unwrap().to_string(),
-    )
+    dir.join("agent.yaml")
+}
+
+/// `proctor run --workers` queues the run for the workers, follows it to its end, and reports,
+/// writes JUnit and gates on the server's verdicts as a local run does.
+#[tokio::test]
+async fn a_run_queued_for_the_workers_reports_and_gates_like_a_local_one() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = slow_agent(&s, dir.path(), &[3, 7]).await;
+    let _workers = [
+        common::worker(&s, &agent, "one", dir.path(), 2),
+        common::worker(&s, &agent, "two", dir.path(), 2),
+    ];
+    let junit = dir.path().join("junit.xml");
+    let out = common::proctor()
+        .args([
+            "run",
+            "--workers",
+            "--no-progress",
+            "--min-pass-rate",
+            "90",
+            "--label",
+            "fleet",
+        ])
+        .arg(&agent)
+        .arg("--junit")
+        .arg(&junit)
+        .current_dir(dir.path())
+        .env("PROCTOR_SERVER", s.url(""))
+        .env_remove("CI")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the gate fails: {stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("queued for the workers"), "{stderr}");
+    assert!(
+        stderr.contains("FAILED: pass rate 80.0% is below --min-pass-rate 90%"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("judged by the server"), "{stdout}");
+    assert!(stdout.contains("workers     "), "who ran it: {stdout}");
+    assert!(
+        stdout.contains("case-03") && stdout.contains("case-07"),
+        "the failed cases are listed: {stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), CASES, "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
+
+    let (_, view) = s.get("/api/v1/runs/fleet").await;
+    assert_eq!(view["run"]["status"], "completed", "{view}");
+    assert_eq!(view["summary"]["total"], CASES as u64, "{view}");
+    let stored: u64 = view["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["stored"].as_u64().unwrap())
+        .sum();
+    assert_eq!(stored, CASES as u64, "the workers ran every case: {view}");
+    assert!(
+        !dir.path().join(".proctor/results").exists(),
+        "nothing ran on the command's own machine"
+    );
 }
 
 fn worker(s: &Server, agent: &Path, name: &str, dir: &Path) -> common::Worker {

@@ -185,6 +185,13 @@ async fn results_arrive_live(b: &Browser) {
             .contains("4 of 4 cases done · 4 passed"),
         "{seen:?}"
     );
+    // The server's own worker ran the run, and the page says so.
+    let workers = b.texts(".run-workers tbody tr", 1).await;
+    assert_eq!(workers.len(), 1, "{workers:?}");
+    assert!(
+        workers[0].starts_with("serve-") && workers[0].contains('4'),
+        "the worker and its four stored cases: {workers:?}"
+    );
     b.screenshot("live").await;
     b.assert_accessible("live").await;
 }

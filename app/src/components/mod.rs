@@ -31,6 +31,7 @@ pub mod run_drawer;
 pub mod run_filters;
 pub mod run_header;
 pub mod run_progress;
+pub mod run_workers;
 pub mod runs_table;
 pub mod scenario_picker;
 pub mod score_slope_chart;

@@ -1,5 +1,5 @@
 //! The top of a run's page: its label and status, where it came from (the run it was compared
-//! with, the run it replays), and its summary cards.
+//! with, the run it replays), the workers that shared it, and its summary cards.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -10,6 +10,7 @@ use crate::components::audit_button::AuditButton;
 use crate::components::delete_run::DeleteRun;
 use crate::components::format::{short_id, when, RunStatusBadge};
 use crate::components::run_progress::RunProgress;
+use crate::components::run_workers::RunWorkers;
 use crate::components::summary_cards::SummaryCards;
 
 #[component]
@@ -77,6 +78,7 @@ pub fn RunHeader(view: RunView) -> impl IntoView {
         </p>
         {v.run.reason.clone().map(|r| view! { <p class="notice">{r}</p> })}
         <RunProgress view=progress/>
+        <RunWorkers workers=v.workers.clone()/>
         {match v.summary {
             Some(s) => view! { <SummaryCards summary=s/> }.into_any(),
             None => view! { <p class="empty">"No results yet. They appear here as the run syncs them."</p> }.into_any(),

@@ -516,6 +516,12 @@ fn report_run(agent: &AgentFile, client: &ApiClient, finished: &Finished) {
         finished.judged.describe()
     );
     print!("{}", report::summary_table(&finished.summary));
+    if !finished.run.workers.is_empty() {
+        println!(
+            "  workers     {}",
+            report::workers_line(&finished.run.workers)
+        );
+    }
     let run_page = format!("{}/runs/{run_id}", client.base());
     print!("{}", report::failed_cases(&finished.verdicts, &run_page));
     if finished.sync.unsent > 0 {

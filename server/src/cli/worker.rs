@@ -1,4 +1,5 @@
-//! `proctor worker`: execute queued runs of the given agents, claimed from a server.
+//! `proctor worker`: execute the cases of queued runs of the given agents, claimed from a
+//! server alongside any other workers.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,7 +72,7 @@ pub async fn run(args: WorkerArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Raises `stop` on SIGTERM or Ctrl-C: the worker lets the cases in flight finish, syncs them
-/// and hands its run back to the queue before it exits.
+/// and hands the rest of what it took back before it exits.
 async fn stop_on_signal(stop: Stop) {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
@@ -86,6 +87,8 @@ async fn stop_on_signal(stop: Stop) {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    eprintln!("proctor worker: stopping: finishing the cases in flight, then handing the run back");
+    eprintln!(
+        "proctor worker: stopping: finishing the cases in flight, then handing the rest back"
+    );
     stop.raise();
 }

@@ -337,3 +337,19 @@ mod tests {
         );
     }
 }
+
+/// `one (12 cases), two (8 cases)`: who ran a shared run's stored cases.
+pub fn workers_line(workers: &[shared::api::RunWorker]) -> String {
+    workers
+        .iter()
+        .map(|w| {
+            format!(
+                "{} ({} case{})",
+                w.name,
+                w.stored,
+                if w.stored == 1 { "" } else { "s" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
