@@ -18,7 +18,8 @@ use shared::api::{RunInput, RunView};
 use shared::{RunSpec, RunStatus, ScenarioSpec};
 
 const CONCURRENCY: usize = 8;
-const AGENT: &str = "name: sleeper\nrun:\n  command: \"cat > /dev/null; sleep 1; echo done\"\n  timeout_secs: 30\n";
+const AGENT: &str =
+    "name: sleeper\nrun:\n  command: \"cat > /dev/null; sleep 1; echo done\"\n  timeout_secs: 30\n";
 
 /// `n` `proctor worker` processes for the agent file, each at [`CONCURRENCY`].
 fn workers(n: usize, agent: &Path, server: &str, dir: &Path) -> Vec<Child> {
@@ -28,7 +29,14 @@ fn workers(n: usize, agent: &Path, server: &str, dir: &Path) -> Vec<Child> {
             Command::new(env!("CARGO_BIN_EXE_proctor"))
                 .args(["worker", "--agent"])
                 .arg(agent)
-                .args(["--name", &name, "--poll", "0.1", "--no-progress", "--no-record"])
+                .args([
+                    "--name",
+                    &name,
+                    "--poll",
+                    "0.1",
+                    "--no-progress",
+                    "--no-record",
+                ])
                 .args(["--concurrency", &CONCURRENCY.to_string()])
                 .arg("--results-dir")
                 .arg(dir.join(&name))
@@ -69,7 +77,9 @@ async fn main() {
     let (server, client) = common::serve(dir.path()).await;
     let agent = dir.path().join("agent.yaml");
     std::fs::write(&agent, AGENT).unwrap();
-    let spec = server::runner::agent_file::AgentFile::load(&agent).unwrap().spec;
+    let spec = server::runner::agent_file::AgentFile::load(&agent)
+        .unwrap()
+        .spec;
     client.upsert_agent(spec).await.unwrap();
     let scenarios: Vec<ScenarioSpec> = (0..cases)
         .map(|i| {

@@ -41,7 +41,8 @@ class case:
     this thread or asyncio task, and the tasks it starts) as one test case `c`; `c.recording()`
     keeps its LLM exchanges. Given `replay=` such a recording, the block's LLM requests are
     answered from it instead of the network (`replay_mode` fork, strict or new; `replay_masks`,
-    regular expressions for what may differ between runs)."""
+    regular expressions for what may differ between runs). With `record=False` the calls' bytes
+    are let go of as soon as each is read, and `c.recording()` holds no exchange."""
 
     __slots__ = ("_case", "_token")
 
@@ -52,11 +53,12 @@ class case:
         replay: dict[str, Any] | None = None,
         replay_mode: str = "fork",
         replay_masks: list[str] | None = None,
+        record: bool = True,
     ) -> None:
         from ._cassette import Player
 
         player = Player(replay, replay_mode, replay_masks) if replay is not None else None
-        self._case = Case(case_id, input, player)
+        self._case = Case(case_id, input, player, record)
         self._token: Any = None
 
     def __enter__(self) -> Case:

@@ -119,11 +119,11 @@ def recording_of(case: Case) -> dict[str, Any]:
     for entry in case.log:
         if not isinstance(entry, WireCall) or entry.unsent or not entry.status:
             continue
-        body = entry.body()
-        if body is None:
+        recorded = entry.recorded()
+        if recorded is None:
             continue
+        request, body = recorded
         content_type = EVENTSTREAM if entry.eventstream else "text/event-stream" if entry.sse else "application/json"
-        request = entry.request
         exchanges.append(
             Exchange(entry.path, _request_json(request), entry.status, content_type, body, _digest(request)).to_json()
         )

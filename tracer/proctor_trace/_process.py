@@ -43,9 +43,12 @@ from ._hooks import install
 
 def start() -> _case.Case:
     install()
-    case = _case.Case(os.environ.get("PROCTOR_CASE_ID"), input=os.environ.get("PROCTOR_INPUT"), player=_player())
+    record = os.environ.pop("PROCTOR_RECORD", None) == "1"
+    case = _case.Case(
+        os.environ.get("PROCTOR_CASE_ID"), input=os.environ.get("PROCTOR_INPUT"), player=_player(), record=record
+    )
     _case.set_process_case(case)
-    if os.environ.pop("PROCTOR_RECORD", None) == "1":
+    if record:
         # Registered first, so it runs last: after the trace is written and every call ended.
         atexit.register(_write_recording, case)
     if os.environ.pop("PROCTOR_TRACE_TURNS", None) == "1":

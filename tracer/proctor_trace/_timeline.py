@@ -281,6 +281,36 @@ def _read_reply(call: WireCall) -> tuple[Reply, str | None]:
     return acc.result(), error
 
 
+def read_call(call: WireCall) -> tuple[Request, Reply, str | None]:
+    """(request, reply, error) of an ended call. Of the tool results its request carries, only
+    those no earlier request of the case carried are kept: a conversation's requests each repeat
+    every result so far, and the earliest request with a result is the one that completes its
+    call."""
+    request = _read_request(call)
+    seen = call.keep.results
+    fresh = []
+    for result in request.results:
+        call_id = result[0]
+        if call_id:
+            first = seen.get(call_id)
+            if first is not None and first <= call.t0:
+                continue
+            seen[call_id] = call.t0
+        fresh.append(result)
+    request.results = fresh
+    reply, error = _read_reply(call)
+    return request, reply, error
+
+
+def _read(call: WireCall) -> tuple[Request, Reply, str | None]:
+    """What the call came to; raises what kept it from being read."""
+    if call.read is None:  # ended before reading was done at the end of a call
+        call.read = read_call(call)
+    if isinstance(call.read, BaseException):
+        raise call.read
+    return call.read
+
+
 # --- the fold ----------------------------------------------------------------------------------
 
 def _moments(case: Case) -> list[Moment]:
@@ -308,7 +338,7 @@ def _calls(case: Case) -> _Calls:
     for t, kind, entry in _moments(case):
         try:
             if kind == _REQUEST:
-                request = requests[id(entry)] = _read_request(entry)
+                request = requests[id(entry)] = _read(entry)[0]
                 if request.results:
                     calls.results_seen(request.results, t)
                 if request.texts:
@@ -317,7 +347,7 @@ def _calls(case: Case) -> _Calls:
                 asked = requests.get(id(entry))
                 if asked is None:
                     continue
-                reply, error = _read_reply(entry)
+                _, reply, error = _read(entry)
                 call = calls.llm_call(entry.protocol.PROVIDER, reply.model or asked.model, reply, asked.tools, entry.t0,
                                       entry.t1, asked.stream or entry.sse or entry.eventstream, entry.started_at, error)
                 if entry.replayed:

@@ -3,9 +3,10 @@ stream) as the agent's HTTP client reads it.
 
 The HTTP client taps (`_http.py`, `_aiohttp.py`) hand each request to `begin`, which decides by
 the path alone whether it is an LLM call. A `WireCall` then keeps the raw bytes both ways and the
-clock readings, and passes every response byte on as it arrives; the JSON is read once, when the
-trace is asked for (`_timeline.py`). Only what went over the wire is recorded: a request an SDK
-refuses before sending never reaches a tap.
+clock readings, and passes every response byte on as it arrives; once the response has ended the
+JSON is read (`_timeline.read_call`) and the raw bytes let go of (spooled to disk first when the
+case records), so memory is bounded per call, not per case. Only what went over the wire is
+recorded: a request an SDK refuses before sending never reaches a tap.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 import zlib
 from types import ModuleType
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._fault import fault
 from .protocols import route
@@ -39,11 +40,14 @@ class WireCall:
         "error",
         "eventstream",
         "hide",
+        "keep",
         "open_calls",
         "path",
         "protocol",
+        "read",
         "replayed",
         "request",
+        "spooled",
         "sse",
         "started_at",
         "status",
@@ -57,6 +61,7 @@ class WireCall:
         # the case itself: the case's log holds the call, and a call holding the case would be a
         # reference cycle
         self.open_calls = case.open_calls
+        self.keep = case.keep
         self.protocol = protocol
         self.path = path
         self.request = request
@@ -75,6 +80,10 @@ class WireCall:
         self.replayed = False
         self.done = False
         self.t1: float | None = None
+        # What the call came to, once read (`_timeline.read_call`), or why it could not be read.
+        self.read: Any = None
+        # Where the spool keeps the request and the response body, when the case records.
+        self.spooled: tuple[tuple[int, int], tuple[int, int]] | None = None
         case.log.append(self)
         self.started_at = time.time()
         self.t0 = time.perf_counter()
@@ -159,6 +168,39 @@ class WireCall:
         self.open_calls.discard(self)
         if error is not None:
             self.error = error
+        self._settle()
+
+    def _settle(self) -> None:
+        """Reads the ended call and lets go of its raw bytes, spooling them first when the case
+        records. Never raises: a call that cannot be read says why when the trace is built."""
+        if self.unsent:
+            self.request, self.chunks = b"", []
+            return
+        from ._timeline import read_call
+
+        try:
+            self.read = read_call(self)
+        except Exception as exc:
+            self.read = exc
+        try:
+            body = self.body()
+            if self.keep.record and self.status and body is not None:
+                request, response = self.keep.put(self.request, body)
+                self.spooled = (request, response)
+        except Exception as exc:
+            fault("keeping a call's recording", exc)
+            return
+        self.request, self.chunks = b"", []
+
+    def recorded(self) -> tuple[bytes, bytes] | None:
+        """(request, response body) as they went over the wire, for the case's recording: from
+        the spool once the call was read, else as held."""
+        if self.spooled is not None:
+            return self.keep.get(self.spooled[0]), self.keep.get(self.spooled[1])
+        body = self.body()
+        if self.read is not None or body is None:
+            return None
+        return self.request, body
 
     def failed(self, exc: BaseException, sent: bool = True) -> None:
         """The request raised instead of answering; `sent` false when it never left."""

@@ -105,6 +105,7 @@ def _case_of(request: Message) -> proctor_trace.case:
         replay=replay.get("recording"),
         replay_mode=replay.get("mode") or "fork",
         replay_masks=replay.get("masks"),
+        record=bool(request.get("record")),
     )
 
 

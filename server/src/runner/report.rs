@@ -285,6 +285,22 @@ pub fn failed_cases(verdicts: &[ResultRow], run_page: &str) -> String {
     out
 }
 
+/// `one (12 cases), two (8 cases)`: who ran a shared run's stored cases.
+pub fn workers_line(workers: &[shared::api::RunWorker]) -> String {
+    workers
+        .iter()
+        .map(|w| {
+            format!(
+                "{} ({} case{})",
+                w.name,
+                w.stored,
+                if w.stored == 1 { "" } else { "s" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use shared::api::ResultRow;
@@ -336,20 +352,4 @@ mod tests {
             "{shown}"
         );
     }
-}
-
-/// `one (12 cases), two (8 cases)`: who ran a shared run's stored cases.
-pub fn workers_line(workers: &[shared::api::RunWorker]) -> String {
-    workers
-        .iter()
-        .map(|w| {
-            format!(
-                "{} ({} case{})",
-                w.name,
-                w.stored,
-                if w.stored == 1 { "" } else { "s" }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
