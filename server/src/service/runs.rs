@@ -1,5 +1,6 @@
-//! A run's life: created (running at once, or queued for a worker), claimed by exactly one
-//! worker, moved to a final status with its summary brought up to date.
+//! A run's life: created (running at once, or queued for workers with its cases planned —
+//! [`super::cases`] shares them out), an audit claimed whole by one worker, moved to a final
+//! status with its summary brought up to date.
 
 use chrono::Utc;
 use shared::api::{Page, RunEvent, RunFilter, RunInput, RunView};

@@ -1,5 +1,7 @@
-//! Claims as leases: a worker takes the oldest queued run of its agents, renews its lease
-//! while it works, hands the run back, or loses it when the lease lapses. On SQLite every
+//! Whole-run claims as leases (an audit, whose mutants live in its worker's recordings; other
+//! queued runs are shared out case by case, [`super::cases`]): a worker takes the oldest such
+//! queued run of its agents, renews its lease while it works, hands the run back, or loses it
+//! when the lease lapses. On SQLite every
 //! statement runs on the one writer, so none interleave; on PostgreSQL a claim skips the runs
 //! another server's claim is taking (`SKIP LOCKED`), so a run is claimed once and no claim
 //! waits for another, and two servers sweeping at once lapse each run once.
