@@ -59,6 +59,10 @@ SQLITE_ONLY = {
         # The audit's report is read from the store by the support example's audit, on both.
         "audit::generated_suites_of_the_examples_have_no_vacuous_scenario",
     ],
+    # Waits 15 s for a hint the store has no part in.
+    "server/workers": [
+        "a_run_queued_with_no_worker_says_what_to_start_and_waits",
+    ],
     # Always on PostgreSQL whatever the pass: once is enough for its three workers' 300 cases.
     "server/servers": [
         "three_workers_on_two_servers_share_one_run_and_survive_a_killed_one",

@@ -2,7 +2,8 @@
 //! server (`proctor run`, `proctor sync`, `proctor worker`, `proctor mcp` over stdio).
 
 use shared::api::{
-    CaseClaim, CaseRef, CaseSpans, CompareFilter, JudgementLookup, ReviewQueue, RunRecordings,
+    CaseClaim, CaseRef, CaseSpans, CasesReleased, CompareFilter, JudgementLookup, ReviewQueue,
+    RunRecordings,
 };
 use shared::llm_judge::Judgement;
 use shared::run_name::RunScope;
@@ -306,12 +307,14 @@ impl Backend for ApiClient {
 
     async fn release_cases(&self, run: Uuid, worker: &str) -> Outcome<u64> {
         let body = serde_json::json!({ "worker": worker });
-        self.post(
-            &format!("/runs/{run}/cases/release"),
-            &body,
-            "handing its cases back",
-        )
-        .await
+        let released: CasesReleased = self
+            .post(
+                &format!("/runs/{run}/cases/release"),
+                &body,
+                "handing its cases back",
+            )
+            .await?;
+        Ok(released.released)
     }
 
     async fn sync(&self, run: Uuid, input: SyncInput) -> Outcome<SyncOutput> {

@@ -591,8 +591,8 @@ async fn ten_writers_and_twenty_readers_lose_nothing() {
 /// Puts a database back as the release before latency histograms and case facts left it:
 /// verdicts with `has_latency` and no latency, tallies with a count of latencies, the latency
 /// index, the case index over separate columns, no scenario `user_turns` or `simulated_user`, no
-/// recorded turns, no judges' tables or agent rubric, PostgreSQL's documents as `json`, no chunk
-/// function, the results table's original keys and storage settings, and none of the
+/// recorded turns, no judges' tables or agent rubric, no shared runs' cases or workers,
+/// PostgreSQL's documents as `json`, no chunk function, the results table's original keys and storage settings, and none of the
 /// migrations since applied.
 async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
     match db {
@@ -622,6 +622,8 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "DROP TABLE judge_reviews",
                 "DROP TABLE spans",
                 "DROP TABLE recordings",
+                "DROP TABLE run_cases",
+                "DROP TABLE run_workers",
                 "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {
@@ -660,6 +662,8 @@ async fn rewind_to_before_histograms_and_case_facts(db: &Database) {
                 "DROP TABLE judge_reviews",
                 "DROP TABLE spans",
                 "DROP TABLE recordings",
+                "DROP TABLE run_cases",
+                "DROP TABLE run_workers",
                 "ALTER TABLE agents DROP COLUMN rubric",
                 "DELETE FROM _sqlx_migrations WHERE version >= 5",
             ] {

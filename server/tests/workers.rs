@@ -386,3 +386,53 @@ async fn a_run_moves_forward_only() {
         .await;
     assert_eq!(st, 409, "{body}");
 }
+
+/// With no worker to take it, `proctor run --workers` says so (after 15 s) and what to start;
+/// the run waits, and a worker started later runs it to the end.
+#[tokio::test]
+async fn a_run_queued_with_no_worker_says_what_to_start_and_waits() {
+    let s = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = slow_agent(&s, dir.path(), &[]).await;
+    let mut cli = common::proctor()
+        .args(["run", "--workers", "--no-progress", "--label", "waiting"])
+        .arg(&agent)
+        .current_dir(dir.path())
+        .env("PROCTOR_SERVER", s.url(""))
+        .env_remove("CI")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = cli.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut said = Vec::new();
+    let hint = loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) if line.contains("no worker has taken run") => break line,
+            Ok(line) => said.push(line),
+            Err(e) => panic!("no hint ({e}); it said: {said:?}"),
+        }
+    };
+    assert!(hint.contains("proctor worker --agent"), "{hint}");
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    let (_, view) = s.get("/api/v1/runs/waiting").await;
+    assert_eq!(view["run"]["status"], "queued", "it waits: {view}");
+    let run = view["run"]["id"].as_str().unwrap().to_string();
+    let _late = worker(&s, &agent, "late", dir.path());
+    let done = wait_for(&s, &run, "the late worker to finish", |v| {
+        v["run"]["status"] == "completed"
+    })
+    .await;
+    assert_eq!(done["summary"]["total"], CASES as u64, "{done}");
+}

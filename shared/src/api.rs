@@ -145,7 +145,7 @@ pub struct RunWorker {
     pub claimed: u64,
     /// Cases whose stored result it ran.
     pub stored: u64,
-    /// Cases it holds now, unstored.
+    /// Cases it holds now, unstored, on a lease still live.
     pub holding: u64,
     pub first_claim_at: DateTime<Utc>,
     pub last_claim_at: DateTime<Utc>,
@@ -157,6 +157,13 @@ pub struct RunWorker {
 pub struct CaseRef {
     pub scenario_key: String,
     pub attempt: u32,
+}
+
+/// `POST /runs/{id}/cases/release`: how many cases the worker handed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasesReleased {
+    pub released: u64,
 }
 
 /// `POST /runs/claim-cases`: cases of a shared run handed to a worker, leased to it until it

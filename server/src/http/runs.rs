@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use shared::api::{CaseClaim, CaseRef, CaseSpans, CompareFilter, RunRecordings};
+use shared::api::{CaseClaim, CaseRef, CaseSpans, CasesReleased, CompareFilter, RunRecordings};
 use shared::api::{Page, RunFilter, RunInput, RunView};
 use shared::eval::CaseChange;
 use shared::eval::RunComparison;
@@ -278,7 +278,7 @@ pub async fn renew_cases(
 }
 
 /// `POST /runs/{id}/cases/release`: the worker hands back the cases of the run it holds, for
-/// any worker to take at once; the answer is how many.
+/// any worker to take at once; the answer says how many.
 #[utoipa::path(
     post,
     path = "/runs/{id}/cases/release",
@@ -286,14 +286,15 @@ pub async fn renew_cases(
     summary = "Hand a worker's cases of a run back",
     params(("id" = Uuid, Path, description = "The run's id")),
     request_body = WorkerInput,
-    responses((status = 200, description = "How many cases were handed back", body = u64), Refused, BodyRefused)
+    responses((status = 200, description = "How many cases were handed back", body = CasesReleased), Refused, BodyRefused)
 )]
 pub async fn release_cases(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<WorkerInput>,
-) -> Result<Json<u64>, ApiError> {
-    Ok(Json(state.service.release_cases(id, &input.worker).await?))
+) -> Result<Json<CasesReleased>, ApiError> {
+    let released = state.service.release_cases(id, &input.worker).await?;
+    Ok(Json(CasesReleased { released }))
 }
 
 /// `DELETE /runs/{id}`: the run and its results are gone (204).

@@ -14,7 +14,7 @@ use crate::backend::Backend;
 
 /// How often the run is looked at.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
-/// How long a run may wait in the queue before the command says that no worker took it.
+/// How long a run may wait with no case stored and no worker on it before the command says so.
 const NO_WORKER_HINT: Duration = Duration::from_secs(15);
 
 /// Waits for the queued `run` to finish on the workers, showing how many of its cases are in
@@ -29,8 +29,9 @@ pub async fn follow(
     let spec = &run.run.spec;
     let planned = spec.scenario_ids.len() * spec.repeats.max(1) as usize;
     let bar = progress_bar(progress, planned);
-    let queued_at = Instant::now();
-    let mut hinted = false;
+    // When the run last moved (queued, or a case stored), and whether the command said since
+    // then that no worker is on it.
+    let (mut moved, mut last_done, mut hinted) = (Instant::now(), 0, false);
     let view = loop {
         let view = backend.run(id).await?;
         let done = view.summary.as_ref().map_or(0, |s| s.total);
@@ -39,13 +40,22 @@ pub async fn follow(
         if view.run.status.is_finished() {
             break view;
         }
-        if !hinted && view.run.status == RunStatus::Queued && queued_at.elapsed() > NO_WORKER_HINT {
+        if done != last_done {
+            (moved, last_done, hinted) = (Instant::now(), done, false);
+        }
+        let idle = view.workers.iter().all(|w| w.holding == 0);
+        if !hinted && idle && moved.elapsed() > NO_WORKER_HINT {
             hinted = true;
+            let state = if view.run.status == RunStatus::Queued {
+                format!("no worker has taken run {id} yet")
+            } else {
+                format!("no worker is running cases of run {id} now")
+            };
             bar.suspend(|| {
                 eprintln!(
-                    "proctor: no worker has taken run {id} yet. Start one where the agent can \
-                     run: `proctor worker --agent AGENT_FILE --server URL` (the run waits in the \
-                     queue meanwhile; Ctrl-C leaves it there)"
+                    "proctor: {state}. Start one where the agent can run: `proctor worker \
+                     --agent AGENT_FILE --server URL` (the run waits meanwhile; Ctrl-C here \
+                     leaves it waiting)"
                 )
             });
         }

@@ -28,6 +28,14 @@ pub(super) fn plan_cases(scenarios: &[Scenario], repeats: u32) -> Vec<CaseRef> {
         .collect()
 }
 
+/// Refuses a worker with no name: its cases could not be told from nobody's.
+fn named(worker: &str) -> Outcome<()> {
+    if worker.trim().is_empty() {
+        return Err(ProctorError::invalid("`worker` must name the worker"));
+    }
+    Ok(())
+}
+
 impl Service {
     /// Hands `worker` up to `max` cases of a shared run of one of `agents` (names or ids): of
     /// `run` when it names one (a worker asking for more of the run it is on), else of the
@@ -40,9 +48,7 @@ impl Service {
         run: Option<Uuid>,
         max: u32,
     ) -> Outcome<Option<CaseClaim>> {
-        if worker.trim().is_empty() {
-            return Err(ProctorError::invalid("`worker` must name the worker"));
-        }
+        named(worker)?;
         if !(1..=MAX_CASES_PER_CLAIM).contains(&max) {
             return Err(ProctorError::invalid(format!(
                 "`max_cases` must be between 1 and {MAX_CASES_PER_CLAIM} (a worker asks for as \
@@ -74,13 +80,14 @@ impl Service {
                 status: RunStatus::Running,
             });
         }
-        if let Some((case, last)) = self.store.lost_case(run_id, self.leases.max_lost).await? {
+        // A case handed out again after `max_lost` workers took it and lost it (their
+        // leases lapsed before they stored its result).
+        let max = self.leases.max_lost;
+        if let Some((case, _)) = claimed.cases.iter().find(|(_, claims)| *claims > max) {
             let reason = format!(
-                "{}#{} was handed to {} workers in a row and none stored its result (the last \
-                 was {last}): the agent may kill its worker on that case",
-                case.scenario_key,
-                case.attempt,
-                self.leases.max_lost + 1
+                "{}#{} was lost by {max} workers (each let its lease lapse before \
+                 storing a result): the agent may kill its worker on that case",
+                case.scenario_key, case.attempt
             );
             self.set_run_status(run_id, RunStatus::Failed, Some(reason))
                 .await?;
@@ -95,12 +102,14 @@ impl Service {
 
     /// Extends `worker`'s leases on the cases of `run` it holds; those cases.
     pub(super) async fn renew_cases(&self, run: Uuid, worker: &str) -> Outcome<Vec<CaseRef>> {
+        named(worker)?;
         let until = Utc::now() + self.leases.duration;
         Ok(self.store.renew_cases(run, worker, until).await?)
     }
 
     /// Hands the cases `worker` holds in `run` back for any worker to take; how many.
     pub(super) async fn release_cases(&self, run: Uuid, worker: &str) -> Outcome<u64> {
+        named(worker)?;
         Ok(self.store.release_cases(run, worker).await?)
     }
 
@@ -127,7 +136,7 @@ impl Service {
 
     /// A run's view with the workers that took its cases, for a page about that one run.
     pub(super) async fn with_workers(&self, mut view: RunView) -> Outcome<RunView> {
-        view.workers = self.store.run_workers(view.run.id).await?;
+        view.workers = self.store.run_workers(view.run.id, Utc::now()).await?;
         Ok(view)
     }
 }

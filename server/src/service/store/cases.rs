@@ -321,37 +321,21 @@ pub(super) async fn counts<S: Sql>(store: &S, run_id: Uuid) -> StoreResult<Optio
     }))
 }
 
-/// The cases of `run_id` handed out more than `max_claims` times without a result: workers
-/// keep dying on them. The first of them, with the worker that last held it.
-pub(super) async fn lost_too_often<S: Sql>(
+/// The workers that took cases of `run_id`, in the order they joined, each holding the cases
+/// whose lease on it is still live at `now`.
+pub(super) async fn workers<S: Sql>(
     store: &S,
     run_id: Uuid,
-    max_claims: u32,
-) -> StoreResult<Option<(CaseRef, String)>> {
-    let mut q = Query::<S>::new(
-        "SELECT scenario_key, attempt, claimed_by FROM run_cases WHERE stored_by IS NULL AND run_id = ",
-    );
-    S::id(&mut q, run_id);
-    q.push(" AND claims > ");
-    S::int(&mut q, i64::from(max_claims));
-    q.push(" ORDER BY position LIMIT 1");
-    match read(store, q).await?.first() {
-        Some(row) => Ok(Some((
-            case_ref(row)?,
-            row.opt_text("claimed_by")?.unwrap_or_default(),
-        ))),
-        None => Ok(None),
-    }
-}
-
-/// The workers that took cases of `run_id`, in the order they joined.
-pub(super) async fn workers<S: Sql>(store: &S, run_id: Uuid) -> StoreResult<Vec<RunWorker>> {
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<RunWorker>> {
     let mut q = Query::<S>::new(
         "SELECT w.worker, w.claimed, w.first_at, w.last_at, \
          (SELECT COUNT(*) FROM run_cases c WHERE c.run_id = w.run_id AND c.stored_by = w.worker) AS stored, \
-         (SELECT COUNT(*) FROM run_cases c WHERE c.run_id = w.run_id AND c.stored_by IS NULL AND c.claimed_by = w.worker) AS holding \
-         FROM run_workers w WHERE w.run_id = ",
+         (SELECT COUNT(*) FROM run_cases c WHERE c.run_id = w.run_id AND c.stored_by IS NULL AND c.claimed_by = w.worker \
+         AND c.lease_until >= ",
     );
+    S::time(&mut q, now);
+    q.push(") AS holding FROM run_workers w WHERE w.run_id = ");
     S::id(&mut q, run_id);
     q.push(" ORDER BY w.first_at, w.worker");
     read(store, q)

@@ -238,15 +238,9 @@ pub trait Store: Send + Sync {
     async fn release_cases(&self, run_id: Uuid, worker: &str) -> StoreResult<u64>;
     /// How many cases a shared run planned and how many are open; `None` for a run not shared.
     async fn case_counts(&self, run_id: Uuid) -> StoreResult<Option<CaseCounts>>;
-    /// The first unstored case of a run handed out more than `max_claims` times, with the
-    /// worker that last held it.
-    async fn lost_case(
-        &self,
-        run_id: Uuid,
-        max_claims: u32,
-    ) -> StoreResult<Option<(CaseRef, String)>>;
-    /// The workers that took cases of a shared run.
-    async fn run_workers(&self, run_id: Uuid) -> StoreResult<Vec<RunWorker>>;
+    /// The workers that took cases of a shared run, each holding its cases with a lease live
+    /// at `now`.
+    async fn run_workers(&self, run_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<RunWorker>>;
     /// Deletes a run with its results; whether it existed.
     async fn delete_run(&self, id: Uuid) -> StoreResult<bool>;
     /// Deletes an agent with its scenarios, runs and results; whether it existed.

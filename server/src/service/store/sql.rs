@@ -311,16 +311,8 @@ impl<S: Sql> Store for S {
         cases::counts(self, run_id).await
     }
 
-    async fn lost_case(
-        &self,
-        run_id: Uuid,
-        max_claims: u32,
-    ) -> StoreResult<Option<(CaseRef, String)>> {
-        cases::lost_too_often(self, run_id, max_claims).await
-    }
-
-    async fn run_workers(&self, run_id: Uuid) -> StoreResult<Vec<RunWorker>> {
-        cases::workers(self, run_id).await
+    async fn run_workers(&self, run_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<RunWorker>> {
+        cases::workers(self, run_id, now).await
     }
 
     async fn delete_run(&self, id: Uuid) -> StoreResult<bool> {
