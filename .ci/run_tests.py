@@ -59,7 +59,7 @@ SQLITE_ONLY = {
         # The audit's report is read from the store by the support example's audit, on both.
         "audit::generated_suites_of_the_examples_have_no_vacuous_scenario",
     ],
-    # Waits 15 s for a hint the store has no part in.
+    # Waits 10 s for a hint the store has no part in.
     "server/workers": [
         "a_run_queued_with_no_worker_says_what_to_start_and_waits",
     ],

@@ -387,7 +387,7 @@ async fn a_run_moves_forward_only() {
     assert_eq!(st, 409, "{body}");
 }
 
-/// With no worker to take it, `proctor run --workers` says so (after 15 s) and what to start;
+/// With no worker to take it, `proctor run --workers` says so (after 10 s) and what to start;
 /// the run waits, and a worker started later runs it to the end.
 #[tokio::test]
 async fn a_run_queued_with_no_worker_says_what_to_start_and_waits() {

@@ -15,7 +15,7 @@ use crate::backend::Backend;
 /// How often the run is looked at.
 const LOOK_EVERY: Duration = Duration::from_millis(500);
 /// How long a run may wait with no case stored and no worker on it before the command says so.
-const NO_WORKER_HINT: Duration = Duration::from_secs(15);
+const NO_WORKER_HINT: Duration = Duration::from_secs(10);
 
 /// Waits for the queued `run` to finish on the workers, showing how many of its cases are in
 /// (every worker's), and reads its verdicts and summary as the server judged them. A run that
