@@ -1199,11 +1199,13 @@ fn raise_open_files() {
     }
 }
 
-/// The health check answers within a second, from a new connection, while a flood holds more
-/// connections than the server's limit (512 by default): 600 that never send a byte, then
-/// 1,000 that sent half a request and stall (slow loris).
+/// The health check answers, from a new connection, while a flood holds more connections than
+/// the server's limit (512 by default): 600 that never send a byte, then 1,000 that sent half a
+/// request and stall (slow loris). Without the limit's eviction a new connection waits for the
+/// 60 s idle timeout, so a 10 s bound tells the two apart on a loaded machine too (it takes
+/// milliseconds when nothing else runs; the time is printed).
 #[tokio::test]
-async fn health_answers_within_a_second_under_a_flood_of_idle_and_stalled_connections() {
+async fn health_answers_under_a_flood_of_idle_and_stalled_connections() {
     use tokio::io::AsyncWriteExt;
     raise_open_files();
     let s = Server::start().await;
@@ -1212,7 +1214,7 @@ async fn health_answers_within_a_second_under_a_flood_of_idle_and_stalled_connec
         let fresh = reqwest::Client::new();
         let started = std::time::Instant::now();
         let answer = tokio::time::timeout(
-            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(10),
             fresh.get(s.url("/api/v1/health")).send(),
         )
         .await;
@@ -1225,7 +1227,7 @@ async fn health_answers_within_a_second_under_a_flood_of_idle_and_stalled_connec
     }
     let (answer, took) = health().await;
     let answer =
-        answer.unwrap_or_else(|_| panic!("no answer within 1 s under 600 idle connections"));
+        answer.unwrap_or_else(|_| panic!("no answer within 10 s under 600 idle connections"));
     assert_eq!(answer.unwrap().status(), 200);
     eprintln!("health under 600 idle connections: {took:?}");
 
@@ -1239,7 +1241,7 @@ async fn health_answers_within_a_second_under_a_flood_of_idle_and_stalled_connec
     }
     let (answer, took) = health().await;
     let answer =
-        answer.unwrap_or_else(|_| panic!("no answer within 1 s under 1,000 stalled requests"));
+        answer.unwrap_or_else(|_| panic!("no answer within 10 s under 1,000 stalled requests"));
     assert_eq!(answer.unwrap().status(), 200);
     eprintln!("health under 1,000 stalled requests: {took:?}");
     drop((idle, stalled));
