@@ -53,7 +53,9 @@ async fn twenty_workers_never_claim_the_same_case() {
 /// completes when its last case is stored, by whichever worker.
 #[tokio::test]
 async fn a_case_is_stored_once_whoever_ran_it() {
-    let s = Server::start_with_args(&["--lease-secs", "1"], &[]).await;
+    // Long enough that the second claim right after the first finds every case held, even on a
+    // loaded machine.
+    let s = Server::start_with_args(&["--lease-secs", "3"], &[]).await;
     s.agent_and_run().await;
     let (_, run) = s
         .post(
@@ -72,7 +74,7 @@ async fn a_case_is_stored_once_whoever_ran_it() {
     let cases = claim("slow").await["cases"].as_array().unwrap().clone();
     assert!(cases.len() >= 2, "{cases:?}");
     assert!(claim("fast").await.is_null(), "every case is held");
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
     let taken = claim("fast").await;
     assert_eq!(
         taken["cases"].as_array().unwrap().len(),
