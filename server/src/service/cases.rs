@@ -116,10 +116,7 @@ impl Service {
     /// Completes a shared run once no case of it is open; the run as it now stands, when this
     /// call or an earlier one completed it.
     pub(super) async fn complete_if_stored(&self, run: Uuid) -> Outcome<Option<RunView>> {
-        let Some(counts) = self.store.case_counts(run).await? else {
-            return Ok(None);
-        };
-        if counts.open > 0 {
+        if self.store.open_cases(run).await? != Some(0) {
             return Ok(None);
         }
         let view = self.run(run).await?;

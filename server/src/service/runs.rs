@@ -304,7 +304,13 @@ impl Service {
             }
             return Ok(all);
         }
-        found.sort_by_key(|s| ids.iter().position(|id| *id == s.id));
+        let order: std::collections::HashMap<Uuid, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i))
+            .rev()
+            .collect();
+        found.sort_by_key(|s| order.get(&s.id).copied());
         found.dedup_by_key(|s| s.id);
         Ok(found)
     }

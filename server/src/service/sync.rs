@@ -34,15 +34,8 @@ impl Service {
         let view = self.run(run_id).await?;
         let agent = self.agent(&view.run.agent_id.to_string()).await?;
         let batch = self.judge_batch(run_id, &agent, input.results).await?;
-        let mut out = self
-            .store_batch(run_id, &agent, batch, input.worker.as_deref())
-            .await?;
-        // Checked after the batch is committed, so of two servers storing a run's last two
-        // cases at once, at least the later sees both.
-        if let Some(view) = self.complete_if_stored(run_id).await? {
-            out.run = view;
-        }
-        Ok(out)
+        self.store_batch(run_id, &agent, batch, input.worker.as_deref())
+            .await
     }
 
     /// Stores results the server judged into their run and tells every watcher.
@@ -56,7 +49,7 @@ impl Service {
     }
 
     /// Stores a judged batch sent by `worker` (a case of a shared run it no longer holds is
-    /// declined) and tells every watcher.
+    /// declined), tells every watcher, and completes a shared run the batch made whole.
     async fn store_batch(
         &self,
         run_id: Uuid,
@@ -68,7 +61,16 @@ impl Service {
             .store
             .sync(run_id, batch, &agent.spec.tool_names(), worker)
             .await?;
-        Ok(self.announce(run_id, agent.spec.name.clone(), stored))
+        let planned_stored = stored.planned_stored;
+        let mut out = self.announce(run_id, agent.spec.name.clone(), stored);
+        // Checked after the batch is committed, so of two servers storing a run's last two
+        // cases at once, at least the later sees both.
+        if planned_stored > 0 {
+            if let Some(view) = self.complete_if_stored(run_id).await? {
+                out.run = view;
+            }
+        }
+        Ok(out)
     }
 
     /// Tells every watcher what a stored batch changed: each result, the run's start, its
@@ -79,13 +81,14 @@ impl Service {
         agent_name: String,
         stored: StoredBatch,
     ) -> SyncOutput {
-        let (run, started, summary, verdicts, declined) = (
-            stored.run,
-            stored.started,
-            stored.summary,
-            stored.rows,
-            stored.declined,
-        );
+        let StoredBatch {
+            run,
+            started,
+            summary,
+            rows: verdicts,
+            declined,
+            ..
+        } = stored;
         if self.events.is_watched() {
             for row in &verdicts {
                 self.events.publish(RunEvent::Result {

@@ -34,14 +34,6 @@ pub struct Claimed {
     pub started: bool,
 }
 
-/// How far a shared run's cases have come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CaseCounts {
-    pub planned: u64,
-    /// Planned, and no result stored yet.
-    pub open: u64,
-}
-
 /// Plans a shared run's cases, in the order they are handed out, within the transaction that
 /// creates the run: no worker sees the run before its cases.
 pub(super) async fn plan<S: Sql>(
@@ -230,15 +222,21 @@ fn case_ref<R: Columns>(row: &R) -> StoreResult<CaseRef> {
 }
 
 /// Within a sync's transaction (its run locked): marks the batch's planned cases stored by
-/// `worker`, and takes out of `results` those a named worker no longer holds; the cases taken
-/// out. A case the run did not plan is stored as given, and a sync that names no worker
+/// `worker`, and takes out of `results` those a named worker no longer holds. A case the run did not plan is stored as given, and a sync that names no worker
 /// stores every result (replacing, as re-sending a results file should).
 pub(super) async fn take<S: Sql>(
     conn: &mut Conn<S>,
     run_id: Uuid,
     worker: Option<&str>,
     results: &mut Vec<TestResult>,
-) -> StoreResult<Vec<CaseRef>> {
+) -> StoreResult<Taken> {
+    // Most runs are not shared: one look at the plan spares them the rest.
+    let mut q = Query::<S>::new("SELECT 1 AS planned FROM run_cases WHERE run_id = ");
+    S::id(&mut q, run_id);
+    q.push(" LIMIT 1");
+    if S::fetch_optional(conn, q).await?.is_none() {
+        return Ok(Taken::default());
+    }
     let cases: Vec<CaseRef> = results
         .iter()
         .map(|r| CaseRef {
@@ -263,8 +261,12 @@ pub(super) async fn take<S: Sql>(
             taken.insert(case_ref(&row)?);
         }
     }
+    let stored = taken.len();
     if worker.is_none() {
-        return Ok(Vec::new());
+        return Ok(Taken {
+            stored,
+            declined: Vec::new(),
+        });
     }
     let rest: Vec<CaseRef> = cases.into_iter().filter(|c| !taken.contains(c)).collect();
     let mut declined = std::collections::HashSet::new();
@@ -284,7 +286,16 @@ pub(super) async fn take<S: Sql>(
     });
     let mut declined: Vec<CaseRef> = declined.into_iter().collect();
     declined.sort();
-    Ok(declined)
+    Ok(Taken { stored, declined })
+}
+
+/// What a sync did to a shared run's planned cases.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Taken {
+    /// Planned cases the batch stored: only then can the run have become whole.
+    pub stored: usize,
+    /// Cases the syncing worker no longer held, taken out of the batch.
+    pub declined: Vec<CaseRef>,
 }
 
 /// ` AND (scenario_key, attempt) IN (VALUES …)` for `cases`.
@@ -303,9 +314,9 @@ fn push_cases_in<S: Sql>(q: &mut Query<'_, S>, cases: &[CaseRef]) {
     q.push(")");
 }
 
-/// How many cases `run_id` planned and how many are still open; `None` for a run not shared
-/// out (it planned none).
-pub(super) async fn counts<S: Sql>(store: &S, run_id: Uuid) -> StoreResult<Option<CaseCounts>> {
+/// How many cases of `run_id` have no result yet; `None` for a run not shared out (it planned
+/// none).
+pub(super) async fn open<S: Sql>(store: &S, run_id: Uuid) -> StoreResult<Option<u64>> {
     let mut q = Query::<S>::new(
         "SELECT COUNT(*) AS planned, COALESCE(SUM(CASE WHEN stored_by IS NULL THEN 1 ELSE 0 END), 0) AS open FROM run_cases WHERE run_id = ",
     );
@@ -314,11 +325,7 @@ pub(super) async fn counts<S: Sql>(store: &S, run_id: Uuid) -> StoreResult<Optio
     let Some(row) = rows.first() else {
         return Ok(None);
     };
-    let planned = row.int("planned")?.max(0) as u64;
-    Ok((planned > 0).then_some(CaseCounts {
-        planned,
-        open: row.int("open")?.max(0) as u64,
-    }))
+    Ok((row.int("planned")? > 0).then_some(row.int("open")?.max(0) as u64))
 }
 
 /// The workers that took cases of `run_id`, in the order they joined, each holding the cases

@@ -36,7 +36,7 @@ use shared::{Agent, AgentSpec, ProctorError, RunStatus, Scenario, ScenarioSpec};
 use shared::{TestResult, TestRun};
 use uuid::Uuid;
 
-pub use cases::{CaseCounts, Claimed};
+pub use cases::Claimed;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -135,6 +135,8 @@ pub struct StoredBatch {
     pub run: TestRun,
     pub started: bool,
     pub summary: RunSummary,
+    /// Cases of a shared run the batch stored: only then can the run have become whole.
+    pub planned_stored: usize,
     /// Cases of a shared run the syncing worker no longer held: not stored.
     pub declined: Vec<CaseRef>,
 }
@@ -236,8 +238,8 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Vec<CaseRef>>;
     /// Hands back the unstored cases `worker` holds; how many.
     async fn release_cases(&self, run_id: Uuid, worker: &str) -> StoreResult<u64>;
-    /// How many cases a shared run planned and how many are open; `None` for a run not shared.
-    async fn case_counts(&self, run_id: Uuid) -> StoreResult<Option<CaseCounts>>;
+    /// How many cases of a shared run have no result yet; `None` for a run not shared.
+    async fn open_cases(&self, run_id: Uuid) -> StoreResult<Option<u64>>;
     /// The workers that took cases of a shared run, each holding its cases with a lease live
     /// at `now`.
     async fn run_workers(&self, run_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<RunWorker>>;

@@ -30,7 +30,7 @@ pub(super) async fn store<S: Sql>(
 ) -> StoreResult<StoredBatch> {
     let mut tx = store.writer().await?;
     let (mut run, mut tally) = lock_run::<S>(&mut *tx, run_id).await?;
-    let declined = super::cases::take::<S>(&mut *tx, run_id, worker, &mut results).await?;
+    let taken = super::cases::take::<S>(&mut *tx, run_id, worker, &mut results).await?;
     let (by_case, by_id) = existing_rows::<S>(&mut *tx, run_id, &results).await?;
     let mut cases = batch::standing(by_case.values());
     let plan = batch::plan(run_id, &mut results, by_case, by_id)?;
@@ -54,7 +54,8 @@ pub(super) async fn store<S: Sql>(
         run,
         started,
         summary,
-        declined,
+        planned_stored: taken.stored,
+        declined: taken.declined,
     })
 }
 

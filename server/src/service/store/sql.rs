@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::batch::Prepared;
 use super::rows::Columns;
 use super::{agents, cases, judges, leases, recordings, results, runs, scenarios, spans};
-use super::{CaseCounts, Claimed, Lapsed, OwnedSpan, Store, StoreResult, StoredBatch};
+use super::{Claimed, Lapsed, OwnedSpan, Store, StoreResult, StoredBatch};
 use crate::events::EventHub;
 
 /// A connection of the database `S` keeps its data in.
@@ -307,8 +307,8 @@ impl<S: Sql> Store for S {
         cases::release(self, run_id, worker).await
     }
 
-    async fn case_counts(&self, run_id: Uuid) -> StoreResult<Option<CaseCounts>> {
-        cases::counts(self, run_id).await
+    async fn open_cases(&self, run_id: Uuid) -> StoreResult<Option<u64>> {
+        cases::open(self, run_id).await
     }
 
     async fn run_workers(&self, run_id: Uuid, now: DateTime<Utc>) -> StoreResult<Vec<RunWorker>> {
