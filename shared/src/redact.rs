@@ -687,9 +687,11 @@ fn redact_key_values<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Co
 
 /// Whether a word after a secret's name in prose is the secret: six characters or more, and a
 /// digit among two kinds of character, or three kinds (lower, upper, digit, symbol), as
-/// passwords must be. `password reset`, `token expired` and `secret ingredient` are prose.
+/// passwords must be. `password reset`, `token expired` and `secret ingredient` are prose, and
+/// so is a figure (`token $12.50`, `pin 2024-01-15`, `key 12:30:00`): digits with the marks that
+/// write amounts, dates and times are a value the sentence talks about, not a password.
 fn looks_like_secret(word: &str) -> bool {
-    if word.chars().count() < 6 || word.starts_with("[REDACTED:") {
+    if word.chars().count() < 6 || word.starts_with("[REDACTED:") || reads_as_figure(word) {
         return false;
     }
     let lower = word.chars().any(char::is_lowercase);
@@ -698,6 +700,17 @@ fn looks_like_secret(word: &str) -> bool {
     let symbol = word.chars().any(|c| !c.is_alphanumeric());
     let kinds = [lower, upper, digit, symbol].iter().filter(|&&k| k).count();
     (digit && kinds >= 2) || kinds >= 3
+}
+
+/// Whether a word is a figure: an optional currency sign, then digits separated by the marks
+/// of amounts, dates and times (`$1,299.00`, `2024-01-15`, `12:30`, `15/01/2024`).
+fn reads_as_figure(word: &str) -> bool {
+    let digits = word.trim_start_matches(['$', '€', '£', '¥', '-', '+']);
+    digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits.ends_with(|c: char| c.is_ascii_digit())
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | '/' | ':'))
 }
 
 /// AWS secret access keys: 40 base64 characters standing alone, with upper- and lower-case

@@ -197,7 +197,9 @@ def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def _looks_like_secret(word: str) -> bool:
-    if len(word) < 6 or word.startswith("[REDACTED:"):
+    # A figure after a secret's name (`token $12.50`, `pin 2024-01-15`) is a value the sentence
+    # talks about, not a password.
+    if len(word) < 6 or word.startswith("[REDACTED:") or _reads_as_figure(word):
         return False
     lower = any(c.islower() for c in word)
     upper = any(c.isupper() for c in word)
@@ -205,6 +207,16 @@ def _looks_like_secret(word: str) -> bool:
     symbol = any(not c.isalnum() for c in word)
     kinds = sum((lower, upper, digit, symbol))
     return (digit and kinds >= 2) or kinds >= 3
+
+
+def _reads_as_figure(word: str) -> bool:
+    digits = word.lstrip("$€£¥-+")
+    return (
+        digits[:1].isascii()
+        and digits[:1].isdigit()
+        and digits[-1:].isdigit()
+        and all((c.isascii() and c.isdigit()) or c in ".,-/:" for c in digits)
+    )
 
 
 def _is_number(text: str) -> bool:
