@@ -16,7 +16,12 @@
 //!   high-entropy word after a secret's name in prose (`my password is hunter2`, not `password
 //!   reset`), well-known key formats (`sk-…`, `AKIA…`, `ghp_…`, `xox…-`, `AIza…`), JWTs, and AWS
 //!   secret keys (40 mixed base64 characters) within 80 characters after `aws` or `secret`.
+//!   PEM private key blocks and the password in a URL's user info (`postgres://app:…@db`) are
+//!   secrets too; a value after a secret's key runs to the next space (a `,`, `;` or `&` ends it
+//!   only before the next `key=`, so `Tr0ub4dor&3` goes whole).
 //! - **Emails**.
+//! - **IBANs**: a registered country's code, its length, and the ISO 13616 checksum, with or
+//!   without spaces every four characters.
 //! - **Payment cards**: 13–19 digits, plain or in groups of four (Amex 4-6-5), that pass the Luhn
 //!   check *and* start with a card network's prefix, so order numbers and timestamps survive.
 //! - **US SSNs**: `ddd-dd-dddd` or `ddd dd dddd` (never with an all-zero group), or nine digits
@@ -55,9 +60,10 @@ pub enum PiiKind {
     Email,
     Phone,
     Secret,
+    Iban,
 }
 
-snake_case_names!(PiiKind { Ssn => "ssn", Card => "card", Email => "email", Phone => "phone", Secret => "secret" });
+snake_case_names!(PiiKind { Ssn => "ssn", Card => "card", Email => "email", Phone => "phone", Secret => "secret", Iban => "iban" });
 
 impl PiiKind {
     pub fn marker(self) -> &'static str {
@@ -67,6 +73,7 @@ impl PiiKind {
             PiiKind::Email => "[REDACTED:EMAIL]",
             PiiKind::Phone => "[REDACTED:PHONE]",
             PiiKind::Secret => "[REDACTED:SECRET]",
+            PiiKind::Iban => "[REDACTED:IBAN]",
         }
     }
 }
@@ -518,6 +525,10 @@ struct Patterns {
     /// Every pattern below in one automaton: most text matches none of them, and one pass
     /// over it says so instead of ten.
     any: RegexSet,
+    /// A PEM private key block, whole, or cut off before its `END` line.
+    pem_private_key: Regex,
+    /// The password in a URL's user info (`postgres://app:…@db/x`).
+    url_password: Regex,
     bearer: Regex,
     /// A key that may name a secret, then `:` or `=`: where a key-value scan is worth doing.
     secret_key_hint: Regex,
@@ -531,6 +542,7 @@ struct Patterns {
     /// A 40-character run of base64 letters: an AWS secret access key's shape.
     aws_secret: Regex,
     email: Regex,
+    iban: Regex,
     card: Regex,
     ssn: Regex,
     ssn_labelled: Regex,
@@ -541,30 +553,36 @@ fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
         let sources = [
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,-]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*",
+            r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)([^\s/?#@]+)@",
             r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})",
             r#"(?i)(?:pass|pw|pwd|secret|key|auth|cookie|credential|session|token|pin|cvv|cvc|otp|jwt|bearer)[A-Za-z0-9_.-]*["']?\s*[:=]"#,
             r"(?i)\b(password|passwd|passcode|passphrase|pw|pwd|token|secret|api[ _-]?key|access[ _-]?key|secret[ _-]?key)(\s+(?:is|was)\s+|\s+)([^\s\x22',;<>()\[\]{}]{6,})",
-            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
+            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|xox[abprs]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
             r"[A-Za-z0-9/+]{40}",
             r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
+            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
             r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}",
             r"\d{3}[- ]\d{2}[- ]\d{4}",
             r"(?i)\b(ssn|ss#|social security(?:\s+(?:number|no\.?))?)((?:\s+(?:is|was|number|no\.?|num)){0,2}\W{1,3})(\d{9})\b",
             r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
         ];
-        let [bearer, secret_key_hint, named_in_prose, key_format, aws_secret, email, card, ssn, ssn_labelled, phone] =
+        let [pem_private_key, url_password, bearer, secret_key_hint, named_in_prose, key_format, aws_secret, email, iban, card, ssn, ssn_labelled, phone] =
             sources.map(|p| Regex::new(p).expect("built-in redaction pattern compiles"));
         let compile = |p: &str| Regex::new(p).expect("built-in redaction pattern compiles");
         Patterns {
             any: RegexSet::new(sources).expect("built-in redaction patterns compile together"),
+            pem_private_key,
+            url_password,
             bearer,
             secret_key_hint,
             key_sep: compile(r#"\b([A-Za-z][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*)"#),
-            value: compile(r#"^(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&{}\[\]]+))"#),
+            value: compile(r#"^(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"'{}\[\]]+))"#),
             named_in_prose,
             key_format,
             aws_secret,
             email,
+            iban,
             card,
             ssn,
             ssn_labelled,
@@ -586,6 +604,17 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
     }
     let mut out = Cow::Borrowed(text);
 
+    out = replace(out, &p.pem_private_key, |_| {
+        counts.add(PiiKind::Secret, 1);
+        Some(PiiKind::Secret.marker().to_string())
+    });
+    out = replace(out, &p.url_password, |c| {
+        if c[2].starts_with("[REDACTED:") {
+            return None;
+        }
+        counts.add(PiiKind::Secret, 1);
+        Some(format!("{}{}@", &c[1], PiiKind::Secret.marker()))
+    });
     out = replace(out, &p.bearer, |c| {
         counts.add(PiiKind::Secret, 1);
         Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
@@ -608,6 +637,11 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
     out = replace(out, &p.email, |_| {
         counts.add(PiiKind::Email, 1);
         Some(PiiKind::Email.marker().to_string())
+    });
+    out = replace(out, &p.iban, |c| {
+        let len = iban_len(&c[0])?;
+        counts.add(PiiKind::Iban, 1);
+        Some(format!("{}{}", PiiKind::Iban.marker(), &c[0][len..]))
     });
     out = replace_isolated(out, &p.card, glue, |m| {
         let digits: String = m.chars().filter(char::is_ascii_digit).collect();
@@ -662,7 +696,14 @@ fn redact_key_values<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Co
             continue;
         };
         let quoted = v.get(1).or(v.get(2));
-        let inner = quoted.or(v.get(3)).map_or("", |m| m.as_str());
+        let whole_len = match (quoted, v.get(3)) {
+            (None, Some(bare)) => unquoted_len(bare.as_str()),
+            _ => v.get(0).expect("a match has its whole").len(),
+        };
+        let inner = match quoted {
+            Some(q) => q.as_str(),
+            None => &v[0][..whole_len],
+        };
         let keep = inner.is_empty()
             || inner.starts_with("[REDACTED:")
             || (quoted.is_none() && matches!(inner, "null" | "true" | "false"))
@@ -672,17 +713,39 @@ fn redact_key_values<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> Co
         if keep {
             continue;
         }
-        let whole = v.get(0).expect("a match has its whole");
         let marker = match (v.get(1), v.get(2)) {
             (Some(_), _) => format!("\"{}\"", PiiKind::Secret.marker()),
             (_, Some(_)) => format!("'{}'", PiiKind::Secret.marker()),
             _ => PiiKind::Secret.marker().to_string(),
         };
         counts.add(PiiKind::Secret, 1);
-        last = sep.end() + whole.end();
+        last = sep.end() + whole_len;
         edits.push((sep.end()..last, marker));
     }
     splice(text, edits)
+}
+
+/// How much of an unquoted run after a secret's key is its value: all of it, up to a `,`, `;` or
+/// `&` that ends the run or starts the next `key=` (`?token=…&user=bob`, `session=…; path=/`).
+/// A password may hold those marks (`Tr0ub4dor&3`), so a mark followed by anything else is kept
+/// inside the value rather than leaving the rest of the password behind.
+fn unquoted_len(run: &str) -> usize {
+    let next_key = |rest: &str| {
+        let name = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+            .unwrap_or(rest.len());
+        name > 0
+            && rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && rest[name..].starts_with('=')
+    };
+    run.char_indices()
+        .find(|&(i, c)| {
+            matches!(c, ',' | ';' | '&') && {
+                let rest = &run[i + 1..];
+                rest.is_empty() || next_key(rest)
+            }
+        })
+        .map_or(run.len(), |(i, _)| i)
 }
 
 /// Whether a word after a secret's name in prose is the secret: six characters or more, and a
@@ -834,6 +897,60 @@ fn is_plausible_ssn(text: &str) -> bool {
         && digits[3..5] != [0, 0]
         && digits[5..9] != [0, 0, 0, 0]
 }
+
+/// An IBAN: a country's code, the length its registry entry gives, and check digits that make
+/// the whole number 1 modulo 97 (ISO 13616). The length and the checksum together keep order
+/// numbers and other upper-case codes (`US12ABCD5678`) out.
+pub fn is_iban(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| *c != ' ').collect();
+    let Some(&(_, len)) = IBAN_LENGTHS
+        .iter()
+        .find(|(country, _)| compact.starts_with(country))
+    else {
+        return false;
+    };
+    if compact.len() != len {
+        return false;
+    }
+    let (head, tail) = compact.split_at(4);
+    let mut rest = 0u32;
+    for c in tail.chars().chain(head.chars()) {
+        let Some(n) = c.to_digit(36) else {
+            return false;
+        };
+        let width = if n < 10 { 10 } else { 100 };
+        rest = (rest * width + n) % 97;
+    }
+    rest == 1
+}
+
+/// How long the IBAN that starts `text` is: all of it, or up to one of its spaces, since the
+/// pattern may have taken a short word after the number (`BE68 5390 0754 7034 12 items`).
+fn iban_len(text: &str) -> Option<usize> {
+    let mut end = text.len();
+    loop {
+        if is_iban(&text[..end]) {
+            return Some(end);
+        }
+        end = text[..end].rfind(' ')?;
+    }
+}
+
+/// Each IBAN country and the length of its numbers, from the SWIFT IBAN registry.
+#[rustfmt::skip]
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16),
+    ("BG", 22), ("BH", 22), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28),
+    ("CZ", 24), ("DE", 22), ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24),
+    ("FI", 18), ("FO", 18), ("FR", 27), ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18),
+    ("GR", 27), ("GT", 28), ("HR", 21), ("HU", 28), ("IE", 22), ("IL", 23), ("IQ", 23),
+    ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20), ("LB", 28), ("LC", 32),
+    ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21), ("MC", 27), ("MD", 24), ("ME", 22),
+    ("MK", 19), ("MR", 27), ("MT", 31), ("MU", 30), ("NL", 18), ("NO", 15), ("PK", 24),
+    ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("SA", 24),
+    ("SC", 31), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("ST", 25), ("SV", 28),
+    ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20),
+];
 
 /// A card number: 13–19 digits, a card network's prefix, and a valid Luhn checksum.
 pub fn is_card_number(digits: &str) -> bool {
@@ -1051,7 +1168,29 @@ mod tests {
                     "card",
                 )
             }),
+            (0u64..10u64.pow(18), any::<bool>()).prop_map(|(n, space)| {
+                let iban = iban_of("DE", &format!("{n:018}"));
+                (if space { spaced(&iban) } else { iban }, "iban")
+            }),
+            (0u64..10u64.pow(12))
+                .prop_map(|n| (spaced(&iban_of("BE", &format!("{n:012}"))), "iban")),
+            (0u64..10u64.pow(14)).prop_map(|n| (iban_of("GB", &format!("WEST{n:014}")), "iban")),
         ]
+    }
+
+    /// A valid IBAN of `country` with the bank number `bban`, its check digits computed.
+    fn iban_of(country: &str, bban: &str) -> String {
+        (0..100)
+            .map(|d| format!("{country}{d:02}{bban}"))
+            .find(|c| is_iban(c))
+            .unwrap()
+    }
+
+    /// An IBAN as printed: a space after every four characters.
+    fn spaced(iban: &str) -> String {
+        let chars: Vec<char> = iban.chars().collect();
+        let groups: Vec<String> = chars.chunks(4).map(|g| g.iter().collect()).collect();
+        groups.join(" ")
     }
 
     fn luhn_complete(partial: &str) -> String {

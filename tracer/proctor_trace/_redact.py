@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Callable
 
-KINDS = ("ssn", "card", "email", "phone", "secret")
+KINDS = ("ssn", "card", "email", "phone", "secret", "iban")
 MARKERS = {k: f"[REDACTED:{k.upper()}]" for k in KINDS}
 
 _SECRET_NAMES = frozenset((
@@ -31,22 +31,40 @@ _SECRET_FILLERS = frozenset((
 ))
 _NOT_SECRET_ENDINGS = ("pagetoken", "nexttoken", "continuationtoken", "synctoken", "cursortoken", "resumetoken")
 
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,-]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*"
+)
+_URL_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)([^\s/?#@]+)@")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
 _SECRET_KEY_HINT = re.compile(
     r"""(?i)(?:pass|pw|pwd|secret|key|auth|cookie|credential|session|token|pin|cvv|cvc|otp|jwt|bearer)[A-Za-z0-9_.-]*["']?\s*[:=]"""
 )
 _KEY_SEP = re.compile(r"""\b([A-Za-z][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*)""")
-_VALUE = re.compile(r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"',;&{}\[\]]+))""")
+_VALUE = re.compile(r"""(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"'{}\[\]]+))""")
+_NEXT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
 _NAMED_IN_PROSE = re.compile(
     r"""(?i)\b(password|passwd|passcode|passphrase|pw|pwd|token|secret|api[ _-]?key|access[ _-]?key|secret[ _-]?key)(\s+(?:is|was)\s+|\s+)([^\s"',;<>()\[\]{}]{6,})"""
 )
 _KEY_FORMAT = re.compile(
-    r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
+    r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|xox[abprs]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
 )
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _EMAIL = re.compile(
     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 )
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+# Each IBAN country and the length of its numbers, from the SWIFT IBAN registry.
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}
 _CARD = re.compile(r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}")
 _SSN = re.compile(r"\d{3}[- ]\d{2}[- ]\d{4}")
 _SSN_LABELLED = re.compile(
@@ -138,6 +156,19 @@ def is_card_number(digits: str) -> bool:
     return network and _luhn(digits)
 
 
+def is_iban(text: str) -> bool:
+    compact = text.replace(" ", "")
+    if _IBAN_LENGTHS.get(compact[:2]) != len(compact):
+        return False
+    rest = 0
+    for c in compact[4:] + compact[:4]:
+        if not (c.isascii() and c.isalnum()):
+            return False
+        n = int(c, 36)
+        rest = (rest * (10 if n < 10 else 100) + n) % 97
+    return rest == 1
+
+
 def _plausible_ssn(text: str) -> bool:
     d = [c for c in text if c.isascii() and c.isdigit()]
     return len(d) == 9 and d[0:3] != ["0"] * 3 and d[3:5] != ["0"] * 2 and d[5:9] != ["0"] * 4
@@ -196,6 +227,17 @@ def _splice(text: str, edits: list[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
+def _unquoted_len(run: str) -> int:
+    # A `,`, `;` or `&` ends the value only at the end of the run or before the next `key=`; a
+    # password may hold those marks.
+    for i, c in enumerate(run):
+        if c in ",;&":
+            rest = run[i + 1:]
+            if not rest or _NEXT_KEY.match(rest):
+                return i
+    return len(run)
+
+
 def _looks_like_secret(word: str) -> bool:
     # A figure after a secret's name (`token $12.50`, `pin 2024-01-15`) is a value the sentence
     # talks about, not a password.
@@ -238,7 +280,10 @@ def _redact_key_values(text: str, counts: _Counts) -> str:
         if v is None:
             continue
         quoted = v.group(1) if v.group(1) is not None else v.group(2)
-        inner = quoted if quoted is not None else v.group(3) or ""
+        end = v.end()
+        if quoted is None and v.group(3) is not None:
+            end = v.start() + _unquoted_len(v.group(3))
+        inner = quoted if quoted is not None else text[v.start():end]
         keep = (
             inner == ""
             or inner.startswith("[REDACTED:")
@@ -255,7 +300,7 @@ def _redact_key_values(text: str, counts: _Counts) -> str:
         else:
             marker = MARKERS["secret"]
         counts.add("secret")
-        last = v.end()
+        last = end
         edits.append((sep_end, last, marker))
     return _splice(text, edits)
 
@@ -340,6 +385,24 @@ def _redact_str(text: str, counts: _Counts, glue: str = "text") -> str:
         counts.add("phone")
         return MARKERS["phone"]
 
+    def url_password(m: re.Match[str]) -> str | None:
+        if m.group(2).startswith("[REDACTED:"):
+            return None
+        counts.add("secret")
+        return m.group(1) + MARKERS["secret"] + "@"
+
+    def iban(m: re.Match[str]) -> str | None:
+        # The pattern may have taken a short word after the number: try it without each piece.
+        found = m.group(0)
+        while not is_iban(found):
+            if " " not in found:
+                return None
+            found = found[:found.rindex(" ")]
+        counts.add("iban")
+        return MARKERS["iban"] + m.group(0)[len(found):]
+
+    text = _replace(_PEM_PRIVATE_KEY, text, whole("secret"))
+    text = _replace(_URL_PASSWORD, text, url_password)
     text = _replace(_BEARER, text, bearer)
     if _SECRET_KEY_HINT.search(text):
         text = _redact_key_values(text, counts)
@@ -347,6 +410,7 @@ def _redact_str(text: str, counts: _Counts, glue: str = "text") -> str:
     text = _replace(_KEY_FORMAT, text, whole("secret"))
     text = _redact_aws_secrets(text, counts)
     text = _replace(_EMAIL, text, whole("email"))
+    text = _replace(_IBAN, text, iban)
     text = _replace_isolated(_CARD, text, glue, card)
     text = _replace_isolated(_SSN, text, glue, ssn)
     text = _replace(_SSN_LABELLED, text, ssn_labelled)
