@@ -521,6 +521,24 @@ enum Glue {
     Name,
 }
 
+/// Each pattern's place in [`Patterns::any`], in the order the rules run.
+#[derive(Clone, Copy)]
+enum Rule {
+    PemPrivateKey,
+    UrlPassword,
+    Bearer,
+    SecretKeyHint,
+    NamedInProse,
+    KeyFormat,
+    AwsSecret,
+    Email,
+    Iban,
+    Card,
+    Ssn,
+    SsnLabelled,
+    Phone,
+}
+
 struct Patterns {
     /// Every pattern below in one automaton: most text matches none of them, and one pass
     /// over it says so instead of ten.
@@ -597,79 +615,106 @@ fn redact_str<'a>(text: &'a str, counts: &mut RedactionCounts) -> Cow<'a, str> {
 
 fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) -> Cow<'a, str> {
     let p = patterns();
-    // Replacements only ever happen where some pattern matches, so text that none matches
-    // comes back as it is.
-    if !p.any.is_match(text) {
+    // Replacements only ever happen where a pattern matches the text as given (a marker never
+    // completes a match), so one pass of the set says which rules to run, and text that none
+    // matches comes back as it is.
+    let hits = p.any.matches(text);
+    if !hits.matched_any() {
         return Cow::Borrowed(text);
     }
+    let hit = |rule: Rule| hits.matched(rule as usize);
     let mut out = Cow::Borrowed(text);
 
-    out = replace(out, &p.pem_private_key, |_| {
-        counts.add(PiiKind::Secret, 1);
-        Some(PiiKind::Secret.marker().to_string())
-    });
-    out = replace(out, &p.url_password, |c| {
-        if c[2].starts_with("[REDACTED:") {
-            return None;
-        }
-        counts.add(PiiKind::Secret, 1);
-        Some(format!("{}{}@", &c[1], PiiKind::Secret.marker()))
-    });
-    out = replace(out, &p.bearer, |c| {
-        counts.add(PiiKind::Secret, 1);
-        Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
-    });
-    if p.secret_key_hint.is_match(&out) {
+    if hit(Rule::PemPrivateKey) {
+        out = replace(out, &p.pem_private_key, |_| {
+            counts.add(PiiKind::Secret, 1);
+            Some(PiiKind::Secret.marker().to_string())
+        });
+    }
+    if hit(Rule::UrlPassword) {
+        out = replace(out, &p.url_password, |c| {
+            if c[2].starts_with("[REDACTED:") {
+                return None;
+            }
+            counts.add(PiiKind::Secret, 1);
+            Some(format!("{}{}@", &c[1], PiiKind::Secret.marker()))
+        });
+    }
+    if hit(Rule::Bearer) {
+        out = replace(out, &p.bearer, |c| {
+            counts.add(PiiKind::Secret, 1);
+            Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
+        });
+    }
+    if hit(Rule::SecretKeyHint) {
         out = redact_key_values(out, counts);
     }
-    out = replace(out, &p.named_in_prose, |c| {
-        if !looks_like_secret(&c[3]) {
-            return None;
-        }
-        counts.add(PiiKind::Secret, 1);
-        Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
-    });
-    out = replace(out, &p.key_format, |_| {
-        counts.add(PiiKind::Secret, 1);
-        Some(PiiKind::Secret.marker().to_string())
-    });
-    out = redact_aws_secrets(out, counts);
-    out = replace(out, &p.email, |_| {
-        counts.add(PiiKind::Email, 1);
-        Some(PiiKind::Email.marker().to_string())
-    });
-    out = replace(out, &p.iban, |c| {
-        let len = iban_len(&c[0])?;
-        counts.add(PiiKind::Iban, 1);
-        Some(format!("{}{}", PiiKind::Iban.marker(), &c[0][len..]))
-    });
-    out = replace_isolated(out, &p.card, glue, |m| {
-        let digits: String = m.chars().filter(char::is_ascii_digit).collect();
-        is_card_number(&digits).then(|| {
-            counts.add(PiiKind::Card, 1);
-            PiiKind::Card.marker().to_string()
-        })
-    });
-    out = replace_isolated(out, &p.ssn, glue, |m| {
-        is_plausible_ssn(m).then(|| {
-            counts.add(PiiKind::Ssn, 1);
-            PiiKind::Ssn.marker().to_string()
-        })
-    });
-    out = replace(out, &p.ssn_labelled, |c| {
-        is_plausible_ssn(&c[3]).then(|| {
-            counts.add(PiiKind::Ssn, 1);
-            format!("{}{}{}", &c[1], &c[2], PiiKind::Ssn.marker())
-        })
-    });
-    out = replace_isolated(out, &p.phone, glue, |m| {
-        let digits = m.chars().filter(char::is_ascii_digit).count();
-        if m.starts_with('+') && !(8..=15).contains(&digits) {
-            return None;
-        }
-        counts.add(PiiKind::Phone, 1);
-        Some(PiiKind::Phone.marker().to_string())
-    });
+    if hit(Rule::NamedInProse) {
+        out = replace(out, &p.named_in_prose, |c| {
+            if !looks_like_secret(&c[3]) {
+                return None;
+            }
+            counts.add(PiiKind::Secret, 1);
+            Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
+        });
+    }
+    if hit(Rule::KeyFormat) {
+        out = replace(out, &p.key_format, |_| {
+            counts.add(PiiKind::Secret, 1);
+            Some(PiiKind::Secret.marker().to_string())
+        });
+    }
+    if hit(Rule::AwsSecret) {
+        out = redact_aws_secrets(out, counts);
+    }
+    if hit(Rule::Email) {
+        out = replace(out, &p.email, |_| {
+            counts.add(PiiKind::Email, 1);
+            Some(PiiKind::Email.marker().to_string())
+        });
+    }
+    if hit(Rule::Iban) {
+        out = replace(out, &p.iban, |c| {
+            let len = iban_len(&c[0])?;
+            counts.add(PiiKind::Iban, 1);
+            Some(format!("{}{}", PiiKind::Iban.marker(), &c[0][len..]))
+        });
+    }
+    if hit(Rule::Card) {
+        out = replace_isolated(out, &p.card, glue, |m| {
+            let digits: String = m.chars().filter(char::is_ascii_digit).collect();
+            is_card_number(&digits).then(|| {
+                counts.add(PiiKind::Card, 1);
+                PiiKind::Card.marker().to_string()
+            })
+        });
+    }
+    if hit(Rule::Ssn) {
+        out = replace_isolated(out, &p.ssn, glue, |m| {
+            is_plausible_ssn(m).then(|| {
+                counts.add(PiiKind::Ssn, 1);
+                PiiKind::Ssn.marker().to_string()
+            })
+        });
+    }
+    if hit(Rule::SsnLabelled) {
+        out = replace(out, &p.ssn_labelled, |c| {
+            is_plausible_ssn(&c[3]).then(|| {
+                counts.add(PiiKind::Ssn, 1);
+                format!("{}{}{}", &c[1], &c[2], PiiKind::Ssn.marker())
+            })
+        });
+    }
+    if hit(Rule::Phone) {
+        out = replace_isolated(out, &p.phone, glue, |m| {
+            let digits = m.chars().filter(char::is_ascii_digit).count();
+            if m.starts_with('+') && !(8..=15).contains(&digits) {
+                return None;
+            }
+            counts.add(PiiKind::Phone, 1);
+            Some(PiiKind::Phone.marker().to_string())
+        });
+    }
     out
 }
 
