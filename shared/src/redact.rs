@@ -583,7 +583,7 @@ fn patterns() -> &'static Patterns {
             r"\d{4}[ -]\d{6}[ -]\d{5}|\d{4}(?:[ -]\d{4}){3}\d{0,3}|\d{13,19}",
             r"\d{3}[- ]\d{2}[- ]\d{4}",
             r"(?i)\b(ssn|ss#|social security(?:\s+(?:number|no\.?))?)((?:\s+(?:is|was|number|no\.?|num)){0,2}\W{1,3})(\d{9})\b",
-            r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
+            r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})(?:x\d{1,5}|\s?ext\.?\s?\d{1,5})?|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
         ];
         let [pem_private_key, url_password, bearer, secret_key_hint, named_in_prose, key_format, aws_secret, email, iban, card, ssn, ssn_labelled, phone] =
             sources.map(|p| Regex::new(p).expect("built-in redaction pattern compiles"));
