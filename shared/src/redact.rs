@@ -524,12 +524,11 @@ enum Glue {
 /// Each pattern's place in [`Patterns::any`], in the order the rules run.
 #[derive(Clone, Copy)]
 enum Rule {
-    PemPrivateKey,
+    KeyFormat,
     UrlPassword,
     Bearer,
     SecretKeyHint,
     NamedInProse,
-    KeyFormat,
     AwsSecret,
     Email,
     Iban,
@@ -543,8 +542,6 @@ struct Patterns {
     /// Every pattern below in one automaton: most text matches none of them, and one pass
     /// over it says so instead of ten.
     any: RegexSet,
-    /// A PEM private key block, whole, or cut off before its `END` line.
-    pem_private_key: Regex,
     /// The password in a URL's user info (`postgres://app:…@db/x`).
     url_password: Regex,
     bearer: Regex,
@@ -556,6 +553,8 @@ struct Patterns {
     value: Regex,
     /// A secret's name followed by a value, in prose (`my password is hunter2`).
     named_in_prose: Regex,
+    /// Secrets that say what they are: provider key formats, JWTs, and PEM private key blocks
+    /// (whole, or cut off before the `END` line). First, so no other rule takes a piece of one.
     key_format: Regex,
     /// A 40-character run of base64 letters: an AWS secret access key's shape.
     aws_secret: Regex,
@@ -571,12 +570,11 @@ fn patterns() -> &'static Patterns {
     static PATTERNS: OnceLock<Patterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
         let sources = [
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,-]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*",
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,-]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*|\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|xox[abprs]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
             r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)([^\s/?#@]+)@",
             r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})",
             r#"(?i)(?:pass|pw|pwd|secret|key|auth|cookie|credential|session|token|pin|cvv|cvc|otp|jwt|bearer)[A-Za-z0-9_.-]*["']?\s*[:=]"#,
             r"(?i)\b(password|passwd|passcode|passphrase|pw|pwd|token|secret|api[ _-]?key|access[ _-]?key|secret[ _-]?key)(\s+(?:is|was)\s+|\s+)([^\s\x22',;<>()\[\]{}]{6,})",
-            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|xox[abprs]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)",
             r"[A-Za-z0-9/+]{40}",
             r"[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}",
             r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
@@ -585,12 +583,11 @@ fn patterns() -> &'static Patterns {
             r"(?i)\b(ssn|ss#|social security(?:\s+(?:number|no\.?))?)((?:\s+(?:is|was|number|no\.?|num)){0,2}\W{1,3})(\d{9})\b",
             r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})(?:x\d{1,5}|\s?ext\.?\s?\d{1,5})?|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
         ];
-        let [pem_private_key, url_password, bearer, secret_key_hint, named_in_prose, key_format, aws_secret, email, iban, card, ssn, ssn_labelled, phone] =
+        let [key_format, url_password, bearer, secret_key_hint, named_in_prose, aws_secret, email, iban, card, ssn, ssn_labelled, phone] =
             sources.map(|p| Regex::new(p).expect("built-in redaction pattern compiles"));
         let compile = |p: &str| Regex::new(p).expect("built-in redaction pattern compiles");
         Patterns {
             any: RegexSet::new(sources).expect("built-in redaction patterns compile together"),
-            pem_private_key,
             url_password,
             bearer,
             secret_key_hint,
@@ -625,8 +622,8 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
     let hit = |rule: Rule| hits.matched(rule as usize);
     let mut out = Cow::Borrowed(text);
 
-    if hit(Rule::PemPrivateKey) {
-        out = replace(out, &p.pem_private_key, |_| {
+    if hit(Rule::KeyFormat) {
+        out = replace(out, &p.key_format, |_| {
             counts.add(PiiKind::Secret, 1);
             Some(PiiKind::Secret.marker().to_string())
         });
@@ -656,12 +653,6 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
             }
             counts.add(PiiKind::Secret, 1);
             Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
-        });
-    }
-    if hit(Rule::KeyFormat) {
-        out = replace(out, &p.key_format, |_| {
-            counts.add(PiiKind::Secret, 1);
-            Some(PiiKind::Secret.marker().to_string())
         });
     }
     if hit(Rule::AwsSecret) {

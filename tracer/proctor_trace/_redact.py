@@ -31,9 +31,6 @@ _SECRET_FILLERS = frozenset((
 ))
 _NOT_SECRET_ENDINGS = ("pagetoken", "nexttoken", "continuationtoken", "synctoken", "cursortoken", "resumetoken")
 
-_PEM_PRIVATE_KEY = re.compile(
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,-]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*"
-)
 _URL_PASSWORD = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@]*:)([^\s/?#@]+)@")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{8,})")
 _SECRET_KEY_HINT = re.compile(
@@ -45,8 +42,10 @@ _NEXT_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
 _NAMED_IN_PROSE = re.compile(
     r"""(?i)\b(password|passwd|passcode|passphrase|pw|pwd|token|secret|api[ _-]?key|access[ _-]?key|secret[ _-]?key)(\s+(?:is|was)\s+|\s+)([^\s"',;<>()\[\]{}]{6,})"""
 )
+# Secrets that say what they are, PEM private key blocks among them; first, so no other rule takes
+# a piece of one.
 _KEY_FORMAT = re.compile(
-    r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|xox[abprs]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,-]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\]*|\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|xox[abprs]-[A-Za-z0-9-]{10,}|xapp-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|ya29\.[0-9A-Za-z_-]{20,}|SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*)"
 )
 _AWS_SECRET = re.compile(r"[A-Za-z0-9/+]{40}")
 _EMAIL = re.compile(
@@ -401,13 +400,12 @@ def _redact_str(text: str, counts: _Counts, glue: str = "text") -> str:
         counts.add("iban")
         return MARKERS["iban"] + m.group(0)[len(found):]
 
-    text = _replace(_PEM_PRIVATE_KEY, text, whole("secret"))
+    text = _replace(_KEY_FORMAT, text, whole("secret"))
     text = _replace(_URL_PASSWORD, text, url_password)
     text = _replace(_BEARER, text, bearer)
     if _SECRET_KEY_HINT.search(text):
         text = _redact_key_values(text, counts)
     text = _replace(_NAMED_IN_PROSE, text, named_in_prose)
-    text = _replace(_KEY_FORMAT, text, whole("secret"))
     text = _redact_aws_secrets(text, counts)
     text = _replace(_EMAIL, text, whole("email"))
     text = _replace(_IBAN, text, iban)
