@@ -527,6 +527,8 @@ enum Rule {
     KeyFormat,
     UrlPassword,
     Bearer,
+    /// A key that may name a secret, then `:` or `=`: where the key-value scan is worth doing.
+    /// Only the set uses its pattern.
     SecretKeyHint,
     NamedInProse,
     AwsSecret,
@@ -545,8 +547,6 @@ struct Patterns {
     /// The password in a URL's user info (`postgres://app:…@db/x`).
     url_password: Regex,
     bearer: Regex,
-    /// A key that may name a secret, then `:` or `=`: where a key-value scan is worth doing.
-    secret_key_hint: Regex,
     /// A key and its separator, in prose, `key=value` pairs and JSON inside text alike.
     key_sep: Regex,
     /// The value after a key's separator: quoted, or up to the next delimiter.
@@ -583,14 +583,13 @@ fn patterns() -> &'static Patterns {
             r"(?i)\b(ssn|ss#|social security(?:\s+(?:number|no\.?))?)((?:\s+(?:is|was|number|no\.?|num)){0,2}\W{1,3})(\d{9})\b",
             r"(?:\+?1[ .-]?)?(?:(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}|(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{7})(?:x\d{1,5}|\s?ext\.?\s?\d{1,5})?|\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,5}|[2-9]\d{2}[2-9]\d{6}",
         ];
-        let [key_format, url_password, bearer, secret_key_hint, named_in_prose, aws_secret, email, iban, card, ssn, ssn_labelled, phone] =
+        let [key_format, url_password, bearer, _secret_key_hint, named_in_prose, aws_secret, email, iban, card, ssn, ssn_labelled, phone] =
             sources.map(|p| Regex::new(p).expect("built-in redaction pattern compiles"));
         let compile = |p: &str| Regex::new(p).expect("built-in redaction pattern compiles");
         Patterns {
             any: RegexSet::new(sources).expect("built-in redaction patterns compile together"),
             url_password,
             bearer,
-            secret_key_hint,
             key_sep: compile(r#"\b([A-Za-z][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*)"#),
             value: compile(r#"^(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"'{}\[\]]+))"#),
             named_in_prose,
