@@ -70,6 +70,10 @@ SQLITE_ONLY = {
 }
 
 
+# The seed CI's property tests draw from (docs/testing.md, "Flakes fail CI").
+PROPTEST_RNG_SEED = "20261207"
+
+
 @dataclass(frozen=True)
 class Binary:
     """One test executable cargo built: which package and target it tests, and where it runs."""
@@ -123,6 +127,9 @@ class BinaryPass(Suite):
         env = dict(os.environ)
         env["RUSTC_BOOTSTRAP"] = "1"
         env["CARGO_MANIFEST_DIR"] = self.binary.cwd
+        # Property tests draw the same inputs on every CI run, so one fails CI only when a change
+        # breaks it, never on a draw no earlier run made; `cargo test` explores with a new seed.
+        env.setdefault("PROPTEST_RNG_SEED", PROPTEST_RNG_SEED)
         if self.store == "postgres":
             env["PROCTOR_TEST_STORE"] = "postgres"
         else:
