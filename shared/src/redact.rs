@@ -623,8 +623,7 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
 
     if hit(Rule::KeyFormat) {
         out = replace(out, &p.key_format, |_| {
-            counts.add(PiiKind::Secret, 1);
-            Some(PiiKind::Secret.marker().to_string())
+            Some(counted(PiiKind::Secret, counts))
         });
     }
     if hit(Rule::UrlPassword) {
@@ -638,8 +637,7 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
     }
     if hit(Rule::Bearer) {
         out = replace(out, &p.bearer, |c| {
-            counts.add(PiiKind::Secret, 1);
-            Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
+            Some(named_value(c, PiiKind::Secret, counts))
         });
     }
     if hit(Rule::SecretKeyHint) {
@@ -647,21 +645,14 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
     }
     if hit(Rule::NamedInProse) {
         out = replace(out, &p.named_in_prose, |c| {
-            if !looks_like_secret(&c[3]) {
-                return None;
-            }
-            counts.add(PiiKind::Secret, 1);
-            Some(format!("{}{}{}", &c[1], &c[2], PiiKind::Secret.marker()))
+            looks_like_secret(&c[3]).then(|| named_value(c, PiiKind::Secret, counts))
         });
     }
     if hit(Rule::AwsSecret) {
         out = redact_aws_secrets(out, counts);
     }
     if hit(Rule::Email) {
-        out = replace(out, &p.email, |_| {
-            counts.add(PiiKind::Email, 1);
-            Some(PiiKind::Email.marker().to_string())
-        });
+        out = replace(out, &p.email, |_| Some(counted(PiiKind::Email, counts)));
     }
     if hit(Rule::Iban) {
         out = replace(out, &p.iban, |c| {
@@ -689,10 +680,7 @@ fn redact_str_in<'a>(text: &'a str, glue: Glue, counts: &mut RedactionCounts) ->
     }
     if hit(Rule::SsnLabelled) {
         out = replace(out, &p.ssn_labelled, |c| {
-            is_plausible_ssn(&c[3]).then(|| {
-                counts.add(PiiKind::Ssn, 1);
-                format!("{}{}{}", &c[1], &c[2], PiiKind::Ssn.marker())
-            })
+            is_plausible_ssn(&c[3]).then(|| named_value(c, PiiKind::Ssn, counts))
         });
     }
     if hit(Rule::Phone) {
@@ -842,6 +830,18 @@ fn redact_aws_secrets<'a>(text: Cow<'a, str>, counts: &mut RedactionCounts) -> C
     splice(text, edits)
 }
 
+/// `kind`'s marker, the value it replaces counted.
+fn counted(kind: PiiKind, counts: &mut RedactionCounts) -> String {
+    counts.add(kind, 1);
+    kind.marker().to_string()
+}
+
+/// A match of a name (group 1), its separator (group 2) and a value: the name and separator kept,
+/// the value replaced by `kind`'s marker and counted.
+fn named_value(c: &Captures, kind: PiiKind, counts: &mut RedactionCounts) -> String {
+    format!("{}{}{}", &c[1], &c[2], counted(kind, counts))
+}
+
 /// Replaces each match for which `f` returns `Some`, leaving the rest as they are.
 fn replace<'a>(
     text: Cow<'a, str>,
@@ -936,7 +936,7 @@ fn is_plausible_ssn(text: &str) -> bool {
 /// An IBAN: a country's code, the length its registry entry gives, and check digits that make
 /// the whole number 1 modulo 97 (ISO 13616). The length and the checksum together keep order
 /// numbers and other upper-case codes (`US12ABCD5678`) out.
-pub fn is_iban(text: &str) -> bool {
+fn is_iban(text: &str) -> bool {
     let compact: String = text.chars().filter(|c| *c != ' ').collect();
     let Some(&(_, len)) = IBAN_LENGTHS
         .iter()
